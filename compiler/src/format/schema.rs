@@ -1,0 +1,257 @@
+//! The model file's schema: what each node of a `.xnm` file may contain.
+//!
+//! These types are the file's vocabulary, not the IR: they hold what the user wrote (float
+//! parameters included). `passes::build` checks them against each other and lowers them to the IR.
+
+use super::tensor::TensorDef;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The `format` field every model file starts with.
+pub const FORMAT_NAME: &str = "xnorc-model";
+/// The format version this build reads and writes.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// A whole model file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelFile {
+    /// The model's name (untrusted text).
+    pub name: String,
+    /// Free-form provenance: dataset, training tool, accuracy, … (documented keys in
+    /// docs/model-format.md; unknown keys are kept).
+    pub metadata: BTreeMap<String, serde_json::Value>,
+    /// The graph's nodes, in any order; edges are the `inputs` names.
+    pub nodes: Vec<NodeDef>,
+}
+
+/// One node: its name, the names of the nodes it reads, and what it computes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeDef {
+    /// Unique name (untrusted text).
+    pub name: String,
+    /// Names of the producer nodes, in operand order.
+    pub inputs: Vec<String>,
+    /// The operation and its parameters.
+    pub op: OpDef,
+}
+
+/// The operations a model file may contain.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpDef {
+    /// The graph input.
+    Input(InputDef),
+    /// Fully connected binary-weight layer.
+    Dense(DenseDef),
+    /// 2-D convolution with binary weights.
+    Conv2d(ConvDef),
+    /// Sign activation after a float epilogue (scale, bias, BatchNorm, …); folded to `threshold`.
+    Binarize(BinarizeDef),
+    /// Per-channel integer thresholds (one or several levels).
+    Threshold(ThresholdDef),
+    /// Max-pool (OR on binary data).
+    MaxPool(MaxPoolDef),
+    /// Flatten a C×H×W map to a vector in C, H, W order.
+    Flatten(FlattenDef),
+    /// Class scores (optional integer affine) and argmax.
+    Output(OutputDef),
+}
+
+impl OpDef {
+    /// The `op` string of this operation.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OpDef::Input(_) => "input",
+            OpDef::Dense(_) => "dense",
+            OpDef::Conv2d(_) => "conv2d",
+            OpDef::Binarize(_) => "binarize",
+            OpDef::Threshold(_) => "threshold",
+            OpDef::MaxPool(_) => "maxpool",
+            OpDef::Flatten(_) => "flatten",
+            OpDef::Output(_) => "output",
+        }
+    }
+
+    /// Every `op` string the format knows.
+    pub const ALL: &'static [&'static str] = &[
+        "input",
+        "dense",
+        "conv2d",
+        "binarize",
+        "threshold",
+        "maxpool",
+        "flatten",
+        "output",
+    ];
+}
+
+/// Element type of the graph input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputType {
+    /// Binary values (bit 1 = +1, bit 0 = −1).
+    Bits,
+    /// Unsigned 8-bit integers (e.g. pixels).
+    Uint8,
+    /// Signed 8-bit integers.
+    Int8,
+}
+
+/// `op: input`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputDef {
+    /// `[n]` for a vector or `[c, h, w]` for a feature map.
+    pub shape: Vec<usize>,
+    /// Element type.
+    pub dtype: InputType,
+}
+
+/// What the stored weight bits mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WeightValues {
+    /// Bit b is the weight 2b−1 (±1, XNOR-popcount).
+    Pm1,
+    /// Bit b is the weight b ({0,+1}, AND-popcount; SiMaN's encoding).
+    ZeroOne,
+}
+
+/// How a layer's weights are stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "storage", rename_all = "snake_case", deny_unknown_fields)]
+pub enum WeightsDef {
+    /// Every weight stored as one bit: a `bits` tensor `[O, I]` (dense) or `[O, C, kh, kw]` (conv).
+    Dense {
+        /// Meaning of a stored bit.
+        values: WeightValues,
+        /// The bits.
+        bits: TensorDef,
+    },
+}
+
+/// `op: dense`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DenseDef {
+    /// Weights `[out_features, in_features]`.
+    pub weights: WeightsDef,
+}
+
+/// How padded taps of a convolution count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PadMode {
+    /// Padded taps contribute 0 (PyTorch, Larq).
+    Zero,
+    /// Padded taps are the value −1 (FINN; binary inputs only).
+    MinusOne,
+}
+
+/// Padding: one number for all four sides, or `[top, left, bottom, right]` (ONNX order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PaddingDef {
+    /// The same on every side.
+    Same(usize),
+    /// `[top, left, bottom, right]`.
+    Sides(Vec<usize>),
+}
+
+/// `op: conv2d`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConvDef {
+    /// Weights `[out_channels, in_channels, kh, kw]`.
+    pub weights: WeightsDef,
+    /// Stride (the same in both directions). Default 1.
+    #[serde(default = "one")]
+    pub stride: usize,
+    /// Padding. Default 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub padding: Option<PaddingDef>,
+    /// Required when any padding is non-zero.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pad_mode: Option<PadMode>,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// BatchNorm parameters, per channel (each tensor `[C]` or `[1]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchNormDef {
+    /// Scale γ.
+    pub gamma: TensorDef,
+    /// Shift β.
+    pub beta: TensorDef,
+    /// Running mean μ.
+    pub mean: TensorDef,
+    /// Running variance σ².
+    pub var: TensorDef,
+    /// ε added to the variance.
+    pub eps: f64,
+}
+
+/// One float step of a `binarize` epilogue, applied per channel in f64.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum StepDef {
+    /// y ← y · a (per-channel scale α: XNOR-Net mean|W|, ReBNN's 0.02·|s|, SiMaN's α).
+    Mul(TensorDef),
+    /// y ← y + b (bias, or an RSign/LearnableBias activation shift).
+    Add(TensorDef),
+    /// y ← (y − μ) / sqrt(σ² + ε) · γ + β.
+    Batchnorm(BatchNormDef),
+    /// y ← y if y ≥ 0 else y · slope (slope ≥ 0).
+    Prelu(TensorDef),
+}
+
+/// `op: binarize` — out bit = [f(S) ≥ 0] where f applies `steps` in order in f64.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BinarizeDef {
+    /// The float epilogue; may be empty (plain sign).
+    #[serde(default)]
+    pub steps: Vec<StepDef>,
+}
+
+/// `op: threshold` — out = #{k : S ≥ T[c][k]} (or ≤ for channels with direction −1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdDef {
+    /// Integer thresholds `[C]` (one level, binary output) or `[C, n]` (n levels).
+    pub thresholds: TensorDef,
+    /// Optional integer `[C]` of +1 (S ≥ T, the default) or −1 (S ≤ T, negative scale).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<TensorDef>,
+}
+
+/// `op: maxpool`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaxPoolDef {
+    /// Window size (square).
+    pub kernel: usize,
+    /// Stride; defaults to `kernel`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stride: Option<usize>,
+}
+
+/// `op: flatten`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlattenDef {}
+
+/// `op: output` — score[c] = scale[c] · S[c] + offset[c]; argmax picks the lowest index on ties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputDef {
+    /// Optional integer `[classes]` multiplier (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<TensorDef>,
+    /// Optional integer `[classes]` offset (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<TensorDef>,
+}

@@ -1,0 +1,254 @@
+//! The IR's operations, with everything resolved: shapes known, parameters decoded, accumulator
+//! ranges derived.
+
+use crate::bits::BitVec;
+pub use crate::format::{PadMode, WeightValues};
+use serde::Serialize;
+
+/// Binary weights of a matrix layer, logically `[out, in, kh, kw]` (dense: kh = kw = 1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Weights {
+    /// Meaning of a stored bit.
+    pub values: WeightValues,
+    /// Output channels (dense: output features).
+    pub out_channels: usize,
+    /// Input channels (dense: input features).
+    pub in_channels: usize,
+    /// Kernel height.
+    pub kh: usize,
+    /// Kernel width.
+    pub kw: usize,
+    /// How the bits are stored.
+    pub store: WeightStore,
+}
+
+/// Storage of weight bits. Sub-bit encodings (codebooks, tiles) add variants here; every
+/// consumer reads weights through [`Weights::bit`] / [`Weights::expand`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum WeightStore {
+    /// One bit per weight, row-major over (out, in, kh, kw).
+    Dense(BitVec),
+}
+
+impl Weights {
+    /// Taps per output channel: in_channels · kh · kw.
+    pub fn taps(&self) -> usize {
+        self.in_channels * self.kh * self.kw
+    }
+
+    /// Total number of weights.
+    pub fn count(&self) -> usize {
+        self.out_channels * self.taps()
+    }
+
+    /// Bits actually stored.
+    pub fn stored_bits(&self) -> usize {
+        match &self.store {
+            WeightStore::Dense(bits) => bits.len(),
+        }
+    }
+
+    /// The stored bit of weight (o, c, ky, kx).
+    pub fn bit(&self, o: usize, c: usize, ky: usize, kx: usize) -> bool {
+        let index = ((o * self.in_channels + c) * self.kh + ky) * self.kw + kx;
+        match &self.store {
+            WeightStore::Dense(bits) => bits.get(index),
+        }
+    }
+
+    /// The integer weight value of (o, c, ky, kx): ±1 or 0/1 depending on the encoding.
+    pub fn value(&self, o: usize, c: usize, ky: usize, kx: usize) -> i64 {
+        let b = self.bit(o, c, ky, kx) as i64;
+        match self.values {
+            WeightValues::Pm1 => 2 * b - 1,
+            WeightValues::ZeroOne => b,
+        }
+    }
+
+    /// Every weight bit, row-major over (out, in, kh, kw).
+    pub fn expand(&self) -> BitVec {
+        match &self.store {
+            WeightStore::Dense(bits) => bits.clone(),
+        }
+    }
+}
+
+/// Padding in pixels per side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Padding {
+    /// Rows above.
+    pub top: usize,
+    /// Columns on the left.
+    pub left: usize,
+    /// Rows below.
+    pub bottom: usize,
+    /// Columns on the right.
+    pub right: usize,
+}
+
+impl Padding {
+    /// True when no side is padded.
+    pub fn is_none(&self) -> bool {
+        *self == Padding::default()
+    }
+}
+
+/// Spatial arrangement of a matrix layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Geometry {
+    /// Fully connected: a vector in, a vector out.
+    Dense,
+    /// 2-D convolution over a C×H×W map.
+    Conv {
+        /// Stride in both directions.
+        stride: usize,
+        /// Padding per side.
+        padding: Padding,
+        /// What padded taps are.
+        pad_mode: PadMode,
+    },
+}
+
+/// A binary matrix layer: S[o] = Σ w·x over its taps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatMul {
+    /// Weights.
+    pub weights: Weights,
+    /// Dense or convolution.
+    pub geometry: Geometry,
+}
+
+/// One float step of a not-yet-folded `binarize` epilogue, expanded to one value per channel.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FloatStep {
+    /// y ← y · a.
+    Mul(Vec<f64>),
+    /// y ← y + b.
+    Add(Vec<f64>),
+    /// y ← (y − mean) / sqrt(var + eps) · gamma + beta.
+    BatchNorm {
+        /// γ.
+        gamma: Vec<f64>,
+        /// β.
+        beta: Vec<f64>,
+        /// μ.
+        mean: Vec<f64>,
+        /// σ².
+        var: Vec<f64>,
+        /// ε.
+        eps: f64,
+    },
+    /// y ← y if y ≥ 0 else y · slope.
+    Prelu(Vec<f64>),
+}
+
+/// Sign of a float epilogue: out = [f(S) ≥ 0]. Removed by `passes::fold`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binarize {
+    /// Steps in the order they apply.
+    pub steps: Vec<FloatStep>,
+}
+
+/// Decision rule of one threshold channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelRule {
+    /// out = #{k : S ≥ T[k]}; thresholds sorted ascending.
+    Ge(Vec<i64>),
+    /// out = #{k : S ≤ T[k]}; thresholds sorted ascending.
+    Le(Vec<i64>),
+    /// The output does not depend on S over its whole range.
+    Const(u32),
+}
+
+impl ChannelRule {
+    /// The channel's output for accumulator value `s`.
+    pub fn apply(&self, s: i64) -> u32 {
+        match self {
+            ChannelRule::Ge(t) => t.partition_point(|&t| t <= s) as u32,
+            ChannelRule::Le(t) => (t.len() - t.partition_point(|&t| t < s)) as u32,
+            ChannelRule::Const(v) => *v,
+        }
+    }
+}
+
+/// Per-channel integer thresholds with `levels` thresholds each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Threshold {
+    /// Thresholds per channel (1: binary output; n: output 0..=n).
+    pub levels: usize,
+    /// One rule per channel.
+    pub channels: Vec<ChannelRule>,
+}
+
+/// Max-pool window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxPool {
+    /// Window size (square).
+    pub kernel: usize,
+    /// Stride.
+    pub stride: usize,
+}
+
+/// The output node's integer affine: score[c] = scale[c] · S[c] + offset[c].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scores {
+    /// Multiplier per class.
+    pub scale: Vec<i64>,
+    /// Offset per class.
+    pub offset: Vec<i64>,
+}
+
+/// What a node computes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// The graph input.
+    Input,
+    /// Dense or conv binary matrix layer.
+    MatMul(MatMul),
+    /// Float epilogue + sign, before folding.
+    Binarize(Binarize),
+    /// Integer thresholds.
+    Threshold(Threshold),
+    /// Max-pool.
+    MaxPool(MaxPool),
+    /// C×H×W → vector in C, H, W order.
+    Flatten,
+    /// Class scores and argmax.
+    Output(Scores),
+}
+
+impl Op {
+    /// Short name for tables (the model format's `op` strings).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Op::Input => "input",
+            Op::MatMul(m) => match m.geometry {
+                Geometry::Dense => "dense",
+                Geometry::Conv { .. } => "conv2d",
+            },
+            Op::Binarize(_) => "binarize",
+            Op::Threshold(_) => "threshold",
+            Op::MaxPool(_) => "maxpool",
+            Op::Flatten => "flatten",
+            Op::Output(_) => "output",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_count_thresholds() {
+        let ge = ChannelRule::Ge(vec![-1, 3, 3]);
+        assert_eq!(
+            [-2, -1, 2, 3, 9].map(|s| ge.apply(s)),
+            [0, 1, 1, 3, 3]
+        );
+        let le = ChannelRule::Le(vec![-1, 3, 3]);
+        assert_eq!([-2, -1, 2, 3, 9].map(|s| le.apply(s)), [3, 3, 2, 2, 0]);
+        assert_eq!(ChannelRule::Const(2).apply(100), 2);
+    }
+}

@@ -1,0 +1,18 @@
+//! xnorc's compiler front and middle: the model format, its validation, the IR and the passes.
+//!
+//! Owns: the `.xnm` format (`format`), the IR (`ir`), semantic passes (`passes`), name
+//! sanitization (`sanitize`), random model generation for tests and benchmarks (`presets`).
+//! Must not touch: simulation (crate `xnorc-sim`), Verilog (crate `xnorc-rtl`), tool flows
+//! (crate `xnorc-boards`). The story is model → IR → passes → hardware plan → Verilog → flows;
+//! this crate ends where a hardware plan starts.
+
+pub mod bits;
+pub mod error;
+pub mod format;
+pub mod fsutil;
+pub mod ir;
+pub mod passes;
+pub mod presets;
+pub mod sanitize;
+
+pub use error::{ModelError, Result};

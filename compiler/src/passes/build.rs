@@ -1,0 +1,634 @@
+//! Model file → IR: resolves edges, orders the graph, infers shapes and value types, decodes
+//! parameters and derives accumulator ranges — rejecting anything inconsistent with an error
+//! that names the node and field.
+
+use crate::error::{ModelError, Result};
+use crate::format::{
+    BinarizeDef, ConvDef, InputDef, InputType, MaxPoolDef, ModelFile, NodeDef, OpDef, OutputDef,
+    PadMode, PaddingDef, StepDef, TensorDef, ThresholdDef, WeightValues, WeightsDef,
+};
+use crate::ir::{
+    Binarize, ChannelRule, FloatStep, Geometry, Graph, MatMul, MaxPool, Node, NodeId, Op, Padding,
+    Scores, Shape, Threshold, ValueType, WeightStore, Weights,
+};
+use crate::sanitize::Identifiers;
+use std::collections::HashMap;
+
+/// Largest number of elements one frame of one node may have.
+const MAX_FRAME_ELEMENTS: usize = 1 << 28;
+/// Most thresholds per channel (a 16-bit activation).
+const MAX_LEVELS: usize = 1 << 16;
+
+/// Builds and validates the IR of a model file (float epilogues are kept; see `passes::fold`).
+pub fn build(model: &ModelFile) -> Result<Graph> {
+    let order = topological_order(model)?;
+    let index_of: HashMap<&str, usize> = model
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.name.as_str(), i))
+        .collect();
+    let mut ids = Identifiers::new();
+    let mut nodes: Vec<Node> = Vec::with_capacity(order.len());
+    let mut new_id = vec![usize::MAX; model.nodes.len()];
+    for &file_index in &order {
+        let def = &model.nodes[file_index];
+        let inputs: Vec<NodeId> = def
+            .inputs
+            .iter()
+            .map(|name| NodeId(new_id[index_of[name.as_str()]]))
+            .collect();
+        let operands: Vec<&Node> = inputs.iter().map(|id| &nodes[id.0]).collect();
+        let (op, shape, vtype) = lower_node(def, &operands).map_err(|e| e.at_node(&def.name))?;
+        if shape.numel() > MAX_FRAME_ELEMENTS || shape.numel() == 0 {
+            return Err(ModelError::new(format!(
+                "output shape {shape} has {} elements per frame; it must have between 1 and {}",
+                shape.numel(),
+                MAX_FRAME_ELEMENTS
+            ))
+            .at_node(&def.name));
+        }
+        new_id[file_index] = nodes.len();
+        nodes.push(Node {
+            name: def.name.clone(),
+            ident: ids.allocate(&def.name),
+            inputs,
+            op,
+            shape,
+            vtype,
+        });
+    }
+    let find = |kind: &str| -> Result<NodeId> {
+        let found: Vec<usize> = (0..nodes.len())
+            .filter(|&i| nodes[i].op.kind() == kind)
+            .collect();
+        match found.as_slice() {
+            [one] => Ok(NodeId(*one)),
+            [] => Err(ModelError::new(format!("the model has no `{kind}` node"))
+                .at_field("nodes")
+                .with_hint(format!("a model has exactly one `{kind}` node"))),
+            [_, second, ..] => Err(ModelError::new(format!(
+                "a second `{kind}` node; a model has exactly one"
+            ))
+            .at_node(&nodes[*second].name)),
+        }
+    };
+    let input = find("input")?;
+    let output = find("output")?;
+    check_all_reach_output(&nodes, output)?;
+    let mut model_ids = Identifiers::new();
+    Ok(Graph {
+        name: model.name.clone(),
+        ident: model_ids.allocate(&model.name),
+        metadata: model.metadata.clone(),
+        nodes,
+        input,
+        output,
+    })
+}
+
+/// Orders nodes so that producers come first; rejects unknown or duplicate names and cycles.
+fn topological_order(model: &ModelFile) -> Result<Vec<usize>> {
+    let mut index_of: HashMap<&str, usize> = HashMap::new();
+    for (i, node) in model.nodes.iter().enumerate() {
+        if index_of.insert(node.name.as_str(), i).is_some() {
+            return Err(ModelError::new("duplicate node name; names must be unique")
+                .at_node(&node.name)
+                .at_field("name"));
+        }
+    }
+    let mut users: Vec<Vec<usize>> = vec![Vec::new(); model.nodes.len()];
+    let mut pending: Vec<usize> = vec![0; model.nodes.len()];
+    for (i, node) in model.nodes.iter().enumerate() {
+        check_arity(node)?;
+        for (k, name) in node.inputs.iter().enumerate() {
+            let &producer = index_of.get(name.as_str()).ok_or_else(|| {
+                ModelError::new(format!(
+                    "refers to node \"{}\", which does not exist",
+                    name.escape_debug()
+                ))
+                .at_node(&node.name)
+                .at_field(format!("inputs[{k}]"))
+            })?;
+            users[producer].push(i);
+            pending[i] += 1;
+        }
+    }
+    // Kahn's algorithm; ties broken by file order so the result is deterministic.
+    let mut ready: std::collections::BTreeSet<usize> =
+        (0..model.nodes.len()).filter(|&i| pending[i] == 0).collect();
+    let mut order = Vec::with_capacity(model.nodes.len());
+    while let Some(i) = ready.pop_first() {
+        order.push(i);
+        for &u in &users[i] {
+            pending[u] -= 1;
+            if pending[u] == 0 {
+                ready.insert(u);
+            }
+        }
+    }
+    if order.len() != model.nodes.len() {
+        let stuck = (0..model.nodes.len())
+            .find(|&i| pending[i] > 0)
+            .expect("some node is left");
+        return Err(ModelError::new(
+            "is part of a cycle; the graph must be acyclic (a DAG)",
+        )
+        .at_node(&model.nodes[stuck].name)
+        .at_field("inputs"));
+    }
+    Ok(order)
+}
+
+fn check_arity(node: &NodeDef) -> Result<()> {
+    let expected = match node.op {
+        OpDef::Input(_) => 0,
+        _ => 1,
+    };
+    if node.inputs.len() != expected {
+        return Err(ModelError::new(format!(
+            "op `{}` takes {expected} input(s), found {}",
+            node.op.name(),
+            node.inputs.len()
+        ))
+        .at_node(&node.name)
+        .at_field("inputs"));
+    }
+    Ok(())
+}
+
+/// Every node must contribute to the output, and the output must feed nothing.
+fn check_all_reach_output(nodes: &[Node], output: NodeId) -> Result<()> {
+    let mut live = vec![false; nodes.len()];
+    live[output.0] = true;
+    for i in (0..nodes.len()).rev() {
+        if live[i] {
+            for p in &nodes[i].inputs {
+                live[p.0] = true;
+            }
+        }
+        if nodes[i].inputs.contains(&output) {
+            return Err(ModelError::new("reads the output node; the output must be last")
+                .at_node(&nodes[i].name)
+                .at_field("inputs"));
+        }
+    }
+    if let Some(dead) = live.iter().position(|&l| !l) {
+        return Err(ModelError::new("does not contribute to the output node")
+            .at_node(&nodes[dead].name)
+            .with_hint("remove the node or connect it"));
+    }
+    Ok(())
+}
+
+type Lowered = (Op, Shape, ValueType);
+
+fn lower_node(def: &NodeDef, operands: &[&Node]) -> Result<Lowered> {
+    match &def.op {
+        OpDef::Input(d) => lower_input(d),
+        OpDef::Dense(d) => lower_dense(&d.weights, operands[0]),
+        OpDef::Conv2d(d) => lower_conv(d, operands[0]),
+        OpDef::Binarize(d) => lower_binarize(d, operands[0]),
+        OpDef::Threshold(d) => lower_threshold(d, operands[0]),
+        OpDef::MaxPool(d) => lower_maxpool(d, operands[0]),
+        OpDef::Flatten(_) => {
+            let x = operands[0];
+            Ok((Op::Flatten, Shape::Flat(x.shape.numel()), x.vtype))
+        }
+        OpDef::Output(d) => lower_output(d, operands[0]),
+    }
+}
+
+fn lower_input(d: &InputDef) -> Result<Lowered> {
+    let shape = match d.shape.as_slice() {
+        [n] if *n > 0 => Shape::Flat(*n),
+        [c, h, w] if *c > 0 && *h > 0 && *w > 0 => Shape::Map { c: *c, h: *h, w: *w },
+        other => {
+            return Err(ModelError::new(format!(
+                "{other:?} is not a valid input shape; use [n] or [c, h, w] with every dimension > 0"
+            ))
+            .at_field("shape"))
+        }
+    };
+    let vtype = match d.dtype {
+        InputType::Bits => ValueType::Bits,
+        InputType::Uint8 => ValueType::Int { min: 0, max: 255 },
+        InputType::Int8 => ValueType::Int {
+            min: -128,
+            max: 127,
+        },
+    };
+    Ok((Op::Input, shape, vtype))
+}
+
+/// Decodes the weights, checking the shape against what the layer's input implies.
+fn decode_weights(w: &WeightsDef, expected_tail: &[usize]) -> Result<Weights> {
+    let WeightsDef::Dense { values, bits } = w;
+    let field = "weights.bits";
+    let dims = &bits.shape;
+    if dims.len() != 1 + expected_tail.len() || dims[0] == 0 || dims[1..] != *expected_tail {
+        let mut want = vec!["out".to_string()];
+        want.extend(expected_tail.iter().map(|d| d.to_string()));
+        return Err(ModelError::new(format!(
+            "expected shape [{}] from the layer's input, found {:?}",
+            want.join(", "),
+            dims
+        ))
+        .at_field(format!("{field}.shape")));
+    }
+    let data = bits.to_bits().map_err(|e| e.at_field(field))?;
+    let (kh, kw) = match expected_tail.len() {
+        1 => (1, 1),
+        _ => (dims[2], dims[3]),
+    };
+    Ok(Weights {
+        values: *values,
+        out_channels: dims[0],
+        in_channels: dims[1],
+        kh,
+        kw,
+        store: WeightStore::Dense(data),
+    })
+}
+
+/// The accumulator range of Σ w·x over `taps` taps (derived, so hardware never overflows).
+fn accumulator(
+    values: WeightValues,
+    input: ValueType,
+    taps: usize,
+    zero_pad: bool,
+) -> Result<ValueType> {
+    let (xmin, xmax) = input.range();
+    let weights: &[i64] = match values {
+        WeightValues::Pm1 => &[-1, 1],
+        WeightValues::ZeroOne => &[0, 1],
+    };
+    let mut products: Vec<i64> = weights
+        .iter()
+        .flat_map(|&w| [w * xmin, w * xmax])
+        .collect();
+    if zero_pad {
+        products.push(0);
+    }
+    let cmin = *products.iter().min().expect("nonempty");
+    let cmax = *products.iter().max().expect("nonempty");
+    let taps = taps as i64;
+    match (cmin.checked_mul(taps), cmax.checked_mul(taps)) {
+        (Some(min), Some(max)) if min > -(1 << 62) && max < (1 << 62) => {
+            Ok(ValueType::Int { min, max })
+        }
+        _ => Err(ModelError::new("the accumulator would need more than 63 bits")),
+    }
+}
+
+fn lower_dense(w: &WeightsDef, x: &Node) -> Result<Lowered> {
+    let Shape::Flat(n) = x.shape else {
+        return Err(ModelError::new(format!(
+            "dense needs a vector input, but \"{}\" gives a {} map",
+            x.name.escape_debug(),
+            x.shape
+        ))
+        .at_field("inputs")
+        .with_hint("insert a `flatten` node before the dense layer"));
+    };
+    let weights = decode_weights(w, &[n])?;
+    let acc = accumulator(weights.values, x.vtype, weights.taps(), false)?;
+    let shape = Shape::Flat(weights.out_channels);
+    let op = Op::MatMul(MatMul {
+        weights,
+        geometry: Geometry::Dense,
+    });
+    Ok((op, shape, acc))
+}
+
+fn resolve_padding(p: &Option<PaddingDef>) -> Result<Padding> {
+    Ok(match p {
+        None => Padding::default(),
+        Some(PaddingDef::Same(n)) => Padding {
+            top: *n,
+            left: *n,
+            bottom: *n,
+            right: *n,
+        },
+        Some(PaddingDef::Sides(v)) => match v.as_slice() {
+            [top, left, bottom, right] => Padding {
+                top: *top,
+                left: *left,
+                bottom: *bottom,
+                right: *right,
+            },
+            _ => {
+                return Err(ModelError::new(format!(
+                    "expected one number or [top, left, bottom, right], found {} numbers",
+                    v.len()
+                ))
+                .at_field("padding"))
+            }
+        },
+    })
+}
+
+fn lower_conv(d: &ConvDef, x: &Node) -> Result<Lowered> {
+    let Shape::Map { c, h, w } = x.shape else {
+        return Err(ModelError::new(format!(
+            "conv2d needs a C×H×W input, but \"{}\" gives a vector of {}",
+            x.name.escape_debug(),
+            x.shape
+        ))
+        .at_field("inputs"));
+    };
+    let WeightsDef::Dense { bits, .. } = &d.weights;
+    let (kh, kw) = match bits.shape.as_slice() {
+        [_, _, kh, kw] if *kh > 0 && *kw > 0 => (*kh, *kw),
+        other => {
+            return Err(ModelError::new(format!(
+                "expected shape [out, {c}, kh, kw] with kh, kw > 0, found {other:?}"
+            ))
+            .at_field("weights.bits.shape"))
+        }
+    };
+    let weights = decode_weights(&d.weights, &[c, kh, kw])?;
+    if d.stride == 0 {
+        return Err(ModelError::new("must be at least 1").at_field("stride"));
+    }
+    let padding = resolve_padding(&d.padding)?;
+    let largest_pad = padding.top.max(padding.bottom).max(padding.left).max(padding.right);
+    if largest_pad >= kh.max(kw) {
+        return Err(ModelError::new(format!(
+            "padding {largest_pad} is not smaller than the {kh}x{kw} kernel"
+        ))
+        .at_field("padding"));
+    }
+    let pad_mode = match (d.pad_mode, padding.is_none()) {
+        (Some(mode), _) => mode,
+        (None, true) => PadMode::Zero,
+        (None, false) => {
+            return Err(ModelError::new("padding is non-zero but no pad mode is given")
+                .at_field("pad_mode")
+                .with_hint(
+                    "say \"zero\" (padded taps add 0: PyTorch, Larq) or \"minus_one\" \
+                     (padded taps are -1: FINN)",
+                ))
+        }
+    };
+    if pad_mode == PadMode::MinusOne && x.vtype != ValueType::Bits && !padding.is_none() {
+        return Err(ModelError::new(
+            "minus_one padding is defined for binary inputs only; this input is integer",
+        )
+        .at_field("pad_mode")
+        .with_hint("use \"zero\" for integer inputs"));
+    }
+    let out_dim = |size: usize, before: usize, after: usize, k: usize| -> Result<usize> {
+        let padded = size + before + after;
+        if padded < k {
+            return Err(ModelError::new(format!(
+                "the {kh}x{kw} kernel is larger than the padded {}x{} input",
+                h + padding.top + padding.bottom,
+                w + padding.left + padding.right
+            ))
+            .at_field("weights.bits.shape"));
+        }
+        Ok((padded - k) / d.stride + 1)
+    };
+    let oh = out_dim(h, padding.top, padding.bottom, kh)?;
+    let ow = out_dim(w, padding.left, padding.right, kw)?;
+    let zero_pad = pad_mode == PadMode::Zero && !padding.is_none();
+    let acc = accumulator(weights.values, x.vtype, weights.taps(), zero_pad)?;
+    let shape = Shape::Map {
+        c: weights.out_channels,
+        h: oh,
+        w: ow,
+    };
+    let op = Op::MatMul(MatMul {
+        weights,
+        geometry: Geometry::Conv {
+            stride: d.stride,
+            padding,
+            pad_mode,
+        },
+    });
+    Ok((op, shape, acc))
+}
+
+fn require_integer_input(x: &Node, op: &str) -> Result<()> {
+    if x.vtype == ValueType::Bits {
+        return Err(ModelError::new(format!(
+            "{op} needs integer input (a dense/conv accumulator or integer data), but \"{}\" is binary",
+            x.name.escape_debug()
+        ))
+        .at_field("inputs"));
+    }
+    Ok(())
+}
+
+/// A per-channel float parameter: shape `[C]`, or `[1]` broadcast to every channel.
+fn per_channel(t: &TensorDef, channels: usize, field: &str) -> Result<Vec<f64>> {
+    let values = t.to_f64().map_err(|e| e.at_field(field))?;
+    match t.shape.as_slice() {
+        [n] if *n == channels => Ok(values),
+        [1] => Ok(vec![values[0]; channels]),
+        other => Err(ModelError::new(format!(
+            "expected shape [{channels}] (one per channel) or [1], found {other:?}"
+        ))
+        .at_field(format!("{field}.shape"))),
+    }
+}
+
+fn lower_binarize(d: &BinarizeDef, x: &Node) -> Result<Lowered> {
+    require_integer_input(x, "binarize")?;
+    let c = x.shape.channels();
+    let mut steps = Vec::with_capacity(d.steps.len());
+    for (i, step) in d.steps.iter().enumerate() {
+        let at = |name: &str| format!("steps[{i}].{name}");
+        steps.push(match step {
+            StepDef::Mul(t) => FloatStep::Mul(per_channel(t, c, &at("mul"))?),
+            StepDef::Add(t) => FloatStep::Add(per_channel(t, c, &at("add"))?),
+            StepDef::Prelu(t) => {
+                let slope = per_channel(t, c, &at("prelu"))?;
+                if let Some(ch) = slope.iter().position(|&s| s < 0.0) {
+                    return Err(ModelError::new(format!(
+                        "channel {ch} has slope {}; a negative PReLU slope makes the sign \
+                         decision non-monotone, which no threshold can express",
+                        slope[ch]
+                    ))
+                    .at_field(at("prelu")));
+                }
+                FloatStep::Prelu(slope)
+            }
+            StepDef::Batchnorm(bn) => {
+                let field = at("batchnorm");
+                if !bn.eps.is_finite() || bn.eps < 0.0 {
+                    return Err(ModelError::new(format!(
+                        "is {}; it must be finite and >= 0",
+                        bn.eps
+                    ))
+                    .at_field(format!("{field}.eps")));
+                }
+                let var = per_channel(&bn.var, c, &format!("{field}.var"))?;
+                if let Some(ch) = var.iter().position(|&v| !(v + bn.eps > 0.0)) {
+                    return Err(ModelError::new(format!(
+                        "channel {ch}: var + eps = {} must be > 0",
+                        var[ch] + bn.eps
+                    ))
+                    .at_field(format!("{field}.var")));
+                }
+                FloatStep::BatchNorm {
+                    gamma: per_channel(&bn.gamma, c, &format!("{field}.gamma"))?,
+                    beta: per_channel(&bn.beta, c, &format!("{field}.beta"))?,
+                    mean: per_channel(&bn.mean, c, &format!("{field}.mean"))?,
+                    var,
+                    eps: bn.eps,
+                }
+            }
+        });
+    }
+    Ok((
+        Op::Binarize(Binarize { steps }),
+        x.shape,
+        ValueType::Bits,
+    ))
+}
+
+/// Builds one channel's rule, reducing it to a constant when it cannot change over `[lo, hi]`.
+pub(crate) fn channel_rule(ge: bool, mut thresholds: Vec<i64>, lo: i64, hi: i64) -> ChannelRule {
+    thresholds.sort_unstable();
+    let rule = if ge {
+        ChannelRule::Ge(thresholds)
+    } else {
+        ChannelRule::Le(thresholds)
+    };
+    let (at_lo, at_hi) = (rule.apply(lo), rule.apply(hi));
+    // Counting rules are monotone in S, so equal ends mean constant over the range.
+    if at_lo == at_hi {
+        ChannelRule::Const(at_lo)
+    } else {
+        rule
+    }
+}
+
+fn lower_threshold(d: &ThresholdDef, x: &Node) -> Result<Lowered> {
+    require_integer_input(x, "threshold")?;
+    let c = x.shape.channels();
+    let levels = match d.thresholds.shape.as_slice() {
+        [n] if *n == c => 1,
+        [n, k] if *n == c && *k > 0 && *k <= MAX_LEVELS => *k,
+        other => {
+            return Err(ModelError::new(format!(
+                "expected [{c}] or [{c}, levels] with 1 <= levels <= {MAX_LEVELS}, found {other:?}"
+            ))
+            .at_field("thresholds.shape"))
+        }
+    };
+    let values = d
+        .thresholds
+        .to_i64()
+        .map_err(|e| e.at_field("thresholds"))?;
+    let directions = match &d.direction {
+        None => vec![1; c],
+        Some(t) => {
+            t.expect_shape(&[c]).map_err(|e| e.at_field("direction"))?;
+            let v = t.to_i64().map_err(|e| e.at_field("direction"))?;
+            if let Some(ch) = v.iter().position(|&s| s != 1 && s != -1) {
+                return Err(ModelError::new(format!(
+                    "channel {ch} is {}; each direction is +1 (S >= T) or -1 (S <= T)",
+                    v[ch]
+                ))
+                .at_field("direction"));
+            }
+            v
+        }
+    };
+    let (lo, hi) = x.vtype.range();
+    let channels = (0..c)
+        .map(|ch| {
+            let row = values[ch * levels..(ch + 1) * levels].to_vec();
+            channel_rule(directions[ch] == 1, row, lo, hi)
+        })
+        .collect();
+    let vtype = if levels == 1 {
+        ValueType::Bits
+    } else {
+        ValueType::Int {
+            min: 0,
+            max: levels as i64,
+        }
+    };
+    Ok((
+        Op::Threshold(Threshold { levels, channels }),
+        x.shape,
+        vtype,
+    ))
+}
+
+fn lower_maxpool(d: &MaxPoolDef, x: &Node) -> Result<Lowered> {
+    let Shape::Map { c, h, w } = x.shape else {
+        return Err(ModelError::new("maxpool needs a C×H×W input").at_field("inputs"));
+    };
+    let stride = d.stride.unwrap_or(d.kernel);
+    if d.kernel == 0 {
+        return Err(ModelError::new("must be at least 1").at_field("kernel"));
+    }
+    if stride == 0 {
+        return Err(ModelError::new("must be at least 1").at_field("stride"));
+    }
+    if d.kernel > h || d.kernel > w {
+        return Err(ModelError::new(format!(
+            "window {} is larger than the {h}x{w} input",
+            d.kernel
+        ))
+        .at_field("kernel"));
+    }
+    let shape = Shape::Map {
+        c,
+        h: (h - d.kernel) / stride + 1,
+        w: (w - d.kernel) / stride + 1,
+    };
+    Ok((
+        Op::MaxPool(MaxPool {
+            kernel: d.kernel,
+            stride,
+        }),
+        shape,
+        x.vtype,
+    ))
+}
+
+fn lower_output(d: &OutputDef, x: &Node) -> Result<Lowered> {
+    let Shape::Flat(classes) = x.shape else {
+        return Err(ModelError::new("output needs a vector input")
+            .at_field("inputs")
+            .with_hint("insert a `flatten` node"));
+    };
+    let per_class = |t: &Option<TensorDef>, default: i64, field: &str| -> Result<Vec<i64>> {
+        match t {
+            None => Ok(vec![default; classes]),
+            Some(t) => {
+                t.expect_shape(&[classes]).map_err(|e| e.at_field(field))?;
+                t.to_i64().map_err(|e| e.at_field(field))
+            }
+        }
+    };
+    let scale = per_class(&d.scale, 1, "scale")?;
+    let offset = per_class(&d.offset, 0, "offset")?;
+    let (lo, hi) = x.vtype.range();
+    let mut min = i64::MAX;
+    let mut max = i64::MIN;
+    for k in 0..classes {
+        for s in [lo, hi] {
+            let v = scale[k]
+                .checked_mul(s)
+                .and_then(|v| v.checked_add(offset[k]))
+                .ok_or_else(|| {
+                    ModelError::new(format!("class {k}: scale·S + offset overflows 64 bits"))
+                        .at_field("scale")
+                })?;
+            min = min.min(v);
+            max = max.max(v);
+        }
+    }
+    Ok((
+        Op::Output(Scores { scale, offset }),
+        x.shape,
+        ValueType::Int { min, max },
+    ))
+}

@@ -1,0 +1,113 @@
+//! Folding float epilogues into integer thresholds, exactly.
+//!
+//! A `binarize` node outputs [f(S) ≥ 0] where f applies its float steps to the integer S in f64.
+//! Every step is monotone in its argument, and so is its f64 evaluation (IEEE rounding is
+//! monotone), so the decision is monotone in S: a suffix {S ≥ T} when the steps' slopes multiply
+//! to a positive sign, a prefix {S ≤ T} when negative, constant when a slope is zero. We find T
+//! by binary search over the accumulator range, evaluating f exactly as the float model does, so
+//! the integer threshold makes the same decision as the f64 float model for every reachable S —
+//! ties included (f(S) = 0 gives +1, like `x >= 0`). Closed forms such as T = ⌈−B/A⌉ can be off
+//! by one after rounding; the search cannot.
+
+use super::build::channel_rule;
+use crate::ir::{Binarize, ChannelRule, FloatStep, Graph, Op, Threshold};
+
+/// f(S) for channel `c`, in the step order, in f64.
+pub fn eval_steps(steps: &[FloatStep], c: usize, s: i64) -> f64 {
+    let mut y = s as f64;
+    for step in steps {
+        y = match step {
+            FloatStep::Mul(a) => y * a[c],
+            FloatStep::Add(b) => y + b[c],
+            FloatStep::BatchNorm {
+                gamma,
+                beta,
+                mean,
+                var,
+                eps,
+            } => (y - mean[c]) / (var[c] + eps).sqrt() * gamma[c] + beta[c],
+            FloatStep::Prelu(slope) => {
+                if y >= 0.0 {
+                    y
+                } else {
+                    y * slope[c]
+                }
+            }
+        };
+    }
+    y
+}
+
+/// +1 if the steps are non-decreasing in S for channel `c`, −1 if non-increasing, 0 if constant.
+fn direction(steps: &[FloatStep], c: usize) -> i32 {
+    let sign = |v: f64| -> i32 {
+        if v > 0.0 {
+            1
+        } else if v < 0.0 {
+            -1
+        } else {
+            0
+        }
+    };
+    steps
+        .iter()
+        .map(|step| match step {
+            FloatStep::Mul(a) => sign(a[c]),
+            FloatStep::BatchNorm { gamma, .. } => sign(gamma[c]),
+            // Validation guarantees slope >= 0: non-decreasing even when it is 0 (ReLU).
+            FloatStep::Add(_) | FloatStep::Prelu(_) => 1,
+        })
+        .product()
+}
+
+/// The threshold rule equivalent to `binarize` channel `c` over S ∈ [lo, hi].
+pub fn fold_channel(b: &Binarize, c: usize, lo: i64, hi: i64) -> ChannelRule {
+    let fires = |s: i64| eval_steps(&b.steps, c, s) >= 0.0;
+    match direction(&b.steps, c) {
+        0 => ChannelRule::Const(fires(lo) as u32),
+        1 => {
+            // Smallest S in [lo, hi + 1] that fires (hi + 1: none does).
+            let (mut a, mut z) = (lo, hi + 1);
+            while a < z {
+                let mid = a + (z - a) / 2;
+                if fires(mid) {
+                    z = mid;
+                } else {
+                    a = mid + 1;
+                }
+            }
+            channel_rule(true, vec![a], lo, hi)
+        }
+        _ => {
+            // Largest S in [lo - 1, hi] that fires (lo - 1: none does).
+            let (mut a, mut z) = (lo - 1, hi);
+            while a < z {
+                let mid = z - (z - a) / 2;
+                if fires(mid) {
+                    a = mid;
+                } else {
+                    z = mid - 1;
+                }
+            }
+            channel_rule(false, vec![a], lo, hi)
+        }
+    }
+}
+
+/// Replaces every `binarize` node with the equivalent one-level `threshold` node.
+pub fn fold(graph: &mut Graph) {
+    for i in 0..graph.nodes.len() {
+        let Op::Binarize(b) = &graph.nodes[i].op else {
+            continue;
+        };
+        let producer = graph.nodes[i].inputs[0];
+        let (lo, hi) = graph.node(producer).vtype.range();
+        let channels = (0..graph.nodes[i].shape.channels())
+            .map(|c| fold_channel(b, c, lo, hi))
+            .collect();
+        graph.nodes[i].op = Op::Threshold(Threshold {
+            levels: 1,
+            channels,
+        });
+    }
+}

@@ -1,0 +1,28 @@
+//! Compiler passes over the IR, in the order `lower` runs them.
+//!
+//! - `build`: model file → validated IR (shapes, value types, accumulator ranges).
+//! - `fold`: float epilogues → exact integer thresholds.
+//!
+//! Hardware planning (folding into PE/SIMD, memory placement) belongs to later passes that read
+//! the lowered graph; they must not change its semantics.
+
+pub mod build;
+pub mod fold;
+
+use crate::error::Result;
+use crate::format::ModelFile;
+use crate::ir::Graph;
+use std::path::Path;
+
+/// Builds the IR and runs every semantic pass: the graph back ends and the simulator consume.
+pub fn lower(model: &ModelFile) -> Result<Graph> {
+    let mut graph = build::build(model)?;
+    fold::fold(&mut graph);
+    Ok(graph)
+}
+
+/// Loads a model file and lowers it; errors name the file.
+pub fn load_graph(path: &Path) -> Result<Graph> {
+    let model = crate::format::load(path)?;
+    lower(&model).map_err(|e| e.in_file(path.display().to_string()))
+}

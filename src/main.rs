@@ -1,0 +1,2 @@
+//! xnorc command-line interface.
+fn main() {}
