@@ -83,32 +83,34 @@ impl Preset {
     }
 }
 
-/// Statistics of the current activation under random inputs, per channel.
-#[derive(Clone)]
-enum Act {
-    Bits,
-    Int { mean: Vec<f64>, std: Vec<f64> },
-}
+/// Frames the builder carries through the layers to place thresholds at real quantiles.
+const SAMPLE_FRAMES: usize = 8;
 
-struct Builder {
+/// Builds random chains layer by layer; presets and randomized tests use it.
+///
+/// It carries [`SAMPLE_FRAMES`] random input frames through every layer it adds (plain integer
+/// loops), so thresholds and epilogues can be placed at quantiles of the values they will really
+/// see: analytic estimates drift after a few layers and leave whole layers constant.
+pub struct Builder {
     rng: ChaCha8Rng,
     nodes: Vec<NodeDef>,
     last: String,
     dims: Vec<usize>,
-    act: Act,
-    /// Value range of the current activation when it is integer.
-    int_range: (i64, i64),
+    binary: bool,
+    /// Current activation per sample frame, logical order; binary values as ±1.
+    samples: Vec<Vec<i64>>,
 }
 
 impl Builder {
-    fn new(seed: u64) -> Self {
+    /// An empty model whose random choices come from `seed`.
+    pub fn new(seed: u64) -> Self {
         Builder {
             rng: ChaCha8Rng::seed_from_u64(seed),
             nodes: Vec::new(),
             last: String::new(),
             dims: Vec::new(),
-            act: Act::Bits,
-            int_range: (0, 0),
+            binary: true,
+            samples: Vec::new(),
         }
     }
 
@@ -130,27 +132,54 @@ impl Builder {
         self.dims[0]
     }
 
-    fn input(&mut self, dims: &[usize], dtype: InputType) {
+    /// Channel of logical element `i` of the current activation.
+    fn channel_of(&self, i: usize) -> usize {
+        match self.dims.as_slice() {
+            [_] => i,
+            [_, h, w] => i / (h * w),
+            _ => unreachable!("dims are [n] or [c, h, w]"),
+        }
+    }
+
+    /// Sorted sample values of every channel.
+    fn channel_samples(&self) -> Vec<Vec<i64>> {
+        let mut out = vec![Vec::new(); self.channels()];
+        for frame in &self.samples {
+            for (i, &v) in frame.iter().enumerate() {
+                out[self.channel_of(i)].push(v);
+            }
+        }
+        for v in &mut out {
+            v.sort_unstable();
+        }
+        out
+    }
+
+    /// The graph input: `dims` is `[n]` or `[c, h, w]`.
+    pub fn input(&mut self, dims: &[usize], dtype: InputType) {
         self.dims = dims.to_vec();
-        let c = dims[0].max(1);
-        let channels = if dims.len() == 1 { dims[0] } else { c };
-        self.act = match dtype {
-            InputType::Bits => Act::Bits,
-            InputType::Uint8 => {
-                self.int_range = (0, 255);
-                Act::Int {
-                    mean: vec![127.5; channels],
-                    std: vec![73.9; channels],
-                }
-            }
-            InputType::Int8 => {
-                self.int_range = (-128, 127);
-                Act::Int {
-                    mean: vec![-0.5; channels],
-                    std: vec![73.9; channels],
-                }
-            }
+        self.binary = dtype == InputType::Bits;
+        let n: usize = dims.iter().product();
+        let (lo, hi) = match dtype {
+            InputType::Bits => (0, 1),
+            InputType::Uint8 => (0, 255),
+            InputType::Int8 => (-128, 127),
         };
+        let binary = self.binary;
+        self.samples = (0..SAMPLE_FRAMES)
+            .map(|_| {
+                (0..n)
+                    .map(|_| {
+                        let v = self.rng.gen_range(lo..=hi);
+                        if binary {
+                            2 * v - 1
+                        } else {
+                            v
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
         self.push(
             "input",
             OpDef::Input(InputDef {
@@ -160,61 +189,40 @@ impl Builder {
         );
     }
 
-    fn random_bits(&mut self, n: usize) -> BitVec {
-        let bools: Vec<bool> = (0..n).map(|_| self.rng.gen()).collect();
-        BitVec::from_bools(&bools)
-    }
-
-    /// Mean and spread of the accumulator per output channel under random inputs.
-    fn accumulator_stats(&self, bits: &BitVec, values: WeightValues, out: usize) -> Act {
-        let taps = bits.len() / out;
-        let in_c = self.channels();
-        let per_c = taps / in_c;
-        let mut mean = vec![0.0; out];
-        let mut std = vec![0.0; out];
-        for o in 0..out {
-            let (mut m, mut v) = (0.0, 0.0);
-            for t in 0..taps {
-                let b = bits.get(o * taps + t) as i64;
-                let w = match values {
-                    WeightValues::Pm1 => (2 * b - 1) as f64,
-                    WeightValues::ZeroOne => b as f64,
-                };
-                let (xm, xs) = match &self.act {
-                    Act::Bits => (0.0, 1.0),
-                    Act::Int { mean, std } => (mean[t / per_c], std[t / per_c]),
-                };
-                m += w * xm;
-                v += w * w * xs * xs;
-            }
-            mean[o] = m;
-            std[o] = v.sqrt().max(1.0);
-        }
-        Act::Int { mean, std }
-    }
-
-    fn weights(&mut self, shape: Vec<usize>, values: WeightValues) -> (WeightsDef, BitVec) {
+    fn weights(&mut self, shape: Vec<usize>, values: WeightValues) -> (WeightsDef, Vec<i64>) {
         let n = shape.iter().product();
-        let bits = self.random_bits(n);
+        let bools: Vec<bool> = (0..n).map(|_| self.rng.gen()).collect();
+        let ints = bools
+            .iter()
+            .map(|&b| match values {
+                WeightValues::Pm1 => 2 * b as i64 - 1,
+                WeightValues::ZeroOne => b as i64,
+            })
+            .collect();
         let def = WeightsDef::Dense {
             values,
-            bits: TensorDef::from_bits(shape, &bits),
+            bits: TensorDef::from_bits(shape, &BitVec::from_bools(&bools)),
         };
-        (def, bits)
+        (def, ints)
     }
 
-    fn dense(&mut self, name: &str, out: usize, values: WeightValues) {
-        let n = self.dims.iter().product();
-        let (weights, bits) = self.weights(vec![out, n], values);
-        // A dense layer's "channels" are its inputs.
-        self.dims = vec![n];
-        self.act = self.accumulator_stats(&bits, values, out);
+    /// A dense layer of `out` outputs with random weights.
+    pub fn dense(&mut self, name: &str, out: usize, values: WeightValues) {
+        let n: usize = self.dims.iter().product();
+        let (weights, w) = self.weights(vec![out, n], values);
+        for frame in &mut self.samples {
+            *frame = (0..out)
+                .map(|o| (0..n).map(|i| w[o * n + i] * frame[i]).sum())
+                .collect();
+        }
         self.dims = vec![out];
+        self.binary = false;
         self.push(name, OpDef::Dense(DenseDef { weights }));
     }
 
+    /// A k×k convolution with the same padding on every side.
     #[allow(clippy::too_many_arguments)]
-    fn conv(
+    pub fn conv(
         &mut self,
         name: &str,
         out: usize,
@@ -224,54 +232,132 @@ impl Builder {
         mode: PadMode,
         values: WeightValues,
     ) {
+        self.conv_padded(name, out, [k, k], stride, [pad; 4], mode, values);
+    }
+
+    /// A kh×kw convolution with padding `[top, left, bottom, right]`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn conv_padded(
+        &mut self,
+        name: &str,
+        out: usize,
+        [kh, kw]: [usize; 2],
+        stride: usize,
+        pads: [usize; 4],
+        mode: PadMode,
+        values: WeightValues,
+    ) {
         let (c, h, w) = (self.dims[0], self.dims[1], self.dims[2]);
-        let (weights, bits) = self.weights(vec![out, c, k, k], values);
-        self.act = self.accumulator_stats(&bits, values, out);
-        self.dims = vec![out, (h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1];
+        let (weights, wv) = self.weights(vec![out, c, kh, kw], values);
+        let [top, left, bottom, right] = pads;
+        let oh = (h + top + bottom - kh) / stride + 1;
+        let ow = (w + left + right - kw) / stride + 1;
+        let pad_value = if mode == PadMode::MinusOne { -1 } else { 0 };
+        for frame in &mut self.samples {
+            let mut next = vec![0i64; out * oh * ow];
+            for o in 0..out {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut s = 0;
+                        for ci in 0..c {
+                            for ky in 0..kh {
+                                for kx in 0..kw {
+                                    let iy = (oy * stride + ky).checked_sub(top).filter(|&y| y < h);
+                                    let ix = (ox * stride + kx).checked_sub(left).filter(|&x| x < w);
+                                    let x = match (iy, ix) {
+                                        (Some(y), Some(x)) => frame[(ci * h + y) * w + x],
+                                        _ => pad_value,
+                                    };
+                                    s += wv[((o * c + ci) * kh + ky) * kw + kx] * x;
+                                }
+                            }
+                        }
+                        next[(o * oh + oy) * ow + ox] = s;
+                    }
+                }
+            }
+            *frame = next;
+        }
+        self.dims = vec![out, oh, ow];
+        self.binary = false;
+        let padded = pads.iter().any(|&p| p > 0);
         self.push(
             name,
             OpDef::Conv2d(ConvDef {
                 weights,
                 stride,
-                padding: (pad > 0).then_some(PaddingDef::Same(pad)),
-                pad_mode: (pad > 0).then_some(mode),
+                padding: padded.then(|| PaddingDef::Sides(pads.to_vec())),
+                pad_mode: padded.then_some(mode),
             }),
         );
     }
 
-    fn stats(&self) -> (Vec<f64>, Vec<f64>) {
-        match &self.act {
-            Act::Int { mean, std } => (mean.clone(), std.clone()),
-            Act::Bits => panic!("preset bug: threshold after a binary activation"),
+    /// The current activation's dimensions (`[n]` or `[c, h, w]`).
+    pub fn dims(&self) -> &[usize] {
+        &self.dims
+    }
+
+    /// True when the current activation is binary.
+    pub fn is_binary(&self) -> bool {
+        self.binary
+    }
+
+    /// The random generator, for callers choosing architectures.
+    pub fn rng(&mut self) -> &mut ChaCha8Rng {
+        &mut self.rng
+    }
+
+    /// The model built so far.
+    pub fn finish(self, name: &str) -> ModelFile {
+        ModelFile {
+            name: name.to_string(),
+            metadata: Default::default(),
+            nodes: self.nodes,
         }
     }
 
-    /// Thresholds spread over ±1 standard deviation; `mixed` makes a quarter of the channels
-    /// compare with ≤.
-    fn threshold(&mut self, name: &str, levels: usize, mixed: bool) {
-        let (mean, std) = self.stats();
-        let c = mean.len();
+    /// `levels` thresholds per channel at sampled quantiles (jittered); `mixed` makes a quarter
+    /// of the channels compare with ≤ instead of ≥.
+    pub fn threshold(&mut self, name: &str, levels: usize, mixed: bool) {
+        assert!(!self.binary, "preset bug: threshold after a binary activation");
+        let per_channel = self.channel_samples();
+        let c = per_channel.len();
         let mut t = Vec::with_capacity(c * levels);
         let mut dir = Vec::with_capacity(c);
-        for ch in 0..c {
+        for sorted in &per_channel {
             for k in 0..levels {
-                let spread = (k as f64 + 0.5) / levels as f64 * 2.0 - 1.0;
-                let jitter: f64 = self.rng.gen_range(-0.3..0.3);
-                t.push((mean[ch] + (spread + jitter) * std[ch]).round() as i64);
+                let q = (k as f64 + 0.5) / levels as f64 + self.rng.gen_range(-0.15..0.15) / levels as f64;
+                let idx = ((q.clamp(0.0, 1.0) * sorted.len() as f64) as usize).min(sorted.len() - 1);
+                t.push(sorted[idx]);
             }
             dir.push(if mixed && self.rng.gen_ratio(1, 4) { -1 } else { 1 });
         }
+        let outputs: Vec<Vec<i64>> = self
+            .samples
+            .iter()
+            .map(|frame| {
+                frame
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &s)| {
+                        let ch = self.channel_of(i);
+                        let row = &t[ch * levels..(ch + 1) * levels];
+                        let count = row
+                            .iter()
+                            .filter(|&&th| if dir[ch] == 1 { s >= th } else { s <= th })
+                            .count() as i64;
+                        if levels == 1 {
+                            2 * count - 1
+                        } else {
+                            count
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        self.samples = outputs;
+        self.binary = levels == 1;
         let shape = if levels == 1 { vec![c] } else { vec![c, levels] };
-        self.act = if levels == 1 {
-            Act::Bits
-        } else {
-            self.int_range = (0, levels as i64);
-            let m = levels as f64 / 2.0;
-            Act::Int {
-                mean: vec![m; c],
-                std: vec![m.max(0.5); c],
-            }
-        };
         self.push(
             name,
             OpDef::Threshold(ThresholdDef {
@@ -282,35 +368,62 @@ impl Builder {
     }
 
     /// A float epilogue exercising every step: scale α (some negative, tiny or zero), bias,
-    /// BatchNorm (some γ negative), PReLU and an activation shift.
-    fn binarize(&mut self, name: &str) {
-        let (mean, std) = self.stats();
-        let c = mean.len();
+    /// BatchNorm (some γ negative), PReLU and an activation shift, centred on a sampled
+    /// quantile of each channel.
+    pub fn binarize(&mut self, name: &str) {
+        assert!(!self.binary, "preset bug: binarize after a binary activation");
+        let per_channel = self.channel_samples();
+        let c = per_channel.len();
         let mut alpha = Vec::with_capacity(c);
-        for _ in 0..c {
+        let (mut gamma, mut beta, mut bn_mean, mut var) = (vec![], vec![], vec![], vec![]);
+        let bias: Vec<f64> = (0..c).map(|_| self.rng.gen_range(-0.5..0.5)).collect();
+        for (ch, sorted) in per_channel.iter().enumerate() {
             let r: f64 = self.rng.gen();
-            alpha.push(match r {
+            let a = match r {
                 r if r < 0.05 => 0.0,
                 r if r < 0.1 => 1e-300,
                 r if r < 0.3 => -self.rng.gen_range(0.01..2.0),
                 _ => self.rng.gen_range(0.01..2.0),
-            });
-        }
-        let bias: Vec<f64> = (0..c).map(|_| self.rng.gen_range(-0.5..0.5)).collect();
-        let mut gamma = Vec::with_capacity(c);
-        let mut bn_mean = Vec::with_capacity(c);
-        let mut var = Vec::with_capacity(c);
-        let mut beta = Vec::with_capacity(c);
-        for ch in 0..c {
+            };
+            alpha.push(a);
+            let q: f64 = self.rng.gen_range(0.25..0.75);
+            let centre = sorted[((q * sorted.len() as f64) as usize).min(sorted.len() - 1)] as f64;
+            let spread = (sorted[sorted.len() * 3 / 4] - sorted[sorted.len() / 4]).max(1) as f64;
             let g: f64 = self.rng.gen_range(0.1..2.0);
             gamma.push(if self.rng.gen_ratio(1, 5) { -g } else { g });
-            let centre = mean[ch] + self.rng.gen_range(-0.5..0.5) * std[ch];
-            bn_mean.push(centre * alpha[ch] + bias[ch]);
-            var.push((std[ch] * alpha[ch].abs()).powi(2) + self.rng.gen_range(0.0..0.1));
+            bn_mean.push(centre * a + bias[ch] + self.rng.gen_range(-0.3..0.3) * a.abs());
+            var.push((spread * a.abs()).powi(2) + self.rng.gen_range(0.0..0.1));
             beta.push(self.rng.gen_range(-0.2..0.2));
         }
         let slope: Vec<f64> = (0..c).map(|_| self.rng.gen_range(0.0..0.3)).collect();
         let shift: Vec<f64> = (0..c).map(|_| self.rng.gen_range(-0.05..0.05)).collect();
+        let eps = 1e-5;
+        let outputs: Vec<Vec<i64>> = self
+            .samples
+            .iter()
+            .map(|frame| {
+                frame
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &s)| {
+                        let ch = self.channel_of(i);
+                        let mut y = s as f64 * alpha[ch] + bias[ch];
+                        y = (y - bn_mean[ch]) / (var[ch] + eps).sqrt() * gamma[ch] + beta[ch];
+                        if y < 0.0 {
+                            y *= slope[ch];
+                        }
+                        y += shift[ch];
+                        if y >= 0.0 {
+                            1
+                        } else {
+                            -1
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        self.samples = outputs;
+        self.binary = true;
         let f = |v: &[f64]| TensorDef::from_f64(vec![c], v);
         let steps = vec![
             StepDef::Mul(f(&alpha)),
@@ -320,18 +433,36 @@ impl Builder {
                 beta: f(&beta),
                 mean: f(&bn_mean),
                 var: f(&var),
-                eps: 1e-5,
+                eps,
             }),
             StepDef::Prelu(f(&slope)),
             StepDef::Add(f(&shift)),
         ];
-        self.act = Act::Bits;
         self.push(name, OpDef::Binarize(BinarizeDef { steps }));
     }
 
-    fn maxpool(&mut self, name: &str, k: usize) {
+    /// A `k`×`k` max-pool with stride `k`.
+    pub fn maxpool(&mut self, name: &str, k: usize) {
         let (c, h, w) = (self.dims[0], self.dims[1], self.dims[2]);
-        self.dims = vec![c, (h - k) / k + 1, (w - k) / k + 1];
+        let (oh, ow) = ((h - k) / k + 1, (w - k) / k + 1);
+        for frame in &mut self.samples {
+            let mut next = vec![i64::MIN; c * oh * ow];
+            for ch in 0..c {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        for ky in 0..k {
+                            for kx in 0..k {
+                                let v = frame[(ch * h + oy * k + ky) * w + ox * k + kx];
+                                let o = &mut next[(ch * oh + oy) * ow + ox];
+                                *o = (*o).max(v);
+                            }
+                        }
+                    }
+                }
+            }
+            *frame = next;
+        }
+        self.dims = vec![c, oh, ow];
         self.push(
             name,
             OpDef::MaxPool(MaxPoolDef {
@@ -341,21 +472,14 @@ impl Builder {
         );
     }
 
-    fn flatten(&mut self, name: &str) {
-        let n = self.dims.iter().product::<usize>();
-        if let Act::Int { mean, std } = &self.act {
-            let per = n / self.dims[0];
-            let expand = |v: &Vec<f64>| v.iter().flat_map(|&x| std::iter::repeat_n(x, per)).collect();
-            self.act = Act::Int {
-                mean: expand(mean),
-                std: expand(std),
-            };
-        }
-        self.dims = vec![n];
+    /// Flatten.
+    pub fn flatten(&mut self, name: &str) {
+        self.dims = vec![self.dims.iter().product()];
         self.push(name, OpDef::Flatten(FlattenDef {}));
     }
 
-    fn output(&mut self, affine: bool) {
+    /// The output node, with a random integer affine when `affine`.
+    pub fn output(&mut self, affine: bool) {
         let classes = self.channels();
         let (scale, offset) = if affine {
             let s: Vec<i64> = (0..classes).map(|_| self.rng.gen_range(-3..=3)).collect();
@@ -447,12 +571,12 @@ fn cnv(b: &mut Builder) {
 fn all_ops(b: &mut Builder) {
     use PadMode::{MinusOne, Zero};
     use WeightValues::{Pm1, ZeroOne};
-    b.input(&[2, 9, 9], InputType::Int8);
+    b.input(&[2, 13, 13], InputType::Int8);
     b.conv("conv_int_zero_pad", 6, 3, 1, 1, Zero, Pm1);
     b.binarize("bn_sign1");
     b.conv("conv_s2_minus_one", 5, 3, 2, 1, MinusOne, ZeroOne);
     b.threshold("multi_threshold", 3, true);
-    b.conv("conv_1x1_int", 4, 1, 1, 0, Zero, Pm1);
+    b.conv("conv_1x1_int", 8, 1, 1, 0, Zero, Pm1);
     b.threshold("act2", 1, true);
     b.maxpool("pool", 2);
     b.flatten("flatten");

@@ -1,0 +1,103 @@
+//! The simulator's internal tensor layout and conversions to and from the IR's logical order.
+//!
+//! Feature maps are stored pixel-major with channels innermost (H, W, C), so that one pixel's
+//! channels are contiguous: binary data packs a pixel's C channels into ⌈C/64⌉ words (LSB first,
+//! zero tail), integer data stores C `i64` per pixel. A vector of n elements is one pixel of n
+//! channels. The logical order (what users see in npy files and dumps) is C, H, W.
+
+use xnorc_compiler::ir::{Shape, ValueType};
+
+/// Pixels and channels of a shape in the internal layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Geometry {
+    pub pixels: usize,
+    pub channels: usize,
+}
+
+impl Geometry {
+    pub fn of(shape: Shape) -> Self {
+        match shape {
+            Shape::Flat(n) => Geometry {
+                pixels: 1,
+                channels: n,
+            },
+            Shape::Map { c, h, w } => Geometry {
+                pixels: h * w,
+                channels: c,
+            },
+        }
+    }
+
+    /// Words per pixel of binary data.
+    pub fn words(&self) -> usize {
+        self.channels.div_ceil(64)
+    }
+}
+
+/// A batch of one node's values in the internal layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Buf {
+    /// Packed bits: `frames × pixels × words` words.
+    Bits(Vec<u64>),
+    /// Integers: `frames × pixels × channels` values.
+    Int(Vec<i64>),
+}
+
+impl Buf {
+    /// Converts logical-order (C, H, W) values of `frames` frames to the internal layout.
+    /// Binary values are given as their stored bit (0 or 1).
+    pub fn from_logical(values: &[i64], frames: usize, g: Geometry, vtype: ValueType) -> Buf {
+        let per_frame = g.pixels * g.channels;
+        debug_assert_eq!(values.len(), frames * per_frame);
+        match vtype {
+            ValueType::Bits => {
+                let words = g.words();
+                let mut out = vec![0u64; frames * g.pixels * words];
+                for f in 0..frames {
+                    let src = &values[f * per_frame..(f + 1) * per_frame];
+                    let dst = &mut out[f * g.pixels * words..(f + 1) * g.pixels * words];
+                    for c in 0..g.channels {
+                        for p in 0..g.pixels {
+                            if src[c * g.pixels + p] != 0 {
+                                dst[p * words + c / 64] |= 1 << (c % 64);
+                            }
+                        }
+                    }
+                }
+                Buf::Bits(out)
+            }
+            ValueType::Int { .. } => {
+                let mut out = vec![0i64; frames * per_frame];
+                for f in 0..frames {
+                    for c in 0..g.channels {
+                        for p in 0..g.pixels {
+                            out[f * per_frame + p * g.channels + c] =
+                                values[f * per_frame + c * g.pixels + p];
+                        }
+                    }
+                }
+                Buf::Int(out)
+            }
+        }
+    }
+
+    /// Converts back to logical (C, H, W) order; bits become 0 or 1.
+    pub fn to_logical(&self, frames: usize, g: Geometry) -> Vec<i64> {
+        let per_frame = g.pixels * g.channels;
+        let mut out = vec![0i64; frames * per_frame];
+        for f in 0..frames {
+            for c in 0..g.channels {
+                for p in 0..g.pixels {
+                    out[f * per_frame + c * g.pixels + p] = match self {
+                        Buf::Bits(d) => {
+                            let words = g.words();
+                            ((d[(f * g.pixels + p) * words + c / 64] >> (c % 64)) & 1) as i64
+                        }
+                        Buf::Int(d) => d[f * per_frame + p * g.channels + c],
+                    };
+                }
+            }
+        }
+        out
+    }
+}

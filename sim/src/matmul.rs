@@ -1,0 +1,302 @@
+//! Dense and convolution layers: S = Σ w·x by popcounts over packed words.
+//!
+//! A convolution gathers, per output pixel, a patch of kh·kw segments (one per kernel tap
+//! position, ⌈C/64⌉ words each) and popcounts it against each weight row laid out the same way.
+//! A dense layer's patch is its input vector. With zero padding, padded segments are skipped:
+//! words past C are zero in both operands, so a segment contributes exactly its C taps.
+//!
+//! Per valid segment (C taps), with X the input bits and W the weight bits:
+//! - ±1 weights, binary x:       C − 2·popcount(W ⊕ X)
+//! - {0,1} weights, binary x:    2·popcount(W ∧ X) − popcount(W)
+//! - integer x = min + Σ_b 2^b·U_b (bit planes of x − min):
+//!   ±1:    min·(2·popcount(W) − C) + Σ_b 2^b·(2·popcount(W ∧ U_b) − popcount(U_b))
+//!   {0,1}: min·popcount(W) + Σ_b 2^b·popcount(W ∧ U_b)
+//!
+//! With minus_one padding, padded binary taps are the stored bit 0 (= −1) and count as valid.
+
+use crate::layout::Buf;
+use crate::popcount::{and_pop, pop, xor_pop};
+use xnorc_compiler::ir::{
+    int_bits, Geometry as LayerGeometry, MatMul, Node, PadMode, Padding, Shape, ValueType,
+    WeightValues,
+};
+
+#[derive(Debug, Clone, Copy)]
+enum InputKind {
+    Bits,
+    Int { min: i64, planes: usize },
+}
+
+/// A matrix layer prepared for simulation: weights re-laid out as patch rows.
+#[derive(Debug, Clone)]
+pub(crate) struct MatMulPlan {
+    values: WeightValues,
+    input: InputKind,
+    in_c: usize,
+    in_h: usize,
+    in_w: usize,
+    out_c: usize,
+    out_h: usize,
+    out_w: usize,
+    kh: usize,
+    kw: usize,
+    stride: usize,
+    padding: Padding,
+    /// Padded taps are skipped (zero mode) rather than read as −1.
+    skip_padded: bool,
+    /// Words per input pixel (per bit plane).
+    cw: usize,
+    /// Words per patch (per bit plane): kh·kw·cw.
+    pw: usize,
+    /// out_c rows of pw words.
+    weights: Vec<u64>,
+}
+
+impl MatMulPlan {
+    pub fn new(m: &MatMul, input: &Node, output_shape: Shape) -> Self {
+        let w = &m.weights;
+        let (in_h, in_w) = match input.shape {
+            Shape::Flat(_) => (1, 1),
+            Shape::Map { h, w, .. } => (h, w),
+        };
+        let (out_h, out_w) = match output_shape {
+            Shape::Flat(_) => (1, 1),
+            Shape::Map { h, w, .. } => (h, w),
+        };
+        let (stride, padding, skip_padded) = match m.geometry {
+            LayerGeometry::Dense => (1, Padding::default(), false),
+            LayerGeometry::Conv {
+                stride,
+                padding,
+                pad_mode,
+            } => (stride, padding, pad_mode == PadMode::Zero),
+        };
+        let cw = w.in_channels.div_ceil(64);
+        let pw = w.kh * w.kw * cw;
+        let mut weights = vec![0u64; w.out_channels * pw];
+        for o in 0..w.out_channels {
+            for c in 0..w.in_channels {
+                for ky in 0..w.kh {
+                    for kx in 0..w.kw {
+                        if w.bit(o, c, ky, kx) {
+                            let word = o * pw + (ky * w.kw + kx) * cw + c / 64;
+                            weights[word] |= 1 << (c % 64);
+                        }
+                    }
+                }
+            }
+        }
+        let input_kind = match input.vtype {
+            ValueType::Bits => InputKind::Bits,
+            ValueType::Int { min, max } => InputKind::Int {
+                min,
+                planes: int_bits(0, max - min) as usize,
+            },
+        };
+        MatMulPlan {
+            values: w.values,
+            input: input_kind,
+            in_c: w.in_channels,
+            in_h,
+            in_w,
+            out_c: w.out_channels,
+            out_h,
+            out_w,
+            kh: w.kh,
+            kw: w.kw,
+            stride,
+            padding,
+            skip_padded,
+            cw,
+            pw,
+            weights,
+        }
+    }
+
+    /// Runs `frames` frames: input batch in, accumulators (frames × pixels × out_c) out.
+    pub fn run(&self, frames: usize, x: &Buf) -> Buf {
+        let out_pixels = self.out_h * self.out_w;
+        let mut out = vec![0i64; frames * out_pixels * self.out_c];
+        let planes_buf;
+        let (planes, stride) = match (x, self.input) {
+            (Buf::Bits(d), InputKind::Bits) => (1, (d.as_slice(), self.in_h * self.in_w * self.cw)),
+            (Buf::Int(d), InputKind::Int { min, planes }) => {
+                planes_buf = self.bit_planes(frames, d, min, planes);
+                (planes, (planes_buf.as_slice(), planes * self.in_h * self.in_w * self.cw))
+            }
+            _ => unreachable!("input buffer kind matches the node's value type"),
+        };
+        self.run_frames(frames, planes, stride.0, stride.1, &mut out);
+        Buf::Int(out)
+    }
+
+    /// Splits integer inputs into bit planes of (x − min): plane-major, then pixel, then word.
+    fn bit_planes(&self, frames: usize, d: &[i64], min: i64, planes: usize) -> Vec<u64> {
+        let pixels = self.in_h * self.in_w;
+        let frame_words = planes * pixels * self.cw;
+        let mut out = vec![0u64; frames * frame_words];
+        for f in 0..frames {
+            for p in 0..pixels {
+                for c in 0..self.in_c {
+                    let u = (d[(f * pixels + p) * self.in_c + c] - min) as u64;
+                    for b in 0..planes {
+                        if (u >> b) & 1 == 1 {
+                            out[f * frame_words + (b * pixels + p) * self.cw + c / 64] |=
+                                1 << (c % 64);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Runs the popcount loops, compiled with POPCNT/AVX2 when the CPU has them.
+    fn run_frames(&self, frames: usize, planes: usize, x: &[u64], frame_words: usize, out: &mut [i64]) {
+        #[cfg(target_arch = "x86_64")]
+        if crate::popcount::fast_cpu() {
+            // SAFETY: fast_cpu() checked that this CPU supports popcnt and avx2.
+            return unsafe { self.run_frames_fast(frames, planes, x, frame_words, out) };
+        }
+        self.run_frames_kernel(frames, planes, x, frame_words, out)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt,avx2")]
+    unsafe fn run_frames_fast(&self, frames: usize, planes: usize, x: &[u64], frame_words: usize, out: &mut [i64]) {
+        self.run_frames_kernel(frames, planes, x, frame_words, out)
+    }
+
+    /// The loops themselves; `inline(always)` so that each caller compiles them with its own
+    /// target features (and the popcount helpers with them).
+    #[inline(always)]
+    fn run_frames_kernel(&self, frames: usize, planes: usize, x: &[u64], frame_words: usize, out: &mut [i64]) {
+        let out_pixels = self.out_h * self.out_w;
+        let in_pixels = self.in_h * self.in_w;
+        let mut patch = vec![0u64; planes * self.pw];
+        let mut ranges: Vec<(usize, usize)> = Vec::with_capacity(self.kh * self.kw);
+        let mut plane_ones = vec![0i64; planes];
+        for f in 0..frames {
+            let frame = &x[f * frame_words..(f + 1) * frame_words];
+            for oy in 0..self.out_h {
+                for ox in 0..self.out_w {
+                    let valid_segments = self.gather(frame, planes, in_pixels, oy, ox, &mut patch, &mut ranges);
+                    let valid_taps = (valid_segments * self.in_c) as i64;
+                    let dst = &mut out[(f * out_pixels + oy * self.out_w + ox) * self.out_c..][..self.out_c];
+                    match self.input {
+                        InputKind::Bits => self.bits_rows(&patch, &ranges, valid_taps, dst),
+                        InputKind::Int { min, .. } => {
+                            for (b, ones) in plane_ones.iter_mut().enumerate() {
+                                let u = &patch[b * self.pw..(b + 1) * self.pw];
+                                *ones = ranges.iter().map(|&(s, e)| pop(&u[s..e]) as i64).sum();
+                            }
+                            self.int_rows(&patch, &ranges, valid_taps, min, &plane_ones, dst)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fills `patch` for output pixel (oy, ox) and the word ranges of its valid segments.
+    /// Returns the number of valid segments.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn gather(
+        &self,
+        frame: &[u64],
+        planes: usize,
+        in_pixels: usize,
+        oy: usize,
+        ox: usize,
+        patch: &mut [u64],
+        ranges: &mut Vec<(usize, usize)>,
+    ) -> usize {
+        ranges.clear();
+        let mut valid = 0;
+        for ky in 0..self.kh {
+            let iy = (oy * self.stride + ky) as isize - self.padding.top as isize;
+            for kx in 0..self.kw {
+                let ix = (ox * self.stride + kx) as isize - self.padding.left as isize;
+                let seg = (ky * self.kw + kx) * self.cw;
+                let inside =
+                    iy >= 0 && ix >= 0 && (iy as usize) < self.in_h && (ix as usize) < self.in_w;
+                for b in 0..planes {
+                    let dst = &mut patch[b * self.pw + seg..b * self.pw + seg + self.cw];
+                    if inside {
+                        let p = iy as usize * self.in_w + ix as usize;
+                        let src = (b * in_pixels + p) * self.cw;
+                        dst.copy_from_slice(&frame[src..src + self.cw]);
+                    } else {
+                        dst.fill(0);
+                    }
+                }
+                if inside || !self.skip_padded {
+                    valid += 1;
+                    match ranges.last_mut() {
+                        Some(last) if last.1 == seg => last.1 = seg + self.cw,
+                        _ => ranges.push((seg, seg + self.cw)),
+                    }
+                }
+            }
+        }
+        valid
+    }
+
+    #[inline(always)]
+    fn bits_rows(&self, x: &[u64], ranges: &[(usize, usize)], valid_taps: i64, dst: &mut [i64]) {
+        for (o, s) in dst.iter_mut().enumerate() {
+            let w = &self.weights[o * self.pw..(o + 1) * self.pw];
+            *s = match self.values {
+                WeightValues::Pm1 => {
+                    let m: u32 = ranges.iter().map(|&(a, b)| xor_pop(&w[a..b], &x[a..b])).sum();
+                    valid_taps - 2 * m as i64
+                }
+                WeightValues::ZeroOne => {
+                    let both: u32 = ranges.iter().map(|&(a, b)| and_pop(&w[a..b], &x[a..b])).sum();
+                    let ones: u32 = ranges.iter().map(|&(a, b)| pop(&w[a..b])).sum();
+                    2 * both as i64 - ones as i64
+                }
+            };
+        }
+    }
+
+    #[inline(always)]
+    fn int_rows(
+        &self,
+        patch: &[u64],
+        ranges: &[(usize, usize)],
+        valid_taps: i64,
+        min: i64,
+        plane_ones: &[i64],
+        dst: &mut [i64],
+    ) {
+        for (o, s) in dst.iter_mut().enumerate() {
+            let w = &self.weights[o * self.pw..(o + 1) * self.pw];
+            let w_ones: i64 = ranges.iter().map(|&(a, b)| pop(&w[a..b]) as i64).sum();
+            let mut acc = 0i64;
+            for (b, &u_ones) in plane_ones.iter().enumerate() {
+                let u = &patch[b * self.pw..(b + 1) * self.pw];
+                let both: i64 = ranges.iter().map(|&(a, z)| and_pop(&w[a..z], &u[a..z]) as i64).sum();
+                acc += match self.values {
+                    WeightValues::Pm1 => (2 * both - u_ones) << b,
+                    WeightValues::ZeroOne => both << b,
+                };
+            }
+            *s = acc
+                + match self.values {
+                    WeightValues::Pm1 => min * (2 * w_ones - valid_taps),
+                    WeightValues::ZeroOne => min * w_ones,
+                };
+        }
+    }
+
+    /// Words per frame this layer popcounts (for the popcount-bound estimate).
+    pub fn words_per_frame(&self) -> u64 {
+        let planes = match self.input {
+            InputKind::Bits => 1,
+            InputKind::Int { planes, .. } => planes,
+        };
+        (self.out_h * self.out_w * self.out_c * self.pw * planes) as u64
+    }
+}

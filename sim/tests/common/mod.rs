@@ -1,0 +1,112 @@
+//! Helpers shared by the simulator's integration tests.
+#![allow(dead_code)]
+
+pub mod naive;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use xnorc_compiler::format::{InputType, ModelFile, OpDef, PadMode, WeightValues};
+use xnorc_compiler::presets::Builder;
+
+/// Random input frames for a model (bits as 0/1, integers over the full input range).
+pub fn random_inputs(model: &ModelFile, frames: usize, seed: u64) -> Vec<i64> {
+    let OpDef::Input(d) = &model.nodes.iter().find(|n| matches!(n.op, OpDef::Input(_))).unwrap().op else {
+        unreachable!()
+    };
+    let n: usize = d.shape.iter().product::<usize>() * frames;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| match d.dtype {
+            InputType::Bits => rng.gen_range(0..=1),
+            InputType::Uint8 => rng.gen_range(0..=255),
+            InputType::Int8 => rng.gen_range(-128..=127),
+        })
+        .collect()
+}
+
+/// A random chain over every op and option: odd sizes around word boundaries, strides 1–2,
+/// asymmetric padding in both modes, both weight encodings, integer and binary inputs,
+/// one- and multi-level thresholds, float epilogues, max-pool.
+pub fn random_model(seed: u64) -> ModelFile {
+    let mut b = Builder::new(seed);
+    let r = |b: &mut Builder| -> f64 { b.rng().gen() };
+    let dtype = match b.rng().gen_range(0..3) {
+        0 => InputType::Bits,
+        1 => InputType::Uint8,
+        _ => InputType::Int8,
+    };
+    let values = |b: &mut Builder| {
+        if b.rng().gen_bool(0.3) {
+            WeightValues::ZeroOne
+        } else {
+            WeightValues::Pm1
+        }
+    };
+    let sizes = [1, 2, 3, 5, 8, 17, 63, 64, 65, 70];
+    if r(&mut b) < 0.6 {
+        let c = b.rng().gen_range(1..=5);
+        let h = b.rng().gen_range(3..=9);
+        let w = b.rng().gen_range(3..=9);
+        b.input(&[c, h, w], dtype);
+        let convs = b.rng().gen_range(1..=3);
+        for i in 0..convs {
+            let (h, w) = (b.dims()[1], b.dims()[2]);
+            let kh = b.rng().gen_range(1..=3.min(h + 1));
+            let kw = b.rng().gen_range(1..=3.min(w + 1));
+            let mut pads = [0usize; 4];
+            for p in pads.iter_mut() {
+                *p = b.rng().gen_range(0..kh.min(kw));
+            }
+            // Keep the kernel inside the padded input.
+            if h + pads[0] + pads[2] < kh || w + pads[1] + pads[3] < kw {
+                pads = [kh - 1, kw - 1, kh - 1, kw - 1].map(|p| p.min(kh.min(kw) - 1));
+            }
+            if h + pads[0] + pads[2] < kh || w + pads[1] + pads[3] < kw {
+                break;
+            }
+            let stride = b.rng().gen_range(1..=2);
+            let mode = if b.is_binary() && b.rng().gen_bool(0.5) {
+                PadMode::MinusOne
+            } else {
+                PadMode::Zero
+            };
+            let out = sizes[b.rng().gen_range(0..sizes.len())];
+            let v = values(&mut b);
+            b.conv_padded(&format!("conv{i}"), out, [kh, kw], stride, pads, mode, v);
+            match b.rng().gen_range(0..3) {
+                0 => b.binarize(&format!("sign{i}")),
+                1 => b.threshold(&format!("act{i}"), 1, true),
+                _ => {
+                    let levels = b.rng().gen_range(2..=4);
+                    b.threshold(&format!("multi{i}"), levels, true)
+                }
+            }
+            let (h, w) = (b.dims()[1], b.dims()[2]);
+            if h >= 2 && w >= 2 && b.rng().gen_bool(0.4) {
+                b.maxpool(&format!("pool{i}"), 2);
+            }
+        }
+        b.flatten("flatten");
+    } else {
+        let n = sizes[b.rng().gen_range(0..sizes.len())] + b.rng().gen_range(0..70);
+        b.input(&[n], dtype);
+    }
+    let dense = b.rng().gen_range(0..=2);
+    for i in 0..dense {
+        let out = sizes[b.rng().gen_range(0..sizes.len())];
+        let v = values(&mut b);
+        b.dense(&format!("fc{i}"), out, v);
+        if b.rng().gen_bool(0.5) {
+            b.binarize(&format!("fc_sign{i}"));
+        } else {
+            let levels = b.rng().gen_range(1..=3);
+            b.threshold(&format!("fc_act{i}"), levels, true);
+        }
+    }
+    let classes = b.rng().gen_range(1..=10);
+    let v = values(&mut b);
+    b.dense("classifier", classes, v);
+    let affine = b.rng().gen_bool(0.5);
+    b.output(affine);
+    b.finish("random")
+}

@@ -1,0 +1,258 @@
+//! A deliberately naive, independent evaluator of model files: plain i64 loops over ±1 values,
+//! float epilogues evaluated in f64 exactly as docs/semantics.md writes them, no packing, no
+//! folding, no IR. It reads the *unlowered* model file, so it checks the compiler's passes and
+//! the simulator together.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use xnorc_compiler::format::{
+    InputType, ModelFile, OpDef, PadMode, PaddingDef, StepDef, TensorDef, WeightValues,
+    WeightsDef,
+};
+
+/// A node's value for one frame: logical C,H,W order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Value {
+    pub dims: Vec<usize>,
+    pub binary: bool,
+    /// Binary: −1 or +1. Integer: the integer.
+    pub v: Vec<i64>,
+}
+
+fn f64s(t: &TensorDef, n: usize) -> Vec<f64> {
+    let v = t.to_f64().unwrap();
+    if v.len() == 1 {
+        vec![v[0]; n]
+    } else {
+        v
+    }
+}
+
+fn weight_values(w: &WeightsDef) -> (Vec<usize>, Vec<i64>) {
+    let WeightsDef::Dense { values, bits } = w;
+    let b = bits.to_bits().unwrap();
+    let v = (0..b.len())
+        .map(|i| {
+            let bit = b.get(i) as i64;
+            match values {
+                WeightValues::Pm1 => 2 * bit - 1,
+                WeightValues::ZeroOne => bit,
+            }
+        })
+        .collect();
+    (bits.shape.clone(), v)
+}
+
+/// Evaluates every node for one frame; `input` as given to the simulator (bits as 0/1).
+pub fn eval_all(model: &ModelFile, input: &[i64]) -> HashMap<String, Value> {
+    let mut done: HashMap<String, Value> = HashMap::new();
+    while done.len() < model.nodes.len() {
+        for node in &model.nodes {
+            if done.contains_key(&node.name) || !node.inputs.iter().all(|i| done.contains_key(i)) {
+                continue;
+            }
+            let x = node.inputs.first().map(|i| done[i].clone());
+            let value = eval_node(&node.op, x, input);
+            done.insert(node.name.clone(), value);
+        }
+    }
+    done
+}
+
+/// The output node's scores for one frame.
+pub fn scores(model: &ModelFile, input: &[i64]) -> Vec<i64> {
+    let out = model
+        .nodes
+        .iter()
+        .find(|n| matches!(n.op, OpDef::Output(_)))
+        .unwrap();
+    eval_all(model, input)[&out.name].v.clone()
+}
+
+fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
+    match op {
+        OpDef::Input(d) => Value {
+            dims: d.shape.clone(),
+            binary: d.dtype == InputType::Bits,
+            v: input
+                .iter()
+                .map(|&b| if d.dtype == InputType::Bits { 2 * b - 1 } else { b })
+                .collect(),
+        },
+        OpDef::Dense(d) => {
+            let x = x.unwrap();
+            let (shape, w) = weight_values(&d.weights);
+            let (o, n) = (shape[0], shape[1]);
+            let mut v = vec![0i64; o];
+            for (j, out) in v.iter_mut().enumerate() {
+                for i in 0..n {
+                    *out += w[j * n + i] * x.v[i];
+                }
+            }
+            Value {
+                dims: vec![o],
+                binary: false,
+                v,
+            }
+        }
+        OpDef::Conv2d(d) => {
+            let x = x.unwrap();
+            let (shape, w) = weight_values(&d.weights);
+            let (o, c, kh, kw) = (shape[0], shape[1], shape[2], shape[3]);
+            let (h, wd) = (x.dims[1], x.dims[2]);
+            let [top, left, bottom, right] = match &d.padding {
+                None => [0; 4],
+                Some(PaddingDef::Same(p)) => [*p; 4],
+                Some(PaddingDef::Sides(s)) => [s[0], s[1], s[2], s[3]],
+            };
+            let oh = (h + top + bottom - kh) / d.stride + 1;
+            let ow = (wd + left + right - kw) / d.stride + 1;
+            let mut v = vec![0i64; o * oh * ow];
+            for oc in 0..o {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut s = 0i64;
+                        for ic in 0..c {
+                            for ky in 0..kh {
+                                for kx in 0..kw {
+                                    let iy = (oy * d.stride + ky) as i64 - top as i64;
+                                    let ix = (ox * d.stride + kx) as i64 - left as i64;
+                                    let xv = if iy < 0 || ix < 0 || iy >= h as i64 || ix >= wd as i64 {
+                                        match d.pad_mode {
+                                            Some(PadMode::MinusOne) => -1,
+                                            _ => 0,
+                                        }
+                                    } else {
+                                        x.v[(ic * h + iy as usize) * wd + ix as usize]
+                                    };
+                                    s += w[((oc * c + ic) * kh + ky) * kw + kx] * xv;
+                                }
+                            }
+                        }
+                        v[(oc * oh + oy) * ow + ox] = s;
+                    }
+                }
+            }
+            Value {
+                dims: vec![o, oh, ow],
+                binary: false,
+                v,
+            }
+        }
+        OpDef::Binarize(d) => {
+            let x = x.unwrap();
+            let channels = x.dims[0];
+            let per = x.v.len() / channels;
+            let mut v = Vec::with_capacity(x.v.len());
+            for (i, &s) in x.v.iter().enumerate() {
+                let c = if x.dims.len() == 1 { i } else { i / per };
+                let mut y = s as f64;
+                for step in &d.steps {
+                    match step {
+                        StepDef::Mul(a) => y *= f64s(a, channels)[c],
+                        StepDef::Add(b) => y += f64s(b, channels)[c],
+                        StepDef::Batchnorm(bn) => {
+                            let g = f64s(&bn.gamma, channels)[c];
+                            let b = f64s(&bn.beta, channels)[c];
+                            let m = f64s(&bn.mean, channels)[c];
+                            let var = f64s(&bn.var, channels)[c];
+                            y = (y - m) / (var + bn.eps).sqrt() * g + b;
+                        }
+                        StepDef::Prelu(a) => {
+                            if y < 0.0 {
+                                y *= f64s(a, channels)[c];
+                            }
+                        }
+                    }
+                }
+                v.push(if y >= 0.0 { 1 } else { -1 });
+            }
+            Value {
+                dims: x.dims,
+                binary: true,
+                v,
+            }
+        }
+        OpDef::Threshold(d) => {
+            let x = x.unwrap();
+            let channels = x.dims[0];
+            let per = x.v.len() / channels;
+            let t = d.thresholds.to_i64().unwrap();
+            let levels = t.len() / channels;
+            let dir = d
+                .direction
+                .as_ref()
+                .map(|t| t.to_i64().unwrap())
+                .unwrap_or(vec![1; channels]);
+            let v: Vec<i64> = x
+                .v
+                .iter()
+                .enumerate()
+                .map(|(i, &s)| {
+                    let c = if x.dims.len() == 1 { i } else { i / per };
+                    let mut count = 0;
+                    for k in 0..levels {
+                        let th = t[c * levels + k];
+                        if (dir[c] == 1 && s >= th) || (dir[c] == -1 && s <= th) {
+                            count += 1;
+                        }
+                    }
+                    if levels == 1 {
+                        2 * count - 1
+                    } else {
+                        count
+                    }
+                })
+                .collect();
+            Value {
+                dims: x.dims,
+                binary: levels == 1,
+                v,
+            }
+        }
+        OpDef::MaxPool(d) => {
+            let x = x.unwrap();
+            let (c, h, w) = (x.dims[0], x.dims[1], x.dims[2]);
+            let s = d.stride.unwrap_or(d.kernel);
+            let (oh, ow) = ((h - d.kernel) / s + 1, (w - d.kernel) / s + 1);
+            let mut v = vec![i64::MIN; c * oh * ow];
+            for ch in 0..c {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        for ky in 0..d.kernel {
+                            for kx in 0..d.kernel {
+                                let xv = x.v[(ch * h + oy * s + ky) * w + ox * s + kx];
+                                let o = &mut v[(ch * oh + oy) * ow + ox];
+                                *o = (*o).max(xv);
+                            }
+                        }
+                    }
+                }
+            }
+            Value {
+                dims: vec![c, oh, ow],
+                binary: x.binary,
+                v,
+            }
+        }
+        OpDef::Flatten(_) => {
+            let x = x.unwrap();
+            Value {
+                dims: vec![x.v.len()],
+                ..x
+            }
+        }
+        OpDef::Output(d) => {
+            let x = x.unwrap();
+            let n = x.v.len();
+            let scale = d.scale.as_ref().map(|t| t.to_i64().unwrap()).unwrap_or(vec![1; n]);
+            let offset = d.offset.as_ref().map(|t| t.to_i64().unwrap()).unwrap_or(vec![0; n]);
+            Value {
+                dims: vec![n],
+                binary: false,
+                v: (0..n).map(|k| scale[k] * x.v[k] + offset[k]).collect(),
+            }
+        }
+    }
+}

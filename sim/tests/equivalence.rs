@@ -1,0 +1,84 @@
+//! The simulator against the naive evaluator: every preset, and random models over every op and
+//! option, node by node.
+
+mod common;
+
+use common::{naive, random_inputs, random_model};
+use proptest::prelude::*;
+use xnorc_compiler::format::ModelFile;
+use xnorc_compiler::passes::lower;
+use xnorc_compiler::presets;
+use xnorc_sim::Simulator;
+
+/// Compares every node's output for every frame, and the final scores.
+fn check(model: &ModelFile, frames: usize, seed: u64) -> Result<(), TestCaseError> {
+    let graph = lower(model).map_err(|e| TestCaseError::fail(format!("lower: {e}")))?;
+    let sim = Simulator::new(graph).unwrap();
+    let input = random_inputs(model, frames, seed);
+    let results = sim.run(&input).unwrap();
+    let trace = sim.trace(&input).unwrap();
+    let per_frame = input.len() / frames;
+    for f in 0..frames {
+        let x = &input[f * per_frame..(f + 1) * per_frame];
+        let expected = naive::eval_all(model, x);
+        for nv in &trace {
+            let node = sim.graph().node(nv.node);
+            let want = &expected[&node.name];
+            let n = want.v.len();
+            let got: Vec<i64> = nv.values[f * n..(f + 1) * n]
+                .iter()
+                .map(|&v| if nv.bits { 2 * v - 1 } else { v })
+                .collect();
+            prop_assert_eq!(&nv.dims, &want.dims, "node {} dims", node.name);
+            prop_assert_eq!(nv.bits, want.binary, "node {} binary", node.name);
+            prop_assert_eq!(&got, &want.v, "node {} frame {}", node.name, f);
+        }
+        let classes = results.classes;
+        let out_name = &sim.graph().node(sim.graph().output).name;
+        prop_assert_eq!(
+            &results.scores[f * classes..(f + 1) * classes],
+            expected[out_name].v.as_slice()
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn every_small_preset_matches_naive() {
+    for name in ["tiny", "all-ops", "tfc", "tfc-u8", "cnv-small"] {
+        for seed in 0..3 {
+            let model = presets::find(name).unwrap().generate(seed);
+            check(&model, 4, seed + 100).unwrap_or_else(|e| panic!("{name} seed {seed}: {e}"));
+        }
+    }
+}
+
+#[test]
+fn cnv_matches_naive_on_one_frame() {
+    let model = presets::find("cnv").unwrap().generate(1);
+    check(&model, 1, 7).unwrap();
+}
+
+#[test]
+fn presets_produce_varied_activations() {
+    // Thresholds placed outside the accumulator range would make every comparison above
+    // trivially equal; check that outputs actually vary across frames.
+    for name in ["tiny", "all-ops", "tfc", "tfc-u8", "cnv-small"] {
+        let model = presets::find(name).unwrap().generate(3);
+        let sim = Simulator::new(lower(&model).unwrap()).unwrap();
+        let input = random_inputs(&model, 64, 5);
+        let r = sim.run(&input).unwrap();
+        let distinct: std::collections::BTreeSet<&[i64]> =
+            r.scores.chunks(r.classes).collect();
+        assert!(distinct.len() > 8, "{name}: only {} distinct score vectors", distinct.len());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    #[test]
+    fn random_models_match_naive(seed in any::<u64>()) {
+        let model = random_model(seed);
+        check(&model, 3, seed ^ 0x5eed)?;
+    }
+}
