@@ -1,2 +1,95 @@
-//! xnorc command-line interface.
-fn main() {}
+//! `xnorc`: compile trained binary neural networks into verified accelerators for open FPGAs.
+//!
+//! This binary only parses arguments, calls the crates (`xnorc-compiler`, `xnorc-sim`, …) and
+//! prints; every model/data problem becomes a message naming the file, node and field, and exit
+//! code 2.
+
+mod commands;
+mod errors;
+
+use clap::{Parser, Subcommand};
+use errors::CliError;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "xnorc",
+    version,
+    about = "Compile trained binary neural networks into verified accelerators for open FPGAs",
+    long_about = None
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a model and print its nodes: shapes, weight bits, MACs, accumulator widths.
+    Inspect {
+        /// Model file (.xnm).
+        model: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the bit-exact reference simulator on a batch of inputs.
+    Simulate(commands::simulate::Args),
+    /// Write a random but valid model of a preset architecture.
+    RandomModel {
+        /// Architecture preset.
+        #[arg(long, value_parser = commands::random::preset_parser())]
+        arch: String,
+        /// Random seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output model file.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Write random input frames for a model as .npy (uniform over the input's range).
+    RandomInput {
+        /// Model file.
+        model: PathBuf,
+        /// Number of frames.
+        #[arg(short = 'n', long, default_value_t = 1000)]
+        frames: usize,
+        /// Random seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output .npy file.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Measure the reference simulator's throughput against the machine's popcount bound.
+    Bench(commands::bench::Args),
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Inspect { model, json } => commands::inspect::run(&model, json),
+        Command::Simulate(args) => commands::simulate::run(&args),
+        Command::RandomModel { arch, seed, output } => {
+            commands::random::model(&arch, seed, &output)
+        }
+        Command::RandomInput {
+            model,
+            frames,
+            seed,
+            output,
+        } => commands::random::input(&model, frames, seed, &output),
+        Command::Bench(args) => commands::bench::run(&args),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -103,7 +103,9 @@ mod tests {
 
     #[test]
     fn bytes_round_trip_lsb_first() {
-        let bits = [true, false, false, false, false, false, false, false, false, true];
+        let bits = [
+            true, false, false, false, false, false, false, false, false, true,
+        ];
         let v = BitVec::from_bools(&bits);
         assert_eq!(v.to_packed_bytes(), vec![0b0000_0001, 0b0000_0010]);
         assert_eq!(BitVec::from_packed_bytes(10, &[1, 2]).unwrap(), v);

@@ -263,7 +263,8 @@ impl Builder {
                             for ky in 0..kh {
                                 for kx in 0..kw {
                                     let iy = (oy * stride + ky).checked_sub(top).filter(|&y| y < h);
-                                    let ix = (ox * stride + kx).checked_sub(left).filter(|&x| x < w);
+                                    let ix =
+                                        (ox * stride + kx).checked_sub(left).filter(|&x| x < w);
                                     let x = match (iy, ix) {
                                         (Some(y), Some(x)) => frame[(ci * h + y) * w + x],
                                         _ => pad_value,
@@ -319,18 +320,27 @@ impl Builder {
     /// `levels` thresholds per channel at sampled quantiles (jittered); `mixed` makes a quarter
     /// of the channels compare with ≤ instead of ≥.
     pub fn threshold(&mut self, name: &str, levels: usize, mixed: bool) {
-        assert!(!self.binary, "preset bug: threshold after a binary activation");
+        assert!(
+            !self.binary,
+            "preset bug: threshold after a binary activation"
+        );
         let per_channel = self.channel_samples();
         let c = per_channel.len();
         let mut t = Vec::with_capacity(c * levels);
         let mut dir = Vec::with_capacity(c);
         for sorted in &per_channel {
             for k in 0..levels {
-                let q = (k as f64 + 0.5) / levels as f64 + self.rng.gen_range(-0.15..0.15) / levels as f64;
-                let idx = ((q.clamp(0.0, 1.0) * sorted.len() as f64) as usize).min(sorted.len() - 1);
+                let q = (k as f64 + 0.5) / levels as f64
+                    + self.rng.gen_range(-0.15..0.15) / levels as f64;
+                let idx =
+                    ((q.clamp(0.0, 1.0) * sorted.len() as f64) as usize).min(sorted.len() - 1);
                 t.push(sorted[idx]);
             }
-            dir.push(if mixed && self.rng.gen_ratio(1, 4) { -1 } else { 1 });
+            dir.push(if mixed && self.rng.gen_ratio(1, 4) {
+                -1
+            } else {
+                1
+            });
         }
         let outputs: Vec<Vec<i64>> = self
             .samples
@@ -357,7 +367,11 @@ impl Builder {
             .collect();
         self.samples = outputs;
         self.binary = levels == 1;
-        let shape = if levels == 1 { vec![c] } else { vec![c, levels] };
+        let shape = if levels == 1 {
+            vec![c]
+        } else {
+            vec![c, levels]
+        };
         self.push(
             name,
             OpDef::Threshold(ThresholdDef {
@@ -371,7 +385,10 @@ impl Builder {
     /// BatchNorm (some γ negative), PReLU and an activation shift, centred on a sampled
     /// quantile of each channel.
     pub fn binarize(&mut self, name: &str) {
-        assert!(!self.binary, "preset bug: binarize after a binary activation");
+        assert!(
+            !self.binary,
+            "preset bug: binarize after a binary activation"
+        );
         let per_channel = self.channel_samples();
         let c = per_channel.len();
         let mut alpha = Vec::with_capacity(c);

@@ -1,6 +1,6 @@
 //! Running a lowered graph on batches of frames, in parallel over chunks of frames.
 
-use crate::layout::{Buf, Geometry};
+use crate::layout::{Buf, Frames, Geometry};
 use crate::matmul::MatMulPlan;
 use crate::ops::{flatten, maxpool, scores, ThresholdPlan};
 use rayon::prelude::*;
@@ -19,6 +19,14 @@ pub enum SimError {
         values: usize,
         /// Values per frame.
         per_frame: usize,
+    },
+    /// The input's element type does not match the model's input.
+    #[error("the model's input is {expected}; these frames are {got}")]
+    InputType {
+        /// What the model takes.
+        expected: &'static str,
+        /// What was given.
+        got: &'static str,
     },
     /// An input value is outside the input's declared range.
     #[error("input value {value} at frame {frame}, element {element} is outside [{min}, {max}]")]
@@ -129,9 +137,9 @@ impl Simulator {
         self.graph.input_node().shape.numel()
     }
 
-    /// Checks the length and range of logical-order input values; returns the frame count.
-    /// Binary inputs are given as stored bits (0 or 1).
-    pub fn check_input(&self, input: &[i64]) -> Result<usize, SimError> {
+    /// Checks the length, type and range of input frames; returns the frame count.
+    /// Binary inputs are given as stored bits (0 or 1) in [`Frames::U8`].
+    pub fn check_input(&self, input: Frames<'_>) -> Result<usize, SimError> {
         let per_frame = self.frame_len();
         if input.len() % per_frame != 0 {
             return Err(SimError::InputLength {
@@ -143,14 +151,25 @@ impl Simulator {
             ValueType::Bits => (0, 1),
             ValueType::Int { min, max } => (min, max),
         };
-        if let Some(i) = input.iter().position(|&v| v < min || v > max) {
-            return Err(SimError::InputRange {
-                frame: i / per_frame,
-                element: i % per_frame,
-                value: input[i],
-                min,
-                max,
+        let signed = min < 0;
+        if signed != matches!(input, Frames::I8(_)) {
+            let name = |s: bool| if s { "int8" } else { "uint8" };
+            return Err(SimError::InputType {
+                expected: name(signed),
+                got: name(!signed),
             });
+        }
+        // Bytes cannot leave [-128, 255]; only narrower ranges (binary 0/1) need a scan.
+        if let (Frames::U8(d), true) = (input, max < 255) {
+            if let Some(i) = d.iter().position(|&v| v as i64 > max) {
+                return Err(SimError::InputRange {
+                    frame: i / per_frame,
+                    element: i % per_frame,
+                    value: d[i] as i64,
+                    min,
+                    max,
+                });
+            }
         }
         Ok(input.len() / per_frame)
     }
@@ -158,7 +177,7 @@ impl Simulator {
     /// Runs every frame; `progress` is called with the number of frames just finished.
     pub fn run_with_progress(
         &self,
-        input: &[i64],
+        input: Frames<'_>,
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<Results, SimError> {
         let frames = self.check_input(input)?;
@@ -167,9 +186,11 @@ impl Simulator {
         let mut all_scores = vec![0i64; frames * classes];
         all_scores
             .par_chunks_mut(self.chunk * classes)
-            .zip(input.par_chunks(self.chunk * per_frame))
-            .for_each(|(out, x)| {
-                let n = x.len() / per_frame;
+            .enumerate()
+            .for_each(|(i, out)| {
+                let n = out.len() / classes.max(1);
+                let first = i * self.chunk * per_frame;
+                let x = input.slice(first, first + n * per_frame);
                 let bufs = self.run_chunk(n, x, false);
                 let Some(Buf::Int(s)) = &bufs[self.graph.output.0] else {
                     unreachable!("output buffer is kept")
@@ -186,12 +207,12 @@ impl Simulator {
     }
 
     /// Runs every frame.
-    pub fn run(&self, input: &[i64]) -> Result<Results, SimError> {
+    pub fn run(&self, input: Frames<'_>) -> Result<Results, SimError> {
         self.run_with_progress(input, &|_| {})
     }
 
     /// Every node's output for every frame, in logical order. Meant for a handful of frames.
-    pub fn trace(&self, input: &[i64]) -> Result<Vec<NodeValues>, SimError> {
+    pub fn trace(&self, input: Frames<'_>) -> Result<Vec<NodeValues>, SimError> {
         let frames = self.check_input(input)?;
         let bufs = self.run_chunk(frames, input, true);
         Ok(self
@@ -223,7 +244,7 @@ impl Simulator {
 
     /// Runs `frames` frames through the graph; keeps every buffer when `keep_all`, else only
     /// the output's.
-    fn run_chunk(&self, frames: usize, input: &[i64], keep_all: bool) -> Vec<Option<Buf>> {
+    fn run_chunk(&self, frames: usize, input: Frames<'_>, keep_all: bool) -> Vec<Option<Buf>> {
         let g = &self.graph;
         let mut bufs: Vec<Option<Buf>> = vec![None; g.nodes.len()];
         for id in g.ids() {
@@ -235,7 +256,7 @@ impl Simulator {
                     .expect("producer ran and its buffer is live")
             };
             let out = match &self.plans[id.0] {
-                Plan::Input => Buf::from_logical(input, frames, geometry, node.vtype),
+                Plan::Input => Buf::from_frames(input, frames, geometry, node.vtype),
                 Plan::MatMul(m) => m.run(frames, operand()),
                 Plan::Threshold(t) => t.run(frames, geometry, operand()),
                 Plan::MaxPool => {

@@ -34,6 +34,48 @@ impl Geometry {
     }
 }
 
+/// Input frames as the caller holds them: one byte per element, logical (C, H, W) order,
+/// frame after frame. Binary inputs are given as stored bits (0 or 1) in `U8`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frames<'a> {
+    /// Unsigned bytes (binary 0/1, or uint8 data).
+    U8(&'a [u8]),
+    /// Signed bytes (int8 data).
+    I8(&'a [i8]),
+}
+
+impl<'a> Frames<'a> {
+    /// Total elements.
+    pub fn len(&self) -> usize {
+        match self {
+            Frames::U8(d) => d.len(),
+            Frames::I8(d) => d.len(),
+        }
+    }
+
+    /// True when there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Element `i` as an integer.
+    #[inline]
+    pub fn get(&self, i: usize) -> i64 {
+        match self {
+            Frames::U8(d) => d[i] as i64,
+            Frames::I8(d) => d[i] as i64,
+        }
+    }
+
+    /// Elements `start..end`.
+    pub fn slice(&self, start: usize, end: usize) -> Frames<'a> {
+        match *self {
+            Frames::U8(d) => Frames::U8(&d[start..end]),
+            Frames::I8(d) => Frames::I8(&d[start..end]),
+        }
+    }
+}
+
 /// A batch of one node's values in the internal layout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Buf {
@@ -44,6 +86,30 @@ pub(crate) enum Buf {
 }
 
 impl Buf {
+    /// Converts input frames to the internal layout.
+    pub fn from_frames(x: Frames<'_>, frames: usize, g: Geometry, vtype: ValueType) -> Buf {
+        match (x, vtype, g.pixels) {
+            // The common case of binary vectors: pack 64 bytes into a word at a time.
+            (Frames::U8(d), ValueType::Bits, 1) => {
+                let words = g.words();
+                let mut out = vec![0u64; frames * words];
+                for (src, dst) in d.chunks_exact(g.channels).zip(out.chunks_exact_mut(words)) {
+                    for (chunk, word) in src.chunks(64).zip(dst.iter_mut()) {
+                        *word = chunk
+                            .iter()
+                            .enumerate()
+                            .fold(0u64, |w, (i, &b)| w | ((b as u64 & 1) << i));
+                    }
+                }
+                Buf::Bits(out)
+            }
+            _ => {
+                let values: Vec<i64> = (0..x.len()).map(|i| x.get(i)).collect();
+                Buf::from_logical(&values, frames, g, vtype)
+            }
+        }
+    }
+
     /// Converts logical-order (C, H, W) values of `frames` frames to the internal layout.
     /// Binary values are given as their stored bit (0 or 1).
     pub fn from_logical(values: &[i64], frames: usize, g: Geometry, vtype: ValueType) -> Buf {

@@ -13,5 +13,7 @@ mod matmul;
 pub mod npy;
 mod ops;
 mod popcount;
+pub use popcount::xor_popcount_rate;
 
 pub use engine::{argmax, NodeValues, Results, SimError, Simulator};
+pub use layout::Frames;

@@ -122,7 +122,13 @@ impl MatMulPlan {
             (Buf::Bits(d), InputKind::Bits) => (1, (d.as_slice(), self.in_h * self.in_w * self.cw)),
             (Buf::Int(d), InputKind::Int { min, planes }) => {
                 planes_buf = self.bit_planes(frames, d, min, planes);
-                (planes, (planes_buf.as_slice(), planes * self.in_h * self.in_w * self.cw))
+                (
+                    planes,
+                    (
+                        planes_buf.as_slice(),
+                        planes * self.in_h * self.in_w * self.cw,
+                    ),
+                )
             }
             _ => unreachable!("input buffer kind matches the node's value type"),
         };
@@ -152,7 +158,14 @@ impl MatMulPlan {
     }
 
     /// Runs the popcount loops, compiled with POPCNT/AVX2 when the CPU has them.
-    fn run_frames(&self, frames: usize, planes: usize, x: &[u64], frame_words: usize, out: &mut [i64]) {
+    fn run_frames(
+        &self,
+        frames: usize,
+        planes: usize,
+        x: &[u64],
+        frame_words: usize,
+        out: &mut [i64],
+    ) {
         #[cfg(target_arch = "x86_64")]
         if crate::popcount::fast_cpu() {
             // SAFETY: fast_cpu() checked that this CPU supports popcnt and avx2.
@@ -163,14 +176,28 @@ impl MatMulPlan {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "popcnt,avx2")]
-    unsafe fn run_frames_fast(&self, frames: usize, planes: usize, x: &[u64], frame_words: usize, out: &mut [i64]) {
+    unsafe fn run_frames_fast(
+        &self,
+        frames: usize,
+        planes: usize,
+        x: &[u64],
+        frame_words: usize,
+        out: &mut [i64],
+    ) {
         self.run_frames_kernel(frames, planes, x, frame_words, out)
     }
 
     /// The loops themselves; `inline(always)` so that each caller compiles them with its own
     /// target features (and the popcount helpers with them).
     #[inline(always)]
-    fn run_frames_kernel(&self, frames: usize, planes: usize, x: &[u64], frame_words: usize, out: &mut [i64]) {
+    fn run_frames_kernel(
+        &self,
+        frames: usize,
+        planes: usize,
+        x: &[u64],
+        frame_words: usize,
+        out: &mut [i64],
+    ) {
         let out_pixels = self.out_h * self.out_w;
         let in_pixels = self.in_h * self.in_w;
         let mut patch = vec![0u64; planes * self.pw];
@@ -180,9 +207,11 @@ impl MatMulPlan {
             let frame = &x[f * frame_words..(f + 1) * frame_words];
             for oy in 0..self.out_h {
                 for ox in 0..self.out_w {
-                    let valid_segments = self.gather(frame, planes, in_pixels, oy, ox, &mut patch, &mut ranges);
+                    let valid_segments =
+                        self.gather(frame, planes, in_pixels, oy, ox, &mut patch, &mut ranges);
                     let valid_taps = (valid_segments * self.in_c) as i64;
-                    let dst = &mut out[(f * out_pixels + oy * self.out_w + ox) * self.out_c..][..self.out_c];
+                    let dst = &mut out[(f * out_pixels + oy * self.out_w + ox) * self.out_c..]
+                        [..self.out_c];
                     match self.input {
                         InputKind::Bits => self.bits_rows(&patch, &ranges, valid_taps, dst),
                         InputKind::Int { min, .. } => {
@@ -249,11 +278,17 @@ impl MatMulPlan {
             let w = &self.weights[o * self.pw..(o + 1) * self.pw];
             *s = match self.values {
                 WeightValues::Pm1 => {
-                    let m: u32 = ranges.iter().map(|&(a, b)| xor_pop(&w[a..b], &x[a..b])).sum();
+                    let m: u32 = ranges
+                        .iter()
+                        .map(|&(a, b)| xor_pop(&w[a..b], &x[a..b]))
+                        .sum();
                     valid_taps - 2 * m as i64
                 }
                 WeightValues::ZeroOne => {
-                    let both: u32 = ranges.iter().map(|&(a, b)| and_pop(&w[a..b], &x[a..b])).sum();
+                    let both: u32 = ranges
+                        .iter()
+                        .map(|&(a, b)| and_pop(&w[a..b], &x[a..b]))
+                        .sum();
                     let ones: u32 = ranges.iter().map(|&(a, b)| pop(&w[a..b])).sum();
                     2 * both as i64 - ones as i64
                 }
@@ -277,7 +312,10 @@ impl MatMulPlan {
             let mut acc = 0i64;
             for (b, &u_ones) in plane_ones.iter().enumerate() {
                 let u = &patch[b * self.pw..(b + 1) * self.pw];
-                let both: i64 = ranges.iter().map(|&(a, z)| and_pop(&w[a..z], &u[a..z]) as i64).sum();
+                let both: i64 = ranges
+                    .iter()
+                    .map(|&(a, z)| and_pop(&w[a..z], &u[a..z]) as i64)
+                    .sum();
                 acc += match self.values {
                     WeightValues::Pm1 => (2 * both - u_ones) << b,
                     WeightValues::ZeroOne => both << b,

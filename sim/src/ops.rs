@@ -67,9 +67,8 @@ pub(crate) fn maxpool(p: &MaxPool, frames: usize, input: Shape, out: Shape, x: &
     let out_frame = oh * ow * per;
     let window = |f: usize, oy: usize, ox: usize| {
         (0..p.kernel).flat_map(move |ky| {
-            (0..p.kernel).map(move |kx| {
-                f * in_frame + ((oy * p.stride + ky) * w + ox * p.stride + kx) * per
-            })
+            (0..p.kernel)
+                .map(move |kx| f * in_frame + ((oy * p.stride + ky) * w + ox * p.stride + kx) * per)
         })
     };
     match x {
@@ -120,12 +119,9 @@ pub(crate) fn flatten(frames: usize, input: Geometry, x: &Buf) -> Buf {
         channels: n,
     };
     match x {
-        Buf::Bits(_) => Buf::from_logical(
-            &logical,
-            frames,
-            flat,
-            xnorc_compiler::ir::ValueType::Bits,
-        ),
+        Buf::Bits(_) => {
+            Buf::from_logical(&logical, frames, flat, xnorc_compiler::ir::ValueType::Bits)
+        }
         Buf::Int(_) => Buf::Int(logical),
     }
 }

@@ -39,3 +39,42 @@ pub(crate) fn fast_cpu() -> bool {
     }
 }
 
+/// Measured XOR+popcount throughput of this machine, in 64-bit words per second summed over
+/// `threads` threads: the ceiling the simulator's binary layers can reach.
+pub fn xor_popcount_rate(threads: usize, seconds: f64) -> f64 {
+    use std::time::Instant;
+    let words = 1024;
+    let a: Vec<u64> = (0..words as u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).collect();
+    let b: Vec<u64> = (0..words as u64).map(|i| i.wrapping_mul(0xC2B2_AE3D_27D4_EB4F)).collect();
+    let per_thread = |_: usize| -> f64 {
+        let start = Instant::now();
+        let mut done = 0u64;
+        let mut sink = 0u32;
+        while start.elapsed().as_secs_f64() < seconds {
+            for _ in 0..256 {
+                sink = sink.wrapping_add(measure_pass(&a, &b));
+            }
+            done += 256 * words as u64;
+        }
+        std::hint::black_box(sink);
+        done as f64 / start.elapsed().as_secs_f64()
+    };
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads).map(|t| s.spawn(move || per_thread(t))).collect();
+        handles.into_iter().map(|h| h.join().expect("probe thread")).sum()
+    })
+}
+
+/// One pass of the probe with the same feature dispatch as the simulator's kernels.
+fn measure_pass(a: &[u64], b: &[u64]) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    if fast_cpu() {
+        #[target_feature(enable = "popcnt,avx2")]
+        unsafe fn fast(a: &[u64], b: &[u64]) -> u32 {
+            xor_pop(std::hint::black_box(a), b)
+        }
+        // SAFETY: fast_cpu() checked popcnt and avx2.
+        return unsafe { fast(a, b) };
+    }
+    xor_pop(std::hint::black_box(a), b)
+}

@@ -15,11 +15,11 @@ fn check(model: &ModelFile, frames: usize, seed: u64) -> Result<(), TestCaseErro
     let graph = lower(model).map_err(|e| TestCaseError::fail(format!("lower: {e}")))?;
     let sim = Simulator::new(graph).unwrap();
     let input = random_inputs(model, frames, seed);
-    let results = sim.run(&input).unwrap();
-    let trace = sim.trace(&input).unwrap();
-    let per_frame = input.len() / frames;
+    let results = sim.run(input.frames()).unwrap();
+    let trace = sim.trace(input.frames()).unwrap();
+    let per_frame = input.values.len() / frames;
     for f in 0..frames {
-        let x = &input[f * per_frame..(f + 1) * per_frame];
+        let x = &input.values[f * per_frame..(f + 1) * per_frame];
         let expected = naive::eval_all(model, x);
         for nv in &trace {
             let node = sim.graph().node(nv.node);
@@ -67,10 +67,13 @@ fn presets_produce_varied_activations() {
         let model = presets::find(name).unwrap().generate(3);
         let sim = Simulator::new(lower(&model).unwrap()).unwrap();
         let input = random_inputs(&model, 64, 5);
-        let r = sim.run(&input).unwrap();
-        let distinct: std::collections::BTreeSet<&[i64]> =
-            r.scores.chunks(r.classes).collect();
-        assert!(distinct.len() > 8, "{name}: only {} distinct score vectors", distinct.len());
+        let r = sim.run(input.frames()).unwrap();
+        let distinct: std::collections::BTreeSet<&[i64]> = r.scores.chunks(r.classes).collect();
+        assert!(
+            distinct.len() > 8,
+            "{name}: only {} distinct score vectors",
+            distinct.len()
+        );
     }
 }
 

@@ -134,17 +134,26 @@ fn parse_node(index: usize, value: Value) -> Result<NodeDef> {
                 .at_node(at_index)
                 .at_field("name"))
         }
-        None => return Err(ModelError::new("missing").at_node(at_index).at_field("name")),
+        None => {
+            return Err(ModelError::new("missing")
+                .at_node(at_index)
+                .at_field("name"))
+        }
     };
     let op = match obj.remove("op") {
         Some(Value::String(s)) => s,
-        Some(_) => return Err(ModelError::new("must be a string").at_node(name).at_field("op")),
+        Some(_) => {
+            return Err(ModelError::new("must be a string")
+                .at_node(name)
+                .at_field("op"))
+        }
         None => return Err(ModelError::new("missing").at_node(name).at_field("op")),
     };
     let inputs = match obj.remove("inputs") {
         None => Vec::new(),
-        Some(v) => from_value::<Vec<String>>(v)
-            .map_err(|e| e.at_field("inputs").at_node(name.clone()))?,
+        Some(v) => {
+            from_value::<Vec<String>>(v).map_err(|e| e.at_field("inputs").at_node(name.clone()))?
+        }
     };
     let rest = Value::Object(obj);
     let op = parse_op(&op, rest).map_err(|e| e.at_node(name.clone()))?;

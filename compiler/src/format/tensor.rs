@@ -134,9 +134,9 @@ impl TensorDef {
             .at_field("data")
             .with_hint("data is base64 of the packed little-endian values, row-major"));
         }
-        let bytes = b64().decode(self.data.as_bytes()).map_err(|e| {
-            ModelError::new(format!("invalid base64: {e}")).at_field("data")
-        })?;
+        let bytes = b64()
+            .decode(self.data.as_bytes())
+            .map_err(|e| ModelError::new(format!("invalid base64: {e}")).at_field("data"))?;
         if bytes.len() != expected {
             return Err(ModelError::new(format!(
                 "data holds {} bytes but shape {:?} of {} needs {} bytes",
@@ -197,10 +197,10 @@ impl TensorDef {
                 .collect(),
         };
         if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(ModelError::new(format!(
-                "element {i} is {v}; parameters must be finite"
-            ))
-            .at_field("data"));
+            return Err(
+                ModelError::new(format!("element {i} is {v}; parameters must be finite"))
+                    .at_field("data"),
+            );
         }
         Ok(values)
     }

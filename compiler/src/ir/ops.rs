@@ -243,10 +243,7 @@ mod tests {
     #[test]
     fn rules_count_thresholds() {
         let ge = ChannelRule::Ge(vec![-1, 3, 3]);
-        assert_eq!(
-            [-2, -1, 2, 3, 9].map(|s| ge.apply(s)),
-            [0, 1, 1, 3, 3]
-        );
+        assert_eq!([-2, -1, 2, 3, 9].map(|s| ge.apply(s)), [0, 1, 1, 3, 3]);
         let le = ChannelRule::Le(vec![-1, 3, 3]);
         assert_eq!([-2, -1, 2, 3, 9].map(|s| le.apply(s)), [3, 3, 2, 2, 0]);
         assert_eq!(ChannelRule::Const(2).apply(100), 2);

@@ -133,7 +133,9 @@ mod tests {
 
     #[test]
     fn int_bits_matches_brute_force() {
-        let vals = [-1025, -1024, -129, -128, -127, -2, -1, 0, 1, 2, 127, 128, 255, 256, 1023];
+        let vals = [
+            -1025, -1024, -129, -128, -127, -2, -1, 0, 1, 2, 127, 128, 255, 256, 1023,
+        ];
         for &a in &vals {
             for &b in &vals {
                 if a <= b {

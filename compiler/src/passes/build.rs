@@ -115,8 +115,9 @@ fn topological_order(model: &ModelFile) -> Result<Vec<usize>> {
         }
     }
     // Kahn's algorithm; ties broken by file order so the result is deterministic.
-    let mut ready: std::collections::BTreeSet<usize> =
-        (0..model.nodes.len()).filter(|&i| pending[i] == 0).collect();
+    let mut ready: std::collections::BTreeSet<usize> = (0..model.nodes.len())
+        .filter(|&i| pending[i] == 0)
+        .collect();
     let mut order = Vec::with_capacity(model.nodes.len());
     while let Some(i) = ready.pop_first() {
         order.push(i);
@@ -131,11 +132,11 @@ fn topological_order(model: &ModelFile) -> Result<Vec<usize>> {
         let stuck = (0..model.nodes.len())
             .find(|&i| pending[i] > 0)
             .expect("some node is left");
-        return Err(ModelError::new(
-            "is part of a cycle; the graph must be acyclic (a DAG)",
-        )
-        .at_node(&model.nodes[stuck].name)
-        .at_field("inputs"));
+        return Err(
+            ModelError::new("is part of a cycle; the graph must be acyclic (a DAG)")
+                .at_node(&model.nodes[stuck].name)
+                .at_field("inputs"),
+        );
     }
     Ok(order)
 }
@@ -168,9 +169,11 @@ fn check_all_reach_output(nodes: &[Node], output: NodeId) -> Result<()> {
             }
         }
         if nodes[i].inputs.contains(&output) {
-            return Err(ModelError::new("reads the output node; the output must be last")
-                .at_node(&nodes[i].name)
-                .at_field("inputs"));
+            return Err(
+                ModelError::new("reads the output node; the output must be last")
+                    .at_node(&nodes[i].name)
+                    .at_field("inputs"),
+            );
         }
     }
     if let Some(dead) = live.iter().position(|&l| !l) {
@@ -202,13 +205,15 @@ fn lower_node(def: &NodeDef, operands: &[&Node]) -> Result<Lowered> {
 fn lower_input(d: &InputDef) -> Result<Lowered> {
     let shape = match d.shape.as_slice() {
         [n] if *n > 0 => Shape::Flat(*n),
-        [c, h, w] if *c > 0 && *h > 0 && *w > 0 => Shape::Map { c: *c, h: *h, w: *w },
-        other => {
-            return Err(ModelError::new(format!(
-                "{other:?} is not a valid input shape; use [n] or [c, h, w] with every dimension > 0"
-            ))
-            .at_field("shape"))
-        }
+        [c, h, w] if *c > 0 && *h > 0 && *w > 0 => Shape::Map {
+            c: *c,
+            h: *h,
+            w: *w,
+        },
+        other => return Err(ModelError::new(format!(
+            "{other:?} is not a valid input shape; use [n] or [c, h, w] with every dimension > 0"
+        ))
+        .at_field("shape")),
     };
     let vtype = match d.dtype {
         InputType::Bits => ValueType::Bits,
@@ -263,10 +268,7 @@ fn accumulator(
         WeightValues::Pm1 => &[-1, 1],
         WeightValues::ZeroOne => &[0, 1],
     };
-    let mut products: Vec<i64> = weights
-        .iter()
-        .flat_map(|&w| [w * xmin, w * xmax])
-        .collect();
+    let mut products: Vec<i64> = weights.iter().flat_map(|&w| [w * xmin, w * xmax]).collect();
     if zero_pad {
         products.push(0);
     }
@@ -277,7 +279,9 @@ fn accumulator(
         (Some(min), Some(max)) if min > -(1 << 62) && max < (1 << 62) => {
             Ok(ValueType::Int { min, max })
         }
-        _ => Err(ModelError::new("the accumulator would need more than 63 bits")),
+        _ => Err(ModelError::new(
+            "the accumulator would need more than 63 bits",
+        )),
     }
 }
 
@@ -352,7 +356,11 @@ fn lower_conv(d: &ConvDef, x: &Node) -> Result<Lowered> {
         return Err(ModelError::new("must be at least 1").at_field("stride"));
     }
     let padding = resolve_padding(&d.padding)?;
-    let largest_pad = padding.top.max(padding.bottom).max(padding.left).max(padding.right);
+    let largest_pad = padding
+        .top
+        .max(padding.bottom)
+        .max(padding.left)
+        .max(padding.right);
     if largest_pad >= kh.max(kw) {
         return Err(ModelError::new(format!(
             "padding {largest_pad} is not smaller than the {kh}x{kw} kernel"
@@ -363,12 +371,14 @@ fn lower_conv(d: &ConvDef, x: &Node) -> Result<Lowered> {
         (Some(mode), _) => mode,
         (None, true) => PadMode::Zero,
         (None, false) => {
-            return Err(ModelError::new("padding is non-zero but no pad mode is given")
-                .at_field("pad_mode")
-                .with_hint(
-                    "say \"zero\" (padded taps add 0: PyTorch, Larq) or \"minus_one\" \
+            return Err(
+                ModelError::new("padding is non-zero but no pad mode is given")
+                    .at_field("pad_mode")
+                    .with_hint(
+                        "say \"zero\" (padded taps add 0: PyTorch, Larq) or \"minus_one\" \
                      (padded taps are -1: FINN)",
-                ))
+                    ),
+            )
         }
     };
     if pad_mode == PadMode::MinusOne && x.vtype != ValueType::Bits && !padding.is_none() {
@@ -482,11 +492,7 @@ fn lower_binarize(d: &BinarizeDef, x: &Node) -> Result<Lowered> {
             }
         });
     }
-    Ok((
-        Op::Binarize(Binarize { steps }),
-        x.shape,
-        ValueType::Bits,
-    ))
+    Ok((Op::Binarize(Binarize { steps }), x.shape, ValueType::Bits))
 }
 
 /// Builds one channel's rule, reducing it to a constant when it cannot change over `[lo, hi]`.

@@ -10,32 +10,57 @@
 //! by one after rounding; the search cannot.
 
 use super::build::channel_rule;
+use crate::error::{ModelError, Result};
 use crate::ir::{Binarize, ChannelRule, FloatStep, Graph, Op, Threshold};
 
 /// f(S) for channel `c`, in the step order, in f64.
 pub fn eval_steps(steps: &[FloatStep], c: usize, s: i64) -> f64 {
     let mut y = s as f64;
     for step in steps {
-        y = match step {
-            FloatStep::Mul(a) => y * a[c],
-            FloatStep::Add(b) => y + b[c],
-            FloatStep::BatchNorm {
-                gamma,
-                beta,
-                mean,
-                var,
-                eps,
-            } => (y - mean[c]) / (var[c] + eps).sqrt() * gamma[c] + beta[c],
-            FloatStep::Prelu(slope) => {
-                if y >= 0.0 {
-                    y
-                } else {
-                    y * slope[c]
-                }
-            }
-        };
+        y = apply_step(step, c, y);
     }
     y
+}
+
+fn apply_step(step: &FloatStep, c: usize, y: f64) -> f64 {
+    match step {
+        FloatStep::Mul(a) => y * a[c],
+        FloatStep::Add(b) => y + b[c],
+        FloatStep::BatchNorm {
+            gamma,
+            beta,
+            mean,
+            var,
+            eps,
+        } => (y - mean[c]) / (var[c] + eps).sqrt() * gamma[c] + beta[c],
+        FloatStep::Prelu(slope) => {
+            if y >= 0.0 {
+                y
+            } else {
+                y * slope[c]
+            }
+        }
+    }
+}
+
+/// Checks that no intermediate value overflows to infinity for S in [lo, hi]. Monotone steps
+/// take their extremes at the ends, so checking S = lo and S = hi covers the range; with every
+/// value finite, no NaN (∞ − ∞, ∞ · 0) can arise and f64 evaluation stays monotone.
+fn check_finite(steps: &[FloatStep], c: usize, lo: i64, hi: i64) -> Result<()> {
+    for s in [lo, hi] {
+        let mut y = s as f64;
+        for (i, step) in steps.iter().enumerate() {
+            y = apply_step(step, c, y);
+            if !y.is_finite() {
+                return Err(ModelError::new(format!(
+                    "channel {c}: the float epilogue overflows f64 (value {y} after step {i} \
+                     for S = {s}); the parameters are out of any trained range"
+                ))
+                .at_field(format!("steps[{i}]")));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// +1 if the steps are non-decreasing in S for channel `c`, −1 if non-increasing, 0 if constant.
@@ -61,9 +86,10 @@ fn direction(steps: &[FloatStep], c: usize) -> i32 {
 }
 
 /// The threshold rule equivalent to `binarize` channel `c` over S ∈ [lo, hi].
-pub fn fold_channel(b: &Binarize, c: usize, lo: i64, hi: i64) -> ChannelRule {
+pub fn fold_channel(b: &Binarize, c: usize, lo: i64, hi: i64) -> Result<ChannelRule> {
+    check_finite(&b.steps, c, lo, hi)?;
     let fires = |s: i64| eval_steps(&b.steps, c, s) >= 0.0;
-    match direction(&b.steps, c) {
+    Ok(match direction(&b.steps, c) {
         0 => ChannelRule::Const(fires(lo) as u32),
         1 => {
             // Smallest S in [lo, hi + 1] that fires (hi + 1: none does).
@@ -91,11 +117,11 @@ pub fn fold_channel(b: &Binarize, c: usize, lo: i64, hi: i64) -> ChannelRule {
             }
             channel_rule(false, vec![a], lo, hi)
         }
-    }
+    })
 }
 
 /// Replaces every `binarize` node with the equivalent one-level `threshold` node.
-pub fn fold(graph: &mut Graph) {
+pub fn fold(graph: &mut Graph) -> Result<()> {
     for i in 0..graph.nodes.len() {
         let Op::Binarize(b) = &graph.nodes[i].op else {
             continue;
@@ -104,10 +130,12 @@ pub fn fold(graph: &mut Graph) {
         let (lo, hi) = graph.node(producer).vtype.range();
         let channels = (0..graph.nodes[i].shape.channels())
             .map(|c| fold_channel(b, c, lo, hi))
-            .collect();
+            .collect::<Result<Vec<_>>>()
+            .map_err(|e| e.at_node(&graph.nodes[i].name))?;
         graph.nodes[i].op = Op::Threshold(Threshold {
             levels: 1,
             channels,
         });
     }
+    Ok(())
 }

@@ -17,7 +17,7 @@ use std::path::Path;
 /// Builds the IR and runs every semantic pass: the graph back ends and the simulator consume.
 pub fn lower(model: &ModelFile) -> Result<Graph> {
     let mut graph = build::build(model)?;
-    fold::fold(&mut graph);
+    fold::fold(&mut graph)?;
     Ok(graph)
 }
 

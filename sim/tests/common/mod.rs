@@ -7,21 +7,53 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use xnorc_compiler::format::{InputType, ModelFile, OpDef, PadMode, WeightValues};
 use xnorc_compiler::presets::Builder;
+use xnorc_sim::Frames;
+
+/// Input frames owned in the simulator's byte types, with their values as i64 for the naive
+/// evaluator.
+pub struct Input {
+    pub values: Vec<i64>,
+    u8s: Vec<u8>,
+    i8s: Vec<i8>,
+    signed: bool,
+}
+
+impl Input {
+    pub fn frames(&self) -> Frames<'_> {
+        if self.signed {
+            Frames::I8(&self.i8s)
+        } else {
+            Frames::U8(&self.u8s)
+        }
+    }
+}
 
 /// Random input frames for a model (bits as 0/1, integers over the full input range).
-pub fn random_inputs(model: &ModelFile, frames: usize, seed: u64) -> Vec<i64> {
-    let OpDef::Input(d) = &model.nodes.iter().find(|n| matches!(n.op, OpDef::Input(_))).unwrap().op else {
+pub fn random_inputs(model: &ModelFile, frames: usize, seed: u64) -> Input {
+    let OpDef::Input(d) = &model
+        .nodes
+        .iter()
+        .find(|n| matches!(n.op, OpDef::Input(_)))
+        .unwrap()
+        .op
+    else {
         unreachable!()
     };
     let n: usize = d.shape.iter().product::<usize>() * frames;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    (0..n)
+    let values: Vec<i64> = (0..n)
         .map(|_| match d.dtype {
             InputType::Bits => rng.gen_range(0..=1),
             InputType::Uint8 => rng.gen_range(0..=255),
             InputType::Int8 => rng.gen_range(-128..=127),
         })
-        .collect()
+        .collect();
+    Input {
+        u8s: values.iter().map(|&v| v as u8).collect(),
+        i8s: values.iter().map(|&v| v as i8).collect(),
+        signed: d.dtype == InputType::Int8,
+        values,
+    }
 }
 
 /// A random chain over every op and option: odd sizes around word boundaries, strides 1–2,

@@ -7,8 +7,7 @@
 
 use std::collections::HashMap;
 use xnorc_compiler::format::{
-    InputType, ModelFile, OpDef, PadMode, PaddingDef, StepDef, TensorDef, WeightValues,
-    WeightsDef,
+    InputType, ModelFile, OpDef, PadMode, PaddingDef, StepDef, TensorDef, WeightValues, WeightsDef,
 };
 
 /// A node's value for one frame: logical C,H,W order.
@@ -77,7 +76,13 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
             binary: d.dtype == InputType::Bits,
             v: input
                 .iter()
-                .map(|&b| if d.dtype == InputType::Bits { 2 * b - 1 } else { b })
+                .map(|&b| {
+                    if d.dtype == InputType::Bits {
+                        2 * b - 1
+                    } else {
+                        b
+                    }
+                })
                 .collect(),
         },
         OpDef::Dense(d) => {
@@ -118,14 +123,15 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
                                 for kx in 0..kw {
                                     let iy = (oy * d.stride + ky) as i64 - top as i64;
                                     let ix = (ox * d.stride + kx) as i64 - left as i64;
-                                    let xv = if iy < 0 || ix < 0 || iy >= h as i64 || ix >= wd as i64 {
-                                        match d.pad_mode {
-                                            Some(PadMode::MinusOne) => -1,
-                                            _ => 0,
-                                        }
-                                    } else {
-                                        x.v[(ic * h + iy as usize) * wd + ix as usize]
-                                    };
+                                    let xv =
+                                        if iy < 0 || ix < 0 || iy >= h as i64 || ix >= wd as i64 {
+                                            match d.pad_mode {
+                                                Some(PadMode::MinusOne) => -1,
+                                                _ => 0,
+                                            }
+                                        } else {
+                                            x.v[(ic * h + iy as usize) * wd + ix as usize]
+                                        };
                                     s += w[((oc * c + ic) * kh + ky) * kw + kx] * xv;
                                 }
                             }
@@ -185,26 +191,25 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
                 .as_ref()
                 .map(|t| t.to_i64().unwrap())
                 .unwrap_or(vec![1; channels]);
-            let v: Vec<i64> = x
-                .v
-                .iter()
-                .enumerate()
-                .map(|(i, &s)| {
-                    let c = if x.dims.len() == 1 { i } else { i / per };
-                    let mut count = 0;
-                    for k in 0..levels {
-                        let th = t[c * levels + k];
-                        if (dir[c] == 1 && s >= th) || (dir[c] == -1 && s <= th) {
-                            count += 1;
+            let v: Vec<i64> =
+                x.v.iter()
+                    .enumerate()
+                    .map(|(i, &s)| {
+                        let c = if x.dims.len() == 1 { i } else { i / per };
+                        let mut count = 0;
+                        for k in 0..levels {
+                            let th = t[c * levels + k];
+                            if (dir[c] == 1 && s >= th) || (dir[c] == -1 && s <= th) {
+                                count += 1;
+                            }
                         }
-                    }
-                    if levels == 1 {
-                        2 * count - 1
-                    } else {
-                        count
-                    }
-                })
-                .collect();
+                        if levels == 1 {
+                            2 * count - 1
+                        } else {
+                            count
+                        }
+                    })
+                    .collect();
             Value {
                 dims: x.dims,
                 binary: levels == 1,
@@ -246,8 +251,16 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
         OpDef::Output(d) => {
             let x = x.unwrap();
             let n = x.v.len();
-            let scale = d.scale.as_ref().map(|t| t.to_i64().unwrap()).unwrap_or(vec![1; n]);
-            let offset = d.offset.as_ref().map(|t| t.to_i64().unwrap()).unwrap_or(vec![0; n]);
+            let scale = d
+                .scale
+                .as_ref()
+                .map(|t| t.to_i64().unwrap())
+                .unwrap_or(vec![1; n]);
+            let offset = d
+                .offset
+                .as_ref()
+                .map(|t| t.to_i64().unwrap())
+                .unwrap_or(vec![0; n]);
             Value {
                 dims: vec![n],
                 binary: false,

@@ -1,0 +1,180 @@
+//! Folding is exact: for random float epilogues (negative, tiny and zero scales, negative γ,
+//! PReLU, shifts) the folded integer rule and a direct f64 evaluation agree on every S of the
+//! accumulator range.
+
+use proptest::prelude::*;
+use xnorc_compiler::ir::{Binarize, ChannelRule, FloatStep};
+use xnorc_compiler::passes::fold::fold_channel;
+
+/// The float model's decision, written out independently of the compiler.
+fn float_decision(steps: &[FloatStep], s: i64) -> bool {
+    let mut y = s as f64;
+    for step in steps {
+        match step {
+            FloatStep::Mul(a) => y *= a[0],
+            FloatStep::Add(b) => y += b[0],
+            FloatStep::BatchNorm {
+                gamma,
+                beta,
+                mean,
+                var,
+                eps,
+            } => y = (y - mean[0]) / (var[0] + eps).sqrt() * gamma[0] + beta[0],
+            FloatStep::Prelu(p) => {
+                if y < 0.0 {
+                    y *= p[0]
+                }
+            }
+        }
+    }
+    y >= 0.0
+}
+
+/// The integer rule's decision, written out independently of `ChannelRule::apply`.
+fn rule_decision(rule: &ChannelRule, s: i64) -> bool {
+    match rule {
+        ChannelRule::Ge(t) => s >= t[0],
+        ChannelRule::Le(t) => s <= t[0],
+        ChannelRule::Const(v) => *v == 1,
+    }
+}
+
+fn scale() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        3 => -100.0..100.0f64,
+        1 => Just(0.0),
+        1 => Just(-0.0),
+        1 => prop_oneof![Just(1e-300), Just(-1e-300), Just(5e-324), Just(1e-20)],
+        1 => -1e-6..1e-6f64,
+        1 => prop_oneof![Just(1e300), Just(-1e300)],
+    ]
+}
+
+fn offset() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        3 => -200.0..200.0f64,
+        1 => (-200i64..200).prop_map(|v| v as f64),
+        1 => (-200i64..200).prop_map(|v| v as f64 + 0.5),
+        1 => Just(0.0),
+    ]
+}
+
+fn step() -> impl Strategy<Value = FloatStep> {
+    prop_oneof![
+        scale().prop_map(|a| FloatStep::Mul(vec![a])),
+        offset().prop_map(|b| FloatStep::Add(vec![b])),
+        (
+            scale(),
+            offset(),
+            offset(),
+            0.0..50.0f64,
+            prop_oneof![Just(0.0), Just(1e-5), Just(1e-3)]
+        )
+            .prop_filter("var + eps > 0", |(_, _, _, v, e)| v + e > 0.0)
+            .prop_map(|(g, b, m, v, e)| FloatStep::BatchNorm {
+                gamma: vec![g],
+                beta: vec![b],
+                mean: vec![m],
+                var: vec![v],
+                eps: e,
+            }),
+        prop_oneof![Just(0.0), 0.0..2.0f64].prop_map(|p| FloatStep::Prelu(vec![p])),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+    #[test]
+    fn folded_rule_matches_f64_on_every_accumulator_value(
+        steps in prop::collection::vec(step(), 0..6),
+        lo in -300i64..0,
+        width in 0i64..600,
+    ) {
+        let hi = lo + width;
+        let b = Binarize { steps: steps.clone() };
+        let Ok(rule) = fold_channel(&b, 0, lo, hi) else {
+            // Rejected: then some intermediate value really is infinite at an end of the range.
+            let overflows = [lo, hi].iter().any(|&s| {
+                let mut y = s as f64;
+                steps.iter().any(|st| {
+                    y = match st {
+                        FloatStep::Mul(a) => y * a[0],
+                        FloatStep::Add(b) => y + b[0],
+                        FloatStep::BatchNorm { gamma, beta, mean, var, eps } =>
+                            (y - mean[0]) / (var[0] + eps).sqrt() * gamma[0] + beta[0],
+                        FloatStep::Prelu(p) => if y < 0.0 { y * p[0] } else { y },
+                    };
+                    !y.is_finite()
+                })
+            });
+            prop_assert!(overflows, "rejected without overflow");
+            return Ok(());
+        };
+        for s in lo..=hi {
+            prop_assert_eq!(
+                rule_decision(&rule, s),
+                float_decision(&steps, s),
+                "S = {} rule {:?}", s, rule
+            );
+        }
+    }
+}
+
+#[test]
+fn documented_examples() {
+    // XNOR-Net-style: α = 0.5, BN(γ=2, β=−1, μ=1, σ²=4, ε=0): y = (0.5·S − 1)/2·2 − 1 ≥ 0 ⇔ S ≥ 4.
+    let b = Binarize {
+        steps: vec![
+            FloatStep::Mul(vec![0.5]),
+            FloatStep::BatchNorm {
+                gamma: vec![2.0],
+                beta: vec![-1.0],
+                mean: vec![1.0],
+                var: vec![4.0],
+                eps: 0.0,
+            },
+        ],
+    };
+    assert_eq!(
+        fold_channel(&b, 0, -10, 10).unwrap(),
+        ChannelRule::Ge(vec![4])
+    );
+    // Tie: y = S − 4 is exactly 0 at S = 4, which gives +1 (x >= 0).
+    let tie = Binarize {
+        steps: vec![FloatStep::Add(vec![-4.0])],
+    };
+    assert_eq!(
+        fold_channel(&tie, 0, -10, 10).unwrap(),
+        ChannelRule::Ge(vec![4])
+    );
+    // Negative scale (SiMaN α < 0): y = −2·S + 3 ≥ 0 ⇔ S ≤ 1.
+    let neg = Binarize {
+        steps: vec![FloatStep::Mul(vec![-2.0]), FloatStep::Add(vec![3.0])],
+    };
+    assert_eq!(
+        fold_channel(&neg, 0, -10, 10).unwrap(),
+        ChannelRule::Le(vec![1])
+    );
+    // Zero scale: constant, decided by the rest (here 0·S − 1 < 0 → bit 0).
+    let zero = Binarize {
+        steps: vec![FloatStep::Mul(vec![0.0]), FloatStep::Add(vec![-1.0])],
+    };
+    assert_eq!(
+        fold_channel(&zero, 0, -10, 10).unwrap(),
+        ChannelRule::Const(0)
+    );
+    // Threshold outside the range folds to a constant as well.
+    let far = Binarize {
+        steps: vec![FloatStep::Add(vec![100.0])],
+    };
+    assert_eq!(
+        fold_channel(&far, 0, -10, 10).unwrap(),
+        ChannelRule::Const(1)
+    );
+    // Overflowing parameters are an error, not a silent NaN decision.
+    let inf = Binarize {
+        steps: vec![FloatStep::Mul(vec![1e300]), FloatStep::Mul(vec![1e300])],
+    };
+    let err = fold_channel(&inf, 0, -10, 10).unwrap_err();
+    assert!(err.to_string().contains("overflows f64"), "{err}");
+}

@@ -1,0 +1,187 @@
+//! `xnorc inspect`: the node table of a validated model.
+
+use crate::errors::CliError;
+use serde::Serialize;
+use std::path::Path;
+use xnorc_compiler::ir::{ChannelRule, Geometry, Graph, NodeId, Op, WeightValues};
+use xnorc_compiler::passes;
+
+#[derive(Serialize)]
+struct NodeInfo {
+    name: String,
+    ident: String,
+    op: &'static str,
+    inputs: Vec<String>,
+    shape: Vec<usize>,
+    /// `bit`, `u2`, `i11`, …: the element type (for matrix layers: the accumulator).
+    value: String,
+    value_min: i64,
+    value_max: i64,
+    value_bits: u32,
+    weight_bits: usize,
+    stored_weight_bits: usize,
+    bits_per_weight: Option<f64>,
+    macs: u64,
+    detail: String,
+}
+
+#[derive(Serialize)]
+struct Report {
+    model: String,
+    metadata: serde_json::Value,
+    input_shape: Vec<usize>,
+    input_type: String,
+    classes: usize,
+    total_weight_bits: usize,
+    total_macs: u64,
+    nodes: Vec<NodeInfo>,
+}
+
+fn detail(graph: &Graph, id: NodeId) -> String {
+    match &graph.node(id).op {
+        Op::MatMul(m) => {
+            let w = &m.weights;
+            let values = match w.values {
+                WeightValues::Pm1 => "±1",
+                WeightValues::ZeroOne => "{0,1}",
+            };
+            match m.geometry {
+                Geometry::Dense => format!("{}x{} {values}", w.out_channels, w.in_channels),
+                Geometry::Conv {
+                    stride,
+                    padding,
+                    pad_mode,
+                } => format!(
+                    "{}x{}x{}x{} {values} stride {stride} pad [{},{},{},{}] {:?}",
+                    w.out_channels,
+                    w.in_channels,
+                    w.kh,
+                    w.kw,
+                    padding.top,
+                    padding.left,
+                    padding.bottom,
+                    padding.right,
+                    pad_mode
+                ),
+            }
+        }
+        Op::Threshold(t) => {
+            let constant = t
+                .channels
+                .iter()
+                .filter(|r| matches!(r, ChannelRule::Const(_)))
+                .count();
+            let le = t
+                .channels
+                .iter()
+                .filter(|r| matches!(r, ChannelRule::Le(_)))
+                .count();
+            format!("{} level(s); {le} ≤ channel(s), {constant} constant", t.levels)
+        }
+        Op::MaxPool(p) => format!("{}x{} stride {}", p.kernel, p.kernel, p.stride),
+        Op::Output(_) => "scores + argmax".to_string(),
+        _ => String::new(),
+    }
+}
+
+fn report(graph: &Graph) -> Report {
+    let nodes: Vec<NodeInfo> = graph
+        .ids()
+        .map(|id| {
+            let n = graph.node(id);
+            let (weight_bits, stored) = match &n.op {
+                Op::MatMul(m) => (m.weights.count(), m.weights.stored_bits()),
+                _ => (0, 0),
+            };
+            let (value_min, value_max) = n.vtype.range();
+            NodeInfo {
+                name: n.name.clone(),
+                ident: n.ident.clone(),
+                op: n.op.kind(),
+                inputs: n.inputs.iter().map(|i| graph.node(*i).name.clone()).collect(),
+                shape: n.shape.dims(),
+                value: n.vtype.describe(),
+                value_min,
+                value_max,
+                value_bits: n.vtype.bits(),
+                weight_bits,
+                stored_weight_bits: stored,
+                bits_per_weight: (weight_bits > 0).then(|| stored as f64 / weight_bits as f64),
+                macs: graph.macs(id),
+                detail: detail(graph, id),
+            }
+        })
+        .collect();
+    let input = graph.input_node();
+    Report {
+        model: graph.name.clone(),
+        metadata: serde_json::Value::Object(graph.metadata.clone().into_iter().collect()),
+        input_shape: input.shape.dims(),
+        input_type: input.vtype.describe(),
+        classes: graph.classes(),
+        total_weight_bits: nodes.iter().map(|n| n.stored_weight_bits).sum(),
+        total_macs: nodes.iter().map(|n| n.macs).sum(),
+        nodes,
+    }
+}
+
+/// Shortens and escapes an untrusted name for a table cell.
+fn cell(name: &str, width: usize) -> String {
+    let escaped: String = name.escape_debug().collect();
+    if escaped.chars().count() > width {
+        let cut: String = escaped.chars().take(width - 1).collect();
+        format!("{cut}…")
+    } else {
+        escaped
+    }
+}
+
+pub fn run(model: &Path, json: bool) -> Result<(), CliError> {
+    let graph = passes::load_graph(model)?;
+    let r = report(&graph);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r).expect("report serializes"));
+        return Ok(());
+    }
+    println!(
+        "model {}: input {} {}, {} classes",
+        cell(&r.model, 40),
+        r.input_shape
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("x"),
+        r.input_type,
+        r.classes
+    );
+    println!(
+        "{:>3}  {:<20} {:<9} {:<12} {:<5} {:>10} {:>12}  detail",
+        "#", "name", "op", "shape", "value", "weight bits", "MACs"
+    );
+    for (i, n) in r.nodes.iter().enumerate() {
+        let shape = n
+            .shape
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("x");
+        println!(
+            "{:>3}  {:<20} {:<9} {:<12} {:<5} {:>10} {:>12}  {}",
+            i,
+            cell(&n.name, 20),
+            n.op,
+            shape,
+            n.value,
+            n.stored_weight_bits,
+            n.macs,
+            n.detail
+        );
+    }
+    println!(
+        "total: {} weight bits ({:.1} KiB), {} MACs per frame",
+        r.total_weight_bits,
+        r.total_weight_bits as f64 / 8192.0,
+        r.total_macs
+    );
+    Ok(())
+}

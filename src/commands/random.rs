@@ -1,0 +1,53 @@
+//! `xnorc random-model` and `xnorc random-input`.
+
+use crate::errors::{write_output, CliError};
+use clap::builder::{PossibleValue, PossibleValuesParser};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::path::Path;
+use xnorc_compiler::ir::ValueType;
+use xnorc_compiler::{format, passes, presets};
+use xnorc_sim::npy::{NpyArray, NpyType};
+
+/// The `--arch` values with their descriptions, for `--help`.
+pub fn preset_parser() -> PossibleValuesParser {
+    PossibleValuesParser::new(
+        presets::PRESETS
+            .iter()
+            .map(|p| PossibleValue::new(p.name).help(p.description)),
+    )
+}
+
+pub fn model(arch: &str, seed: u64, output: &Path) -> Result<(), CliError> {
+    let preset = presets::find(arch)
+        .ok_or_else(|| CliError::Input(format!("unknown preset {arch}")))?;
+    let model = preset.generate(seed);
+    // Check our own output with the real loader before writing it.
+    passes::lower(&model)?;
+    write_output(output, format::to_json(&model).as_bytes())?;
+    eprintln!(
+        "wrote {} ({} nodes, preset {arch}, seed {seed})",
+        output.display(),
+        model.nodes.len()
+    );
+    Ok(())
+}
+
+pub fn input(model: &Path, frames: usize, seed: u64, output: &Path) -> Result<(), CliError> {
+    let graph = passes::load_graph(model)?;
+    let node = graph.input_node();
+    let (dtype, lo, hi) = match node.vtype {
+        ValueType::Bits => (NpyType::U8, 0, 1),
+        ValueType::Int { min: 0, max: 255 } => (NpyType::U8, 0, 255),
+        ValueType::Int { min, max } => (NpyType::I8, min, max),
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let values: Vec<i64> = (0..frames * node.shape.numel())
+        .map(|_| rng.gen_range(lo..=hi))
+        .collect();
+    let mut shape = vec![frames];
+    shape.extend(node.shape.dims());
+    write_output(output, &NpyArray::from_i64(dtype, shape, &values).to_bytes())?;
+    eprintln!("wrote {} ({frames} frames)", output.display());
+    Ok(())
+}
