@@ -87,8 +87,9 @@ pub struct Simulator {
     chunk: usize,
 }
 
-/// Bytes the largest buffer of one chunk may take.
-const CHUNK_BYTES: usize = 2 << 20;
+/// Bytes the largest buffer of one chunk may take: below glibc's mmap threshold (128 KiB),
+/// so chunk buffers come from the heap instead of fresh zeroed pages each time.
+const CHUNK_BYTES: usize = 96 << 10;
 
 impl Simulator {
     /// Prepares a lowered graph (see `xnorc_compiler::passes::lower`).
@@ -115,7 +116,10 @@ impl Simulator {
         let largest = graph
             .nodes
             .iter()
-            .map(|n| n.shape.numel() * 8)
+            .map(|n| match n.vtype {
+                ValueType::Bits => Geometry::of(n.shape).words() * Geometry::of(n.shape).pixels * 8,
+                ValueType::Int { .. } => n.shape.numel() * 8,
+            })
             .max()
             .unwrap_or(8);
         let chunk = (CHUNK_BYTES / largest).clamp(1, 256);
@@ -161,7 +165,13 @@ impl Simulator {
         }
         // Bytes cannot leave [-128, 255]; only narrower ranges (binary 0/1) need a scan.
         if let (Frames::U8(d), true) = (input, max < 255) {
-            if let Some(i) = d.iter().position(|&v| v as i64 > max) {
+            // A vectorizable maximum first; the position only on failure.
+            let largest = d.iter().copied().max().unwrap_or(0) as i64;
+            if largest > max {
+                let i = d
+                    .iter()
+                    .position(|&v| v as i64 > max)
+                    .expect("the maximum is out of range");
                 return Err(SimError::InputRange {
                     frame: i / per_frame,
                     element: i % per_frame,

@@ -76,6 +76,27 @@ impl<'a> Frames<'a> {
     }
 }
 
+/// Packs up to 64 bytes holding 0 or 1 into a word, byte i to bit i.
+#[inline]
+pub(crate) fn pack_bytes(bytes: &[u8]) -> u64 {
+    let mut word = 0u64;
+    // Byte i's low bit sits at bit 8i; the multiply moves bit 8i to bit 56 + i without
+    // collisions or carries into the top byte, which the shift then extracts.
+    let gather =
+        |lane: u64| (lane & 0x0101_0101_0101_0101).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+    let mut chunks = bytes.chunks_exact(8);
+    for (k, eight) in chunks.by_ref().enumerate() {
+        word |= gather(u64::from_le_bytes(eight.try_into().expect("8 bytes"))) << (8 * k);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut lane = [0u8; 8];
+        lane[..rest.len()].copy_from_slice(rest);
+        word |= gather(u64::from_le_bytes(lane)) << (8 * (bytes.len() / 8));
+    }
+    word
+}
+
 /// A batch of one node's values in the internal layout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Buf {
@@ -95,10 +116,7 @@ impl Buf {
                 let mut out = vec![0u64; frames * words];
                 for (src, dst) in d.chunks_exact(g.channels).zip(out.chunks_exact_mut(words)) {
                     for (chunk, word) in src.chunks(64).zip(dst.iter_mut()) {
-                        *word = chunk
-                            .iter()
-                            .enumerate()
-                            .fold(0u64, |w, (i, &b)| w | ((b as u64 & 1) << i));
+                        *word = pack_bytes(chunk);
                     }
                 }
                 Buf::Bits(out)
@@ -165,5 +183,33 @@ impl Buf {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pack_bytes_matches_bit_loop() {
+        let mut state = 0x1234_5678_9abc_def0u64;
+        for len in 0..=64 {
+            for _ in 0..50 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        (state & 1) as u8
+                    })
+                    .collect();
+                let naive = bytes
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |w, (i, &b)| w | ((b as u64) << i));
+                assert_eq!(pack_bytes(&bytes), naive, "{bytes:?}");
+            }
+        }
+        assert_eq!(pack_bytes(&[1; 64]), u64::MAX);
     }
 }

@@ -198,6 +198,11 @@ impl MatMulPlan {
         frame_words: usize,
         out: &mut [i64],
     ) {
+        let single_pixel = self.kh * self.kw == 1 && self.out_h * self.out_w == 1;
+        if let (true, InputKind::Bits) = (single_pixel && self.in_h * self.in_w == 1, self.input) {
+            // Dense on binary input: the frame is the patch; no gather, one word range.
+            return self.dense_bits(frames, x, out);
+        }
         let out_pixels = self.out_h * self.out_w;
         let in_pixels = self.in_h * self.in_w;
         let mut patch = vec![0u64; planes * self.pw];
@@ -223,6 +228,25 @@ impl MatMulPlan {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Dense layer on binary vectors: S = K − 2·popcount(W ⊕ X) (±1) or 2·popcount(W ∧ X) − |W|.
+    #[inline(always)]
+    fn dense_bits(&self, frames: usize, x: &[u64], out: &mut [i64]) {
+        let k = self.in_c as i64;
+        let pw = self.pw;
+        for (frame, dst) in x
+            .chunks_exact(pw)
+            .zip(out.chunks_exact_mut(self.out_c))
+            .take(frames)
+        {
+            for (row, s) in self.weights.chunks_exact(pw).zip(dst.iter_mut()) {
+                *s = match self.values {
+                    WeightValues::Pm1 => k - 2 * xor_pop(row, frame) as i64,
+                    WeightValues::ZeroOne => 2 * and_pop(row, frame) as i64 - pop(row) as i64,
+                };
             }
         }
     }

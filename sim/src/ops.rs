@@ -45,8 +45,17 @@ impl ThresholdPlan {
         let words = g.words();
         let mut out = vec![0u64; frames * g.pixels * words];
         for (src, dst) in x.chunks_exact(c).zip(out.chunks_exact_mut(words)) {
-            for (ch, (&s, &(sign, t))) in src.iter().zip(&self.binary).enumerate() {
-                dst[ch / 64] |= ((sign * s >= t) as u64) << (ch % 64);
+            for ((s64, t64), word) in src
+                .chunks(64)
+                .zip(self.binary.chunks(64))
+                .zip(dst.iter_mut())
+            {
+                // Build the word in a register; one store per 64 channels.
+                let mut w = 0u64;
+                for (i, (&s, &(sign, t))) in s64.iter().zip(t64).enumerate() {
+                    w |= ((sign * s >= t) as u64) << i;
+                }
+                *word = w;
             }
         }
         Buf::Bits(out)
@@ -128,17 +137,24 @@ pub(crate) fn flatten(frames: usize, input: Geometry, x: &Buf) -> Buf {
 
 /// Class scores: scale·S + offset per class (binary inputs count as ±1).
 pub(crate) fn scores(s: &Scores, frames: usize, classes: usize, x: &Buf) -> Vec<i64> {
-    let value = |f: usize, k: usize| -> i64 {
-        match x {
-            Buf::Int(d) => d[f * classes + k],
-            Buf::Bits(d) => {
-                let words = classes.div_ceil(64);
-                2 * ((d[f * words + k / 64] >> (k % 64)) & 1) as i64 - 1
+    let mut out = Vec::with_capacity(frames * classes);
+    match x {
+        Buf::Int(d) => {
+            for frame in d.chunks_exact(classes) {
+                for ((&v, &a), &b) in frame.iter().zip(&s.scale).zip(&s.offset) {
+                    out.push(a * v + b);
+                }
             }
         }
-    };
-    (0..frames)
-        .flat_map(|f| (0..classes).map(move |k| (f, k)))
-        .map(|(f, k)| s.scale[k] * value(f, k) + s.offset[k])
-        .collect()
+        Buf::Bits(d) => {
+            let words = classes.div_ceil(64);
+            for frame in d.chunks_exact(words) {
+                for k in 0..classes {
+                    let v = 2 * ((frame[k / 64] >> (k % 64)) & 1) as i64 - 1;
+                    out.push(s.scale[k] * v + s.offset[k]);
+                }
+            }
+        }
+    }
+    out
 }

@@ -44,8 +44,12 @@ pub(crate) fn fast_cpu() -> bool {
 pub fn xor_popcount_rate(threads: usize, seconds: f64) -> f64 {
     use std::time::Instant;
     let words = 1024;
-    let a: Vec<u64> = (0..words as u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).collect();
-    let b: Vec<u64> = (0..words as u64).map(|i| i.wrapping_mul(0xC2B2_AE3D_27D4_EB4F)).collect();
+    let a: Vec<u64> = (0..words as u64)
+        .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .collect();
+    let b: Vec<u64> = (0..words as u64)
+        .map(|i| i.wrapping_mul(0xC2B2_AE3D_27D4_EB4F))
+        .collect();
     let per_thread = |_: usize| -> f64 {
         let start = Instant::now();
         let mut done = 0u64;
@@ -60,8 +64,13 @@ pub fn xor_popcount_rate(threads: usize, seconds: f64) -> f64 {
         done as f64 / start.elapsed().as_secs_f64()
     };
     std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads).map(|t| s.spawn(move || per_thread(t))).collect();
-        handles.into_iter().map(|h| h.join().expect("probe thread")).sum()
+        let handles: Vec<_> = (0..threads)
+            .map(|t| s.spawn(move || per_thread(t)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("probe thread"))
+            .sum()
     })
 }
 

@@ -1,6 +1,7 @@
 //! `xnorc bench`: reference-simulator throughput against a popcount bound measured in the same
 //! run (so the ratio holds on a noisy machine).
 
+use super::simulate::InputData;
 use crate::errors::CliError;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -8,7 +9,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 use xnorc_compiler::ir::ValueType;
 use xnorc_compiler::{passes, presets};
-use super::simulate::InputData;
 use xnorc_sim::Simulator;
 
 #[derive(clap::Args)]
@@ -50,8 +50,14 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     // would dominate the benchmark's own run time).
     let pool = 4096.min(args.frames.max(1));
     let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let distinct: Vec<i64> = (0..pool * per_frame).map(|_| rng.gen_range(lo..=hi)).collect();
-    let values = distinct.iter().copied().cycle().take(args.frames * per_frame);
+    let distinct: Vec<i64> = (0..pool * per_frame)
+        .map(|_| rng.gen_range(lo..=hi))
+        .collect();
+    let values = distinct
+        .iter()
+        .copied()
+        .cycle()
+        .take(args.frames * per_frame);
     let input = if lo < 0 {
         InputData::I8(values.map(|v| v as i8).collect())
     } else {
@@ -86,7 +92,10 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         });
         println!("{}", serde_json::to_string_pretty(&j).expect("json"));
     } else {
-        println!("model {name}: {} frames on {threads} threads, best of {}", args.frames, args.repeats);
+        println!(
+            "model {name}: {} frames on {threads} threads, best of {}",
+            args.frames, args.repeats
+        );
         println!("  simulator:       {fps:>14.0} frames/s ({:.3} s)", best);
         println!("  popcount words:  {words:>14} per frame");
         println!("  machine:         {rate:>14.3e} XOR+popcount words/s");

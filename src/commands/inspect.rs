@@ -76,7 +76,10 @@ fn detail(graph: &Graph, id: NodeId) -> String {
                 .iter()
                 .filter(|r| matches!(r, ChannelRule::Le(_)))
                 .count();
-            format!("{} level(s); {le} ≤ channel(s), {constant} constant", t.levels)
+            format!(
+                "{} level(s); {le} ≤ channel(s), {constant} constant",
+                t.levels
+            )
         }
         Op::MaxPool(p) => format!("{}x{} stride {}", p.kernel, p.kernel, p.stride),
         Op::Output(_) => "scores + argmax".to_string(),
@@ -98,7 +101,11 @@ fn report(graph: &Graph) -> Report {
                 name: n.name.clone(),
                 ident: n.ident.clone(),
                 op: n.op.kind(),
-                inputs: n.inputs.iter().map(|i| graph.node(*i).name.clone()).collect(),
+                inputs: n
+                    .inputs
+                    .iter()
+                    .map(|i| graph.node(*i).name.clone())
+                    .collect(),
                 shape: n.shape.dims(),
                 value: n.vtype.describe(),
                 value_min,
@@ -140,7 +147,10 @@ pub fn run(model: &Path, json: bool) -> Result<(), CliError> {
     let graph = passes::load_graph(model)?;
     let r = report(&graph);
     if json {
-        println!("{}", serde_json::to_string_pretty(&r).expect("report serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&r).expect("report serializes")
+        );
         return Ok(());
     }
     println!(

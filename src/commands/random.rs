@@ -19,8 +19,8 @@ pub fn preset_parser() -> PossibleValuesParser {
 }
 
 pub fn model(arch: &str, seed: u64, output: &Path) -> Result<(), CliError> {
-    let preset = presets::find(arch)
-        .ok_or_else(|| CliError::Input(format!("unknown preset {arch}")))?;
+    let preset =
+        presets::find(arch).ok_or_else(|| CliError::Input(format!("unknown preset {arch}")))?;
     let model = preset.generate(seed);
     // Check our own output with the real loader before writing it.
     passes::lower(&model)?;
@@ -47,7 +47,10 @@ pub fn input(model: &Path, frames: usize, seed: u64, output: &Path) -> Result<()
         .collect();
     let mut shape = vec![frames];
     shape.extend(node.shape.dims());
-    write_output(output, &NpyArray::from_i64(dtype, shape, &values).to_bytes())?;
+    write_output(
+        output,
+        &NpyArray::from_i64(dtype, shape, &values).to_bytes(),
+    )?;
     eprintln!("wrote {} ({frames} frames)", output.display());
     Ok(())
 }

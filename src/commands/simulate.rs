@@ -69,7 +69,10 @@ fn read_input(path: &Path, graph: &Graph) -> Result<(usize, InputData), CliError
             format!(
                 "shape {:?} does not match the model input: expected [N, {}]",
                 array.shape,
-                dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+                dims.iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ));
     }
@@ -117,9 +120,12 @@ fn read_labels(path: &Path, frames: usize) -> Result<Vec<i64>, CliError> {
             format!("labels shape {:?}, expected [{frames}]", array.shape),
         ));
     }
-    array
-        .to_i64()
-        .ok_or_else(|| input_error(path, format!("labels must be integers, not {}", array.dtype.name())))
+    array.to_i64().ok_or_else(|| {
+        input_error(
+            path,
+            format!("labels must be integers, not {}", array.dtype.name()),
+        )
+    })
 }
 
 fn dump(dir: &Path, sim: &Simulator, input: Frames<'_>, frames: usize) -> Result<(), CliError> {
@@ -135,7 +141,10 @@ fn dump(dir: &Path, sim: &Simulator, input: Frames<'_>, frames: usize) -> Result
         shape.extend(&nv.dims);
         let dtype = if nv.bits { NpyType::U8 } else { NpyType::I64 };
         let file = dir.join(format!("{i:02}_{}.npy", node.ident));
-        write_output(&file, &NpyArray::from_i64(dtype, shape, &nv.values).to_bytes())?;
+        write_output(
+            &file,
+            &NpyArray::from_i64(dtype, shape, &nv.values).to_bytes(),
+        )?;
     }
     eprintln!(
         "dumped {} nodes x {frames} frames to {} (binary values as stored bits 0/1)",

@@ -210,10 +210,12 @@ fn lower_input(d: &InputDef) -> Result<Lowered> {
             h: *h,
             w: *w,
         },
-        other => return Err(ModelError::new(format!(
+        other => {
+            return Err(ModelError::new(format!(
             "{other:?} is not a valid input shape; use [n] or [c, h, w] with every dimension > 0"
         ))
-        .at_field("shape")),
+            .at_field("shape"))
+        }
     };
     let vtype = match d.dtype {
         InputType::Bits => ValueType::Bits,
