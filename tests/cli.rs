@@ -105,7 +105,7 @@ fn simulate_writes_scores_accuracy_and_dumps() {
         .collect();
     dumped.sort();
     assert_eq!(dumped.first().unwrap(), "00_input_n.npy");
-    assert_eq!(dumped.len(), 9);
+    assert_eq!(dumped.len(), 7); // input, fc1, act1, fc2, act2, fc3, scores
     let fc1 = NpyArray::read(&dump.join("01_fc1.npy")).unwrap();
     assert_eq!(fc1.shape, vec![2, 12]);
 }
