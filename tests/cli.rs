@@ -26,7 +26,10 @@ fn bad(args: &[&str], phrase: &str) {
     let out = xnorc(args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "xnorc {args:?}: {stderr}");
-    assert!(stderr.contains(phrase), "xnorc {args:?}: {stderr:?} lacks {phrase:?}");
+    assert!(
+        stderr.contains(phrase),
+        "xnorc {args:?}: {stderr:?} lacks {phrase:?}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
@@ -39,7 +42,9 @@ fn s(p: &Path) -> &str {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 #[test]
@@ -47,11 +52,30 @@ fn random_model_is_deterministic_and_inspectable() {
     let dir = tmp();
     let a = dir.path().join("a.xnm");
     let b = dir.path().join("b.xnm");
-    ok(&["random-model", "--arch", "cnv-small", "--seed", "4", "-o", s(&a)]);
-    ok(&["random-model", "--arch", "cnv-small", "--seed", "4", "-o", s(&b)]);
+    ok(&[
+        "random-model",
+        "--arch",
+        "cnv-small",
+        "--seed",
+        "4",
+        "-o",
+        s(&a),
+    ]);
+    ok(&[
+        "random-model",
+        "--arch",
+        "cnv-small",
+        "--seed",
+        "4",
+        "-o",
+        s(&b),
+    ]);
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     let table = ok(&["inspect", s(&a)]);
-    assert!(table.contains("conv1") && table.contains("maxpool"), "{table}");
+    assert!(
+        table.contains("conv1") && table.contains("maxpool"),
+        "{table}"
+    );
     let json: serde_json::Value = serde_json::from_str(&ok(&["inspect", s(&a), "--json"])).unwrap();
     // 28x28 input: conv1 16x1x3x3 pad 1 → 16x28x28 → 112,896 MACs (computed by hand).
     let conv1 = &json["nodes"][1];
@@ -78,13 +102,45 @@ fn simulate_writes_scores_accuracy_and_dumps() {
     let y = dir.path().join("y.npy");
     let labels = dir.path().join("l.npy");
     let dump = dir.path().join("dump");
-    ok(&["random-model", "--arch", "tiny", "--seed", "2", "-o", s(&model)]);
-    ok(&["random-input", s(&model), "-n", "50", "--seed", "3", "-o", s(&x)]);
+    ok(&[
+        "random-model",
+        "--arch",
+        "tiny",
+        "--seed",
+        "2",
+        "-o",
+        s(&model),
+    ]);
+    ok(&[
+        "random-input",
+        s(&model),
+        "-n",
+        "50",
+        "--seed",
+        "3",
+        "-o",
+        s(&x),
+    ]);
     // Labels: class 0 for every frame, so accuracy is the share of frames predicted 0.
-    std::fs::write(&labels, NpyArray::from_i64(NpyType::I64, vec![50], &[0; 50]).to_bytes()).unwrap();
+    std::fs::write(
+        &labels,
+        NpyArray::from_i64(NpyType::I64, vec![50], &[0; 50]).to_bytes(),
+    )
+    .unwrap();
     let out = ok(&[
-        "simulate", s(&model), "--input", s(&x), "--output", s(&y), "--labels", s(&labels),
-        "--dump", s(&dump), "--dump-frames", "2", "--json",
+        "simulate",
+        s(&model),
+        "--input",
+        s(&x),
+        "--output",
+        s(&y),
+        "--labels",
+        s(&labels),
+        "--dump",
+        s(&dump),
+        "--dump-frames",
+        "2",
+        "--json",
     ]);
     let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
     let scores = NpyArray::read(&y).unwrap();
@@ -94,11 +150,21 @@ fn simulate_writes_scores_accuracy_and_dumps() {
     // Accuracy recomputed here from the written scores (argmax, lowest index on ties).
     let zeros = values
         .chunks(4)
-        .filter(|c| c.iter().enumerate().max_by_key(|&(i, v)| (*v, std::cmp::Reverse(i))).unwrap().0 == 0)
+        .filter(|c| {
+            c.iter()
+                .enumerate()
+                .max_by_key(|&(i, v)| (*v, std::cmp::Reverse(i)))
+                .unwrap()
+                .0
+                == 0
+        })
         .count();
     assert_eq!(summary["accuracy"].as_f64().unwrap(), zeros as f64 / 50.0);
     // tiny: 16 inputs → fc1 12 → 8 → 4; with ±1 weights S has the parity of the fan-in (8).
-    assert!(values.iter().all(|v| v % 2 == 0 && v.abs() <= 8), "{values:?}");
+    assert!(
+        values.iter().all(|v| v % 2 == 0 && v.abs() <= 8),
+        "{values:?}"
+    );
     let mut dumped: Vec<String> = std::fs::read_dir(&dump)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -121,20 +187,68 @@ fn bad_inputs_exit_2_and_leave_no_output() {
         std::fs::write(&p, a.to_bytes()).unwrap();
         p
     };
-    let two = write("two.npy", NpyArray::from_i64(NpyType::U8, vec![1, 16], &[2; 16]));
-    bad(&["simulate", s(&model), "--input", s(&two), "--output", s(&y)], "takes only 0 and 1");
-    let shape = write("shape.npy", NpyArray::from_i64(NpyType::U8, vec![1, 15], &[1; 15]));
-    bad(&["simulate", s(&model), "--input", s(&shape), "--output", s(&y)], "expected [N, 16]");
-    let dtype = write("dtype.npy", NpyArray::from_i64(NpyType::I64, vec![1, 16], &[1; 16]));
-    bad(&["simulate", s(&model), "--input", s(&dtype), "--output", s(&y)], "dtype int64");
+    let two = write(
+        "two.npy",
+        NpyArray::from_i64(NpyType::U8, vec![1, 16], &[2; 16]),
+    );
+    bad(
+        &["simulate", s(&model), "--input", s(&two), "--output", s(&y)],
+        "takes only 0 and 1",
+    );
+    let shape = write(
+        "shape.npy",
+        NpyArray::from_i64(NpyType::U8, vec![1, 15], &[1; 15]),
+    );
+    bad(
+        &[
+            "simulate",
+            s(&model),
+            "--input",
+            s(&shape),
+            "--output",
+            s(&y),
+        ],
+        "expected [N, 16]",
+    );
+    let dtype = write(
+        "dtype.npy",
+        NpyArray::from_i64(NpyType::I64, vec![1, 16], &[1; 16]),
+    );
+    bad(
+        &[
+            "simulate",
+            s(&model),
+            "--input",
+            s(&dtype),
+            "--output",
+            s(&y),
+        ],
+        "dtype int64",
+    );
     let garbage = dir.path().join("garbage.npy");
     std::fs::write(&garbage, b"not numpy").unwrap();
-    bad(&["simulate", s(&model), "--input", s(&garbage), "--output", s(&y)], "garbage.npy");
+    bad(
+        &[
+            "simulate",
+            s(&model),
+            "--input",
+            s(&garbage),
+            "--output",
+            s(&y),
+        ],
+        "garbage.npy",
+    );
     assert!(!y.exists(), "a failed run left an output file");
     let broken = fixture("malformed/cycle.xnm");
-    bad(&["inspect", s(&broken)], "cycle.xnm: node \"fc1\": field `inputs`");
+    bad(
+        &["inspect", s(&broken)],
+        "cycle.xnm: node \"fc1\": field `inputs`",
+    );
     bad(&["simulate", s(&broken), "--input", s(&two)], "cycle");
-    bad(&["random-model", "--arch", "resnet1000", "-o", s(&y)], "resnet1000");
+    bad(
+        &["random-model", "--arch", "resnet1000", "-o", s(&y)],
+        "resnet1000",
+    );
     bad(&["inspect", "/nonexistent/model.xnm"], "cannot read model");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -156,7 +270,11 @@ fn untrusted_names_are_sanitized_in_dump_file_names() {
     let model = dir.path().join("h.xnm");
     std::fs::write(&model, serde_json::to_string(&m).unwrap()).unwrap();
     let x = dir.path().join("x.npy");
-    std::fs::write(&x, NpyArray::from_i64(NpyType::U8, vec![1, 4], &[1, 0, 1, 1]).to_bytes()).unwrap();
+    std::fs::write(
+        &x,
+        NpyArray::from_i64(NpyType::U8, vec![1, 4], &[1, 0, 1, 1]).to_bytes(),
+    )
+    .unwrap();
     let dump = dir.path().join("dump");
     ok(&["simulate", s(&model), "--input", s(&x), "--dump", s(&dump)]);
     let names: Vec<String> = std::fs::read_dir(&dump)
@@ -166,7 +284,8 @@ fn untrusted_names_are_sanitized_in_dump_file_names() {
     assert_eq!(names.len(), 5, "{names:?}");
     for n in &names {
         assert!(
-            n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.'),
+            n.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.'),
             "{n}"
         );
     }
@@ -175,7 +294,16 @@ fn untrusted_names_are_sanitized_in_dump_file_names() {
 
 #[test]
 fn bench_reports_json() {
-    let out = ok(&["bench", "--arch", "tiny", "--frames", "20000", "--repeats", "1", "--json"]);
+    let out = ok(&[
+        "bench",
+        "--arch",
+        "tiny",
+        "--frames",
+        "20000",
+        "--repeats",
+        "1",
+        "--json",
+    ]);
     let j: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(j["frames_per_second"].as_f64().unwrap() > 0.0);
     // tiny: 16→12→8→4, one word per row: 12 + 8 + 4 popcount words per frame.

@@ -145,7 +145,7 @@ impl Simulator {
     /// Binary inputs are given as stored bits (0 or 1) in [`Frames::U8`].
     pub fn check_input(&self, input: Frames<'_>) -> Result<usize, SimError> {
         let per_frame = self.frame_len();
-        if input.len() % per_frame != 0 {
+        if !input.len().is_multiple_of(per_frame) {
             return Err(SimError::InputLength {
                 values: input.len(),
                 per_frame,

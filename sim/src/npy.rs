@@ -349,7 +349,7 @@ mod tests {
         // Bytes as numpy 1.26 writes np.array([[1, 0, 1]], dtype=bool).
         let mut bytes = b"\x93NUMPY\x01\x00v\x00".to_vec();
         let mut h = "{'descr': '|b1', 'fortran_order': False, 'shape': (1, 3), }".to_string();
-        while (10 + h.len() + 1) % 64 != 0 {
+        while !(10 + h.len() + 1).is_multiple_of(64) {
             h.push(' ');
         }
         h.push('\n');

@@ -477,7 +477,7 @@ fn lower_binarize(d: &BinarizeDef, x: &Node) -> Result<Lowered> {
                     .at_field(format!("{field}.eps")));
                 }
                 let var = per_channel(&bn.var, c, &format!("{field}.var"))?;
-                if let Some(ch) = var.iter().position(|&v| !(v + bn.eps > 0.0)) {
+                if let Some(ch) = var.iter().position(|&v| v + bn.eps <= 0.0) {
                     return Err(ModelError::new(format!(
                         "channel {ch}: var + eps = {} must be > 0",
                         var[ch] + bn.eps

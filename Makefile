@@ -1,0 +1,49 @@
+# xnorc: the two commands a fresh machine needs are `make demo` and `make test`.
+CARGO ?= cargo
+XNORC := target/release/xnorc
+DEMO := build/demo
+
+.PHONY: setup demo test lint bench fuzz fixtures clean
+
+setup:
+	@scripts/setup.sh
+
+## The main job on the bundled model and default board. Today: a TFC-shaped binary MLP
+## (FINN's TFC-w1a1 shape, random weights), inspected and simulated bit-exactly on 100,000 frames.
+demo: setup
+	$(CARGO) build --release --quiet
+	@mkdir -p $(DEMO)
+	$(XNORC) random-model --arch tfc --seed 1 -o $(DEMO)/tfc.xnm
+	$(XNORC) inspect $(DEMO)/tfc.xnm
+	$(XNORC) random-input $(DEMO)/tfc.xnm -n 100000 --seed 2 -o $(DEMO)/frames.npy
+	$(XNORC) simulate $(DEMO)/tfc.xnm --input $(DEMO)/frames.npy --output $(DEMO)/scores.npy
+	$(XNORC) bench --arch tfc --frames 1000000
+
+## Every check CI runs: formatting, clippy with warnings as errors, all tests.
+test: setup lint
+	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --doc
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --quiet -- -D warnings
+
+## Simulator throughput figures for docs/benchmarks.md.
+bench: setup
+	$(CARGO) build --release --quiet
+	$(XNORC) bench --arch tfc --frames 2000000
+	$(XNORC) bench --arch tfc-u8 --frames 500000
+	$(XNORC) bench --arch cnv-small --frames 20000
+	$(XNORC) bench --arch cnv --frames 500 --repeats 1
+
+## Fuzz the model loader for FUZZ_SECONDS (needs cargo-fuzz; see fuzz/README.md).
+FUZZ_SECONDS ?= 60
+fuzz:
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run load_model -- -max_total_time=$(FUZZ_SECONDS)
+
+## Regenerate the malformed-model corpus (needs python3).
+fixtures:
+	python3 tests/fixtures/make_malformed.py
+
+clean:
+	rm -rf build target

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what xnorc's build, demo and tests need, idempotently. `make demo` and `make test`
+# run it first; on a machine that has everything it only checks and prints what it found.
+set -euo pipefail
+
+say() { printf 'setup: %s\n' "$*"; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+# Rust toolchain (the machine's rustup); rustfmt and clippy are part of `make test`.
+command -v cargo >/dev/null 2>&1 || die "cargo not found; install Rust with rustup (https://rustup.rs) and re-run"
+if command -v rustup >/dev/null 2>&1; then
+  for component in rustfmt clippy; do
+    if ! rustup component list --installed 2>/dev/null | grep -q "^${component}"; then
+      say "installing rustup component ${component}"
+      rustup component add "${component}"
+    fi
+  done
+fi
+cargo fmt --version >/dev/null 2>&1 || die "rustfmt is missing: rustup component add rustfmt"
+cargo clippy --version >/dev/null 2>&1 || die "clippy is missing: rustup component add clippy"
+
+# Debian packages the later stages use are added here as they arrive (verilator, yosys, ...),
+# installed only when missing so that a set-up machine does not touch the network.
+APT_PACKAGES=()
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  command -v apt-get >/dev/null 2>&1 || die "missing packages ${missing[*]} and no apt-get to install them"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  say "installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+say "ok: $(cargo --version), $(rustc --version | cut -d' ' -f1-2)"
