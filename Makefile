@@ -39,7 +39,9 @@ bench: setup
 ## Fuzz the model loader for FUZZ_SECONDS (needs cargo-fuzz; see fuzz/README.md).
 FUZZ_SECONDS ?= 60
 fuzz:
-	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run load_model -- -max_total_time=$(FUZZ_SECONDS)
+	@mkdir -p fuzz/corpus/load_model
+	cp tests/fixtures/*.xnm tests/fixtures/malformed/*.xnm fuzz/corpus/load_model/
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run load_model -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096
 
 ## Regenerate the malformed-model corpus (needs python3).
 fixtures:
