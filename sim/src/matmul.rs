@@ -50,6 +50,8 @@ pub(crate) struct MatMulPlan {
     pw: usize,
     /// out_c rows of pw words.
     weights: Vec<u64>,
+    /// Set bits per weight row.
+    row_ones: Vec<i64>,
 }
 
 impl MatMulPlan {
@@ -93,7 +95,9 @@ impl MatMulPlan {
                 planes: int_bits(0, max - min) as usize,
             },
         };
+        let row_ones = weights.chunks_exact(pw).map(|r| pop(r) as i64).collect();
         MatMulPlan {
+            row_ones,
             values: w.values,
             input: input_kind,
             in_c: w.in_channels,
@@ -143,13 +147,15 @@ impl MatMulPlan {
         let mut out = vec![0u64; frames * frame_words];
         for f in 0..frames {
             for p in 0..pixels {
-                for c in 0..self.in_c {
-                    let u = (d[(f * pixels + p) * self.in_c + c] - min) as u64;
+                let values = &d[(f * pixels + p) * self.in_c..(f * pixels + p + 1) * self.in_c];
+                for (word, chunk) in values.chunks(64).enumerate() {
+                    // Build each plane's word in a register, 64 channels at a time.
                     for b in 0..planes {
-                        if (u >> b) & 1 == 1 {
-                            out[f * frame_words + (b * pixels + p) * self.cw + c / 64] |=
-                                1 << (c % 64);
-                        }
+                        let bits = chunk
+                            .iter()
+                            .enumerate()
+                            .fold(0u64, |w, (i, &v)| w | ((((v - min) as u64) >> b) & 1) << i);
+                        out[f * frame_words + (b * pixels + p) * self.cw + word] = bits;
                     }
                 }
             }
@@ -203,6 +209,11 @@ impl MatMulPlan {
             // Dense on binary input: the frame is the patch; no gather, one word range.
             return self.dense_bits(frames, x, out);
         }
+        if let (true, InputKind::Int { min, planes }) =
+            (single_pixel && self.in_h * self.in_w == 1, self.input)
+        {
+            return self.dense_int(frames, planes, min, x, out);
+        }
         let out_pixels = self.out_h * self.out_w;
         let in_pixels = self.in_h * self.in_w;
         let mut patch = vec![0u64; planes * self.pw];
@@ -233,20 +244,95 @@ impl MatMulPlan {
     }
 
     /// Dense layer on binary vectors: S = K − 2·popcount(W ⊕ X) (±1) or 2·popcount(W ∧ X) − |W|.
+    /// Four frames share each weight row: one load of a weight word feeds four independent
+    /// popcount chains, which matters most for narrow layers (one word per row).
     #[inline(always)]
     fn dense_bits(&self, frames: usize, x: &[u64], out: &mut [i64]) {
         let k = self.in_c as i64;
-        let pw = self.pw;
-        for (frame, dst) in x
+        let (pw, oc) = (self.pw, self.out_c);
+        let finish = |o: usize, count: u32| -> i64 {
+            match self.values {
+                WeightValues::Pm1 => k - 2 * count as i64,
+                WeightValues::ZeroOne => 2 * count as i64 - self.row_ones[o],
+            }
+        };
+        let combine = |w: u64, x: u64| -> u32 {
+            match self.values {
+                WeightValues::Pm1 => (w ^ x).count_ones(),
+                WeightValues::ZeroOne => (w & x).count_ones(),
+            }
+        };
+        let x = &x[..frames * pw];
+        let out = &mut out[..frames * oc];
+        let mut xs = x.chunks_exact(4 * pw);
+        let mut outs = out.chunks_exact_mut(4 * oc);
+        for (x4, out4) in xs.by_ref().zip(outs.by_ref()) {
+            let (x0, rest) = x4.split_at(pw);
+            let (x1, rest) = rest.split_at(pw);
+            let (x2, x3) = rest.split_at(pw);
+            for (o, row) in self.weights.chunks_exact(pw).enumerate() {
+                let (mut c0, mut c1, mut c2, mut c3) = (0, 0, 0, 0);
+                for (i, &w) in row.iter().enumerate() {
+                    c0 += combine(w, x0[i]);
+                    c1 += combine(w, x1[i]);
+                    c2 += combine(w, x2[i]);
+                    c3 += combine(w, x3[i]);
+                }
+                out4[o] = finish(o, c0);
+                out4[oc + o] = finish(o, c1);
+                out4[2 * oc + o] = finish(o, c2);
+                out4[3 * oc + o] = finish(o, c3);
+            }
+        }
+        for (frame, dst) in xs
+            .remainder()
             .chunks_exact(pw)
-            .zip(out.chunks_exact_mut(self.out_c))
+            .zip(outs.into_remainder().chunks_exact_mut(oc))
+        {
+            for (o, (row, s)) in self
+                .weights
+                .chunks_exact(pw)
+                .zip(dst.iter_mut())
+                .enumerate()
+            {
+                let count = row.iter().zip(frame).map(|(&w, &x)| combine(w, x)).sum();
+                *s = finish(o, count);
+            }
+        }
+    }
+
+    /// Dense layer on integer vectors through bit planes U_b of x − min (see the module doc).
+    #[inline(always)]
+    fn dense_int(&self, frames: usize, planes: usize, min: i64, x: &[u64], out: &mut [i64]) {
+        let (pw, oc, k) = (self.pw, self.out_c, self.in_c as i64);
+        let mut u_ones = vec![0i64; planes];
+        for (frame, dst) in x
+            .chunks_exact(planes * pw)
+            .zip(out.chunks_exact_mut(oc))
             .take(frames)
         {
-            for (row, s) in self.weights.chunks_exact(pw).zip(dst.iter_mut()) {
-                *s = match self.values {
-                    WeightValues::Pm1 => k - 2 * xor_pop(row, frame) as i64,
-                    WeightValues::ZeroOne => 2 * and_pop(row, frame) as i64 - pop(row) as i64,
-                };
+            for (b, ones) in u_ones.iter_mut().enumerate() {
+                *ones = pop(&frame[b * pw..(b + 1) * pw]) as i64;
+            }
+            for (o, (row, s)) in self
+                .weights
+                .chunks_exact(pw)
+                .zip(dst.iter_mut())
+                .enumerate()
+            {
+                let mut acc = 0i64;
+                for (b, plane) in frame.chunks_exact(pw).enumerate() {
+                    let both = and_pop(row, plane) as i64;
+                    acc += match self.values {
+                        WeightValues::Pm1 => (2 * both - u_ones[b]) << b,
+                        WeightValues::ZeroOne => both << b,
+                    };
+                }
+                *s = acc
+                    + match self.values {
+                        WeightValues::Pm1 => min * (2 * self.row_ones[o] - k),
+                        WeightValues::ZeroOne => min * self.row_ones[o],
+                    };
             }
         }
     }
