@@ -187,44 +187,38 @@ fn bad_inputs_exit_2_and_leave_no_output() {
         std::fs::write(&p, a.to_bytes()).unwrap();
         p
     };
-    let two = write(
-        "two.npy",
-        NpyArray::from_i64(NpyType::U8, vec![1, 16], &[2; 16]),
-    );
-    bad(
-        &["simulate", s(&model), "--input", s(&two), "--output", s(&y)],
-        "takes only 0 and 1",
-    );
-    let shape = write(
-        "shape.npy",
-        NpyArray::from_i64(NpyType::U8, vec![1, 15], &[1; 15]),
-    );
-    bad(
-        &[
-            "simulate",
-            s(&model),
-            "--input",
-            s(&shape),
-            "--output",
-            s(&y),
-        ],
-        "expected [N, 16]",
-    );
-    let dtype = write(
-        "dtype.npy",
-        NpyArray::from_i64(NpyType::I64, vec![1, 16], &[1; 16]),
-    );
-    bad(
-        &[
-            "simulate",
-            s(&model),
-            "--input",
-            s(&dtype),
-            "--output",
-            s(&y),
-        ],
-        "dtype int64",
-    );
+    let cases = [
+        (
+            "two.npy",
+            NpyArray::from_i64(NpyType::U8, vec![1, 16], &[2; 16]),
+            "takes only 0 and 1",
+        ),
+        (
+            "shape.npy",
+            NpyArray::from_i64(NpyType::U8, vec![1, 15], &[1; 15]),
+            "expected [N, 16]",
+        ),
+        (
+            "dtype.npy",
+            NpyArray::from_i64(NpyType::I64, vec![1, 16], &[1; 16]),
+            "dtype int64",
+        ),
+    ];
+    for (name, array, phrase) in cases {
+        let input = write(name, array);
+        bad(
+            &[
+                "simulate",
+                s(&model),
+                "--input",
+                s(&input),
+                "--output",
+                s(&y),
+            ],
+            phrase,
+        );
+    }
+    let two = dir.path().join("two.npy");
     let garbage = dir.path().join("garbage.npy");
     std::fs::write(&garbage, b"not numpy").unwrap();
     bad(

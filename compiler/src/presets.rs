@@ -141,6 +141,21 @@ impl Builder {
         }
     }
 
+    /// Applies `f(channel, value)` to every sample value of the current activation.
+    fn map_samples(&mut self, f: impl Fn(usize, i64) -> i64) {
+        let samples = std::mem::take(&mut self.samples);
+        self.samples = samples
+            .into_iter()
+            .map(|frame| {
+                frame
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| f(self.channel_of(i), v))
+                    .collect()
+            })
+            .collect();
+    }
+
     /// Sorted sample values of every channel.
     fn channel_samples(&self) -> Vec<Vec<i64>> {
         let mut out = vec![Vec::new(); self.channels()];
@@ -342,30 +357,18 @@ impl Builder {
                 1
             });
         }
-        let outputs: Vec<Vec<i64>> = self
-            .samples
-            .iter()
-            .map(|frame| {
-                frame
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &s)| {
-                        let ch = self.channel_of(i);
-                        let row = &t[ch * levels..(ch + 1) * levels];
-                        let count = row
-                            .iter()
-                            .filter(|&&th| if dir[ch] == 1 { s >= th } else { s <= th })
-                            .count() as i64;
-                        if levels == 1 {
-                            2 * count - 1
-                        } else {
-                            count
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
-        self.samples = outputs;
+        self.map_samples(|ch, s| {
+            let row = &t[ch * levels..(ch + 1) * levels];
+            let count = row
+                .iter()
+                .filter(|&&th| if dir[ch] == 1 { s >= th } else { s <= th })
+                .count() as i64;
+            if levels == 1 {
+                2 * count - 1
+            } else {
+                count
+            }
+        });
         self.binary = levels == 1;
         let shape = if levels == 1 {
             vec![c]
@@ -415,31 +418,19 @@ impl Builder {
         let slope: Vec<f64> = (0..c).map(|_| self.rng.gen_range(0.0..0.3)).collect();
         let shift: Vec<f64> = (0..c).map(|_| self.rng.gen_range(-0.05..0.05)).collect();
         let eps = 1e-5;
-        let outputs: Vec<Vec<i64>> = self
-            .samples
-            .iter()
-            .map(|frame| {
-                frame
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &s)| {
-                        let ch = self.channel_of(i);
-                        let mut y = s as f64 * alpha[ch] + bias[ch];
-                        y = (y - bn_mean[ch]) / (var[ch] + eps).sqrt() * gamma[ch] + beta[ch];
-                        if y < 0.0 {
-                            y *= slope[ch];
-                        }
-                        y += shift[ch];
-                        if y >= 0.0 {
-                            1
-                        } else {
-                            -1
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
-        self.samples = outputs;
+        self.map_samples(|ch, s| {
+            let mut y = s as f64 * alpha[ch] + bias[ch];
+            y = (y - bn_mean[ch]) / (var[ch] + eps).sqrt() * gamma[ch] + beta[ch];
+            if y < 0.0 {
+                y *= slope[ch];
+            }
+            y += shift[ch];
+            if y >= 0.0 {
+                1
+            } else {
+                -1
+            }
+        });
         self.binary = true;
         let f = |v: &[f64]| TensorDef::from_f64(vec![c], v);
         let steps = vec![
