@@ -19,9 +19,9 @@ fi
 cargo fmt --version >/dev/null 2>&1 || die "rustfmt is missing: rustup component add rustfmt"
 cargo clippy --version >/dev/null 2>&1 || die "clippy is missing: rustup component add clippy"
 
-# Debian packages the later stages use are added here as they arrive (verilator, yosys, ...),
+# Debian packages: Verilator for co-simulation, yosys for synthesis checks; later stages add theirs,
 # installed only when missing so that a set-up machine does not touch the network.
-APT_PACKAGES=()
+APT_PACKAGES=(verilator yosys)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

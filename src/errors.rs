@@ -13,13 +13,15 @@ pub enum CliError {
     Input(String),
     /// The machine failed us (I/O on output files).
     Io(String),
+    /// A check failed (hardware differs from the reference).
+    Failed(String),
 }
 
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Model(_) | CliError::Input(_) => 2,
-            CliError::Io(_) => 1,
+            CliError::Io(_) | CliError::Failed(_) => 1,
         }
     }
 }
@@ -28,7 +30,7 @@ impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CliError::Model(e) => write!(f, "{e}"),
-            CliError::Input(m) | CliError::Io(m) => f.write_str(m),
+            CliError::Input(m) | CliError::Io(m) | CliError::Failed(m) => f.write_str(m),
         }
     }
 }

@@ -62,6 +62,11 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Generate the streaming dataflow accelerator: Verilog, memory files and plan.json.
+    Compile(commands::compile::Args),
+    /// Prove under Verilator that the generated core computes what the reference simulator
+    /// computes, with the cycle counts the plan predicts.
+    Verify(commands::verify::Args),
     /// Measure the reference simulator's throughput against the machine's popcount bound.
     Bench(commands::bench::Args),
 }
@@ -80,6 +85,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
             output,
         } => commands::random::input(&model, frames, seed, &output),
         Command::Bench(args) => commands::bench::run(&args),
+        Command::Compile(args) => commands::compile::run(&args),
+        Command::Verify(args) => commands::verify::run(&args),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod format;
 pub mod fsutil;
 pub mod ir;
 pub mod passes;
+pub mod plan;
 pub mod presets;
 pub mod sanitize;
 

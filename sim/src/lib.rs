@@ -13,6 +13,7 @@ mod matmul;
 pub mod npy;
 mod ops;
 mod popcount;
+pub mod verilator;
 pub use popcount::xor_popcount_rate;
 
 pub use engine::{argmax, NodeValues, Results, SimError, Simulator};

@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod compile;
 pub mod inspect;
 pub mod random;
 pub mod simulate;
+pub mod verify;

@@ -59,7 +59,7 @@ fn input_error(path: &Path, msg: impl std::fmt::Display) -> CliError {
 }
 
 /// Reads the input batch and checks it against the model's input declaration.
-fn read_input(path: &Path, graph: &Graph) -> Result<(usize, InputData), CliError> {
+pub fn read_input(path: &Path, graph: &Graph) -> Result<(usize, InputData), CliError> {
     let array = NpyArray::read(path).map_err(|e| CliError::Input(e.to_string()))?;
     let node = graph.input_node();
     let dims = node.shape.dims();

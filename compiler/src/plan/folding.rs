@@ -1,0 +1,138 @@
+//! Folding: how much of each matrix layer runs in parallel (PE output channels × SIMD input
+//! elements per cycle), from a file or chosen by a documented rule.
+//!
+//! File format (`--folding F.json`), every field optional:
+//! ```json
+//! { "tree_pipeline": 1,
+//!   "layers": { "fc1": { "pe": 16, "simd": 49, "memory": "block" } } }
+//! ```
+//! `tree_pipeline` is the number of adder-tree levels between pipeline registers (0: none).
+//! Layers are named as in the model; a layer not listed gets the automatic choice.
+
+use crate::error::{ModelError, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Where a layer's weights and thresholds live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemoryStyle {
+    /// Block RAM (iCE40 SB_RAM40_4K, ECP5 DP16KD): synchronous read.
+    Block,
+    /// LUTs / registers: for tiny memories.
+    Lut,
+}
+
+/// One layer's folding as given in a file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerFolding {
+    /// Output channels computed in parallel; must divide the output count.
+    pub pe: Option<usize>,
+    /// Input elements consumed per cycle; must divide the input count.
+    pub simd: Option<usize>,
+    /// Memory style; chosen by size when absent.
+    pub memory: Option<MemoryStyle>,
+}
+
+/// A folding file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FoldingFile {
+    /// Adder-tree levels per pipeline register (0 = unpipelined). Default 1: a register at
+    /// every level (≈75 MHz on UP5K vs ≈16 MHz unpipelined, measured).
+    pub tree_pipeline: Option<u32>,
+    /// Lanes (PE·SIMD summed over layers) the automatic rule may spend.
+    pub lane_budget: Option<usize>,
+    /// Per-layer settings, by node name.
+    #[serde(default)]
+    pub layers: BTreeMap<String, LayerFolding>,
+}
+
+impl FoldingFile {
+    /// Reads a folding file; errors name the file and the field.
+    pub fn load(path: &std::path::Path) -> Result<Self> {
+        let shown = path.display().to_string();
+        let text = std::fs::read(path)
+            .map_err(|e| ModelError::new(format!("cannot read folding: {e}")).in_file(&shown))?;
+        let de = &mut serde_json::Deserializer::from_slice(&text);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            ModelError::new(e.inner().to_string())
+                .at_field(e.path().to_string())
+                .in_file(&shown)
+        })
+    }
+}
+
+/// Default lane budget: ≈4,000 LUT4 at ≈4.5 LUT4 per lane with accumulator and threshold
+/// (measured on UP5K), i.e. a design that leaves room on an iCE40 UP5K.
+pub const DEFAULT_LANE_BUDGET: usize = 900;
+
+/// Largest memory (bits) kept in LUTs when no style is given.
+pub const LUT_MEMORY_BITS: usize = 2048;
+
+fn divisors(n: usize) -> Vec<usize> {
+    (1..=n).filter(|d| n.is_multiple_of(*d)).collect()
+}
+
+/// Widest SIMD the automatic rule picks while another choice exists: a stream (and its FIFO
+/// registers) is SIMD elements wide.
+pub const MAX_AUTO_SIMD: usize = 64;
+
+/// The automatic rule. With budget B lanes and total work W = Σ K·O (MACs per frame), aim at an
+/// initiation interval T = ⌈W / B⌉ cycles; give every layer the fewest lanes (PE·SIMD, PE | O,
+/// SIMD | K) whose NF·SF ≤ T, with SIMD ≤ [`MAX_AUTO_SIMD`] when possible, preferring SIMD over
+/// PE on ties (fewer accumulators and comparators). A layer that cannot reach T even fully
+/// parallel gets PE = O, SIMD = K. Balanced stages waste no lanes on layers that would wait for
+/// the bottleneck anyway.
+pub fn auto_fold(layers: &[(usize, usize)], budget: usize) -> Vec<(usize, usize)> {
+    let work: usize = layers.iter().map(|(k, o)| k * o).sum();
+    let target = work.div_ceil(budget.max(1)).max(1);
+    layers
+        .iter()
+        .map(|&(k, o)| {
+            let mut best: Option<(usize, usize)> = None;
+            for &pe in &divisors(o) {
+                for &simd in &divisors(k) {
+                    if (o / pe) * (k / simd) > target {
+                        continue;
+                    }
+                    let key = |p: usize, s: usize| (s > MAX_AUTO_SIMD, p * s, std::cmp::Reverse(s));
+                    let better = match best {
+                        None => true,
+                        Some((bp, bs)) => key(pe, simd) < key(bp, bs),
+                    };
+                    if better {
+                        best = Some((pe, simd));
+                    }
+                }
+            }
+            best.unwrap_or((o, k))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_fold_balances_to_the_target() {
+        // TFC: 784-64-64-64-10, 59,008 MACs, budget 900 lanes → target ⌈59008/900⌉ = 66 cycles.
+        let layers = [(784, 64), (64, 64), (64, 64), (64, 10)];
+        let f = auto_fold(&layers, 900);
+        for (&(k, o), &(pe, simd)) in layers.iter().zip(&f) {
+            assert_eq!(o % pe, 0);
+            assert_eq!(k % simd, 0);
+            assert!((o / pe) * (k / simd) <= 66, "{k}x{o}: pe {pe} simd {simd}");
+        }
+        // fc1 needs ≥ 784·64/66 = 760.2 lanes; the cheapest divisor pair with NF·SF ≤ 66
+        // found by hand: PE 16 (NF 4) × SIMD 49 (SF 16) = 784 lanes, 64 cycles.
+        assert_eq!(f[0], (16, 49));
+    }
+
+    #[test]
+    fn infeasible_target_goes_fully_parallel() {
+        assert_eq!(auto_fold(&[(7, 3)], 1_000_000), vec![(3, 7)]);
+    }
+}

@@ -1,0 +1,375 @@
+//! The matrix-vector unit: PE output channels × SIMD input elements per cycle.
+//!
+//! Ops (nf, sf) issue one per cycle, nf outer: during pass nf = 0 the input stream supplies the
+//! operand and is stored in the input buffer; passes nf > 0 reuse it. An op goes through an
+//! operand/weight register (the weight ROM reads synchronously, so yosys maps it to block RAM),
+//! the lanes and a pipelined adder tree (a register every `tree_pipeline` levels), then the
+//! accumulator; the last op of a pass loads the output register with the thresholded counts (or
+//! the raw accumulators). One global enable (`ce = !out_valid || out_ready`) stalls everything,
+//! so no beat is dropped or duplicated under backpressure; the FIFO behind keeps `out_ready` off
+//! long combinational paths.
+
+use crate::verilog::{clog2, lit, r, set, when, Expr, Item, Module, Stmt};
+use xnorc_compiler::plan::folding::MemoryStyle;
+use xnorc_compiler::plan::{tree_registers, Lane, Mvu, MvuOutput, Stream};
+
+/// Hex lines of words given as bits (bit i of the word = `bits[i]`).
+pub(crate) fn hex_words(words: impl Iterator<Item = Vec<bool>>) -> String {
+    let mut out = String::new();
+    for bits in words {
+        let digits = bits.len().div_ceil(4);
+        let mut line = String::with_capacity(digits + 1);
+        for d in (0..digits).rev() {
+            let nibble = (0..4)
+                .filter(|b| bits.get(d * 4 + b).copied().unwrap_or(false))
+                .fold(0u8, |v, b| v | 1 << b);
+            line.push(char::from_digit(nibble as u32, 16).expect("nibble"));
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// `value` as `width` two's complement bits, LSB first.
+pub(crate) fn int_bits_le(value: i64, width: usize) -> Vec<bool> {
+    (0..width).map(|i| (value >> i.min(63)) & 1 == 1).collect()
+}
+
+fn extend(e: Expr, from: usize, to: usize, signed: bool) -> Expr {
+    if from == to {
+        return e;
+    }
+    let fill = if signed {
+        Expr::Repeat(to - from, Box::new(e.clone().bit(from - 1)))
+    } else {
+        lit(to - from, 0)
+    };
+    Expr::Concat(vec![fill, e])
+}
+
+/// The generated module and its memory files (name, contents).
+pub struct Generated {
+    /// The module.
+    pub module: Module,
+    /// Memory init files.
+    pub files: Vec<(String, String)>,
+}
+
+/// Generates the MVU `name` for the plan's `m` with input stream `input`.
+pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: u32) -> Generated {
+    let (nf, sf, pe, simd) = (m.nf(), m.sf(), m.pe, m.simd);
+    let eb = input.bits as usize;
+    let (xw, ww) = (simd * eb, pe * simd);
+    let a = m.acc_bits as usize;
+    let ob = output.bits as usize;
+    let mut md = Module::new(name);
+    md.header.extend([
+        format!(
+            "MVU {name}: {} inputs x {} outputs, PE {pe}, SIMD {simd} (NF {nf}, SF {sf})",
+            m.k, m.o
+        ),
+        format!(
+            "lanes: {:?}; accumulator {a} bits in [{}, {}]; cycles per frame {}",
+            m.lane,
+            m.acc_min,
+            m.acc_max,
+            nf * sf
+        ),
+        format!(
+            "tree pipeline: a register every {tree_pipeline} level(s); memory: {:?}",
+            m.memory
+        ),
+    ]);
+    let (din, dout) = crate::stream::stream_ports(&mut md, xw, pe * ob, true);
+    let (nfw, sfw, aw) = (clog2(nf), clog2(sf), clog2(nf * sf));
+    let nf_r = md.reg("nf", nfw);
+    let sf_r = md.reg("sf", sfw);
+    let waddr = md.reg("waddr", aw);
+    let ce = md.let_wire("ce", 1, r("out_valid").un("!").op("||", r("out_ready")));
+    let need_in = md.let_wire("need_in", 1, nf_r.clone().op("==", lit(nfw, 0)));
+    md.assign(r("in_ready"), ce.clone().op("&&", need_in.clone()));
+    let issue = md.let_wire(
+        "issue",
+        1,
+        ce.clone()
+            .op("&&", need_in.clone().cond(r("in_valid"), lit(1, 1))),
+    );
+    let last_sf = sf_r.clone().op("==", lit(sfw, sf as i128 - 1));
+    // Operand: the stream during pass 0, the input buffer afterwards.
+    let operand = if nf > 1 {
+        md.items.push(Item::Memory {
+            name: "ibuf".into(),
+            width: xw,
+            depth: sf,
+            init: None,
+            style: None,
+        });
+        md.always(vec![when(
+            issue.clone().op("&&", need_in.clone()),
+            vec![set(
+                Expr::Index("ibuf".into(), Box::new(sf_r.clone())),
+                din.clone(),
+            )],
+        )]);
+        need_in.clone().cond(
+            din.clone(),
+            Expr::Index("ibuf".into(), Box::new(sf_r.clone())),
+        )
+    } else {
+        din.clone()
+    };
+    let operand = md.let_wire("operand", xw, operand);
+    // Weight ROM, read synchronously under ce.
+    let wfile = format!("{name}_weights.hex");
+    md.items.push(Item::Memory {
+        name: "weights".into(),
+        width: ww,
+        depth: nf * sf,
+        init: Some(wfile.clone()),
+        style: Some(match m.memory {
+            MemoryStyle::Block => "block",
+            MemoryStyle::Lut => "logic",
+        }),
+    });
+    let x_r = md.reg("x_r", xw);
+    let w_r = md.reg("w_r", ww);
+    // Control travelling with each op: valid, last op of a pass, first op of a pass, its nf.
+    let regs = tree_registers(simd, tree_pipeline);
+    // Only thresholds look at the op's nf (to pick their ROM word).
+    let tracks_nf = matches!(m.output, MvuOutput::Threshold { .. });
+    let ctl = |md: &mut Module, stage: usize| {
+        (
+            md.reg(&format!("v{stage}"), 1),
+            md.reg(&format!("last{stage}"), 1),
+            md.reg(&format!("first{stage}"), 1),
+            if tracks_nf {
+                md.reg(&format!("nf{stage}"), nfw)
+            } else {
+                lit(nfw, 0)
+            },
+        )
+    };
+    let mut ctls = vec![ctl(&mut md, 0)];
+    let mut body = vec![
+        set(x_r.clone(), operand),
+        set(
+            w_r.clone(),
+            Expr::Index("weights".into(), Box::new(waddr.clone())),
+        ),
+        set(ctls[0].1.clone(), issue.clone().op("&&", last_sf.clone())),
+        set(ctls[0].2.clone(), sf_r.clone().op("==", lit(sfw, 0))),
+    ];
+    if tracks_nf {
+        body.push(set(ctls[0].3.clone(), nf_r.clone()));
+    }
+    let counters = Stmt::If(
+        r("rst"),
+        vec![
+            set(nf_r.clone(), lit(nfw, 0)),
+            set(sf_r.clone(), lit(sfw, 0)),
+            set(waddr.clone(), lit(aw, 0)),
+            set(ctls[0].0.clone(), lit(1, 0)),
+        ],
+        vec![
+            set(ctls[0].0.clone(), issue.clone()),
+            when(
+                issue.clone(),
+                vec![
+                    Stmt::If(
+                        last_sf.clone(),
+                        vec![
+                            set(sf_r.clone(), lit(sfw, 0)),
+                            set(
+                                nf_r.clone(),
+                                nf_r.clone()
+                                    .op("==", lit(nfw, nf as i128 - 1))
+                                    .cond(lit(nfw, 0), nf_r.clone().op("+", lit(nfw, 1))),
+                            ),
+                        ],
+                        vec![set(sf_r.clone(), sf_r.clone().op("+", lit(sfw, 1)))],
+                    ),
+                    set(
+                        waddr.clone(),
+                        waddr
+                            .clone()
+                            .op("==", lit(aw, (nf * sf) as i128 - 1))
+                            .cond(lit(aw, 0), waddr.clone().op("+", lit(aw, 1))),
+                    ),
+                ],
+            ),
+        ],
+    );
+    body.push(counters);
+    md.always(vec![when(ce.clone(), body)]);
+    // Lanes.
+    let (leaf_w, signed) = match m.lane {
+        Lane::Xnor | Lane::And => (1, false),
+        Lane::AddSub | Lane::AddZero => (eb + 1, true),
+    };
+    let levels = if simd == 1 { 0 } else { clog2(simd) };
+    let mut partials = Vec::with_capacity(pe);
+    let mut stage_regs: Vec<Vec<Stmt>> = vec![Vec::new(); regs];
+    for p in 0..pe {
+        let mut nodes: Vec<(Expr, usize)> = (0..simd)
+            .map(|s| {
+                let w = w_r.clone().bit(p * simd + s);
+                let x = x_r.clone().slice(s * eb, eb);
+                let value = match m.lane {
+                    Lane::Xnor => w.op("^", x).un("~"),
+                    Lane::And => w.op("&", x),
+                    Lane::AddSub | Lane::AddZero => {
+                        let xe = extend(x, eb, eb + 1, input.signed);
+                        let other = if m.lane == Lane::AddSub {
+                            xe.clone().un("-")
+                        } else {
+                            lit(eb + 1, 0)
+                        };
+                        w.cond(xe, other)
+                    }
+                };
+                (md.let_wire(&format!("l{p}_{s}"), leaf_w, value), leaf_w)
+            })
+            .collect();
+        let mut reg_index = 0;
+        for level in 1..=levels {
+            let next: Vec<(Expr, usize)> = nodes
+                .chunks(2)
+                .enumerate()
+                .map(|(i, pair)| {
+                    let w = pair[0].1 + 1;
+                    let value = match pair {
+                        [a, b] => extend(a.0.clone(), a.1, w, signed)
+                            .op("+", extend(b.0.clone(), b.1, w, signed)),
+                        [a] => extend(a.0.clone(), a.1, w, signed),
+                        _ => unreachable!(),
+                    };
+                    (md.let_wire(&format!("t{p}_{level}_{i}"), w, value), w)
+                })
+                .collect();
+            nodes = next;
+            let register_here =
+                tree_pipeline > 0 && (level % tree_pipeline as usize == 0 || level == levels);
+            if register_here {
+                nodes = nodes
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (e, w))| {
+                        let q = md.reg(&format!("q{p}_{level}_{i}"), w);
+                        stage_regs[reg_index].push(set(q.clone(), e));
+                        (q, w)
+                    })
+                    .collect();
+                reg_index += 1;
+            }
+        }
+        let (e, w) = nodes.pop().expect("one tree output");
+        partials.push(extend(e, w, a, signed));
+    }
+    for (i, regs_i) in stage_regs.into_iter().enumerate() {
+        let c = ctl(&mut md, i + 1);
+        let prev = ctls[i].clone();
+        let mut body = regs_i;
+        body.extend([set(c.1.clone(), prev.1), set(c.2.clone(), prev.2)]);
+        if tracks_nf {
+            body.push(set(c.3.clone(), prev.3));
+        }
+        md.always(vec![when(ce.clone(), body)]);
+        md.always(vec![Stmt::If(
+            r("rst"),
+            vec![set(c.0.clone(), lit(1, 0))],
+            vec![when(ce.clone(), vec![set(c.0.clone(), prev.0)])],
+        )]);
+        ctls.push(c);
+    }
+    let (v, last, first, nf_final) = ctls.last().cloned().expect("control stage");
+    // Accumulate; the last op of a pass produces the totals.
+    let mut acc_body = Vec::new();
+    let mut totals = Vec::with_capacity(pe);
+    for (p, partial) in partials.into_iter().enumerate() {
+        let acc = md.reg(&format!("acc{p}"), a);
+        let total = md.let_wire(
+            &format!("total{p}"),
+            a,
+            first
+                .clone()
+                .cond(partial.clone(), acc.clone().op("+", partial)),
+        );
+        acc_body.push(set(acc, total.clone()));
+        totals.push(total);
+    }
+    md.always(vec![when(ce.clone().op("&&", v.clone()), acc_body)]);
+    let (out_value, files) = match &m.output {
+        MvuOutput::Accumulator => (Expr::Concat(totals.into_iter().rev().collect()), Vec::new()),
+        MvuOutput::Threshold {
+            levels,
+            ge,
+            thresholds,
+        } => {
+            // Threshold ROM: per nf, PE × levels thresholds (a bits each) then PE direction bits.
+            let tw = pe * levels * a + pe;
+            let words = (0..nf).map(|f| {
+                let mut bits = Vec::with_capacity(tw);
+                for p in 0..pe {
+                    let ch = f * pe + p;
+                    for k in 0..*levels {
+                        bits.extend(int_bits_le(thresholds[ch * levels + k], a));
+                    }
+                }
+                bits.extend((0..pe).map(|p| ge[f * pe + p]));
+                bits
+            });
+            let tfile = format!("{name}_thresholds.hex");
+            let contents = hex_words(words);
+            md.items.push(Item::Memory {
+                name: "thresholds".into(),
+                width: tw,
+                depth: nf,
+                init: Some(tfile.clone()),
+                style: None,
+            });
+            let word = md.let_wire(
+                "thr_word",
+                tw,
+                Expr::Index("thresholds".into(), Box::new(nf_final.clone())),
+            );
+            let mut outs = Vec::with_capacity(pe);
+            for (p, total) in totals.into_iter().enumerate() {
+                let ge_bit = word.clone().bit(pe * levels * a + p);
+                let mut count: Option<Expr> = None;
+                for k in 0..*levels {
+                    let t = word.clone().slice((p * levels + k) * a, a);
+                    let cmp = ge_bit.clone().cond(
+                        total.clone().signed().op(">=", t.clone().signed()),
+                        total.clone().signed().op("<=", t.signed()),
+                    );
+                    let cmp = md.let_wire(&format!("c{p}_{k}"), 1, cmp);
+                    let term = extend(cmp, 1, ob, false);
+                    count = Some(match count {
+                        None => term,
+                        Some(c) => c.op("+", term),
+                    });
+                }
+                outs.push(md.let_wire(&format!("o{p}"), ob, count.expect("levels >= 1")));
+            }
+            (
+                Expr::Concat(outs.into_iter().rev().collect()),
+                vec![(tfile, contents)],
+            )
+        }
+    };
+    md.always(vec![
+        when(
+            ce.clone().op("&&", v.clone()).op("&&", last.clone()),
+            vec![set(dout, out_value)],
+        ),
+        Stmt::If(
+            r("rst"),
+            vec![set(r("out_valid"), lit(1, 0))],
+            vec![when(ce, vec![set(r("out_valid"), v.op("&&", last))])],
+        ),
+    ]);
+    let mut files = files;
+    files.insert(0, (wfile, hex_words(m.weight_words.iter().cloned())));
+    Generated { module: md, files }
+}

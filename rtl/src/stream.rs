@@ -1,0 +1,218 @@
+//! Stream plumbing: FIFOs and width converters, with the handshake rules of
+//! `xnorc_compiler::plan::schedule` (which predicts their timing cycle for cycle).
+
+use crate::verilog::{clog2, lit, r, set, when, Expr, Item, Module, Stmt};
+
+/// Standard stream ports: clk, rst, in_{valid,ready,data}, out_{valid,ready,data}.
+pub(crate) fn stream_ports(
+    m: &mut Module,
+    in_width: usize,
+    out_width: usize,
+    out_reg: bool,
+) -> (Expr, Expr) {
+    m.input("clk", 1);
+    m.input("rst", 1);
+    m.input("in_valid", 1);
+    m.output("in_ready", 1);
+    let din = m.input("in_data", in_width);
+    if out_reg {
+        m.output_reg("out_valid", 1);
+    } else {
+        m.output("out_valid", 1);
+    }
+    m.input("out_ready", 1);
+    let dout = if out_reg {
+        m.output_reg("out_data", out_width)
+    } else {
+        m.output("out_data", out_width)
+    };
+    (din, dout)
+}
+
+/// A pointer increment with wrap-around at `n`.
+fn wrap_inc(p: Expr, bits: usize, n: usize) -> Expr {
+    p.clone()
+        .op("==", lit(bits, n as i128 - 1))
+        .cond(lit(bits, 0), p.op("+", lit(bits, 1)))
+}
+
+/// First-word-fall-through FIFO of `depth` entries: a beat written in cycle t is visible at the
+/// output in t + 1; `in_ready` is `count < depth` (a read in the same cycle does not free a slot
+/// for that cycle's write).
+pub fn fifo(name: &str, width: usize, depth: usize) -> Module {
+    assert!(depth >= 1);
+    let mut m = Module::new(name);
+    m.header.push(format!(
+        "FIFO: {width} bits x {depth} entries, first-word fall-through"
+    ));
+    let (din, dout) = stream_ports(&mut m, width, width, false);
+    let (aw, cw) = (clog2(depth), clog2(depth + 1));
+    m.items.push(Item::Memory {
+        name: "mem".into(),
+        width,
+        depth,
+        init: None,
+        style: None,
+    });
+    let wptr = m.reg("wptr", aw);
+    let rptr = m.reg("rptr", aw);
+    let count = m.reg("count", cw);
+    m.assign(
+        r("in_ready"),
+        count.clone().op("!=", lit(cw, depth as i128)),
+    );
+    m.assign(r("out_valid"), count.clone().op("!=", lit(cw, 0)));
+    m.assign(dout, Expr::Index("mem".into(), Box::new(rptr.clone())));
+    let wr = m.let_wire("wr", 1, r("in_valid").op("&&", r("in_ready")));
+    let rd = m.let_wire("rd", 1, r("out_valid").op("&&", r("out_ready")));
+    m.always(vec![when(
+        wr.clone(),
+        vec![set(Expr::Index("mem".into(), Box::new(wptr.clone())), din)],
+    )]);
+    m.always(vec![Stmt::If(
+        r("rst"),
+        vec![
+            set(wptr.clone(), lit(aw, 0)),
+            set(rptr.clone(), lit(aw, 0)),
+            set(count.clone(), lit(cw, 0)),
+        ],
+        vec![
+            when(
+                wr.clone(),
+                vec![set(wptr.clone(), wrap_inc(wptr, aw, depth))],
+            ),
+            when(
+                rd.clone(),
+                vec![set(rptr.clone(), wrap_inc(rptr, aw, depth))],
+            ),
+            Stmt::If(
+                wr.clone().op("&&", rd.clone().un("!")),
+                vec![set(count.clone(), count.clone().op("+", lit(cw, 1)))],
+                vec![when(
+                    rd.op("&&", wr.un("!")),
+                    vec![set(count.clone(), count.op("-", lit(cw, 1)))],
+                )],
+            ),
+        ],
+    )]);
+    m
+}
+
+/// Collects `ratio` beats of `width` bits into one (first beat in the low bits).
+pub fn dwc_up(name: &str, width: usize, ratio: usize) -> Module {
+    assert!(ratio >= 2);
+    let mut m = Module::new(name);
+    m.header.push(format!(
+        "Width converter: {ratio} x {width} bits -> {} bits",
+        ratio * width
+    ));
+    let (din, dout) = stream_ports(&mut m, width, width * ratio, true);
+    let cw = clog2(ratio);
+    let cnt = m.reg("cnt", cw);
+    let hold_w = width * (ratio - 1);
+    let hold = m.reg("hold", hold_w);
+    m.assign(
+        r("in_ready"),
+        r("out_valid").un("!").op("||", r("out_ready")),
+    );
+    let fire = m.let_wire("fire_in", 1, r("in_valid").op("&&", r("in_ready")));
+    let completes = m.let_wire(
+        "completes",
+        1,
+        fire.clone()
+            .op("&&", cnt.clone().op("==", lit(cw, ratio as i128 - 1))),
+    );
+    // Shift in from the top: after ratio - 1 beats the first one sits in the low bits.
+    let shifted = if ratio == 2 {
+        din.clone()
+    } else {
+        Expr::Concat(vec![din.clone(), hold.clone().slice(width, hold_w - width)])
+    };
+    m.always(vec![
+        when(
+            completes.clone(),
+            vec![set(dout, Expr::Concat(vec![din, hold.clone()]))],
+        ),
+        when(
+            fire.clone().op("&&", completes.clone().un("!")),
+            vec![set(hold, shifted)],
+        ),
+        Stmt::If(
+            r("rst"),
+            vec![set(cnt.clone(), lit(cw, 0)), set(r("out_valid"), lit(1, 0))],
+            vec![
+                when(
+                    fire,
+                    vec![set(
+                        cnt.clone(),
+                        completes.clone().cond(lit(cw, 0), cnt.op("+", lit(cw, 1))),
+                    )],
+                ),
+                set(
+                    r("out_valid"),
+                    completes.op("||", r("out_valid").op("&&", r("out_ready").un("!"))),
+                ),
+            ],
+        ),
+    ]);
+    m
+}
+
+/// Splits a beat of `width · ratio` bits into `ratio` beats of `width` bits, low bits first.
+pub fn dwc_down(name: &str, width: usize, ratio: usize) -> Module {
+    assert!(ratio >= 2);
+    let mut m = Module::new(name);
+    m.header.push(format!(
+        "Width converter: {} bits -> {ratio} x {width} bits",
+        ratio * width
+    ));
+    let total = width * ratio;
+    let (din, dout) = stream_ports(&mut m, total, width, false);
+    let cw = clog2(ratio);
+    let buf = m.reg("buffer", total);
+    let holding = m.reg("holding", 1);
+    let idx = m.reg("idx", cw);
+    let last = m.let_wire(
+        "last_piece",
+        1,
+        idx.clone().op("==", lit(cw, ratio as i128 - 1)),
+    );
+    m.assign(r("out_valid"), holding.clone());
+    m.assign(dout, buf.clone().slice(0, width));
+    m.assign(
+        r("in_ready"),
+        holding
+            .clone()
+            .un("!")
+            .op("||", r("out_ready").op("&&", last.clone())),
+    );
+    let fire_in = m.let_wire("fire_in", 1, r("in_valid").op("&&", r("in_ready")));
+    let fire_out = m.let_wire("fire_out", 1, r("out_valid").op("&&", r("out_ready")));
+    let shifted = Expr::Concat(vec![lit(width, 0), buf.clone().slice(width, total - width)]);
+    m.always(vec![Stmt::If(
+        r("rst"),
+        vec![
+            set(holding.clone(), lit(1, 0)),
+            set(idx.clone(), lit(cw, 0)),
+        ],
+        vec![Stmt::If(
+            fire_out.op("&&", last.clone().un("!")),
+            vec![
+                set(idx.clone(), idx.clone().op("+", lit(cw, 1))),
+                set(buf.clone(), shifted),
+            ],
+            vec![
+                when(
+                    fire_in.clone(),
+                    vec![set(buf, din), set(idx.clone(), lit(cw, 0))],
+                ),
+                // A finished last piece without a new beat empties the converter.
+                when(
+                    fire_in.clone().op("||", r("out_ready").op("&&", last)),
+                    vec![set(holding, fire_in)],
+                ),
+            ],
+        )],
+    )]);
+    m
+}

@@ -1,0 +1,121 @@
+//! `xnorc compile`: model → hardware plan → Verilog, memory files and plan.json.
+
+use crate::errors::{write_output, CliError};
+use std::path::{Path, PathBuf};
+use xnorc_compiler::plan::folding::FoldingFile;
+use xnorc_compiler::plan::{self, HardwarePlan, StageKind};
+use xnorc_compiler::{ir::Graph, passes};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model file (.xnm).
+    pub model: PathBuf,
+    /// Output directory.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Folding file (PE, SIMD, memory style per layer; see docs/hardware.md).
+    #[arg(long)]
+    pub folding: Option<PathBuf>,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Loads the model and folding and builds the plan.
+pub fn build_plan(model: &Path, folding: Option<&Path>) -> Result<(Graph, HardwarePlan), CliError> {
+    let graph = passes::load_graph(model)?;
+    let folding = match folding {
+        Some(f) => FoldingFile::load(f)?,
+        None => FoldingFile::default(),
+    };
+    let plan =
+        plan::plan(&graph, &folding).map_err(|e| e.in_file(folding_or_model(model, &folding)))?;
+    Ok((graph, plan))
+}
+
+fn folding_or_model(model: &Path, _f: &FoldingFile) -> String {
+    model.display().to_string()
+}
+
+/// plan.json: the plan with per-stage cycles and memory figures.
+pub fn plan_json(plan: &HardwarePlan) -> serde_json::Value {
+    let stages: Vec<serde_json::Value> = plan
+        .stages
+        .iter()
+        .map(|s| match &s.kind {
+            StageKind::Mvu(m) => serde_json::json!({
+                "name": s.name, "kind": "mvu", "pe": m.pe, "simd": m.simd,
+                "nf": m.nf(), "sf": m.sf(), "lane": m.lane,
+                "cycles_per_frame": m.nf() * m.sf(),
+                "accumulator_bits": m.acc_bits,
+                "memory_bits": m.weight_bits(), "memory_style": m.memory,
+                "input": s.input, "output": s.output,
+            }),
+            StageKind::Scores(sc) => serde_json::json!({
+                "name": s.name, "kind": "scores", "classes": sc.classes,
+                "score_bits": sc.score_bits, "cycles_per_frame": 1,
+                "input": s.input, "output": s.output,
+            }),
+        })
+        .collect();
+    serde_json::json!({
+        "model": plan.model,
+        "tree_pipeline": plan.tree_pipeline,
+        "latency_cycles": plan.latency_cycles,
+        "ii_cycles": plan.ii_cycles,
+        "stages": stages,
+        "pipeline": plan.pipeline,
+        "predicted_output_cycles": plan.timing.output_cycles,
+    })
+}
+
+/// Writes the design and plan.json into `dir`; returns the top module's name.
+pub fn write_design(dir: &Path, plan: &HardwarePlan) -> Result<String, CliError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| CliError::Io(format!("{}: cannot create: {e}", dir.display())))?;
+    let design = xnorc_rtl::generate(plan);
+    for (name, contents) in &design.files {
+        write_output(&dir.join(name), contents.as_bytes())?;
+    }
+    let json = serde_json::to_string_pretty(&plan_json(plan)).expect("json") + "\n";
+    write_output(&dir.join("plan.json"), json.as_bytes())?;
+    Ok(design.top)
+}
+
+pub fn run(args: &Args) -> Result<(), CliError> {
+    let (_, plan) = build_plan(&args.model, args.folding.as_deref())?;
+    let top = write_design(&args.output, &plan)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&plan_json(&plan)).expect("json")
+        );
+        return Ok(());
+    }
+    println!(
+        "{:<14} {:>5} {:>5} {:>5} {:>5} {:>8} {:>10}  memory",
+        "stage", "PE", "SIMD", "NF", "SF", "cycles", "mem bits"
+    );
+    for s in &plan.stages {
+        if let StageKind::Mvu(m) = &s.kind {
+            println!(
+                "{:<14} {:>5} {:>5} {:>5} {:>5} {:>8} {:>10}  {:?}",
+                s.name,
+                m.pe,
+                m.simd,
+                m.nf(),
+                m.sf(),
+                m.nf() * m.sf(),
+                m.weight_bits(),
+                m.memory
+            );
+        }
+    }
+    println!(
+        "core {top}: latency {} cycles, II {} cycles/frame; written to {}",
+        plan.latency_cycles,
+        plan.ii_cycles,
+        args.output.display()
+    );
+    Ok(())
+}
