@@ -31,9 +31,14 @@ pub struct Design {
     pub files: Vec<(String, String)>,
 }
 
+/// The core's top module name.
+pub fn top_name(plan: &HardwarePlan) -> String {
+    format!("{}_core", plan.model)
+}
+
 /// Renders the whole core for `plan`.
 pub fn generate(plan: &HardwarePlan) -> Design {
-    let top_name = format!("{}_core", plan.model);
+    let top_name = top_name(plan);
     let widths = top::link_widths(plan);
     let mut modules = Vec::new();
     // Waiver (docs/hardware.md): all modules of a core share one file, which Verilator's

@@ -36,9 +36,14 @@ pub(crate) fn int_bits_le(value: i64, width: usize) -> Vec<bool> {
     (0..width).map(|i| (value >> i.min(63)) & 1 == 1).collect()
 }
 
+/// `e` (of `from` bits) at `to` bits: sign- or zero-extended, or truncated — exact whenever the
+/// value fits, which the plan's ranges guarantee (a partial sum lies in the accumulator range).
 fn extend(e: Expr, from: usize, to: usize, signed: bool) -> Expr {
     if from == to {
         return e;
+    }
+    if to < from {
+        return e.slice(0, to);
     }
     let fill = if signed {
         Expr::Repeat(to - from, Box::new(e.clone().bit(from - 1)))
@@ -237,7 +242,9 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
                 .chunks(2)
                 .enumerate()
                 .map(|(i, pair)| {
-                    let w = pair[0].1 + 1;
+                    // A subtree over m lanes sums to within m·[c_min, c_max] ⊂ the accumulator
+                    // range (c_min ≤ 0 ≤ c_max), so no node needs more than the accumulator's bits.
+                    let w = (pair[0].1 + 1).min(a);
                     let value = match pair {
                         [a, b] => extend(a.0.clone(), a.1, w, signed)
                             .op("+", extend(b.0.clone(), b.1, w, signed)),

@@ -67,13 +67,26 @@ pub fn lit(width: usize, value: i128) -> Expr {
 }
 
 impl Expr {
-    /// `self[i]`.
+    /// `self[i]`; a select of a part-select becomes one select of the underlying signal
+    /// (Verilog has no select of a select).
     pub fn bit(self, i: usize) -> Expr {
-        Expr::Bit(Box::new(self), i)
+        match self {
+            Expr::Slice(inner, lsb, w) => {
+                assert!(i < w, "bit {i} of a {w}-bit slice");
+                Expr::Bit(inner, lsb + i)
+            }
+            other => Expr::Bit(Box::new(other), i),
+        }
     }
-    /// `self[lsb +: width]`.
+    /// `self[lsb +: width]` (composed with an inner part-select, as for [`Expr::bit`]).
     pub fn slice(self, lsb: usize, width: usize) -> Expr {
-        Expr::Slice(Box::new(self), lsb, width)
+        match self {
+            Expr::Slice(inner, l, w) => {
+                assert!(lsb + width <= w, "slice past a {w}-bit slice");
+                Expr::Slice(inner, l + lsb, width)
+            }
+            other => Expr::Slice(Box::new(other), lsb, width),
+        }
     }
     /// Binary operator.
     pub fn op(self, op: &'static str, rhs: Expr) -> Expr {
@@ -335,7 +348,15 @@ impl Module {
                 Dir::Output => "output wire",
             };
             let sep = if i + 1 < self.ports.len() { "," } else { "" };
-            let _ = writeln!(out, "    {dir} {}{}{sep}", range(p.width), p.name);
+            // Clock, reset and handshakes stay scalar; data ports always have a range so that
+            // a 1-bit bus can still be indexed.
+            let scalar = SCALAR_PORTS.contains(&p.name.as_str());
+            let range = if scalar {
+                String::new()
+            } else {
+                range(p.width)
+            };
+            let _ = writeln!(out, "    {dir} {range}{}{sep}", p.name);
         }
         out.push_str(");\n");
         for item in &self.items {
@@ -346,12 +367,19 @@ impl Module {
     }
 }
 
+/// Ports declared without a range.
+const SCALAR_PORTS: &[&str] = &[
+    "clk",
+    "rst",
+    "in_valid",
+    "in_ready",
+    "out_valid",
+    "out_ready",
+];
+
+/// `[w-1:0] `, also for w = 1: every declared signal can be bit-selected.
 fn range(width: usize) -> String {
-    if width == 1 {
-        String::new()
-    } else {
-        format!("[{}:0] ", width - 1)
-    }
+    format!("[{}:0] ", width - 1)
 }
 
 fn render_item(item: &Item, out: &mut String) {
@@ -457,6 +485,12 @@ mod tests {
             text,
             "// demo\nmodule m (\n    input  wire clk,\n    input  wire [3:0] a,\n    output reg  [3:0] y\n);\n    wire [3:0] n;\n    assign n = (a + 4'hf);\n    always @(posedge clk) begin\n        if (a[0]) begin\n            y <= n;\n        end\n    end\nendmodule\n"
         );
+    }
+
+    #[test]
+    fn selects_of_selects_compose() {
+        assert_eq!(r("x").slice(8, 8).bit(7).to_verilog(), "x[15]");
+        assert_eq!(r("x").slice(8, 8).slice(2, 3).to_verilog(), "x[10 +: 3]");
     }
 
     #[test]

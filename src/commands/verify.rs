@@ -34,6 +34,10 @@ pub struct Args {
     /// Write a VCD of the stall run.
     #[arg(long)]
     vcd: Option<PathBuf>,
+    /// Verify the design already in DIR (from `xnorc compile` with the same model and folding)
+    /// instead of generating one: checks what is on disk, memory files included.
+    #[arg(long, value_name = "DIR")]
+    design: Option<PathBuf>,
     /// Directory for generated designs and cached Verilator builds.
     #[arg(long, default_value = "build")]
     build_dir: PathBuf,
@@ -108,13 +112,22 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     let reference = Simulator::new(graph.clone())
         .and_then(|s| s.run(input.frames()))
         .map_err(|e| CliError::Input(e.to_string()))?;
-    // Generate into a fresh directory; the harness caches builds by content.
-    let design_dir =
-        args.build_dir
-            .join("designs")
-            .join(format!("{}-{}", plan.model, std::process::id()));
-    let _ = std::fs::remove_dir_all(&design_dir);
-    let top = write_design(&design_dir, &plan)?;
+    // Generate into a fresh directory (unless checking a given one); the harness caches builds
+    // by content, so a changed bit anywhere means a new build.
+    let (design_dir, generated) = match &args.design {
+        Some(dir) => (dir.clone(), false),
+        None => {
+            let dir = args.build_dir.join("designs").join(format!(
+                "{}-{}",
+                plan.model,
+                std::process::id()
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            write_design(&dir, &plan)?;
+            (dir, true)
+        }
+    };
+    let top = xnorc_rtl::top_name(&plan);
     let in_width = plan.stages[0].input.width();
     let start = Instant::now();
     eprintln!(
@@ -129,7 +142,9 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         args.vcd.is_some(),
     )
     .map_err(|e| CliError::Failed(e.to_string()))?;
-    let _ = std::fs::remove_dir_all(&design_dir);
+    if generated {
+        let _ = std::fs::remove_dir_all(&design_dir);
+    }
     let build_seconds = start.elapsed().as_secs_f64();
     let stim = pack(&plan, input.frames(), harness.in_words);
     let beats = plan.stages[0].input.beats;

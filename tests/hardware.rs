@@ -1,0 +1,343 @@
+//! Generated hardware under Verilator against the reference simulator, through the CLI:
+//! random dense models over every lane kind and option, several foldings each, the cycle model,
+//! lint, determinism, fault injection and folding errors. Verilator and yosys are installed by
+//! `make setup`; a missing tool fails these tests with a message saying so.
+
+use rand::{Rng, SeedableRng};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use xnorc_compiler::format::{self, InputType, ModelFile, OpDef, WeightValues};
+use xnorc_compiler::presets::Builder;
+
+fn xnorc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xnorc"))
+        .args(args)
+        .output()
+        .expect("run xnorc")
+}
+
+fn require_tool(tool: &str) {
+    let ok = Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "{tool} is not installed: run `make setup` (apt-get install {tool})"
+    );
+}
+
+/// A build directory shared by the tests, so Verilator builds are cached across runs.
+fn build_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("build/test-hardware")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Runs `xnorc verify --json` and checks the report: bit-exact, cycles as predicted.
+fn verify(model: &Path, folding: Option<&Path>, extra: &[&str]) -> serde_json::Value {
+    require_tool("verilator");
+    let bd = build_dir();
+    let mut args = vec![
+        "verify",
+        s(model),
+        "--json",
+        "--vectors",
+        "24",
+        "--build-dir",
+        s(&bd),
+    ];
+    if let Some(f) = folding {
+        args.extend(["--folding", s(f)]);
+    }
+    args.extend(extra);
+    let out = xnorc(&args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "verify {args:?} failed:\n{stdout}\n{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["matches"], true, "{report}");
+    assert_eq!(
+        report["latency_cycles"], report["predicted_latency_cycles"],
+        "{report}"
+    );
+    assert_eq!(
+        report["ii_cycles"], report["predicted_ii_cycles"],
+        "{report}"
+    );
+    report
+}
+
+/// A random dense chain: binary/uint8/int8 input, ±1 and {0,1} weights, one- and multi-level
+/// thresholds and float epilogues, odd widths, optional output affine.
+fn random_dense(seed: u64) -> ModelFile {
+    let mut b = Builder::new(seed);
+    let dtype = [InputType::Bits, InputType::Uint8, InputType::Int8][b.rng().gen_range(0..3)];
+    let n = [3, 8, 17, 30, 64, 70][b.rng().gen_range(0..6)];
+    b.input(&[n], dtype);
+    let layers = b.rng().gen_range(1..=3);
+    for i in 0..layers {
+        let out = [2, 6, 9, 12, 16, 33][b.rng().gen_range(0..6)];
+        let values = if b.rng().gen_bool(0.3) {
+            WeightValues::ZeroOne
+        } else {
+            WeightValues::Pm1
+        };
+        b.dense(&format!("fc{i}"), out, values);
+        match b.rng().gen_range(0..3) {
+            0 => b.binarize(&format!("sign{i}")),
+            1 => b.threshold(&format!("act{i}"), 1, true),
+            _ => {
+                let levels = b.rng().gen_range(2..=3);
+                b.threshold(&format!("multi{i}"), levels, true)
+            }
+        }
+    }
+    let classes = b.rng().gen_range(2..=10);
+    b.dense("classifier", classes, WeightValues::Pm1);
+    let affine = b.rng().gen_bool(0.5);
+    b.output(affine);
+    b.finish(&format!("dense{seed}"))
+}
+
+/// Matrix layers of a model: (name, inputs, outputs).
+fn layers(model: &ModelFile) -> Vec<(String, usize, usize)> {
+    model
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.op {
+            OpDef::Dense(d) => {
+                let format::WeightsDef::Dense { bits, .. } = &d.weights;
+                Some((n.name.clone(), bits.shape[1], bits.shape[0]))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn divisors(n: usize) -> Vec<usize> {
+    (1..=n).filter(|d| n % d == 0).collect()
+}
+
+/// Folding JSON: `pick(k, o)` chooses (pe, simd) per layer.
+fn folding_json(
+    model: &ModelFile,
+    tree: u32,
+    memory: &str,
+    mut pick: impl FnMut(usize, usize) -> (usize, usize),
+) -> String {
+    let entries: Vec<String> = layers(model)
+        .iter()
+        .map(|(name, k, o)| {
+            let (pe, simd) = pick(*k, *o);
+            format!("\"{name}\": {{\"pe\": {pe}, \"simd\": {simd}, \"memory\": \"{memory}\"}}")
+        })
+        .collect();
+    format!(
+        "{{\"tree_pipeline\": {tree}, \"layers\": {{{}}}}}",
+        entries.join(", ")
+    )
+}
+
+fn check_random_models(seeds: std::ops::Range<u64>) {
+    let dir = tempfile::tempdir().unwrap();
+    for seed in seeds {
+        let model = random_dense(seed);
+        let path = dir.path().join(format!("m{seed}.xnm"));
+        std::fs::write(&path, format::to_json(&model)).unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let foldings = [
+            folding_json(&model, 1, "block", |k, o| (o, k)),
+            folding_json(&model, 0, "lut", |_, _| (1, 1)),
+            folding_json(&model, 2, "lut", |k, o| {
+                let (p, q) = (divisors(o), divisors(k));
+                (p[rng.gen_range(0..p.len())], q[rng.gen_range(0..q.len())])
+            }),
+        ];
+        for (i, f) in foldings.iter().enumerate() {
+            let fp = dir.path().join(format!("f{seed}_{i}.json"));
+            std::fs::write(&fp, f).unwrap();
+            verify(&path, Some(&fp), &["--seed", &seed.to_string()]);
+        }
+        // And the automatic folding, with lint of the generated design.
+        verify(&path, None, &[]);
+        lint(&path);
+    }
+}
+
+#[test]
+fn random_dense_models_a() {
+    check_random_models(0..4);
+}
+
+#[test]
+fn random_dense_models_b() {
+    check_random_models(4..8);
+}
+
+fn lint(model: &Path) {
+    require_tool("verilator");
+    let dir = tempfile::tempdir().unwrap();
+    let out = xnorc(&["compile", s(model), "-o", s(dir.path())]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "v"))
+        .collect();
+    let lint = Command::new("verilator")
+        .current_dir(dir.path())
+        .args(["--lint-only", "-Wall"])
+        .args(&v)
+        .output()
+        .unwrap();
+    assert!(
+        lint.status.success() && lint.stderr.is_empty(),
+        "lint of {}:\n{}",
+        model.display(),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+}
+
+fn preset(arch: &str, dir: &Path) -> PathBuf {
+    let p = dir.join(format!("{arch}.xnm"));
+    let out = xnorc(&["random-model", "--arch", arch, "--seed", "3", "-o", s(&p)]);
+    assert!(out.status.success());
+    p
+}
+
+#[test]
+fn tfc_presets_verify_with_auto_folding() {
+    let dir = tempfile::tempdir().unwrap();
+    for arch in ["tfc", "tfc-u8"] {
+        let model = preset(arch, dir.path());
+        let r = verify(&model, None, &[]);
+        // The automatic rule balances TFC to 64 cycles per frame (see plan::folding).
+        assert_eq!(r["ii_cycles"], 64, "{r}");
+        lint(&model);
+    }
+}
+
+#[test]
+fn compile_is_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = preset("tfc", dir.path());
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    for d in [&a, &b] {
+        assert!(xnorc(&["compile", s(&model), "-o", s(d)]).status.success());
+    }
+    let mut names: Vec<_> = std::fs::read_dir(&a)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 5, "{names:?}");
+    for n in names {
+        assert_eq!(
+            std::fs::read(a.join(&n)).unwrap(),
+            std::fs::read(b.join(&n)).unwrap(),
+            "{n:?}"
+        );
+    }
+}
+
+#[test]
+fn a_corrupted_weight_bit_fails_verification() {
+    require_tool("verilator");
+    let dir = tempfile::tempdir().unwrap();
+    let model = preset("tiny", dir.path());
+    let design = dir.path().join("design");
+    assert!(xnorc(&["compile", s(&model), "-o", s(&design)])
+        .status
+        .success());
+    let bd = build_dir();
+    let ok = xnorc(&[
+        "verify",
+        s(&model),
+        "--design",
+        s(&design),
+        "--build-dir",
+        s(&bd),
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    // Flip the lowest bit of the first weight word of the first layer.
+    let hex = design.join("tiny_core_fc1_weights.hex");
+    let text = std::fs::read_to_string(&hex).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let last = lines[0].pop().unwrap().to_digit(16).unwrap() ^ 1;
+    lines[0].push(char::from_digit(last, 16).unwrap());
+    std::fs::write(&hex, lines.join("\n") + "\n").unwrap();
+    let bad = xnorc(&[
+        "verify",
+        s(&model),
+        "--design",
+        s(&design),
+        "--build-dir",
+        s(&bd),
+    ]);
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("frame") && stderr.contains("reference gives"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn invalid_folding_names_the_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = preset("tfc", dir.path());
+    let cases = [
+        (
+            r#"{"layers": {"fc1": {"simd": 10}}}"#,
+            "layers.fc1.simd",
+            "does not divide the layer's 784 inputs",
+        ),
+        (
+            r#"{"layers": {"fc2": {"pe": 7}}}"#,
+            "layers.fc2.pe",
+            "does not divide the layer's 64 outputs",
+        ),
+        (
+            r#"{"layers": {"nope": {"pe": 1}}}"#,
+            "layers.nope",
+            "names no dense/conv layer",
+        ),
+        (
+            r#"{"layers": {"fc1": {"pee": 1}}}"#,
+            "layers.fc1",
+            "unknown field",
+        ),
+    ];
+    for (i, (json, field, phrase)) in cases.iter().enumerate() {
+        let f = dir.path().join(format!("f{i}.json"));
+        std::fs::write(&f, json).unwrap();
+        let out = xnorc(&[
+            "compile",
+            s(&model),
+            "-o",
+            s(&dir.path().join("o")),
+            "--folding",
+            s(&f),
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(field) && stderr.contains(phrase),
+            "{json}: {stderr}"
+        );
+    }
+}
