@@ -121,7 +121,7 @@ fn layers(model: &ModelFile) -> Vec<(String, usize, usize)> {
 }
 
 fn divisors(n: usize) -> Vec<usize> {
-    (1..=n).filter(|d| n % d == 0).collect()
+    (1..=n).filter(|d| n.is_multiple_of(*d)).collect()
 }
 
 /// Folding JSON: `pick(k, o)` chooses (pe, simd) per layer.
