@@ -9,7 +9,8 @@ setup:
 	@scripts/setup.sh
 
 ## The main job on the bundled model and default board. Today: a TFC-shaped binary MLP
-## (FINN's TFC-w1a1 shape, random weights), inspected and simulated bit-exactly on 100,000 frames.
+## (FINN's TFC-w1a1 shape, random weights): inspected, simulated bit-exactly on 100,000 frames,
+## compiled to a streaming core with an UP5K folding and verified under Verilator.
 demo: setup
 	$(CARGO) build --release --quiet
 	@mkdir -p $(DEMO)
@@ -17,6 +18,8 @@ demo: setup
 	$(XNORC) inspect $(DEMO)/tfc.xnm
 	$(XNORC) random-input $(DEMO)/tfc.xnm -n 100000 --seed 2 -o $(DEMO)/frames.npy
 	$(XNORC) simulate $(DEMO)/tfc.xnm --input $(DEMO)/frames.npy --output $(DEMO)/scores.npy
+	$(XNORC) compile $(DEMO)/tfc.xnm -o $(DEMO)/core --folding tests/fixtures/folding/tfc_up5k.json
+	$(XNORC) verify $(DEMO)/tfc.xnm --folding tests/fixtures/folding/tfc_up5k.json --vectors 500
 	$(XNORC) bench --arch tfc --frames 1000000
 
 ## Every check CI runs: formatting, clippy with warnings as errors, all tests.
