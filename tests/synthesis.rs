@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// Cell counts from yosys `stat` output.
@@ -21,16 +23,34 @@ fn cells(stat: &str, name: &str) -> u64 {
 
 /// Compiles the TFC preset (seed 3) with the UP5K folding and synthesizes it with `synth`.
 fn synthesize(synth: &str) -> String {
-    let ok = Command::new("yosys").arg("-V").output().is_ok_and(|o| o.status.success());
-    assert!(ok, "yosys is not installed: run `make setup` (apt-get install yosys)");
+    let ok = Command::new("yosys")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "yosys is not installed: run `make setup` (apt-get install yosys)"
+    );
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("tfc.xnm");
     let xnorc = env!("CARGO_BIN_EXE_xnorc");
     let run = |args: &[&str]| {
         let out = Command::new(xnorc).args(args).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
-    run(&["random-model", "--arch", "tfc", "--seed", "3", "-o", model.to_str().unwrap()]);
+    run(&[
+        "random-model",
+        "--arch",
+        "tfc",
+        "--seed",
+        "3",
+        "-o",
+        model.to_str().unwrap(),
+    ]);
     let design = dir.path().join("design");
     let folding = fixture("folding/tfc_up5k.json");
     run(&[
@@ -60,10 +80,21 @@ fn synthesize(synth: &str) -> String {
 fn tfc_core_synthesizes_for_ice40_and_fits_an_up5k() {
     let stat = synthesize("synth_ice40");
     let luts = cells(&stat, "SB_LUT4");
-    let ffs: u64 = ["SB_DFF", "SB_DFFE", "SB_DFFSR", "SB_DFFSS", "SB_DFFESR", "SB_DFFESS", "SB_DFFR", "SB_DFFS", "SB_DFFER", "SB_DFFES"]
-        .iter()
-        .map(|c| cells(&stat, c))
-        .sum();
+    let ffs: u64 = [
+        "SB_DFF",
+        "SB_DFFE",
+        "SB_DFFSR",
+        "SB_DFFSS",
+        "SB_DFFESR",
+        "SB_DFFESS",
+        "SB_DFFR",
+        "SB_DFFS",
+        "SB_DFFER",
+        "SB_DFFES",
+    ]
+    .iter()
+    .map(|c| cells(&stat, c))
+    .sum();
     let carries = cells(&stat, "SB_CARRY");
     let ram = cells(&stat, "SB_RAM40_4K");
     println!("iCE40 TFC (tfc_up5k folding): {luts} SB_LUT4, {carries} SB_CARRY, {ffs} FF, {ram} SB_RAM40_4K");
@@ -81,7 +112,9 @@ fn tfc_core_synthesizes_for_ecp5() {
     let ffs = cells(&stat, "TRELLIS_FF");
     let ram = cells(&stat, "DP16KD");
     let dpr = cells(&stat, "TRELLIS_DPR16X4");
-    println!("ECP5 TFC (tfc_up5k folding): {luts} LUT4, {ffs} FF, {ram} DP16KD, {dpr} TRELLIS_DPR16X4");
+    println!(
+        "ECP5 TFC (tfc_up5k folding): {luts} LUT4, {ffs} FF, {ram} DP16KD, {dpr} TRELLIS_DPR16X4"
+    );
     assert!(ram >= 1, "weights in block RAM: {ram} DP16KD");
     assert!(luts > 0 && luts <= 24_000, "{luts} LUT4 (ECP5-25F has 24k)");
 }
