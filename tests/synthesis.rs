@@ -100,7 +100,7 @@ fn tfc_core_synthesizes_for_ice40_and_fits_an_up5k() {
     println!("iCE40 TFC (tfc_up5k folding): {luts} SB_LUT4, {carries} SB_CARRY, {ffs} FF, {ram} SB_RAM40_4K");
     // UP5K: 5,280 LUT4/FF, 30 EBR. fc1 (224-bit words, 224 deep) needs 14 EBRs, fc2 and fc3 one
     // each: weights must have landed in block RAM.
-    assert!(ram >= 16 && ram <= 30, "{ram} EBR");
+    assert!((16..=30).contains(&ram), "{ram} EBR");
     assert!(luts > 0 && luts <= 5280, "{luts} LUT4");
     assert!(ffs <= 5280, "{ffs} FF");
 }
