@@ -105,15 +105,76 @@ fn random_dense(seed: u64) -> ModelFile {
     b.finish(&format!("dense{seed}"))
 }
 
-/// Matrix layers of a model: (name, inputs, outputs).
-fn layers(model: &ModelFile) -> Vec<(String, usize, usize)> {
+/// A random chain of convolutions (kernels 1–3, strides 1–2, asymmetric padding in both
+/// modes, both weight encodings, every activation kind, 2×2 max-pools) on a binary, uint8 or
+/// int8 map, then flatten, optional dense layers and the classifier.
+fn random_conv(seed: u64) -> ModelFile {
+    let mut b = Builder::new(seed);
+    let dtype = [InputType::Bits, InputType::Uint8, InputType::Int8][b.rng().gen_range(0..3)];
+    let c = b.rng().gen_range(1..=4);
+    let (h, w) = (b.rng().gen_range(4..=9), b.rng().gen_range(4..=9));
+    b.input(&[c, h, w], dtype);
+    for i in 0..b.rng().gen_range(1..=2) {
+        let (h, w) = (b.dims()[1], b.dims()[2]);
+        let kh = b.rng().gen_range(1..=3.min(h));
+        let kw = b.rng().gen_range(1..=3.min(w));
+        let limit = kh.min(kw);
+        let pads = [0; 4].map(|_: usize| b.rng().gen_range(0..limit));
+        let stride = b.rng().gen_range(1..=2);
+        let mode = if b.is_binary() && b.rng().gen_bool(0.5) {
+            format::PadMode::MinusOne
+        } else {
+            format::PadMode::Zero
+        };
+        let out = [2, 3, 4, 8][b.rng().gen_range(0..4)];
+        let values = if b.rng().gen_bool(0.3) {
+            WeightValues::ZeroOne
+        } else {
+            WeightValues::Pm1
+        };
+        b.conv_padded(
+            &format!("conv{i}"),
+            out,
+            [kh, kw],
+            stride,
+            pads,
+            mode,
+            values,
+        );
+        match b.rng().gen_range(0..3) {
+            0 => b.binarize(&format!("sign{i}")),
+            1 => b.threshold(&format!("act{i}"), 1, true),
+            _ => b.threshold(&format!("multi{i}"), 2, true),
+        }
+        if b.dims()[1] >= 2 && b.dims()[2] >= 2 && b.rng().gen_bool(0.5) {
+            b.maxpool(&format!("pool{i}"), 2);
+        }
+    }
+    b.flatten("flatten");
+    if b.rng().gen_bool(0.5) {
+        b.dense("fc", 6, WeightValues::Pm1);
+        b.threshold("fc_act", 1, false);
+    }
+    let classes = b.rng().gen_range(2..=5);
+    b.dense("classifier", classes, WeightValues::Pm1);
+    b.output(true);
+    b.finish(&format!("conv{seed}"))
+}
+
+/// Matrix layers of a model: (name, inputs K, outputs, what SIMD must divide).
+fn layers(model: &ModelFile) -> Vec<(String, usize, usize, usize)> {
     model
         .nodes
         .iter()
         .filter_map(|n| match &n.op {
             OpDef::Dense(d) => {
                 let format::WeightsDef::Dense { bits, .. } = &d.weights;
-                Some((n.name.clone(), bits.shape[1], bits.shape[0]))
+                Some((n.name.clone(), bits.shape[1], bits.shape[0], bits.shape[1]))
+            }
+            OpDef::Conv2d(d) => {
+                let format::WeightsDef::Dense { bits, .. } = &d.weights;
+                let k = bits.shape[1] * bits.shape[2] * bits.shape[3];
+                Some((n.name.clone(), k, bits.shape[0], bits.shape[1]))
             }
             _ => None,
         })
@@ -133,8 +194,8 @@ fn folding_json(
 ) -> String {
     let entries: Vec<String> = layers(model)
         .iter()
-        .map(|(name, k, o)| {
-            let (pe, simd) = pick(*k, *o);
+        .map(|(name, _, o, unit)| {
+            let (pe, simd) = pick(*unit, *o);
             format!("\"{name}\": {{\"pe\": {pe}, \"simd\": {simd}, \"memory\": \"{memory}\"}}")
         })
         .collect();
@@ -144,12 +205,17 @@ fn folding_json(
     )
 }
 
-fn check_random_models(seeds: std::ops::Range<u64>) {
+fn check_random_models(seeds: std::ops::Range<u64>, make: fn(u64) -> ModelFile) {
     let dir = tempfile::tempdir().unwrap();
     for seed in seeds {
-        let model = random_dense(seed);
+        let model = make(seed);
         let path = dir.path().join(format!("m{seed}.xnm"));
         std::fs::write(&path, format::to_json(&model)).unwrap();
+        // XNORC_TEST_KEEP=DIR keeps the generated models for debugging a failure.
+        if let Ok(keep) = std::env::var("XNORC_TEST_KEEP") {
+            std::fs::create_dir_all(&keep).unwrap();
+            std::fs::copy(&path, Path::new(&keep).join(format!("m{seed}.xnm"))).unwrap();
+        }
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let foldings = [
             folding_json(&model, 1, "block", |k, o| (o, k)),
@@ -172,12 +238,32 @@ fn check_random_models(seeds: std::ops::Range<u64>) {
 
 #[test]
 fn random_dense_models_a() {
-    check_random_models(0..4);
+    check_random_models(0..4, random_dense);
 }
 
 #[test]
 fn random_dense_models_b() {
-    check_random_models(4..8);
+    check_random_models(4..8, random_dense);
+}
+
+#[test]
+fn random_conv_models_a() {
+    check_random_models(100..103, random_conv);
+}
+
+#[test]
+fn random_conv_models_b() {
+    check_random_models(103..106, random_conv);
+}
+
+#[test]
+fn conv_presets_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    for arch in ["cnv-small", "all-ops"] {
+        let model = preset(arch, dir.path());
+        verify(&model, None, &[]);
+        lint(&model);
+    }
 }
 
 fn lint(model: &Path) {

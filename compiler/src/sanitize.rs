@@ -262,6 +262,11 @@ const KEYWORDS: &[&str] = &[
     "xor",
 ];
 
+/// True when `name` is a Verilog or SystemVerilog keyword.
+pub fn is_keyword(name: &str) -> bool {
+    KEYWORDS.contains(&name)
+}
+
 /// A safe identifier for `name` (not necessarily unique; see [`Identifiers`]).
 pub fn identifier(name: &str) -> String {
     let mut out = String::with_capacity(name.len().min(MAX_LEN));

@@ -19,6 +19,7 @@ pub mod scores;
 pub mod stream;
 pub mod top;
 pub mod verilog;
+pub mod window;
 
 use xnorc_compiler::plan::schedule::Component;
 use xnorc_compiler::plan::{HardwarePlan, StageKind};
@@ -54,7 +55,10 @@ pub fn generate(plan: &HardwarePlan) -> Design {
         let name = match c {
             Component::Fifo { .. } => format!("{top_name}_fifo{i}"),
             Component::DwcUp { .. } | Component::DwcDown { .. } => format!("{top_name}_dwc{i}"),
-            Component::Mvu { stage, .. } | Component::Scores { stage } => {
+            Component::Mvu { stage, .. }
+            | Component::Swg { stage, .. }
+            | Component::Pool { stage, .. }
+            | Component::Scores { stage } => {
                 format!("{top_name}_{}", plan.stages[*stage].name)
             }
         };
@@ -70,6 +74,20 @@ pub fn generate(plan: &HardwarePlan) -> Design {
                 let g = mvu::mvu(&name, m, &s.input, &s.output, plan.tree_pipeline);
                 files.extend(g.files);
                 g.module
+            }
+            Component::Swg { stage, .. } => {
+                let s = &plan.stages[stage];
+                let StageKind::Swg(g) = &s.kind else {
+                    unreachable!()
+                };
+                window::swg(&name, g, &s.input, &s.output)
+            }
+            Component::Pool { stage, .. } => {
+                let s = &plan.stages[stage];
+                let StageKind::Pool(p) = &s.kind else {
+                    unreachable!()
+                };
+                window::pool(&name, p, &s.input)
             }
             Component::Scores { stage } => {
                 let s = &plan.stages[stage];

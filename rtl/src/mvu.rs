@@ -65,7 +65,8 @@ pub struct Generated {
 pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: u32) -> Generated {
     let (nf, sf, pe, simd) = (m.nf(), m.sf(), m.pe, m.simd);
     let eb = input.bits as usize;
-    let (xw, ww) = (simd * eb, pe * simd);
+    // Operand: SIMD elements, plus the valid flag on top for masked (zero-padded binary) lanes.
+    let (xw, ww) = (simd * eb + usize::from(input.valid_bit), pe * simd);
     let a = m.acc_bits as usize;
     let ob = output.bits as usize;
     let mut md = Module::new(name);
@@ -210,6 +211,7 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
     // Lanes.
     let (leaf_w, signed) = match m.lane {
         Lane::Xnor | Lane::And => (1, false),
+        Lane::XnorMasked | Lane::AndMasked => (2, true),
         Lane::AddSub | Lane::AddZero => (eb + 1, true),
     };
     let levels = if simd == 1 { 0 } else { clog2(simd) };
@@ -220,9 +222,14 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
             .map(|s| {
                 let w = w_r.clone().bit(p * simd + s);
                 let x = x_r.clone().slice(s * eb, eb);
+                // ±1 as two-bit two's complement, 0 for a padded beat.
+                let (plus, minus, zero) = (lit(2, 1), lit(2, 3), lit(2, 0));
+                let valid = x_r.clone().bit(xw - 1);
                 let value = match m.lane {
                     Lane::Xnor => w.op("^", x).un("~"),
                     Lane::And => w.op("&", x),
+                    Lane::XnorMasked => valid.cond(w.op("^", x).un("~").cond(plus, minus), zero),
+                    Lane::AndMasked => valid.op("&&", w).cond(x.cond(plus, minus), zero),
                     Lane::AddSub | Lane::AddZero => {
                         let xe = extend(x, eb, eb + 1, input.signed);
                         let other = if m.lane == Lane::AddSub {

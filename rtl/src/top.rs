@@ -14,13 +14,16 @@ pub fn link_widths(plan: &HardwarePlan) -> Vec<usize> {
             Component::Fifo { .. } => w,
             Component::DwcUp { ratio } => w * ratio,
             Component::DwcDown { ratio } => w / ratio,
-            Component::Mvu { stage, .. } | Component::Scores { stage } => {
+            Component::Mvu { stage, .. }
+            | Component::Swg { stage, .. }
+            | Component::Pool { stage, .. }
+            | Component::Scores { stage } => {
                 let s = &plan.stages[stage];
                 match &s.kind {
                     StageKind::Scores(sc) => {
                         sc.classes * sc.score_bits as usize + crate::verilog::clog2(sc.classes)
                     }
-                    StageKind::Mvu(_) => s.output.width(),
+                    StageKind::Mvu(_) | StageKind::Swg(_) | StageKind::Pool(_) => s.output.width(),
                 }
             }
         };

@@ -289,6 +289,7 @@ impl Module {
 
     fn port(&mut self, name: &str, dir: Dir, width: usize, is_reg: bool) -> Expr {
         assert!(width >= 1, "port {name} has no bits");
+        check_name(name);
         self.ports.push(Port {
             name: name.to_string(),
             dir,
@@ -301,6 +302,7 @@ impl Module {
     /// Declares a wire and returns a reference to it.
     pub fn wire(&mut self, name: &str, width: usize) -> Expr {
         assert!(width >= 1, "wire {name} has no bits");
+        check_name(name);
         self.items.push(Item::Wire(name.to_string(), width, false));
         r(name)
     }
@@ -315,6 +317,7 @@ impl Module {
     /// Declares a register.
     pub fn reg(&mut self, name: &str, width: usize) -> Expr {
         assert!(width >= 1, "reg {name} has no bits");
+        check_name(name);
         self.items.push(Item::Reg(name.to_string(), width, false));
         r(name)
     }
@@ -378,6 +381,17 @@ const SCALAR_PORTS: &[&str] = &[
 ];
 
 /// `[w-1:0] `, also for w = 1: every declared signal can be bit-selected.
+/// Generator-chosen names must be plain identifiers and no (System)Verilog keyword (`inside`,
+/// `bit`, `logic` … are easy to pick by accident). A violation is a bug in a generator.
+fn check_name(name: &str) {
+    let plain = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    assert!(
+        plain && !xnorc_compiler::sanitize::is_keyword(name),
+        "generator bug: `{name}` is not a safe Verilog identifier"
+    );
+}
+
 fn range(width: usize) -> String {
     format!("[{}:0] ", width - 1)
 }

@@ -46,9 +46,23 @@ pub fn plan_json(plan: &HardwarePlan) -> serde_json::Value {
             StageKind::Mvu(m) => serde_json::json!({
                 "name": s.name, "kind": "mvu", "pe": m.pe, "simd": m.simd,
                 "nf": m.nf(), "sf": m.sf(), "lane": m.lane,
-                "cycles_per_frame": m.nf() * m.sf(),
+                "vectors": m.vectors,
+                "cycles_per_frame": m.vectors * m.nf() * m.sf(),
                 "accumulator_bits": m.acc_bits,
                 "memory_bits": m.weight_bits(), "memory_style": m.memory,
+                "input": s.input, "output": s.output,
+            }),
+            StageKind::Swg(g) => serde_json::json!({
+                "name": s.name, "kind": "swg", "window": [g.kh, g.kw], "stride": g.stride,
+                "line_buffer_rows": g.rows, "masked_padding": g.masked,
+                "cycles_per_frame": s.output.beats.max(s.input.beats),
+                "memory_bits": g.rows * g.w * g.c * s.input.bits as usize,
+                "input": s.input, "output": s.output,
+            }),
+            StageKind::Pool(p) => serde_json::json!({
+                "name": s.name, "kind": "maxpool", "window": p.k,
+                "cycles_per_frame": s.input.beats,
+                "memory_bits": p.out_w * p.c * s.input.bits as usize,
                 "input": s.input, "output": s.output,
             }),
             StageKind::Scores(sc) => serde_json::json!({
@@ -105,7 +119,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
                 m.simd,
                 m.nf(),
                 m.sf(),
-                m.nf() * m.sf(),
+                m.vectors * m.nf() * m.sf(),
                 m.weight_bits(),
                 m.memory
             );

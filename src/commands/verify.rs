@@ -63,11 +63,15 @@ fn random_frames(graph: &Graph, n: usize, seed: u64) -> InputData {
 fn pack(plan: &HardwarePlan, frames: Frames<'_>, words: usize) -> Vec<u32> {
     let s = &plan.stages[0].input;
     let (elems, bits) = (s.elems, s.bits as usize);
+    let per_frame = plan.input_order.len();
     let mut out = Vec::with_capacity(frames.len() / elems * words);
     for beat in 0..frames.len() / elems {
         let mut w = vec![0u32; words];
         for e in 0..elems {
-            let v = frames.get(beat * elems + e) as u64;
+            // Stream position → the element's index in the frame's logical (C, H, W) order.
+            let at = beat * elems + e;
+            let v =
+                frames.get(at / per_frame * per_frame + plan.input_order[at % per_frame]) as u64;
             for b in 0..bits {
                 if (v >> b) & 1 == 1 {
                     let bit = e * bits + b;

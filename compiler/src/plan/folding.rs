@@ -79,22 +79,36 @@ fn divisors(n: usize) -> Vec<usize> {
 /// registers) is SIMD elements wide.
 pub const MAX_AUTO_SIMD: usize = 64;
 
-/// The automatic rule. With budget B lanes and total work W = Σ K·O (MACs per frame), aim at an
-/// initiation interval T = ⌈W / B⌉ cycles; give every layer the fewest lanes (PE·SIMD, PE | O,
-/// SIMD | K) whose NF·SF ≤ T, with SIMD ≤ [`MAX_AUTO_SIMD`] when possible, preferring SIMD over
-/// PE on ties (fewer accumulators and comparators). A layer that cannot reach T even fully
-/// parallel gets PE = O, SIMD = K. Balanced stages waste no lanes on layers that would wait for
-/// the bottleneck anyway.
-pub fn auto_fold(layers: &[(usize, usize)], budget: usize) -> Vec<(usize, usize)> {
-    let work: usize = layers.iter().map(|(k, o)| k * o).sum();
+/// What the automatic rule needs to know about a matrix layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerShape {
+    /// Inputs per output (K; kh·kw·C for a convolution).
+    pub k: usize,
+    /// Outputs (O).
+    pub o: usize,
+    /// Vectors per frame (output pixels of a convolution, 1 for a dense layer).
+    pub vectors: usize,
+    /// SIMD must divide this: K for a dense layer, C for a convolution (a beat holds channels of
+    /// one pixel).
+    pub simd_unit: usize,
+}
+
+/// The automatic rule. With budget B lanes and total work W = Σ vectors·K·O (MACs per frame),
+/// aim at an initiation interval T = ⌈W / B⌉ cycles; give every layer the fewest lanes
+/// (PE·SIMD, PE | O, SIMD | K or C) whose vectors·NF·SF ≤ T, with SIMD ≤ [`MAX_AUTO_SIMD`] when
+/// possible, preferring SIMD over PE on ties (fewer accumulators and comparators). A layer that
+/// cannot reach T even fully parallel gets PE = O and the widest SIMD. Balanced stages waste no
+/// lanes on layers that would wait for the bottleneck anyway.
+pub fn auto_fold(layers: &[LayerShape], budget: usize) -> Vec<(usize, usize)> {
+    let work: usize = layers.iter().map(|l| l.vectors * l.k * l.o).sum();
     let target = work.div_ceil(budget.max(1)).max(1);
     layers
         .iter()
-        .map(|&(k, o)| {
+        .map(|l| {
             let mut best: Option<(usize, usize)> = None;
-            for &pe in &divisors(o) {
-                for &simd in &divisors(k) {
-                    if (o / pe) * (k / simd) > target {
+            for &pe in &divisors(l.o) {
+                for &simd in &divisors(l.simd_unit) {
+                    if l.vectors * (l.o / pe) * (l.k / simd) > target {
                         continue;
                     }
                     let key = |p: usize, s: usize| (s > MAX_AUTO_SIMD, p * s, std::cmp::Reverse(s));
@@ -107,7 +121,7 @@ pub fn auto_fold(layers: &[(usize, usize)], budget: usize) -> Vec<(usize, usize)
                     }
                 }
             }
-            best.unwrap_or((o, k))
+            best.unwrap_or((l.o, l.simd_unit))
         })
         .collect()
 }
@@ -119,9 +133,15 @@ mod tests {
     #[test]
     fn auto_fold_balances_to_the_target() {
         // TFC: 784-64-64-64-10, 59,008 MACs, budget 900 lanes → target ⌈59008/900⌉ = 66 cycles.
-        let layers = [(784, 64), (64, 64), (64, 64), (64, 10)];
+        let dense = |k, o| LayerShape {
+            k,
+            o,
+            vectors: 1,
+            simd_unit: k,
+        };
+        let layers = [dense(784, 64), dense(64, 64), dense(64, 64), dense(64, 10)];
         let f = auto_fold(&layers, 900);
-        for (&(k, o), &(pe, simd)) in layers.iter().zip(&f) {
+        for (&LayerShape { k, o, .. }, &(pe, simd)) in layers.iter().zip(&f) {
             assert_eq!(o % pe, 0);
             assert_eq!(k % simd, 0);
             assert!((o / pe) * (k / simd) <= 66, "{k}x{o}: pe {pe} simd {simd}");
@@ -133,6 +153,20 @@ mod tests {
 
     #[test]
     fn infeasible_target_goes_fully_parallel() {
-        assert_eq!(auto_fold(&[(7, 3)], 1_000_000), vec![(3, 7)]);
+        let l = LayerShape {
+            k: 7,
+            o: 3,
+            vectors: 1,
+            simd_unit: 7,
+        };
+        assert_eq!(auto_fold(&[l], 1_000_000), vec![(3, 7)]);
+        // A conv's SIMD divides its channels: 3 channels × 3×3 taps, 100 pixels.
+        let conv = LayerShape {
+            k: 27,
+            o: 8,
+            vectors: 100,
+            simd_unit: 3,
+        };
+        assert_eq!(auto_fold(&[conv], 1_000_000), vec![(8, 3)]);
     }
 }

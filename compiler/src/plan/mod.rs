@@ -6,15 +6,15 @@
 //! can never disagree. Stages today: one MVU per matrix layer (fused with the threshold that
 //! follows it), width converters and FIFOs between them, and the scores/argmax stage.
 
+mod build;
 pub mod folding;
 pub mod schedule;
 
-use crate::error::{ModelError, Result};
-use crate::ir::{
-    int_bits, ChannelRule, Geometry, Graph, NodeId, Op, Shape, ValueType, WeightValues,
-};
-use folding::{auto_fold, FoldingFile, MemoryStyle, DEFAULT_LANE_BUDGET, LUT_MEMORY_BITS};
-use schedule::{size_fifos, Component, Timing};
+pub use build::plan;
+
+use crate::ir::NodeId;
+use folding::MemoryStyle;
+use schedule::{Component, Timing};
 use serde::Serialize;
 
 /// One stream between stages: `elems` elements of `bits` bits per beat (element i at bits
@@ -29,12 +29,15 @@ pub struct Stream {
     pub signed: bool,
     /// Beats per frame.
     pub beats: usize,
+    /// Each beat also carries a valid flag above the elements (0: every element is a padded
+    /// tap that must not count).
+    pub valid_bit: bool,
 }
 
 impl Stream {
     /// Bits per beat.
     pub fn width(&self) -> usize {
-        self.elems * self.bits as usize
+        self.elems * self.bits as usize + usize::from(self.valid_bit)
     }
 }
 
@@ -50,6 +53,11 @@ pub enum Lane {
     AddSub,
     /// Integer input, {0,1} weights: x if w else 0.
     AddZero,
+    /// Binary input with a per-beat valid flag (zero padding), ±1 weights: +1 if w == x, −1 if
+    /// not, 0 for padded beats; accumulates S itself.
+    XnorMasked,
+    /// As `XnorMasked` for {0,1} weights: x (±1) if w, else 0; 0 for padded beats.
+    AndMasked,
 }
 
 /// What an MVU emits per output channel.
@@ -77,6 +85,8 @@ pub struct Mvu {
     /// The matrix node.
     #[serde(skip)]
     pub node: NodeId,
+    /// Input vectors per frame (output pixels of a convolution, 1 for a dense layer).
+    pub vectors: usize,
     /// Inputs per output (K).
     pub k: usize,
     /// Outputs (O).
@@ -138,12 +148,76 @@ pub struct ScoresStage {
     pub score_bits: u32,
 }
 
+/// Sliding-window generator: turns a C×H×W map (pixels in raster order, C/SIMD beats each)
+/// into one window per output pixel, taps in (ky, kx, c) order, from a line buffer of `rows`
+/// input rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Swg {
+    /// Channels.
+    pub c: usize,
+    /// Input rows.
+    pub h: usize,
+    /// Input columns.
+    pub w: usize,
+    /// Kernel rows.
+    pub kh: usize,
+    /// Kernel columns.
+    pub kw: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Padding above.
+    pub pad_top: usize,
+    /// Padding on the left.
+    pub pad_left: usize,
+    /// Output rows.
+    pub out_h: usize,
+    /// Output columns.
+    pub out_w: usize,
+    /// Channels per beat.
+    pub simd: usize,
+    /// Line-buffer rows (a power of two ≥ kh + stride).
+    pub rows: usize,
+    /// Padded beats are marked invalid (zero padding of binary data) rather than sent as the
+    /// stored value 0 (−1 for `minus_one`, 0 for integers).
+    pub masked: bool,
+}
+
+impl Swg {
+    /// Beats per input pixel.
+    pub fn beats_per_pixel(&self) -> usize {
+        self.c / self.simd
+    }
+}
+
+/// Max-pool with a k×k window and stride k on a stream of pixels (C/elems beats each).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pool {
+    /// Channels.
+    pub c: usize,
+    /// Input rows.
+    pub h: usize,
+    /// Input columns.
+    pub w: usize,
+    /// Window and stride.
+    pub k: usize,
+    /// Output rows.
+    pub out_h: usize,
+    /// Output columns.
+    pub out_w: usize,
+    /// Channels per beat.
+    pub elems: usize,
+}
+
 /// A stage of the dataflow pipeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum StageKind {
     /// Matrix-vector unit.
     Mvu(Mvu),
+    /// Sliding-window generator (before a convolution's MVU).
+    Swg(Swg),
+    /// Max-pool.
+    Pool(Pool),
     /// Scores and argmax.
     Scores(ScoresStage),
 }
@@ -179,6 +253,23 @@ pub struct HardwarePlan {
     pub ii_cycles: u64,
     /// Predicted output cycles of the stall-free sizing run (what Verilator must reproduce).
     pub timing: Timing,
+    /// For each element of the core's input stream, its index in the model input's logical
+    /// (C, H, W) order: maps stream pixel by pixel, channels innermost.
+    #[serde(skip)]
+    pub input_order: Vec<usize>,
+}
+
+/// Stream (H, W, C) position → logical (C, H, W) index for a map of `c`×`h`×`w`.
+pub fn hwc_to_chw(c: usize, h: usize, w: usize) -> Vec<usize> {
+    let mut out = Vec::with_capacity(c * h * w);
+    for y in 0..h {
+        for x in 0..w {
+            for ch in 0..c {
+                out.push((ch * h + y) * w + x);
+            }
+        }
+    }
+    out
 }
 
 /// Pipeline registers of a SIMD-input adder tree with a register every `every` levels.
@@ -213,7 +304,7 @@ fn gcd(a: usize, b: usize) -> usize {
 }
 
 /// The components of a plan's stages, FIFOs unsized.
-fn components(stages: &[Stage], tree_pipeline: u32) -> Vec<Component> {
+pub(crate) fn components(stages: &[Stage], tree_pipeline: u32) -> Vec<Component> {
     let mut out = vec![Component::Fifo {
         depth: 2,
         beats: stages[0].input.beats,
@@ -233,306 +324,31 @@ fn components(stages: &[Stage], tree_pipeline: u32) -> Vec<Component> {
                 tree_registers: tree_registers(m.simd, tree_pipeline),
                 stage: i,
             },
+            StageKind::Swg(g) => Component::Swg {
+                stage: i,
+                cb: g.beats_per_pixel(),
+                h: g.h,
+                w: g.w,
+                kh: g.kh,
+                kw: g.kw,
+                stride: g.stride,
+                pad_top: g.pad_top,
+                pad_left: g.pad_left,
+                out_h: g.out_h,
+                out_w: g.out_w,
+                rows: g.rows,
+            },
+            StageKind::Pool(p) => Component::Pool {
+                stage: i,
+                cb: p.c / p.elems,
+                h: p.h,
+                w: p.w,
+                k: p.k,
+                out_h: p.out_h,
+                out_w: p.out_w,
+            },
             StageKind::Scores(_) => Component::Scores { stage: i },
         });
     }
     out
-}
-
-fn unsupported(graph: &Graph, id: NodeId, what: &str) -> ModelError {
-    ModelError::new(format!(
-        "{what} is not supported by the hardware generator yet (supported today: dense layers \
-         with fused thresholds on vector inputs)"
-    ))
-    .at_node(&graph.node(id).name)
-}
-
-/// Converts a threshold rule on S = scale·acc + c into the accumulator's domain, clamped to
-/// [lo, hi] (a threshold past an end becomes lo or hi + 1, which keeps the count).
-fn rule_in_acc_domain(
-    rule: &ChannelRule,
-    levels: usize,
-    scale: i64,
-    c: i64,
-    lo: i64,
-    hi: i64,
-) -> (bool, Vec<i64>) {
-    // S ≥ T ⇔ scale·acc ≥ T − c ⇔ acc ≥ ⌈(T − c)/scale⌉ (scale > 0); S ≤ T ⇔ acc ≤ ⌊(T − c)/scale⌋.
-    let ceil = |t: i64| (t - c).div_euclid(scale) + i64::from((t - c).rem_euclid(scale) != 0);
-    let floor = |t: i64| (t - c).div_euclid(scale);
-    let clamp = |t: i64| t.clamp(lo, hi + 1);
-    match rule {
-        ChannelRule::Ge(t) => (true, t.iter().map(|&t| clamp(ceil(t))).collect()),
-        ChannelRule::Le(t) => (
-            false,
-            t.iter().map(|&t| floor(t).clamp(lo - 1, hi)).collect(),
-        ),
-        ChannelRule::Const(v) => {
-            // v thresholds always met (lo), the rest never (hi + 1).
-            let mut t = vec![lo; *v as usize];
-            t.resize(levels, hi + 1);
-            (true, t)
-        }
-    }
-}
-
-/// Builds the plan for a lowered graph.
-pub fn plan(graph: &Graph, folding: &FoldingFile) -> Result<HardwarePlan> {
-    // The chain: input → (matmul → threshold?)* → output; flattens of vectors are no-ops.
-    let mut chain: Vec<(NodeId, Option<NodeId>)> = Vec::new();
-    let users = |id: NodeId| -> Vec<NodeId> {
-        graph
-            .ids()
-            .filter(|u| graph.node(*u).inputs.contains(&id))
-            .collect()
-    };
-    let mut at = graph.input;
-    if !matches!(graph.input_node().shape, Shape::Flat(_)) {
-        return Err(unsupported(graph, graph.input, "a feature-map input"));
-    }
-    loop {
-        let next = users(at);
-        let [next] = next[..] else {
-            return Err(unsupported(graph, at, "a node with several consumers"));
-        };
-        match &graph.node(next).op {
-            Op::Flatten => at = next,
-            Op::MatMul(m) => {
-                if m.geometry != Geometry::Dense {
-                    return Err(unsupported(graph, next, "conv2d"));
-                }
-                let after = users(next);
-                match after[..] {
-                    [t] if matches!(graph.node(t).op, Op::Threshold(_)) => {
-                        chain.push((next, Some(t)));
-                        at = t;
-                    }
-                    _ => {
-                        chain.push((next, None));
-                        at = next;
-                    }
-                }
-            }
-            Op::Output(_) => break,
-            other => return Err(unsupported(graph, next, other.kind())),
-        }
-    }
-    let output_id = graph.output;
-    if chain.last().is_none_or(|(_, t)| t.is_some()) {
-        return Err(unsupported(
-            graph,
-            output_id,
-            "an output not fed by a dense layer",
-        ));
-    }
-    let tree_pipeline = folding.tree_pipeline.unwrap_or(1);
-    let dims: Vec<(usize, usize)> = chain
-        .iter()
-        .map(|(m, _)| match &graph.node(*m).op {
-            Op::MatMul(mm) => (mm.weights.taps(), mm.weights.out_channels),
-            _ => unreachable!(),
-        })
-        .collect();
-    let auto = auto_fold(&dims, folding.lane_budget.unwrap_or(DEFAULT_LANE_BUDGET));
-    for name in folding.layers.keys() {
-        if !chain.iter().any(|(m, _)| graph.node(*m).name == *name) {
-            return Err(ModelError::new(format!(
-                "names no dense/conv layer of the model (\"{}\")",
-                name.escape_debug()
-            ))
-            .at_field(format!("layers.{}", name.escape_debug())));
-        }
-    }
-    let mut stages = Vec::new();
-    let mut input = {
-        let node = graph.input_node();
-        let (bits, signed) = match node.vtype {
-            ValueType::Bits => (1, false),
-            ValueType::Int { min, max } => (int_bits(min, max), min < 0),
-        };
-        Stream {
-            elems: 1,
-            bits,
-            signed,
-            beats: node.shape.numel(),
-        }
-    };
-    for (i, &(m, t)) in chain.iter().enumerate() {
-        let node = graph.node(m);
-        let Op::MatMul(mm) = &node.op else {
-            unreachable!()
-        };
-        let cfg = folding.layers.get(&node.name).cloned().unwrap_or_default();
-        let (k, o) = dims[i];
-        let pe = cfg.pe.unwrap_or(auto[i].0);
-        let simd = cfg.simd.unwrap_or(auto[i].1);
-        let field = |f: &str| format!("layers.{}.{f}", node.name.escape_debug());
-        if pe == 0 || o % pe != 0 {
-            return Err(ModelError::new(format!(
-                "PE {pe} does not divide the layer's {o} outputs; use one of {:?}",
-                (1..=o).filter(|d| o % d == 0).collect::<Vec<_>>()
-            ))
-            .at_field(field("pe")));
-        }
-        if simd == 0 || k % simd != 0 {
-            return Err(ModelError::new(format!(
-                "SIMD {simd} does not divide the layer's {k} inputs; use one of {:?}",
-                (1..=k).filter(|d| k % d == 0).collect::<Vec<_>>()
-            ))
-            .at_field(field("simd")));
-        }
-        let x = graph.operand(m, 0);
-        let w = &mm.weights;
-        let lane = match (x.vtype, w.values) {
-            (ValueType::Bits, WeightValues::Pm1) => Lane::Xnor,
-            (ValueType::Bits, WeightValues::ZeroOne) => Lane::And,
-            (_, WeightValues::Pm1) => Lane::AddSub,
-            (_, WeightValues::ZeroOne) => Lane::AddZero,
-        };
-        // Accumulator domain: popcount P ∈ [0, K] for binary lanes, S itself otherwise.
-        let (acc_min, acc_max, s_scale, s_offset): (i64, i64, i64, Vec<i64>) = match lane {
-            Lane::Xnor => (0, k as i64, 2, vec![-(k as i64); o]),
-            Lane::And => {
-                let ones = (0..o)
-                    .map(|oc| -((0..k).filter(|&i| w.bit(oc, i, 0, 0)).count() as i64))
-                    .collect();
-                (0, k as i64, 2, ones)
-            }
-            _ => {
-                let (lo, hi) = node.vtype.range();
-                (lo, hi, 1, vec![0; o])
-            }
-        };
-        // Signed, with room for thresholds one past either end (lo − 1 and hi + 1).
-        let acc_bits = int_bits(acc_min.min(0) - 1, acc_max + 1);
-        let output = match t {
-            Some(t) => {
-                let Op::Threshold(th) = &graph.node(t).op else {
-                    unreachable!()
-                };
-                let mut ge = Vec::with_capacity(o);
-                let mut thresholds = Vec::with_capacity(o * th.levels);
-                for (c, rule) in th.channels.iter().enumerate() {
-                    let (g, ts) =
-                        rule_in_acc_domain(rule, th.levels, s_scale, s_offset[c], acc_min, acc_max);
-                    ge.push(g);
-                    thresholds.extend(ts);
-                }
-                MvuOutput::Threshold {
-                    levels: th.levels,
-                    ge,
-                    thresholds,
-                }
-            }
-            None => MvuOutput::Accumulator,
-        };
-        let (nf, sf) = (o / pe, k / simd);
-        let weight_words = (0..nf * sf)
-            .map(|addr| {
-                let (f, s) = (addr / sf, addr % sf);
-                (0..pe * simd)
-                    .map(|b| w.bit(f * pe + b / simd, s * simd + b % simd, 0, 0))
-                    .collect()
-            })
-            .collect();
-        let memory = cfg.memory.unwrap_or(if k * o <= LUT_MEMORY_BITS {
-            MemoryStyle::Lut
-        } else {
-            MemoryStyle::Block
-        });
-        let out_stream = match &output {
-            MvuOutput::Threshold { levels, .. } => Stream {
-                elems: pe,
-                bits: int_bits(0, *levels as i64),
-                signed: false,
-                beats: nf,
-            },
-            MvuOutput::Accumulator => Stream {
-                elems: pe,
-                bits: acc_bits,
-                signed: true,
-                beats: nf,
-            },
-        };
-        let in_stream = Stream {
-            elems: simd,
-            bits: input.bits,
-            signed: input.signed,
-            beats: sf,
-        };
-        stages.push(Stage {
-            name: node.ident.clone(),
-            kind: StageKind::Mvu(Mvu {
-                node: m,
-                k,
-                o,
-                pe,
-                simd,
-                lane,
-                acc_min,
-                acc_max,
-                acc_bits,
-                s_offset,
-                s_scale,
-                output,
-                weight_words,
-                memory,
-            }),
-            input: in_stream,
-            output: out_stream,
-        });
-        input = out_stream;
-    }
-    // Scores: score = scale·S + offset with S = s_scale·acc + s_offset.
-    let Op::Output(scores) = &graph.node(output_id).op else {
-        unreachable!()
-    };
-    let StageKind::Mvu(last) = &stages.last().expect("a dense layer").kind else {
-        unreachable!()
-    };
-    let classes = last.o;
-    let mul: Vec<i64> = scores.scale.iter().map(|&a| a * last.s_scale).collect();
-    let add: Vec<i64> = (0..classes)
-        .map(|c| scores.scale[c] * last.s_offset[c] + scores.offset[c])
-        .collect();
-    let (smin, smax) = graph.node(output_id).vtype.range();
-    let score_bits = int_bits(smin.min(-1), smax);
-    let out = Stream {
-        elems: classes,
-        bits: score_bits,
-        signed: true,
-        beats: 1,
-    };
-    stages.push(Stage {
-        name: graph.node(output_id).ident.clone(),
-        kind: StageKind::Scores(ScoresStage {
-            classes,
-            mul,
-            add,
-            score_bits,
-        }),
-        input: Stream {
-            elems: classes,
-            ..input
-        }
-        .with_beats(1),
-        output: out,
-    });
-    let mut pipeline = components(&stages, tree_pipeline);
-    let timing = size_fifos(&mut pipeline, stages[0].input.beats);
-    Ok(HardwarePlan {
-        model: graph.ident.clone(),
-        tree_pipeline,
-        latency_cycles: timing.latency(),
-        ii_cycles: timing.ii(),
-        timing,
-        pipeline,
-        stages,
-    })
-}
-
-impl Stream {
-    fn with_beats(self, beats: usize) -> Stream {
-        Stream { beats, ..self }
-    }
 }

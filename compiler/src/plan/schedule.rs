@@ -45,11 +45,121 @@ pub enum Component {
         /// Index into the plan's stages.
         stage: usize,
     },
+    /// Sliding-window generator over a line buffer of `rows` input rows (see [`swg_write_ok`],
+    /// [`swg_available`]); output registered.
+    Swg {
+        /// Index into the plan's stages.
+        stage: usize,
+        /// Beats per input pixel.
+        cb: usize,
+        /// Input rows.
+        h: usize,
+        /// Input columns.
+        w: usize,
+        /// Kernel rows.
+        kh: usize,
+        /// Kernel columns.
+        kw: usize,
+        /// Stride.
+        stride: usize,
+        /// Padding above.
+        pad_top: usize,
+        /// Padding on the left.
+        pad_left: usize,
+        /// Output rows.
+        out_h: usize,
+        /// Output columns.
+        out_w: usize,
+        /// Line-buffer rows.
+        rows: usize,
+    },
+    /// Max-pool (window = stride = k): an input beat completing a window emits the output beat
+    /// (registered); beats outside the pooled area are consumed and dropped.
+    Pool {
+        /// Index into the plan's stages.
+        stage: usize,
+        /// Beats per pixel.
+        cb: usize,
+        /// Input rows.
+        h: usize,
+        /// Input columns.
+        w: usize,
+        /// Window and stride.
+        k: usize,
+        /// Output rows.
+        out_h: usize,
+        /// Output columns.
+        out_w: usize,
+    },
     /// Scores: one input beat → affine (registered) → argmax (registered).
     Scores {
         /// Index into the plan's stages.
         stage: usize,
     },
+}
+
+/// Write side of a sliding-window generator: next beat to write at (wy, wx, wcb), `d` frames
+/// ahead of the read side, whose current output row is `oy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SwgState {
+    /// Next input row to write (within its frame).
+    pub wy: usize,
+    /// Next input column to write.
+    pub wx: usize,
+    /// Next beat of that pixel.
+    pub wcb: usize,
+    /// Frames the write side is ahead of the read side: −1 (the read side has moved on while
+    /// the write side still consumes unused trailing rows of the last frame), 0 or 1.
+    pub d: i32,
+    /// Output row being read.
+    pub oy: usize,
+    /// Output column being read.
+    pub ox: usize,
+    /// Window row.
+    pub ky: usize,
+    /// Window column.
+    pub kx: usize,
+    /// Beat within the window tap.
+    pub rcb: usize,
+}
+
+/// May the SWG accept an input beat? Row wy (counted from the read side's frame) must stay
+/// within `rows` of the first row the current output row still needs, the write side may run at
+/// most one frame ahead, and it may not finish that next frame (which would make it two ahead).
+/// Behind (d = −1) it writes rows nobody reads any more: always allowed.
+#[allow(clippy::too_many_arguments)]
+pub fn swg_write_ok(
+    s: &SwgState,
+    cb: usize,
+    h: usize,
+    w: usize,
+    stride: usize,
+    pad_top: usize,
+    rows: usize,
+) -> bool {
+    let first_needed = (s.oy * stride).saturating_sub(pad_top) as i64;
+    let row = s.wy as i64 + s.d as i64 * h as i64;
+    let finishing_next = s.d == 1 && s.wy == h - 1 && s.wx == w - 1 && s.wcb == cb - 1;
+    s.d <= 1 && row < first_needed + rows as i64 && !finishing_next
+}
+
+/// Is the whole window of the current output pixel written? Its last input pixel in raster
+/// order is (min(H−1, oy·s − t + kh − 1), min(W−1, ox·s − l + kw − 1)); a write side one frame
+/// ahead has written all of it, one frame behind none of it.
+#[allow(clippy::too_many_arguments)]
+pub fn swg_available(
+    s: &SwgState,
+    h: usize,
+    w: usize,
+    kh: usize,
+    kw: usize,
+    stride: usize,
+    pad_top: usize,
+    pad_left: usize,
+) -> bool {
+    let row_need = (s.oy * stride + kh - 1 - pad_top).min(h - 1);
+    let col_need = (s.ox * stride + kw - 1 - pad_left).min(w - 1);
+    s.d == 1 || (s.d == 0 && (s.wy > row_need || (s.wy == row_need && s.wx > col_need)))
 }
 
 #[derive(Clone)]
@@ -69,6 +179,16 @@ enum State {
         nf: usize,
         sf: usize,
         pipe: Vec<bool>,
+        out_valid: bool,
+    },
+    Swg {
+        s: SwgState,
+        out_valid: bool,
+    },
+    Pool {
+        iy: usize,
+        ix: usize,
+        cb: usize,
         out_valid: bool,
     },
     Scores {
@@ -95,6 +215,16 @@ impl State {
                 pipe: vec![false; 1 + tree_registers],
                 out_valid: false,
             },
+            Component::Swg { .. } => State::Swg {
+                s: SwgState::default(),
+                out_valid: false,
+            },
+            Component::Pool { .. } => State::Pool {
+                iy: 0,
+                ix: 0,
+                cb: 0,
+                out_valid: false,
+            },
             Component::Scores { .. } => State::Scores {
                 v1: false,
                 out_valid: false,
@@ -108,6 +238,8 @@ impl State {
             State::DwcUp { out_valid, .. } => *out_valid,
             State::DwcDown { holding, .. } => *holding,
             State::Mvu { out_valid, .. } => *out_valid,
+            State::Swg { out_valid, .. } => *out_valid,
+            State::Pool { out_valid, .. } => *out_valid,
             State::Scores { out_valid, .. } => *out_valid,
         }
     }
@@ -183,7 +315,20 @@ pub fn simulate(components: &[Component], input_beats: usize, frames: usize) -> 
                 (Component::Mvu { .. }, State::Mvu { nf, out_valid, .. }) => {
                     (!*out_valid || ready_out[i]) && *nf == 0
                 }
-                (Component::Scores { .. }, State::Scores { out_valid, .. }) => {
+                (
+                    &Component::Swg {
+                        cb,
+                        h,
+                        w,
+                        stride,
+                        pad_top,
+                        rows,
+                        ..
+                    },
+                    State::Swg { s, .. },
+                ) => swg_write_ok(s, cb, h, w, stride, pad_top, rows),
+                (Component::Pool { .. }, State::Pool { out_valid, .. })
+                | (Component::Scores { .. }, State::Scores { out_valid, .. }) => {
                     !*out_valid || ready_out[i]
                 }
                 _ => unreachable!("state matches component"),
@@ -285,6 +430,70 @@ fn step(
                 }
             }
         }
+        (
+            &Component::Swg {
+                cb,
+                h,
+                w,
+                kh,
+                kw,
+                stride,
+                pad_top,
+                pad_left,
+                out_h,
+                out_w,
+                ..
+            },
+            State::Swg { s, out_valid },
+        ) => {
+            let ce = !*out_valid || ready_out;
+            let mut read_frame_end = false;
+            if ce {
+                let avail = swg_available(s, h, w, kh, kw, stride, pad_top, pad_left);
+                *out_valid = avail;
+                if avail {
+                    read_frame_end = advance(&mut [
+                        (&mut s.rcb, cb),
+                        (&mut s.kx, kw),
+                        (&mut s.ky, kh),
+                        (&mut s.ox, out_w),
+                        (&mut s.oy, out_h),
+                    ]);
+                }
+            }
+            let mut write_frame_end = false;
+            if fire_in {
+                write_frame_end = advance(&mut [(&mut s.wcb, cb), (&mut s.wx, w), (&mut s.wy, h)]);
+            }
+            s.d += i32::from(write_frame_end) - i32::from(read_frame_end);
+        }
+        (
+            &Component::Pool {
+                cb: cbs,
+                h,
+                w,
+                k,
+                out_h,
+                out_w,
+                ..
+            },
+            State::Pool {
+                iy,
+                ix,
+                cb,
+                out_valid,
+            },
+        ) => {
+            let completes = fire_in
+                && *iy < out_h * k
+                && *ix < out_w * k
+                && *iy % k == k - 1
+                && *ix % k == k - 1;
+            if fire_in {
+                advance(&mut [(cb, cbs), (ix, w), (iy, h)]);
+            }
+            *out_valid = completes || (*out_valid && !fire_out);
+        }
         (Component::Scores { .. }, State::Scores { v1, out_valid }) => {
             let ce = !*out_valid || ready_out;
             if ce {
@@ -294,6 +503,18 @@ fn step(
         }
         _ => unreachable!("state matches component"),
     }
+}
+
+/// Advances nested counters (innermost first, each with its limit); true when all wrap.
+fn advance(counters: &mut [(&mut usize, usize)]) -> bool {
+    for (value, limit) in counters.iter_mut() {
+        **value += 1;
+        if **value < *limit {
+            return false;
+        }
+        **value = 0;
+    }
+    true
 }
 
 /// Frames the sizing run uses.
