@@ -16,18 +16,28 @@ pub struct Args {
     /// Folding file (PE, SIMD, memory style per layer; see docs/hardware.md).
     #[arg(long)]
     pub folding: Option<PathBuf>,
+    /// LUT4 budget for the automatic folding of layers the folding file does not fix.
+    #[arg(long)]
+    pub lut_budget: Option<usize>,
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,
 }
 
 /// Loads the model and folding and builds the plan.
-pub fn build_plan(model: &Path, folding: Option<&Path>) -> Result<(Graph, HardwarePlan), CliError> {
+pub fn build_plan(
+    model: &Path,
+    folding: Option<&Path>,
+    lut_budget: Option<usize>,
+) -> Result<(Graph, HardwarePlan), CliError> {
     let graph = passes::load_graph(model)?;
-    let folding = match folding {
+    let mut folding = match folding {
         Some(f) => FoldingFile::load(f)?,
         None => FoldingFile::default(),
     };
+    if let Some(luts) = lut_budget {
+        folding.lane_budget = Some(xnorc_compiler::plan::folding::lanes_for_luts(luts));
+    }
     let plan =
         plan::plan(&graph, &folding).map_err(|e| e.in_file(folding_or_model(model, &folding)))?;
     Ok((graph, plan))
@@ -39,37 +49,28 @@ fn folding_or_model(model: &Path, _f: &FoldingFile) -> String {
 
 /// plan.json: the plan with per-stage cycles and memory figures.
 pub fn plan_json(plan: &HardwarePlan) -> serde_json::Value {
+    use xnorc_compiler::plan::schedule::Component;
+    // Per stage: first input beat → first output beat in the stall-free model run.
+    let stage_latency = |i: usize| {
+        plan.pipeline
+            .iter()
+            .position(|c| match c {
+                Component::Mvu { stage, .. }
+                | Component::Swg { stage, .. }
+                | Component::Pool { stage, .. }
+                | Component::Scores { stage } => *stage == i,
+                _ => false,
+            })
+            .and_then(|c| plan.timing.component_latency(c))
+    };
     let stages: Vec<serde_json::Value> = plan
         .stages
         .iter()
-        .map(|s| match &s.kind {
-            StageKind::Mvu(m) => serde_json::json!({
-                "name": s.name, "kind": "mvu", "pe": m.pe, "simd": m.simd,
-                "nf": m.nf(), "sf": m.sf(), "lane": m.lane,
-                "vectors": m.vectors,
-                "cycles_per_frame": m.vectors * m.nf() * m.sf(),
-                "accumulator_bits": m.acc_bits,
-                "memory_bits": m.weight_bits(), "memory_style": m.memory,
-                "input": s.input, "output": s.output,
-            }),
-            StageKind::Swg(g) => serde_json::json!({
-                "name": s.name, "kind": "swg", "window": [g.kh, g.kw], "stride": g.stride,
-                "line_buffer_rows": g.rows, "masked_padding": g.masked,
-                "cycles_per_frame": s.output.beats.max(s.input.beats),
-                "memory_bits": g.rows * g.w * g.c * s.input.bits as usize,
-                "input": s.input, "output": s.output,
-            }),
-            StageKind::Pool(p) => serde_json::json!({
-                "name": s.name, "kind": "maxpool", "window": p.k,
-                "cycles_per_frame": s.input.beats,
-                "memory_bits": p.out_w * p.c * s.input.bits as usize,
-                "input": s.input, "output": s.output,
-            }),
-            StageKind::Scores(sc) => serde_json::json!({
-                "name": s.name, "kind": "scores", "classes": sc.classes,
-                "score_bits": sc.score_bits, "cycles_per_frame": 1,
-                "input": s.input, "output": s.output,
-            }),
+        .enumerate()
+        .map(|(i, s)| {
+            let mut v = stage_json(s);
+            v["latency_cycles"] = serde_json::json!(stage_latency(i));
+            v
         })
         .collect();
     serde_json::json!({
@@ -81,6 +82,38 @@ pub fn plan_json(plan: &HardwarePlan) -> serde_json::Value {
         "pipeline": plan.pipeline,
         "predicted_output_cycles": plan.timing.output_cycles,
     })
+}
+
+fn stage_json(s: &xnorc_compiler::plan::Stage) -> serde_json::Value {
+    match &s.kind {
+        StageKind::Mvu(m) => serde_json::json!({
+            "name": s.name, "kind": "mvu", "pe": m.pe, "simd": m.simd,
+            "nf": m.nf(), "sf": m.sf(), "lane": m.lane,
+            "vectors": m.vectors,
+            "cycles_per_frame": m.vectors * m.nf() * m.sf(),
+            "accumulator_bits": m.acc_bits,
+            "memory_bits": m.weight_bits(), "memory_style": m.memory,
+            "input": s.input, "output": s.output,
+        }),
+        StageKind::Swg(g) => serde_json::json!({
+            "name": s.name, "kind": "swg", "window": [g.kh, g.kw], "stride": g.stride,
+            "line_buffer_rows": g.rows, "masked_padding": g.masked,
+            "cycles_per_frame": s.output.beats.max(s.input.beats),
+            "memory_bits": g.rows * g.w * g.c * s.input.bits as usize,
+            "input": s.input, "output": s.output,
+        }),
+        StageKind::Pool(p) => serde_json::json!({
+            "name": s.name, "kind": "maxpool", "window": p.k,
+            "cycles_per_frame": s.input.beats,
+            "memory_bits": p.out_w * p.c * s.input.bits as usize,
+            "input": s.input, "output": s.output,
+        }),
+        StageKind::Scores(sc) => serde_json::json!({
+            "name": s.name, "kind": "scores", "classes": sc.classes,
+            "score_bits": sc.score_bits, "cycles_per_frame": 1,
+            "input": s.input, "output": s.output,
+        }),
+    }
 }
 
 /// Writes the design and plan.json into `dir`; returns the top module's name.
@@ -97,7 +130,7 @@ pub fn write_design(dir: &Path, plan: &HardwarePlan) -> Result<String, CliError>
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
-    let (_, plan) = build_plan(&args.model, args.folding.as_deref())?;
+    let (_, plan) = build_plan(&args.model, args.folding.as_deref(), args.lut_budget)?;
     let top = write_design(&args.output, &plan)?;
     if args.json {
         println!(

@@ -25,6 +25,9 @@ pub struct Args {
     /// Folding file.
     #[arg(long)]
     folding: Option<PathBuf>,
+    /// LUT4 budget for the automatic folding (as for `compile`).
+    #[arg(long)]
+    lut_budget: Option<usize>,
     /// Seed for random inputs and stall patterns.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -104,7 +107,7 @@ fn unpack(plan: &HardwarePlan, words: &[u32]) -> (Vec<i64>, usize) {
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
-    let (graph, plan) = build_plan(&args.model, args.folding.as_deref())?;
+    let (graph, plan) = build_plan(&args.model, args.folding.as_deref(), args.lut_budget)?;
     let input = match &args.input {
         Some(p) => read_input(p, &graph)?.1,
         None => random_frames(&graph, args.vectors, args.seed),

@@ -68,6 +68,15 @@ impl FoldingFile {
 /// (measured on UP5K), i.e. a design that leaves room on an iCE40 UP5K.
 pub const DEFAULT_LANE_BUDGET: usize = 900;
 
+/// LUT4 per lane with accumulator and threshold, measured on iCE40 (4–4.5; the upper end, so a
+/// budget is not overrun).
+pub const LUTS_PER_LANE: f64 = 4.5;
+
+/// Lanes the automatic rule may spend for a budget of `luts` LUT4.
+pub fn lanes_for_luts(luts: usize) -> usize {
+    ((luts as f64 / LUTS_PER_LANE) as usize).max(1)
+}
+
 /// Largest memory (bits) kept in LUTs when no style is given.
 pub const LUT_MEMORY_BITS: usize = 2048;
 

@@ -256,12 +256,23 @@ pub struct Timing {
     /// Largest occupancy seen per component (FIFOs; 0 for others).
     #[serde(skip)]
     pub occupancy: Vec<usize>,
+    /// Per component: cycle of its first accepted input beat and of its first output beat.
+    #[serde(skip)]
+    pub first_beats: Vec<(Option<u64>, Option<u64>)>,
 }
 
 impl Timing {
     /// Cycles from a frame's first accepted input beat to its output beat (frame 0).
     pub fn latency(&self) -> u64 {
         self.output_cycles[0] - self.input_cycles[0]
+    }
+
+    /// Cycles from component `i`'s first input beat to its first output beat.
+    pub fn component_latency(&self, i: usize) -> Option<u64> {
+        match self.first_beats[i] {
+            (Some(a), Some(b)) => Some(b - a),
+            _ => None,
+        }
     }
 
     /// Cycles between the last two output beats: the steady-state initiation interval.
@@ -280,6 +291,7 @@ pub fn simulate(components: &[Component], input_beats: usize, frames: usize) -> 
     let n = components.len();
     let mut state: Vec<State> = components.iter().map(State::new).collect();
     let mut occupancy = vec![0usize; n];
+    let mut first_beats = vec![(None, None); n];
     let total_in = input_beats * frames;
     let (mut sent, mut input_cycles, mut output_cycles) = (0usize, Vec::new(), Vec::new());
     let limit = 10_000_000u64 + 1000 * total_in as u64;
@@ -345,6 +357,14 @@ pub fn simulate(components: &[Component], input_beats: usize, frames: usize) -> 
         if fire_out[n - 1] {
             output_cycles.push(cycle);
         }
+        for (i, first) in first_beats.iter_mut().enumerate() {
+            if fire_in[i] && first.0.is_none() {
+                first.0 = Some(cycle);
+            }
+            if fire_out[i] && first.1.is_none() {
+                first.1 = Some(cycle);
+            }
+        }
         for i in 0..n {
             step(
                 &components[i],
@@ -364,6 +384,7 @@ pub fn simulate(components: &[Component], input_beats: usize, frames: usize) -> 
         input_cycles,
         output_cycles,
         occupancy,
+        first_beats,
     }
 }
 
