@@ -359,11 +359,11 @@ fn a_corrupted_weight_bit_fails_verification() {
         "{}",
         String::from_utf8_lossy(&ok.stderr)
     );
-    // Flip the lowest bit of the first weight word of the first layer.
-    let hex = design.join("tiny_core_fc1_weights.hex");
+    // Invert the low four weight bits of the first word of the middle layer (fc2).
+    let hex = design.join("tiny_core_fc2_weights.hex");
     let text = std::fs::read_to_string(&hex).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    let last = lines[0].pop().unwrap().to_digit(16).unwrap() ^ 1;
+    let last = lines[0].pop().unwrap().to_digit(16).unwrap() ^ 0xf;
     lines[0].push(char::from_digit(last, 16).unwrap());
     std::fs::write(&hex, lines.join("\n") + "\n").unwrap();
     let bad = xnorc(&[
@@ -378,6 +378,11 @@ fn a_corrupted_weight_bit_fails_verification() {
     assert_eq!(bad.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("frame") && stderr.contains("reference gives"),
+        "{stderr}"
+    );
+    // The diagnosis names the corrupted layer (fc2, fused with its threshold act2), not fc1.
+    assert!(
+        stderr.contains("first differing stage: fc2 (node \"act2\")"),
         "{stderr}"
     );
 }

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod compile;
+pub mod diagnose;
 pub mod inspect;
 pub mod random;
 pub mod simulate;

@@ -63,7 +63,7 @@ fn random_frames(graph: &Graph, n: usize, seed: u64) -> InputData {
 }
 
 /// Packs frames into input beats: SIMD elements per beat, element i at bits [i·b, (i+1)·b).
-fn pack(plan: &HardwarePlan, frames: Frames<'_>, words: usize) -> Vec<u32> {
+pub fn pack(plan: &HardwarePlan, frames: Frames<'_>, words: usize) -> Vec<u32> {
     let s = &plan.stages[0].input;
     let (elems, bits) = (s.elems, s.bits as usize);
     let per_frame = plan.input_order.len();
@@ -159,7 +159,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     let limit = predicted.output_cycles.last().copied().unwrap_or(0) * 20 + 10_000;
     let start = Instant::now();
     let timing = harness
-        .run(&stim, frames_n, beats, Stalls::NONE, limit, None)
+        .run(&stim, frames_n, Stalls::NONE, limit, None)
         .map_err(|e| CliError::Failed(e.to_string()))?;
     let sim_seconds = start.elapsed().as_secs_f64();
     let stalls = Stalls {
@@ -168,14 +168,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         output_per_mille: args.stall_per_mille,
     };
     let stalled = harness
-        .run(
-            &stim,
-            frames_n,
-            beats,
-            stalls,
-            limit * 10,
-            args.vcd.as_deref(),
-        )
+        .run(&stim, frames_n, stalls, limit * 10, args.vcd.as_deref())
         .map_err(|e| CliError::Failed(e.to_string()))?;
     // Compare every output of both runs with the reference.
     let classes = reference.classes;
@@ -200,6 +193,20 @@ pub fn run(args: &Args) -> Result<(), CliError> {
                 break;
             }
         }
+    }
+    if !failures.is_empty() {
+        eprintln!("verify: outputs differ; locating the first differing stage");
+        let found = super::diagnose::first_differing_stage(
+            &graph,
+            &plan,
+            input.frames(),
+            frames_n,
+            &args.build_dir,
+            args.design.as_deref(),
+        )?;
+        failures.push(found.unwrap_or_else(|| {
+            "every stage before the scores matches the reference: the scores stage differs".into()
+        }));
     }
     let measured_out: Vec<u64> = timing.outputs.iter().map(|(c, _)| *c).collect();
     if timing.input_cycles != predicted.input_cycles || measured_out != predicted.output_cycles {

@@ -184,6 +184,7 @@ pub fn plan(graph: &Graph, folding: &FoldingFile) -> Result<HardwarePlan> {
                     unreachable!()
                 };
                 let pool = Pool {
+                    node: id,
                     c,
                     h,
                     w,
@@ -417,6 +418,7 @@ fn matrix_stages(
         name: node.ident.clone(),
         kind: StageKind::Mvu(Mvu {
             node: id,
+            threshold,
             vectors: shape.vectors,
             k,
             o,

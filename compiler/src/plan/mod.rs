@@ -85,6 +85,9 @@ pub struct Mvu {
     /// The matrix node.
     #[serde(skip)]
     pub node: NodeId,
+    /// The threshold node fused into it, if any.
+    #[serde(skip)]
+    pub threshold: Option<NodeId>,
     /// Input vectors per frame (output pixels of a convolution, 1 for a dense layer).
     pub vectors: usize,
     /// Inputs per output (K).
@@ -192,6 +195,9 @@ impl Swg {
 /// Max-pool with a k×k window and stride k on a stream of pixels (C/elems beats each).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Pool {
+    /// The max-pool node.
+    #[serde(skip)]
+    pub node: NodeId,
     /// Channels.
     pub c: usize,
     /// Input rows.

@@ -192,12 +192,12 @@ pub fn build(
 static RUN_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 impl Harness {
-    /// Runs `frames` frames given as `beats_per_frame` beats each (`in_words` u32 per beat).
+    /// Streams every beat of `stimulus` (`in_words` u32 per beat) and collects `outputs` output
+    /// beats.
     pub fn run(
         &self,
         stimulus: &[u32],
-        frames: usize,
-        beats_per_frame: usize,
+        outputs: usize,
         stalls: Stalls,
         max_cycles: u64,
         vcd: Option<&Path>,
@@ -210,8 +210,8 @@ impl Harness {
         std::fs::write(&stim, bytes).map_err(|e| io(e, &stim))?;
         let mut cmd = Command::new(&self.exe);
         cmd.current_dir(&self.dir).arg(&stim).arg(&log).args([
-            frames.to_string(),
-            beats_per_frame.to_string(),
+            outputs.to_string(),
+            (stimulus.len() / self.in_words.max(1)).to_string(),
             stalls.seed.to_string(),
             stalls.input_per_mille.to_string(),
             stalls.output_per_mille.to_string(),
@@ -242,11 +242,11 @@ impl Harness {
                 _ => {}
             }
         }
-        if !status.success() || run.outputs.len() != frames {
+        if !status.success() || run.outputs.len() != outputs {
             return Err(HarnessError::Incomplete {
                 cycles: max_cycles,
                 received: run.outputs.len(),
-                frames,
+                frames: outputs,
                 log,
             });
         }

@@ -1,5 +1,5 @@
 // xnorc co-simulation testbench (generic: port widths come from the Verilated model).
-// Usage: tb STIMULUS OUTPUT FRAMES BEATS_PER_FRAME SEED P_IN_STALL P_OUT_STALL MAX_CYCLES [VCD]
+// Usage: tb STIMULUS OUTPUT OUTPUTS INPUT_BEATS SEED P_IN_STALL P_OUT_STALL MAX_CYCLES [VCD]
 // STIMULUS: input beats, each IN_WORDS little-endian u32. OUTPUT: text, one line per event:
 //   "i <cycle>" for an accepted input beat, "o <cycle> <hex words, least significant first>".
 // Stalls: with probability P (per mille) the source withholds a beat / the sink is not ready.
@@ -39,17 +39,16 @@ static uint32_t next_rand() {  // xorshift64*
 }
 
 int main(int argc, char** argv) {
-    if (argc < 9) { fprintf(stderr, "usage: tb STIM OUT FRAMES BEATS SEED PIN POUT MAXCYC [VCD]\n"); return 2; }
+    if (argc < 9) { fprintf(stderr, "usage: tb STIM OUT OUTPUTS INBEATS SEED PIN POUT MAXCYC [VCD]\n"); return 2; }
     Verilated::commandArgs(1, argv);
     const char* stim_path = argv[1];
     const char* out_path = argv[2];
-    long frames = atol(argv[3]), beats_per_frame = atol(argv[4]);
+    long frames = atol(argv[3]), total_beats = atol(argv[4]);  // output beats to collect, input beats
     rng_state = strtoull(argv[5], nullptr, 10) * 0x9E3779B97F4A7C15ULL + 1;
     int p_in = atoi(argv[6]), p_out = atoi(argv[7]);
     long max_cycles = atol(argv[8]);
     Vcore* top = new Vcore;
     const int in_words = words_of(top->in_data);
-    long total_beats = frames * beats_per_frame;
     std::vector<uint32_t> stim((size_t)total_beats * in_words);
     FILE* f = fopen(stim_path, "rb");
     if (!f || fread(stim.data(), 4, stim.size(), f) != stim.size()) { fprintf(stderr, "cannot read %s\n", stim_path); return 2; }

@@ -1,0 +1,144 @@
+//! Locating a mismatch: the first pipeline stage whose output stream differs from the reference.
+//!
+//! For each stage that computes a node of the model (an MVU with its fused threshold, a
+//! max-pool), a prefix of the core ending at that stage is generated and simulated, and its output
+//! beats are compared with the reference simulator's values of that node, in stream order.
+
+use super::compile::write_design;
+use super::verify::pack;
+use crate::errors::CliError;
+use std::path::Path;
+use xnorc_compiler::ir::{Graph, Shape};
+use xnorc_compiler::plan::schedule::Component;
+use xnorc_compiler::plan::{hwc_to_chw, HardwarePlan, MvuOutput, StageKind};
+use xnorc_sim::verilator::{self, Stalls};
+use xnorc_sim::{Frames, Simulator};
+
+/// The plan cut after stage `i` (its output becomes the core's output).
+fn prefix(plan: &HardwarePlan, i: usize) -> Option<HardwarePlan> {
+    let end = plan.pipeline.iter().position(|c| match c {
+        Component::Mvu { stage, .. }
+        | Component::Swg { stage, .. }
+        | Component::Pool { stage, .. }
+        | Component::Scores { stage } => *stage == i,
+        _ => false,
+    })?;
+    Some(HardwarePlan {
+        stages: plan.stages[..=i].to_vec(),
+        pipeline: plan.pipeline[..=end].to_vec(),
+        model: format!("{}_upto{i}", plan.model),
+        ..plan.clone()
+    })
+}
+
+fn field(words: &[u32], lsb: usize, bits: usize, signed: bool) -> i64 {
+    let raw = (0..bits).fold(0u64, |v, i| {
+        let b = (words.get((lsb + i) / 32).copied().unwrap_or(0) >> ((lsb + i) % 32)) & 1;
+        v | (b as u64) << i
+    });
+    if signed && bits < 64 {
+        ((raw << (64 - bits)) as i64) >> (64 - bits)
+    } else {
+        raw as i64
+    }
+}
+
+/// Names the first differing stage, or `None` when every checked stage matches.
+pub fn first_differing_stage(
+    graph: &Graph,
+    plan: &HardwarePlan,
+    input: Frames<'_>,
+    frames: usize,
+    build_dir: &Path,
+    design: Option<&Path>,
+) -> Result<Option<String>, CliError> {
+    let full_top = xnorc_rtl::top_name(plan);
+    let sim = Simulator::new(graph.clone()).map_err(|e| CliError::Input(e.to_string()))?;
+    let trace = sim
+        .trace(input)
+        .map_err(|e| CliError::Input(e.to_string()))?;
+    for (i, stage) in plan.stages.iter().enumerate() {
+        let (node, to_acc): (_, Option<&xnorc_compiler::plan::Mvu>) = match &stage.kind {
+            StageKind::Mvu(m) => match (&m.output, m.threshold) {
+                (MvuOutput::Threshold { .. }, Some(t)) => (t, None),
+                _ => (m.node, Some(m)),
+            },
+            StageKind::Pool(p) => (p.node, None),
+            // Windows are no node of the model; the scores are what verify compared.
+            StageKind::Swg(_) | StageKind::Scores(_) => continue,
+        };
+        let cut = prefix(plan, i).expect("every stage has a component");
+        let dir = build_dir
+            .join("designs")
+            .join(format!("{}-{}", cut.model, std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let top = write_design(&dir, &cut)?;
+        if let Some(on_disk) = design {
+            // Checking a given design: its memory images (maybe the faulty part) replace the
+            // regenerated ones, matched by the part of the name after the top module's.
+            for entry in std::fs::read_dir(&dir).map_err(|e| CliError::Io(e.to_string()))? {
+                let name = entry.map_err(|e| CliError::Io(e.to_string()))?.file_name();
+                let name = name.to_string_lossy();
+                if let Some(suffix) = name.strip_suffix(".hex").and_then(|n| n.strip_prefix(&top)) {
+                    let source = on_disk.join(format!("{full_top}{suffix}.hex"));
+                    if source.exists() {
+                        std::fs::copy(&source, dir.join(name.as_ref()))
+                            .map_err(|e| CliError::Io(format!("{}: {e}", source.display())))?;
+                    }
+                }
+            }
+        }
+        let harness = verilator::build(
+            &dir,
+            &top,
+            cut.stages[0].input.width(),
+            &build_dir.join("verilator"),
+            false,
+        )
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+        let _ = std::fs::remove_dir_all(&dir);
+        let out = stage.output;
+        let beats = frames * out.beats;
+        let limit = 1_000_000 + 1000 * beats as u64 * (plan.ii_cycles + 1);
+        let log = harness
+            .run(
+                &pack(plan, input, harness.in_words),
+                beats,
+                Stalls::NONE,
+                limit,
+                None,
+            )
+            .map_err(|e| CliError::Failed(e.to_string()))?;
+        // The reference in stream order (maps pixel by pixel, channels innermost).
+        let nv = &trace[node.0];
+        let shape = graph.node(node).shape;
+        let per_frame = shape.numel();
+        let (order, channels) = match shape {
+            Shape::Map { c, h, w } => (hwc_to_chw(c, h, w), c),
+            Shape::Flat(n) => ((0..n).collect(), n),
+        };
+        for (b, (_, words)) in log.outputs.iter().enumerate() {
+            for e in 0..out.elems {
+                let j = b * out.elems + e;
+                let (f, pos) = (j / per_frame, j % per_frame);
+                let mut want = nv.values[f * per_frame + order[pos]];
+                if let Some(m) = to_acc {
+                    // The last layer streams its accumulators: S = s_scale·acc + s_offset.
+                    let c = pos % channels;
+                    want = (want - m.s_offset[c]) / m.s_scale;
+                }
+                let got = field(words, e * out.bits as usize, out.bits as usize, out.signed);
+                if got != want {
+                    return Ok(Some(format!(
+                        "first differing stage: {} (node \"{}\"): frame {f}, output beat {}, \
+                         element {e}: hardware {got}, reference {want}",
+                        stage.name,
+                        graph.node(node).name.escape_debug(),
+                        b % out.beats
+                    )));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
