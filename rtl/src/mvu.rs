@@ -142,14 +142,15 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
     let w_r = md.reg("w_r", ww);
     // Control travelling with each op: valid, last op of a pass, first op of a pass, its nf.
     let regs = tree_registers(simd, tree_pipeline);
-    // Only thresholds look at the op's nf (to pick their ROM word).
+    // Only thresholds look at the op's nf (to pick their ROM word), and they read it one stage
+    // ahead of the last: the last control stage needs no nf of its own.
     let tracks_nf = matches!(m.output, MvuOutput::Threshold { .. });
     let ctl = |md: &mut Module, stage: usize| {
         (
             md.reg(&format!("v{stage}"), 1),
             md.reg(&format!("last{stage}"), 1),
             md.reg(&format!("first{stage}"), 1),
-            if tracks_nf {
+            if tracks_nf && stage < regs {
                 md.reg(&format!("nf{stage}"), nfw)
             } else {
                 lit(nfw, 0)
@@ -166,7 +167,7 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
         set(ctls[0].1.clone(), issue.clone().op("&&", last_sf.clone())),
         set(ctls[0].2.clone(), sf_r.clone().op("==", lit(sfw, 0))),
     ];
-    if tracks_nf {
+    if tracks_nf && regs > 0 {
         body.push(set(ctls[0].3.clone(), nf_r.clone()));
     }
     let counters = Stmt::If(
@@ -285,7 +286,7 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
         let prev = ctls[i].clone();
         let mut body = regs_i;
         body.extend([set(c.1.clone(), prev.1), set(c.2.clone(), prev.2)]);
-        if tracks_nf {
+        if tracks_nf && i + 1 < regs {
             body.push(set(c.3.clone(), prev.3));
         }
         md.always(vec![when(ce.clone(), body)]);
@@ -296,7 +297,14 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
         )]);
         ctls.push(c);
     }
-    let (v, last, first, nf_final) = ctls.last().cloned().expect("control stage");
+    let (v, last, first, _) = ctls.last().cloned().expect("control stage");
+    // The nf that the op entering the last control stage carries this cycle: the issue counter
+    // when there is no tree register, else the previous stage's.
+    let nf_ahead = if regs == 0 {
+        nf_r.clone()
+    } else {
+        ctls[regs - 1].3.clone()
+    };
     // Accumulate; the last op of a pass produces the totals.
     let mut acc_body = Vec::new();
     let mut totals = Vec::with_capacity(pe);
@@ -340,13 +348,21 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
                 width: tw,
                 depth: nf,
                 init: Some(tfile.clone()),
-                style: None,
+                style: Some(match m.threshold_memory {
+                    MemoryStyle::Block => "block",
+                    MemoryStyle::Lut => "logic",
+                }),
             });
-            let word = md.let_wire(
-                "thr_word",
-                tw,
-                Expr::Index("thresholds".into(), Box::new(nf_final.clone())),
-            );
+            // Read synchronously, in step with the op reaching the last stage (so a large
+            // threshold memory can live in block RAM like the weights).
+            let word = md.reg("thr_word", tw);
+            md.always(vec![when(
+                ce.clone(),
+                vec![set(
+                    word.clone(),
+                    Expr::Index("thresholds".into(), Box::new(nf_ahead)),
+                )],
+            )]);
             let mut outs = Vec::with_capacity(pe);
             for (p, total) in totals.into_iter().enumerate() {
                 let ge_bit = word.clone().bit(pe * levels * a + p);

@@ -404,6 +404,15 @@ fn matrix_stages(
         } else {
             MemoryStyle::Block
         });
+    let threshold_bits = match &output {
+        MvuOutput::Threshold { levels, .. } => o * (levels * acc_bits as usize + 1),
+        MvuOutput::Accumulator => 0,
+    };
+    let threshold_memory = if threshold_bits > super::folding::LUT_MEMORY_BITS {
+        MemoryStyle::Block
+    } else {
+        MemoryStyle::Lut
+    };
     let out = Stream {
         elems: pe,
         bits: match &output {
@@ -433,6 +442,7 @@ fn matrix_stages(
             output,
             weight_words,
             memory,
+            threshold_memory,
         }),
         input: mvu_in,
         output: out,

@@ -117,8 +117,10 @@ pub struct Mvu {
     /// weight bit of output nf·PE + pe, input sf·SIMD + s.
     #[serde(skip)]
     pub weight_words: Vec<Vec<bool>>,
-    /// Where weights (and thresholds) live.
+    /// Where the weights live.
     pub memory: MemoryStyle,
+    /// Where the thresholds live (chosen by their own size).
+    pub threshold_memory: MemoryStyle,
 }
 
 impl Mvu {
