@@ -119,23 +119,23 @@ pub fn swg(name: &str, g: &Swg, input: &Stream, output: &Stream) -> Module {
     m.assign(r("in_ready"), write_ok);
     let fire_in = m.let_wire("fire_in", 1, r("in_valid").op("&&", r("in_ready")));
     // Read side: swg_available.
-    let row_need_raw = oys.clone().op("+", k(g.kh - 1)).op("-", k(g.pad_top));
+    // The window's last input pixel: min(limit, start + kernel − 1 − pad) per axis.
+    let clamp_to = |e: Expr, limit: usize| e.clone().op(">", k(limit)).cond(k(limit), e);
     let row_need = m.let_wire(
         "row_need",
         rw,
-        row_need_raw
-            .clone()
-            .op(">", k(g.h - 1))
-            .cond(k(g.h - 1), row_need_raw),
+        clamp_to(
+            oys.clone().op("+", k(g.kh - 1)).op("-", k(g.pad_top)),
+            g.h - 1,
+        ),
     );
-    let col_need_raw = oxs.clone().op("+", k(g.kw - 1)).op("-", k(g.pad_left));
     let col_need = m.let_wire(
         "col_need",
         rw,
-        col_need_raw
-            .clone()
-            .op(">", k(g.w - 1))
-            .cond(k(g.w - 1), col_need_raw),
+        clamp_to(
+            oxs.clone().op("+", k(g.kw - 1)).op("-", k(g.pad_left)),
+            g.w - 1,
+        ),
     );
     let wy_e = ext(wy.clone(), hb);
     let avail = d.clone().op("==", lit(2, 2)).op(

@@ -45,33 +45,14 @@ pub enum Component {
         /// Index into the plan's stages.
         stage: usize,
     },
-    /// Sliding-window generator over a line buffer of `rows` input rows (see [`swg_write_ok`],
-    /// [`swg_available`]); output registered.
+    /// Sliding-window generator over a line buffer (see [`swg_write_ok`], [`swg_available`]);
+    /// output registered.
     Swg {
         /// Index into the plan's stages.
         stage: usize,
-        /// Beats per input pixel.
-        cb: usize,
-        /// Input rows.
-        h: usize,
-        /// Input columns.
-        w: usize,
-        /// Kernel rows.
-        kh: usize,
-        /// Kernel columns.
-        kw: usize,
-        /// Stride.
-        stride: usize,
-        /// Padding above.
-        pad_top: usize,
-        /// Padding on the left.
-        pad_left: usize,
-        /// Output rows.
-        out_h: usize,
-        /// Output columns.
-        out_w: usize,
-        /// Line-buffer rows.
-        rows: usize,
+        /// Its window geometry.
+        #[serde(flatten)]
+        geometry: WindowGeometry,
     },
     /// Max-pool (window = stride = k): an input beat completing a window emits the output beat
     /// (registered); beats outside the pooled area are consumed and dropped.
@@ -96,6 +77,33 @@ pub enum Component {
         /// Index into the plan's stages.
         stage: usize,
     },
+}
+
+/// What the control of a sliding-window generator depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct WindowGeometry {
+    /// Beats per input pixel.
+    pub cb: usize,
+    /// Input rows.
+    pub h: usize,
+    /// Input columns.
+    pub w: usize,
+    /// Kernel rows.
+    pub kh: usize,
+    /// Kernel columns.
+    pub kw: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Padding above.
+    pub pad_top: usize,
+    /// Padding on the left.
+    pub pad_left: usize,
+    /// Output rows.
+    pub out_h: usize,
+    /// Output columns.
+    pub out_w: usize,
+    /// Line-buffer rows.
+    pub rows: usize,
 }
 
 /// Write side of a sliding-window generator: next beat to write at (wy, wx, wcb), `d` frames
@@ -127,38 +135,19 @@ pub struct SwgState {
 /// within `rows` of the first row the current output row still needs, the write side may run at
 /// most one frame ahead, and it may not finish that next frame (which would make it two ahead).
 /// Behind (d = −1) it writes rows nobody reads any more: always allowed.
-#[allow(clippy::too_many_arguments)]
-pub fn swg_write_ok(
-    s: &SwgState,
-    cb: usize,
-    h: usize,
-    w: usize,
-    stride: usize,
-    pad_top: usize,
-    rows: usize,
-) -> bool {
-    let first_needed = (s.oy * stride).saturating_sub(pad_top) as i64;
-    let row = s.wy as i64 + s.d as i64 * h as i64;
-    let finishing_next = s.d == 1 && s.wy == h - 1 && s.wx == w - 1 && s.wcb == cb - 1;
-    s.d <= 1 && row < first_needed + rows as i64 && !finishing_next
+pub fn swg_write_ok(s: &SwgState, g: &WindowGeometry) -> bool {
+    let first_needed = (s.oy * g.stride).saturating_sub(g.pad_top) as i64;
+    let row = s.wy as i64 + s.d as i64 * g.h as i64;
+    let finishing_next = s.d == 1 && s.wy == g.h - 1 && s.wx == g.w - 1 && s.wcb == g.cb - 1;
+    s.d <= 1 && row < first_needed + g.rows as i64 && !finishing_next
 }
 
 /// Is the whole window of the current output pixel written? Its last input pixel in raster
 /// order is (min(H−1, oy·s − t + kh − 1), min(W−1, ox·s − l + kw − 1)); a write side one frame
 /// ahead has written all of it, one frame behind none of it.
-#[allow(clippy::too_many_arguments)]
-pub fn swg_available(
-    s: &SwgState,
-    h: usize,
-    w: usize,
-    kh: usize,
-    kw: usize,
-    stride: usize,
-    pad_top: usize,
-    pad_left: usize,
-) -> bool {
-    let row_need = (s.oy * stride + kh - 1 - pad_top).min(h - 1);
-    let col_need = (s.ox * stride + kw - 1 - pad_left).min(w - 1);
+pub fn swg_available(s: &SwgState, g: &WindowGeometry) -> bool {
+    let row_need = (s.oy * g.stride + g.kh - 1 - g.pad_top).min(g.h - 1);
+    let col_need = (s.ox * g.stride + g.kw - 1 - g.pad_left).min(g.w - 1);
     s.d == 1 || (s.d == 0 && (s.wy > row_need || (s.wy == row_need && s.wx > col_need)))
 }
 
@@ -327,18 +316,9 @@ pub fn simulate(components: &[Component], input_beats: usize, frames: usize) -> 
                 (Component::Mvu { .. }, State::Mvu { nf, out_valid, .. }) => {
                     (!*out_valid || ready_out[i]) && *nf == 0
                 }
-                (
-                    &Component::Swg {
-                        cb,
-                        h,
-                        w,
-                        stride,
-                        pad_top,
-                        rows,
-                        ..
-                    },
-                    State::Swg { s, .. },
-                ) => swg_write_ok(s, cb, h, w, stride, pad_top, rows),
+                (Component::Swg { geometry, .. }, State::Swg { s, .. }) => {
+                    swg_write_ok(s, geometry)
+                }
                 (Component::Pool { .. }, State::Pool { out_valid, .. })
                 | (Component::Scores { .. }, State::Scores { out_valid, .. }) => {
                     !*out_valid || ready_out[i]
@@ -451,26 +431,12 @@ fn step(
                 }
             }
         }
-        (
-            &Component::Swg {
-                cb,
-                h,
-                w,
-                kh,
-                kw,
-                stride,
-                pad_top,
-                pad_left,
-                out_h,
-                out_w,
-                ..
-            },
-            State::Swg { s, out_valid },
-        ) => {
+        (Component::Swg { geometry: g, .. }, State::Swg { s, out_valid }) => {
             let ce = !*out_valid || ready_out;
             let mut read_frame_end = false;
+            let (cb, w, kh, kw, out_h, out_w, h) = (g.cb, g.w, g.kh, g.kw, g.out_h, g.out_w, g.h);
             if ce {
-                let avail = swg_available(s, h, w, kh, kw, stride, pad_top, pad_left);
+                let avail = swg_available(s, g);
                 *out_valid = avail;
                 if avail {
                     read_frame_end = advance(&mut [
@@ -638,6 +604,38 @@ mod tests {
         // Back to back the MVU issues one op per cycle: 6 cycles per frame.
         let t = size_fifos(&mut c, 3);
         assert_eq!(t.ii(), 6);
+    }
+
+    #[test]
+    fn sliding_window_by_hand() {
+        // 2×2 map, one beat per pixel, 1×1 kernel, stride 1, no padding, 2-row buffer.
+        // Pixel (0,0) is written in cycle 0, so its window is available in cycle 1 and the
+        // registered output shows in cycle 2; each later pixel follows one cycle behind. The
+        // next frame's row 0 (cycle 4) fits once the read side is on row 1 (first needed row 1,
+        // 2 + 0 < 1 + 2).
+        let g = WindowGeometry {
+            cb: 1,
+            h: 2,
+            w: 2,
+            kh: 1,
+            kw: 1,
+            stride: 1,
+            pad_top: 0,
+            pad_left: 0,
+            out_h: 2,
+            out_w: 2,
+            rows: 2,
+        };
+        let t = simulate(
+            &[Component::Swg {
+                stage: 0,
+                geometry: g,
+            }],
+            4,
+            4,
+        );
+        assert_eq!(t.output_cycles, vec![2, 3, 4, 5]);
+        assert_eq!(&t.input_cycles[..5], &[0, 1, 2, 3, 4]);
     }
 
     #[test]
