@@ -432,3 +432,22 @@ fn invalid_folding_names_the_layer() {
         );
     }
 }
+
+#[test]
+fn verify_works_with_a_relative_build_dir() {
+    // `make demo` runs `xnorc verify` with the default, relative `--build-dir build`.
+    require_tool("verilator");
+    let dir = tempfile::tempdir().unwrap();
+    let model = preset("tiny", dir.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_xnorc"))
+        .current_dir(dir.path())
+        .args(["verify", s(&model), "--vectors", "4"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("build/verilator").is_dir());
+}

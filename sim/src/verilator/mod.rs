@@ -109,6 +109,8 @@ pub fn build(
     trace: bool,
 ) -> Result<Harness, HarnessError> {
     let version = verilator_version()?;
+    // Runs happen inside the cache directory: every path handed to them must be absolute.
+    let cache = &std::path::absolute(cache).map_err(|e| io(e, cache))?;
     let mut names: Vec<PathBuf> = std::fs::read_dir(design_dir)
         .map_err(|e| io(e, design_dir))?
         .filter_map(|e| e.ok().map(|e| e.path()))
