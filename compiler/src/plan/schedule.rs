@@ -346,6 +346,11 @@ pub fn simulate(components: &[Component], input_beats: usize, frames: usize) -> 
             }
         }
         for i in 0..n {
+            // Slots a FIFO needed: a write needs count < depth before it (a write and a read in
+            // the same cycle at count d still need depth d + 1).
+            if let (State::Fifo { count }, true) = (&state[i], fire_in[i]) {
+                occupancy[i] = occupancy[i].max(count + 1);
+            }
             step(
                 &components[i],
                 &mut state[i],
@@ -354,9 +359,6 @@ pub fn simulate(components: &[Component], input_beats: usize, frames: usize) -> 
                 fire_out[i],
                 ready_out[i],
             );
-            if let State::Fifo { count } = state[i] {
-                occupancy[i] = occupancy[i].max(count);
-            }
         }
         cycle += 1;
     }
@@ -509,13 +511,12 @@ pub const SIZING_FRAMES: usize = 8;
 
 /// Sizes every FIFO (see the module doc) and returns the timing of the sized pipeline.
 ///
-/// FIFOs are sized one at a time, the later ones still generous. A FIFO whose *need* in the
-/// latest run (the largest count before a write, plus one) is at most 2 gets depth 2 if that
-/// reproduces the reference. Otherwise a binary search over [2, need] finds the smallest depth
-/// that keeps every output cycle of the reference; the result is checked and, if the need was not
-/// enough (observed: TFC's fc4 input FIFO needed 17 with a measured need of 16 — an unexplained
-/// off-by-one in the bound, see docs/hardware.md), grown one entry at a time up to the generous
-/// depth. Every accepted depth is verified, so the reference schedule is always kept.
+/// FIFOs are sized one at a time in stream order, the later ones still generous. A FIFO's *need*
+/// in the latest run (the largest count before one of its writes, plus one) reproduces that run
+/// exactly: every write it accepted is still accepted. A need of at most 2 is therefore taken as
+/// is; a larger need bounds a binary search for the smallest depth that keeps every output cycle
+/// of the reference, after which the needs are refreshed by one more run. Every accepted depth is
+/// checked against the reference (and grown if a check failed, which the bound rules out).
 pub fn size_fifos(components: &mut [Component], input_beats: usize) -> Timing {
     let mut generous = vec![0usize; components.len()];
     for (i, c) in components.iter_mut().enumerate() {
@@ -536,6 +537,10 @@ pub fn size_fifos(components: &mut [Component], input_beats: usize) -> Timing {
             continue;
         }
         let need = latest.occupancy[i].max(2).min(generous[i]);
+        if need == 2 {
+            set_depth(components, i, 2);
+            continue;
+        }
         // Output times are monotone non-increasing in depth.
         let (mut lo, mut hi) = (2usize, need);
         while lo < hi {
@@ -636,6 +641,48 @@ mod tests {
         );
         assert_eq!(t.output_cycles, vec![2, 3, 4, 5]);
         assert_eq!(&t.input_cycles[..5], &[0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_fifo_at_its_need_reproduces_the_run() {
+        // A TFC-like chain whose fc4 input FIFO sees a write and a read in the same cycle when
+        // full: its need must count that write.
+        let chain = |d: usize| {
+            vec![
+                Component::Fifo {
+                    depth: 32,
+                    beats: 16,
+                },
+                mvu(4, 16, 6),
+                Component::DwcUp { ratio: 4 },
+                Component::Fifo { depth: 2, beats: 1 },
+                mvu(64, 1, 6),
+                Component::DwcUp { ratio: 64 },
+                Component::Fifo { depth: 2, beats: 1 },
+                mvu(64, 1, 6),
+                Component::DwcUp { ratio: 2 },
+                Component::Fifo {
+                    depth: d,
+                    beats: 32,
+                },
+                mvu(2, 32, 1),
+                Component::DwcUp { ratio: 2 },
+                Component::Fifo { depth: 2, beats: 1 },
+                Component::Scores { stage: 4 },
+            ]
+        };
+        let generous = simulate(&chain(64), 16, SIZING_FRAMES);
+        for (i, c) in chain(64).iter().enumerate() {
+            if let Component::Fifo { .. } = c {
+                let mut sized = chain(64);
+                if let Component::Fifo { depth, .. } = &mut sized[i] {
+                    *depth = generous.occupancy[i].max(1);
+                }
+                let t = simulate(&sized, 16, SIZING_FRAMES);
+                assert_eq!(t.output_cycles, generous.output_cycles, "FIFO {i}");
+                assert_eq!(t.input_cycles, generous.input_cycles, "FIFO {i}");
+            }
+        }
     }
 
     #[test]
