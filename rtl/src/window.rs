@@ -43,20 +43,27 @@ fn max_of(e: Expr, a: Expr, b: Expr) -> Expr {
 pub fn swg(name: &str, g: &Swg, input: &Stream, output: &Stream) -> Module {
     let cb = g.beats_per_pixel();
     let dw = input.width();
-    let rows = g.rows;
+    let rows = g.window.rows;
     let sb = clog2(rows);
-    let depth = rows * g.w * cb;
+    let depth = rows * g.window.w * cb;
     let aw = clog2(depth);
     let mut m = Module::new(name);
     m.header.extend([
         format!(
             "Sliding window {name}: {}x{}x{} map, {}x{} kernel, stride {}, padding top {} left {}",
-            g.c, g.h, g.w, g.kh, g.kw, g.stride, g.pad_top, g.pad_left
+            g.c,
+            g.window.h,
+            g.window.w,
+            g.window.kh,
+            g.window.kw,
+            g.window.stride,
+            g.window.pad_top,
+            g.window.pad_left
         ),
         format!(
             "{}x{} windows of {cb} beat(s) per tap from a {rows}-row line buffer; padded taps {}",
-            g.out_h,
-            g.out_w,
+            g.window.out_h,
+            g.window.out_w,
             if g.masked {
                 "flagged invalid"
             } else {
@@ -66,43 +73,51 @@ pub fn swg(name: &str, g: &Swg, input: &Stream, output: &Stream) -> Module {
     ]);
     let (din, dout) = crate::stream::stream_ports(&mut m, dw, output.width(), false);
     // Row/column arithmetic width: enough for every sum below.
-    let rw = clog2(2 * g.h + 2 * g.w + rows + (g.out_h + g.out_w) * g.stride + g.kh + g.kw + 8) + 1;
+    let rw = clog2(
+        2 * g.window.h
+            + 2 * g.window.w
+            + rows
+            + (g.window.out_h + g.window.out_w) * g.window.stride
+            + g.window.kh
+            + g.window.kw
+            + 8,
+    ) + 1;
     let reg = |m: &mut Module, n: &str, bits: usize| m.reg(n, bits);
-    let (hb, wb, cbb) = (clog2(g.h), clog2(g.w), clog2(cb));
+    let (hb, wb, cbb) = (clog2(g.window.h), clog2(g.window.w), clog2(cb));
     let wy = reg(&mut m, "wy", hb);
     let wx = reg(&mut m, "wx", wb);
     let wcb = reg(&mut m, "wcb", cbb);
     let d = reg(&mut m, "d", 2);
     let wbase = reg(&mut m, "wbase", sb);
     let rbase = reg(&mut m, "rbase", sb);
-    let oy = reg(&mut m, "oy", clog2(g.out_h));
-    let ox = reg(&mut m, "ox", clog2(g.out_w));
+    let oy = reg(&mut m, "oy", clog2(g.window.out_h));
+    let ox = reg(&mut m, "ox", clog2(g.window.out_w));
     let oys = reg(&mut m, "oys", rw);
     let oxs = reg(&mut m, "oxs", rw);
-    let ky = reg(&mut m, "ky", clog2(g.kh));
-    let kx = reg(&mut m, "kx", clog2(g.kw));
+    let ky = reg(&mut m, "ky", clog2(g.window.kh));
+    let kx = reg(&mut m, "kx", clog2(g.window.kw));
     let rcb = reg(&mut m, "rcb", cbb);
     let ext = |e: Expr, from: usize| Expr::Concat(vec![lit(rw - from, 0), e]);
     let k = |v: usize| lit(rw, v as i128);
     // Write side: swg_write_ok.
-    let first_needed = if g.pad_top == 0 {
+    let first_needed = if g.window.pad_top == 0 {
         oys.clone()
     } else {
         oys.clone()
-            .op(">=", k(g.pad_top))
-            .cond(oys.clone().op("-", k(g.pad_top)), k(0))
+            .op(">=", k(g.window.pad_top))
+            .cond(oys.clone().op("-", k(g.window.pad_top)), k(0))
     };
     let first_needed = m.let_wire("first_needed", rw, first_needed);
     let row = m.let_wire(
         "wrow",
         rw,
         // d holds (frames ahead + 1): 2 = one frame ahead, 1 = same frame, 0 = one behind.
-        ext(wy.clone(), hb).op("+", d.clone().op("==", lit(2, 2)).cond(k(g.h), k(0))),
+        ext(wy.clone(), hb).op("+", d.clone().op("==", lit(2, 2)).cond(k(g.window.h), k(0))),
     );
     let last_write = wy
         .clone()
-        .op("==", lit(hb, g.h as i128 - 1))
-        .op("&&", wx.clone().op("==", lit(wb, g.w as i128 - 1)))
+        .op("==", lit(hb, g.window.h as i128 - 1))
+        .op("&&", wx.clone().op("==", lit(wb, g.window.w as i128 - 1)))
         .op("&&", wcb.clone().op("==", lit(cbb, cb as i128 - 1)));
     let last_write = m.let_wire("last_write", 1, last_write);
     let write_ok = d
@@ -125,16 +140,20 @@ pub fn swg(name: &str, g: &Swg, input: &Stream, output: &Stream) -> Module {
         "row_need",
         rw,
         clamp_to(
-            oys.clone().op("+", k(g.kh - 1)).op("-", k(g.pad_top)),
-            g.h - 1,
+            oys.clone()
+                .op("+", k(g.window.kh - 1))
+                .op("-", k(g.window.pad_top)),
+            g.window.h - 1,
         ),
     );
     let col_need = m.let_wire(
         "col_need",
         rw,
         clamp_to(
-            oxs.clone().op("+", k(g.kw - 1)).op("-", k(g.pad_left)),
-            g.w - 1,
+            oxs.clone()
+                .op("+", k(g.window.kw - 1))
+                .op("-", k(g.window.pad_left)),
+            g.window.w - 1,
         ),
     );
     let wy_e = ext(wy.clone(), hb);
@@ -159,18 +178,26 @@ pub fn swg(name: &str, g: &Swg, input: &Stream, output: &Stream) -> Module {
     );
     let step = m.let_wire("step", 1, ce.clone().op("&&", avail.clone()));
     // The tap being read.
-    let ya = m.let_wire("ya", rw, oys.clone().op("+", ext(ky.clone(), clog2(g.kh))));
-    let xa = m.let_wire("xa", rw, oxs.clone().op("+", ext(kx.clone(), clog2(g.kw))));
+    let ya = m.let_wire(
+        "ya",
+        rw,
+        oys.clone().op("+", ext(ky.clone(), clog2(g.window.kh))),
+    );
+    let xa = m.let_wire(
+        "xa",
+        rw,
+        oxs.clone().op("+", ext(kx.clone(), clog2(g.window.kw))),
+    );
     // Lower bounds only where there is padding (an unsigned value is never below 0).
     let mut inside = ya
         .clone()
-        .op("<", k(g.pad_top + g.h))
-        .op("&&", xa.clone().op("<", k(g.pad_left + g.w)));
-    if g.pad_top > 0 {
-        inside = inside.op("&&", ya.clone().op(">=", k(g.pad_top)));
+        .op("<", k(g.window.pad_top + g.window.h))
+        .op("&&", xa.clone().op("<", k(g.window.pad_left + g.window.w)));
+    if g.window.pad_top > 0 {
+        inside = inside.op("&&", ya.clone().op(">=", k(g.window.pad_top)));
     }
-    if g.pad_left > 0 {
-        inside = inside.op("&&", xa.clone().op(">=", k(g.pad_left)));
+    if g.window.pad_left > 0 {
+        inside = inside.op("&&", xa.clone().op(">=", k(g.window.pad_left)));
     }
     let inside = m.let_wire("in_bounds", 1, inside);
     // Narrow quantities are computed in their own widths: modular arithmetic is exact there
@@ -182,10 +209,14 @@ pub fn swg(name: &str, g: &Swg, input: &Stream, output: &Stream) -> Module {
         rbase
             .clone()
             .op("+", ya.slice(0, sb))
-            .op("-", modk(sb, g.pad_top)),
+            .op("-", modk(sb, g.window.pad_top)),
     );
-    let ix = m.let_wire("ix", wb, xa.slice(0, wb).op("-", modk(wb, g.pad_left)));
-    let slot_words = g.w * cb;
+    let ix = m.let_wire(
+        "ix",
+        wb,
+        xa.slice(0, wb).op("-", modk(wb, g.window.pad_left)),
+    );
+    let slot_words = g.window.w * cb;
     let widen = |e: Expr, b: usize| {
         if b == aw {
             e
@@ -248,27 +279,27 @@ pub fn swg(name: &str, g: &Swg, input: &Stream, output: &Stream) -> Module {
         },
         Counter {
             reg: kx.clone(),
-            bits: clog2(g.kw),
-            limit: g.kw,
+            bits: clog2(g.window.kw),
+            limit: g.window.kw,
             shadow: None,
         },
         Counter {
             reg: ky.clone(),
-            bits: clog2(g.kh),
-            limit: g.kh,
+            bits: clog2(g.window.kh),
+            limit: g.window.kh,
             shadow: None,
         },
         Counter {
             reg: ox.clone(),
-            bits: clog2(g.out_w),
-            limit: g.out_w,
-            shadow: Some((oxs.clone(), rw, g.stride)),
+            bits: clog2(g.window.out_w),
+            limit: g.window.out_w,
+            shadow: Some((oxs.clone(), rw, g.window.stride)),
         },
         Counter {
             reg: oy.clone(),
-            bits: clog2(g.out_h),
-            limit: g.out_h,
-            shadow: Some((oys.clone(), rw, g.stride)),
+            bits: clog2(g.window.out_h),
+            limit: g.window.out_h,
+            shadow: Some((oys.clone(), rw, g.window.stride)),
         },
     ];
     let write_counters = [
@@ -281,17 +312,17 @@ pub fn swg(name: &str, g: &Swg, input: &Stream, output: &Stream) -> Module {
         Counter {
             reg: wx.clone(),
             bits: wb,
-            limit: g.w,
+            limit: g.window.w,
             shadow: None,
         },
         Counter {
             reg: wy.clone(),
             bits: hb,
-            limit: g.h,
+            limit: g.window.h,
             shadow: None,
         },
     ];
-    let h_mod = lit(sb, (g.h % rows) as i128);
+    let h_mod = lit(sb, (g.window.h % rows) as i128);
     let rfe = m.let_wire(
         "read_frame_end",
         1,
@@ -299,21 +330,23 @@ pub fn swg(name: &str, g: &Swg, input: &Stream, output: &Stream) -> Module {
             .op("&&", rcb.clone().op("==", lit(cbb, cb as i128 - 1)))
             .op(
                 "&&",
-                kx.clone().op("==", lit(clog2(g.kw), g.kw as i128 - 1)),
+                kx.clone()
+                    .op("==", lit(clog2(g.window.kw), g.window.kw as i128 - 1)),
             )
             .op(
                 "&&",
-                ky.clone().op("==", lit(clog2(g.kh), g.kh as i128 - 1)),
+                ky.clone()
+                    .op("==", lit(clog2(g.window.kh), g.window.kh as i128 - 1)),
             )
             .op(
                 "&&",
                 ox.clone()
-                    .op("==", lit(clog2(g.out_w), g.out_w as i128 - 1)),
+                    .op("==", lit(clog2(g.window.out_w), g.window.out_w as i128 - 1)),
             )
             .op(
                 "&&",
                 oy.clone()
-                    .op("==", lit(clog2(g.out_h), g.out_h as i128 - 1)),
+                    .op("==", lit(clog2(g.window.out_h), g.window.out_h as i128 - 1)),
             ),
     );
     let wfe = m.let_wire("write_frame_end", 1, fire_in.clone().op("&&", last_write));

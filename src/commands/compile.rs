@@ -96,10 +96,10 @@ fn stage_json(s: &xnorc_compiler::plan::Stage) -> serde_json::Value {
             "input": s.input, "output": s.output,
         }),
         StageKind::Swg(g) => serde_json::json!({
-            "name": s.name, "kind": "swg", "window": [g.kh, g.kw], "stride": g.stride,
-            "line_buffer_rows": g.rows, "masked_padding": g.masked,
+            "name": s.name, "kind": "swg", "window": [g.window.kh, g.window.kw], "stride": g.window.stride,
+            "line_buffer_rows": g.window.rows, "masked_padding": g.masked,
             "cycles_per_frame": s.output.beats.max(s.input.beats),
-            "memory_bits": g.rows * g.w * g.c * s.input.bits as usize,
+            "memory_bits": g.window.rows * g.window.w * g.c * s.input.bits as usize,
             "input": s.input, "output": s.output,
         }),
         StageKind::Pool(p) => serde_json::json!({

@@ -1,7 +1,7 @@
 //! Lowered graph → hardware plan: which stages, how folded, with what memory images and widths.
 
 use super::folding::{auto_fold, FoldingFile, LayerShape, MemoryStyle, DEFAULT_LANE_BUDGET};
-use super::schedule::size_fifos;
+use super::schedule::{size_fifos, WindowGeometry};
 use super::{
     components, hwc_to_chw, HardwarePlan, Lane, Mvu, MvuOutput, Pool, ScoresStage, Stage,
     StageKind, Stream, Swg,
@@ -310,18 +310,21 @@ fn matrix_stages(
             let masked = binary && pad_mode == PadMode::Zero && !padding.is_none();
             let swg = Swg {
                 c,
-                h,
-                w: wd,
-                kh: w.kh,
-                kw: w.kw,
-                stride,
-                pad_top: padding.top,
-                pad_left: padding.left,
-                out_h: oh,
-                out_w: ow,
                 simd,
-                rows: (w.kh + stride).next_power_of_two(),
                 masked,
+                window: WindowGeometry {
+                    cb: c / simd,
+                    h,
+                    w: wd,
+                    kh: w.kh,
+                    kw: w.kw,
+                    stride,
+                    pad_top: padding.top,
+                    pad_left: padding.left,
+                    out_h: oh,
+                    out_w: ow,
+                    rows: (w.kh + stride).next_power_of_two(),
+                },
             };
             let swg_in = Stream {
                 elems: simd,

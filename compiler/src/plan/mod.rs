@@ -160,37 +160,20 @@ pub struct ScoresStage {
 pub struct Swg {
     /// Channels.
     pub c: usize,
-    /// Input rows.
-    pub h: usize,
-    /// Input columns.
-    pub w: usize,
-    /// Kernel rows.
-    pub kh: usize,
-    /// Kernel columns.
-    pub kw: usize,
-    /// Stride.
-    pub stride: usize,
-    /// Padding above.
-    pub pad_top: usize,
-    /// Padding on the left.
-    pub pad_left: usize,
-    /// Output rows.
-    pub out_h: usize,
-    /// Output columns.
-    pub out_w: usize,
     /// Channels per beat.
     pub simd: usize,
-    /// Line-buffer rows (a power of two ≥ kh + stride).
-    pub rows: usize,
     /// Padded beats are marked invalid (zero padding of binary data) rather than sent as the
     /// stored value 0 (−1 for `minus_one`, 0 for integers).
     pub masked: bool,
+    /// Map, kernel, stride, padding and line-buffer rows (`rows`: a power of two ≥ kh + stride).
+    #[serde(flatten)]
+    pub window: schedule::WindowGeometry,
 }
 
 impl Swg {
     /// Beats per input pixel.
     pub fn beats_per_pixel(&self) -> usize {
-        self.c / self.simd
+        self.window.cb
     }
 }
 
@@ -334,19 +317,7 @@ pub(crate) fn components(stages: &[Stage], tree_pipeline: u32) -> Vec<Component>
             },
             StageKind::Swg(g) => Component::Swg {
                 stage: i,
-                geometry: schedule::WindowGeometry {
-                    cb: g.beats_per_pixel(),
-                    h: g.h,
-                    w: g.w,
-                    kh: g.kh,
-                    kw: g.kw,
-                    stride: g.stride,
-                    pad_top: g.pad_top,
-                    pad_left: g.pad_left,
-                    out_h: g.out_h,
-                    out_w: g.out_w,
-                    rows: g.rows,
-                },
+                geometry: g.window,
             },
             StageKind::Pool(p) => Component::Pool {
                 stage: i,
