@@ -430,6 +430,8 @@ fn invalid_folding_names_the_layer() {
             stderr.contains(field) && stderr.contains(phrase),
             "{json}: {stderr}"
         );
+        // The error is the folding file's, and says so.
+        assert!(stderr.contains(&format!("f{i}.json")), "{stderr}");
     }
 }
 

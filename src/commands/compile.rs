@@ -31,6 +31,7 @@ pub fn build_plan(
     lut_budget: Option<usize>,
 ) -> Result<(Graph, HardwarePlan), CliError> {
     let graph = passes::load_graph(model)?;
+    let folding_path = folding;
     let mut folding = match folding {
         Some(f) => FoldingFile::load(f)?,
         None => FoldingFile::default(),
@@ -38,13 +39,15 @@ pub fn build_plan(
     if let Some(luts) = lut_budget {
         folding.lane_budget = Some(xnorc_compiler::plan::folding::lanes_for_luts(luts));
     }
-    let plan =
-        plan::plan(&graph, &folding).map_err(|e| e.in_file(folding_or_model(model, &folding)))?;
+    let plan = plan::plan(&graph, &folding).map_err(|e| {
+        // A problem in a `layers.*` entry is the folding file's; anything else the model's.
+        let in_folding = e.field.as_deref().is_some_and(|f| f.starts_with("layers"));
+        match (folding_path, in_folding) {
+            (Some(f), true) => e.in_file(f.display().to_string()),
+            _ => e.in_file(model.display().to_string()),
+        }
+    })?;
     Ok((graph, plan))
-}
-
-fn folding_or_model(model: &Path, _f: &FoldingFile) -> String {
-    model.display().to_string()
 }
 
 /// plan.json: the plan with per-stage cycles and memory figures.
