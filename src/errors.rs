@@ -46,3 +46,9 @@ pub fn write_output(path: &std::path::Path, bytes: &[u8]) -> Result<(), CliError
     xnorc_compiler::fsutil::write_atomic(path, bytes)
         .map_err(|e| CliError::Io(format!("{}: cannot write: {e}", path.display())))
 }
+
+impl From<xnorc_boards::BoardError> for CliError {
+    fn from(e: xnorc_boards::BoardError) -> Self {
+        CliError::Input(e.to_string())
+    }
+}

@@ -6,6 +6,7 @@
 
 mod commands;
 mod errors;
+mod link;
 
 use clap::{Parser, Subcommand};
 use errors::CliError;
@@ -69,6 +70,25 @@ enum Command {
     Verify(commands::verify::Args),
     /// Measure the reference simulator's throughput against the machine's popcount bound.
     Bench(commands::bench::Args),
+    /// Build a bitstream for a board: compile, shell, yosys, nextpnr, pack, report.
+    Build(commands::build::Args),
+    /// Program a built bitstream onto the board with openFPGALoader.
+    Flash(commands::flash::Args),
+    /// Send input frames to a board over its UART (or to the simulated board) and print the
+    /// class and scores, checked against the reference simulator.
+    Run(commands::run::Args),
+    /// List the bundled boards with their devices and resources.
+    Boards {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the FPGA tools: where each was found, its version, how to install what is missing.
+    Doctor {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
@@ -87,6 +107,11 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Bench(args) => commands::bench::run(&args),
         Command::Compile(args) => commands::compile::run(&args),
         Command::Verify(args) => commands::verify::run(&args),
+        Command::Build(args) => commands::build::run(&args),
+        Command::Flash(args) => commands::flash::run(&args),
+        Command::Run(args) => commands::run::run(&args),
+        Command::Boards { json } => commands::boards::list(json),
+        Command::Doctor { json } => commands::boards::doctor(json),
     }
 }
 

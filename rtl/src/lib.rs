@@ -14,8 +14,10 @@
 //! FIFO depths, timing), simulation, tool flows. Output is deterministic: the same plan gives
 //! byte-identical files.
 
+pub mod board;
 pub mod mvu;
 pub mod scores;
+pub mod shell;
 pub mod stream;
 pub mod top;
 pub mod verilog;

@@ -237,6 +237,18 @@ pub enum Item {
     Assign(Expr, Expr),
     /// `always @(posedge clk) begin ... end`
     Always(Vec<Stmt>),
+    /// A vendor primitive instance with parameters (`module #(.P(v), ..) name (..)`); values
+    /// are Verilog literals written by the generator (never text from a model file).
+    Primitive {
+        /// Primitive name (e.g. `SB_PLL40_PAD`).
+        module: String,
+        /// Instance name.
+        name: String,
+        /// `.P(value)` parameters.
+        params: Vec<(String, String)>,
+        /// `.port(expr)` connections.
+        ports: Vec<(String, Expr)>,
+    },
     /// A module instance.
     Instance {
         /// Module name.
@@ -442,6 +454,24 @@ fn render_item(item: &Item, out: &mut String) {
             ports,
         } => {
             let _ = writeln!(out, "    {module} {name} (");
+            for (i, (p, e)) in ports.iter().enumerate() {
+                let sep = if i + 1 < ports.len() { "," } else { "" };
+                let _ = writeln!(out, "        .{p}({}){sep}", e.to_verilog());
+            }
+            out.push_str("    );\n");
+        }
+        Item::Primitive {
+            module,
+            name,
+            params,
+            ports,
+        } => {
+            let _ = writeln!(out, "    {module} #(");
+            for (i, (p, v)) in params.iter().enumerate() {
+                let sep = if i + 1 < params.len() { "," } else { "" };
+                let _ = writeln!(out, "        .{p}({v}){sep}");
+            }
+            let _ = writeln!(out, "    ) {name} (");
             for (i, (p, e)) in ports.iter().enumerate() {
                 let sep = if i + 1 < ports.len() { "," } else { "" };
                 let _ = writeln!(out, "        .{p}({}){sep}", e.to_verilog());

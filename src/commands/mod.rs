@@ -1,9 +1,13 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod boards;
+pub mod build;
 pub mod compile;
 pub mod diagnose;
+pub mod flash;
 pub mod inspect;
 pub mod random;
+pub mod run;
 pub mod simulate;
 pub mod verify;

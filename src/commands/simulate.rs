@@ -112,7 +112,7 @@ pub fn read_input(path: &Path, graph: &Graph) -> Result<(usize, InputData), CliE
     Ok((array.shape[0], data))
 }
 
-fn read_labels(path: &Path, frames: usize) -> Result<Vec<i64>, CliError> {
+pub fn read_labels(path: &Path, frames: usize) -> Result<Vec<i64>, CliError> {
     let array = NpyArray::read(path).map_err(|e| CliError::Input(e.to_string()))?;
     if array.shape != [frames] {
         return Err(input_error(

@@ -87,8 +87,8 @@ pub fn pack(plan: &HardwarePlan, frames: Frames<'_>, words: usize) -> Vec<u32> {
     out
 }
 
-/// Scores and argmax from an output beat.
-fn unpack(plan: &HardwarePlan, words: &[u32]) -> (Vec<i64>, usize) {
+/// Scores and argmax from an output beat (words least significant first).
+pub fn unpack(plan: &HardwarePlan, words: &[u32]) -> (Vec<i64>, usize) {
     let StageKind::Scores(sc) = &plan.stages.last().expect("stages").kind else {
         unreachable!("the last stage scores")
     };

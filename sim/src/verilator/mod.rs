@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const TESTBENCH: &str = include_str!("tb.cpp");
+const BOARD_TESTBENCH: &str = include_str!("board_tb.cpp");
 
 /// Why co-simulation could not run.
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +109,37 @@ pub fn build(
     cache: &Path,
     trace: bool,
 ) -> Result<Harness, HarnessError> {
+    let (dir, exe) = build_testbench(design_dir, top, TESTBENCH, &[], cache, trace)?;
+    Ok(Harness {
+        dir,
+        exe,
+        in_words: in_width.div_ceil(32),
+    })
+}
+
+/// Builds (or finds in `cache`) the simulated board: the board top `top` of the design in
+/// `design_dir` (ports clk_in, rst_btn, uart_rx, uart_tx, led) with its UART bridged to a
+/// pseudo-terminal. `has_reset`: the top has the `rst_btn` port. Returns the executable, to be
+/// run in its own directory's parent (memory files are read relative to it).
+pub fn build_board(
+    design_dir: &Path,
+    top: &str,
+    cache: &Path,
+    has_reset: bool,
+) -> Result<PathBuf, HarnessError> {
+    let defines: &[&str] = if has_reset { &["HAS_RST_BTN"] } else { &[] };
+    Ok(build_testbench(design_dir, top, BOARD_TESTBENCH, defines, cache, false)?.1)
+}
+
+/// Verilates `design_dir`'s Verilog with `testbench`; returns (cache entry, executable).
+fn build_testbench(
+    design_dir: &Path,
+    top: &str,
+    testbench: &str,
+    defines: &[&str],
+    cache: &Path,
+    trace: bool,
+) -> Result<(PathBuf, PathBuf), HarnessError> {
     let version = verilator_version()?;
     // Runs happen inside the cache directory: every path handed to them must be absolute.
     let cache = &std::path::absolute(cache).map_err(|e| io(e, cache))?;
@@ -117,10 +149,13 @@ pub fn build(
         .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("v" | "hex")))
         .collect();
     names.sort();
-    let mut h = fnv(TESTBENCH.as_bytes(), 0xcbf2_9ce4_8422_2325);
+    let mut h = fnv(testbench.as_bytes(), 0xcbf2_9ce4_8422_2325);
     h = fnv(version.as_bytes(), h);
     h = fnv(top.as_bytes(), h);
     h = fnv(&[trace as u8], h);
+    for d in defines {
+        h = fnv(d.as_bytes(), h);
+    }
     let mut contents = Vec::new();
     for p in &names {
         let bytes = std::fs::read(p).map_err(|e| io(e, p))?;
@@ -130,13 +165,8 @@ pub fn build(
     }
     let dir = cache.join(format!("{h:016x}"));
     let exe = dir.join("obj").join("Vcore");
-    let harness = Harness {
-        dir: dir.clone(),
-        exe: exe.clone(),
-        in_words: in_width.div_ceil(32),
-    };
     if exe.exists() {
-        return Ok(harness);
+        return Ok((dir, exe));
     }
     // Build in a temporary directory and rename, so a killed build never looks finished.
     let tmp = cache.join(format!(".tmp-{h:016x}-{}", std::process::id()));
@@ -145,7 +175,7 @@ pub fn build(
     for (name, bytes) in &contents {
         std::fs::write(tmp.join(name), bytes).map_err(|e| io(e, &tmp))?;
     }
-    std::fs::write(tmp.join("tb.cpp"), TESTBENCH).map_err(|e| io(e, &tmp))?;
+    std::fs::write(tmp.join("tb.cpp"), testbench).map_err(|e| io(e, &tmp))?;
     let verilog: Vec<String> = contents
         .iter()
         .filter(|(n, _)| n.to_string_lossy().ends_with(".v"))
@@ -161,7 +191,10 @@ pub fn build(
             top,
             "-Wno-fatal",
             "-CFLAGS",
-            "-O1",
+            &std::iter::once("-O1".to_string())
+                .chain(defines.iter().map(|d| format!("-D{d}")))
+                .collect::<Vec<_>>()
+                .join(" "),
             "--x-assign",
             "0",
         ])
@@ -188,7 +221,7 @@ pub fn build(
         }
         Err(e) => return Err(io(e, &dir)),
     }
-    Ok(harness)
+    Ok((dir, exe))
 }
 
 static RUN_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);

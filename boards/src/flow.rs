@@ -1,0 +1,371 @@
+//! Running the open-FPGA flow in a build directory: yosys (`synth_ice40`/`synth_ecp5`), nextpnr
+//! (`-ice40`/`-ecp5`), icepack/ecppack, and openFPGALoader. Every tool runs with the build
+//! directory as its working directory and relative paths (YoWASP builds see a private /tmp),
+//! writes its output to `<step>.log` there, and is timed.
+
+use crate::board::Board;
+use crate::family::Family;
+use crate::tools::{self, Tool};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// A failed flow step.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// A tool is not installed.
+    #[error(transparent)]
+    Missing(#[from] tools::Missing),
+    /// A tool ran and failed.
+    #[error("{step} failed (exit {code}); see {log}:\n{tail}")]
+    Tool {
+        /// Step name.
+        step: String,
+        /// Exit code (−1: killed by a signal).
+        code: i32,
+        /// Its log file.
+        log: String,
+        /// The log's last lines.
+        tail: String,
+    },
+    /// The machine failed (cannot start a process, cannot read its output).
+    #[error("{0}")]
+    Io(String),
+}
+
+/// One step's record for the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepRecord {
+    /// Step name.
+    pub step: String,
+    /// The executable that ran.
+    pub tool: String,
+    /// Wall time in seconds.
+    pub seconds: f64,
+    /// Log file (relative to the build directory).
+    pub log: String,
+}
+
+/// A build directory and the board it builds for.
+pub struct Flow<'a> {
+    /// Build directory (design files are already in it).
+    pub dir: PathBuf,
+    /// The board.
+    pub board: &'a Board,
+    /// Top module.
+    pub top: String,
+    /// Steps run so far.
+    pub steps: Vec<StepRecord>,
+}
+
+/// Cells after synthesis, summed per kind.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SynthStats {
+    /// LUT4s (ECP5: a CCU2C carry cell counts as two).
+    pub luts: u64,
+    /// Flip-flops.
+    pub ffs: u64,
+    /// Block RAMs.
+    pub ram_blocks: u64,
+    /// Hard multipliers.
+    pub dsps: u64,
+    /// Every cell type and its count.
+    pub cells: BTreeMap<String, u64>,
+}
+
+/// Place-and-route results.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PnrStats {
+    /// Highest frequency nextpnr achieved for the core clock, in MHz.
+    pub fmax_mhz: Option<f64>,
+    /// Frequency asked for, in MHz.
+    pub constraint_mhz: f64,
+    /// nextpnr's utilization: cell type → (used, available).
+    pub utilization: BTreeMap<String, (u64, u64)>,
+}
+
+impl PnrStats {
+    /// Logic cells used (iCE40 `ICESTORM_LC`, ECP5 `TRELLIS_COMB`).
+    pub fn luts(&self) -> u64 {
+        self.used(&["ICESTORM_LC", "TRELLIS_COMB"])
+    }
+    /// Flip-flops used (iCE40 logic cells with their FF are not told apart; ECP5 `TRELLIS_FF`).
+    pub fn ffs(&self) -> Option<u64> {
+        self.utilization.get("TRELLIS_FF").map(|u| u.0)
+    }
+    /// Block RAMs used.
+    pub fn ram_blocks(&self) -> u64 {
+        self.used(&["ICESTORM_RAM", "DP16KD"])
+    }
+    /// Hard multipliers used.
+    pub fn dsps(&self) -> u64 {
+        self.used(&["ICESTORM_DSP", "MULT18X18D"])
+    }
+    fn used(&self, kinds: &[&str]) -> u64 {
+        kinds
+            .iter()
+            .filter_map(|k| self.utilization.get(*k))
+            .map(|u| u.0)
+            .sum()
+    }
+}
+
+impl<'a> Flow<'a> {
+    /// A flow in `dir` for `board`, top module `top`.
+    pub fn new(dir: &Path, board: &'a Board, top: &str) -> Self {
+        Flow {
+            dir: dir.to_path_buf(),
+            board,
+            top: top.to_string(),
+            steps: Vec::new(),
+        }
+    }
+
+    /// Runs `tool` with `args` in the build directory, logging to `<step>.log`.
+    fn run(&mut self, step: &str, tool: Tool, args: &[String]) -> Result<f64, FlowError> {
+        let found = tools::find(tool)?;
+        let log_name = format!("{step}.log");
+        let log_path = self.dir.join(&log_name);
+        let log = std::fs::File::create(&log_path)
+            .map_err(|e| FlowError::Io(format!("{}: cannot write: {e}", log_path.display())))?;
+        let err = log
+            .try_clone()
+            .map_err(|e| FlowError::Io(format!("{}: {e}", log_path.display())))?;
+        let start = Instant::now();
+        let status = Command::new(&found.path)
+            .args(args)
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .status()
+            .map_err(|e| FlowError::Io(format!("cannot run {}: {e}", found.path.display())))?;
+        let seconds = start.elapsed().as_secs_f64();
+        self.steps.push(StepRecord {
+            step: step.to_string(),
+            tool: found.path.display().to_string(),
+            seconds,
+            log: log_name,
+        });
+        if !status.success() {
+            return Err(FlowError::Tool {
+                step: step.to_string(),
+                code: status.code().unwrap_or(-1),
+                log: log_path.display().to_string(),
+                tail: tail(&log_path, 15),
+            });
+        }
+        Ok(seconds)
+    }
+
+    /// Synthesizes `sources` (file names in the build directory) to `<top>.json` and returns
+    /// the cell counts.
+    pub fn synthesize(&mut self, sources: &[String]) -> Result<SynthStats, FlowError> {
+        let synth = match self.board.device.family {
+            Family::Ice40 => "synth_ice40 -dsp",
+            Family::Ecp5 => "synth_ecp5",
+        };
+        // `$scopeinfo` cells from newer yosys break nextpnr-ice40 0.4; deleting none is harmless.
+        let script = format!(
+            "read_verilog -DSYNTHESIS {}\n{synth} -top {}\ndelete t:$scopeinfo\n\
+             tee -q -o synth_stat.json stat -json\nwrite_json {}.json\n",
+            sources.join(" "),
+            self.top,
+            self.top
+        );
+        let script_path = self.dir.join("synth.ys");
+        std::fs::write(&script_path, script)
+            .map_err(|e| FlowError::Io(format!("{}: cannot write: {e}", script_path.display())))?;
+        self.run(
+            "yosys",
+            Tool::Yosys,
+            &["-q".into(), "-s".into(), "synth.ys".into()],
+        )?;
+        let stat_path = self.dir.join("synth_stat.json");
+        let text = std::fs::read_to_string(&stat_path)
+            .map_err(|e| FlowError::Io(format!("{}: {e}", stat_path.display())))?;
+        parse_stat(&text, self.board.device.family)
+            .ok_or_else(|| FlowError::Io(format!("{}: unexpected format", stat_path.display())))
+    }
+
+    /// Places and routes `<top>.json` at `clock_mhz` and returns nextpnr's results. Timing
+    /// failure is not an error here: the report says it.
+    pub fn place_and_route(
+        &mut self,
+        constraints: &str,
+        clock_mhz: f64,
+        seed: u64,
+    ) -> Result<PnrStats, FlowError> {
+        let d = &self.board.device;
+        let mut args: Vec<String> = vec![
+            format!("--{}", d.part),
+            "--package".into(),
+            d.package.clone(),
+            "--json".into(),
+            format!("{}.json", self.top),
+            "--freq".into(),
+            format!("{clock_mhz:.3}"),
+            "--seed".into(),
+            seed.to_string(),
+            "--timing-allow-fail".into(),
+            "--report".into(),
+            "pnr_report.json".into(),
+        ];
+        let tool = match d.family {
+            Family::Ice40 => {
+                args.extend(["--pcf".into(), constraints.into()]);
+                args.extend(["--asc".into(), format!("{}.asc", self.top)]);
+                Tool::NextpnrIce40
+            }
+            Family::Ecp5 => {
+                args.extend([
+                    "--speed".into(),
+                    d.speed.unwrap_or(6).to_string(),
+                    "--lpf".into(),
+                    constraints.into(),
+                    "--textcfg".into(),
+                    format!("{}.config", self.top),
+                ]);
+                Tool::NextpnrEcp5
+            }
+        };
+        self.run("nextpnr", tool, &args)?;
+        let report_path = self.dir.join("pnr_report.json");
+        let text = std::fs::read_to_string(&report_path)
+            .map_err(|e| FlowError::Io(format!("{}: {e}", report_path.display())))?;
+        let mut stats = parse_pnr_report(&text).ok_or_else(|| {
+            FlowError::Io(format!("{}: unexpected format", report_path.display()))
+        })?;
+        stats.constraint_mhz = clock_mhz;
+        Ok(stats)
+    }
+
+    /// Packs the placed design into the bitstream file and returns its name.
+    pub fn pack(&mut self) -> Result<String, FlowError> {
+        match self.board.device.family {
+            Family::Ice40 => {
+                let bin = format!("{}.bin", self.top);
+                self.run(
+                    "pack",
+                    Tool::Icepack,
+                    &[format!("{}.asc", self.top), bin.clone()],
+                )?;
+                Ok(bin)
+            }
+            Family::Ecp5 => {
+                let bit = format!("{}.bit", self.top);
+                self.run(
+                    "pack",
+                    Tool::Ecppack,
+                    &[
+                        "--compress".into(),
+                        format!("{}.config", self.top),
+                        bit.clone(),
+                    ],
+                )?;
+                Ok(bit)
+            }
+        }
+    }
+}
+
+/// The last `n` lines of a log.
+pub fn tail(path: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| format!("  | {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Cell counts from yosys's `stat -json`.
+fn parse_stat(text: &str, family: Family) -> Option<SynthStats> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    let cells = v.get("design")?.get("num_cells_by_type")?.as_object()?;
+    let mut s = SynthStats::default();
+    for (kind, n) in cells {
+        let n = n.as_u64()?;
+        s.cells.insert(kind.clone(), n);
+        match (family, kind.as_str()) {
+            (Family::Ice40, "SB_LUT4") | (Family::Ecp5, "LUT4") => s.luts += n,
+            (Family::Ecp5, "CCU2C") => s.luts += 2 * n,
+            // A 16×4 distributed RAM occupies the LUTs of two slices.
+            (Family::Ecp5, "TRELLIS_DPR16X4") => s.luts += 4 * n,
+            (Family::Ice40, "SB_RAM40_4K" | "SB_SPRAM256KA")
+            | (Family::Ecp5, "DP16KD" | "PDPW16KD") => s.ram_blocks += n,
+            (Family::Ice40, "SB_MAC16") | (Family::Ecp5, "MULT18X18D") => s.dsps += n,
+            (Family::Ice40, k) if k.starts_with("SB_DFF") => s.ffs += n,
+            (Family::Ecp5, "TRELLIS_FF") => s.ffs += n,
+            _ => {}
+        }
+    }
+    Some(s)
+}
+
+/// Fmax and utilization from nextpnr's `--report` JSON. With several clocks (a PLL's input
+/// drives nothing but the PLL), the slowest constrained one is the core's.
+fn parse_pnr_report(text: &str) -> Option<PnrStats> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    let mut s = PnrStats::default();
+    if let Some(fmax) = v.get("fmax").and_then(|f| f.as_object()) {
+        s.fmax_mhz = fmax
+            .values()
+            .filter_map(|c| c.get("achieved").and_then(|a| a.as_f64()))
+            .min_by(|a, b| a.total_cmp(b));
+    }
+    for (kind, u) in v.get("utilization")?.as_object()? {
+        let used = u.get("used")?.as_u64()?;
+        let available = u.get("available")?.as_u64()?;
+        s.utilization.insert(kind.clone(), (used, available));
+    }
+    Some(s)
+}
+
+/// openFPGALoader's command line for a bitstream: SRAM by default, SPI flash with `flash`.
+pub fn flash_command(board: &Board, bitstream: &Path, flash: bool) -> Vec<String> {
+    let mut cmd = vec![
+        Tool::OpenFpgaLoader.command().to_string(),
+        "-b".into(),
+        board.programmer.openfpgaloader.clone(),
+    ];
+    if let Some(cable) = &board.programmer.cable {
+        cmd.extend(["-c".into(), cable.clone()]);
+    }
+    if flash {
+        cmd.push("-f".into());
+    }
+    cmd.push(bitstream.display().to_string());
+    cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_counts_cells_per_family() {
+        let text = r#"{"design": {"num_cells_by_type": {"SB_LUT4": 10, "SB_DFFE": 3, "SB_DFF": 2,
+            "SB_RAM40_4K": 4, "SB_CARRY": 7}}}"#;
+        let s = parse_stat(text, Family::Ice40).unwrap();
+        assert_eq!((s.luts, s.ffs, s.ram_blocks, s.dsps), (10, 5, 4, 0));
+        let text = r#"{"design": {"num_cells_by_type": {"LUT4": 10, "CCU2C": 3,
+            "TRELLIS_FF": 6, "DP16KD": 2, "MULT18X18D": 1}}}"#;
+        let s = parse_stat(text, Family::Ecp5).unwrap();
+        assert_eq!((s.luts, s.ffs, s.ram_blocks, s.dsps), (16, 6, 2, 1));
+    }
+
+    #[test]
+    fn pnr_report_takes_the_slowest_clock() {
+        let text = r#"{"fmax": {"a": {"achieved": 80.5, "constraint": 48},
+            "b": {"achieved": 300.0, "constraint": 12}},
+            "utilization": {"ICESTORM_LC": {"used": 100, "available": 5280},
+            "ICESTORM_RAM": {"used": 3, "available": 30}}}"#;
+        let s = parse_pnr_report(text).unwrap();
+        assert_eq!(s.fmax_mhz, Some(80.5));
+        assert_eq!((s.luts(), s.ram_blocks()), (100, 3));
+    }
+}

@@ -1,0 +1,119 @@
+//! `xnorc flash DIR`: programs the bitstream `xnorc build` left in DIR with openFPGALoader
+//! (SRAM by default, SPI flash with `--flash`). `--dry-run` prints the exact command instead:
+//! openFPGALoader has no dry run of its own and opens the cable first.
+
+use crate::errors::CliError;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use xnorc_boards::flow::flash_command;
+use xnorc_boards::tools::{self, Tool};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Build directory of `xnorc build` (holds report.json and the bitstream).
+    pub dir: PathBuf,
+    /// Board (default: the one the build was for).
+    #[arg(long)]
+    pub board: Option<String>,
+    /// Write the SPI flash (persistent) instead of SRAM.
+    #[arg(long)]
+    pub flash: bool,
+    /// Print the command instead of running it.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// The build's report.json.
+pub fn read_report(dir: &Path) -> Result<serde_json::Value, CliError> {
+    let path = dir.join("report.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        CliError::Input(format!(
+            "{}: cannot read: {e}\n  hint: run `xnorc build MODEL --board NAME --out {}` first",
+            path.display(),
+            dir.display()
+        ))
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| CliError::Input(format!("{}: not a build report: {e}", path.display())))
+}
+
+/// Shell-quotes one argument for printing.
+fn quote(arg: &str) -> String {
+    if !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:+,".contains(c))
+    {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
+}
+
+pub fn run(args: &Args) -> Result<(), CliError> {
+    let report = read_report(&args.dir)?;
+    let built_for = report["board"].as_str().unwrap_or_default().to_string();
+    let name = args.board.clone().unwrap_or_else(|| built_for.clone());
+    let board = xnorc_boards::board::find(&name)?;
+    if !built_for.is_empty() && board.name != built_for {
+        return Err(CliError::Input(format!(
+            "{}: the bitstream was built for {built_for}, not {}\n  hint: drop --board or rebuild for {}",
+            args.dir.display(),
+            board.name,
+            board.name
+        )));
+    }
+    let file = report["bitstream"]
+        .as_str()
+        .map(|b| args.dir.join(Path::new(b).file_name().unwrap_or_default()))
+        .ok_or_else(|| {
+            CliError::Input(format!(
+                "{}: report.json names no bitstream",
+                args.dir.display()
+            ))
+        })?;
+    if !file.is_file() {
+        return Err(CliError::Input(format!(
+            "{}: bitstream missing\n  hint: rebuild with `xnorc build`",
+            file.display()
+        )));
+    }
+    if !args.flash && !board.programmer.sram {
+        return Err(CliError::Input(format!(
+            "{}: openFPGALoader cannot load this board's SRAM\n  hint: write the SPI flash with --flash",
+            board.name
+        )));
+    }
+    if args.flash && !board.programmer.flash {
+        return Err(CliError::Input(format!(
+            "{}: openFPGALoader cannot write this board's flash; load SRAM (drop --flash)",
+            board.name
+        )));
+    }
+    let cmd = flash_command(&board, &file, args.flash);
+    if args.dry_run {
+        println!(
+            "{}",
+            cmd.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
+        );
+        return Ok(());
+    }
+    let loader = tools::find(Tool::OpenFpgaLoader).map_err(|e| CliError::Failed(e.to_string()))?;
+    eprintln!(
+        "flashing {} ({}) with {}",
+        file.display(),
+        if args.flash { "SPI flash" } else { "SRAM" },
+        loader.path.display()
+    );
+    let status = Command::new(&loader.path)
+        .args(&cmd[1..])
+        .status()
+        .map_err(|e| CliError::Failed(format!("cannot run {}: {e}", loader.path.display())))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(CliError::Failed(format!(
+            "openFPGALoader failed ({status}); is the board connected? (`openFPGALoader --detect`)"
+        )))
+    }
+}

@@ -1,0 +1,186 @@
+//! The host side of the board link (docs/uart-protocol.md): frames in, scores out, over a serial
+//! port — a real board's USB-UART or the simulated board's pseudo-terminal, through the same
+//! code.
+//!
+//! Request: 0xA5, the input frame's bits in stream order (LSB first, zero-padded to a byte),
+//! CRC-16/CCITT-FALSE of the payload (high byte first). Response: 0x5A, a status byte, the
+//! output beat's bits (scores, then argmax) packed the same way, CRC-16 of status + payload.
+
+pub mod serial;
+
+use crate::commands::verify::{pack, unpack};
+use std::time::Duration;
+use xnorc_compiler::plan::HardwarePlan;
+use xnorc_rtl::shell::crc16_ccitt_false;
+use xnorc_sim::Frames;
+
+/// Request sync byte.
+pub const REQUEST_SYNC: u8 = 0xA5;
+/// Response sync byte.
+pub const RESPONSE_SYNC: u8 = 0x5A;
+
+/// Status bits of a response.
+pub mod status {
+    /// The request's CRC did not match: its scores are of a corrupted frame.
+    pub const CRC_MISMATCH: u8 = 1;
+    /// The request stopped early and was padded with zeros.
+    pub const TRUNCATED: u8 = 2;
+    /// A request byte was lost (the link's buffer overflowed).
+    pub const OVERRUN: u8 = 4;
+    /// A UART framing error was seen during the request.
+    pub const FRAMING: u8 = 8;
+}
+
+/// The wire format of one design.
+#[derive(Debug, Clone)]
+pub struct Wire {
+    in_width: usize,
+    in_beats: usize,
+    out_width: usize,
+    /// Request payload bytes.
+    pub request_bytes: usize,
+    /// Response payload bytes.
+    pub response_bytes: usize,
+}
+
+/// What the board answered for one frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// Status byte (0: good; see [`status`]).
+    pub status: u8,
+    /// Class scores.
+    pub scores: Vec<i64>,
+    /// Argmax.
+    pub class: usize,
+}
+
+/// A link failure.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// No complete response in time.
+    #[error("timeout: {got} of {want} response bytes after {after:?}; is the board programmed, the port right and the baud rate {baud}?")]
+    Timeout {
+        /// Bytes received.
+        got: usize,
+        /// Bytes expected.
+        want: usize,
+        /// How long we waited.
+        after: Duration,
+        /// Baud rate used.
+        baud: u32,
+    },
+    /// The response's CRC is wrong: it was corrupted on the way.
+    #[error("response CRC mismatch (got {got:#06x}, computed {want:#06x}): corrupted on the line")]
+    ResponseCrc {
+        /// CRC in the response.
+        got: u16,
+        /// CRC computed.
+        want: u16,
+    },
+    /// The port failed.
+    #[error("{0}")]
+    Io(String),
+}
+
+impl Wire {
+    /// The wire format of `plan`'s core.
+    pub fn of(plan: &HardwarePlan) -> Self {
+        let widths = xnorc_rtl::top::link_widths(plan);
+        let (in_width, out_width) = (widths[0], *widths.last().expect("links"));
+        let in_beats = plan.stages[0].input.beats;
+        Wire {
+            in_width,
+            in_beats,
+            out_width,
+            request_bytes: xnorc_rtl::board::request_bytes(in_width, in_beats),
+            response_bytes: xnorc_rtl::board::response_bytes(out_width),
+        }
+    }
+
+    /// A whole response frame's length.
+    pub fn response_len(&self) -> usize {
+        self.response_bytes + 4
+    }
+
+    /// The request frame for one input frame (`frame` holds exactly one frame).
+    pub fn request(&self, plan: &HardwarePlan, frame: Frames<'_>) -> Vec<u8> {
+        let words = self.in_width.div_ceil(32);
+        let beats = pack(plan, frame, words);
+        assert_eq!(beats.len(), self.in_beats * words, "one frame");
+        let mut payload = vec![0u8; self.request_bytes];
+        for b in 0..self.in_beats {
+            for i in 0..self.in_width {
+                if (beats[b * words + i / 32] >> (i % 32)) & 1 == 1 {
+                    let at = b * self.in_width + i;
+                    payload[at / 8] |= 1 << (at % 8);
+                }
+            }
+        }
+        let crc = crc16_ccitt_false(&payload);
+        let mut out = Vec::with_capacity(self.request_bytes + 3);
+        out.push(REQUEST_SYNC);
+        out.extend(&payload);
+        out.extend(crc.to_be_bytes());
+        out
+    }
+
+    /// Decodes a response frame (`bytes` starts with the sync byte).
+    pub fn answer(&self, plan: &HardwarePlan, bytes: &[u8]) -> Result<Answer, LinkError> {
+        assert_eq!(bytes.len(), self.response_len());
+        let body = &bytes[1..2 + self.response_bytes];
+        let got = u16::from_be_bytes([
+            bytes[2 + self.response_bytes],
+            bytes[3 + self.response_bytes],
+        ]);
+        let want = crc16_ccitt_false(body);
+        if got != want {
+            return Err(LinkError::ResponseCrc { got, want });
+        }
+        let payload = &body[1..];
+        let mut words = vec![0u32; self.out_width.div_ceil(32)];
+        for i in 0..self.out_width {
+            if (payload[i / 8] >> (i % 8)) & 1 == 1 {
+                words[i / 32] |= 1 << (i % 32);
+            }
+        }
+        let (scores, class) = unpack(plan, &words);
+        Ok(Answer {
+            status: body[0],
+            scores,
+            class,
+        })
+    }
+}
+
+/// Sends `request` over `port` and reads its response.
+pub fn exchange(
+    port: &mut serial::Port,
+    wire: &Wire,
+    plan: &HardwarePlan,
+    request: &[u8],
+    timeout: Duration,
+) -> Result<Answer, LinkError> {
+    port.write_all(request)?;
+    let frame = port.read_frame(RESPONSE_SYNC, wire.response_len(), timeout)?;
+    wire.answer(plan, &frame)
+}
+
+/// Words of status flags, for messages.
+pub fn describe_status(s: u8) -> String {
+    let mut parts = Vec::new();
+    for (bit, name) in [
+        (status::CRC_MISMATCH, "request CRC mismatch"),
+        (status::TRUNCATED, "request truncated (timeout)"),
+        (status::OVERRUN, "request byte lost (overrun)"),
+        (status::FRAMING, "UART framing error"),
+    ] {
+        if s & bit != 0 {
+            parts.push(name);
+        }
+    }
+    if parts.is_empty() {
+        "ok".into()
+    } else {
+        parts.join(", ")
+    }
+}
