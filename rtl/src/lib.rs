@@ -60,7 +60,7 @@ pub fn generate(plan: &HardwarePlan) -> Design {
             Component::Mvu { stage, .. }
             | Component::Swg { stage, .. }
             | Component::Pool { stage, .. }
-            | Component::Scores { stage } => {
+            | Component::Scores { stage, .. } => {
                 format!("{top_name}_{}", plan.stages[*stage].name)
             }
         };
@@ -91,7 +91,7 @@ pub fn generate(plan: &HardwarePlan) -> Design {
                 };
                 window::pool(&name, p, &s.input)
             }
-            Component::Scores { stage } => {
+            Component::Scores { stage, .. } => {
                 let s = &plan.stages[stage];
                 let StageKind::Scores(sc) = &s.kind else {
                     unreachable!()

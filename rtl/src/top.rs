@@ -17,7 +17,7 @@ pub fn link_widths(plan: &HardwarePlan) -> Vec<usize> {
             Component::Mvu { stage, .. }
             | Component::Swg { stage, .. }
             | Component::Pool { stage, .. }
-            | Component::Scores { stage } => {
+            | Component::Scores { stage, .. } => {
                 let s = &plan.stages[stage];
                 match &s.kind {
                     StageKind::Scores(sc) => {

@@ -61,7 +61,7 @@ pub fn plan_json(plan: &HardwarePlan) -> serde_json::Value {
                 Component::Mvu { stage, .. }
                 | Component::Swg { stage, .. }
                 | Component::Pool { stage, .. }
-                | Component::Scores { stage } => *stage == i,
+                | Component::Scores { stage, .. } => *stage == i,
                 _ => false,
             })
             .and_then(|c| plan.timing.component_latency(c))

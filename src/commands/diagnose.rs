@@ -20,7 +20,7 @@ fn prefix(plan: &HardwarePlan, i: usize) -> Option<HardwarePlan> {
         Component::Mvu { stage, .. }
         | Component::Swg { stage, .. }
         | Component::Pool { stage, .. }
-        | Component::Scores { stage } => *stage == i,
+        | Component::Scores { stage, .. } => *stage == i,
         _ => false,
     })?;
     Some(HardwarePlan {

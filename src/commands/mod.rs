@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bitcheck;
 pub mod boards;
 pub mod build;
 pub mod compile;

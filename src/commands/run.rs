@@ -11,8 +11,10 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use xnorc_compiler::ir::Graph;
+use xnorc_compiler::plan::HardwarePlan;
 use xnorc_rtl::board::{BoardTop, ClockSource};
-use xnorc_sim::{Frames, Simulator};
+use xnorc_sim::{Frames, Results, Simulator};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -164,56 +166,103 @@ pub fn run(args: &Args) -> Result<(), CliError> {
                 .expect("clap requires --port without --sim"),
         )
     };
-    let mut port =
-        Port::open(&port_name, args.baud).map_err(|e| CliError::Failed(e.to_string()))?;
-    let wire = Wire::of(&plan);
-    let per = graph.input_node().shape.numel();
+    let session = Session {
+        plan: &plan,
+        graph: &graph,
+        input: &input,
+        frames,
+        reference: &reference,
+        labels: labels.as_deref(),
+        corrupt_every: args.corrupt_every,
+        timeout: Duration::from_millis(args.timeout_ms),
+        json: args.json,
+    };
+    let shown = if args.sim {
+        "the simulated board".to_string()
+    } else {
+        port_name.clone()
+    };
+    let summary = talk(&session, &port_name, args.baud, &shown)?;
+    let mismatches = summary["mismatches"].as_u64().unwrap_or(0);
+    if mismatches > 0 {
+        return Err(CliError::Failed(format!(
+            "{mismatches} frames differ from the reference simulator"
+        )));
+    }
+    Ok(())
+}
+
+/// What a conversation with a board needs.
+pub struct Session<'a> {
+    /// The core's plan (wire format, scores layout).
+    pub plan: &'a HardwarePlan,
+    /// The model.
+    pub graph: &'a Graph,
+    /// Input frames.
+    pub input: &'a InputData,
+    /// How many.
+    pub frames: usize,
+    /// The reference simulator's results for them.
+    pub reference: &'a Results,
+    /// Labels, for accuracy.
+    pub labels: Option<&'a [i64]>,
+    /// Corrupt every Nth request (it must come back flagged).
+    pub corrupt_every: Option<usize>,
+    /// Per-frame response timeout.
+    pub timeout: Duration,
+    /// Print JSON instead of lines.
+    pub json: bool,
+}
+
+/// Sends every frame over `port_name`, compares each answer with the reference and prints
+/// them; returns the summary (`mismatches` counts unflagged frames that differ).
+pub fn talk(
+    s: &Session<'_>,
+    port_name: &str,
+    baud: u32,
+    shown: &str,
+) -> Result<serde_json::Value, CliError> {
+    let (plan, reference) = (s.plan, s.reference);
+    let mut port = Port::open(port_name, baud).map_err(|e| CliError::Failed(e.to_string()))?;
+    let wire = Wire::of(plan);
+    let per = s.graph.input_node().shape.numel();
     let classes = reference.classes;
-    let timeout = Duration::from_millis(args.timeout_ms);
     let start = Instant::now();
     let (mut mismatches, mut flagged, mut correct) = (0usize, 0usize, 0usize);
     let mut rows = Vec::new();
-    for f in 0..frames {
-        let mut request = wire.request(&plan, frame_slice(&input, f * per, per));
-        let corrupted = args.corrupt_every.is_some_and(|n| n > 0 && f % n == n - 1);
+    for f in 0..s.frames {
+        let mut request = wire.request(plan, frame_slice(s.input, f * per, per));
+        let corrupted = s.corrupt_every.is_some_and(|n| n > 0 && f % n == n - 1);
         if corrupted {
             request[1] ^= 1;
         }
-        let answer = link::exchange(&mut port, &wire, &plan, &request, timeout)
+        let answer = link::exchange(&mut port, &wire, plan, &request, s.timeout)
             .map_err(|e| CliError::Failed(format!("frame {f}: {e}")))?;
         let want = &reference.scores[f * classes..(f + 1) * classes];
         let status_ok = answer.status == 0;
-        if !status_ok {
-            flagged += 1;
-        }
         let matches = answer.scores == want && answer.class == reference.argmax[f];
-        if status_ok && !matches {
-            mismatches += 1;
-        }
+        flagged += usize::from(!status_ok);
+        mismatches += usize::from(status_ok && !matches);
         if corrupted && answer.status & link::status::CRC_MISMATCH == 0 {
             return Err(CliError::Failed(format!(
                 "frame {f}: a corrupted request was not flagged (status {:#04x})",
                 answer.status
             )));
         }
-        if let Some(l) = &labels {
+        if let Some(l) = s.labels {
             correct += usize::from(l[f] == answer.class as i64);
         }
-        if !args.json {
+        if !s.json {
+            let note = if !status_ok {
+                format!("  [status: {}]", link::describe_status(answer.status))
+            } else if !matches {
+                format!("  MISMATCH: reference {want:?}")
+            } else {
+                String::new()
+            };
             println!(
-                "frame {f}: class {} scores {:?}{}{}",
-                answer.class,
-                answer.scores,
-                if status_ok {
-                    String::new()
-                } else {
-                    format!("  [status: {}]", link::describe_status(answer.status))
-                },
-                if status_ok && !matches {
-                    format!("  MISMATCH: reference {want:?}")
-                } else {
-                    String::new()
-                }
+                "frame {f}: class {} scores {:?}{note}",
+                answer.class, answer.scores
             );
         }
         rows.push(serde_json::json!({
@@ -222,32 +271,25 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         }));
     }
     let seconds = start.elapsed().as_secs_f64();
+    let accuracy = s.labels.map(|_| correct as f64 / s.frames.max(1) as f64);
     let summary = serde_json::json!({
-        "port": if args.sim { "simulated board".to_string() } else { port_name.clone() },
-        "frames": frames,
+        "port": shown,
+        "frames": s.frames,
         "flagged": flagged,
         "mismatches": mismatches,
-        "accuracy": labels.as_ref().map(|_| correct as f64 / frames.max(1) as f64),
+        "accuracy": accuracy,
         "seconds": seconds,
         "results": rows,
     });
-    if args.json {
+    if s.json {
         println!("{}", serde_json::to_string_pretty(&summary).expect("json"));
     } else {
         println!(
-            "{frames} frames in {seconds:.2} s over {}: {} equal to the reference, {flagged} flagged by the board, {mismatches} mismatches{}",
-            if args.sim { "the simulated board" } else { &port_name },
-            frames - flagged - mismatches,
-            labels.as_ref().map_or(String::new(), |_| format!(
-                "; accuracy {:.2}%",
-                100.0 * correct as f64 / frames.max(1) as f64
-            ))
+            "{} frames in {seconds:.2} s over {shown}: {} equal to the reference, {flagged} flagged by the board, {mismatches} mismatches{}",
+            s.frames,
+            s.frames - flagged - mismatches,
+            accuracy.map_or(String::new(), |a| format!("; accuracy {:.2}%", 100.0 * a))
         );
     }
-    if mismatches > 0 {
-        return Err(CliError::Failed(format!(
-            "{mismatches} frames differ from the reference simulator"
-        )));
-    }
-    Ok(())
+    Ok(summary)
 }

@@ -14,11 +14,18 @@ use xnorc_sim::{Frames, Simulator};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Model file (.xnm).
-    model: PathBuf,
+    /// Model file (.xnm); with --bitstream, the build's copy by default.
+    #[arg(required_unless_present = "bitstream")]
+    model: Option<PathBuf>,
+    /// Check the bitstream in this `xnorc build` directory instead of the generated Verilog:
+    /// on iCE40 the unpacked bitstream's netlist runs against the reference simulator; on ECP5
+    /// the bitstream is round-tripped (no netlist-level check exists).
+    #[arg(long, value_name = "DIR")]
+    bitstream: Option<PathBuf>,
     /// Random input frames to check (ignored with --input).
-    #[arg(long, default_value_t = 64)]
-    vectors: usize,
+    /// (default 64; 4 with --bitstream, whose netlist simulates at the UART's real bit time).
+    #[arg(long)]
+    vectors: Option<usize>,
     /// Input frames (.npy, as for `simulate`) instead of random ones.
     #[arg(long)]
     input: Option<PathBuf>,
@@ -107,10 +114,17 @@ pub fn unpack(plan: &HardwarePlan, words: &[u32]) -> (Vec<i64>, usize) {
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
-    let (graph, plan) = build_plan(&args.model, args.folding.as_deref(), args.lut_budget)?;
+    if let Some(dir) = &args.bitstream {
+        return run_bitstream(args, dir);
+    }
+    let model = args
+        .model
+        .as_deref()
+        .expect("clap requires a model without --bitstream");
+    let (graph, plan) = build_plan(model, args.folding.as_deref(), args.lut_budget)?;
     let input = match &args.input {
         Some(p) => read_input(p, &graph)?.1,
-        None => random_frames(&graph, args.vectors, args.seed),
+        None => random_frames(&graph, args.vectors.unwrap_or(64), args.seed),
     };
     let frames_n = input.frames().len() / graph.input_node().shape.numel();
     if frames_n == 0 {
@@ -268,4 +282,36 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     } else {
         Err(CliError::Failed(failures.join("\n")))
     }
+}
+
+/// `--bitstream DIR`: the build's model and folding, frames, and the bitstream check.
+fn run_bitstream(args: &Args, dir: &std::path::Path) -> Result<(), CliError> {
+    let report = super::flash::read_report(dir)?;
+    let board = xnorc_boards::board::find(report["board"].as_str().unwrap_or_default())?;
+    let model = args.model.clone().unwrap_or_else(|| dir.join("model.xnm"));
+    let folding = args
+        .folding
+        .clone()
+        .or_else(|| Some(dir.join("folding.json")).filter(|f| f.is_file()));
+    let (graph, plan) = build_plan(&model, folding.as_deref(), args.lut_budget)?;
+    let input = match &args.input {
+        Some(p) => read_input(p, &graph)?.1,
+        None => random_frames(&graph, args.vectors.unwrap_or(4), args.seed),
+    };
+    let frames = input.frames().len() / graph.input_node().shape.numel();
+    let reference = Simulator::new(graph.clone())
+        .and_then(|s| s.run(input.frames()))
+        .map_err(|e| CliError::Input(e.to_string()))?;
+    super::bitcheck::check(&super::bitcheck::Check {
+        dir,
+        report: &report,
+        board: &board,
+        graph: &graph,
+        plan: &plan,
+        input: &input,
+        frames,
+        reference: &reference,
+        cache: &args.build_dir.join("verilator"),
+        json: args.json,
+    })
 }

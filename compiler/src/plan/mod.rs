@@ -328,7 +328,10 @@ pub(crate) fn components(stages: &[Stage], tree_pipeline: u32) -> Vec<Component>
                 out_h: p.out_h,
                 out_w: p.out_w,
             },
-            StageKind::Scores(_) => Component::Scores { stage: i },
+            StageKind::Scores(sc) => Component::Scores {
+                stage: i,
+                depth: schedule::scores_depth(sc.classes),
+            },
         });
     }
     out

@@ -72,10 +72,13 @@ pub enum Component {
         /// Output columns.
         out_w: usize,
     },
-    /// Scores: one input beat → affine (registered) → argmax (registered).
+    /// Scores: one input beat → affine (registered) → a registered argmax tree: `depth`
+    /// register stages in all, stalled together ([`scores_depth`]).
     Scores {
         /// Index into the plan's stages.
         stage: usize,
+        /// Register stages from input to output.
+        depth: usize,
     },
 }
 
@@ -181,8 +184,8 @@ enum State {
         out_valid: bool,
     },
     Scores {
-        v1: bool,
-        out_valid: bool,
+        /// Valid flag of each register stage; the last one is the output's.
+        pipe: Vec<bool>,
     },
 }
 
@@ -214,9 +217,8 @@ impl State {
                 cb: 0,
                 out_valid: false,
             },
-            Component::Scores { .. } => State::Scores {
-                v1: false,
-                out_valid: false,
+            Component::Scores { depth, .. } => State::Scores {
+                pipe: vec![false; depth],
             },
         }
     }
@@ -229,7 +231,7 @@ impl State {
             State::Mvu { out_valid, .. } => *out_valid,
             State::Swg { out_valid, .. } => *out_valid,
             State::Pool { out_valid, .. } => *out_valid,
-            State::Scores { out_valid, .. } => *out_valid,
+            State::Scores { pipe } => pipe[pipe.len() - 1],
         }
     }
 }
@@ -319,9 +321,11 @@ pub fn simulate(components: &[Component], input_beats: usize, frames: usize) -> 
                 (Component::Swg { geometry, .. }, State::Swg { s, .. }) => {
                     swg_write_ok(s, geometry)
                 }
-                (Component::Pool { .. }, State::Pool { out_valid, .. })
-                | (Component::Scores { .. }, State::Scores { out_valid, .. }) => {
+                (Component::Pool { .. }, State::Pool { out_valid, .. }) => {
                     !*out_valid || ready_out[i]
+                }
+                (Component::Scores { .. }, State::Scores { pipe }) => {
+                    !pipe[pipe.len() - 1] || ready_out[i]
                 }
                 _ => unreachable!("state matches component"),
             };
@@ -483,15 +487,23 @@ fn step(
             }
             *out_valid = completes || (*out_valid && !fire_out);
         }
-        (Component::Scores { .. }, State::Scores { v1, out_valid }) => {
-            let ce = !*out_valid || ready_out;
+        (Component::Scores { .. }, State::Scores { pipe }) => {
+            // One clock enable for all stages: they advance together or not at all.
+            let ce = !pipe[pipe.len() - 1] || ready_out;
             if ce {
-                *out_valid = *v1;
-                *v1 = fire_in;
+                pipe.rotate_right(1);
+                pipe[0] = fire_in;
             }
         }
         _ => unreachable!("state matches component"),
     }
+}
+
+/// Register stages of the scores stage for `classes` classes: the affine register, then one
+/// per level of the argmax tree (at least one).
+pub fn scores_depth(classes: usize) -> usize {
+    let levels = (usize::BITS - classes.max(2).saturating_sub(1).leading_zeros()) as usize;
+    1 + levels
 }
 
 /// Advances nested counters (innermost first, each with its limit); true when all wrap.
@@ -593,14 +605,14 @@ mod tests {
         // Beat j accepted at cycle j, visible to the MVU at j + 1: ops (0,0..2) issue at 1, 2, 3
         // and (1,0..2) at 4, 5, 6. A pass's last op at t is visible at the MVU output at
         // t + 2 + 1: beats at 6 and 9. The converter completes at 9 → visible 10; the FIFO
-        // shows it at 11; scores: affine register at the end of 11, argmax register at the end
-        // of 12, visible at 13.
+        // shows it at 11; scores (2 classes: depth 2): affine register at the end of 11, argmax
+        // register at the end of 12, visible at 13.
         let mut c = vec![
             fifo(),
             mvu(2, 3, 1),
             Component::DwcUp { ratio: 2 },
             fifo(),
-            Component::Scores { stage: 1 },
+            Component::Scores { stage: 1, depth: 2 },
         ];
         let t = simulate(&c, 3, 1);
         assert_eq!(t.input_cycles, vec![0, 1, 2]);
@@ -668,7 +680,7 @@ mod tests {
                 mvu(2, 32, 1),
                 Component::DwcUp { ratio: 2 },
                 Component::Fifo { depth: 2, beats: 1 },
-                Component::Scores { stage: 4 },
+                Component::Scores { stage: 4, depth: 2 },
             ]
         };
         let generous = simulate(&chain(64), 16, SIZING_FRAMES);

@@ -293,6 +293,15 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             ),
         )?);
     }
+    // The model and the folding travel with the bitstream: `verify --bitstream` and `run`
+    // rebuild the same plan from them.
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| CliError::Io(format!("{}: cannot create: {e}", dir.display())))?;
+    let model_bytes = std::fs::read(&args.model)
+        .map_err(|e| CliError::Input(format!("{}: cannot read: {e}", args.model.display())))?;
+    write_output(&dir.join("model.xnm"), &model_bytes)?;
+    let folding = serde_json::to_string_pretty(&folding_of(&plan)).expect("folding json") + "\n";
+    write_output(&dir.join("folding.json"), folding.as_bytes())?;
     let top = top_name(&plan, &board.name);
     let auto_clock = args.clock_mhz.is_none();
     let mut target = args.clock_mhz.unwrap_or_else(|| default_clock_mhz(&board));

@@ -1,0 +1,345 @@
+//! End-to-end tests of the link in rust-hdl's simulator: a host model bit-bangs requests onto
+//! `uart_rx` and decodes `uart_tx`, and a fake core consumes `req_*` with random backpressure
+//! and answers a fixed response on `resp_*` with random gaps. Every expected value comes from
+//! the test's own model (its own CRC), never from the code under test.
+
+use std::collections::VecDeque;
+
+use super::sim::{uart_frame, Bench, Rng, UartDecoder};
+use super::{Link, LinkParams};
+
+const CPB: usize = 8;
+const RESPONSE: [u8; 3] = [0xC0, 0x01, 0xA5];
+const LED_CYCLES: u32 = 50;
+
+/// Bit-by-bit CRC-16/CCITT-FALSE from its definition.
+fn model_crc(bytes: &[u8]) -> u16 {
+    let mut crc = 0xFFFFu16;
+    for &b in bytes {
+        for i in (0..8).rev() {
+            let feedback = ((crc >> 15) & 1) as u8 ^ ((b >> i) & 1);
+            crc <<= 1;
+            if feedback == 1 {
+                crc ^= 0x1021;
+            }
+        }
+    }
+    crc
+}
+
+/// A request frame as the host sends it.
+fn request_frame(payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![0xA5];
+    f.extend_from_slice(payload);
+    f.extend_from_slice(&model_crc(payload).to_be_bytes());
+    f
+}
+
+/// A decoded response: status and payload, after checking sync byte and CRC.
+#[derive(Debug, PartialEq)]
+struct Response {
+    status: u8,
+    payload: Vec<u8>,
+}
+
+struct Env {
+    bench: Bench<Link>,
+    request_bytes: usize,
+    /// The core takes nothing while set.
+    stall: bool,
+    rng: Rng,
+    /// Line levels still to put on `uart_rx`, one per clock.
+    host_tx: VecDeque<bool>,
+    decoder: UartDecoder,
+    /// Response bytes already parsed out of `decoder.bytes`.
+    parsed: usize,
+    /// Every byte the core took from `req_*`.
+    core_in: Vec<u8>,
+    /// Bytes of the current request taken so far.
+    frame_in: usize,
+    /// Index of the next response byte to offer, while the core has a response to give.
+    producing: Option<usize>,
+    /// `resp_valid` as driven (held until the handshake, as a stream source must).
+    resp_valid: bool,
+    /// `req_data` seen last cycle while valid and not taken: it must not change.
+    waiting_req: Option<u8>,
+    /// When false, `resp_ready` must stay low (a request is still on the wire).
+    resp_allowed: bool,
+}
+
+impl Env {
+    fn new(seed: u64) -> Self {
+        Self::with_request_bytes(seed, 5)
+    }
+
+    fn with_request_bytes(seed: u64, request_bytes: usize) -> Self {
+        let link = Link::new(&LinkParams {
+            clocks_per_bit: CPB as u32,
+            request_bytes: request_bytes as u32,
+            response_bytes: RESPONSE.len() as u32,
+            timeout_cycles: 20 * CPB as u32,
+            led_cycles: LED_CYCLES,
+        })
+        .unwrap();
+        let mut env = Self {
+            bench: Bench::new(link),
+            request_bytes,
+            stall: false,
+            rng: Rng::new(seed),
+            host_tx: VecDeque::new(),
+            decoder: UartDecoder::new(CPB),
+            parsed: 0,
+            core_in: Vec::new(),
+            frame_in: 0,
+            producing: None,
+            resp_valid: false,
+            waiting_req: None,
+            resp_allowed: false,
+        };
+        // Power-on reset, then the pins idle.
+        assert!(env.bench.uut.reset.val());
+        env.run(25);
+        assert!(!env.bench.uut.reset.val());
+        assert!(env.bench.uut.uart_tx.val());
+        assert!(!env.bench.uut.led.val());
+        env
+    }
+
+    /// Queues `bytes` on the host's TX line with random gaps of up to two bit times.
+    fn send(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.host_tx.extend(uart_frame(b, CPB, true));
+            let gap = self.rng.below(2 * CPB as u64) as usize;
+            self.host_tx.extend(std::iter::repeat_n(true, gap));
+        }
+    }
+
+    /// One clock: host line, fake core, stream-protocol checks.
+    fn step(&mut self) {
+        let uut = &mut self.bench.uut;
+        uut.uart_rx.next = self.host_tx.pop_front().unwrap_or(true);
+        let ready = !self.stall && self.rng.chance(1, 2);
+        uut.req_ready.next = ready;
+        if let Some(i) = self.producing {
+            if !self.resp_valid && self.rng.chance(1, 4) {
+                self.resp_valid = true;
+                uut.resp_data.next = u64::from(RESPONSE[i]).into();
+            }
+        }
+        uut.resp_valid.next = self.resp_valid;
+        self.bench.settle();
+        let uut = &self.bench.uut;
+        if uut.reset.val() {
+            // The core is reset too: it forgets the frame it was in.
+            self.frame_in = 0;
+            self.producing = None;
+            self.resp_valid = false;
+            self.waiting_req = None;
+        } else {
+            let data = uut.req_data.val().to_u8();
+            if uut.req_valid.val() {
+                if let Some(w) = self.waiting_req {
+                    assert_eq!(data, w, "req_data changed while waiting for ready");
+                }
+            }
+            self.waiting_req = None;
+            if uut.req_valid.val() && ready {
+                self.core_in.push(data);
+                self.frame_in += 1;
+                if self.frame_in == self.request_bytes {
+                    // The core has its whole input: it answers (maybe before the CRC is in).
+                    self.frame_in = 0;
+                    assert!(self.producing.is_none());
+                    self.producing = Some(0);
+                }
+            } else if uut.req_valid.val() {
+                self.waiting_req = Some(data);
+            }
+            if uut.resp_ready.val() {
+                assert!(
+                    self.resp_allowed,
+                    "resp_ready before the request was complete"
+                );
+            }
+            if uut.resp_ready.val() && self.resp_valid {
+                self.resp_valid = false;
+                let next = self.producing.expect("handshake without an offer") + 1;
+                self.producing = (next < RESPONSE.len()).then_some(next);
+            }
+        }
+        self.bench.tick();
+        self.decoder.sample(self.bench.uut.uart_tx.val());
+    }
+
+    fn run(&mut self, cycles: usize) {
+        for _ in 0..cycles {
+            self.step();
+        }
+    }
+
+    /// Runs until the host has sent everything queued.
+    fn drain_host(&mut self) {
+        while !self.host_tx.is_empty() {
+            self.step();
+        }
+    }
+
+    /// Runs until a whole response frame has been decoded, and parses it.
+    fn response(&mut self) -> Response {
+        let len = 4 + RESPONSE.len();
+        let start = self.bench.cycles;
+        while self.decoder.bytes.len() < self.parsed + len {
+            self.step();
+            assert!(self.bench.cycles - start < 20_000, "no response");
+        }
+        let frame: Vec<u8> = self.decoder.bytes[self.parsed..self.parsed + len]
+            .iter()
+            .map(|&(b, stop_ok)| {
+                assert!(stop_ok, "framing error on uart_tx");
+                b
+            })
+            .collect();
+        self.parsed += len;
+        self.resp_allowed = false;
+        assert_eq!(frame[0], 0x5A, "response sync");
+        let crc = model_crc(&frame[1..len - 2]);
+        assert_eq!(frame[len - 2..], crc.to_be_bytes(), "response CRC");
+        // Nothing was taken from the core that it had not offered, nothing left over.
+        assert!(self.producing.is_none() && !self.resp_valid);
+        Response {
+            status: frame[1],
+            payload: frame[2..len - 2].to_vec(),
+        }
+    }
+
+    /// Sends `bytes` as a request and returns its response, checking the LED along the way.
+    fn exchange(&mut self, bytes: &[u8]) -> Response {
+        self.send(bytes);
+        self.drain_host();
+        assert!(self.bench.uut.led.val(), "LED off during a request");
+        self.resp_allowed = true;
+        let r = self.response();
+        // On for the rest of the last stop bit, then LED_CYCLES, then off.
+        let mut on = 0;
+        while self.bench.uut.led.val() {
+            self.step();
+            on += 1;
+            assert!(on <= LED_CYCLES as usize + CPB + 2, "LED still on");
+        }
+        assert!(on >= LED_CYCLES as usize, "LED off after {on} cycles");
+        r
+    }
+
+    fn good() -> Response {
+        Response {
+            status: 0,
+            payload: RESPONSE.to_vec(),
+        }
+    }
+}
+
+#[test]
+fn shell_link_good_bad_truncated_resync() {
+    let mut env = Env::new(1);
+    // Noise before the sync byte is ignored.
+    let payload = [0x12, 0x34, 0xA5, 0x5A, 0xFF];
+    let mut bytes = vec![0x00, 0x5A, 0xFF];
+    bytes.extend(request_frame(&payload));
+    assert_eq!(env.exchange(&bytes), Env::good());
+    assert_eq!(env.core_in, payload);
+
+    // Corrupted CRC: flagged, and the core still got exactly the 5 payload bytes.
+    let payload2 = [1, 2, 3, 4, 5];
+    let mut bad = request_frame(&payload2);
+    bad[6] ^= 0x40;
+    let r = env.exchange(&bad);
+    assert_eq!(r.status, 0x01);
+    assert_eq!(r.payload, RESPONSE);
+    assert_eq!(env.core_in[5..], payload2);
+
+    // Truncated after 2 payload bytes: padded with zeros, flagged after the timeout.
+    let r = env.exchange(&[0xA5, 0x77, 0x88]);
+    assert_eq!(r.status, 0x02);
+    assert_eq!(env.core_in[10..], [0x77, 0x88, 0, 0, 0]);
+
+    // The next good request works (resync).
+    let payload4 = [0xDE, 0xAD, 0xBE, 0xEF, 0x00];
+    assert_eq!(env.exchange(&request_frame(&payload4)), Env::good());
+    assert_eq!(env.core_in[15..], payload4);
+    assert_eq!(env.core_in.len(), 20);
+}
+
+#[test]
+fn shell_link_ignores_requests_while_one_is_in_flight() {
+    let mut env = Env::new(2);
+    let first = [9, 8, 7, 6, 5];
+    env.send(&request_frame(&first));
+    env.drain_host();
+    env.resp_allowed = true;
+    // A second request right behind the first: ignored, no second response. (Its tail may
+    // still be on the wire when the link hunts again, so it must not contain a sync byte.)
+    let ignored = request_frame(&[1, 1, 1, 1, 1]);
+    assert!(!ignored[1..].contains(&0xA5));
+    env.send(&ignored);
+    assert_eq!(env.response(), Env::good());
+    env.drain_host();
+    env.run(40 * CPB);
+    assert_eq!(env.decoder.bytes.len(), env.parsed, "unexpected response");
+    assert_eq!(env.core_in, first);
+    let next = [4, 3, 2, 1, 0];
+    assert_eq!(env.exchange(&request_frame(&next)), Env::good());
+    assert_eq!(env.core_in[5..], next);
+}
+
+#[test]
+fn shell_link_reset_mid_request() {
+    let mut env = Env::new(3);
+    env.send(&[0xA5, 0x10, 0x20]);
+    env.drain_host();
+    env.run(2 * CPB);
+    // Asynchronous: reset follows the request before any clock edge.
+    env.bench.uut.reset_req.next = true;
+    env.bench.settle();
+    assert!(env.bench.uut.reset.val());
+    env.run(3);
+    env.bench.uut.reset_req.next = false;
+    let mut held = 0;
+    while env.bench.uut.reset.val() {
+        env.step();
+        held += 1;
+    }
+    assert!(held >= 16, "reset held {held} cycles");
+    assert!(
+        !env.bench.uut.req_valid.val(),
+        "stale request bytes after reset"
+    );
+    let payload = [0x55, 0x66, 0x77, 0x88, 0x99];
+    let before = env.core_in.len();
+    assert_eq!(env.exchange(&request_frame(&payload)), Env::good());
+    assert_eq!(env.core_in[before..], payload);
+}
+
+#[test]
+fn shell_link_overrun_keeps_core_in_step() {
+    // 12 payload bytes while the core takes nothing: the 8-byte FIFO overflows, 4 bytes are
+    // lost and made up with zeros at the end of the payload.
+    let mut env = Env::with_request_bytes(4, 12);
+    let payload: Vec<u8> = (0x31..0x3D).collect();
+    env.stall = true;
+    env.send(&request_frame(&payload));
+    env.drain_host();
+    env.run(4 * CPB);
+    env.stall = false;
+    env.resp_allowed = true;
+    let r = env.response();
+    assert_eq!(r.status, 0x04);
+    assert_eq!(r.payload, RESPONSE);
+    let mut want = payload[..8].to_vec();
+    want.extend([0; 4]);
+    assert_eq!(env.core_in, want);
+    // And the link is back in step for the next request.
+    env.run(LED_CYCLES as usize + CPB + 2);
+    let next: Vec<u8> = (0x41..0x4D).collect();
+    assert_eq!(env.exchange(&request_frame(&next)), Env::good());
+    assert_eq!(env.core_in[12..], next);
+}

@@ -1,0 +1,191 @@
+//! The fixed-shape board shell, written with rust-hdl: the host link ([`Link`]) between a
+//! UART and the core's request/response byte streams, with its reset synchronizer.
+//!
+//! [`link_verilog`] renders it to one self-contained Verilog text. The sub-blocks
+//! ([`UartRx`], [`UartTx`], [`ResetSync`], [`Crc16`], [`ByteFifo`], [`RxFramer`],
+//! [`TxFramer`]) are rust-hdl blocks, each tested on its own with rust-hdl's simulator.
+//!
+//! # Host link protocol
+//!
+//! The line is a UART, 8N1 (start bit, 8 data bits LSB first, stop bit), idle high, at
+//! `clocks_per_bit` core clocks per bit. Frame sizes are fixed when the design is built:
+//! `N = request_bytes`, `M = response_bytes` ([`LinkParams`]). CRC means CRC-16/CCITT-FALSE
+//! (poly 0x1021, init 0xFFFF, not reflected, xorout 0; [`crc16_ccitt_false`]), sent high
+//! byte first.
+//!
+//! **Request** (host → board): `0xA5`, then exactly `N` payload bytes, then
+//! `CRC(payload)` (2 bytes).
+//! - While waiting for a request the board ignores every byte other than `0xA5` (and a `0xA5`
+//!   received with a framing error).
+//! - Each payload byte goes to the core (`req_*`) as it arrives, through an 8-byte FIFO that
+//!   absorbs the core's backpressure; the board never holds a whole frame, so the core has
+//!   the payload before the CRC verdict (the status byte tells the host whether to trust the
+//!   answer). The core gets exactly `N` bytes per request, whatever happens on the line:
+//!   - *Truncation*: once the sync byte is in, if no byte arrives for `timeout_cycles` (counted
+//!     from the middle of the previous byte's stop bit) while payload or CRC bytes are still
+//!     expected, the board stops waiting: it sends the core zero bytes for the missing
+//!     payload and flags the request truncated.
+//!   - *Overrun*: a payload byte that arrives while the FIFO is full is lost; a zero byte is
+//!     sent to the core in its place at the end of the payload, and the request is flagged.
+//!   - A byte with a framing error (stop bit 0) still counts and is passed on, and flagged.
+//! - The CRC is checked against the payload bytes as received (lost ones included).
+//!
+//! **Response** (board → host): `0x5A`, a status byte, the `M` bytes of the core's response
+//! stream (`resp_*`) in order, then `CRC(status, payload)` (2 bytes). It starts once the
+//! request is complete (its CRC bytes received and checked, or timed out, and all `N` bytes
+//! handed to the FIFO) *and* the core offers its first response byte; the core may do so
+//! early (even before the request's CRC bytes have arrived: `resp_ready` stays low until the
+//! response frame reaches its payload) or late. Bytes are taken from the core one at a time,
+//! each when the UART can send it, and nothing is sent that the core has not offered.
+//!
+//! Status bits (0 = good; bits 4–7 are always 0): bit 0 [`STATUS_CRC`] request CRC mismatch;
+//! bit 1 [`STATUS_TRUNCATED`] request timed out; bit 2 [`STATUS_OVERRUN`] a payload byte was
+//! lost; bit 3 [`STATUS_FRAMING`] a UART framing error in this request (after its sync
+//! byte). On a truncated request the CRC was not checked, so bit 0 is only set if a CRC byte
+//! that did arrive was wrong. A host should use the response payload only when the status is
+//! 0, but always gets exactly one response per accepted request.
+//!
+//! **Flow**: one request is in flight at a time. Once a request is complete, every byte from
+//! the host is ignored until the last stop bit of its response has been sent; only then does
+//! the board hunt for the next `0xA5` (a request sent early is lost entirely and gets no
+//! response). A host therefore sends a request, reads the whole `4 + M`-byte response, then
+//! sends the next. If no response comes within `timeout_cycles` plus the core's latency, the
+//! request's sync byte was lost: send the request again. Reset (button, PLL not locked) drops
+//! any request or response in progress and empties the FIFO.
+//!
+//! The activity LED (`led`, active high) is on from a request's sync byte until its response
+//! has been sent, and for `led_cycles` cycles after.
+
+mod crc;
+mod fifo;
+mod link;
+mod render;
+mod reset;
+mod rx_framer;
+#[cfg(test)]
+mod sim;
+mod tx_framer;
+mod uart_rx;
+mod uart_tx;
+
+#[cfg(test)]
+mod link_tests;
+#[cfg(test)]
+mod verilator_check;
+
+pub use crc::{crc16_ccitt_false, Crc16, CRC16_INIT, CRC16_POLY};
+pub use fifo::ByteFifo;
+pub use link::Link;
+pub use render::link_verilog;
+pub use reset::{AsyncSetFlop, ResetSync};
+pub use rx_framer::RxFramer;
+pub use tx_framer::TxFramer;
+pub use uart_rx::UartRx;
+pub use uart_tx::UartTx;
+
+/// First byte of a request frame.
+pub const REQUEST_SYNC: u8 = 0xA5;
+/// First byte of a response frame.
+pub const RESPONSE_SYNC: u8 = 0x5A;
+/// Status bit: the request's CRC did not match.
+pub const STATUS_CRC: u8 = 0x01;
+/// Status bit: the request timed out; missing payload bytes were replaced by zeros.
+pub const STATUS_TRUNCATED: u8 = 0x02;
+/// Status bit: a payload byte was lost because the request FIFO was full.
+pub const STATUS_OVERRUN: u8 = 0x04;
+/// Status bit: a byte of the request had a UART framing error (stop bit 0).
+pub const STATUS_FRAMING: u8 = 0x08;
+
+/// Largest value of a 24-bit counter, the width of every parameter-sized counter in the link.
+pub const MAX_COUNT: u32 = (1 << 24) - 1;
+
+/// Construction-time parameters of the host link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkParams {
+    /// Core clocks per UART bit (clock frequency / baud rate, rounded), at least 4.
+    pub clocks_per_bit: u32,
+    /// Payload bytes per request (`N`), at least 1.
+    pub request_bytes: u32,
+    /// Payload bytes per response (`M`), at least 1.
+    pub response_bytes: u32,
+    /// Cycles without a byte, after a request's sync byte, before the request is declared
+    /// truncated; at least 20 bit times, so a host sending back-to-back or with up to a
+    /// byte's gap never trips it.
+    pub timeout_cycles: u32,
+    /// Cycles the LED stays on after each response (0 allowed).
+    pub led_cycles: u32,
+}
+
+impl LinkParams {
+    /// Checks every value fits the hardware (24-bit counters) and makes sense.
+    pub fn validate(&self) -> Result<(), ShellError> {
+        let check = |name: &'static str, value: u32, min: u32, max: u32, why: &str| {
+            if (min..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(ShellError::Param {
+                    name,
+                    value,
+                    reason: format!("must be in {min}..={max} ({why})"),
+                })
+            }
+        };
+        check(
+            "clocks_per_bit",
+            self.clocks_per_bit,
+            4,
+            MAX_COUNT / 20,
+            "the receiver needs a half-bit of at least 2 clocks; 20 bit times must fit the \
+             24-bit timeout counter",
+        )?;
+        check(
+            "request_bytes",
+            self.request_bytes,
+            1,
+            MAX_COUNT,
+            "24-bit byte counter",
+        )?;
+        check(
+            "response_bytes",
+            self.response_bytes,
+            1,
+            MAX_COUNT,
+            "24-bit byte counter",
+        )?;
+        check(
+            "timeout_cycles",
+            self.timeout_cycles,
+            20 * self.clocks_per_bit,
+            MAX_COUNT,
+            "at least 20 bit times, 24-bit counter",
+        )?;
+        check(
+            "led_cycles",
+            self.led_cycles,
+            0,
+            MAX_COUNT,
+            "24-bit counter",
+        )
+    }
+}
+
+/// Why the shell could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShellError {
+    /// A [`LinkParams`] value is out of range.
+    #[error("link parameter {name} = {value} is out of range: {reason}")]
+    Param {
+        /// Field name.
+        name: &'static str,
+        /// Offending value.
+        value: u32,
+        /// Allowed range and why.
+        reason: String,
+    },
+    /// The requested module name is not a plain Verilog identifier.
+    #[error("module name {0:?} is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)")]
+    ModuleName(String),
+    /// rust-hdl's structural checks rejected the design (a bug in the shell).
+    #[error("rust-hdl design check failed: {0}")]
+    Check(String),
+}

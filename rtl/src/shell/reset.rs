@@ -1,0 +1,226 @@
+//! Reset synchronizer: turns the raw, asynchronous reset request from the pins into the
+//! design's synchronous reset.
+//!
+//! rust-hdl 0.46 has no reset type: its flip-flops (`DFF`) only take their `initial` value at
+//! configuration, and its `AutoReset` widget only covers power-up. A button or a PLL losing
+//! lock needs more: the reset must assert even while the clock is unusable, and must release
+//! on a clock edge so no flip-flop sees it go away too close to one. That needs flip-flops
+//! with an asynchronous set, which rust-hdl cannot express, so [`AsyncSetFlop`] is a small
+//! leaf block with a hand-written Verilog body and a matching Rust model.
+
+use rust_hdl_core::prelude::*;
+use rust_hdl_widgets::prelude::*;
+
+/// One flip-flop with an asynchronous, active-high set; `q` is 1 at configuration.
+///
+/// Leaf block: the Rust `update` models it for rust-hdl's simulator, and `hdl` gives the
+/// Verilog (`always @(posedge clock or posedge set)`) that yosys maps to a set/reset flip-flop
+/// (e.g. iCE40 `SB_DFFS`/`SB_DFFR`).
+#[derive(LogicBlock)]
+pub struct AsyncSetFlop {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Asynchronous set: forces `q` to 1 immediately, whatever the clock does.
+    pub set: Signal<In, Bit>,
+    /// Data sampled on the rising edge while `set` is low.
+    pub d: Signal<In, Bit>,
+    /// Output.
+    pub q: Signal<Out, Bit>,
+}
+
+impl Default for AsyncSetFlop {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            set: Default::default(),
+            d: Default::default(),
+            // Matches the Verilog `initial`: in reset from configuration on.
+            q: Signal::new_with_default(true),
+        }
+    }
+}
+
+impl Logic for AsyncSetFlop {
+    fn update(&mut self) {
+        if self.set.val() {
+            self.q.next = true;
+        } else if self.clock.pos_edge() {
+            self.q.next = self.d.val();
+        }
+    }
+
+    fn connect(&mut self) {
+        self.q.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(
+            "\
+initial q = 1'b1;
+
+always @(posedge clock or posedge set) begin
+   if (set) q <= 1'b1;
+   else q <= d;
+end
+"
+            .into(),
+        )
+    }
+
+    fn timing(&self) -> Vec<TimingInfo> {
+        vec![TimingInfo {
+            name: "async_set_flop".into(),
+            clock: "clock".into(),
+            inputs: vec!["d".into()],
+            outputs: vec!["q".into()],
+        }]
+    }
+}
+
+/// Reset synchronizer: `reset` asserts asynchronously as soon as `reset_req` rises, stays
+/// high while it is high, and deasserts on a rising clock edge 18 cycles after `reset_req`
+/// falls (2 synchronizer stages + 16 hold cycles). It is also high for 18 cycles after
+/// configuration, so a separate power-on reset is not needed.
+///
+/// Structure: two [`AsyncSetFlop`]s shift a 0 in once the request is gone (the classic
+/// asynchronous-assert, synchronous-deassert pair; the second stage absorbs metastability
+/// of the first when the request releases near an edge), then a 5-bit counter holds the
+/// reset until it reaches 16. `reset` is the OR of two flip-flop outputs that never change
+/// in opposite directions at once, so it cannot glitch.
+#[derive(LogicBlock)]
+pub struct ResetSync {
+    /// Core clock.
+    pub clock: Signal<In, Clock>,
+    /// Raw active-high request (button, PLL not locked); not synchronized.
+    pub reset_req: Signal<In, Bit>,
+    /// Synchronized active-high reset.
+    pub reset: Signal<Out, Bit>,
+    meta: AsyncSetFlop,
+    sync: AsyncSetFlop,
+    hold: DFF<Bits<5>>,
+    one: Constant<Bits<5>>,
+    zero: Constant<Bits<5>>,
+}
+
+impl Default for ResetSync {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            reset_req: Default::default(),
+            reset: Default::default(),
+            meta: Default::default(),
+            sync: Default::default(),
+            hold: Default::default(),
+            one: Constant::new(1u64.into()),
+            zero: Constant::new(0u64.into()),
+        }
+    }
+}
+
+impl Logic for ResetSync {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, meta, sync);
+        dff_setup!(self, clock, hold);
+        self.meta.set.next = self.reset_req.val();
+        self.sync.set.next = self.reset_req.val();
+        self.meta.d.next = false;
+        self.sync.d.next = self.meta.q.val();
+        // Count 16 clean cycles after the synchronized request is gone (bit 4 = done).
+        if self.sync.q.val() {
+            self.hold.d.next = self.zero.val();
+        } else if !self.hold.q.val().get_bit(4) {
+            self.hold.d.next = self.hold.q.val() + self.one.val();
+        }
+        self.reset.next = self.sync.q.val() | !self.hold.q.val().get_bit(4);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shell::sim::Bench;
+
+    /// Cycles until `reset` falls, checking it only changes on rising edges.
+    fn cycles_until_release(bench: &mut Bench<ResetSync>) -> usize {
+        let mut n = 0;
+        while bench.uut.reset.val() {
+            bench.uut.clock.next = true.into();
+            bench.settle();
+            let after_rise = bench.uut.reset.val();
+            bench.uut.clock.next = false.into();
+            bench.settle();
+            assert_eq!(
+                bench.uut.reset.val(),
+                after_rise,
+                "changed on a falling edge"
+            );
+            n += 1;
+            assert!(n < 100, "reset never released");
+        }
+        n
+    }
+
+    #[test]
+    fn shell_reset_power_on_and_release() {
+        let mut bench = Bench::new(ResetSync::default());
+        // In reset from configuration, released after 2 + 16 edges.
+        assert!(bench.uut.reset.val());
+        assert_eq!(cycles_until_release(&mut bench), 18);
+        for _ in 0..50 {
+            bench.tick();
+            assert!(!bench.uut.reset.val());
+        }
+    }
+
+    #[test]
+    fn shell_reset_asserts_asynchronously_and_holds() {
+        let mut bench = Bench::new(ResetSync::default());
+        cycles_until_release(&mut bench);
+        // Request rises between edges: reset follows with no clock edge at all.
+        bench.uut.reset_req.next = true;
+        bench.settle();
+        assert!(bench.uut.reset.val());
+        for _ in 0..5 {
+            bench.tick();
+            assert!(bench.uut.reset.val());
+        }
+        // Request falls: still held for at least 16 cycles, released on an edge.
+        bench.uut.reset_req.next = false;
+        bench.settle();
+        assert!(bench.uut.reset.val());
+        let n = cycles_until_release(&mut bench);
+        assert!(n >= 16, "held {n} cycles");
+        assert_eq!(n, 18);
+    }
+
+    #[test]
+    fn shell_reset_short_glitch_is_stretched() {
+        let mut bench = Bench::new(ResetSync::default());
+        cycles_until_release(&mut bench);
+        // A pulse shorter than a clock period, with no edge while it is high.
+        bench.uut.reset_req.next = true;
+        bench.settle();
+        bench.uut.reset_req.next = false;
+        bench.settle();
+        assert!(bench.uut.reset.val());
+        assert_eq!(cycles_until_release(&mut bench), 18);
+    }
+
+    #[test]
+    fn shell_reset_request_during_hold_restarts_count() {
+        let mut bench = Bench::new(ResetSync::default());
+        cycles_until_release(&mut bench);
+        bench.uut.reset_req.next = true;
+        bench.tick();
+        bench.uut.reset_req.next = false;
+        for _ in 0..10 {
+            bench.tick();
+        }
+        bench.uut.reset_req.next = true;
+        bench.tick();
+        bench.uut.reset_req.next = false;
+        bench.settle();
+        assert_eq!(cycles_until_release(&mut bench), 18);
+    }
+}
