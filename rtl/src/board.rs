@@ -67,7 +67,9 @@ pub fn response_bytes(width: usize) -> usize {
 
 /// Bytes → beats of `width` bits, `beats` beats per frame. One bit moves per cycle (the UART
 /// is thousands of times slower); after a frame's last beat the padding bits left in the
-/// current byte are dropped, so every frame starts on a byte boundary.
+/// current byte are dropped, so every frame starts on a byte boundary. The handshake and enable
+/// signals come straight from registered flags (no counter compares in front of the wide
+/// shift register's enable).
 pub fn bytes_to_beats(name: &str, width: usize, beats: usize) -> Module {
     assert!(width >= 1 && beats >= 1);
     let mut m = Module::new(name);
@@ -85,66 +87,82 @@ pub fn bytes_to_beats(name: &str, width: usize, beats: usize) -> Module {
     let (fw, bw) = (clog2(width + 1), clog2(beats));
     let byte = m.reg("held_byte", 8);
     let left = m.reg("bits_left", 4);
+    let have = m.reg("have_bits", 1);
     let acc = m.reg("acc", width);
     let filled = m.reg("filled", fw);
+    let full = m.reg("full", 1);
     let beat = m.reg("beat", bw);
-    let full = m.let_wire("full", 1, filled.clone().op("==", lit(fw, width as i128)));
+    let last = m.reg("last_beat", 1);
     m.assign(r("out_valid"), full.clone());
     m.assign(r("out_data"), acc.clone());
-    let empty = m.let_wire("empty", 1, left.clone().op("==", lit(4, 0)));
-    m.assign(r("in_ready"), empty.clone());
-    let take = m.let_wire("take", 1, in_valid.op("&&", empty.clone()));
-    let shift = m.let_wire(
-        "shift",
-        1,
-        empty.clone().un("!").op("&&", full.clone().un("!")),
-    );
-    let emit = m.let_wire("emit", 1, full.op("&&", out_ready));
-    let last = m.let_wire(
-        "last_beat",
-        1,
-        beat.clone().op("==", lit(bw, beats as i128 - 1)),
-    );
+    m.assign(r("in_ready"), have.clone().un("!"));
+    let take = m.let_wire("take", 1, in_valid.op("&&", have.clone().un("!")));
+    let shift = m.let_wire("shift", 1, have.clone().op("&&", full.clone().un("!")));
+    let emit = m.let_wire("emit", 1, full.clone().op("&&", out_ready));
+    let next_is_last = if beats == 1 {
+        lit(1, 1)
+    } else {
+        beat.clone().op("==", lit(bw, beats as i128 - 2))
+    };
     // New bits enter at the top: after `width` shifts the first one sits in bit 0.
     let shifted = if width == 1 {
         byte.clone().bit(0)
     } else {
         Expr::Concat(vec![byte.clone().bit(0), acc.clone().slice(1, width - 1)])
     };
+    m.always(vec![when(
+        shift.clone(),
+        vec![
+            set(acc, shifted),
+            set(byte.clone(), byte.clone().op(">>", lit(8, 1))),
+        ],
+    )]);
+    m.always(vec![when(take.clone(), vec![set(byte, in_data)])]);
     m.always(vec![Stmt::If(
         r("rst"),
         vec![
             set(left.clone(), lit(4, 0)),
+            set(have.clone(), lit(1, 0)),
             set(filled.clone(), lit(fw, 0)),
+            set(full.clone(), lit(1, 0)),
             set(beat.clone(), lit(bw, 0)),
+            set(last.clone(), lit(1, u8::from(beats == 1) as i128)),
         ],
         vec![
             when(
                 take,
-                vec![set(byte.clone(), in_data), set(left.clone(), lit(4, 8))],
+                vec![set(left.clone(), lit(4, 8)), set(have.clone(), lit(1, 1))],
             ),
             when(
-                shift.clone(),
+                shift,
                 vec![
-                    set(acc.clone(), shifted),
-                    set(byte.clone(), byte.clone().op(">>", lit(8, 1))),
                     set(left.clone(), left.clone().op("-", lit(4, 1))),
+                    set(have.clone(), left.op("!=", lit(4, 1))),
                     set(filled.clone(), filled.clone().op("+", lit(fw, 1))),
+                    set(full.clone(), filled.op("==", lit(fw, width as i128 - 1))),
                 ],
             ),
             when(
                 emit,
                 vec![
-                    set(filled, lit(fw, 0)),
+                    set(r("filled"), lit(fw, 0)),
+                    set(full, lit(1, 0)),
                     Stmt::If(
-                        last,
+                        last.clone(),
                         vec![
                             set(beat.clone(), lit(bw, 0)),
+                            set(last.clone(), lit(1, u8::from(beats == 1) as i128)),
                             // The rest of this byte is padding (if the byte ended exactly, a
                             // byte taken in this cycle must stay).
-                            when(empty.un("!"), vec![set(left, lit(4, 0))]),
+                            when(
+                                have.clone(),
+                                vec![set(r("bits_left"), lit(4, 0)), set(have, lit(1, 0))],
+                            ),
                         ],
-                        vec![set(beat.clone(), beat.op("+", lit(bw, 1)))],
+                        vec![
+                            set(beat.clone(), beat.clone().op("+", lit(bw, 1))),
+                            set(last, next_is_last),
+                        ],
                     ),
                 ],
             ),
@@ -153,7 +171,8 @@ pub fn bytes_to_beats(name: &str, width: usize, beats: usize) -> Module {
     m
 }
 
-/// One beat of `width` bits → its bytes, LSB first, the last byte padded with zeros.
+/// One beat of `width` bits → its bytes, LSB first, the last byte padded with zeros. Like
+/// [`bytes_to_beats`], enables come from registered flags.
 pub fn beat_to_bytes(name: &str, width: usize) -> Module {
     assert!(width >= 1);
     let bytes = response_bytes(width);
@@ -173,49 +192,63 @@ pub fn beat_to_bytes(name: &str, width: usize) -> Module {
     let cw = clog2(padded + 1);
     let buf = m.reg("buffer", padded);
     let left = m.reg("bits_left", cw);
+    let busy = m.reg("busy", 1);
     let byte = m.reg("held_byte", 8);
-    let count = m.reg("byte_bits", 4);
-    let ready = m.let_wire("idle", 1, left.clone().op("==", lit(cw, 0)));
-    m.assign(r("in_ready"), ready.clone());
-    let byte_full = m.let_wire("byte_full", 1, count.clone().op("==", lit(4, 8)));
+    let count = m.reg("byte_bits", 3);
+    let byte_full = m.reg("byte_full", 1);
+    m.assign(r("in_ready"), busy.clone().un("!"));
     m.assign(r("out_valid"), byte_full.clone());
     m.assign(r("out_data"), byte.clone());
-    let load = m.let_wire("load", 1, in_valid.op("&&", ready.clone()));
-    let shift = m.let_wire(
-        "shift",
-        1,
-        ready.un("!").op("&&", byte_full.clone().un("!")),
-    );
-    let sent = m.let_wire("sent", 1, byte_full.op("&&", out_ready));
+    let load = m.let_wire("load", 1, in_valid.op("&&", busy.clone().un("!")));
+    let shift = m.let_wire("shift", 1, busy.clone().op("&&", byte_full.clone().un("!")));
+    let sent = m.let_wire("sent", 1, byte_full.clone().op("&&", out_ready));
     let loaded = if padded > width {
         Expr::Concat(vec![lit(padded - width, 0), in_data])
     } else {
         in_data
     };
+    // Loading and shifting never coincide (load needs !busy, shift needs busy).
+    m.always(vec![Stmt::If(
+        load.clone(),
+        vec![set(buf.clone(), loaded)],
+        vec![when(
+            shift.clone(),
+            vec![set(buf.clone(), buf.clone().op(">>", lit(padded, 1)))],
+        )],
+    )]);
+    m.always(vec![when(
+        shift.clone(),
+        vec![set(
+            byte.clone(),
+            Expr::Concat(vec![buf.bit(0), byte.slice(1, 7)]),
+        )],
+    )]);
     m.always(vec![Stmt::If(
         r("rst"),
-        vec![set(left.clone(), lit(cw, 0)), set(count.clone(), lit(4, 0))],
+        vec![
+            set(left.clone(), lit(cw, 0)),
+            set(busy.clone(), lit(1, 0)),
+            set(count.clone(), lit(3, 0)),
+            set(byte_full.clone(), lit(1, 0)),
+        ],
         vec![
             when(
                 load,
                 vec![
-                    set(buf.clone(), loaded),
                     set(left.clone(), lit(cw, padded as i128)),
+                    set(busy.clone(), lit(1, 1)),
                 ],
             ),
             when(
                 shift,
                 vec![
-                    set(
-                        byte.clone(),
-                        Expr::Concat(vec![buf.clone().bit(0), byte.clone().slice(1, 7)]),
-                    ),
-                    set(buf.clone(), buf.op(">>", lit(padded, 1))),
-                    set(left.clone(), left.op("-", lit(cw, 1))),
-                    set(count.clone(), count.clone().op("+", lit(4, 1))),
+                    set(left.clone(), left.clone().op("-", lit(cw, 1))),
+                    set(busy, left.op("!=", lit(cw, 1))),
+                    set(count.clone(), count.clone().op("+", lit(3, 1))),
+                    set(byte_full.clone(), count.op("==", lit(3, 7))),
                 ],
             ),
-            when(sent, vec![set(count, lit(4, 0))]),
+            when(sent, vec![set(byte_full, lit(1, 0))]),
         ],
     )]);
     m

@@ -4,8 +4,9 @@
 //! operand and is stored in the input buffer; passes nf > 0 reuse it. An op goes through an
 //! operand/weight register (the weight ROM reads synchronously, so yosys maps it to block RAM),
 //! the lanes and a pipelined adder tree (a register every `tree_pipeline` levels), then the
-//! accumulator; the last op of a pass loads the output register with the thresholded counts (or
-//! the raw accumulators). One global enable (`ce = !out_valid || out_ready`) stalls everything,
+//! accumulator; one cycle after the last op of a pass, the output register loads the
+//! thresholded counts of the registered totals (or the raw totals), so no path both adds and
+//! compares. One global enable (`ce = !out_valid || out_ready`) stalls everything,
 //! so no beat is dropped or duplicated under backpressure; the FIFO behind keeps `out_ready` off
 //! long combinational paths.
 
@@ -142,15 +143,15 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
     let w_r = md.reg("w_r", ww);
     // Control travelling with each op: valid, last op of a pass, first op of a pass, its nf.
     let regs = tree_registers(simd, tree_pipeline);
-    // Only thresholds look at the op's nf (to pick their ROM word), and they read it one stage
-    // ahead of the last: the last control stage needs no nf of its own.
+    // Only thresholds look at the op's nf (to pick their ROM word), and they read it while the
+    // op is at the accumulator, one stage ahead of the compare: the compare stage needs no nf.
     let tracks_nf = matches!(m.output, MvuOutput::Threshold { .. });
     let ctl = |md: &mut Module, stage: usize| {
         (
             md.reg(&format!("v{stage}"), 1),
             md.reg(&format!("last{stage}"), 1),
             md.reg(&format!("first{stage}"), 1),
-            if tracks_nf && stage < regs {
+            if tracks_nf && stage <= regs {
                 md.reg(&format!("nf{stage}"), nfw)
             } else {
                 lit(nfw, 0)
@@ -167,7 +168,7 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
         set(ctls[0].1.clone(), issue.clone().op("&&", last_sf.clone())),
         set(ctls[0].2.clone(), sf_r.clone().op("==", lit(sfw, 0))),
     ];
-    if tracks_nf && regs > 0 {
+    if tracks_nf {
         body.push(set(ctls[0].3.clone(), nf_r.clone()));
     }
     let counters = Stmt::If(
@@ -286,7 +287,7 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
         let prev = ctls[i].clone();
         let mut body = regs_i;
         body.extend([set(c.1.clone(), prev.1), set(c.2.clone(), prev.2)]);
-        if tracks_nf && i + 1 < regs {
+        if tracks_nf {
             body.push(set(c.3.clone(), prev.3));
         }
         md.always(vec![when(ce.clone(), body)]);
@@ -297,30 +298,31 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
         )]);
         ctls.push(c);
     }
-    let (v, last, first, _) = ctls.last().cloned().expect("control stage");
-    // The nf that the op entering the last control stage carries this cycle: the issue counter
-    // when there is no tree register, else the previous stage's.
-    let nf_ahead = if regs == 0 {
-        nf_r.clone()
-    } else {
-        ctls[regs - 1].3.clone()
-    };
+    let (v_acc, _, first, nf_ahead) = ctls.last().cloned().expect("control stage");
+    // The compare stage: the op that updated the accumulator last cycle.
+    let (v, last) = (md.reg("v_cmp", 1), md.reg("last_cmp", 1));
+    md.always(vec![when(
+        ce.clone(),
+        vec![set(last.clone(), ctls[regs].1.clone())],
+    )]);
+    md.always(vec![Stmt::If(
+        r("rst"),
+        vec![set(v.clone(), lit(1, 0))],
+        vec![when(ce.clone(), vec![set(v.clone(), v_acc.clone())])],
+    )]);
     // Accumulate; the last op of a pass produces the totals.
+    // After the last op of a pass the accumulators hold the totals, for the compare stage.
     let mut acc_body = Vec::new();
     let mut totals = Vec::with_capacity(pe);
     for (p, partial) in partials.into_iter().enumerate() {
         let acc = md.reg(&format!("acc{p}"), a);
-        let total = md.let_wire(
-            &format!("total{p}"),
-            a,
-            first
-                .clone()
-                .cond(partial.clone(), acc.clone().op("+", partial)),
-        );
-        acc_body.push(set(acc, total.clone()));
-        totals.push(total);
+        let sum = first
+            .clone()
+            .cond(partial.clone(), acc.clone().op("+", partial));
+        acc_body.push(set(acc.clone(), sum));
+        totals.push(acc);
     }
-    md.always(vec![when(ce.clone().op("&&", v.clone()), acc_body)]);
+    md.always(vec![when(ce.clone().op("&&", v_acc), acc_body)]);
     let (out_value, files) = match &m.output {
         MvuOutput::Accumulator => (Expr::Concat(totals.into_iter().rev().collect()), Vec::new()),
         MvuOutput::Threshold {

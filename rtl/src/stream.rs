@@ -57,11 +57,13 @@ pub fn fifo(name: &str, width: usize, depth: usize) -> Module {
     let wptr = m.reg("wptr", aw);
     let rptr = m.reg("rptr", aw);
     let count = m.reg("count", cw);
-    m.assign(
-        r("in_ready"),
-        count.clone().op("!=", lit(cw, depth as i128)),
-    );
-    m.assign(r("out_valid"), count.clone().op("!=", lit(cw, 0)));
+    // The handshake flags are registers equal to `count != depth` and `count != 0`: upstream
+    // stages stall on `in_ready` through their global enable, so it must not start with a
+    // compare of the count.
+    let not_full = m.reg("not_full", 1);
+    let not_empty = m.reg("not_empty", 1);
+    m.assign(r("in_ready"), not_full.clone());
+    m.assign(r("out_valid"), not_empty.clone());
     m.assign(dout, Expr::Index("mem".into(), Box::new(rptr.clone())));
     let wr = m.let_wire("wr", 1, r("in_valid").op("&&", r("in_ready")));
     let rd = m.let_wire("rd", 1, r("out_valid").op("&&", r("out_ready")));
@@ -75,6 +77,8 @@ pub fn fifo(name: &str, width: usize, depth: usize) -> Module {
             set(wptr.clone(), lit(aw, 0)),
             set(rptr.clone(), lit(aw, 0)),
             set(count.clone(), lit(cw, 0)),
+            set(not_full.clone(), lit(1, 1)),
+            set(not_empty.clone(), lit(1, 0)),
         ],
         vec![
             when(
@@ -87,10 +91,21 @@ pub fn fifo(name: &str, width: usize, depth: usize) -> Module {
             ),
             Stmt::If(
                 wr.clone().op("&&", rd.clone().un("!")),
-                vec![set(count.clone(), count.clone().op("+", lit(cw, 1)))],
+                vec![
+                    set(count.clone(), count.clone().op("+", lit(cw, 1))),
+                    set(not_empty.clone(), lit(1, 1)),
+                    set(
+                        not_full.clone(),
+                        count.clone().op("!=", lit(cw, depth as i128 - 1)),
+                    ),
+                ],
                 vec![when(
                     rd.op("&&", wr.un("!")),
-                    vec![set(count.clone(), count.op("-", lit(cw, 1)))],
+                    vec![
+                        set(count.clone(), count.clone().op("-", lit(cw, 1))),
+                        set(not_full, lit(1, 1)),
+                        set(not_empty, count.clone().op("!=", lit(cw, 1))),
+                    ],
                 )],
             ),
         ],

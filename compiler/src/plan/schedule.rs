@@ -33,8 +33,9 @@ pub enum Component {
         ratio: usize,
     },
     /// Matrix-vector unit: NF passes of SF ops; input read during pass 0; output beat at the
-    /// end of each pass, `1 + tree_registers` cycles after its last op issues, plus the output
-    /// register.
+    /// end of each pass: its last op goes through the operand register, `tree_registers` tree
+    /// registers and the accumulator, then the output register compares the registered total
+    /// (`2 + tree_registers` stages, so no cycle adds and compares).
     Mvu {
         /// Neuron folds.
         nf: usize,
@@ -204,7 +205,7 @@ impl State {
             Component::Mvu { tree_registers, .. } => State::Mvu {
                 nf: 0,
                 sf: 0,
-                pipe: vec![false; 1 + tree_registers],
+                pipe: vec![false; 2 + tree_registers],
                 out_valid: false,
             },
             Component::Swg { .. } => State::Swg {
@@ -603,10 +604,11 @@ mod tests {
     fn single_mvu_latency_and_ii_by_hand() {
         // Input FIFO, MVU (NF 2, SF 3, 1 tree register), up-converter 2:1, FIFO, scores.
         // Beat j accepted at cycle j, visible to the MVU at j + 1: ops (0,0..2) issue at 1, 2, 3
-        // and (1,0..2) at 4, 5, 6. A pass's last op at t is visible at the MVU output at
-        // t + 2 + 1: beats at 6 and 9. The converter completes at 9 → visible 10; the FIFO
-        // shows it at 11; scores (2 classes: depth 2): affine register at the end of 11, argmax
-        // register at the end of 12, visible at 13.
+        // and (1,0..2) at 4, 5, 6. A pass's last op issued at t passes the operand register
+        // (end of t), the tree register (t + 1), the accumulator (t + 2) and the compare/output
+        // register (t + 3), visible at t + 4: beats at 7 and 10. The converter completes at 10
+        // → visible 11; the FIFO shows it at 12; scores (2 classes: depth 2): affine register
+        // at the end of 12, argmax register at the end of 13, visible at 14.
         let mut c = vec![
             fifo(),
             mvu(2, 3, 1),
@@ -616,8 +618,8 @@ mod tests {
         ];
         let t = simulate(&c, 3, 1);
         assert_eq!(t.input_cycles, vec![0, 1, 2]);
-        assert_eq!(t.output_cycles, vec![13]);
-        assert_eq!(t.latency(), 13);
+        assert_eq!(t.output_cycles, vec![14]);
+        assert_eq!(t.latency(), 14);
         // Back to back the MVU issues one op per cycle: 6 cycles per frame.
         let t = size_fifos(&mut c, 3);
         assert_eq!(t.ii(), 6);
