@@ -183,6 +183,17 @@ impl<'a> Flow<'a> {
             Tool::Yosys,
             &["-q".into(), "-s".into(), "synth.ys".into()],
         )?;
+        // yosys resolves a signal driven from two places silently (with a warning); that is
+        // a generator bug, never something to place and route.
+        let log = std::fs::read_to_string(self.dir.join("yosys.log")).unwrap_or_default();
+        if let Some(line) = log.lines().find(|l| l.contains("conflicting drivers")) {
+            return Err(FlowError::Tool {
+                step: "yosys".into(),
+                code: 0,
+                log: self.dir.join("yosys.log").display().to_string(),
+                tail: format!("  | {line}"),
+            });
+        }
         let stat_path = self.dir.join("synth_stat.json");
         let text = std::fs::read_to_string(&stat_path)
             .map_err(|e| FlowError::Io(format!("{}: {e}", stat_path.display())))?;

@@ -110,14 +110,18 @@ pub fn bytes_to_beats(name: &str, width: usize, beats: usize) -> Module {
     } else {
         Expr::Concat(vec![byte.clone().bit(0), acc.clone().slice(1, width - 1)])
     };
-    m.always(vec![when(
-        shift.clone(),
-        vec![
-            set(acc, shifted),
-            set(byte.clone(), byte.clone().op(">>", lit(8, 1))),
-        ],
+    // Taking a byte and shifting never coincide (take needs !have_bits, shift needs it).
+    m.always(vec![Stmt::If(
+        take.clone(),
+        vec![set(byte.clone(), in_data)],
+        vec![when(
+            shift.clone(),
+            vec![
+                set(acc, shifted),
+                set(byte.clone(), byte.clone().op(">>", lit(8, 1))),
+            ],
+        )],
     )]);
-    m.always(vec![when(take.clone(), vec![set(byte, in_data)])]);
     m.always(vec![Stmt::If(
         r("rst"),
         vec![

@@ -61,7 +61,6 @@ pub fn scores(name: &str, s: &ScoresStage, input: &Stream) -> Module {
     for l in 1..depth {
         let mut next = Vec::with_capacity(level.len().div_ceil(2));
         for (i, pair) in level.chunks(2).enumerate() {
-            let q = m.reg(&format!("best_l{l}_{i}"), b);
             let qi = m.reg(&format!("idx_l{l}_{i}"), ib);
             let (value, index) = match pair {
                 [(a, ai), (bb, bi)] => {
@@ -78,8 +77,15 @@ pub fn scores(name: &str, s: &ScoresStage, input: &Stream) -> Module {
                 [(a, ai)] => (a.clone(), ai.clone()),
                 _ => unreachable!("chunks of two"),
             };
-            body.push(set(q.clone(), value));
             body.push(set(qi.clone(), index));
+            // The root's best score is not needed: the output carries every score.
+            let q = if l + 1 < depth {
+                let q = m.reg(&format!("best_l{l}_{i}"), b);
+                body.push(set(q.clone(), value));
+                q
+            } else {
+                lit(b, 0)
+            };
             next.push((q, qi));
         }
         level = next;

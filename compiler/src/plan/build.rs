@@ -110,6 +110,25 @@ fn chain(graph: &Graph) -> Result<Vec<Step>> {
 
 /// Builds the plan for a lowered graph.
 pub fn plan(graph: &Graph, folding: &FoldingFile) -> Result<HardwarePlan> {
+    let (stages, tree_pipeline, input_order) = plan_stages(graph, folding)?;
+    let mut pipeline = components(&stages, tree_pipeline);
+    let timing = size_fifos(&mut pipeline, stages[0].input.beats);
+    Ok(HardwarePlan {
+        model: graph.ident.clone(),
+        tree_pipeline,
+        latency_cycles: timing.latency(),
+        ii_cycles: timing.ii(),
+        timing,
+        pipeline,
+        stages,
+        input_order,
+    })
+}
+
+/// The plan's stages (folding, widths, memories) without the cycle model and FIFO sizing:
+/// cheap, for resource estimates over many candidate foldings. Also returns the tree
+/// pipelining and the input order.
+pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, u32, Vec<usize>)> {
     let steps = chain(graph)?;
     let matrices: Vec<NodeId> = steps
         .iter()
@@ -218,18 +237,7 @@ pub fn plan(graph: &Graph, folding: &FoldingFile) -> Result<HardwarePlan> {
         }
     }
     stages.push(scores_stage(graph, &stages, &cur));
-    let mut pipeline = components(&stages, tree_pipeline);
-    let timing = size_fifos(&mut pipeline, stages[0].input.beats);
-    Ok(HardwarePlan {
-        model: graph.ident.clone(),
-        tree_pipeline,
-        latency_cycles: timing.latency(),
-        ii_cycles: timing.ii(),
-        timing,
-        pipeline,
-        stages,
-        input_order,
-    })
+    Ok((stages, tree_pipeline, input_order))
 }
 
 type Map = Option<(usize, usize, usize)>;

@@ -10,7 +10,7 @@ mod build;
 pub mod folding;
 pub mod schedule;
 
-pub use build::plan;
+pub use build::{plan, plan_stages};
 
 use crate::ir::NodeId;
 use folding::MemoryStyle;

