@@ -2,6 +2,8 @@
 CARGO ?= cargo
 XNORC := target/release/xnorc
 DEMO := build/demo
+BOARD ?= icebreaker
+FOLDING := tests/fixtures/folding/tfc_up5k.json
 
 .PHONY: setup demo test lint bench fuzz fixtures clean
 
@@ -9,8 +11,10 @@ setup:
 	@scripts/setup.sh
 
 ## The main job on the bundled model and default board. Today: a TFC-shaped binary MLP
-## (FINN's TFC-w1a1 shape, random weights): inspected, simulated bit-exactly on 100,000 frames,
-## compiled to a streaming core with an UP5K folding and verified under Verilator.
+## (FINN's TFC-w1a1 shape, random weights until the bundled trained model lands): inspected,
+## simulated bit-exactly on 100,000 frames, compiled with an UP5K folding and verified under
+## Verilator, built into an iCEBreaker bitstream with its report, the bitstream itself checked
+## against the reference, and the simulated board asked over its UART.
 demo: setup
 	$(CARGO) build --release --quiet
 	@mkdir -p $(DEMO)
@@ -18,8 +22,12 @@ demo: setup
 	$(XNORC) inspect $(DEMO)/tfc.xnm
 	$(XNORC) random-input $(DEMO)/tfc.xnm -n 100000 --seed 2 -o $(DEMO)/frames.npy
 	$(XNORC) simulate $(DEMO)/tfc.xnm --input $(DEMO)/frames.npy --output $(DEMO)/scores.npy
-	$(XNORC) compile $(DEMO)/tfc.xnm -o $(DEMO)/core --folding tests/fixtures/folding/tfc_up5k.json
-	$(XNORC) verify $(DEMO)/tfc.xnm --folding tests/fixtures/folding/tfc_up5k.json --vectors 500
+	$(XNORC) verify $(DEMO)/tfc.xnm --folding $(FOLDING) --vectors 500
+	$(XNORC) build $(DEMO)/tfc.xnm --board $(BOARD) --folding $(FOLDING) --out $(DEMO)/$(BOARD)
+	$(XNORC) verify --bitstream $(DEMO)/$(BOARD) --vectors 4
+	$(XNORC) random-input $(DEMO)/tfc.xnm -n 20 --seed 3 -o $(DEMO)/uart_frames.npy
+	$(XNORC) run $(DEMO)/tfc.xnm --sim --input $(DEMO)/uart_frames.npy --folding $(FOLDING)
+	$(XNORC) flash $(DEMO)/$(BOARD) --flash --dry-run
 	$(XNORC) bench --arch tfc --frames 1000000
 
 ## Every check CI runs: formatting, clippy with warnings as errors, all tests.

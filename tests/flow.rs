@@ -387,3 +387,35 @@ fn broken_board_files_are_refused_with_file_and_field() {
         "{err}"
     );
 }
+
+#[test]
+fn ice40_core_pll_board_bitstream_check() {
+    // The UPduino's clock pin is no PLL pad: SB_PLL40_CORE, fed through the fabric (and the
+    // icebox_vlog path with its UP5K PLL shim).
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path(), "15");
+    let out = dir.path().join("upduino3");
+    ok(&[
+        "build",
+        s(&model),
+        "--board",
+        "upduino3",
+        "--clock-mhz",
+        "30",
+        "--out",
+        s(&out),
+    ]);
+    check_report(&report(&out), 30.0);
+    let top = std::fs::read_to_string(out.join("tiny_upduino3.v")).unwrap();
+    assert!(top.contains("SB_PLL40_CORE #("), "{top}");
+    let check = ok(&["verify", "--bitstream", s(&out), "--vectors", "2"]);
+    assert!(
+        check.contains("2 frames through the unpacked bitstream"),
+        "{check}"
+    );
+    let cmd = ok(&["flash", s(&out), "--flash", "--dry-run"]);
+    assert!(
+        cmd.starts_with("openFPGALoader -b ice40_generic -c ft232 -f "),
+        "{cmd}"
+    );
+}

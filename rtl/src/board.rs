@@ -76,14 +76,8 @@ pub fn bytes_to_beats(name: &str, width: usize, beats: usize) -> Module {
     m.header.push(format!(
         "Bytes to {beats} beats of {width} bits per frame, LSB first, bit-serial"
     ));
-    m.input("clk", 1);
-    m.input("rst", 1);
-    let in_valid = m.input("in_valid", 1);
-    m.output("in_ready", 1);
-    let in_data = m.input("in_data", 8);
-    m.output("out_valid", 1);
-    let out_ready = m.input("out_ready", 1);
-    m.output("out_data", width);
+    let (in_data, _) = crate::stream::stream_ports(&mut m, 8, width, false);
+    let (in_valid, out_ready) = (r("in_valid"), r("out_ready"));
     let (fw, bw) = (clog2(width + 1), clog2(beats));
     let byte = m.reg("held_byte", 8);
     let left = m.reg("bits_left", 4);
@@ -185,14 +179,8 @@ pub fn beat_to_bytes(name: &str, width: usize) -> Module {
     m.header.push(format!(
         "One beat of {width} bits to {bytes} bytes, LSB first, bit-serial"
     ));
-    m.input("clk", 1);
-    m.input("rst", 1);
-    let in_valid = m.input("in_valid", 1);
-    m.output("in_ready", 1);
-    let in_data = m.input("in_data", width);
-    m.output("out_valid", 1);
-    let out_ready = m.input("out_ready", 1);
-    m.output("out_data", 8);
+    let (in_data, _) = crate::stream::stream_ports(&mut m, width, 8, false);
+    let (in_valid, out_ready) = (r("in_valid"), r("out_ready"));
     let cw = clog2(padded + 1);
     let buf = m.reg("buffer", padded);
     let left = m.reg("bits_left", cw);

@@ -111,12 +111,7 @@ fn ice40(c: &Check<'_>, bitstream: &Path) -> Result<(), CliError> {
         .map_err(|e| CliError::Input(format!("{}: {e}", c.dir.join("pins.pcf").display())))?;
     write_output(&work.join("plain.pcf"), plain_pcf(&pcf).as_bytes())?;
     eprintln!("verify: icebox_vlog → netlist of the bitstream");
-    run_tool(
-        Tool::IceboxVlog,
-        &["-s", "-n", "chip", "-p", "plain.pcf", "unpacked.asc"],
-        &work,
-        Some(&work.join("raw_netlist.txt")),
-    )?;
+    icebox_vlog(&work)?;
     let raw = std::fs::read_to_string(work.join("raw_netlist.txt"))
         .map_err(|e| CliError::Io(format!("{}: {e}", work.display())))?;
     let sim_dir = work.join("sim");
@@ -173,6 +168,46 @@ fn ice40(c: &Check<'_>, bitstream: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
+/// icestorm 2023-02's icebox_vlog reads the UP5K's SB_PLL40_CORE divider-mode bit under a name
+/// that its own UP5K database spells `SHIFTREG_DIV_MODE_0` (KeyError). It runs through a shim
+/// that adds the alias before the unchanged script runs; other devices are untouched.
+const ICEBOX_VLOG_SHIM: &str = "\
+import os, runpy, sys
+script = sys.argv[1]
+sys.path.insert(0, os.path.dirname(os.path.realpath(script)))
+import icebox
+for info in icebox.pllinfo_db.values():
+    if 'SHIFTREG_DIV_MODE' not in info and 'SHIFTREG_DIV_MODE_0' in info:
+        info['SHIFTREG_DIV_MODE'] = info['SHIFTREG_DIV_MODE_0']
+sys.argv = sys.argv[1:]
+runpy.run_path(os.path.realpath(script), run_name='__main__')
+";
+
+/// `icebox_vlog -s -n chip -p plain.pcf unpacked.asc > raw_netlist.txt` in `work`.
+fn icebox_vlog(work: &Path) -> Result<(), CliError> {
+    let found = tools::find(Tool::IceboxVlog).map_err(|e| CliError::Failed(e.to_string()))?;
+    let out_path = work.join("raw_netlist.txt");
+    let out = std::fs::File::create(&out_path)
+        .map_err(|e| CliError::Io(format!("{}: cannot write: {e}", out_path.display())))?;
+    let run = Command::new("python3")
+        .arg("-c")
+        .arg(ICEBOX_VLOG_SHIM)
+        .arg(&found.path)
+        .args(["-s", "-n", "chip", "-p", "plain.pcf", "unpacked.asc"])
+        .current_dir(work)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .output()
+        .map_err(|e| CliError::Failed(format!("cannot run python3 for icebox_vlog: {e}")))?;
+    if !run.status.success() {
+        return Err(CliError::Failed(format!(
+            "icebox_vlog failed: {}",
+            String::from_utf8_lossy(&run.stderr).trim()
+        )));
+    }
+    Ok(())
+}
+
 /// `set_io` lines without options, for icebox_vlog.
 fn plain_pcf(pcf: &str) -> String {
     pcf.lines()
@@ -207,6 +242,7 @@ fn netlist_for_sim(raw: &str) -> Result<String, CliError> {
         .collect();
     let mut out = String::with_capacity(raw.len());
     let mut pad_net = None;
+    let mut reg_ports: Vec<String> = Vec::new();
     for line in raw.lines() {
         let trimmed = line.trim();
         if let Some(net) = trimmed
@@ -219,14 +255,19 @@ fn netlist_for_sim(raw: &str) -> Result<String, CliError> {
             .iter()
             .find(|k| line.starts_with(**k) && line.trim_end().ends_with(';'));
         if let Some(kind) = decl {
-            let items: Vec<&str> = line[kind.len()..line.trim_end().len() - 1]
+            let mut items = Vec::new();
+            for item in line[kind.len()..line.trim_end().len() - 1]
                 .split(',')
                 .map(str::trim)
-                .filter(|item| {
-                    let name = item.split('=').next().unwrap_or("").trim();
-                    !ports.iter().any(|p| p == name)
-                })
-                .collect();
+            {
+                let name = item.split('=').next().unwrap_or("").trim();
+                if !ports.iter().any(|p| p == name) {
+                    items.push(item);
+                } else if *kind == "reg " {
+                    // A flip-flop drives the pin directly: the port becomes `output reg`.
+                    reg_ports.push(name.to_string());
+                }
+            }
             if !items.is_empty() {
                 out.push_str(kind);
                 out.push_str(&items.join(", "));
@@ -246,6 +287,18 @@ fn netlist_for_sim(raw: &str) -> Result<String, CliError> {
         }
         out.push_str(line);
         out.push('\n');
+    }
+    for port in reg_ports {
+        out = out.replacen(
+            &format!("output {port},"),
+            &format!("output reg {port},"),
+            1,
+        );
+        out = out.replacen(
+            &format!("output {port})"),
+            &format!("output reg {port})"),
+            1,
+        );
     }
     Ok(out)
 }
@@ -406,5 +459,6 @@ mod tests {
         assert!(out.contains("wire n1, n2;\n"), "{out}");
         assert!(out.contains("reg n3 = 0;\n"), "{out}");
         assert!(out.contains("assign n7 = clk_in;\nendmodule"), "{out}");
+        assert!(out.contains("output reg led)"), "{out}");
     }
 }

@@ -50,6 +50,10 @@ pub fn crc16_ccitt_false(bytes: &[u8]) -> u16 {
 /// - `start` takes `data` (MSB first, as the CRC is not reflected); only raise it while `busy`
 ///   is low.
 /// - `crc` is the CRC of every byte taken since the last `clear` once `busy` is low.
+///
+/// The bits still to shift are a run of ones in `pending` (8 after `start`, one fewer each
+/// cycle) and `busy` is its lowest bit, so every flip-flop's next value is a single small
+/// LUT (no enables to decode) and the engine is idle (all zero) at configuration.
 #[derive(LogicBlock)]
 pub struct Crc16 {
     /// Core clock.
@@ -67,12 +71,12 @@ pub struct Crc16 {
     // Starts at 0xFFFF at configuration too, so the block is usable without a first clear.
     value: DFFWithInit<Bits<16>>,
     shift: DFF<Bits<8>>,
-    bits_left: DFF<Bits<4>>,
+    /// One 1 per message bit still to shift, from the bottom.
+    pending: DFF<Bits<8>>,
     poly: Constant<Bits<16>>,
     init: Constant<Bits<16>>,
-    eight: Constant<Bits<4>>,
-    one: Constant<Bits<4>>,
-    zero: Constant<Bits<4>>,
+    all_pending: Constant<Bits<8>>,
+    none_pending: Constant<Bits<8>>,
 }
 
 impl Default for Crc16 {
@@ -86,12 +90,11 @@ impl Default for Crc16 {
             busy: Default::default(),
             value: DFFWithInit::new(u64::from(CRC16_INIT).into()),
             shift: Default::default(),
-            bits_left: Default::default(),
+            pending: Default::default(),
             poly: Constant::new(u64::from(CRC16_POLY).into()),
             init: Constant::new(u64::from(CRC16_INIT).into()),
-            eight: Constant::new(8u64.into()),
-            one: Constant::new(1u64.into()),
-            zero: Constant::new(0u64.into()),
+            all_pending: Constant::new(0xFFu64.into()),
+            none_pending: Constant::new(0u64.into()),
         }
     }
 }
@@ -99,26 +102,27 @@ impl Default for Crc16 {
 impl Logic for Crc16 {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, value, shift, bits_left);
+        dff_setup!(self, clock, value, shift, pending);
         self.crc.next = self.value.q.val();
-        self.busy.next = self.bits_left.q.val().any();
-        if self.bits_left.q.val().any() {
+        self.busy.next = self.pending.q.val().get_bit(0);
+        if self.pending.q.val().get_bit(0) {
             // Shift one message bit (MSB first) through the register.
             if self.value.q.val().get_bit(15) ^ self.shift.q.val().get_bit(7) {
                 self.value.d.next = (self.value.q.val() << 1) ^ self.poly.val();
             } else {
                 self.value.d.next = self.value.q.val() << 1;
             }
-            self.shift.d.next = self.shift.q.val() << 1;
-            self.bits_left.d.next = self.bits_left.q.val() - self.one.val();
         }
+        // Unconditional: the shift register only matters while busy.
+        self.shift.d.next = self.shift.q.val() << 1;
+        self.pending.d.next = self.pending.q.val() >> 1;
         if self.start.val() {
             self.shift.d.next = self.data.val();
-            self.bits_left.d.next = self.eight.val();
+            self.pending.d.next = self.all_pending.val();
         }
         if self.clear.val() {
             self.value.d.next = self.init.val();
-            self.bits_left.d.next = self.zero.val();
+            self.pending.d.next = self.none_pending.val();
         }
     }
 }

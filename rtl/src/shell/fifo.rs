@@ -11,14 +11,22 @@ use rust_hdl_widgets::prelude::*;
 /// plenty: the UART delivers a byte every 10 bit times, so the core may stall for about
 /// 80 bit times before a byte is lost.
 ///
-/// Structure: bytes enter at `slot0` and every slot moves up one on a push, so all slots share
-/// one enable; the oldest byte is at `slot[count - 1]`. The head therefore stays put when a
-/// push happens without a pop, and `pop_data` is stable while `empty` is low and `pop` is
-/// not asserted.
+/// Structure: the oldest byte is always in `slot0`, so `pop_data`, `empty` and `full` come
+/// straight from flip-flops (nothing between them and the core). Occupancy is a thermometer
+/// code (`used_i` = slot `i` holds a byte). A pop moves every byte down one slot; a push writes
+/// the first free slot (the last occupied one when it comes with a pop). Each slot's next
+/// value therefore depends only on its neighbour, the pushed byte and a few flags. The head
+/// only changes on a pop (or when a byte arrives in an empty FIFO), so `pop_data` is stable
+/// while `empty` is low and `pop` is not asserted.
 ///
-/// - `push` with `push_data` is ignored while `full` (the writer checks `full` first).
+/// - `push` with `push_data` is ignored while `full`, unless `pop` is high too: then the head
+///   leaves and the byte takes the freed slot. (The writer checks `full` first anyway.)
 /// - `pop` removes the head (ignored while `empty`).
-#[derive(LogicBlock)]
+///
+/// The slots' enables and next values look only at `push`, `pop` and two occupancy flags, so
+/// they are single LUTs: a pop while empty and a push while full just shift or rewrite slots
+/// that are not in use.
+#[derive(LogicBlock, Default)]
 pub struct ByteFifo {
     /// Core clock.
     pub clock: Signal<In, Clock>,
@@ -28,7 +36,7 @@ pub struct ByteFifo {
     pub push: Signal<In, Bit>,
     /// Byte to write.
     pub push_data: Signal<In, Bits<8>>,
-    /// No room: a push now would be ignored.
+    /// No room: a push now would be ignored (unless with a pop).
     pub full: Signal<Out, Bit>,
     /// Remove the head this cycle.
     pub pop: Signal<In, Bit>,
@@ -44,103 +52,117 @@ pub struct ByteFifo {
     slot5: DFF<Bits<8>>,
     slot6: DFF<Bits<8>>,
     slot7: DFF<Bits<8>>,
-    count: DFF<Bits<4>>,
-    do_push: Signal<Local, Bit>,
-    do_pop: Signal<Local, Bit>,
-    zero: Constant<Bits<4>>,
-    one: Constant<Bits<4>>,
-    two: Constant<Bits<4>>,
-    three: Constant<Bits<4>>,
-    four: Constant<Bits<4>>,
-    five: Constant<Bits<4>>,
-    six: Constant<Bits<4>>,
-    seven: Constant<Bits<4>>,
-}
-
-impl Default for ByteFifo {
-    fn default() -> Self {
-        let c = |v: u64| Constant::new(v.into());
-        Self {
-            clock: Default::default(),
-            reset: Default::default(),
-            push: Default::default(),
-            push_data: Default::default(),
-            full: Default::default(),
-            pop: Default::default(),
-            pop_data: Default::default(),
-            empty: Default::default(),
-            slot0: Default::default(),
-            slot1: Default::default(),
-            slot2: Default::default(),
-            slot3: Default::default(),
-            slot4: Default::default(),
-            slot5: Default::default(),
-            slot6: Default::default(),
-            slot7: Default::default(),
-            count: Default::default(),
-            do_push: Default::default(),
-            do_pop: Default::default(),
-            zero: c(0),
-            one: c(1),
-            two: c(2),
-            three: c(3),
-            four: c(4),
-            five: c(5),
-            six: c(6),
-            seven: c(7),
-        }
-    }
+    used0: DFF<Bit>,
+    used1: DFF<Bit>,
+    used2: DFF<Bit>,
+    used3: DFF<Bit>,
+    used4: DFF<Bit>,
+    used5: DFF<Bit>,
+    used6: DFF<Bit>,
+    used7: DFF<Bit>,
+    /// The occupancy goes up by one / down by one this cycle.
+    grow: Signal<Local, Bit>,
+    shrink: Signal<Local, Bit>,
 }
 
 impl Logic for ByteFifo {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, slot0, slot1, slot2, slot3, slot4, slot5, slot6, slot7, count);
-        // count is 0..=8: bit 3 alone means 8.
-        self.full.next = self.count.q.val().get_bit(3);
-        self.empty.next = !self.count.q.val().any();
-        self.do_push.next = self.push.val() & !self.count.q.val().get_bit(3);
-        self.do_pop.next = self.pop.val() & self.count.q.val().any();
-        if self.do_push.val() {
-            self.slot0.d.next = self.push_data.val();
-            self.slot1.d.next = self.slot0.q.val();
-            self.slot2.d.next = self.slot1.q.val();
-            self.slot3.d.next = self.slot2.q.val();
-            self.slot4.d.next = self.slot3.q.val();
-            self.slot5.d.next = self.slot4.q.val();
-            self.slot6.d.next = self.slot5.q.val();
-            self.slot7.d.next = self.slot6.q.val();
-        }
-        if self.do_push.val() & !self.do_pop.val() {
-            self.count.d.next = self.count.q.val() + self.one.val();
-        } else if self.do_pop.val() & !self.do_push.val() {
-            self.count.d.next = self.count.q.val() - self.one.val();
-        }
-        // Head = slot[count - 1] (slot0 when empty: the value is then unused).
+        dff_setup!(
+            self, clock, slot0, slot1, slot2, slot3, slot4, slot5, slot6, slot7, used0, used1,
+            used2, used3, used4, used5, used6, used7
+        );
+        self.full.next = self.used7.q.val();
+        self.empty.next = !self.used0.q.val();
         self.pop_data.next = self.slot0.q.val();
-        if self.count.q.val() == self.two.val() {
-            self.pop_data.next = self.slot1.q.val();
-        }
-        if self.count.q.val() == self.three.val() {
-            self.pop_data.next = self.slot2.q.val();
-        }
-        if self.count.q.val() == self.four.val() {
-            self.pop_data.next = self.slot3.q.val();
-        }
-        if self.count.q.val() == self.five.val() {
-            self.pop_data.next = self.slot4.q.val();
-        }
-        if self.count.q.val() == self.six.val() {
-            self.pop_data.next = self.slot5.q.val();
-        }
-        if self.count.q.val() == self.seven.val() {
-            self.pop_data.next = self.slot6.q.val();
-        }
-        if self.count.q.val().get_bit(3) {
-            self.pop_data.next = self.slot7.q.val();
+        // A push while full without a pop changes nothing (used7 stays set, no slot is free).
+        self.grow.next = self.push.val() & !(self.pop.val() & self.used0.q.val());
+        self.shrink.next = self.pop.val() & self.used0.q.val() & !self.push.val();
+        // Occupancy (thermometer): grow sets the first clear flag, shrink clears the last set.
+        self.used0.d.next =
+            self.grow.val() | (self.used0.q.val() & !(self.shrink.val() & !self.used1.q.val()));
+        self.used1.d.next = (self.grow.val() & self.used0.q.val())
+            | (self.used1.q.val() & !(self.shrink.val() & !self.used2.q.val()));
+        self.used2.d.next = (self.grow.val() & self.used1.q.val())
+            | (self.used2.q.val() & !(self.shrink.val() & !self.used3.q.val()));
+        self.used3.d.next = (self.grow.val() & self.used2.q.val())
+            | (self.used3.q.val() & !(self.shrink.val() & !self.used4.q.val()));
+        self.used4.d.next = (self.grow.val() & self.used3.q.val())
+            | (self.used4.q.val() & !(self.shrink.val() & !self.used5.q.val()));
+        self.used5.d.next = (self.grow.val() & self.used4.q.val())
+            | (self.used5.q.val() & !(self.shrink.val() & !self.used6.q.val()));
+        self.used6.d.next = (self.grow.val() & self.used5.q.val())
+            | (self.used6.q.val() & !(self.shrink.val() & !self.used7.q.val()));
+        self.used7.d.next =
+            (self.grow.val() & self.used6.q.val()) | (self.used7.q.val() & !self.shrink.val());
+        // Slots: on a pop each takes its upper neighbour, or the pushed byte if that one is
+        // free (the slot that becomes the last occupied one); without a pop only the first
+        // free slot takes the pushed byte.
+        if self.pop.val() {
+            self.slot0.d.next = self.push_data.val();
+            if self.used1.q.val() {
+                self.slot0.d.next = self.slot1.q.val();
+            }
+            self.slot1.d.next = self.push_data.val();
+            if self.used2.q.val() {
+                self.slot1.d.next = self.slot2.q.val();
+            }
+            self.slot2.d.next = self.push_data.val();
+            if self.used3.q.val() {
+                self.slot2.d.next = self.slot3.q.val();
+            }
+            self.slot3.d.next = self.push_data.val();
+            if self.used4.q.val() {
+                self.slot3.d.next = self.slot4.q.val();
+            }
+            self.slot4.d.next = self.push_data.val();
+            if self.used5.q.val() {
+                self.slot4.d.next = self.slot5.q.val();
+            }
+            self.slot5.d.next = self.push_data.val();
+            if self.used6.q.val() {
+                self.slot5.d.next = self.slot6.q.val();
+            }
+            self.slot6.d.next = self.push_data.val();
+            if self.used7.q.val() {
+                self.slot6.d.next = self.slot7.q.val();
+            }
+            self.slot7.d.next = self.push_data.val();
+        } else if self.push.val() {
+            if !self.used0.q.val() {
+                self.slot0.d.next = self.push_data.val();
+            }
+            if self.used0.q.val() & !self.used1.q.val() {
+                self.slot1.d.next = self.push_data.val();
+            }
+            if self.used1.q.val() & !self.used2.q.val() {
+                self.slot2.d.next = self.push_data.val();
+            }
+            if self.used2.q.val() & !self.used3.q.val() {
+                self.slot3.d.next = self.push_data.val();
+            }
+            if self.used3.q.val() & !self.used4.q.val() {
+                self.slot4.d.next = self.push_data.val();
+            }
+            if self.used4.q.val() & !self.used5.q.val() {
+                self.slot5.d.next = self.push_data.val();
+            }
+            if self.used5.q.val() & !self.used6.q.val() {
+                self.slot6.d.next = self.push_data.val();
+            }
+            if self.used6.q.val() & !self.used7.q.val() {
+                self.slot7.d.next = self.push_data.val();
+            }
         }
         if self.reset.val() {
-            self.count.d.next = self.zero.val();
+            self.used0.d.next = false;
+            self.used1.d.next = false;
+            self.used2.d.next = false;
+            self.used3.d.next = false;
+            self.used4.d.next = false;
+            self.used5.d.next = false;
+            self.used6.d.next = false;
+            self.used7.d.next = false;
         }
     }
 }
@@ -181,11 +203,12 @@ mod tests {
             if !popped {
                 held = model.front().copied();
             }
-            if push && model.len() < 8 {
-                model.push_back(byte);
-            }
             if popped {
                 model.pop_front();
+            }
+            // A push while full only goes in when a pop makes room in the same cycle.
+            if push && model.len() < 8 {
+                model.push_back(byte);
             }
             bench.tick();
         }

@@ -5,6 +5,7 @@
 
 use std::collections::VecDeque;
 
+use super::link::SlowTimers;
 use super::sim::{uart_frame, Bench, Rng, UartDecoder};
 use super::{Link, LinkParams};
 
@@ -45,6 +46,9 @@ struct Response {
 struct Env {
     bench: Bench<Link>,
     request_bytes: usize,
+    led_cycles: usize,
+    /// How much longer than led_cycles the prescaled LED hold may be (2P - 2).
+    led_slack: usize,
     /// The core takes nothing while set.
     stall: bool,
     rng: Rng,
@@ -73,17 +77,23 @@ impl Env {
     }
 
     fn with_request_bytes(seed: u64, request_bytes: usize) -> Self {
-        let link = Link::new(&LinkParams {
+        Self::with_params(seed, request_bytes, 20 * CPB as u32, LED_CYCLES)
+    }
+
+    fn with_params(seed: u64, request_bytes: usize, timeout_cycles: u32, led_cycles: u32) -> Self {
+        let params = LinkParams {
             clocks_per_bit: CPB as u32,
             request_bytes: request_bytes as u32,
             response_bytes: RESPONSE.len() as u32,
-            timeout_cycles: 20 * CPB as u32,
-            led_cycles: LED_CYCLES,
-        })
-        .unwrap();
+            timeout_cycles,
+            led_cycles,
+        };
+        let link = Link::new(&params).unwrap();
         let mut env = Self {
             bench: Bench::new(link),
             request_bytes,
+            led_cycles: led_cycles as usize,
+            led_slack: 2 * (1 << SlowTimers::new(&params).shift) - 2,
             stall: false,
             rng: Rng::new(seed),
             host_tx: VecDeque::new(),
@@ -219,14 +229,18 @@ impl Env {
         assert!(self.bench.uut.led.val(), "LED off during a request");
         self.resp_allowed = true;
         let r = self.response();
-        // On for the rest of the last stop bit, then LED_CYCLES, then off.
+        // On for the rest of the last stop bit, then led_cycles (prescaled: up to led_slack
+        // more), then off.
         let mut on = 0;
         while self.bench.uut.led.val() {
             self.step();
             on += 1;
-            assert!(on <= LED_CYCLES as usize + CPB + 2, "LED still on");
+            assert!(
+                on <= self.led_cycles + self.led_slack + CPB + 4,
+                "LED still on"
+            );
         }
-        assert!(on >= LED_CYCLES as usize, "LED off after {on} cycles");
+        assert!(on >= self.led_cycles, "LED off after {on} cycles");
         r
     }
 
@@ -324,6 +338,7 @@ fn shell_link_overrun_keeps_core_in_step() {
     // 12 payload bytes while the core takes nothing: the 8-byte FIFO overflows, 4 bytes are
     // lost and made up with zeros at the end of the payload.
     let mut env = Env::with_request_bytes(4, 12);
+    let led_cycles = env.led_cycles;
     let payload: Vec<u8> = (0x31..0x3D).collect();
     env.stall = true;
     env.send(&request_frame(&payload));
@@ -338,8 +353,39 @@ fn shell_link_overrun_keeps_core_in_step() {
     want.extend([0; 4]);
     assert_eq!(env.core_in, want);
     // And the link is back in step for the next request.
-    env.run(LED_CYCLES as usize + CPB + 2);
+    env.run(led_cycles + CPB + 4);
     let next: Vec<u8> = (0x41..0x4D).collect();
     assert_eq!(env.exchange(&request_frame(&next)), Env::good());
     assert_eq!(env.core_in[12..], next);
+}
+
+#[test]
+fn shell_link_prescaled_timeout_and_led() {
+    // Long enough for the slow timers to count prescaler ticks (period 4): the LED hold is
+    // checked against its bounds by exchange(), the timeout still pads a cut-off request,
+    // and no sooner than timeout_cycles after its last byte.
+    let timeout = 3000;
+    let mut env = Env::with_params(5, 5, timeout, 5000);
+    assert_eq!(env.led_slack, 6);
+    let payload = [7, 6, 5, 4, 3];
+    assert_eq!(env.exchange(&request_frame(&payload)), Env::good());
+    // No gap after the last byte: its stop bit ends when the host's queue runs out, a bit
+    // after the receiver's strobe (mid stop bit), from which the timeout counts.
+    for b in [0xA5, 0x42] {
+        env.host_tx.extend(uart_frame(b, CPB, true));
+    }
+    env.drain_host();
+    let idle_since = env.bench.cycles;
+    while env.core_in.len() < 7 {
+        env.step();
+        assert!(
+            env.bench.cycles - idle_since < u64::from(timeout) + 100,
+            "no padding"
+        );
+    }
+    assert!(env.bench.cycles - idle_since + CPB as u64 / 2 >= u64::from(timeout));
+    env.resp_allowed = true;
+    let r = env.response();
+    assert_eq!(r.status, 0x02);
+    assert_eq!(env.core_in[5..], [0x42, 0, 0, 0, 0]);
 }

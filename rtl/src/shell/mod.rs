@@ -22,9 +22,9 @@
 //!   the payload before the CRC verdict (the status byte tells the host whether to trust the
 //!   answer). The core gets exactly `N` bytes per request, whatever happens on the line:
 //!   - *Truncation*: once the sync byte is in, if no byte arrives for `timeout_cycles` (counted
-//!     from the middle of the previous byte's stop bit) while payload or CRC bytes are still
-//!     expected, the board stops waiting: it sends the core zero bytes for the missing
-//!     payload and flags the request truncated.
+//!     from the middle of the previous byte's stop bit; see [Timer precision](#timer-precision))
+//!     while payload or CRC bytes are still expected, the board stops waiting: it sends the
+//!     core zero bytes for the missing payload and flags the request truncated.
 //!   - *Overrun*: a payload byte that arrives while the FIFO is full is lost; a zero byte is
 //!     sent to the core in its place at the end of the payload, and the request is flagged.
 //!   - A byte with a framing error (stop bit 0) still counts and is passed on, and flagged.
@@ -54,8 +54,34 @@
 //! any request or response in progress and empties the FIFO.
 //!
 //! The activity LED (`led`, active high) is on from a request's sync byte until its response
-//! has been sent, and for `led_cycles` cycles after.
+//! has been sent, and for `led_cycles` cycles after (see below).
+//!
+//! # Timer precision
+//!
+//! The UART bit timing is exact. The two slow timers, the request timeout and the LED hold,
+//! count ticks of a shared free-running prescaler of period `P = 2^k` cycles instead of
+//! cycles: `k` is the smallest value for which both take at most 2048 ticks, so `P = 1`
+//! (exact) when `timeout_cycles` and `led_cycles` are both at most 2048, and for example
+//! `P = 2048` for a 3 000 000-cycle LED hold. Each such timer lasts its parameter plus
+//! between 0 and `2P - 2` cycles (never less than asked: a request is never cut short, a
+//! host's gaps up to `timeout_cycles` are always tolerated). With 48 MHz, 115200 baud
+//! (`timeout_cycles` 417 000, `led_cycles` 3 000 000) that is at most 4094 cycles (85 µs)
+//! more.
+//!
+//! # Clock speed
+//!
+//! The link is built to run well above the core's clock (on an iCE40 UP5K on its own it
+//! places at about 100 MHz): every counter is a down-counter that ends on its sign bit
+//! ([`Countdown`]), sized to its parameter when the design is built, so there are no wide
+//! comparators and the carry chains are as short as the parameters allow (the UART's bit
+//! timer has `log2(clocks_per_bit) + 1` bits, the byte counters `log2` of the frame sizes
+//! plus one, the slow timers' tick counters at most 12 and their prescaler `k + 1`); the
+//! state machines are one-hot; and the signals between the blocks (byte strobes, FIFO
+//! pushes, UART starts, `resp_ready`, `reset`) come from flip-flops. The price is a few
+//! cycles of latency inside the link (a response starts a couple of cycles later than a
+//! purely combinational design would start it), invisible at the protocol level.
 
+mod countdown;
 mod crc;
 mod fifo;
 mod link;
@@ -73,6 +99,7 @@ mod link_tests;
 #[cfg(test)]
 mod verilator_check;
 
+pub use countdown::Countdown;
 pub use crc::{crc16_ccitt_false, Crc16, CRC16_INIT, CRC16_POLY};
 pub use fifo::ByteFifo;
 pub use link::Link;
@@ -96,7 +123,8 @@ pub const STATUS_OVERRUN: u8 = 0x04;
 /// Status bit: a byte of the request had a UART framing error (stop bit 0).
 pub const STATUS_FRAMING: u8 = 0x08;
 
-/// Largest value of a 24-bit counter, the width of every parameter-sized counter in the link.
+/// Largest value of a 24-bit counter: the bound on every count parameter. (Each counter is
+/// sized to its parameter when the design is built, so most are much narrower.)
 pub const MAX_COUNT: u32 = (1 << 24) - 1;
 
 /// Construction-time parameters of the host link.
@@ -110,9 +138,11 @@ pub struct LinkParams {
     pub response_bytes: u32,
     /// Cycles without a byte, after a request's sync byte, before the request is declared
     /// truncated; at least 20 bit times, so a host sending back-to-back or with up to a
-    /// byte's gap never trips it.
+    /// byte's gap never trips it. Counted in prescaled ticks: the actual timeout is up to
+    /// `2P - 2` cycles longer (see [Timer precision](self#timer-precision)).
     pub timeout_cycles: u32,
-    /// Cycles the LED stays on after each response (0 allowed).
+    /// Cycles the LED stays on after each response (0 allowed); up to `2P - 2` cycles more,
+    /// like `timeout_cycles`.
     pub led_cycles: u32,
 }
 

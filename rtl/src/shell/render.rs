@@ -123,7 +123,7 @@ fn rename_top(text: &str, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shell::sim::run_tool;
+    use crate::shell::sim::{run_tool, run_tools};
 
     fn params() -> LinkParams {
         LinkParams {
@@ -191,10 +191,9 @@ mod tests {
             "icebreaker_link",
             "link.v",
         ];
-        if let Some(out) = run_tool("verilator", &args, &[("link.v", &v)]) {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            assert!(out.status.success() && stderr.is_empty(), "{stderr}");
-        }
+        let out = run_tool("verilator", &args, &[("link.v", &v)]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && stderr.is_empty(), "{stderr}");
     }
 
     #[test]
@@ -205,10 +204,69 @@ mod tests {
         other.clocks_per_bit = 13;
         let b = link_verilog(&other, "board_b_link").unwrap();
         let script = "read_verilog a.v b.v; synth_ice40 -top board_a_link";
-        if let Some(out) = run_tool("yosys", &["-q", "-p", script], &[("a.v", &a), ("b.v", &b)]) {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            assert!(out.status.success(), "{stderr}");
+        let out = run_tool("yosys", &["-q", "-p", script], &[("a.v", &a), ("b.v", &b)]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+    }
+
+    /// Fmax of each placement (nextpnr's last "Max frequency" line).
+    fn fmax_mhz(log: &str) -> f64 {
+        let line = log
+            .lines()
+            .rfind(|l| l.contains("Max frequency for clock"))
+            .unwrap_or_else(|| panic!("no Fmax in nextpnr's log:\n{log}"));
+        let mhz = line.rsplit(": ").next().unwrap().split(' ').next().unwrap();
+        mhz.parse().unwrap_or_else(|_| panic!("{line}"))
+    }
+
+    #[test]
+    fn shell_link_alone_places_at_90mhz_on_up5k() {
+        // A 48 MHz board at 115200 baud. The link must leave the design's clock to the core:
+        // alone on an iCE40 UP5K it has to make 90 MHz with each of three placement seeds.
+        let board = LinkParams {
+            clocks_per_bit: 417,
+            request_bytes: 98,
+            response_bytes: 16,
+            timeout_cycles: 417_000,
+            led_cycles: 3_000_000,
+        };
+        let v = link_verilog(&board, "up5k_link").unwrap();
+        let synth: &[&str] = &[
+            "-q",
+            "-p",
+            "read_verilog link.v; synth_ice40 -top up5k_link; write_json link.json",
+        ];
+        let place = |seed: &'static str| {
+            [
+                "--up5k",
+                "--package",
+                "sg48",
+                "--pcf-allow-unconstrained",
+                "--freq",
+                "90",
+                "--timing-allow-fail",
+                "--seed",
+                seed,
+                "--json",
+                "link.json",
+            ]
+        };
+        let seeds = [place("1"), place("2"), place("3")];
+        let mut commands: Vec<(&str, &[&str])> = vec![("yosys", synth)];
+        commands.extend(seeds.iter().map(|args| ("nextpnr-ice40", &args[..])));
+        let outputs = run_tools(&["yosys", "nextpnr-ice40"], &commands, &[("link.v", &v)]);
+        for o in &outputs {
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         }
+        assert_eq!(outputs.len(), 4);
+        let fmax: Vec<f64> = outputs[1..]
+            .iter()
+            .map(|o| fmax_mhz(&String::from_utf8_lossy(&o.stderr)))
+            .collect();
+        assert!(
+            fmax.iter().all(|&f| f >= 90.0),
+            "Fmax per seed: {fmax:?} MHz"
+        );
     }
 
     #[test]

@@ -85,8 +85,12 @@ end
 /// Structure: two [`AsyncSetFlop`]s shift a 0 in once the request is gone (the classic
 /// asynchronous-assert, synchronous-deassert pair; the second stage absorbs metastability
 /// of the first when the request releases near an edge), then a 5-bit counter holds the
-/// reset until it reaches 16. `reset` is the OR of two flip-flop outputs that never change
-/// in opposite directions at once, so it cannot glitch.
+/// reset for 16 more cycles. `reset` comes straight from a fourth [`AsyncSetFlop`], so it
+/// cannot glitch and drives the whole design's synchronous resets without a gate in the
+/// way; it copies a third one that registers "synchronizer still set or count not done"
+/// two cycles ahead (the counter restarts at 2 for that). Both are set by the request too,
+/// so the reset still asserts at once; the copy keeps all logic away from the output
+/// flip-flop, which sits by the reset's global buffer.
 #[derive(LogicBlock)]
 pub struct ResetSync {
     /// Core clock.
@@ -97,9 +101,11 @@ pub struct ResetSync {
     pub reset: Signal<Out, Bit>,
     meta: AsyncSetFlop,
     sync: AsyncSetFlop,
+    pre: AsyncSetFlop,
+    out: AsyncSetFlop,
     hold: DFF<Bits<5>>,
     one: Constant<Bits<5>>,
-    zero: Constant<Bits<5>>,
+    two: Constant<Bits<5>>,
 }
 
 impl Default for ResetSync {
@@ -110,9 +116,11 @@ impl Default for ResetSync {
             reset: Default::default(),
             meta: Default::default(),
             sync: Default::default(),
+            pre: Default::default(),
+            out: Default::default(),
             hold: Default::default(),
             one: Constant::new(1u64.into()),
-            zero: Constant::new(0u64.into()),
+            two: Constant::new(2u64.into()),
         }
     }
 }
@@ -120,19 +128,26 @@ impl Default for ResetSync {
 impl Logic for ResetSync {
     #[hdl_gen]
     fn update(&mut self) {
-        clock!(self, clock, meta, sync);
+        clock!(self, clock, meta, sync, pre, out);
         dff_setup!(self, clock, hold);
         self.meta.set.next = self.reset_req.val();
         self.sync.set.next = self.reset_req.val();
+        self.pre.set.next = self.reset_req.val();
+        self.out.set.next = self.reset_req.val();
         self.meta.d.next = false;
         self.sync.d.next = self.meta.q.val();
-        // Count 16 clean cycles after the synchronized request is gone (bit 4 = done).
+        // Count clean cycles after the synchronized request is gone, from 2 up to 16 (bit 4).
         if self.sync.q.val() {
-            self.hold.d.next = self.zero.val();
+            self.hold.d.next = self.two.val();
         } else if !self.hold.q.val().get_bit(4) {
             self.hold.d.next = self.hold.q.val() + self.one.val();
         }
-        self.reset.next = self.sync.q.val() | !self.hold.q.val().get_bit(4);
+        // "sync still set or 16 cycles not counted", two cycles ahead: meta is sync's next
+        // value, and bit 4 (14 increments from 2) is set two cycles before 16 clean cycles
+        // have passed.
+        self.pre.d.next = self.meta.q.val() | self.sync.q.val() | !self.hold.q.val().get_bit(4);
+        self.out.d.next = self.pre.q.val();
+        self.reset.next = self.out.q.val();
     }
 }
 

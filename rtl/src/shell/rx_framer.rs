@@ -4,6 +4,7 @@
 use rust_hdl_core::prelude::*;
 use rust_hdl_widgets::prelude::*;
 
+use super::countdown::Countdown;
 use super::crc::Crc16;
 use super::{REQUEST_SYNC, STATUS_CRC, STATUS_FRAMING, STATUS_OVERRUN, STATUS_TRUNCATED};
 
@@ -18,14 +19,30 @@ use super::{REQUEST_SYNC, STATUS_CRC, STATUS_FRAMING, STATUS_OVERRUN, STATUS_TRU
 ///
 /// The CRC is compared byte by byte as the CRC bytes arrive. That relies on the serial CRC
 /// engine (8 cycles per byte) having finished the last payload byte, which holds because UART
-/// bytes are at least 40 cycles apart.
+/// bytes are at least 38 cycles apart (9.5 bit times of at least 4 clocks).
+///
+/// The timeout counts `tick` pulses (the link's shared prescaler), not cycles: it restarts on
+/// every received byte and fires once `timeout_ticks` ticks have followed it. With one tick
+/// every `P` cycles that is between `(timeout_ticks - 1) * P + 1` and `timeout_ticks * P`
+/// cycles after the byte ([`crate::shell::Link`] picks `timeout_ticks` so it is never less
+/// than `timeout_cycles`).
+///
+/// Timing structure (every flip-flop's next value is a small function of flip-flops): the
+/// received byte's facts (arrived, framing error, is a sync byte, matches either CRC byte)
+/// are registered first, and the state machine acts on them one cycle after the receiver's
+/// strobe; the states are one-hot, each written as one equation (no clock enables, so the
+/// reset stays on the flip-flops' reset pins); the byte counters and the timeout are
+/// [`Countdown`]s; the FIFO push and the CRC engine's commands are registered. A registered
+/// push reaches the FIFO a cycle after it is decided, so the zero padding pushes at most
+/// every other cycle and `fifo_full` is always up to date when a push is decided.
 #[derive(LogicBlock)]
 pub struct RxFramer {
     /// Core clock.
     pub clock: Signal<In, Clock>,
     /// Synchronous active-high reset: drop the frame, hunt for a sync byte.
     pub reset: Signal<In, Bit>,
-    /// Received byte, valid with `rx_valid`.
+    /// Received byte, valid with `rx_valid` and held until the next one (as the UART
+    /// receiver does).
     pub rx_data: Signal<In, Bits<8>>,
     /// One-cycle strobe: a byte arrived.
     pub rx_valid: Signal<In, Bit>,
@@ -33,9 +50,9 @@ pub struct RxFramer {
     pub rx_error: Signal<In, Bit>,
     /// The request FIFO cannot take a byte this cycle.
     pub fifo_full: Signal<In, Bit>,
-    /// Write `push_data` into the request FIFO.
+    /// Write `push_data` into the request FIFO (from a flip-flop).
     pub push: Signal<Out, Bit>,
-    /// Byte for the request FIFO.
+    /// Byte for the request FIFO (from a flip-flop).
     pub push_data: Signal<Out, Bits<8>>,
     /// The request is complete; `status` is final. Held until `resp_sent`.
     pub done: Signal<Out, Bit>,
@@ -45,26 +62,45 @@ pub struct RxFramer {
     pub active: Signal<Out, Bit>,
     /// One-cycle strobe from the response side: the response is completely sent.
     pub resp_sent: Signal<In, Bit>,
-    state: DFF<Bits<3>>,
-    received: DFF<Bits<24>>,
-    pushed: DFF<Bits<24>>,
-    idle: DFF<Bits<24>>,
+    /// Timeout time base: one-cycle pulses from the link's prescaler.
+    pub tick: Signal<In, Bit>,
+    /// `rx_valid`, one cycle later: the registered facts below describe the byte.
+    got: DFF<Bit>,
+    got_error: DFF<Bit>,
+    got_sync: DFF<Bit>,
+    crc_high_ok: DFF<Bit>,
+    crc_low_ok: DFF<Bit>,
+    /// The timeout ended last cycle with no byte arriving then.
+    timed_out: DFF<Bit>,
+    /// A frame is in progress: not hunting for a sync byte (the other states are one-hot;
+    /// all clear, at configuration too, is hunting).
+    in_frame: DFF<Bit>,
+    in_payload: DFF<Bit>,
+    in_crc_high: DFF<Bit>,
+    in_crc_low: DFF<Bit>,
+    padding: DFF<Bit>,
+    finished: DFF<Bit>,
     flags: DFF<Bits<8>>,
+    push_out: DFF<Bit>,
+    push_byte: DFF<Bits<8>>,
+    /// The cycle after a frame's sync byte (and reset): clears the CRC engine and the flags,
+    /// restarts the byte counters.
+    frame_start: DFF<Bit>,
+    crc_start: DFF<Bit>,
     crc_engine: Crc16,
+    /// Done on the frame's last payload byte (counts the ones before it).
+    payload_left: Countdown,
+    /// Done once the frame's request_bytes bytes are in the FIFO.
+    push_left: Countdown,
+    /// Done after timeout_ticks ticks without a byte.
+    silence: Countdown,
     /// Flags to set this cycle (several can be set at once).
     new_flags: Signal<Local, Bits<8>>,
-    s_hunt: Constant<Bits<3>>,
-    s_payload: Constant<Bits<3>>,
-    s_crc_high: Constant<Bits<3>>,
-    s_crc_low: Constant<Bits<3>>,
-    s_pad: Constant<Bits<3>>,
-    s_done: Constant<Bits<3>>,
+    /// Bytes are expected: payload or CRC.
+    expecting: Signal<Local, Bit>,
+    /// The frame is cut short this cycle (timeout).
+    truncate: Signal<Local, Bit>,
     sync_byte: Constant<Bits<8>>,
-    request_bytes: Constant<Bits<24>>,
-    last_payload: Constant<Bits<24>>,
-    timeout: Constant<Bits<24>>,
-    zero: Constant<Bits<24>>,
-    one: Constant<Bits<24>>,
     no_flags: Constant<Bits<8>>,
     zero_byte: Constant<Bits<8>>,
     flag_crc: Constant<Bits<8>>,
@@ -74,17 +110,15 @@ pub struct RxFramer {
 }
 
 impl RxFramer {
-    /// Framer for `request_bytes` payload bytes per frame, giving up after `timeout_cycles`
-    /// without a byte.
+    /// Framer for `request_bytes` payload bytes per frame, giving up after `timeout_ticks`
+    /// pulses of `tick` without a byte.
     ///
     /// # Panics
     /// If either is outside `1..2^24`.
-    pub fn new(request_bytes: u32, timeout_cycles: u32) -> Self {
+    pub fn new(request_bytes: u32, timeout_ticks: u32) -> Self {
         assert!((1..1 << 24).contains(&request_bytes));
-        assert!((1..1 << 24).contains(&timeout_cycles));
-        let c3 = |v: u64| Constant::new(v.into());
+        assert!((1..1 << 24).contains(&timeout_ticks));
         let c8 = |v: u8| Constant::new(u64::from(v).into());
-        let c24 = |v: u32| Constant::new(u64::from(v).into());
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -98,25 +132,32 @@ impl RxFramer {
             status: Default::default(),
             active: Default::default(),
             resp_sent: Default::default(),
-            state: Default::default(),
-            received: Default::default(),
-            pushed: Default::default(),
-            idle: Default::default(),
+            tick: Default::default(),
+            got: Default::default(),
+            got_error: Default::default(),
+            got_sync: Default::default(),
+            crc_high_ok: Default::default(),
+            crc_low_ok: Default::default(),
+            timed_out: Default::default(),
+            in_frame: Default::default(),
+            in_payload: Default::default(),
+            in_crc_high: Default::default(),
+            in_crc_low: Default::default(),
+            padding: Default::default(),
+            finished: Default::default(),
             flags: Default::default(),
+            push_out: Default::default(),
+            push_byte: Default::default(),
+            frame_start: Default::default(),
+            crc_start: Default::default(),
             crc_engine: Default::default(),
+            payload_left: Countdown::new(request_bytes - 1),
+            push_left: Countdown::new(request_bytes),
+            silence: Countdown::new(timeout_ticks),
             new_flags: Default::default(),
-            s_hunt: c3(0),
-            s_payload: c3(1),
-            s_crc_high: c3(2),
-            s_crc_low: c3(3),
-            s_pad: c3(4),
-            s_done: c3(5),
+            expecting: Default::default(),
+            truncate: Default::default(),
             sync_byte: c8(REQUEST_SYNC),
-            request_bytes: c24(request_bytes),
-            last_payload: c24(request_bytes - 1),
-            timeout: c24(timeout_cycles),
-            zero: c24(0),
-            one: c24(1),
             no_flags: c8(0),
             zero_byte: c8(0),
             flag_crc: c8(STATUS_CRC),
@@ -130,112 +171,133 @@ impl RxFramer {
 impl Logic for RxFramer {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, state, received, pushed, idle, flags);
-        clock!(self, clock, crc_engine);
-        self.crc_engine.clear.next = self.reset.val();
-        self.crc_engine.start.next = false;
-        self.crc_engine.data.next = self.rx_data.val();
-        self.push.next = false;
-        self.push_data.next = self.rx_data.val();
-        self.done.next = false;
-        self.active.next = self.state.q.val() != self.s_hunt.val();
+        dff_setup!(
+            self,
+            clock,
+            got,
+            got_error,
+            got_sync,
+            crc_high_ok,
+            crc_low_ok,
+            timed_out,
+            in_frame,
+            in_payload,
+            in_crc_high,
+            in_crc_low,
+            padding,
+            finished,
+            flags,
+            push_out,
+            push_byte,
+            frame_start,
+            crc_start
+        );
+        clock!(self, clock, crc_engine, payload_left, push_left, silence);
+        // Input stage: what the byte that just arrived is, for the state machine next cycle.
+        // rx_data is held until the next byte, and the CRC engine is idle by then.
+        self.got.d.next = self.rx_valid.val();
+        self.got_error.d.next = self.rx_error.val();
+        self.got_sync.d.next = self.rx_valid.val()
+            & !self.rx_error.val()
+            & (self.rx_data.val() == self.sync_byte.val());
+        self.crc_high_ok.d.next = self.rx_data.val() == self.crc_engine.crc.val().get_bits::<8>(8);
+        self.crc_low_ok.d.next = self.rx_data.val() == self.crc_engine.crc.val().get_bits::<8>(0);
+        // The timeout, registered like the bytes: silence restarts on every byte (so a byte
+        // arriving on the timeout's last cycle still counts), and a timeout seen here is
+        // never on the same cycle as a byte.
+        self.silence.load.next = self.rx_valid.val();
+        self.silence.dec.next = self.tick.val();
+        self.timed_out.d.next = self.silence.done.val() & !self.rx_valid.val();
+        // Outputs, all from flip-flops.
+        self.push.next = self.push_out.q.val();
+        self.push_data.next = self.push_byte.q.val();
+        self.done.next = self.finished.q.val();
+        self.active.next = self.in_frame.q.val();
         self.status.next = self.flags.q.val();
-        self.new_flags.next = self.no_flags.val();
-        // Cycles since the last byte; only compared while bytes are expected.
-        self.idle.d.next = self.idle.q.val() + self.one.val();
-        if self.state.q.val() == self.s_hunt.val() {
-            // Anything but a clean sync byte is ignored here.
-            if self.rx_valid.val()
-                & !self.rx_error.val()
-                & (self.rx_data.val() == self.sync_byte.val())
-            {
-                self.received.d.next = self.zero.val();
-                self.pushed.d.next = self.zero.val();
-                self.idle.d.next = self.zero.val();
-                self.flags.d.next = self.no_flags.val();
-                self.crc_engine.clear.next = true;
-                self.state.d.next = self.s_payload.val();
-            }
-        } else if self.state.q.val() == self.s_payload.val() {
-            if self.rx_valid.val() {
-                self.idle.d.next = self.zero.val();
-                self.crc_engine.start.next = true;
-                self.received.d.next = self.received.q.val() + self.one.val();
-                if self.rx_error.val() {
-                    self.new_flags.next = self.new_flags.val() | self.flag_framing.val();
-                }
-                if self.fifo_full.val() {
-                    // Lost; the pad state pushes a zero in its place at the end of the frame
-                    // so the core still gets request_bytes bytes.
-                    self.new_flags.next = self.new_flags.val() | self.flag_overrun.val();
-                } else {
-                    self.push.next = true;
-                    self.pushed.d.next = self.pushed.q.val() + self.one.val();
-                }
-                if self.received.q.val() == self.last_payload.val() {
-                    self.state.d.next = self.s_crc_high.val();
-                }
-            } else if self.idle.q.val() == self.timeout.val() {
-                self.new_flags.next = self.new_flags.val() | self.flag_truncated.val();
-                self.state.d.next = self.s_pad.val();
-            }
-        } else if self.state.q.val() == self.s_crc_high.val() {
-            if self.rx_valid.val() {
-                self.idle.d.next = self.zero.val();
-                if self.rx_error.val() {
-                    self.new_flags.next = self.new_flags.val() | self.flag_framing.val();
-                }
-                // The engine is always idle by now (bytes are 40+ cycles apart); if it were
-                // not, its value would be wrong, so fail safe rather than compare.
-                if (self.rx_data.val() != self.crc_engine.crc.val().get_bits::<8>(8))
-                    | self.crc_engine.busy.val()
-                {
-                    self.new_flags.next = self.new_flags.val() | self.flag_crc.val();
-                }
-                self.state.d.next = self.s_crc_low.val();
-            } else if self.idle.q.val() == self.timeout.val() {
-                self.new_flags.next = self.new_flags.val() | self.flag_truncated.val();
-                self.state.d.next = self.s_pad.val();
-            }
-        } else if self.state.q.val() == self.s_crc_low.val() {
-            if self.rx_valid.val() {
-                self.idle.d.next = self.zero.val();
-                if self.rx_error.val() {
-                    self.new_flags.next = self.new_flags.val() | self.flag_framing.val();
-                }
-                if self.rx_data.val() != self.crc_engine.crc.val().get_bits::<8>(0) {
-                    self.new_flags.next = self.new_flags.val() | self.flag_crc.val();
-                }
-                self.state.d.next = self.s_pad.val();
-            } else if self.idle.q.val() == self.timeout.val() {
-                self.new_flags.next = self.new_flags.val() | self.flag_truncated.val();
-                self.state.d.next = self.s_pad.val();
-            }
-        } else if self.state.q.val() == self.s_pad.val() {
-            // Make up the frame to exactly request_bytes bytes for the core.
-            self.push_data.next = self.zero_byte.val();
-            if self.pushed.q.val() == self.request_bytes.val() {
-                self.state.d.next = self.s_done.val();
-            } else if !self.fifo_full.val() {
-                self.push.next = true;
-                self.pushed.d.next = self.pushed.q.val() + self.one.val();
-            }
-        } else if self.state.q.val() == self.s_done.val() {
-            self.done.next = true;
-            if self.resp_sent.val() {
-                self.state.d.next = self.s_hunt.val();
-            }
-        } else {
-            self.state.d.next = self.s_hunt.val();
+        // The CRC engine takes rx_data (still held) a cycle after the decision.
+        self.crc_engine.clear.next = self.frame_start.q.val();
+        self.crc_engine.start.next = self.crc_start.q.val();
+        self.crc_engine.data.next = self.rx_data.val();
+        self.frame_start.d.next = !self.in_frame.q.val() & self.got_sync.q.val();
+        self.crc_start.d.next = self.in_payload.q.val() & self.got.q.val();
+        // The byte counters start with the frame (frame_start: the cycle after its sync byte,
+        // and in reset); no byte or push comes that soon.
+        self.payload_left.load.next = self.frame_start.q.val();
+        // Counted a cycle late (crc_start is "a payload byte arrived"): bytes are far apart.
+        self.payload_left.dec.next = self.crc_start.q.val();
+        self.push_left.load.next = self.frame_start.q.val();
+        self.push_left.dec.next = self.push_out.q.val();
+        self.expecting.next =
+            self.in_payload.q.val() | self.in_crc_high.q.val() | self.in_crc_low.q.val();
+        self.truncate.next = self.expecting.val() & self.timed_out.q.val();
+        // One-hot state machine, one equation per state.
+        self.in_frame.d.next = (!self.in_frame.q.val() & self.got_sync.q.val())
+            | (self.in_frame.q.val() & !(self.finished.q.val() & self.resp_sent.val()));
+        self.in_payload.d.next = (!self.in_frame.q.val() & self.got_sync.q.val())
+            | (self.in_payload.q.val()
+                & !(self.got.q.val() & self.payload_left.done.val())
+                & !self.timed_out.q.val());
+        self.in_crc_high.d.next =
+            (self.in_payload.q.val() & self.got.q.val() & self.payload_left.done.val())
+                | (self.in_crc_high.q.val() & !self.got.q.val() & !self.timed_out.q.val());
+        self.in_crc_low.d.next = (self.in_crc_high.q.val() & self.got.q.val())
+            | (self.in_crc_low.q.val() & !self.got.q.val() & !self.timed_out.q.val());
+        // Make up the frame to exactly request_bytes bytes for the core.
+        self.padding.d.next = self.truncate.val()
+            | (self.in_crc_low.q.val() & self.got.q.val())
+            | (self.padding.q.val() & !self.push_left.done.val());
+        self.finished.d.next = (self.padding.q.val() & self.push_left.done.val())
+            | (self.finished.q.val() & !self.resp_sent.val());
+        // A push only when the FIFO has room and no push is on its way to it (so fifo_full
+        // is current). A payload byte without room is lost; the padding pushes a zero in its
+        // place at the end of the frame so the core still gets request_bytes bytes.
+        self.push_out.d.next = !self.fifo_full.val()
+            & !self.push_out.q.val()
+            & ((self.in_payload.q.val() & self.got.q.val())
+                | (self.padding.q.val() & !self.push_left.done.val()));
+        self.push_byte.d.next = self.rx_data.val();
+        if self.padding.q.val() {
+            self.push_byte.d.next = self.zero_byte.val();
         }
-        // While hunting, the flags are only ever cleared (on the sync byte).
-        if self.state.q.val() != self.s_hunt.val() {
-            self.flags.d.next = self.flags.q.val() | self.new_flags.val();
+        // Status flags: accumulate over the frame, cleared the cycle after its sync byte (no
+        // flag can be raised on that cycle: the next byte or timeout is far away).
+        self.new_flags.next = self.no_flags.val();
+        if self.expecting.val() & self.got.q.val() & self.got_error.q.val() {
+            self.new_flags.next = self.new_flags.val() | self.flag_framing.val();
+        }
+        if self.truncate.val() {
+            self.new_flags.next = self.new_flags.val() | self.flag_truncated.val();
+        }
+        if self.in_payload.q.val()
+            & self.got.q.val()
+            & (self.fifo_full.val() | self.push_out.q.val())
+        {
+            self.new_flags.next = self.new_flags.val() | self.flag_overrun.val();
+        }
+        // The engine is always idle when the CRC's high byte is compared; if it were not,
+        // its value would be wrong, so fail safe rather than trust the comparison.
+        if self.in_crc_high.q.val()
+            & self.got.q.val()
+            & (!self.crc_high_ok.q.val() | self.crc_engine.busy.val())
+        {
+            self.new_flags.next = self.new_flags.val() | self.flag_crc.val();
+        }
+        if self.in_crc_low.q.val() & self.got.q.val() & !self.crc_low_ok.q.val() {
+            self.new_flags.next = self.new_flags.val() | self.flag_crc.val();
+        }
+        self.flags.d.next = self.flags.q.val() | self.new_flags.val();
+        if self.frame_start.q.val() {
+            self.flags.d.next = self.no_flags.val();
         }
         if self.reset.val() {
-            self.push.next = false;
-            self.done.next = false;
-            self.state.d.next = self.s_hunt.val();
+            self.in_frame.d.next = false;
+            self.in_payload.d.next = false;
+            self.in_crc_high.d.next = false;
+            self.in_crc_low.d.next = false;
+            self.padding.d.next = false;
+            self.finished.d.next = false;
+            self.push_out.d.next = false;
+            self.frame_start.d.next = true;
         }
     }
 }
@@ -252,11 +314,22 @@ mod tests {
     struct Harness {
         bench: Bench<RxFramer>,
         pushes: Vec<u8>,
+        /// Cycle of each push.
+        push_cycles: Vec<u64>,
         full: bool,
+        /// `tick` pulses when `(cycles + tick_phase) % tick_period == 0`.
+        tick_period: u64,
+        tick_phase: u64,
     }
 
     impl Harness {
         fn new(request_bytes: u32, timeout: u32) -> Self {
+            // A tick every cycle by default: the timeout counts cycles, as in a link whose
+            // prescaler period is 1.
+            Self::with_ticks(request_bytes, timeout, 1, 0)
+        }
+
+        fn with_ticks(request_bytes: u32, timeout: u32, period: u64, phase: u64) -> Self {
             let mut bench = Bench::new(RxFramer::new(request_bytes, timeout));
             bench.uut.reset.next = true;
             bench.tick();
@@ -264,16 +337,22 @@ mod tests {
             Self {
                 bench,
                 pushes: Vec::new(),
+                push_cycles: Vec::new(),
                 full: false,
+                tick_period: period,
+                tick_phase: phase,
             }
         }
 
         fn step(&mut self) {
             self.bench.uut.fifo_full.next = self.full;
+            self.bench.uut.tick.next =
+                (self.bench.cycles + self.tick_phase).is_multiple_of(self.tick_period);
             self.bench.settle();
             if self.bench.uut.push.val() {
                 assert!(!self.full, "pushed into a full FIFO");
                 self.pushes.push(self.bench.uut.push_data.val().to_u8());
+                self.push_cycles.push(self.bench.cycles);
             }
             self.bench.tick();
             self.bench.uut.rx_valid.next = false;
@@ -380,6 +459,39 @@ mod tests {
         h.idle(200);
         assert_eq!(h.pushes, payload);
         assert_eq!(h.finish(), STATUS_TRUNCATED);
+    }
+
+    /// Cycles from the last byte's strobe to the first padding push, when the request is cut
+    /// short after one payload byte.
+    fn timeout_latency(ticks: u32, period: u64, phase: u64) -> u64 {
+        let mut h = Harness::with_ticks(5, ticks, period, phase);
+        h.idle(7);
+        h.byte(0xA5, false);
+        // The payload byte's strobe is on this cycle.
+        let strobe = h.bench.cycles;
+        h.byte(0x11, false);
+        h.idle(ticks as usize * period as usize + 50);
+        assert_eq!(h.pushes, [0x11, 0, 0, 0, 0]);
+        assert_eq!(h.finish(), STATUS_TRUNCATED);
+        h.push_cycles[1] - strobe
+    }
+
+    #[test]
+    fn shell_rx_framer_timeout_in_ticks() {
+        // With a tick every cycle the timeout is exact; with a tick every P cycles, whatever
+        // the phase, it fires (n - 1) * P + 1 to n * P cycles after the byte, plus the same
+        // fixed latency.
+        // (More ticks than the harness's gap between bytes.)
+        let n = 50;
+        let fixed = timeout_latency(n, 1, 0) - u64::from(n);
+        for period in [2u64, 4] {
+            let got: Vec<u64> = (0..period)
+                .map(|phase| timeout_latency(n, period, phase) - fixed)
+                .collect();
+            let (min, max) = (got.iter().min().unwrap(), got.iter().max().unwrap());
+            assert_eq!(*min, (u64::from(n) - 1) * period + 1, "{got:?}");
+            assert_eq!(*max, u64::from(n) * period, "{got:?}");
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rust_hdl_core::prelude::*;
 
+use super::countdown::Countdown;
 use super::crc::Crc16;
 use super::fifo::ByteFifo;
 use super::link::Link;
@@ -37,7 +38,7 @@ macro_rules! impl_clocked {
 }
 pub(crate) use impl_clocked;
 
-impl_clocked!(ByteFifo, Crc16, ResetSync, UartRx, UartTx, RxFramer, TxFramer, Link);
+impl_clocked!(ByteFifo, Countdown, Crc16, ResetSync, UartRx, UartTx, RxFramer, TxFramer, Link);
 
 /// A block under test, stepped one clock at a time.
 ///
@@ -183,26 +184,34 @@ impl UartDecoder {
     }
 }
 
-/// Writes `files` into a fresh temporary directory and runs `program` there, or returns
-/// `None` when the tool is not installed (the lint and synthesis checks are skipped).
-pub fn run_tool(program: &str, args: &[&str], files: &[(&str, &str)]) -> Option<Output> {
-    run_tools(program, &[(program, args)], files)
+/// Writes `files` into a fresh temporary directory and runs `program` there.
+///
+/// # Panics
+/// If `program` is not installed (a missing tool fails the test, it never skips it: run
+/// `make setup`), or the directory cannot be written.
+pub fn run_tool(program: &str, args: &[&str], files: &[(&str, &str)]) -> Output {
+    let mut outputs = run_tools(&[program], &[(program, args)], files);
+    outputs.pop().expect("one command")
 }
 
 /// Like [`run_tool`] for several commands in the same directory, run while they succeed;
-/// returns the last output. `None` when `needed` is not installed.
+/// returns the output of each that ran (the last one is the first failure, if any).
+///
+/// # Panics
+/// If a tool of `needed` is not installed (run `make setup`), or the directory cannot be
+/// written.
 pub fn run_tools(
-    needed: &str,
+    needed: &[&str],
     commands: &[(&str, &[&str])],
     files: &[(&str, &str)],
-) -> Option<Output> {
+) -> Vec<Output> {
     static RUNS: AtomicUsize = AtomicUsize::new(0);
-    if Command::new(needed).arg("-V").output().is_err() {
-        eprintln!("{needed} not installed: check skipped");
-        return None;
+    for tool in needed {
+        require_tool(tool);
     }
     let dir = std::env::temp_dir().join(format!(
-        "xnorc-shell-{needed}-{}-{}",
+        "xnorc-shell-{}-{}-{}",
+        needed[0],
         std::process::id(),
         RUNS.fetch_add(1, Ordering::Relaxed)
     ));
@@ -210,7 +219,7 @@ pub fn run_tools(
     for (name, text) in files {
         std::fs::write(dir.join(name), text).unwrap();
     }
-    let mut out = None;
+    let mut outputs = Vec::new();
     for (program, args) in commands {
         // A path names a file made in the directory; a plain name is looked up on PATH.
         let path = if program.contains('/') {
@@ -218,17 +227,26 @@ pub fn run_tools(
         } else {
             program.into()
         };
-        let o = Command::new(path)
+        let o = Command::new(&path)
             .args(*args)
             .current_dir(&dir)
             .output()
-            .unwrap();
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()));
         let ok = o.status.success();
-        out = Some(o);
+        outputs.push(o);
         if !ok {
             break;
         }
     }
     std::fs::remove_dir_all(&dir).unwrap();
-    out
+    outputs
+}
+
+/// Panics with a clear message unless `tool` can be started.
+pub fn require_tool(tool: &str) {
+    let installed = Command::new(tool).arg("-V").output().is_ok();
+    assert!(
+        installed,
+        "{tool} is not installed: run `make setup` (apt-get install {tool})"
+    );
 }

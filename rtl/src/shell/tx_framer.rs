@@ -3,6 +3,7 @@
 use rust_hdl_core::prelude::*;
 use rust_hdl_widgets::prelude::*;
 
+use super::countdown::Countdown;
 use super::crc::Crc16;
 use super::RESPONSE_SYNC;
 
@@ -19,6 +20,14 @@ use super::RESPONSE_SYNC;
 /// is taken from the core exactly when it can go on the line: the core may offer its bytes
 /// early (even before the request's CRC has arrived) or late, and nothing is sent that it has
 /// not offered.
+///
+/// Timing structure: one-hot states, and every output is a flip-flop: the transmitter's
+/// `tx_start`/`tx_data` (a byte is handed over the cycle after it is decided, so the
+/// transmitter counts as busy while a start is pending), `resp_ready`, `sent` and the CRC
+/// engine's commands (it takes each status/payload byte from `tx_data`). The CRC's high byte
+/// also waits for the engine, which in practice never delays it: the engine finishes a byte
+/// in 9 cycles, long before the transmitter is free again (10 bit times of at least 4
+/// clocks).
 #[derive(LogicBlock)]
 pub struct TxFramer {
     /// Core clock.
@@ -27,36 +36,49 @@ pub struct TxFramer {
     pub reset: Signal<In, Bit>,
     /// The request is complete: send its response (level, held until `sent`).
     pub go: Signal<In, Bit>,
-    /// Status byte of the request.
+    /// Status byte of the request (held while `go` is high).
     pub status: Signal<In, Bits<8>>,
     /// Response stream from the core: data.
     pub resp_data: Signal<In, Bits<8>>,
     /// Response stream from the core: valid.
     pub resp_valid: Signal<In, Bit>,
-    /// Response stream from the core: ready.
+    /// Response stream from the core: ready (from a flip-flop).
     pub resp_ready: Signal<Out, Bit>,
-    /// Byte for the UART transmitter.
+    /// Byte for the UART transmitter (from a flip-flop).
     pub tx_data: Signal<Out, Bits<8>>,
-    /// Start the UART transmitter.
+    /// Start the UART transmitter (from a flip-flop).
     pub tx_start: Signal<Out, Bit>,
     /// The UART transmitter is busy.
     pub tx_busy: Signal<In, Bit>,
-    /// One-cycle strobe: the whole response has been sent.
+    /// One-cycle strobe: the whole response has been sent (from a flip-flop).
     pub sent: Signal<Out, Bit>,
-    state: DFF<Bits<3>>,
-    count: DFF<Bits<24>>,
+    /// A response is under way: not waiting for a request and the core's first byte (the
+    /// other states are one-hot; all clear, at configuration too, is that wait).
+    responding: DFF<Bit>,
+    send_sync: DFF<Bit>,
+    send_status: DFF<Bit>,
+    in_payload: DFF<Bit>,
+    send_crc_high: DFF<Bit>,
+    send_crc_low: DFF<Bit>,
+    /// Waiting for the last stop bit.
+    drain: DFF<Bit>,
+    start_out: DFF<Bit>,
+    byte_out: DFF<Bits<8>>,
+    ready_out: DFF<Bit>,
+    sent_out: DFF<Bit>,
+    crc_clear: DFF<Bit>,
+    crc_start: DFF<Bit>,
+    /// The core handed over a byte last cycle.
+    took: DFF<Bit>,
+    /// Done on the last payload byte (counts the ones before it); held loaded outside the
+    /// payload state.
+    payload_left: Countdown,
     crc_engine: Crc16,
-    s_idle: Constant<Bits<3>>,
-    s_sync: Constant<Bits<3>>,
-    s_status: Constant<Bits<3>>,
-    s_payload: Constant<Bits<3>>,
-    s_crc_high: Constant<Bits<3>>,
-    s_crc_low: Constant<Bits<3>>,
-    s_drain: Constant<Bits<3>>,
+    /// The transmitter is idle and no start is on its way to it.
+    free: Signal<Local, Bit>,
+    /// The core hands over a byte this cycle.
+    handshake: Signal<Local, Bit>,
     sync_byte: Constant<Bits<8>>,
-    last_payload: Constant<Bits<24>>,
-    zero: Constant<Bits<24>>,
-    one: Constant<Bits<24>>,
 }
 
 impl TxFramer {
@@ -66,8 +88,6 @@ impl TxFramer {
     /// If `response_bytes` is outside `1..2^24`.
     pub fn new(response_bytes: u32) -> Self {
         assert!((1..1 << 24).contains(&response_bytes));
-        let c3 = |v: u64| Constant::new(v.into());
-        let c24 = |v: u32| Constant::new(u64::from(v).into());
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -80,20 +100,25 @@ impl TxFramer {
             tx_start: Default::default(),
             tx_busy: Default::default(),
             sent: Default::default(),
-            state: Default::default(),
-            count: Default::default(),
+            responding: Default::default(),
+            send_sync: Default::default(),
+            send_status: Default::default(),
+            in_payload: Default::default(),
+            send_crc_high: Default::default(),
+            send_crc_low: Default::default(),
+            drain: Default::default(),
+            start_out: Default::default(),
+            byte_out: Default::default(),
+            ready_out: Default::default(),
+            sent_out: Default::default(),
+            crc_clear: Default::default(),
+            crc_start: Default::default(),
+            took: Default::default(),
+            payload_left: Countdown::new(response_bytes - 1),
             crc_engine: Default::default(),
-            s_idle: c3(0),
-            s_sync: c3(1),
-            s_status: c3(2),
-            s_payload: c3(3),
-            s_crc_high: c3(4),
-            s_crc_low: c3(5),
-            s_drain: c3(6),
+            free: Default::default(),
+            handshake: Default::default(),
             sync_byte: Constant::new(u64::from(RESPONSE_SYNC).into()),
-            last_payload: c24(response_bytes - 1),
-            zero: c24(0),
-            one: c24(1),
         }
     }
 }
@@ -101,71 +126,96 @@ impl TxFramer {
 impl Logic for TxFramer {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, state, count);
-        clock!(self, clock, crc_engine);
-        self.crc_engine.clear.next = self.reset.val();
-        self.crc_engine.start.next = false;
-        self.tx_start.next = false;
-        self.tx_data.next = self.resp_data.val();
-        self.resp_ready.next = false;
-        self.sent.next = false;
-        if self.state.q.val() == self.s_idle.val() {
-            if self.go.val() & self.resp_valid.val() {
-                self.crc_engine.clear.next = true;
-                self.state.d.next = self.s_sync.val();
-            }
-        } else if self.state.q.val() == self.s_sync.val() {
-            self.tx_data.next = self.sync_byte.val();
-            if !self.tx_busy.val() {
-                self.tx_start.next = true;
-                self.state.d.next = self.s_status.val();
-            }
-        } else if self.state.q.val() == self.s_status.val() {
-            self.tx_data.next = self.status.val();
-            if !self.tx_busy.val() {
-                self.tx_start.next = true;
-                self.crc_engine.start.next = true;
-                self.count.d.next = self.zero.val();
-                self.state.d.next = self.s_payload.val();
-            }
-        } else if self.state.q.val() == self.s_payload.val() {
-            self.resp_ready.next = !self.tx_busy.val();
-            if !self.tx_busy.val() & self.resp_valid.val() {
-                self.tx_start.next = true;
-                self.crc_engine.start.next = true;
-                self.count.d.next = self.count.q.val() + self.one.val();
-                if self.count.q.val() == self.last_payload.val() {
-                    self.state.d.next = self.s_crc_high.val();
-                }
-            }
-        } else if self.state.q.val() == self.s_crc_high.val() {
-            self.tx_data.next = self.crc_engine.crc.val().get_bits::<8>(8);
-            if !self.tx_busy.val() & !self.crc_engine.busy.val() {
-                self.tx_start.next = true;
-                self.state.d.next = self.s_crc_low.val();
-            }
-        } else if self.state.q.val() == self.s_crc_low.val() {
-            self.tx_data.next = self.crc_engine.crc.val().get_bits::<8>(0);
-            if !self.tx_busy.val() {
-                self.tx_start.next = true;
-                self.state.d.next = self.s_drain.val();
-            }
-        } else if self.state.q.val() == self.s_drain.val() {
-            // "Sent" means the last stop bit is out, so the host has the whole frame.
-            if !self.tx_busy.val() {
-                self.sent.next = true;
-                self.state.d.next = self.s_idle.val();
-            }
-        } else {
-            self.state.d.next = self.s_idle.val();
+        dff_setup!(
+            self,
+            clock,
+            responding,
+            send_sync,
+            send_status,
+            in_payload,
+            send_crc_high,
+            send_crc_low,
+            drain,
+            start_out,
+            byte_out,
+            ready_out,
+            sent_out,
+            crc_clear,
+            crc_start,
+            took
+        );
+        clock!(self, clock, crc_engine, payload_left);
+        self.tx_start.next = self.start_out.q.val();
+        self.tx_data.next = self.byte_out.q.val();
+        self.resp_ready.next = self.ready_out.q.val();
+        self.sent.next = self.sent_out.q.val();
+        self.crc_engine.clear.next = self.crc_clear.q.val();
+        self.crc_engine.start.next = self.crc_start.q.val();
+        self.crc_engine.data.next = self.byte_out.q.val();
+        self.free.next = !self.tx_busy.val() & !self.start_out.q.val();
+        self.handshake.next = self.ready_out.q.val() & self.resp_valid.val();
+        self.payload_left.load.next = !self.in_payload.q.val();
+        // Counted a cycle late: the core's bytes are a UART byte time apart.
+        self.took.d.next = self.handshake.val();
+        self.payload_left.dec.next = self.took.q.val();
+        // The byte for the transmitter, by state; it only matters when start_out is set.
+        self.byte_out.d.next = self.resp_data.val();
+        if self.send_sync.q.val() {
+            self.byte_out.d.next = self.sync_byte.val();
         }
+        if self.send_status.q.val() {
+            self.byte_out.d.next = self.status.val();
+        }
+        if self.send_crc_high.q.val() {
+            self.byte_out.d.next = self.crc_engine.crc.val().get_bits::<8>(8);
+        }
+        if self.send_crc_low.q.val() {
+            self.byte_out.d.next = self.crc_engine.crc.val().get_bits::<8>(0);
+        }
+        self.start_out.d.next = self.handshake.val()
+            | (self.free.val()
+                & (self.send_sync.q.val()
+                    | self.send_status.q.val()
+                    | (self.send_crc_high.q.val() & !self.crc_engine.busy.val())
+                    | self.send_crc_low.q.val()));
+        // Status and payload bytes go into the CRC.
+        self.crc_start.d.next = self.handshake.val() | (self.free.val() & self.send_status.q.val());
+        // Ready for the core's next byte next cycle: still in the payload with the
+        // transmitter free, and no byte taken now.
+        self.ready_out.d.next = self.in_payload.q.val() & self.free.val() & !self.handshake.val();
+        self.sent_out.d.next = self.drain.q.val() & self.free.val();
+        self.crc_clear.d.next = !self.responding.q.val() & self.go.val() & self.resp_valid.val();
+        // One-hot state machine, one equation per state. "Sent" means the last stop bit is
+        // out (drain), so the host has the whole frame.
+        self.responding.d.next = (!self.responding.q.val() & self.go.val() & self.resp_valid.val())
+            | (self.responding.q.val() & !(self.drain.q.val() & self.free.val()));
+        self.send_sync.d.next = (!self.responding.q.val() & self.go.val() & self.resp_valid.val())
+            | (self.send_sync.q.val() & !self.free.val());
+        self.send_status.d.next = (self.send_sync.q.val() & self.free.val())
+            | (self.send_status.q.val() & !self.free.val());
+        self.in_payload.d.next = (self.send_status.q.val() & self.free.val())
+            | (self.in_payload.q.val() & !(self.handshake.val() & self.payload_left.done.val()));
+        self.send_crc_high.d.next = (self.handshake.val() & self.payload_left.done.val())
+            | (self.send_crc_high.q.val() & !(self.free.val() & !self.crc_engine.busy.val()));
+        self.send_crc_low.d.next =
+            (self.send_crc_high.q.val() & self.free.val() & !self.crc_engine.busy.val())
+                | (self.send_crc_low.q.val() & !self.free.val());
+        self.drain.d.next =
+            (self.send_crc_low.q.val() & self.free.val()) | (self.drain.q.val() & !self.free.val());
         if self.reset.val() {
-            self.tx_start.next = false;
-            self.resp_ready.next = false;
-            self.sent.next = false;
-            self.state.d.next = self.s_idle.val();
+            self.responding.d.next = false;
+            self.send_sync.d.next = false;
+            self.send_status.d.next = false;
+            self.in_payload.d.next = false;
+            self.send_crc_high.d.next = false;
+            self.send_crc_low.d.next = false;
+            self.drain.d.next = false;
+            self.start_out.d.next = false;
+            self.ready_out.d.next = false;
+            self.sent_out.d.next = false;
+            self.crc_clear.d.next = true;
+            self.crc_start.d.next = false;
         }
-        self.crc_engine.data.next = self.tx_data.val();
     }
 }
 

@@ -3,12 +3,20 @@
 use rust_hdl_core::prelude::*;
 use rust_hdl_widgets::prelude::*;
 
+use super::countdown::Countdown;
+
 /// 8N1 UART transmitter.
 ///
 /// `start` (while `busy` is low) takes `data`; the line then carries a start bit, the 8 data
 /// bits LSB first and a stop bit, each `clocks_per_bit` cycles long, and `busy` stays high
-/// until the stop bit has been on the line for its full length. `tx` comes straight from a
-/// flip-flop (no glitches on the pin) that is 1 at configuration and in reset.
+/// until the stop bit has been on the line for its full length. `tx` is a single flip-flop's
+/// inverted output (no glitches on the pin), 1 at configuration and in reset. (Stored
+/// inverted so the flip-flop starts at 0 and its reset is the reset pin: iCE40 flip-flops
+/// start at 0, and yosys would otherwise route the reset through logic.)
+///
+/// The bit timer is a [`Countdown`] of period `clocks_per_bit`, held loaded while idle, and
+/// the bits are counted by another, so every decision is made from flip-flop outputs. `start`
+/// and `data` should come from flip-flops too (the response framer's are).
 #[derive(LogicBlock)]
 pub struct UartTx {
     /// Core clock.
@@ -23,16 +31,15 @@ pub struct UartTx {
     pub tx: Signal<Out, Bit>,
     /// A byte is on the line.
     pub busy: Signal<Out, Bit>,
-    line: DFFWithInit<Bit>,
+    /// The line is low (start bit or a 0 data bit).
+    line_low: DFF<Bit>,
     shift: DFF<Bits<8>>,
-    count: DFF<Bits<24>>,
-    bits_left: DFF<Bits<4>>,
+    bit_timer: Countdown,
+    /// Done once the start bit and the 8 data bits have been sent (the stop bit is on).
+    bits_sent: Countdown,
     active: DFF<Bit>,
-    last_cycle: Constant<Bits<24>>,
-    zero: Constant<Bits<24>>,
-    one: Constant<Bits<24>>,
-    nine: Constant<Bits<4>>,
-    bit_one: Constant<Bits<4>>,
+    /// The current bit ends now and another follows.
+    next_bit: Signal<Local, Bit>,
     msb: Constant<Bits<8>>,
 }
 
@@ -50,16 +57,13 @@ impl UartTx {
             start: Default::default(),
             tx: Default::default(),
             busy: Default::default(),
-            line: DFFWithInit::new(true),
+            line_low: Default::default(),
             shift: Default::default(),
-            count: Default::default(),
-            bits_left: Default::default(),
+            // Period clocks_per_bit: done pulses on the last cycle of each bit.
+            bit_timer: Countdown::new(clocks_per_bit - 1),
+            bits_sent: Countdown::new(9),
             active: Default::default(),
-            last_cycle: Constant::new(u64::from(clocks_per_bit - 1).into()),
-            zero: Constant::new(0u64.into()),
-            one: Constant::new(1u64.into()),
-            nine: Constant::new(9u64.into()),
-            bit_one: Constant::new(1u64.into()),
+            next_bit: Default::default(),
             msb: Constant::new(0x80u64.into()),
         }
     }
@@ -68,33 +72,36 @@ impl UartTx {
 impl Logic for UartTx {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, line, shift, count, bits_left, active);
-        self.tx.next = self.line.q.val();
+        dff_setup!(self, clock, line_low, shift, active);
+        clock!(self, clock, bit_timer, bits_sent);
+        self.tx.next = !self.line_low.q.val();
         self.busy.next = self.active.q.val();
+        // Held at its start while idle, so the first bit is a whole period long.
+        self.bit_timer.load.next = !self.active.q.val() | self.bit_timer.done.val();
+        self.bit_timer.dec.next = true;
+        self.bits_sent.load.next = !self.active.q.val();
+        self.bits_sent.dec.next = self.bit_timer.done.val();
+        // Busy from the cycle after start until the stop bit has had its full length.
+        self.active.d.next = (!self.active.q.val() & self.start.val())
+            | (self.active.q.val() & !(self.bit_timer.done.val() & self.bits_sent.done.val()));
+        // The line: low for the start bit, then each data bit in turn (the 1s shifted in
+        // behind them make the stop bit), high when idle. One expression, so no clock enable
+        // (and the reset stays on the flip-flop's reset pin).
+        self.next_bit.next = self.bit_timer.done.val() & !self.bits_sent.done.val();
+        self.line_low.d.next = (!self.active.q.val() & self.start.val())
+            | (self.active.q.val()
+                & ((self.next_bit.val() & !self.shift.q.val().get_bit(0))
+                    | (!self.next_bit.val() & self.line_low.q.val())));
         if !self.active.q.val() {
             if self.start.val() {
                 self.shift.d.next = self.data.val();
-                self.line.d.next = false;
-                self.count.d.next = self.zero.val();
-                self.bits_left.d.next = self.nine.val();
-                self.active.d.next = true;
             }
-        } else if self.count.q.val() == self.last_cycle.val() {
-            self.count.d.next = self.zero.val();
-            if self.bits_left.q.val().any() {
-                // 8 data bits, then the 1s shifted in behind them make the stop bit.
-                self.line.d.next = self.shift.q.val().get_bit(0);
-                self.shift.d.next = (self.shift.q.val() >> 1) | self.msb.val();
-                self.bits_left.d.next = self.bits_left.q.val() - self.bit_one.val();
-            } else {
-                self.active.d.next = false;
-            }
-        } else {
-            self.count.d.next = self.count.q.val() + self.one.val();
+        } else if self.next_bit.val() {
+            self.shift.d.next = (self.shift.q.val() >> 1) | self.msb.val();
         }
         if self.reset.val() {
             self.active.d.next = false;
-            self.line.d.next = true;
+            self.line_low.d.next = false;
         }
     }
 }

@@ -2,9 +2,11 @@
 //! the Rust simulation tests the blocks' Rust models, this runs the text [`link_verilog`]
 //! actually emits, including the hand-written asynchronous-set flip-flops.
 //!
-//! Ignored by default because building a Verilator binary takes about 25 s; run it with
-//! `cargo test -p xnorc-rtl shell_verilator -- --ignored`.
+//! Runs by default; about 6 s, nearly all of it compiling the Verilator model. To keep that
+//! short the testbench is fully clocked (no `--timing`, so no coroutine runtime), driven by
+//! a small C++ main, compiled without optimization into few translation units.
 
+use super::link::{ticks_for, SlowTimers};
 use super::sim::run_tools;
 use super::{link_verilog, LinkParams};
 
@@ -24,16 +26,15 @@ fn model_crc(bytes: &[u8]) -> u16 {
     crc
 }
 
-/// Testbench: a host task bit-bangs bytes at 8 clocks per bit, a fake core prints each
-/// request byte it takes (random backpressure) and answers C0 01 A5 with random gaps, a
-/// decoder prints each response byte. Between the third and fourth request a 20 ns reset
-/// request pulse checks the asynchronous reset path.
+/// Testbench, clocked by the C++ main. The host runs a command script (`SCRIPT`: send a
+/// byte at 8 clocks per bit, wait, pulse the reset request, finish); a fake core prints each
+/// request byte it takes (random backpressure) and answers C0 01 A5 with random gaps; a
+/// decoder prints each response byte with its stop bit and the cycle; LED changes are
+/// printed with their cycle. The reset request pulse rises and falls on falling clock edges,
+/// so it asserts the reset between rising edges (the asynchronous path).
 const TESTBENCH: &str = r#"
-`timescale 1ns/1ps
-module tb;
+module tb(input clock);
   localparam CPB = 8;
-  reg clock = 0;
-  always #5 clock = ~clock;
   reg reset_req = 0, uart_rx = 1, req_ready = 0, resp_valid = 0;
   reg [7:0] resp_data = 0;
   wire reset, uart_tx, led, req_valid, resp_ready;
@@ -42,6 +43,9 @@ module tb;
     .uart_tx(uart_tx), .led(led), .req_data(req_data), .req_valid(req_valid),
     .req_ready(req_ready), .resp_data(resp_data), .resp_valid(resp_valid),
     .resp_ready(resp_ready));
+  integer cycle = 0;
+  always @(posedge clock) cycle <= cycle + 1;
+  // Fake core.
   integer taken = 0, given = 0;
   reg producing = 0;
   reg [7:0] response [0:2];
@@ -66,68 +70,151 @@ module tb;
     end
     req_ready <= $urandom & 1;
   end
-  reg [7:0] b;
-  integer i;
-  initial forever begin
-    @(negedge uart_tx);
-    #(CPB * 10 / 2);
-    for (i = 0; i < 8; i = i + 1) begin #(CPB * 10); b[i] = uart_tx; end
-    #(CPB * 10);
-    $display("RESP %02x %0d", b, uart_tx);
-  end
-  task send(input [7:0] v);
-    integer k;
-    begin
-      @(posedge clock); #1 uart_rx = 0;
-      repeat (CPB) @(posedge clock); #1;
-      for (k = 0; k < 8; k = k + 1) begin uart_rx = v[k]; repeat (CPB) @(posedge clock); #1; end
-      uart_rx = 1;
-      repeat (CPB + 3) @(posedge clock);
-    end
-  endtask
+  // Host sender: {op, arg}: 0 send byte arg, 1 wait arg cycles, 2 reset pulse, 3 finish.
+  reg [23:0] script [0:255];
   initial begin
-    repeat (30) @(posedge clock);
-    SEND_REQUESTS
-    $finish;
+SCRIPT
+  end
+  integer pc = 0, left = 0, nbits = 0, pulse = 0;
+  reg [9:0] frame = 10'h3ff;
+  always @(posedge clock) begin
+    if (pulse > 0) pulse <= pulse - 1;
+    if (left > 0) left <= left - 1;
+    else if (nbits > 0) begin
+      // Start bit, 8 data bits LSB first, then the stop bit, which also holds the line high
+      // for 3 more cycles.
+      uart_rx <= frame[0];
+      frame <= {1'b1, frame[9:1]};
+      nbits <= nbits - 1;
+      left <= (nbits == 1) ? CPB + 2 : CPB - 1;
+    end else begin
+      pc <= pc + 1;
+      case (script[pc][23:22])
+        2'd0: begin frame <= {1'b1, script[pc][7:0], 1'b0}; nbits <= 10; end
+        2'd1: left <= script[pc][21:0];
+        2'd2: begin pulse <= 2; left <= 40; end
+        default: $finish;
+      endcase
+    end
+  end
+  always @(negedge clock) reset_req <= pulse != 0;
+  // Response decoder: samples each bit at its middle.
+  reg prev_tx = 1, decoding = 0;
+  integer wait_cycles = 0, bit_index = 0;
+  reg [7:0] b = 0;
+  always @(posedge clock) begin
+    prev_tx <= uart_tx;
+    if (!decoding) begin
+      if (prev_tx && !uart_tx) begin
+        decoding <= 1; bit_index <= 0; wait_cycles <= CPB + CPB / 2 - 2;
+      end
+    end else if (wait_cycles > 0) wait_cycles <= wait_cycles - 1;
+    else if (bit_index < 8) begin
+      b[bit_index[2:0]] <= uart_tx; bit_index <= bit_index + 1; wait_cycles <= CPB - 1;
+    end else begin
+      $display("RESP %02x %0d %0d", b, uart_tx, cycle);
+      decoding <= 0;
+    end
+  end
+  reg prev_led = 0;
+  always @(posedge clock) begin
+    prev_led <= led;
+    if (led != prev_led) $display("LED %0d %0d", led, cycle);
   end
 endmodule
 "#;
 
+const MAIN: &str = r#"
+#include "Vtb.h"
+#include "verilated.h"
+int main(int argc, char** argv) {
+    VerilatedContext context;
+    context.commandArgs(argc, argv);
+    Vtb top{&context};
+    for (long i = 0; i < 1000000 && !context.gotFinish(); ++i) {
+        top.clock = 0;
+        top.eval();
+        top.clock = 1;
+        top.eval();
+    }
+    top.final();
+    return context.gotFinish() ? 0 : 1;
+}
+"#;
+
+/// A script command for the testbench's host.
+enum Host<'a> {
+    Send(&'a [u8]),
+    Wait(u32),
+    ResetPulse,
+}
+
+fn script(commands: &[Host]) -> String {
+    let mut words = Vec::new();
+    for c in commands {
+        match c {
+            Host::Send(bytes) => words.extend(bytes.iter().map(|&b| u32::from(b))),
+            Host::Wait(n) => words.push(1 << 22 | n),
+            Host::ResetPulse => words.push(2 << 22),
+        }
+    }
+    words.push(3 << 22);
+    assert!(words.len() <= 256);
+    words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| format!("    script[{i}] = 24'h{w:06x};\n"))
+        .collect()
+}
+
 #[test]
-#[ignore = "builds a Verilator binary (about 25 s)"]
 fn shell_verilator_runs_the_protocol() {
     let params = LinkParams {
         clocks_per_bit: 8,
         request_bytes: 5,
         response_bytes: 3,
         timeout_cycles: 160,
-        led_cycles: 50,
+        // Long enough that the slow timers count prescaled ticks (period 4).
+        led_cycles: 5000,
     };
+    let slow = SlowTimers::new(&params);
+    assert_eq!(slow.shift, 2);
     let link = link_verilog(&params, "vlink").unwrap();
     let payload = [1u8, 2, 3, 4, 5];
     let good: Vec<u8> = [&[0xA5][..], &payload, &model_crc(&payload).to_be_bytes()].concat();
     let mut bad = good.clone();
     bad[7] ^= 1;
-    let send = |bytes: &[u8], wait: usize| {
-        let mut s: String = bytes
-            .iter()
-            .map(|b| format!("send(8'h{b:02x}); "))
-            .collect();
-        s.push_str(&format!("repeat ({wait}) @(posedge clock);\n"));
-        s
-    };
-    let script = [
-        send(&[&[0x00, 0x5A][..], &good].concat(), 800),
-        send(&bad, 800),
-        send(&[0xA5, 0x77, 0x88], 1200),
-        "#3 reset_req = 1; #20 reset_req = 0; repeat (40) @(posedge clock);\n".to_string(),
-        send(&good, 800),
-    ]
-    .concat();
-    let tb = TESTBENCH.replace("SEND_REQUESTS", &script);
+    let noisy = [&[0x00, 0x5A][..], &good].concat();
+    let tb = TESTBENCH.replace(
+        "SCRIPT",
+        &script(&[
+            Host::Wait(30),
+            Host::Send(&noisy),
+            Host::Wait(800),
+            Host::Send(&bad),
+            Host::Wait(800),
+            Host::Send(&[0xA5, 0x77, 0x88]),
+            Host::Wait(1200),
+            Host::ResetPulse,
+            Host::Send(&good),
+            Host::Wait(800 + 5100),
+        ]),
+    );
     let build: &[&str] = &[
-        "--binary",
-        "--timing",
+        "--cc",
+        "--exe",
+        "--build",
+        "main.cpp",
+        "-MAKEFLAGS",
+        "OPT_FAST=-O0",
+        "-MAKEFLAGS",
+        "OPT_SLOW=-O0",
+        "-MAKEFLAGS",
+        "OPT_GLOBAL=-O0",
+        "--output-split",
+        "0",
+        "--output-split-cfuncs",
+        "0",
         "-Wno-fatal",
         "-Wno-lint",
         "-Wno-style",
@@ -138,27 +225,28 @@ fn shell_verilator_runs_the_protocol() {
         "-o",
         "tbsim",
     ];
-    let Some(out) = run_tools(
-        "verilator",
+    let out = run_tools(
+        &["verilator"],
         &[("verilator", build), ("obj_dir/tbsim", &[])],
-        &[("tb.sv", &tb), ("link.v", &link)],
-    ) else {
-        return;
-    };
+        &[("tb.sv", &tb), ("link.v", &link), ("main.cpp", MAIN)],
+    )
+    .pop()
+    .expect("verilator ran");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let core: Vec<&str> = stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("CORE "))
-        .collect();
-    let resp: Vec<&str> = stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("RESP "))
-        .collect();
+    let lines = |prefix: &str| -> Vec<Vec<String>> {
+        stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix(prefix))
+            .map(|l| l.split(' ').map(str::to_string).collect())
+            .collect()
+    };
+    let core: Vec<String> = lines("CORE ").into_iter().map(|w| w[0].clone()).collect();
+    let resp = lines("RESP ");
     let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>();
     let mut want_core = hex(&payload);
     want_core.extend(hex(&payload));
@@ -171,5 +259,21 @@ fn shell_verilator_runs_the_protocol() {
         f.iter().map(|b| format!("{b:02x} 1")).collect::<Vec<_>>()
     };
     let want_resp: Vec<String> = [frame(0), frame(1), frame(2), frame(0)].concat();
-    assert_eq!(resp, want_resp);
+    let got_resp: Vec<String> = resp.iter().map(|w| format!("{} {}", w[0], w[1])).collect();
+    assert_eq!(got_resp, want_resp);
+    // The LED ends off (it also went off in the reset), led_cycles (prescaled: up to 2 ticks
+    // more) after the last response's stop bit, whose middle the decoder reports.
+    let leds = lines("LED ");
+    let last = leds.last().expect("LED changes");
+    assert_eq!(last[0], "0", "{leds:?}");
+    let last_off: u64 = last[1].parse().unwrap();
+    let stop_mid: u64 = resp.last().unwrap()[2].parse().unwrap();
+    let after = last_off - stop_mid;
+    let led = u64::from(params.led_cycles);
+    let tick = 1u64 << slow.shift;
+    assert_eq!(slow.led_ticks, ticks_for(params.led_cycles, slow.shift));
+    assert!(
+        (led..=led + 2 * tick + 8).contains(&after),
+        "LED off {after} cycles after the last stop bit's middle"
+    );
 }
