@@ -11,7 +11,7 @@
 //! long combinational paths.
 
 use crate::verilog::{clog2, lit, r, set, when, Expr, Item, Module, Stmt};
-use xnorc_compiler::plan::folding::MemoryStyle;
+use xnorc_compiler::plan::folding::{MemoryStyle, IBUF_LOGIC_BITS};
 use xnorc_compiler::plan::{tree_registers, Lane, Mvu, MvuOutput, Stream};
 
 /// Hex lines of words given as bits (bit i of the word = `bits[i]`).
@@ -94,7 +94,10 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
     let sf_r = md.reg("sf", sfw);
     let waddr = md.reg("waddr", aw);
     let ce = md.let_wire("ce", 1, r("out_valid").un("!").op("||", r("out_ready")));
-    let need_in = md.let_wire("need_in", 1, nf_r.clone().op("==", lit(nfw, 0)));
+    // `nf == 0` and `sf == SF - 1` as registered flags kept in step with the counters: they
+    // gate `issue`, whose enable fans out over the whole unit.
+    let need_in = md.reg("need_in", 1);
+    let last_sf = md.reg("last_sf", 1);
     md.assign(r("in_ready"), ce.clone().op("&&", need_in.clone()));
     let issue = md.let_wire(
         "issue",
@@ -102,15 +105,19 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
         ce.clone()
             .op("&&", need_in.clone().cond(r("in_valid"), lit(1, 1))),
     );
-    let last_sf = sf_r.clone().op("==", lit(sfw, sf as i128 - 1));
     // Operand: the stream during pass 0, the input buffer afterwards.
     let operand = if nf > 1 {
+        // Block RAM unless tiny (IBUF_LOGIC_BITS; the build's estimate counts it the same way).
         md.items.push(Item::Memory {
             name: "ibuf".into(),
             width: xw,
             depth: sf,
             init: None,
-            style: None,
+            style: Some(if sf * xw > IBUF_LOGIC_BITS {
+                "block"
+            } else {
+                "logic"
+            }),
         });
         md.always(vec![when(
             issue.clone().op("&&", need_in.clone()),
@@ -178,6 +185,8 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
             set(sf_r.clone(), lit(sfw, 0)),
             set(waddr.clone(), lit(aw, 0)),
             set(ctls[0].0.clone(), lit(1, 0)),
+            set(need_in.clone(), lit(1, 1)),
+            set(last_sf.clone(), lit(1, i128::from(sf == 1))),
         ],
         vec![
             set(ctls[0].0.clone(), issue.clone()),
@@ -188,14 +197,33 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
                         last_sf.clone(),
                         vec![
                             set(sf_r.clone(), lit(sfw, 0)),
+                            set(last_sf.clone(), lit(1, i128::from(sf == 1))),
                             set(
                                 nf_r.clone(),
                                 nf_r.clone()
                                     .op("==", lit(nfw, nf as i128 - 1))
                                     .cond(lit(nfw, 0), nf_r.clone().op("+", lit(nfw, 1))),
                             ),
+                            set(
+                                need_in.clone(),
+                                if nf == 1 {
+                                    lit(1, 1)
+                                } else {
+                                    nf_r.clone().op("==", lit(nfw, nf as i128 - 1))
+                                },
+                            ),
                         ],
-                        vec![set(sf_r.clone(), sf_r.clone().op("+", lit(sfw, 1)))],
+                        vec![
+                            set(sf_r.clone(), sf_r.clone().op("+", lit(sfw, 1))),
+                            set(
+                                last_sf.clone(),
+                                if sf == 1 {
+                                    lit(1, 1)
+                                } else {
+                                    sf_r.clone().op("==", lit(sfw, sf as i128 - 2))
+                                },
+                            ),
+                        ],
                     ),
                     set(
                         waddr.clone(),

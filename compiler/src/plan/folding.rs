@@ -80,6 +80,11 @@ pub fn lanes_for_luts(luts: usize) -> usize {
 /// Largest memory (bits) kept in LUTs when no style is given.
 pub const LUT_MEMORY_BITS: usize = 2048;
 
+/// An MVU's input buffer (the operand kept for passes after the first) goes to block RAM above
+/// this many bits, in logic below: on iCE40 "logic" means flip-flops and a read multiplexer, so
+/// only tiny buffers stay out of block RAM.
+pub const IBUF_LOGIC_BITS: usize = 256;
+
 fn divisors(n: usize) -> Vec<usize> {
     (1..=n).filter(|d| n.is_multiple_of(*d)).collect()
 }

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use xnorc_boards::board::Board;
-use xnorc_compiler::plan::folding::{MemoryStyle, LUTS_PER_LANE};
+use xnorc_compiler::plan::folding::{MemoryStyle, IBUF_LOGIC_BITS, LUTS_PER_LANE};
 use xnorc_compiler::plan::{MvuOutput, Stage, StageKind};
 
 /// LUT4s the shell (UART link, gearboxes, reset, control) takes, measured with yosys: a margin.
@@ -62,6 +62,12 @@ pub fn estimate(plan_stages: &[Stage], board: &Board) -> Estimate {
                     MemoryStyle::Block => ram += family.ram_blocks_for(depth, width),
                     // A ROM in logic: about one LUT4 per 16 bits (LUT as 16×1 ROM).
                     MemoryStyle::Lut => luts += (depth * width).div_ceil(16),
+                }
+                // The input buffer (passes after the first reuse the input): block RAM when
+                // large, as the generator marks it.
+                let ibuf_bits = m.sf() * s.input.width();
+                if m.nf() > 1 && ibuf_bits > IBUF_LOGIC_BITS {
+                    ram += family.ram_blocks_for(m.sf(), s.input.width());
                 }
                 if let MvuOutput::Threshold { levels, .. } = &m.output {
                     let width = m.pe * levels * m.acc_bits as usize;
