@@ -6,33 +6,18 @@
 use std::collections::VecDeque;
 
 use super::link::SlowTimers;
-use super::sim::{uart_frame, Bench, Rng, UartDecoder};
+use super::sim::{model_crc16, uart_frame, Bench, Rng, UartDecoder};
 use super::{Link, LinkParams};
 
 const CPB: usize = 8;
 const RESPONSE: [u8; 3] = [0xC0, 0x01, 0xA5];
 const LED_CYCLES: u32 = 50;
 
-/// Bit-by-bit CRC-16/CCITT-FALSE from its definition.
-fn model_crc(bytes: &[u8]) -> u16 {
-    let mut crc = 0xFFFFu16;
-    for &b in bytes {
-        for i in (0..8).rev() {
-            let feedback = ((crc >> 15) & 1) as u8 ^ ((b >> i) & 1);
-            crc <<= 1;
-            if feedback == 1 {
-                crc ^= 0x1021;
-            }
-        }
-    }
-    crc
-}
-
 /// A request frame as the host sends it.
 fn request_frame(payload: &[u8]) -> Vec<u8> {
     let mut f = vec![0xA5];
     f.extend_from_slice(payload);
-    f.extend_from_slice(&model_crc(payload).to_be_bytes());
+    f.extend_from_slice(&model_crc16(payload).to_be_bytes());
     f
 }
 
@@ -212,7 +197,7 @@ impl Env {
         self.parsed += len;
         self.resp_allowed = false;
         assert_eq!(frame[0], 0x5A, "response sync");
-        let crc = model_crc(&frame[1..len - 2]);
+        let crc = model_crc16(&frame[1..len - 2]);
         assert_eq!(frame[len - 2..], crc.to_be_bytes(), "response CRC");
         // Nothing was taken from the core that it had not offered, nothing left over.
         assert!(self.producing.is_none() && !self.resp_valid);

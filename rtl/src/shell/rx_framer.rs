@@ -305,7 +305,7 @@ impl Logic for RxFramer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shell::sim::Bench;
+    use crate::shell::sim::{model_crc16, Bench};
 
     const GAP: usize = 40;
 
@@ -397,24 +397,8 @@ mod tests {
     fn frame(payload: &[u8]) -> Vec<u8> {
         let mut f = vec![0xA5];
         f.extend_from_slice(payload);
-        f.extend_from_slice(&reference_crc(payload).to_be_bytes());
+        f.extend_from_slice(&model_crc16(payload).to_be_bytes());
         f
-    }
-
-    /// Bit-by-bit CRC-16/CCITT-FALSE, independent of the code under test.
-    fn reference_crc(bytes: &[u8]) -> u16 {
-        let mut crc = 0xFFFFu16;
-        for &b in bytes {
-            crc ^= u16::from(b) << 8;
-            for _ in 0..8 {
-                crc = if crc & 0x8000 != 0 {
-                    (crc << 1) ^ 0x1021
-                } else {
-                    crc << 1
-                };
-            }
-        }
-        crc
     }
 
     #[test]

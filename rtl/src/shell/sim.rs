@@ -250,3 +250,20 @@ pub fn require_tool(tool: &str) {
         "{tool} is not installed: run `make setup` (apt-get install {tool})"
     );
 }
+
+/// CRC-16/CCITT-FALSE computed bit by bit from its definition (poly 0x1021, init 0xFFFF, no
+/// reflection, no final XOR): the tests' independent model of [`super::crc16_ccitt_false`].
+pub fn model_crc16(bytes: &[u8]) -> u16 {
+    let mut crc = 0xFFFFu16;
+    for &b in bytes {
+        crc ^= u16::from(b) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
+}

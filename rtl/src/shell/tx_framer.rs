@@ -222,7 +222,7 @@ impl Logic for TxFramer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shell::sim::{Bench, Rng};
+    use crate::shell::sim::{model_crc16, Bench, Rng};
 
     /// Plays the UART transmitter (busy for `byte_cycles` after each start) and a core that
     /// offers `response` with random gaps; returns the bytes handed to the transmitter and
@@ -284,21 +284,6 @@ mod tests {
         (sent, handshakes)
     }
 
-    /// Bit-by-bit CRC-16/CCITT-FALSE, independent of the code under test.
-    fn reference_crc(bytes: &[u8]) -> u16 {
-        let mut crc = 0xFFFFu16;
-        for &b in bytes {
-            for i in (0..8).rev() {
-                let feedback = ((crc >> 15) as u8 ^ (b >> i)) & 1 == 1;
-                crc <<= 1;
-                if feedback {
-                    crc ^= 0x1021;
-                }
-            }
-        }
-        crc
-    }
-
     #[test]
     fn shell_tx_framer_frame_layout() {
         for (response, status, byte_cycles, seed) in [
@@ -309,7 +294,7 @@ mod tests {
             let (sent, handshakes) = run(&response, status, byte_cycles, seed);
             let mut want = vec![0x5A, status];
             want.extend_from_slice(&response);
-            let crc = reference_crc(&want[1..]);
+            let crc = model_crc16(&want[1..]);
             want.extend_from_slice(&crc.to_be_bytes());
             assert_eq!(sent, want);
             assert_eq!(handshakes.len(), response.len());

@@ -7,24 +7,8 @@
 //! a small C++ main, compiled without optimization into few translation units.
 
 use super::link::{ticks_for, SlowTimers};
-use super::sim::run_tools;
+use super::sim::{model_crc16, run_tools};
 use super::{link_verilog, LinkParams};
-
-/// Bit-by-bit CRC-16/CCITT-FALSE from its definition.
-fn model_crc(bytes: &[u8]) -> u16 {
-    let mut crc = 0xFFFFu16;
-    for &b in bytes {
-        crc ^= u16::from(b) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
-        }
-    }
-    crc
-}
 
 /// Testbench, clocked by the C++ main. The host runs a command script (`SCRIPT`: send a
 /// byte at 8 clocks per bit, wait, pulse the reset request, finish); a fake core prints each
@@ -181,7 +165,7 @@ fn shell_verilator_runs_the_protocol() {
     assert_eq!(slow.shift, 2);
     let link = link_verilog(&params, "vlink").unwrap();
     let payload = [1u8, 2, 3, 4, 5];
-    let good: Vec<u8> = [&[0xA5][..], &payload, &model_crc(&payload).to_be_bytes()].concat();
+    let good: Vec<u8> = [&[0xA5][..], &payload, &model_crc16(&payload).to_be_bytes()].concat();
     let mut bad = good.clone();
     bad[7] ^= 1;
     let noisy = [&[0x00, 0x5A][..], &good].concat();
@@ -255,7 +239,7 @@ fn shell_verilator_runs_the_protocol() {
     assert_eq!(core, want_core);
     let frame = |status: u8| {
         let body = [status, 0xC0, 0x01, 0xA5];
-        let f = [&[0x5A][..], &body, &model_crc(&body).to_be_bytes()].concat();
+        let f = [&[0x5A][..], &body, &model_crc16(&body).to_be_bytes()].concat();
         f.iter().map(|b| format!("{b:02x} 1")).collect::<Vec<_>>()
     };
     let want_resp: Vec<String> = [frame(0), frame(1), frame(2), frame(0)].concat();
