@@ -2,7 +2,7 @@
 //! answers, checked against the reference simulator. `--sim` runs the same host code against
 //! the simulated board (the board top under Verilator, its UART bridged to a pseudo-terminal).
 
-use super::build::{link_params, top_name, write_board_design};
+use super::build::{link_params_for, top_name, write_board_design};
 use super::compile::build_plan;
 use super::simulate::{read_input, InputData};
 use crate::errors::CliError;
@@ -76,10 +76,7 @@ fn start_sim_board(
             .join("simboard")
             .join(format!("{}-{}", plan.model, std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let mut params = link_params(plan, 1.0, 1);
-    params.clocks_per_bit = SIM_CLOCKS_PER_BIT;
-    params.timeout_cycles = SIM_CLOCKS_PER_BIT * 10 * 100;
-    params.led_cycles = 1000;
+    let params = link_params_for(plan, SIM_CLOCKS_PER_BIT, 1000);
     let board_top = BoardTop {
         name: top.clone(),
         link_module: format!("{top}_link"),

@@ -69,18 +69,27 @@ pub fn top_name(plan: &HardwarePlan, board_name: &str) -> String {
     format!("{}_{}", plan.model, board_name.replace('-', "_"))
 }
 
-/// The UART link's parameters for a core clock.
+/// The UART link's parameters for a core clock of `clock_mhz` and a line at `baud`.
 pub fn link_params(plan: &HardwarePlan, clock_mhz: f64, baud: u32) -> xnorc_rtl::shell::LinkParams {
-    let widths = xnorc_rtl::top::link_widths(plan);
     let clocks_per_bit = (clock_mhz * 1e6 / f64::from(baud)).round() as u32;
+    // The activity LED stays on ≈50 ms after a response, long enough to see.
+    link_params_for(plan, clocks_per_bit, (clock_mhz * 1e6 * 0.05) as u32)
+}
+
+/// The UART link's parameters from its bit time and LED hold, in clock cycles.
+pub fn link_params_for(
+    plan: &HardwarePlan,
+    clocks_per_bit: u32,
+    led_cycles: u32,
+) -> xnorc_rtl::shell::LinkParams {
+    let widths = xnorc_rtl::top::link_widths(plan);
     xnorc_rtl::shell::LinkParams {
         clocks_per_bit,
         request_bytes: request_bytes(widths[0], plan.stages[0].input.beats) as u32,
         response_bytes: response_bytes(*widths.last().expect("links")) as u32,
         // A request whose bytes stop for 100 byte times is padded and answered as truncated.
         timeout_cycles: clocks_per_bit * 10 * 100,
-        // The activity LED stays on ≈50 ms after a response, long enough to see.
-        led_cycles: (clock_mhz * 1e6 * 0.05) as u32,
+        led_cycles,
     }
 }
 
