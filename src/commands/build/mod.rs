@@ -270,10 +270,7 @@ fn out_dir(args: &Args, board: &Board) -> PathBuf {
 }
 
 fn flow_error(e: FlowError) -> CliError {
-    match e {
-        FlowError::Missing(m) => CliError::Failed(m.to_string()),
-        other => CliError::Failed(other.to_string()),
-    }
+    CliError::Failed(e.to_string())
 }
 
 /// One pass through synthesis and place and route at `clock_mhz` (PLL output chosen ≤ it).
