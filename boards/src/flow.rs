@@ -10,7 +10,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A failed flow step.
 #[derive(Debug, thiserror::Error)]
@@ -30,9 +30,30 @@ pub enum FlowError {
         /// The log's last lines.
         tail: String,
     },
+    /// A tool wrote nothing to its log for too long and was stopped.
+    #[error(
+        "{step} printed nothing for {silent_secs} s and was stopped (seeds tried: {seeds:?}); \
+         see {log}. Try another --seed, or a folding that uses less of the device."
+    )]
+    Stalled {
+        /// Step name.
+        step: String,
+        /// The silence that stopped it.
+        silent_secs: u64,
+        /// Seeds tried, all stalled.
+        seeds: Vec<u64>,
+        /// The last stalled run's log.
+        log: String,
+    },
     /// The machine failed (cannot start a process, cannot read its output).
     #[error("{0}")]
     Io(String),
+}
+
+/// How a run ended when it did not exit by itself.
+enum Ended {
+    Exited(std::process::ExitStatus),
+    Silent,
 }
 
 /// One step's record for the report.
@@ -82,6 +103,10 @@ pub struct PnrStats {
     pub fmax_mhz: Option<f64>,
     /// Frequency asked for, in MHz.
     pub constraint_mhz: f64,
+    /// The seed of the run that finished.
+    pub seed: u64,
+    /// Seeds whose runs stalled and were stopped before this one.
+    pub stalled_seeds: Vec<u64>,
     /// nextpnr's utilization: cell type → (used, available).
     pub utilization: BTreeMap<String, (u64, u64)>,
 }
@@ -125,6 +150,21 @@ impl<'a> Flow<'a> {
 
     /// Runs `tool` with `args` in the build directory, logging to `<step>.log`.
     fn run(&mut self, step: &str, tool: Tool, args: &[String]) -> Result<f64, FlowError> {
+        match self.run_watched(step, tool, args, None)? {
+            Some(seconds) => Ok(seconds),
+            None => unreachable!("no silence limit"),
+        }
+    }
+
+    /// [`Flow::run`], stopping the tool if its log stays the same size for `silence` (then
+    /// `Ok(None)`).
+    fn run_watched(
+        &mut self,
+        step: &str,
+        tool: Tool,
+        args: &[String],
+        silence: Option<Duration>,
+    ) -> Result<Option<f64>, FlowError> {
         let found = tools::find(tool)?;
         let log_name = format!("{step}.log");
         let log_path = self.dir.join(&log_name);
@@ -134,14 +174,16 @@ impl<'a> Flow<'a> {
             .try_clone()
             .map_err(|e| FlowError::Io(format!("{}: {e}", log_path.display())))?;
         let start = Instant::now();
-        let status = Command::new(&found.path)
+        let mut child = Command::new(&found.path)
             .args(args)
             .current_dir(&self.dir)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err)
-            .status()
+            .spawn()
             .map_err(|e| FlowError::Io(format!("cannot run {}: {e}", found.path.display())))?;
+        let ended = watch(&mut child, &log_path, silence)
+            .map_err(|e| FlowError::Io(format!("waiting for {}: {e}", found.path.display())))?;
         let seconds = start.elapsed().as_secs_f64();
         self.steps.push(StepRecord {
             step: step.to_string(),
@@ -149,6 +191,10 @@ impl<'a> Flow<'a> {
             seconds,
             log: log_name,
         });
+        let status = match ended {
+            Ended::Exited(status) => status,
+            Ended::Silent => return Ok(None),
+        };
         if !status.success() {
             return Err(FlowError::Tool {
                 step: step.to_string(),
@@ -157,7 +203,7 @@ impl<'a> Flow<'a> {
                 tail: tail(&log_path, 15),
             });
         }
-        Ok(seconds)
+        Ok(Some(seconds))
     }
 
     /// Synthesizes `sources` (file names in the build directory) to `<top>.json` and returns
@@ -203,12 +249,54 @@ impl<'a> Flow<'a> {
 
     /// Places and routes `<top>.json` at `clock_mhz` and returns nextpnr's results. Timing
     /// failure is not an error here: the report says it.
+    ///
+    /// nextpnr's HeAP legaliser can loop forever on some placements of a nearly full device
+    /// (seen here on an UP5K at 78 % of its logic cells; nextpnr issue #1062), silently. A run
+    /// whose log stays silent for [`pnr_silence`] is stopped, its log kept as
+    /// `nextpnr-stalled-seed<N>.log`, and placement starts again with the next seed, up to
+    /// [`PNR_SEEDS`] seeds.
     pub fn place_and_route(
         &mut self,
         constraints: &str,
         clock_mhz: f64,
         seed: u64,
     ) -> Result<PnrStats, FlowError> {
+        let mut stalled = Vec::new();
+        let silence = pnr_silence(self.board.device.family);
+        for try_seed in seed..seed + PNR_SEEDS {
+            if let Some(mut stats) = self.place_and_route_once(constraints, clock_mhz, try_seed)? {
+                stats.stalled_seeds = stalled;
+                return Ok(stats);
+            }
+            let keep = self.dir.join(format!("nextpnr-stalled-seed{try_seed}.log"));
+            std::fs::rename(self.dir.join("nextpnr.log"), &keep)
+                .map_err(|e| FlowError::Io(format!("{}: {e}", keep.display())))?;
+            eprintln!(
+                "      nextpnr printed nothing for {} s with seed {try_seed} (a known placer \
+                 hang): stopped, trying seed {}",
+                silence.as_secs(),
+                try_seed + 1
+            );
+            stalled.push(try_seed);
+        }
+        let log = self
+            .dir
+            .join(format!("nextpnr-stalled-seed{}.log", seed + PNR_SEEDS - 1));
+        Err(FlowError::Stalled {
+            step: "nextpnr".into(),
+            silent_secs: silence.as_secs(),
+            seeds: stalled,
+            log: log.display().to_string(),
+        })
+    }
+
+    /// One place-and-route run with `seed`; `None` if it stalled.
+    fn place_and_route_once(
+        &mut self,
+        constraints: &str,
+        clock_mhz: f64,
+        seed: u64,
+    ) -> Result<Option<PnrStats>, FlowError> {
         let d = &self.board.device;
         let mut args: Vec<String> = vec![
             format!("--{}", d.part),
@@ -242,7 +330,12 @@ impl<'a> Flow<'a> {
                 Tool::NextpnrEcp5
             }
         };
-        self.run("nextpnr", tool, &args)?;
+        if self
+            .run_watched("nextpnr", tool, &args, Some(pnr_silence(d.family)))?
+            .is_none()
+        {
+            return Ok(None);
+        }
         let report_path = self.dir.join("pnr_report.json");
         let text = std::fs::read_to_string(&report_path)
             .map_err(|e| FlowError::Io(format!("{}: {e}", report_path.display())))?;
@@ -250,7 +343,8 @@ impl<'a> Flow<'a> {
             FlowError::Io(format!("{}: unexpected format", report_path.display()))
         })?;
         stats.constraint_mhz = clock_mhz;
-        Ok(stats)
+        stats.seed = seed;
+        Ok(Some(stats))
     }
 
     /// Packs the placed design into the bitstream file and returns its name.
@@ -279,6 +373,45 @@ impl<'a> Flow<'a> {
                 Ok(bit)
             }
         }
+    }
+}
+
+/// How long nextpnr may print nothing before it counts as stalled. Its placer and router
+/// report progress at least every few seconds: well under a second on an UP5K, a few seconds
+/// in the WebAssembly nextpnr-ecp5 on an 85F.
+pub fn pnr_silence(family: Family) -> Duration {
+    match family {
+        Family::Ice40 => Duration::from_secs(90),
+        Family::Ecp5 => Duration::from_secs(240),
+    }
+}
+
+/// Seeds tried before a stalled place and route is an error.
+pub const PNR_SEEDS: u64 = 3;
+
+/// Waits for `child`; with a `silence` limit, kills it once `log` has not grown for that long.
+fn watch(
+    child: &mut std::process::Child,
+    log: &Path,
+    silence: Option<Duration>,
+) -> std::io::Result<Ended> {
+    let Some(limit) = silence else {
+        return child.wait().map(Ended::Exited);
+    };
+    let (mut size, mut changed) = (0u64, Instant::now());
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Ended::Exited(status));
+        }
+        let now = std::fs::metadata(log).map(|m| m.len()).unwrap_or(0);
+        if now != size {
+            (size, changed) = (now, Instant::now());
+        } else if changed.elapsed() >= limit {
+            child.kill()?;
+            child.wait()?;
+            return Ok(Ended::Silent);
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 

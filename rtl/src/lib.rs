@@ -68,12 +68,12 @@ pub fn generate(plan: &HardwarePlan) -> Design {
             Component::Fifo { depth, .. } => stream::fifo(&name, widths[i], depth),
             Component::DwcUp { ratio } => stream::dwc_up(&name, widths[i], ratio),
             Component::DwcDown { ratio } => stream::dwc_down(&name, widths[i + 1], ratio),
-            Component::Mvu { stage, .. } => {
+            Component::Mvu { stage, queue, .. } => {
                 let s = &plan.stages[stage];
                 let StageKind::Mvu(m) = &s.kind else {
                     unreachable!()
                 };
-                let g = mvu::mvu(&name, m, &s.input, &s.output, plan.tree_pipeline);
+                let g = mvu::mvu(&name, m, &s.input, &s.output, plan.tree_pipeline, queue);
                 files.extend(g.files);
                 g.module
             }

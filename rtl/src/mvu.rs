@@ -4,11 +4,15 @@
 //! operand and is stored in the input buffer; passes nf > 0 reuse it. An op goes through an
 //! operand/weight register (the weight ROM reads synchronously, so yosys maps it to block RAM),
 //! the lanes and a pipelined adder tree (a register every `tree_pipeline` levels), then the
-//! accumulator; one cycle after the last op of a pass, the output register loads the
+//! accumulator; one cycle after the last op of a pass, the compare stage registers the
 //! thresholded counts of the registered totals (or the raw totals), so no path both adds and
-//! compares. One global enable (`ce = !out_valid || out_ready`) stalls everything,
-//! so no beat is dropped or duplicated under backpressure; the FIFO behind keeps `out_ready` off
-//! long combinational paths.
+//! compares, and one cycle later that result enters the output queue.
+//!
+//! The datapath never stalls, so none of its registers has an enable that the next stage's
+//! `ready` would have to reach in one cycle. Backpressure works by credits instead: the last op
+//! of a pass issues only while a queue slot is unclaimed; it claims the slot at issue, and the
+//! slot comes back when its beat leaves the queue. `in_ready` and `issue` depend on registers
+//! of this unit and the input's `valid` only.
 
 use crate::verilog::{clog2, lit, r, set, when, Expr, Item, Module, Stmt};
 use xnorc_compiler::plan::folding::{MemoryStyle, IBUF_LOGIC_BITS};
@@ -63,7 +67,16 @@ pub struct Generated {
 }
 
 /// Generates the MVU `name` for the plan's `m` with input stream `input`.
-pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: u32) -> Generated {
+///
+/// `queue` is the output queue's size (the plan's cycle model sizes it), at least 1.
+pub fn mvu(
+    name: &str,
+    m: &Mvu,
+    input: &Stream,
+    output: &Stream,
+    tree_pipeline: u32,
+    queue: usize,
+) -> Generated {
     let (nf, sf, pe, simd) = (m.nf(), m.sf(), m.pe, m.simd);
     let eb = input.bits as usize;
     // Operand: SIMD elements, plus the valid flag on top for masked (zero-padded binary) lanes.
@@ -84,26 +97,27 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
             nf * sf
         ),
         format!(
-            "tree pipeline: a register every {tree_pipeline} level(s); memory: {:?}",
+            "tree pipeline: a register every {tree_pipeline} level(s); memory: {:?}; \
+             output queue: {queue}",
             m.memory
         ),
     ]);
-    let (din, dout) = crate::stream::stream_ports(&mut md, xw, pe * ob, true);
+    let (din, dout) = crate::stream::stream_ports(&mut md, xw, pe * ob, false);
     let (nfw, sfw, aw) = (clog2(nf), clog2(sf), clog2(nf * sf));
     let nf_r = md.reg("nf", nfw);
     let sf_r = md.reg("sf", sfw);
     let waddr = md.reg("waddr", aw);
-    let ce = md.let_wire("ce", 1, r("out_valid").un("!").op("||", r("out_ready")));
-    // `nf == 0` and `sf == SF - 1` as registered flags kept in step with the counters: they
-    // gate `issue`, whose enable fans out over the whole unit.
+    // `nf == 0`, `sf == SF - 1` and `credits != 0` as registered flags kept in step with the
+    // counters: they gate `issue` and `in_ready`.
     let need_in = md.reg("need_in", 1);
     let last_sf = md.reg("last_sf", 1);
-    md.assign(r("in_ready"), ce.clone().op("&&", need_in.clone()));
+    let credit_ok = md.reg("credit_ok", 1);
+    let go = md.let_wire("go", 1, last_sf.clone().un("!").op("||", credit_ok.clone()));
+    md.assign(r("in_ready"), need_in.clone().op("&&", go.clone()));
     let issue = md.let_wire(
         "issue",
         1,
-        ce.clone()
-            .op("&&", need_in.clone().cond(r("in_valid"), lit(1, 1))),
+        go.op("&&", need_in.clone().cond(r("in_valid"), lit(1, 1))),
     );
     // Operand: the stream during pass 0, the input buffer afterwards.
     let operand = if nf > 1 {
@@ -134,7 +148,7 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
         din.clone()
     };
     let operand = md.let_wire("operand", xw, operand);
-    // Weight ROM, read synchronously under ce.
+    // Weight ROM, read synchronously.
     let wfile = format!("{name}_weights.hex");
     md.items.push(Item::Memory {
         name: "weights".into(),
@@ -237,7 +251,7 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
         ],
     );
     body.push(counters);
-    md.always(vec![when(ce.clone(), body)]);
+    md.always(body);
     // Lanes.
     let (leaf_w, signed) = match m.lane {
         Lane::Xnor | Lane::And => (1, false),
@@ -318,25 +332,22 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
         if tracks_nf {
             body.push(set(c.3.clone(), prev.3));
         }
-        md.always(vec![when(ce.clone(), body)]);
+        md.always(body);
         md.always(vec![Stmt::If(
             r("rst"),
             vec![set(c.0.clone(), lit(1, 0))],
-            vec![when(ce.clone(), vec![set(c.0.clone(), prev.0)])],
+            vec![set(c.0.clone(), prev.0)],
         )]);
         ctls.push(c);
     }
     let (v_acc, _, first, nf_ahead) = ctls.last().cloned().expect("control stage");
     // The compare stage: the op that updated the accumulator last cycle.
     let (v, last) = (md.reg("v_cmp", 1), md.reg("last_cmp", 1));
-    md.always(vec![when(
-        ce.clone(),
-        vec![set(last.clone(), ctls[regs].1.clone())],
-    )]);
+    md.always(vec![set(last.clone(), ctls[regs].1.clone())]);
     md.always(vec![Stmt::If(
         r("rst"),
         vec![set(v.clone(), lit(1, 0))],
-        vec![when(ce.clone(), vec![set(v.clone(), v_acc.clone())])],
+        vec![set(v.clone(), v_acc.clone())],
     )]);
     // Accumulate; the last op of a pass produces the totals.
     // After the last op of a pass the accumulators hold the totals, for the compare stage.
@@ -350,7 +361,7 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
         acc_body.push(set(acc.clone(), sum));
         totals.push(acc);
     }
-    md.always(vec![when(ce.clone().op("&&", v_acc), acc_body)]);
+    md.always(vec![when(v_acc, acc_body)]);
     let (out_value, files) = match &m.output {
         MvuOutput::Accumulator => (Expr::Concat(totals.into_iter().rev().collect()), Vec::new()),
         MvuOutput::Threshold {
@@ -359,13 +370,22 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
             thresholds,
         } => {
             // Threshold ROM: per nf, PE × levels thresholds (a bits each) then PE direction bits.
+            // Every compare is one unsigned `>=` — a bare carry chain on both families: a total
+            // ≤ t is the complement of a total ≥ t + 1, and flipping the sign bit of both sides
+            // (offset binary) turns the signed order into the unsigned one.
             let tw = pe * levels * a + pe;
             let words = (0..nf).map(|f| {
                 let mut bits = Vec::with_capacity(tw);
                 for p in 0..pe {
                     let ch = f * pe + p;
                     for k in 0..*levels {
-                        bits.extend(int_bits_le(thresholds[ch * levels + k], a));
+                        let t = thresholds[ch * levels + k];
+                        // ≥ thresholds lie in [lo, hi + 1], ≤ thresholds in [lo − 1, hi]: the
+                        // bound is in [lo, hi + 1] either way, which `a` bits hold.
+                        let bound = if ge[ch] { t } else { t + 1 };
+                        let mut word = int_bits_le(bound, a);
+                        word[a - 1] = !word[a - 1];
+                        bits.extend(word);
                     }
                 }
                 bits.extend((0..pe).map(|p| ge[f * pe + p]));
@@ -386,24 +406,28 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
             // Read synchronously, in step with the op reaching the last stage (so a large
             // threshold memory can live in block RAM like the weights).
             let word = md.reg("thr_word", tw);
-            md.always(vec![when(
-                ce.clone(),
-                vec![set(
-                    word.clone(),
-                    Expr::Index("thresholds".into(), Box::new(nf_ahead)),
-                )],
+            md.always(vec![set(
+                word.clone(),
+                Expr::Index("thresholds".into(), Box::new(nf_ahead)),
             )]);
             let mut outs = Vec::with_capacity(pe);
             for (p, total) in totals.into_iter().enumerate() {
                 let ge_bit = word.clone().bit(pe * levels * a + p);
+                let offset = md.let_wire(
+                    &format!("biased{p}"),
+                    a,
+                    Expr::Concat(vec![
+                        total.clone().bit(a - 1).un("~"),
+                        total.clone().slice(0, a - 1),
+                    ]),
+                );
                 let mut count: Option<Expr> = None;
                 for k in 0..*levels {
-                    let t = word.clone().slice((p * levels + k) * a, a);
-                    let cmp = ge_bit.clone().cond(
-                        total.clone().signed().op(">=", t.clone().signed()),
-                        total.clone().signed().op("<=", t.signed()),
-                    );
-                    let cmp = md.let_wire(&format!("c{p}_{k}"), 1, cmp);
+                    let bound = word.clone().slice((p * levels + k) * a, a);
+                    let at_least = offset.clone().op(">=", bound);
+                    // ≥: the compare itself; ≤ t: not ≥ t + 1.
+                    let cmp =
+                        md.let_wire(&format!("c{p}_{k}"), 1, at_least.op("==", ge_bit.clone()));
                     let term = extend(cmp, 1, ob, false);
                     count = Some(match count {
                         None => term,
@@ -418,17 +442,49 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, tree_pipeline: 
             )
         }
     };
+    // The result register sits next to the compare logic; the queue behind it may be placed
+    // far away, near the next stage (on an UP5K the route to it cost 5.7 ns of 20).
+    let result = md.reg("result", pe * ob);
+    let v_result = md.reg("v_result", 1);
     md.always(vec![
-        when(
-            ce.clone().op("&&", v.clone()).op("&&", last.clone()),
-            vec![set(dout, out_value)],
-        ),
+        set(result.clone(), out_value),
         Stmt::If(
             r("rst"),
-            vec![set(r("out_valid"), lit(1, 0))],
-            vec![when(ce, vec![set(r("out_valid"), v.op("&&", last))])],
+            vec![set(v_result.clone(), lit(1, 0))],
+            vec![set(v_result.clone(), v.op("&&", last))],
         ),
     ]);
+    // The output queue and its credits: a claim at a last op's issue, a return when a beat
+    // leaves. The claims guarantee a slot for every write.
+    let wr = v_result;
+    let rd = md.let_wire("q_rd", 1, r("out_valid").op("&&", r("out_ready")));
+    let q = crate::stream::queue(&mut md, "q_", pe * ob, queue, result, wr, rd.clone(), false);
+    md.assign(r("out_valid"), q.not_empty);
+    md.assign(dout, q.head);
+    let cw = clog2(queue + 1);
+    let credits = md.reg("credits", cw);
+    let claim = md.let_wire("claim", 1, issue.clone().op("&&", last_sf.clone()));
+    md.always(vec![Stmt::If(
+        r("rst"),
+        vec![
+            set(credits.clone(), lit(cw, queue as i128)),
+            set(credit_ok.clone(), lit(1, 1)),
+        ],
+        vec![Stmt::If(
+            claim.clone().op("&&", rd.clone().un("!")),
+            vec![
+                set(credits.clone(), credits.clone().op("-", lit(cw, 1))),
+                set(credit_ok.clone(), credits.clone().op("!=", lit(cw, 1))),
+            ],
+            vec![when(
+                rd.op("&&", claim.un("!")),
+                vec![
+                    set(credits.clone(), credits.op("+", lit(cw, 1))),
+                    set(credit_ok, lit(1, 1)),
+                ],
+            )],
+        )],
+    )]);
     let mut files = files;
     files.insert(0, (wfile, hex_words(m.weight_words.iter().cloned())));
     Generated { module: md, files }

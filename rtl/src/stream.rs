@@ -40,46 +40,86 @@ fn wrap_inc(p: Expr, bits: usize, n: usize) -> Expr {
 /// output in t + 1; `in_ready` is `count < depth` (a read in the same cycle does not free a slot
 /// for that cycle's write).
 pub fn fifo(name: &str, width: usize, depth: usize) -> Module {
-    assert!(depth >= 1);
     let mut m = Module::new(name);
     m.header.push(format!(
         "FIFO: {width} bits x {depth} entries, first-word fall-through"
     ));
     let (din, dout) = stream_ports(&mut m, width, width, false);
+    let wr = m.let_wire("wr", 1, r("in_valid").op("&&", r("in_ready")));
+    let rd = m.let_wire("rd", 1, r("out_valid").op("&&", r("out_ready")));
+    let q = queue(&mut m, "", width, depth, din, wr, rd, true);
+    m.assign(r("in_ready"), q.not_full.expect("asked for"));
+    m.assign(r("out_valid"), q.not_empty);
+    m.assign(dout, q.head);
+    m
+}
+
+/// The outputs of a [`queue`].
+pub(crate) struct Queue {
+    /// Registered `count != depth`, if asked for.
+    pub not_full: Option<Expr>,
+    /// Registered `count != 0`.
+    pub not_empty: Expr,
+    /// The oldest entry.
+    pub head: Expr,
+}
+
+/// A first-word-fall-through queue of `depth` entries inside `m` (names prefixed by `prefix`),
+/// written with `din` when `wr`, its head dropped when `rd`. The caller guarantees no write
+/// when full and no read when empty (a FIFO by its handshake, an MVU by its credits).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn queue(
+    m: &mut Module,
+    prefix: &str,
+    width: usize,
+    depth: usize,
+    din: Expr,
+    wr: Expr,
+    rd: Expr,
+    with_not_full: bool,
+) -> Queue {
+    assert!(depth >= 1);
     let (aw, cw) = (clog2(depth), clog2(depth + 1));
+    let mem = format!("{prefix}mem");
     m.items.push(Item::Memory {
-        name: "mem".into(),
+        name: mem.clone(),
         width,
         depth,
         init: None,
         style: None,
     });
-    let wptr = m.reg("wptr", aw);
-    let rptr = m.reg("rptr", aw);
-    let count = m.reg("count", cw);
+    let wptr = m.reg(&format!("{prefix}wptr"), aw);
+    let rptr = m.reg(&format!("{prefix}rptr"), aw);
+    let count = m.reg(&format!("{prefix}count"), cw);
     // The handshake flags are registers equal to `count != depth` and `count != 0`: upstream
-    // stages stall on `in_ready` through their global enable, so it must not start with a
-    // compare of the count.
-    let not_full = m.reg("not_full", 1);
-    let not_empty = m.reg("not_empty", 1);
-    m.assign(r("in_ready"), not_full.clone());
-    m.assign(r("out_valid"), not_empty.clone());
-    m.assign(dout, Expr::Index("mem".into(), Box::new(rptr.clone())));
-    let wr = m.let_wire("wr", 1, r("in_valid").op("&&", r("in_ready")));
-    let rd = m.let_wire("rd", 1, r("out_valid").op("&&", r("out_ready")));
+    // stages stall on `in_ready`, so it must not start with a compare of the count.
+    let not_full = with_not_full.then(|| m.reg(&format!("{prefix}not_full"), 1));
+    let not_empty = m.reg(&format!("{prefix}not_empty"), 1);
     m.always(vec![when(
         wr.clone(),
-        vec![set(Expr::Index("mem".into(), Box::new(wptr.clone())), din)],
+        vec![set(Expr::Index(mem.clone(), Box::new(wptr.clone())), din)],
     )]);
+    let flag = |value: Expr| not_full.iter().map(move |f| set(f.clone(), value.clone()));
+    let mut reset = vec![
+        set(wptr.clone(), lit(aw, 0)),
+        set(rptr.clone(), lit(aw, 0)),
+        set(count.clone(), lit(cw, 0)),
+        set(not_empty.clone(), lit(1, 0)),
+    ];
+    reset.extend(flag(lit(1, 1)));
+    let mut grows = vec![
+        set(count.clone(), count.clone().op("+", lit(cw, 1))),
+        set(not_empty.clone(), lit(1, 1)),
+    ];
+    grows.extend(flag(count.clone().op("!=", lit(cw, depth as i128 - 1))));
+    let mut shrinks = vec![
+        set(count.clone(), count.clone().op("-", lit(cw, 1))),
+        set(not_empty.clone(), count.clone().op("!=", lit(cw, 1))),
+    ];
+    shrinks.extend(flag(lit(1, 1)));
     m.always(vec![Stmt::If(
         r("rst"),
-        vec![
-            set(wptr.clone(), lit(aw, 0)),
-            set(rptr.clone(), lit(aw, 0)),
-            set(count.clone(), lit(cw, 0)),
-            set(not_full.clone(), lit(1, 1)),
-            set(not_empty.clone(), lit(1, 0)),
-        ],
+        reset,
         vec![
             when(
                 wr.clone(),
@@ -87,30 +127,20 @@ pub fn fifo(name: &str, width: usize, depth: usize) -> Module {
             ),
             when(
                 rd.clone(),
-                vec![set(rptr.clone(), wrap_inc(rptr, aw, depth))],
+                vec![set(rptr.clone(), wrap_inc(rptr.clone(), aw, depth))],
             ),
             Stmt::If(
                 wr.clone().op("&&", rd.clone().un("!")),
-                vec![
-                    set(count.clone(), count.clone().op("+", lit(cw, 1))),
-                    set(not_empty.clone(), lit(1, 1)),
-                    set(
-                        not_full.clone(),
-                        count.clone().op("!=", lit(cw, depth as i128 - 1)),
-                    ),
-                ],
-                vec![when(
-                    rd.op("&&", wr.un("!")),
-                    vec![
-                        set(count.clone(), count.clone().op("-", lit(cw, 1))),
-                        set(not_full, lit(1, 1)),
-                        set(not_empty, count.clone().op("!=", lit(cw, 1))),
-                    ],
-                )],
+                grows,
+                vec![when(rd.op("&&", wr.un("!")), shrinks)],
             ),
         ],
     )]);
-    m
+    Queue {
+        not_full,
+        not_empty,
+        head: Expr::Index(mem, Box::new(rptr)),
+    }
 }
 
 /// Collects `ratio` beats of `width` bits into one (first beat in the low bits).

@@ -314,6 +314,7 @@ pub(crate) fn components(stages: &[Stage], tree_pipeline: u32) -> Vec<Component>
                 sf: m.sf(),
                 tree_registers: tree_registers(m.simd, tree_pipeline),
                 stage: i,
+                queue: 1,
             },
             StageKind::Swg(g) => Component::Swg {
                 stage: i,

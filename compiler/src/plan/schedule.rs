@@ -4,10 +4,10 @@
 //! `ready`, `valid` and its next state from the same few counters this model keeps; the model
 //! steps them cycle by cycle without touching data. It therefore predicts the exact cycle of
 //! every output beat of a stall-free run, which `xnorc verify` compares with Verilator's
-//! measurement, and it sizes the FIFOs: each FIFO gets the smallest depth (≥ 2) that leaves
-//! every output time of an 8-frame back-to-back run unchanged compared with FIFOs of two frames
-//! each — throughput and latency are then exactly those of unbounded buffering, at the least
-//! memory.
+//! measurement, and it sizes the buffers: each FIFO (each MVU output queue) gets the smallest
+//! size (≥ 2; ≥ 1) that leaves every output time of an 8-frame back-to-back run unchanged
+//! compared with buffers of two frames each — throughput and latency are then exactly those of
+//! unbounded buffering, at the least memory.
 
 use serde::Serialize;
 
@@ -34,8 +34,14 @@ pub enum Component {
     },
     /// Matrix-vector unit: NF passes of SF ops; input read during pass 0; output beat at the
     /// end of each pass: its last op goes through the operand register, `tree_registers` tree
-    /// registers and the accumulator, then the output register compares the registered total
-    /// (`2 + tree_registers` stages, so no cycle adds and compares).
+    /// registers and the accumulator, then the compare stage registers the thresholded total,
+    /// which enters the output queue a cycle later (`3 + tree_registers` stages, so no cycle
+    /// adds and compares, and the route to the queue starts at a register).
+    ///
+    /// The datapath never stalls: an op, once issued, reaches the queue. Instead the last op
+    /// of a pass issues only with a credit — a queue slot nobody has claimed — taken at issue
+    /// and returned when the queue's beat leaves. So no enable fans out from the next stage's
+    /// `ready` over the unit; the unit's `in_ready` is a function of its own registers.
     Mvu {
         /// Neuron folds.
         nf: usize,
@@ -45,6 +51,8 @@ pub enum Component {
         tree_registers: usize,
         /// Index into the plan's stages.
         stage: usize,
+        /// Output queue entries (= credits), at least 1.
+        queue: usize,
     },
     /// Sliding-window generator over a line buffer (see [`swg_write_ok`], [`swg_available`]);
     /// output registered.
@@ -171,8 +179,12 @@ enum State {
     Mvu {
         nf: usize,
         sf: usize,
+        /// Per pipeline stage: does it hold a pass's last op?
         pipe: Vec<bool>,
-        out_valid: bool,
+        /// Beats in the output queue.
+        queued: usize,
+        /// Unclaimed queue slots.
+        credits: usize,
     },
     Swg {
         s: SwgState,
@@ -202,11 +214,16 @@ impl State {
                 holding: false,
                 idx: 0,
             },
-            Component::Mvu { tree_registers, .. } => State::Mvu {
+            Component::Mvu {
+                tree_registers,
+                queue,
+                ..
+            } => State::Mvu {
                 nf: 0,
                 sf: 0,
-                pipe: vec![false; 2 + tree_registers],
-                out_valid: false,
+                pipe: vec![false; 3 + tree_registers],
+                queued: 0,
+                credits: queue,
             },
             Component::Swg { .. } => State::Swg {
                 s: SwgState::default(),
@@ -229,7 +246,7 @@ impl State {
             State::Fifo { count } => *count > 0,
             State::DwcUp { out_valid, .. } => *out_valid,
             State::DwcDown { holding, .. } => *holding,
-            State::Mvu { out_valid, .. } => *out_valid,
+            State::Mvu { queued, .. } => *queued > 0,
             State::Swg { out_valid, .. } => *out_valid,
             State::Pool { out_valid, .. } => *out_valid,
             State::Scores { pipe } => pipe[pipe.len() - 1],
@@ -245,7 +262,8 @@ pub struct Timing {
     pub input_cycles: Vec<u64>,
     /// Output beats' cycles (one per frame).
     pub output_cycles: Vec<u64>,
-    /// Per FIFO, the depth that would never have refused a write of this run (0 for others).
+    /// Per FIFO (MVU queue), the size that would never have refused a write (a credit) in
+    /// this run; 0 for other components.
     #[serde(skip)]
     pub occupancy: Vec<usize>,
     /// Per component: cycle of its first accepted input beat and of its first output beat.
@@ -316,9 +334,12 @@ pub fn simulate(components: &[Component], input_beats: usize, frames: usize) -> 
                 (Component::DwcDown { ratio }, State::DwcDown { holding, idx }) => {
                     !*holding || (ready_out[i] && *idx == ratio - 1)
                 }
-                (Component::Mvu { .. }, State::Mvu { nf, out_valid, .. }) => {
-                    (!*out_valid || ready_out[i]) && *nf == 0
-                }
+                (
+                    Component::Mvu { sf: sfs, .. },
+                    State::Mvu {
+                        nf, sf, credits, ..
+                    },
+                ) => *nf == 0 && (*sf != sfs - 1 || *credits > 0),
                 (Component::Swg { geometry, .. }, State::Swg { s, .. }) => {
                     swg_write_ok(s, geometry)
                 }
@@ -355,6 +376,10 @@ pub fn simulate(components: &[Component], input_beats: usize, frames: usize) -> 
             // the same cycle at count d still need depth d + 1).
             if let (State::Fifo { count }, true) = (&state[i], fire_in[i]) {
                 occupancy[i] = occupancy[i].max(count + 1);
+            }
+            // Credits an MVU needed: its claimed slots when it claims one more.
+            if let Some(claimed) = claim(&components[i], &state[i], valid_in[i]) {
+                occupancy[i] = occupancy[i].max(claimed + 1);
             }
             step(
                 &components[i],
@@ -415,22 +440,19 @@ fn step(
                 nf,
                 sf,
                 pipe,
-                out_valid,
+                queued,
+                credits,
             },
         ) => {
-            let ce = !*out_valid || ready_out;
-            if !ce {
-                return;
-            }
-            let issue = if *nf == 0 { valid_in && fire_in } else { true };
-            // The op leaving the last pipeline register updates the accumulator; a last op
-            // (sf == SF − 1) loads the output register.
+            let issue = mvu_issues(*nf, *sf, *sfs, *credits, valid_in);
+            let claims = issue && *sf == sfs - 1;
+            // A last op leaving the result register writes its beat into the queue.
             let finishing = *pipe.last().expect("pipeline has a stage");
-            *out_valid = finishing || (*out_valid && !fire_out);
+            *queued = *queued + usize::from(finishing) - usize::from(fire_out);
+            *credits = *credits + usize::from(fire_out) - usize::from(claims);
             pipe.rotate_right(1);
-            pipe[0] = false;
+            pipe[0] = claims;
             if issue {
-                pipe[0] = *sf == sfs - 1;
                 *sf += 1;
                 if *sf == *sfs {
                     *sf = 0;
@@ -500,6 +522,27 @@ fn step(
     }
 }
 
+/// Does an MVU at op (nf, sf) with `credits` issue this cycle? Pass 0 needs an input beat; a
+/// pass's last op needs a credit.
+fn mvu_issues(nf: usize, sf: usize, sfs: usize, credits: usize, valid_in: bool) -> bool {
+    (nf != 0 || valid_in) && (sf != sfs - 1 || credits > 0)
+}
+
+/// For an MVU about to claim a credit this cycle: the slots already claimed.
+fn claim(c: &Component, s: &State, valid_in: bool) -> Option<usize> {
+    match (c, s) {
+        (
+            Component::Mvu { sf: sfs, queue, .. },
+            State::Mvu {
+                nf, sf, credits, ..
+            },
+        ) if *sf == sfs - 1 && mvu_issues(*nf, *sf, *sfs, *credits, valid_in) => {
+            Some(queue - credits)
+        }
+        _ => None,
+    }
+}
+
 /// Register stages of the scores stage for `classes` classes: the affine register, then one
 /// per level of the argmax tree (at least one).
 pub fn scores_depth(classes: usize) -> usize {
@@ -522,43 +565,77 @@ fn advance(counters: &mut [(&mut usize, usize)]) -> bool {
 /// Frames the sizing run uses.
 pub const SIZING_FRAMES: usize = 8;
 
-/// Sizes every FIFO (see the module doc) and returns the timing of the sized pipeline.
+/// A component's buffer size, if it has one: a FIFO's depth, an MVU's output queue.
+fn buffer(c: &mut Component) -> Option<&mut usize> {
+    match c {
+        Component::Fifo { depth, .. } => Some(depth),
+        Component::Mvu { queue, .. } => Some(queue),
+        _ => None,
+    }
+}
+
+/// The size a buffer gets for the reference run: two frames' worth (an MVU's queue also
+/// covers the passes in flight in its pipeline).
+fn generous(c: &Component) -> usize {
+    match *c {
+        Component::Fifo { beats, .. } => (2 * beats).max(2),
+        Component::Mvu {
+            nf, tree_registers, ..
+        } => 2 * nf + tree_registers + 4,
+        _ => 0,
+    }
+}
+
+/// The least size a buffer may have.
+fn least(c: &Component) -> usize {
+    match c {
+        Component::Mvu { .. } => 1,
+        _ => 2,
+    }
+}
+
+/// Sizes every FIFO and MVU output queue (see the module doc) and returns the timing of the
+/// sized pipeline.
 ///
-/// FIFOs are sized one at a time in stream order, the later ones still generous. A FIFO's *need*
-/// in the latest run (the largest count before one of its writes, plus one) reproduces that run
-/// exactly: every write it accepted is still accepted. A need of at most 2 is therefore taken as
-/// is; a larger need bounds a binary search for the smallest depth that keeps every output cycle
-/// of the reference, after which the needs are refreshed by one more run. Every accepted depth is
-/// checked against the reference (and grown if a check failed, which the bound rules out).
+/// Buffers are sized one at a time in stream order, the later ones still generous. A buffer's
+/// *need* in the latest run (for a FIFO the largest count before one of its writes, for a
+/// queue the most slots claimed with the one being claimed, both plus one) reproduces that run
+/// exactly: every write or claim it allowed is still allowed. A need at the least size is
+/// therefore taken as is; a larger need bounds a binary search for the smallest size that keeps
+/// every output cycle of the reference, after which the needs are refreshed by one more run.
+/// Every accepted size is checked against the reference (and grown if a check failed, which
+/// the bound rules out).
 pub fn size_fifos(components: &mut [Component], input_beats: usize) -> Timing {
-    let mut generous = vec![0usize; components.len()];
+    let mut roomy = vec![0usize; components.len()];
     for (i, c) in components.iter_mut().enumerate() {
-        if let Component::Fifo { depth, beats } = c {
-            *depth = (2 * *beats).max(2);
-            generous[i] = *depth;
+        let g = generous(c);
+        if let Some(size) = buffer(c) {
+            *size = g;
+            roomy[i] = g;
         }
     }
     let reference = simulate(components, input_beats, SIZING_FRAMES);
     let mut latest = reference.clone();
-    let set_depth = |components: &mut [Component], i: usize, d: usize| {
-        if let Component::Fifo { depth, .. } = &mut components[i] {
-            *depth = d;
+    let set_size = |components: &mut [Component], i: usize, d: usize| {
+        if let Some(size) = buffer(&mut components[i]) {
+            *size = d;
         }
     };
     for i in 0..components.len() {
-        if !matches!(components[i], Component::Fifo { .. }) {
+        if buffer(&mut components[i]).is_none() {
             continue;
         }
-        let need = latest.occupancy[i].max(2).min(generous[i]);
-        if need == 2 {
-            set_depth(components, i, 2);
+        let floor = least(&components[i]);
+        let need = latest.occupancy[i].max(floor).min(roomy[i]);
+        if need == floor {
+            set_size(components, i, floor);
             continue;
         }
-        // Output times are monotone non-increasing in depth.
-        let (mut lo, mut hi) = (2usize, need);
+        // Output times are monotone non-increasing in size.
+        let (mut lo, mut hi) = (floor, need);
         while lo < hi {
             let mid = (lo + hi) / 2;
-            set_depth(components, i, mid);
+            set_size(components, i, mid);
             if simulate(components, input_beats, SIZING_FRAMES).output_cycles
                 == reference.output_cycles
             {
@@ -568,9 +645,9 @@ pub fn size_fifos(components: &mut [Component], input_beats: usize) -> Timing {
             }
         }
         loop {
-            set_depth(components, i, lo);
+            set_size(components, i, lo);
             latest = simulate(components, input_beats, SIZING_FRAMES);
-            if latest.output_cycles == reference.output_cycles || lo >= generous[i] {
+            if latest.output_cycles == reference.output_cycles || lo >= roomy[i] {
                 break;
             }
             lo += 1;
@@ -578,7 +655,7 @@ pub fn size_fifos(components: &mut [Component], input_beats: usize) -> Timing {
     }
     assert_eq!(
         latest.output_cycles, reference.output_cycles,
-        "FIFO sizing changed the schedule"
+        "buffer sizing changed the schedule"
     );
     latest
 }
@@ -593,6 +670,7 @@ mod tests {
             sf,
             tree_registers: r,
             stage: 0,
+            queue: 2,
         }
     }
 
@@ -605,10 +683,12 @@ mod tests {
         // Input FIFO, MVU (NF 2, SF 3, 1 tree register), up-converter 2:1, FIFO, scores.
         // Beat j accepted at cycle j, visible to the MVU at j + 1: ops (0,0..2) issue at 1, 2, 3
         // and (1,0..2) at 4, 5, 6. A pass's last op issued at t passes the operand register
-        // (end of t), the tree register (t + 1), the accumulator (t + 2) and the compare/output
-        // register (t + 3), visible at t + 4: beats at 7 and 10. The converter completes at 10
-        // → visible 11; the FIFO shows it at 12; scores (2 classes: depth 2): affine register
-        // at the end of 12, argmax register at the end of 13, visible at 14.
+        // (end of t), the tree register (t + 1), the accumulator (t + 2), the compare's result
+        // register (t + 3) and the queue (t + 4), visible at t + 5: beats at 8 and 11. The
+        // converter completes at 11 → visible 12; the FIFO shows it at 13; scores (2 classes:
+        // depth 2): affine register at the end of 13, argmax register at the end of 14,
+        // visible at 15. The queue's two credits are claimed at 3 and 6; the first comes back
+        // when the beat visible at 8 leaves (at once: the converter is empty).
         let mut c = vec![
             fifo(),
             mvu(2, 3, 1),
@@ -618,11 +698,34 @@ mod tests {
         ];
         let t = simulate(&c, 3, 1);
         assert_eq!(t.input_cycles, vec![0, 1, 2]);
-        assert_eq!(t.output_cycles, vec![14]);
-        assert_eq!(t.latency(), 14);
+        assert_eq!(t.output_cycles, vec![15]);
+        assert_eq!(t.latency(), 15);
         // Back to back the MVU issues one op per cycle: 6 cycles per frame.
         let t = size_fifos(&mut c, 3);
         assert_eq!(t.ii(), 6);
+        // One credit: claimed at 3, back in cycle 9 (the beat visible at 8 leaves at 8), so
+        // the second pass's last op waits from 6 to 9, its beat shows at 14 instead of 11 and
+        // the converter's at 15.
+        let one = vec![
+            fifo(),
+            Component::Mvu {
+                nf: 2,
+                sf: 3,
+                tree_registers: 1,
+                stage: 0,
+                queue: 1,
+            },
+            Component::DwcUp { ratio: 2 },
+        ];
+        let t = simulate(&one, 3, 1);
+        assert_eq!(t.output_cycles, vec![15]);
+        // Which is why sizing gives this queue two entries (a credit is held 6 cycles, a pass
+        // lasts 3).
+        assert!(
+            matches!(c[1], Component::Mvu { queue: 2, .. }),
+            "{:?}",
+            c[1]
+        );
     }
 
     #[test]
@@ -658,9 +761,9 @@ mod tests {
     }
 
     #[test]
-    fn a_fifo_at_its_need_reproduces_the_run() {
+    fn a_buffer_at_its_need_reproduces_the_run() {
         // A TFC-like chain whose fc4 input FIFO sees a write and a read in the same cycle when
-        // full: its need must count that write.
+        // full: its need must count that write. The SF = 1 units hold several credits at once.
         let chain = |d: usize| {
             vec![
                 Component::Fifo {
@@ -685,18 +788,31 @@ mod tests {
                 Component::Scores { stage: 4, depth: 2 },
             ]
         };
-        let generous = simulate(&chain(64), 16, SIZING_FRAMES);
-        for (i, c) in chain(64).iter().enumerate() {
-            if let Component::Fifo { .. } = c {
-                let mut sized = chain(64);
-                if let Component::Fifo { depth, .. } = &mut sized[i] {
-                    *depth = generous.occupancy[i].max(1);
+        let roomy = || {
+            let mut c = chain(64);
+            for unit in c.iter_mut() {
+                if let Component::Mvu { queue, .. } = unit {
+                    *queue = 64;
                 }
-                let t = simulate(&sized, 16, SIZING_FRAMES);
-                assert_eq!(t.output_cycles, generous.output_cycles, "FIFO {i}");
-                assert_eq!(t.input_cycles, generous.input_cycles, "FIFO {i}");
             }
+            c
+        };
+        let generous = simulate(&roomy(), 16, SIZING_FRAMES);
+        let mut multi_credit = 0;
+        for i in 0..roomy().len() {
+            let mut sized = roomy();
+            let Some(size) = buffer(&mut sized[i]) else {
+                continue;
+            };
+            *size = generous.occupancy[i].max(1);
+            if matches!(sized[i], Component::Mvu { queue, .. } if queue > 1) {
+                multi_credit += 1;
+            }
+            let t = simulate(&sized, 16, SIZING_FRAMES);
+            assert_eq!(t.output_cycles, generous.output_cycles, "buffer {i}");
+            assert_eq!(t.input_cycles, generous.input_cycles, "buffer {i}");
         }
+        assert!(multi_credit >= 2, "the SF = 1 units need several credits");
     }
 
     #[test]

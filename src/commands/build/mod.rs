@@ -501,6 +501,8 @@ fn report_json(
         },
         "synth_cells": pass.synth.cells,
         "pnr_utilization": pass.pnr.utilization,
+        "pnr_seed": pass.pnr.seed,
+        "pnr_stalled_seeds": pass.pnr.stalled_seeds,
         "steps": flow.steps,
         "total_seconds": start.elapsed().as_secs_f64(),
     })
