@@ -490,6 +490,39 @@ pub fn flash_command(board: &Board, bitstream: &Path, flash: bool) -> Vec<String
 mod tests {
     use super::*;
 
+    /// `sh -c script` with stdout into `log`, watched with a one-second silence limit.
+    fn watched(script: &str, log: &Path) -> (Ended, f64) {
+        let out = std::fs::File::create(log).unwrap();
+        let mut child = Command::new("sh")
+            .args(["-c", script])
+            .stdout(out)
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        let ended = watch(&mut child, log, Some(Duration::from_secs(1))).unwrap();
+        (ended, start.elapsed().as_secs_f64())
+    }
+
+    #[test]
+    fn a_silent_tool_is_stopped_and_a_talking_one_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("tool.log");
+        // Prints once, then hangs: stopped about a second after its last line.
+        let (ended, secs) = watched("echo placing; sleep 30", &log);
+        assert!(matches!(ended, Ended::Silent), "not stopped");
+        assert!((1.0..10.0).contains(&secs), "stopped after {secs} s");
+        // Runs 2.5 s in all but never pauses for a second: runs to its end.
+        let (ended, secs) = watched(
+            "for i in 1 2 3 4 5; do echo $i; sleep 0.5; done; exit 3",
+            &log,
+        );
+        match ended {
+            Ended::Exited(status) => assert_eq!(status.code(), Some(3)),
+            Ended::Silent => panic!("stopped a tool that kept printing"),
+        }
+        assert!(secs >= 2.0, "ended after {secs} s");
+    }
+
     #[test]
     fn stat_counts_cells_per_family() {
         let text = r#"{"design": {"num_cells_by_type": {"SB_LUT4": 10, "SB_DFFE": 3, "SB_DFF": 2,
