@@ -3,7 +3,8 @@
 //! Ops (nf, sf) issue one per cycle, nf outer: during pass nf = 0 the input stream supplies the
 //! operand and is stored in the input buffer; passes nf > 0 reuse it. An op goes through an
 //! operand/weight register (the weight ROM reads synchronously, so yosys maps it to block RAM),
-//! the lanes and a pipelined adder tree (a register every `tree_pipeline` levels), then the
+//! a second operand/weight register (so no lane starts at a block RAM output), the lanes and a
+//! pipelined adder tree (a register every `tree_pipeline` levels), then the
 //! accumulator; one cycle after the last op of a pass, the compare stage registers the
 //! thresholded counts of the registered totals (or the raw totals), so no path both adds and
 //! compares, and one cycle later that result enters the output queue.
@@ -162,8 +163,14 @@ pub fn mvu(
     });
     let x_r = md.reg("x_r", xw);
     let w_r = md.reg("w_r", ww);
+    // A second operand/weight register: the lanes never start at a block RAM's data output
+    // (ECP5's DP16KD takes 5.6 ns from clock to data without its output register).
+    let x_p = md.reg("x_p", xw);
+    let w_p = md.reg("w_p", ww);
     // Control travelling with each op: valid, last op of a pass, first op of a pass, its nf.
-    let regs = tree_registers(simd, tree_pipeline);
+    // Register stages between the operand register and the accumulator: the second operand
+    // register and the tree's.
+    let regs = 1 + tree_registers(simd, tree_pipeline);
     // Only thresholds look at the op's nf (to pick their ROM word), and they read it while the
     // op is at the accumulator, one stage ahead of the compare: the compare stage needs no nf.
     let tracks_nf = matches!(m.output, MvuOutput::Threshold { .. });
@@ -261,14 +268,15 @@ pub fn mvu(
     let levels = if simd == 1 { 0 } else { clog2(simd) };
     let mut partials = Vec::with_capacity(pe);
     let mut stage_regs: Vec<Vec<Stmt>> = vec![Vec::new(); regs];
+    stage_regs[0] = vec![set(x_p.clone(), x_r), set(w_p.clone(), w_r)];
     for p in 0..pe {
         let mut nodes: Vec<(Expr, usize)> = (0..simd)
             .map(|s| {
-                let w = w_r.clone().bit(p * simd + s);
-                let x = x_r.clone().slice(s * eb, eb);
+                let w = w_p.clone().bit(p * simd + s);
+                let x = x_p.clone().slice(s * eb, eb);
                 // ±1 as two-bit two's complement, 0 for a padded beat.
                 let (plus, minus, zero) = (lit(2, 1), lit(2, 3), lit(2, 0));
-                let valid = x_r.clone().bit(xw - 1);
+                let valid = x_p.clone().bit(xw - 1);
                 let value = match m.lane {
                     Lane::Xnor => w.op("^", x).un("~"),
                     Lane::And => w.op("&", x),
@@ -287,7 +295,7 @@ pub fn mvu(
                 (md.let_wire(&format!("l{p}_{s}"), leaf_w, value), leaf_w)
             })
             .collect();
-        let mut reg_index = 0;
+        let mut reg_index = 1;
         for level in 1..=levels {
             let next: Vec<(Expr, usize)> = nodes
                 .chunks(2)

@@ -33,10 +33,11 @@ pub enum Component {
         ratio: usize,
     },
     /// Matrix-vector unit: NF passes of SF ops; input read during pass 0; output beat at the
-    /// end of each pass: its last op goes through the operand register, `tree_registers` tree
-    /// registers and the accumulator, then the compare stage registers the thresholded total,
-    /// which enters the output queue a cycle later (`3 + tree_registers` stages, so no cycle
-    /// adds and compares, and the route to the queue starts at a register).
+    /// end of each pass: its last op goes through the operand register, a second operand
+    /// register, `tree_registers` tree registers and the accumulator, then the compare stage
+    /// registers the thresholded total, which enters the output queue a cycle later
+    /// (`4 + tree_registers` stages, so no cycle adds and compares, no lane starts at a block
+    /// RAM output, and the route to the queue starts at a register).
     ///
     /// The datapath never stalls: an op, once issued, reaches the queue. Instead the last op
     /// of a pass issues only with a credit — a queue slot nobody has claimed — taken at issue
@@ -221,7 +222,7 @@ impl State {
             } => State::Mvu {
                 nf: 0,
                 sf: 0,
-                pipe: vec![false; 3 + tree_registers],
+                pipe: vec![false; 4 + tree_registers],
                 queued: 0,
                 credits: queue,
             },
@@ -683,12 +684,13 @@ mod tests {
         // Input FIFO, MVU (NF 2, SF 3, 1 tree register), up-converter 2:1, FIFO, scores.
         // Beat j accepted at cycle j, visible to the MVU at j + 1: ops (0,0..2) issue at 1, 2, 3
         // and (1,0..2) at 4, 5, 6. A pass's last op issued at t passes the operand register
-        // (end of t), the tree register (t + 1), the accumulator (t + 2), the compare's result
-        // register (t + 3) and the queue (t + 4), visible at t + 5: beats at 8 and 11. The
-        // converter completes at 11 → visible 12; the FIFO shows it at 13; scores (2 classes:
-        // depth 2): affine register at the end of 13, argmax register at the end of 14,
-        // visible at 15. The queue's two credits are claimed at 3 and 6; the first comes back
-        // when the beat visible at 8 leaves (at once: the converter is empty).
+        // (end of t), the second operand register (t + 1), the tree register (t + 2), the
+        // accumulator (t + 3), the compare's result register (t + 4) and the queue (t + 5),
+        // visible at t + 6: beats at 9 and 12. The converter completes at 12 → visible 13; the
+        // FIFO shows it at 14; scores (2 classes: depth 2): affine register at the end of 14,
+        // argmax register at the end of 15, visible at 16. The queue's credits are claimed at
+        // 3 and 6; the first comes back when the beat visible at 9 leaves (at once: the
+        // converter is empty).
         let mut c = vec![
             fifo(),
             mvu(2, 3, 1),
@@ -698,14 +700,14 @@ mod tests {
         ];
         let t = simulate(&c, 3, 1);
         assert_eq!(t.input_cycles, vec![0, 1, 2]);
-        assert_eq!(t.output_cycles, vec![15]);
-        assert_eq!(t.latency(), 15);
+        assert_eq!(t.output_cycles, vec![16]);
+        assert_eq!(t.latency(), 16);
         // Back to back the MVU issues one op per cycle: 6 cycles per frame.
         let t = size_fifos(&mut c, 3);
         assert_eq!(t.ii(), 6);
-        // One credit: claimed at 3, back in cycle 9 (the beat visible at 8 leaves at 8), so
-        // the second pass's last op waits from 6 to 9, its beat shows at 14 instead of 11 and
-        // the converter's at 15.
+        // One credit: claimed at 3, back in cycle 10 (the beat visible at 9 leaves at 9), so
+        // the second pass's last op waits from 6 to 10, its beat shows at 16 instead of 12 and
+        // the converter's at 17.
         let one = vec![
             fifo(),
             Component::Mvu {
@@ -718,11 +720,12 @@ mod tests {
             Component::DwcUp { ratio: 2 },
         ];
         let t = simulate(&one, 3, 1);
-        assert_eq!(t.output_cycles, vec![15]);
-        // Which is why sizing gives this queue two entries (a credit is held 6 cycles, a pass
-        // lasts 3).
+        assert_eq!(t.output_cycles, vec![17]);
+        // Which is why sizing gives this queue three entries: back to back a credit is held 7
+        // cycles (claimed at t, back at t + 7) and a pass lasts 3, so the claim at t + 6 needs
+        // a third.
         assert!(
-            matches!(c[1], Component::Mvu { queue: 2, .. }),
+            matches!(c[1], Component::Mvu { queue: 3, .. }),
             "{:?}",
             c[1]
         );
