@@ -171,6 +171,7 @@ fn folding_json(
     model: &ModelFile,
     tree: u32,
     memory: &str,
+    memory_register: bool,
     mut pick: impl FnMut(usize, usize) -> (usize, usize),
 ) -> String {
     let entries: Vec<String> = layers(model)
@@ -181,7 +182,8 @@ fn folding_json(
         })
         .collect();
     format!(
-        "{{\"tree_pipeline\": {tree}, \"layers\": {{{}}}}}",
+        "{{\"tree_pipeline\": {tree}, \"memory_output_register\": {memory_register}, \
+         \"layers\": {{{}}}}}",
         entries.join(", ")
     )
 }
@@ -199,9 +201,9 @@ fn check_random_models(seeds: std::ops::Range<u64>, make: fn(u64) -> ModelFile) 
         }
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let foldings = [
-            folding_json(&model, 1, "block", |k, o| (o, k)),
-            folding_json(&model, 0, "lut", |_, _| (1, 1)),
-            folding_json(&model, 2, "lut", |k, o| {
+            folding_json(&model, 1, "block", true, |k, o| (o, k)),
+            folding_json(&model, 0, "lut", false, |_, _| (1, 1)),
+            folding_json(&model, 2, "lut", seed % 2 == 0, |k, o| {
                 let (p, q) = (divisors(o), divisors(k));
                 (p[rng.gen_range(0..p.len())], q[rng.gen_range(0..q.len())])
             }),

@@ -271,11 +271,15 @@ impl<'a> Flow<'a> {
             let keep = self.dir.join(format!("nextpnr-stalled-seed{try_seed}.log"));
             std::fs::rename(self.dir.join("nextpnr.log"), &keep)
                 .map_err(|e| FlowError::Io(format!("{}: {e}", keep.display())))?;
+            let next = if try_seed + 1 < seed + PNR_SEEDS {
+                format!("trying seed {}", try_seed + 1)
+            } else {
+                "giving up".into()
+            };
             eprintln!(
                 "      nextpnr printed nothing for {} s with seed {try_seed} (a known placer \
-                 hang): stopped, trying seed {}",
+                 hang): stopped, {next}",
                 silence.as_secs(),
-                try_seed + 1
             );
             stalled.push(try_seed);
         }

@@ -73,7 +73,15 @@ pub fn generate(plan: &HardwarePlan) -> Design {
                 let StageKind::Mvu(m) = &s.kind else {
                     unreachable!()
                 };
-                let g = mvu::mvu(&name, m, &s.input, &s.output, plan.tree_pipeline, queue);
+                let g = mvu::mvu(
+                    &name,
+                    m,
+                    &s.input,
+                    &s.output,
+                    plan.tree_pipeline,
+                    queue,
+                    plan.memory_output_register,
+                );
                 files.extend(g.files);
                 g.module
             }

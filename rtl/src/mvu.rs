@@ -69,7 +69,8 @@ pub struct Generated {
 
 /// Generates the MVU `name` for the plan's `m` with input stream `input`.
 ///
-/// `queue` is the output queue's size (the plan's cycle model sizes it), at least 1.
+/// `queue` is the output queue's size (the plan's cycle model sizes it), at least 1;
+/// `memory_output_register` adds the second operand/weight register.
 pub fn mvu(
     name: &str,
     m: &Mvu,
@@ -77,6 +78,7 @@ pub fn mvu(
     output: &Stream,
     tree_pipeline: u32,
     queue: usize,
+    memory_output_register: bool,
 ) -> Generated {
     let (nf, sf, pe, simd) = (m.nf(), m.sf(), m.pe, m.simd);
     let eb = input.bits as usize;
@@ -99,7 +101,7 @@ pub fn mvu(
         ),
         format!(
             "tree pipeline: a register every {tree_pipeline} level(s); memory: {:?}; \
-             output queue: {queue}",
+             memory output register: {memory_output_register}; output queue: {queue}",
             m.memory
         ),
     ]);
@@ -163,14 +165,18 @@ pub fn mvu(
     });
     let x_r = md.reg("x_r", xw);
     let w_r = md.reg("w_r", ww);
-    // A second operand/weight register: the lanes never start at a block RAM's data output
-    // (ECP5's DP16KD takes 5.6 ns from clock to data without its output register).
-    let x_p = md.reg("x_p", xw);
-    let w_p = md.reg("w_p", ww);
+    // Optionally a second operand/weight register, so the lanes never start at a block RAM's
+    // data output (ECP5's DP16KD takes 5.6 ns from clock to data without its output register).
+    let (x_p, w_p) = if memory_output_register {
+        (md.reg("x_p", xw), md.reg("w_p", ww))
+    } else {
+        (x_r.clone(), w_r.clone())
+    };
+    let extra = usize::from(memory_output_register);
     // Control travelling with each op: valid, last op of a pass, first op of a pass, its nf.
     // Register stages between the operand register and the accumulator: the second operand
-    // register and the tree's.
-    let regs = 1 + tree_registers(simd, tree_pipeline);
+    // register, if any, and the tree's.
+    let regs = extra + tree_registers(simd, tree_pipeline);
     // Only thresholds look at the op's nf (to pick their ROM word), and they read it while the
     // op is at the accumulator, one stage ahead of the compare: the compare stage needs no nf.
     let tracks_nf = matches!(m.output, MvuOutput::Threshold { .. });
@@ -268,7 +274,9 @@ pub fn mvu(
     let levels = if simd == 1 { 0 } else { clog2(simd) };
     let mut partials = Vec::with_capacity(pe);
     let mut stage_regs: Vec<Vec<Stmt>> = vec![Vec::new(); regs];
-    stage_regs[0] = vec![set(x_p.clone(), x_r), set(w_p.clone(), w_r)];
+    if memory_output_register {
+        stage_regs[0] = vec![set(x_p.clone(), x_r), set(w_p.clone(), w_r)];
+    }
     for p in 0..pe {
         let mut nodes: Vec<(Expr, usize)> = (0..simd)
             .map(|s| {
@@ -295,7 +303,7 @@ pub fn mvu(
                 (md.let_wire(&format!("l{p}_{s}"), leaf_w, value), leaf_w)
             })
             .collect();
-        let mut reg_index = 1;
+        let mut reg_index = extra;
         for level in 1..=levels {
             let next: Vec<(Expr, usize)> = nodes
                 .chunks(2)

@@ -25,10 +25,14 @@ pub struct Args {
 }
 
 /// Loads the model and folding and builds the plan.
+///
+/// `memory_output_register` is the default for a folding that does not say (the board build
+/// picks it by device family; everything else uses false).
 pub fn build_plan(
     model: &Path,
     folding: Option<&Path>,
     lut_budget: Option<usize>,
+    memory_output_register: bool,
 ) -> Result<(Graph, HardwarePlan), CliError> {
     let graph = passes::load_graph(model)?;
     let folding_path = folding;
@@ -36,6 +40,9 @@ pub fn build_plan(
         Some(f) => FoldingFile::load(f)?,
         None => FoldingFile::default(),
     };
+    folding
+        .memory_output_register
+        .get_or_insert(memory_output_register);
     if let Some(luts) = lut_budget {
         folding.lane_budget = Some(xnorc_compiler::plan::folding::lanes_for_luts(luts));
     }
@@ -79,6 +86,7 @@ pub fn plan_json(plan: &HardwarePlan) -> serde_json::Value {
     serde_json::json!({
         "model": plan.model,
         "tree_pipeline": plan.tree_pipeline,
+        "memory_output_register": plan.memory_output_register,
         "latency_cycles": plan.latency_cycles,
         "ii_cycles": plan.ii_cycles,
         "stages": stages,
@@ -133,7 +141,7 @@ pub fn write_design(dir: &Path, plan: &HardwarePlan) -> Result<String, CliError>
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
-    let (_, plan) = build_plan(&args.model, args.folding.as_deref(), args.lut_budget)?;
+    let (_, plan) = build_plan(&args.model, args.folding.as_deref(), args.lut_budget, false)?;
     let top = write_design(&args.output, &plan)?;
     if args.json {
         println!(

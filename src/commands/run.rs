@@ -143,7 +143,7 @@ fn frame_slice(input: &InputData, at: usize, len: usize) -> Frames<'_> {
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
-    let (graph, plan) = build_plan(&args.model, args.folding.as_deref(), None)?;
+    let (graph, plan) = build_plan(&args.model, args.folding.as_deref(), None, false)?;
     let (frames, input) = read_input(&args.input, &graph)?;
     let reference = Simulator::new(graph.clone())
         .and_then(|s| s.run(input.frames()))

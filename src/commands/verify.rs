@@ -121,7 +121,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         .model
         .as_deref()
         .expect("clap requires a model without --bitstream");
-    let (graph, plan) = build_plan(model, args.folding.as_deref(), args.lut_budget)?;
+    let (graph, plan) = build_plan(model, args.folding.as_deref(), args.lut_budget, false)?;
     let input = match &args.input {
         Some(p) => read_input(p, &graph)?.1,
         None => random_frames(&graph, args.vectors.unwrap_or(64), args.seed),
@@ -293,7 +293,7 @@ fn run_bitstream(args: &Args, dir: &std::path::Path) -> Result<(), CliError> {
         .folding
         .clone()
         .or_else(|| Some(dir.join("folding.json")).filter(|f| f.is_file()));
-    let (graph, plan) = build_plan(&model, folding.as_deref(), args.lut_budget)?;
+    let (graph, plan) = build_plan(&model, folding.as_deref(), args.lut_budget, false)?;
     let input = match &args.input {
         Some(p) => read_input(p, &graph)?.1,
         None => random_frames(&graph, args.vectors.unwrap_or(4), args.seed),

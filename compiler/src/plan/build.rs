@@ -111,11 +111,17 @@ fn chain(graph: &Graph) -> Result<Vec<Step>> {
 /// Builds the plan for a lowered graph.
 pub fn plan(graph: &Graph, folding: &FoldingFile) -> Result<HardwarePlan> {
     let (stages, tree_pipeline, input_order) = plan_stages(graph, folding)?;
-    let mut pipeline = components(&stages, tree_pipeline);
+    let memory_output_register = folding.memory_output_register.unwrap_or(false);
+    let mut pipeline = components(
+        &stages,
+        tree_pipeline,
+        1 + usize::from(memory_output_register),
+    );
     let timing = size_fifos(&mut pipeline, stages[0].input.beats);
     Ok(HardwarePlan {
         model: graph.ident.clone(),
         tree_pipeline,
+        memory_output_register,
         latency_cycles: timing.latency(),
         ii_cycles: timing.ii(),
         timing,

@@ -6,7 +6,9 @@
 //! { "tree_pipeline": 1,
 //!   "layers": { "fc1": { "pe": 16, "simd": 49, "memory": "block" } } }
 //! ```
-//! `tree_pipeline` is the number of adder-tree levels between pipeline registers (0: none).
+//! `tree_pipeline` is the number of adder-tree levels between pipeline registers (0: none);
+//! `memory_output_register: true` adds a second operand/weight register behind the weight
+//! memories (default false; `xnorc build` turns it on for ECP5).
 //! Layers are named as in the model; a layer not listed gets the automatic choice.
 
 use crate::error::{ModelError, Result};
@@ -42,6 +44,11 @@ pub struct FoldingFile {
     /// Adder-tree levels per pipeline register (0 = unpipelined). Default 1: a register at
     /// every level (≈75 MHz on UP5K vs ≈16 MHz unpipelined, measured).
     pub tree_pipeline: Option<u32>,
+    /// A second operand/weight register behind the weight memories, so no lane starts at a
+    /// block RAM output: worth it on ECP5 (a DP16KD takes 5.6 ns from clock to data without
+    /// its output register), not on iCE40, where the extra flip-flops pushed an UP5K build to
+    /// 85% of its logic cells. Default false.
+    pub memory_output_register: Option<bool>,
     /// Lanes (PE·SIMD summed over layers) the automatic rule may spend.
     pub lane_budget: Option<usize>,
     /// Per-layer settings, by node name.

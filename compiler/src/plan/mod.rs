@@ -234,6 +234,8 @@ pub struct HardwarePlan {
     pub model: String,
     /// Adder-tree levels per pipeline register (0 = unpipelined).
     pub tree_pipeline: u32,
+    /// A second operand/weight register behind the weight memories.
+    pub memory_output_register: bool,
     /// Stages in stream order.
     pub stages: Vec<Stage>,
     /// The core's components in stream order: FIFOs, width converters and the stages.
@@ -295,7 +297,11 @@ fn gcd(a: usize, b: usize) -> usize {
 }
 
 /// The components of a plan's stages, FIFOs unsized.
-pub(crate) fn components(stages: &[Stage], tree_pipeline: u32) -> Vec<Component> {
+pub(crate) fn components(
+    stages: &[Stage],
+    tree_pipeline: u32,
+    operand_registers: usize,
+) -> Vec<Component> {
     let mut out = vec![Component::Fifo {
         depth: 2,
         beats: stages[0].input.beats,
@@ -313,6 +319,7 @@ pub(crate) fn components(stages: &[Stage], tree_pipeline: u32) -> Vec<Component>
                 nf: m.nf(),
                 sf: m.sf(),
                 tree_registers: tree_registers(m.simd, tree_pipeline),
+                operand_registers,
                 stage: i,
                 queue: 1,
             },

@@ -33,11 +33,11 @@ pub enum Component {
         ratio: usize,
     },
     /// Matrix-vector unit: NF passes of SF ops; input read during pass 0; output beat at the
-    /// end of each pass: its last op goes through the operand register, a second operand
-    /// register, `tree_registers` tree registers and the accumulator, then the compare stage
-    /// registers the thresholded total, which enters the output queue a cycle later
-    /// (`4 + tree_registers` stages, so no cycle adds and compares, no lane starts at a block
-    /// RAM output, and the route to the queue starts at a register).
+    /// end of each pass: its last op goes through `operand_registers` operand/weight registers
+    /// (1, or 2 so no lane starts at a block RAM output), `tree_registers` tree registers and
+    /// the accumulator, then the compare stage registers the thresholded total, which enters
+    /// the output queue a cycle later (`2 + operand_registers + tree_registers` stages, so no
+    /// cycle adds and compares, and the route to the queue starts at a register).
     ///
     /// The datapath never stalls: an op, once issued, reaches the queue. Instead the last op
     /// of a pass issues only with a credit — a queue slot nobody has claimed — taken at issue
@@ -50,6 +50,8 @@ pub enum Component {
         sf: usize,
         /// Pipeline registers in the adder tree.
         tree_registers: usize,
+        /// Operand/weight registers in front of the lanes (1 or 2).
+        operand_registers: usize,
         /// Index into the plan's stages.
         stage: usize,
         /// Output queue entries (= credits), at least 1.
@@ -217,12 +219,13 @@ impl State {
             },
             Component::Mvu {
                 tree_registers,
+                operand_registers,
                 queue,
                 ..
             } => State::Mvu {
                 nf: 0,
                 sf: 0,
-                pipe: vec![false; 4 + tree_registers],
+                pipe: vec![false; 2 + operand_registers + tree_registers],
                 queued: 0,
                 credits: queue,
             },
@@ -581,8 +584,11 @@ fn generous(c: &Component) -> usize {
     match *c {
         Component::Fifo { beats, .. } => (2 * beats).max(2),
         Component::Mvu {
-            nf, tree_registers, ..
-        } => 2 * nf + tree_registers + 4,
+            nf,
+            tree_registers,
+            operand_registers,
+            ..
+        } => 2 * nf + operand_registers + tree_registers + 4,
         _ => 0,
     }
 }
@@ -670,6 +676,7 @@ mod tests {
             nf,
             sf,
             tree_registers: r,
+            operand_registers: 2,
             stage: 0,
             queue: 2,
         }
@@ -702,6 +709,15 @@ mod tests {
         assert_eq!(t.input_cycles, vec![0, 1, 2]);
         assert_eq!(t.output_cycles, vec![16]);
         assert_eq!(t.latency(), 16);
+        // With one operand register every beat is a cycle earlier: 15.
+        let mut single = c.clone();
+        if let Component::Mvu {
+            operand_registers, ..
+        } = &mut single[1]
+        {
+            *operand_registers = 1;
+        }
+        assert_eq!(simulate(&single, 3, 1).output_cycles, vec![15]);
         // Back to back the MVU issues one op per cycle: 6 cycles per frame.
         let t = size_fifos(&mut c, 3);
         assert_eq!(t.ii(), 6);
@@ -714,6 +730,7 @@ mod tests {
                 nf: 2,
                 sf: 3,
                 tree_registers: 1,
+                operand_registers: 2,
                 stage: 0,
                 queue: 1,
             },

@@ -149,7 +149,12 @@ fn clock_source(board: &Board, pll: &Pll) -> ClockSource {
 /// estimate fits the device.
 fn plan_for_board(args: &Args, board: &Board) -> Result<HardwarePlan, CliError> {
     if args.folding.is_some() || args.lut_budget.is_some() {
-        let (_, plan) = build_plan(&args.model, args.folding.as_deref(), args.lut_budget)?;
+        let (_, plan) = build_plan(
+            &args.model,
+            args.folding.as_deref(),
+            args.lut_budget,
+            memory_output_register(board),
+        )?;
         return Ok(plan);
     }
     fitting_plan(&args.model, board)?.ok_or_else(|| {
@@ -164,6 +169,13 @@ fn plan_for_board(args: &Args, board: &Board) -> Result<HardwarePlan, CliError> 
     })
 }
 
+/// Whether a build for `board` registers the weight memories' outputs twice by default: on
+/// ECP5, where a block RAM's clock-to-data time without its output register was the critical
+/// path; not on iCE40, where the flip-flops cost logic cells an UP5K does not have to spare.
+fn memory_output_register(board: &Board) -> bool {
+    board.device.family == xnorc_boards::family::Family::Ecp5
+}
+
 /// Tries lane budgets from the device's LUT share down until the estimate fits.
 pub fn fitting_plan(model: &Path, board: &Board) -> Result<Option<HardwarePlan>, CliError> {
     let graph = xnorc_compiler::passes::load_graph(model)?;
@@ -171,6 +183,7 @@ pub fn fitting_plan(model: &Path, board: &Board) -> Result<Option<HardwarePlan>,
     loop {
         let folding = FoldingFile {
             lane_budget: Some(budget),
+            memory_output_register: Some(memory_output_register(board)),
             ..FoldingFile::default()
         };
         let in_model =
@@ -246,6 +259,7 @@ fn does_not_fit(
 fn folding_of(plan: &HardwarePlan) -> FoldingFile {
     let mut f = FoldingFile {
         tree_pipeline: Some(plan.tree_pipeline),
+        memory_output_register: Some(plan.memory_output_register),
         ..FoldingFile::default()
     };
     for s in &plan.stages {
