@@ -331,6 +331,12 @@ impl<'a> Flow<'a> {
                     "--textcfg".into(),
                     format!("{}.config", self.top),
                 ]);
+                // router1 did not finish the TFC on an LFE5U-85F in 20 minutes, twice (tens of
+                // thousands of arcs ripped up again and again); router2 routed it in under 10.
+                // On the 25F router1 is faster and gave 101 MHz against router2's 92.
+                if d.luts > ROUTER2_ABOVE_LUTS {
+                    args.extend(["--router".into(), "router2".into()]);
+                }
                 Tool::NextpnrEcp5
             }
         };
@@ -389,6 +395,9 @@ pub fn pnr_silence(family: Family) -> Duration {
         Family::Ecp5 => Duration::from_secs(240),
     }
 }
+
+/// ECP5 devices larger than this (LUT4s) are routed with router2 (see `place_and_route_once`).
+pub const ROUTER2_ABOVE_LUTS: u64 = 50_000;
 
 /// Seeds tried before a stalled place and route is an error.
 pub const PNR_SEEDS: u64 = 3;
