@@ -25,6 +25,23 @@ fn tiny_model(dir: &Path, seed: &str) -> PathBuf {
     model
 }
 
+/// The build's choice of a second operand/weight register: what folding.json records, and
+/// whether the generated core has it (the `w_p` register).
+fn memory_output_register(dir: &Path) -> (serde_json::Value, bool) {
+    let folding: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("folding.json")).unwrap()).unwrap();
+    let core = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("_core.v"))
+        .expect("core Verilog");
+    let text = std::fs::read_to_string(core).unwrap();
+    let has_register = text
+        .lines()
+        .any(|l| l.trim_start().starts_with("reg") && l.contains(" w_p;"));
+    (folding["memory_output_register"].clone(), has_register)
+}
+
 fn report(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
 }
@@ -114,6 +131,11 @@ fn ice40_build_bitstream_check_and_flash_commands() {
     let r = report(&out);
     check_report(&r, 24.0);
     assert_eq!(r["board"], "icebreaker");
+    // iCE40: no second operand register (its flip-flops cost logic cells).
+    assert_eq!(
+        memory_output_register(&out),
+        (serde_json::json!(false), false)
+    );
     // The pins are the iCEBreaker's (its data sheet: 12 MHz on 35, FTDI UART 6/9, LEDR_N 11).
     let pcf = std::fs::read_to_string(out.join("pins.pcf")).unwrap();
     for line in [
@@ -194,6 +216,11 @@ fn ecp5_build_and_round_trip() {
     ]);
     let r = report(&out);
     check_report(&r, 50.0);
+    // ECP5: the second operand register behind the block RAMs, recorded and generated.
+    assert_eq!(
+        memory_output_register(&out),
+        (serde_json::json!(true), true)
+    );
     let lpf = std::fs::read_to_string(out.join("pins.lpf")).unwrap();
     assert!(lpf.contains("LOCATE COMP \"clk_in\" SITE \"G2\";"), "{lpf}");
     assert!(lpf.contains("FREQUENCY PORT \"clk_in\" 25 MHZ;"), "{lpf}");
