@@ -3,8 +3,8 @@
 //! Ops (nf, sf) issue one per cycle, nf outer: during pass nf = 0 the input stream supplies the
 //! operand and is stored in the input buffer; passes nf > 0 reuse it. An op goes through an
 //! operand/weight register (the weight ROM reads synchronously, so yosys maps it to block RAM),
-//! a second operand/weight register (so no lane starts at a block RAM output), the lanes and a
-//! pipelined adder tree (a register every `tree_pipeline` levels), then the
+//! optionally a second one (`memory_output_register`: no lane starts at a block RAM output), the
+//! lanes and a pipelined adder tree (a register every `tree_pipeline` levels), then the
 //! accumulator; one cycle after the last op of a pass, the compare stage registers the
 //! thresholded counts of the registered totals (or the raw totals), so no path both adds and
 //! compares, and one cycle later that result enters the output queue.
