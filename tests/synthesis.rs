@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::fixture;
+use common::{fixture, ok, require_tool, s};
 use std::process::Command;
 
 /// Cell counts from yosys `stat` output.
@@ -19,43 +19,27 @@ fn cells(stat: &str, name: &str) -> u64 {
 
 /// Compiles the TFC preset (seed 3) with the UP5K folding and synthesizes it with `synth`.
 fn synthesize(synth: &str) -> String {
-    let ok = Command::new("yosys")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "yosys is not installed: run `make setup` (apt-get install yosys)"
-    );
+    require_tool("yosys");
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("tfc.xnm");
-    let xnorc = env!("CARGO_BIN_EXE_xnorc");
-    let run = |args: &[&str]| {
-        let out = Command::new(xnorc).args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(&[
+    ok(&[
         "random-model",
         "--arch",
         "tfc",
         "--seed",
         "3",
         "-o",
-        model.to_str().unwrap(),
+        s(&model),
     ]);
     let design = dir.path().join("design");
     let folding = fixture("folding/tfc_up5k.json");
-    run(&[
+    ok(&[
         "compile",
-        model.to_str().unwrap(),
+        s(&model),
         "-o",
-        design.to_str().unwrap(),
+        s(&design),
         "--folding",
-        folding.to_str().unwrap(),
+        s(&folding),
     ]);
     // Run in the design directory: $readmemh paths are relative to it.
     let script = format!("read_verilog tfc_core.v; {synth} -top tfc_core; tee -o stat.txt stat");
