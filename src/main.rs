@@ -45,6 +45,12 @@ enum Command {
         /// Random seed.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Codebook index width τ of the codebook presets (a codebook of 2^τ kernels).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=8))]
+        tau: Option<u32>,
+        /// Tile repeats p of the tiled presets (every layer's weight count divides by 16).
+        #[arg(long, value_parser = ["1", "2", "4", "8", "16"])]
+        repeats: Option<String>,
         /// Output model file.
         #[arg(short, long)]
         output: PathBuf,
@@ -95,8 +101,15 @@ fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Inspect { model, json } => commands::inspect::run(&model, json),
         Command::Simulate(args) => commands::simulate::run(&args),
-        Command::RandomModel { arch, seed, output } => {
-            commands::random::model(&arch, seed, &output)
+        Command::RandomModel {
+            arch,
+            seed,
+            tau,
+            repeats,
+            output,
+        } => {
+            let repeats = repeats.map(|r| r.parse().expect("clap checked the value"));
+            commands::random::model(&arch, seed, tau, repeats, &output)
         }
         Command::RandomInput {
             model,

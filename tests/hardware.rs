@@ -9,7 +9,8 @@ use common::{require_tool, s, xnorc};
 use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use xnorc_compiler::format::{self, InputType, ModelFile, OpDef, WeightValues};
+use xnorc_compiler::format::{self, InputType, ModelFile, WeightValues};
+use xnorc_compiler::ir::{Geometry, Op};
 use xnorc_compiler::presets::Builder;
 
 /// A build directory shared by the tests, so Verilator builds are cached across runs.
@@ -144,18 +145,17 @@ fn random_conv(seed: u64) -> ModelFile {
 
 /// Matrix layers of a model: (name, inputs K, outputs, what SIMD must divide).
 fn layers(model: &ModelFile) -> Vec<(String, usize, usize, usize)> {
-    model
-        .nodes
-        .iter()
-        .filter_map(|n| match &n.op {
-            OpDef::Dense(d) => {
-                let format::WeightsDef::Dense { bits, .. } = &d.weights;
-                Some((n.name.clone(), bits.shape[1], bits.shape[0], bits.shape[1]))
-            }
-            OpDef::Conv2d(d) => {
-                let format::WeightsDef::Dense { bits, .. } = &d.weights;
-                let k = bits.shape[1] * bits.shape[2] * bits.shape[3];
-                Some((n.name.clone(), k, bits.shape[0], bits.shape[1]))
+    let graph = xnorc_compiler::passes::lower(model).unwrap();
+    graph
+        .ids()
+        .filter_map(|id| match &graph.node(id).op {
+            Op::MatMul(m) => {
+                let w = &m.weights;
+                let unit = match m.geometry {
+                    Geometry::Dense => w.taps(),
+                    Geometry::Conv { .. } => w.in_channels,
+                };
+                Some((graph.node(id).name.clone(), w.taps(), w.out_channels, unit))
             }
             _ => None,
         })

@@ -37,7 +37,12 @@ fn malformed_models_fail_with_the_expected_error() {
 #[test]
 fn the_unbroken_bases_load() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    for name in ["valid_dense.xnm", "valid_conv.xnm"] {
+    for name in [
+        "valid_dense.xnm",
+        "valid_conv.xnm",
+        "valid_codebook.xnm",
+        "valid_tiled.xnm",
+    ] {
         load_graph(&dir.join(name)).unwrap_or_else(|e| panic!("{e}"));
     }
 }

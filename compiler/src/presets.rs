@@ -20,7 +20,33 @@ pub struct Preset {
     pub name: &'static str,
     /// What it is.
     pub description: &'static str,
-    build: fn(&mut Builder),
+    build: fn(&mut Builder, &Knobs),
+    /// Which of the [`Knobs`] this preset reads.
+    pub knobs: &'static [Knob],
+}
+
+/// A preset's tunable parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Knob {
+    /// Codebook index width τ.
+    Tau,
+    /// Tile repeats p.
+    Repeats,
+}
+
+/// Parameters of the sub-bit presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Knobs {
+    /// Codebook index width τ (a codebook of 2^τ kernels).
+    pub tau: u32,
+    /// Tile repeats p.
+    pub repeats: usize,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Knobs { tau: 4, repeats: 4 }
+    }
 }
 
 /// Every preset, in the order `--help` lists them.
@@ -29,33 +55,73 @@ pub const PRESETS: &[Preset] = &[
         name: "tiny",
         description: "binary 16-input MLP 16-12-8-4, for fast tests",
         build: tiny,
+        knobs: &[],
     },
     Preset {
         name: "all-ops",
         description: "small int8 CNN using every op and option (both pad modes, stride 2, \
                       {0,+1} weights, float epilogues, multi-level thresholds, affine output)",
         build: all_ops,
+        knobs: &[],
     },
     Preset {
         name: "tfc",
         description: "FINN TFC-w1a1 shape: binary 784-64-64-64-10",
         build: tfc,
+        knobs: &[],
     },
     Preset {
         name: "tfc-u8",
         description: "TFC with an 8-bit (uint8) input layer",
         build: tfc_u8,
+        knobs: &[],
     },
     Preset {
         name: "cnv-small",
         description: "uint8 1x28x28 input, three 3x3 convs with max-pool, dense 64-10",
         build: cnv_small,
+        knobs: &[],
     },
     Preset {
         name: "cnv",
         description: "FINN CNV-w1a1 shape: uint8 3x32x32, unpadded 3x3 convs \
                       64-64-pool-128-128-pool-256-256, fc 512-512-10",
         build: cnv,
+        knobs: &[],
+    },
+    Preset {
+        name: "tfc-tiled",
+        description: "TFC with every layer a tile repeated p times (--repeats, default 4), \
+                      per-chunk scales α folded by binarize epilogues",
+        build: tfc_tiled,
+        knobs: &[Knob::Repeats],
+    },
+    Preset {
+        name: "cnv-small-codebook",
+        description: "cnv-small with conv2 and conv3 as 2^τ-kernel codebooks (--tau, default 4)",
+        build: cnv_small_codebook,
+        knobs: &[Knob::Tau],
+    },
+    Preset {
+        name: "cnv-small-tiled",
+        description: "cnv-small with conv2, conv3 and both dense layers tiled (--repeats, \
+                      default 4), α folded by binarize epilogues",
+        build: cnv_small_tiled,
+        knobs: &[Knob::Repeats],
+    },
+    Preset {
+        name: "cnv-codebook",
+        description: "CNV with conv2-conv6 as 2^τ-kernel codebooks (--tau, default 4) and fc1, \
+                      fc2 tiled 4 times: ≤ 0.57 bit/weight",
+        build: cnv_codebook,
+        knobs: &[Knob::Tau],
+    },
+    Preset {
+        name: "cnv-tiled",
+        description: "CNV with conv2-conv6 and every dense layer tiled (--repeats, default 4), \
+                      α folded by binarize epilogues",
+        build: cnv_tiled,
+        knobs: &[Knob::Repeats],
     },
 ];
 
@@ -65,15 +131,24 @@ pub fn find(name: &str) -> Option<&'static Preset> {
 }
 
 impl Preset {
-    /// Generates the model for `seed`.
+    /// Generates the model for `seed` with the default knobs.
     pub fn generate(&self, seed: u64) -> ModelFile {
+        self.generate_with(seed, &Knobs::default())
+    }
+
+    /// Generates the model for `seed` with `knobs` (those it does not read are ignored).
+    pub fn generate_with(&self, seed: u64, knobs: &Knobs) -> ModelFile {
         let mut b = Builder::new(seed);
-        (self.build)(&mut b);
+        (self.build)(&mut b, knobs);
         let mut metadata = std::collections::BTreeMap::new();
-        metadata.insert(
-            "provenance".to_string(),
-            format!("xnorc random-model --arch {} --seed {seed}", self.name).into(),
-        );
+        let mut command = format!("xnorc random-model --arch {} --seed {seed}", self.name);
+        for knob in self.knobs {
+            match knob {
+                Knob::Tau => command += &format!(" --tau {}", knobs.tau),
+                Knob::Repeats => command += &format!(" --repeats {}", knobs.repeats),
+            }
+        }
+        metadata.insert("provenance".to_string(), command.into());
         metadata.insert("dataset".to_string(), "none (random weights)".into());
         ModelFile {
             name: self.name.to_string(),
@@ -81,6 +156,29 @@ impl Preset {
             nodes: b.nodes,
         }
     }
+}
+
+/// How a builder stores a layer's weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// One bit per weight.
+    Dense,
+    /// A codebook of `entries` random kernels (≤ 2^τ) and a random τ-bit index per kernel
+    /// (conv2d only).
+    Codebook {
+        /// Index width.
+        tau: u32,
+        /// Codebook entries.
+        entries: usize,
+    },
+    /// A random tile repeated `p` times (p must divide the weight count).
+    Tiled {
+        /// Repeats.
+        p: usize,
+        /// Give random per-chunk scales α (then a `binarize` must follow). Chunks that one
+        /// filter spans share their α, as the format requires.
+        alpha: bool,
+    },
 }
 
 /// Frames the builder carries through the layers to place thresholds at real quantiles.
@@ -93,6 +191,10 @@ const SAMPLE_FRAMES: usize = 8;
 /// see: analytic estimates drift after a few layers and leave whole layers constant.
 pub struct Builder {
     rng: ChaCha8Rng,
+    /// How the next matrix layer stores its weights (reset to dense after it).
+    storage: Storage,
+    /// α per channel of the tiled layer just added, for the `binarize` that must follow.
+    pending_scale: Option<Vec<f64>>,
     nodes: Vec<NodeDef>,
     last: String,
     dims: Vec<usize>,
@@ -106,6 +208,8 @@ impl Builder {
     pub fn new(seed: u64) -> Self {
         Builder {
             rng: ChaCha8Rng::seed_from_u64(seed),
+            storage: Storage::Dense,
+            pending_scale: None,
             nodes: Vec::new(),
             last: String::new(),
             dims: Vec::new(),
@@ -204,9 +308,77 @@ impl Builder {
         );
     }
 
+    fn expect_no_scale(&self) {
+        assert!(
+            self.pending_scale.is_none(),
+            "preset bug: a tiled layer with α must be followed by binarize"
+        );
+    }
+
+    /// Stores the next matrix layer's weights as `storage` (one layer only).
+    pub fn storage(&mut self, storage: Storage) {
+        self.storage = storage;
+    }
+
+    /// The storage the next matrix layer will use.
+    pub fn pending_storage(&self) -> Storage {
+        self.storage
+    }
+
+    /// Random weights of `shape` in the pending storage, and their integer values.
     fn weights(&mut self, shape: Vec<usize>, values: WeightValues) -> (WeightsDef, Vec<i64>) {
-        let n = shape.iter().product();
-        let bools: Vec<bool> = (0..n).map(|_| self.rng.gen()).collect();
+        self.expect_no_scale();
+        let n: usize = shape.iter().product();
+        let storage = std::mem::replace(&mut self.storage, Storage::Dense);
+        let (def, bools) = match storage {
+            Storage::Dense => {
+                let bools: Vec<bool> = (0..n).map(|_| self.rng.gen()).collect();
+                let bits = TensorDef::from_bits(shape, &BitVec::from_bools(&bools));
+                (WeightsDef::Dense { values, bits }, bools)
+            }
+            Storage::Codebook { tau, entries } => {
+                let [o, c, kh, kw] = shape[..] else {
+                    panic!("preset bug: codebook storage on a dense layer")
+                };
+                assert!(
+                    entries >= 1 && entries <= 1 << tau,
+                    "preset bug: codebook size"
+                );
+                let book: Vec<bool> = (0..entries * kh * kw).map(|_| self.rng.gen()).collect();
+                let idx: Vec<i64> = (0..o * c)
+                    .map(|_| self.rng.gen_range(0..entries as i64))
+                    .collect();
+                let bools = idx
+                    .iter()
+                    .flat_map(|&e| book[e as usize * kh * kw..][..kh * kw].to_vec())
+                    .collect();
+                let def = WeightsDef::Codebook {
+                    values,
+                    tau,
+                    codebook: TensorDef::from_bits(
+                        vec![entries, kh, kw],
+                        &BitVec::from_bools(&book),
+                    ),
+                    indices: TensorDef::from_i64(vec![o, c], &idx),
+                };
+                (def, bools)
+            }
+            Storage::Tiled { p, alpha } => {
+                assert!(p >= 1 && n.is_multiple_of(p), "preset bug: p must divide {n}");
+                let l = n / p;
+                let tile: Vec<bool> = (0..l).map(|_| self.rng.gen()).collect();
+                let alpha = alpha.then(|| self.chunk_scales(&shape, p, l));
+                let bools = (0..n).map(|f| tile[f % l]).collect();
+                let def = WeightsDef::Tiled {
+                    values,
+                    shape,
+                    p,
+                    tile: TensorDef::from_bits(vec![l], &BitVec::from_bools(&tile)),
+                    alpha: alpha.as_ref().map(|a| TensorDef::from_f64(vec![p], a)),
+                };
+                (def, bools)
+            }
+        };
         let ints = bools
             .iter()
             .map(|&b| match values {
@@ -214,11 +386,23 @@ impl Builder {
                 WeightValues::ZeroOne => b as i64,
             })
             .collect();
-        let def = WeightsDef::Dense {
-            values,
-            bits: TensorDef::from_bits(shape, &BitVec::from_bools(&bools)),
-        };
         (def, ints)
+    }
+
+    /// Random α per chunk of `l` weights, equal across the chunks any one filter spans; also
+    /// records the resulting α per output channel for the next `binarize`.
+    fn chunk_scales(&mut self, shape: &[usize], p: usize, l: usize) -> Vec<f64> {
+        let mut alpha: Vec<f64> = (0..p).map(|_| self.rng.gen_range(0.25..2.0)).collect();
+        let taps: usize = shape[1..].iter().product();
+        let chunks = |o: usize| (o * taps / l, (o * taps + taps - 1) / l);
+        for o in 0..shape[0] {
+            let (first, last) = chunks(o);
+            for i in first + 1..=last {
+                alpha[i] = alpha[first];
+            }
+        }
+        self.pending_scale = Some((0..shape[0]).map(|o| alpha[chunks(o).0]).collect());
+        alpha
     }
 
     /// A dense layer of `out` outputs with random weights.
@@ -335,6 +519,7 @@ impl Builder {
     /// `levels` thresholds per channel at sampled quantiles (jittered); `mixed` makes a quarter
     /// of the channels compare with ≤ instead of ≥.
     pub fn threshold(&mut self, name: &str, levels: usize, mixed: bool) {
+        self.expect_no_scale();
         assert!(
             !self.binary,
             "preset bug: threshold after a binary activation"
@@ -392,6 +577,9 @@ impl Builder {
             !self.binary,
             "preset bug: binarize after a binary activation"
         );
+        // A tiled layer's α scales S before the epilogue: place the epilogue in y = α·S.
+        let pre = self.pending_scale.take();
+        let k = |ch: usize| pre.as_ref().map_or(1.0, |p| p[ch]);
         let per_channel = self.channel_samples();
         let c = per_channel.len();
         let mut alpha = Vec::with_capacity(c);
@@ -407,8 +595,10 @@ impl Builder {
             };
             alpha.push(a);
             let q: f64 = self.rng.gen_range(0.25..0.75);
-            let centre = sorted[((q * sorted.len() as f64) as usize).min(sorted.len() - 1)] as f64;
-            let spread = (sorted[sorted.len() * 3 / 4] - sorted[sorted.len() / 4]).max(1) as f64;
+            let centre =
+                sorted[((q * sorted.len() as f64) as usize).min(sorted.len() - 1)] as f64 * k(ch);
+            let spread =
+                (sorted[sorted.len() * 3 / 4] - sorted[sorted.len() / 4]).max(1) as f64 * k(ch);
             let g: f64 = self.rng.gen_range(0.1..2.0);
             gamma.push(if self.rng.gen_ratio(1, 5) { -g } else { g });
             bn_mean.push(centre * a + bias[ch] + self.rng.gen_range(-0.3..0.3) * a.abs());
@@ -419,7 +609,7 @@ impl Builder {
         let shift: Vec<f64> = (0..c).map(|_| self.rng.gen_range(-0.05..0.05)).collect();
         let eps = 1e-5;
         self.map_samples(|ch, s| {
-            let mut y = s as f64 * alpha[ch] + bias[ch];
+            let mut y = s as f64 * k(ch) * alpha[ch] + bias[ch];
             y = (y - bn_mean[ch]) / (var[ch] + eps).sqrt() * gamma[ch] + beta[ch];
             if y < 0.0 {
                 y *= slope[ch];
@@ -451,6 +641,7 @@ impl Builder {
 
     /// A `k`×`k` max-pool with stride `k`.
     pub fn maxpool(&mut self, name: &str, k: usize) {
+        self.expect_no_scale();
         let (c, h, w) = (self.dims[0], self.dims[1], self.dims[2]);
         let (oh, ow) = ((h - k) / k + 1, (w - k) / k + 1);
         for frame in &mut self.samples {
@@ -482,12 +673,14 @@ impl Builder {
 
     /// Flatten.
     pub fn flatten(&mut self, name: &str) {
+        self.expect_no_scale();
         self.dims = vec![self.dims.iter().product()];
         self.push(name, OpDef::Flatten(FlattenDef {}));
     }
 
     /// The output node, with a random integer affine when `affine`.
     pub fn output(&mut self, affine: bool) {
+        self.expect_no_scale();
         let classes = self.channels();
         let (scale, offset) = if affine {
             let s: Vec<i64> = (0..classes).map(|_| self.rng.gen_range(-3..=3)).collect();
@@ -514,43 +707,119 @@ impl Builder {
     }
 }
 
-fn tiny(b: &mut Builder) {
+fn tiny(b: &mut Builder, _: &Knobs) {
     b.input(&[16], InputType::Bits);
     b.mlp(&[12, 8, 4]);
 }
 
-fn tfc(b: &mut Builder) {
+fn tfc(b: &mut Builder, _: &Knobs) {
     b.input(&[784], InputType::Bits);
     b.mlp(&[64, 64, 64, 10]);
 }
 
-fn tfc_u8(b: &mut Builder) {
+fn tfc_u8(b: &mut Builder, _: &Knobs) {
     b.input(&[784], InputType::Uint8);
     b.mlp(&[64, 64, 64, 10]);
 }
 
-fn cnv_small(b: &mut Builder) {
+fn cnv_small(b: &mut Builder, _: &Knobs) {
+    cnv_small_with(b, &|_| Storage::Dense, false);
+}
+
+fn cnv_small_codebook(b: &mut Builder, k: &Knobs) {
+    let book = Storage::Codebook {
+        tau: k.tau,
+        entries: 1 << k.tau,
+    };
+    cnv_small_with(
+        b,
+        &|layer| match layer {
+            "conv2" | "conv3" => book,
+            _ => Storage::Dense,
+        },
+        false,
+    );
+}
+
+fn cnv_small_tiled(b: &mut Builder, k: &Knobs) {
+    let p = k.repeats;
+    cnv_small_with(
+        b,
+        &|layer| match layer {
+            "conv1" => Storage::Dense,
+            "fc2" => Storage::Tiled { p, alpha: false },
+            _ => Storage::Tiled { p, alpha: true },
+        },
+        true,
+    );
+}
+
+/// Adds matrix layer `name`'s activation: a `binarize` epilogue after a layer with α (it
+/// folds α), a threshold otherwise.
+fn activation(b: &mut Builder, name: &str, scaled: bool) {
+    if scaled {
+        b.binarize(name)
+    } else {
+        b.threshold(name, 1, false)
+    }
+}
+
+fn cnv_small_with(b: &mut Builder, storage: &dyn Fn(&str) -> Storage, scaled: bool) {
     use PadMode::Zero;
     use WeightValues::Pm1;
+    let scaled =
+        |layer: &str| scaled && matches!(storage(layer), Storage::Tiled { alpha: true, .. });
     b.input(&[1, 28, 28], InputType::Uint8);
     b.conv("conv1", 16, 3, 1, 1, Zero, Pm1);
     b.threshold("act1", 1, false);
+    b.storage(storage("conv2"));
     b.conv("conv2", 16, 3, 1, 1, Zero, Pm1);
-    b.threshold("act2", 1, false);
+    activation(b, "act2", scaled("conv2"));
     b.maxpool("pool1", 2);
+    b.storage(storage("conv3"));
     b.conv("conv3", 32, 3, 1, 0, Zero, Pm1);
-    b.threshold("act3", 1, false);
+    activation(b, "act3", scaled("conv3"));
     b.maxpool("pool2", 2);
     b.flatten("flatten");
+    b.storage(storage("fc1"));
     b.dense("fc1", 64, Pm1);
-    b.threshold("act4", 1, false);
+    activation(b, "act4", scaled("fc1"));
+    b.storage(storage("fc2"));
     b.dense("fc2", 10, Pm1);
     b.output(false);
 }
 
-fn cnv(b: &mut Builder) {
+fn cnv(b: &mut Builder, _: &Knobs) {
+    cnv_with(b, &|_| Storage::Dense);
+}
+
+fn cnv_codebook(b: &mut Builder, k: &Knobs) {
+    let book = Storage::Codebook {
+        tau: k.tau,
+        entries: 1 << k.tau,
+    };
+    cnv_with(b, &|layer| match layer {
+        "conv1" | "fc3" => Storage::Dense,
+        "fc1" | "fc2" => Storage::Tiled { p: 4, alpha: false },
+        _ => book,
+    });
+}
+
+fn cnv_tiled(b: &mut Builder, k: &Knobs) {
+    let p = k.repeats;
+    cnv_with(b, &|layer| match layer {
+        "conv1" => Storage::Dense,
+        "fc3" => Storage::Tiled { p, alpha: false },
+        _ => Storage::Tiled { p, alpha: true },
+    });
+}
+
+/// FINN's CNV shape; `storage` picks each matrix layer's weight storage. Layers with α get a
+/// `binarize` epilogue, the others a threshold.
+fn cnv_with(b: &mut Builder, storage: &dyn Fn(&str) -> Storage) {
     use PadMode::Zero;
     use WeightValues::Pm1;
+    let scaled = |layer: &str| matches!(storage(layer), Storage::Tiled { alpha: true, .. });
     b.input(&[3, 32, 32], InputType::Uint8);
     let convs: [(usize, bool); 6] = [
         (64, false),
@@ -561,22 +830,40 @@ fn cnv(b: &mut Builder) {
         (256, false),
     ];
     for (i, &(ch, pool)) in convs.iter().enumerate() {
-        b.conv(&format!("conv{}", i + 1), ch, 3, 1, 0, Zero, Pm1);
-        b.threshold(&format!("act_conv{}", i + 1), 1, false);
+        let name = format!("conv{}", i + 1);
+        b.storage(storage(&name));
+        b.conv(&name, ch, 3, 1, 0, Zero, Pm1);
+        activation(b, &format!("act_conv{}", i + 1), scaled(&name));
         if pool {
             b.maxpool(&format!("pool{}", i / 2 + 1), 2);
         }
     }
     b.flatten("flatten");
-    b.dense("fc1", 512, Pm1);
-    b.threshold("act_fc1", 1, false);
-    b.dense("fc2", 512, Pm1);
-    b.threshold("act_fc2", 1, false);
+    for (name, act) in [("fc1", "act_fc1"), ("fc2", "act_fc2")] {
+        b.storage(storage(name));
+        b.dense(name, 512, Pm1);
+        activation(b, act, scaled(name));
+    }
+    b.storage(storage("fc3"));
     b.dense("fc3", 10, Pm1);
     b.output(false);
 }
 
-fn all_ops(b: &mut Builder) {
+fn tfc_tiled(b: &mut Builder, k: &Knobs) {
+    use WeightValues::Pm1;
+    let p = k.repeats;
+    b.input(&[784], InputType::Bits);
+    for (i, w) in [64, 64, 64].into_iter().enumerate() {
+        b.storage(Storage::Tiled { p, alpha: true });
+        b.dense(&format!("fc{}", i + 1), w, Pm1);
+        b.binarize(&format!("act{}", i + 1));
+    }
+    b.storage(Storage::Tiled { p, alpha: false });
+    b.dense("fc4", 10, Pm1);
+    b.output(false);
+}
+
+fn all_ops(b: &mut Builder, _: &Knobs) {
     use PadMode::{MinusOne, Zero};
     use WeightValues::{Pm1, ZeroOne};
     b.input(&[2, 13, 13], InputType::Int8);

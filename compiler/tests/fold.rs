@@ -91,7 +91,7 @@ proptest! {
         width in 0i64..600,
     ) {
         let hi = lo + width;
-        let b = Binarize { steps: steps.clone() };
+        let b = Binarize { scale: None, steps: steps.clone() };
         let Ok(rule) = fold_channel(&b, 0, lo, hi) else {
             // Rejected: then some intermediate value really is infinite at an end of the range.
             let overflows = [lo, hi].iter().any(|&s| {
@@ -124,6 +124,7 @@ proptest! {
 fn documented_examples() {
     // XNOR-Net-style: α = 0.5, BN(γ=2, β=−1, μ=1, σ²=4, ε=0): y = (0.5·S − 1)/2·2 − 1 ≥ 0 ⇔ S ≥ 4.
     let b = Binarize {
+        scale: None,
         steps: vec![
             FloatStep::Mul(vec![0.5]),
             FloatStep::BatchNorm {
@@ -141,6 +142,7 @@ fn documented_examples() {
     );
     // Tie: y = S − 4 is exactly 0 at S = 4, which gives +1 (x >= 0).
     let tie = Binarize {
+        scale: None,
         steps: vec![FloatStep::Add(vec![-4.0])],
     };
     assert_eq!(
@@ -149,6 +151,7 @@ fn documented_examples() {
     );
     // Negative scale (SiMaN α < 0): y = −2·S + 3 ≥ 0 ⇔ S ≤ 1.
     let neg = Binarize {
+        scale: None,
         steps: vec![FloatStep::Mul(vec![-2.0]), FloatStep::Add(vec![3.0])],
     };
     assert_eq!(
@@ -157,6 +160,7 @@ fn documented_examples() {
     );
     // Zero scale: constant, decided by the rest (here 0·S − 1 < 0 → bit 0).
     let zero = Binarize {
+        scale: None,
         steps: vec![FloatStep::Mul(vec![0.0]), FloatStep::Add(vec![-1.0])],
     };
     assert_eq!(
@@ -165,6 +169,7 @@ fn documented_examples() {
     );
     // Threshold outside the range folds to a constant as well.
     let far = Binarize {
+        scale: None,
         steps: vec![FloatStep::Add(vec![100.0])],
     };
     assert_eq!(
@@ -173,6 +178,7 @@ fn documented_examples() {
     );
     // Overflowing parameters are an error, not a silent NaN decision.
     let inf = Binarize {
+        scale: None,
         steps: vec![FloatStep::Mul(vec![1e300]), FloatStep::Mul(vec![1e300])],
     };
     let err = fold_channel(&inf, 0, -10, 10).unwrap_err();

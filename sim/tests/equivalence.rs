@@ -45,7 +45,7 @@ fn check(model: &ModelFile, frames: usize, seed: u64) -> Result<(), TestCaseErro
 
 #[test]
 fn every_small_preset_matches_naive() {
-    for name in ["tiny", "all-ops", "tfc", "tfc-u8", "cnv-small"] {
+    for name in SMALL_PRESETS {
         for seed in 0..3 {
             let model = presets::find(name).unwrap().generate(seed);
             check(&model, 4, seed + 100).unwrap_or_else(|e| panic!("{name} seed {seed}: {e}"));
@@ -53,17 +53,63 @@ fn every_small_preset_matches_naive() {
     }
 }
 
+/// Every preset except the CNV-sized ones.
+const SMALL_PRESETS: [&str; 8] = [
+    "tiny",
+    "all-ops",
+    "tfc",
+    "tfc-u8",
+    "cnv-small",
+    "tfc-tiled",
+    "cnv-small-codebook",
+    "cnv-small-tiled",
+];
+
 #[test]
 fn cnv_matches_naive_on_one_frame() {
-    let model = presets::find("cnv").unwrap().generate(1);
-    check(&model, 1, 7).unwrap();
+    for name in ["cnv", "cnv-codebook", "cnv-tiled"] {
+        let model = presets::find(name).unwrap().generate(1);
+        check(&model, 1, 7).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
+
+#[test]
+fn every_preset_is_tested() {
+    for p in presets::PRESETS {
+        assert!(
+            SMALL_PRESETS.contains(&p.name) || p.name.starts_with("cnv"),
+            "{} is in no test list",
+            p.name
+        );
+    }
+}
+
+#[test]
+fn sub_bit_presets_take_every_knob() {
+    use presets::Knobs;
+    for (name, knobs) in [
+        ("cnv-small-codebook", Knobs { tau: 1, repeats: 4 }),
+        ("cnv-small-codebook", Knobs { tau: 6, repeats: 4 }),
+        ("cnv-small-tiled", Knobs { tau: 4, repeats: 1 }),
+        (
+            "cnv-small-tiled",
+            Knobs {
+                tau: 4,
+                repeats: 16,
+            },
+        ),
+        ("tfc-tiled", Knobs { tau: 4, repeats: 8 }),
+    ] {
+        let model = presets::find(name).unwrap().generate_with(2, &knobs);
+        check(&model, 2, 9).unwrap_or_else(|e| panic!("{name} {knobs:?}: {e}"));
+    }
 }
 
 #[test]
 fn presets_produce_varied_activations() {
     // Thresholds placed outside the accumulator range would make every comparison above
     // trivially equal; check that outputs actually vary across frames.
-    for name in ["tiny", "all-ops", "tfc", "tfc-u8", "cnv-small"] {
+    for name in SMALL_PRESETS {
         let model = presets::find(name).unwrap().generate(3);
         let sim = Simulator::new(lower(&model).unwrap()).unwrap();
         let input = random_inputs(&model, 64, 5);

@@ -3,7 +3,7 @@
 use crate::errors::CliError;
 use serde::Serialize;
 use std::path::Path;
-use xnorc_compiler::ir::{ChannelRule, Geometry, Graph, NodeId, Op, WeightValues};
+use xnorc_compiler::ir::{ChannelRule, Geometry, Graph, NodeId, Op, WeightStore, WeightValues};
 use xnorc_compiler::passes;
 
 #[derive(Serialize)]
@@ -18,9 +18,14 @@ struct NodeInfo {
     value_min: i64,
     value_max: i64,
     value_bits: u32,
+    /// Weights of a matrix layer (= bits as dense binary).
     weight_bits: usize,
+    /// Bits the layer's storage really holds (codebook + indices, tile, or dense bits).
     stored_weight_bits: usize,
+    /// `stored_weight_bits / weight_bits`.
     bits_per_weight: Option<f64>,
+    /// `dense`, `codebook` or `tiled` (matrix layers).
+    storage: Option<&'static str>,
     macs: u64,
     detail: String,
 }
@@ -32,7 +37,12 @@ struct Report {
     input_shape: Vec<usize>,
     input_type: String,
     classes: usize,
+    /// Stored weight bits of the whole model.
     total_weight_bits: usize,
+    /// Weight bits the model would take stored dense (one bit per weight).
+    total_dense_weight_bits: usize,
+    /// `total_weight_bits / total_dense_weight_bits`.
+    bits_per_weight: f64,
     total_macs: u64,
     nodes: Vec<NodeInfo>,
 }
@@ -45,7 +55,23 @@ fn detail(graph: &Graph, id: NodeId) -> String {
                 WeightValues::Pm1 => "±1",
                 WeightValues::ZeroOne => "{0,1}",
             };
-            match m.geometry {
+            let storage = match &w.store {
+                WeightStore::Dense(_) => String::new(),
+                WeightStore::Codebook(cb) => {
+                    format!("; codebook τ={} ({} kernels)", cb.tau, cb.entries)
+                }
+                WeightStore::Tiled(t) => format!(
+                    "; tile of {} bits x{}{}",
+                    t.tile.len(),
+                    t.p,
+                    if t.alpha.is_some() {
+                        ", α per chunk"
+                    } else {
+                        ""
+                    }
+                ),
+            };
+            let shape = match m.geometry {
                 Geometry::Dense => format!("{}x{} {values}", w.out_channels, w.in_channels),
                 Geometry::Conv {
                     stride,
@@ -63,7 +89,8 @@ fn detail(graph: &Graph, id: NodeId) -> String {
                     padding.right,
                     pad_mode
                 ),
-            }
+            };
+            shape + &storage
         }
         Op::Threshold(t) => {
             let constant = t
@@ -114,19 +141,27 @@ fn report(graph: &Graph) -> Report {
                 weight_bits,
                 stored_weight_bits: stored,
                 bits_per_weight: (weight_bits > 0).then(|| stored as f64 / weight_bits as f64),
+                storage: match &n.op {
+                    Op::MatMul(m) => Some(m.weights.storage()),
+                    _ => None,
+                },
                 macs: graph.macs(id),
                 detail: detail(graph, id),
             }
         })
         .collect();
     let input = graph.input_node();
+    let stored = nodes.iter().map(|n| n.stored_weight_bits).sum();
+    let dense: usize = nodes.iter().map(|n| n.weight_bits).sum();
     Report {
         model: graph.name.clone(),
         metadata: serde_json::Value::Object(graph.metadata.clone().into_iter().collect()),
         input_shape: input.shape.dims(),
         input_type: input.vtype.describe(),
         classes: graph.classes(),
-        total_weight_bits: nodes.iter().map(|n| n.stored_weight_bits).sum(),
+        total_weight_bits: stored,
+        total_dense_weight_bits: dense,
+        bits_per_weight: stored as f64 / dense.max(1) as f64,
         total_macs: nodes.iter().map(|n| n.macs).sum(),
         nodes,
     }
@@ -165,8 +200,8 @@ pub fn run(model: &Path, json: bool) -> Result<(), CliError> {
         r.classes
     );
     println!(
-        "{:>3}  {:<20} {:<9} {:<12} {:<5} {:>10} {:>12}  detail",
-        "#", "name", "op", "shape", "value", "weight bits", "MACs"
+        "{:>3}  {:<20} {:<9} {:<12} {:<5} {:>9} {:>9} {:>5} {:>12}  detail",
+        "#", "name", "op", "shape", "value", "weights", "stored", "bit/w", "MACs"
     );
     for (i, n) in r.nodes.iter().enumerate() {
         let shape = n
@@ -175,22 +210,32 @@ pub fn run(model: &Path, json: bool) -> Result<(), CliError> {
             .map(|d| d.to_string())
             .collect::<Vec<_>>()
             .join("x");
+        let per_weight = n
+            .bits_per_weight
+            .map(|b| format!("{b:.3}"))
+            .unwrap_or_default();
         println!(
-            "{:>3}  {:<20} {:<9} {:<12} {:<5} {:>10} {:>12}  {}",
+            "{:>3}  {:<20} {:<9} {:<12} {:<5} {:>9} {:>9} {:>5} {:>12}  {}",
             i,
             cell(&n.name, 20),
             n.op,
             shape,
             n.value,
+            n.weight_bits,
             n.stored_weight_bits,
+            per_weight,
             n.macs,
             n.detail
         );
     }
     println!(
-        "total: {} weight bits ({:.1} KiB), {} MACs per frame",
+        "total: {} weight bits stored ({:.1} KiB), {:.3} bit/weight: {:.2}x smaller than the \
+         {} bits of dense binary weights; {} MACs per frame",
         r.total_weight_bits,
         r.total_weight_bits as f64 / 8192.0,
+        r.bits_per_weight,
+        r.total_dense_weight_bits as f64 / r.total_weight_bits.max(1) as f64,
+        r.total_dense_weight_bits,
         r.total_macs
     );
     Ok(())

@@ -18,10 +18,35 @@ pub fn preset_parser() -> PossibleValuesParser {
     )
 }
 
-pub fn model(arch: &str, seed: u64, output: &Path) -> Result<(), CliError> {
+pub fn model(
+    arch: &str,
+    seed: u64,
+    tau: Option<u32>,
+    repeats: Option<usize>,
+    output: &Path,
+) -> Result<(), CliError> {
     let preset =
         presets::find(arch).ok_or_else(|| CliError::Input(format!("unknown preset {arch}")))?;
-    let model = preset.generate(seed);
+    let mut knobs = presets::Knobs::default();
+    for (given, knob, flag) in [
+        (tau.is_some(), presets::Knob::Tau, "--tau"),
+        (repeats.is_some(), presets::Knob::Repeats, "--repeats"),
+    ] {
+        if given && !preset.knobs.contains(&knob) {
+            let takers: Vec<&str> = presets::PRESETS
+                .iter()
+                .filter(|p| p.knobs.contains(&knob))
+                .map(|p| p.name)
+                .collect();
+            return Err(CliError::Input(format!(
+                "{flag} does not apply to preset {arch}; it applies to {}",
+                takers.join(", ")
+            )));
+        }
+    }
+    knobs.tau = tau.unwrap_or(knobs.tau);
+    knobs.repeats = repeats.unwrap_or(knobs.repeats);
+    let model = preset.generate_with(seed, &knobs);
     // Check our own output with the real loader before writing it.
     passes::lower(&model)?;
     write_output(output, format::to_json(&model).as_bytes())?;

@@ -127,6 +127,55 @@ pub enum WeightsDef {
         /// The bits.
         bits: TensorDef,
     },
+    /// Sub-bit kernel codebook (conv2d only; SNN, Sparse Kernel Selection): kernel (o, c) is
+    /// codebook entry `indices[o][c]`, so each k×k kernel costs τ bits.
+    Codebook {
+        /// Meaning of a stored bit.
+        values: WeightValues,
+        /// Index width τ in bits, 1..=16; the codebook has at most 2^τ entries.
+        tau: u32,
+        /// The entries: a `bits` tensor `[n, kh, kw]`, each entry row-major over (kh, kw).
+        codebook: TensorDef,
+        /// An integer tensor `[out, in]`: the entry of every (output, input channel) kernel.
+        indices: TensorDef,
+    },
+    /// Tiled bit network (TBN): the weights flattened row-major over (out, in, kh, kw) are one
+    /// tile of L bits repeated `p` times, W_flat[f] = tile[f mod L], with one positive scale α
+    /// per chunk of L consecutive weights.
+    Tiled {
+        /// Meaning of a stored bit.
+        values: WeightValues,
+        /// The layer's full weight shape: `[out, in]` (dense) or `[out, in, kh, kw]` (conv).
+        shape: Vec<usize>,
+        /// How many times the tile repeats (≥ 1); L · p must equal the weight count.
+        p: usize,
+        /// The tile: a `bits` tensor `[L]`.
+        tile: TensorDef,
+        /// Scale per chunk: a float tensor `[p]` or `[1]`, every value finite and > 0. Only a
+        /// `binarize` epilogue can apply it (y = Σ α_i · S_i); absent means 1.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        alpha: Option<TensorDef>,
+    },
+}
+
+impl WeightsDef {
+    /// The `storage` string of this encoding.
+    pub fn storage(&self) -> &'static str {
+        match self {
+            WeightsDef::Dense { .. } => "dense",
+            WeightsDef::Codebook { .. } => "codebook",
+            WeightsDef::Tiled { .. } => "tiled",
+        }
+    }
+
+    /// Meaning of a stored bit.
+    pub fn values(&self) -> WeightValues {
+        match self {
+            WeightsDef::Dense { values, .. }
+            | WeightsDef::Codebook { values, .. }
+            | WeightsDef::Tiled { values, .. } => *values,
+        }
+    }
 }
 
 /// `op: dense`.

@@ -22,12 +22,49 @@ pub struct Weights {
     pub store: WeightStore,
 }
 
-/// Storage of weight bits. Sub-bit encodings (codebooks, tiles) add variants here; every
-/// consumer reads weights through [`Weights::bit`] / [`Weights::expand`].
+/// Storage of weight bits. Every consumer that needs single weights reads them through
+/// [`Weights::bit`] / [`Weights::expand`]; the hardware plan also reads the compressed form.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WeightStore {
     /// One bit per weight, row-major over (out, in, kh, kw).
     Dense(BitVec),
+    /// Kernel codebook: kernel (o, c) is entry `indices[o · in + c]`.
+    Codebook(Codebook),
+    /// One tile repeated: weight f (row-major over (out, in, kh, kw)) is `tile[f mod L]`.
+    Tiled(Tiled),
+}
+
+/// A kernel codebook and the index of every kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Codebook {
+    /// Index width in bits.
+    pub tau: u32,
+    /// Entries in the codebook (≤ 2^τ).
+    pub entries: usize,
+    /// `entries × kh × kw` bits, entry-major, each entry row-major over (kh, kw).
+    pub bits: BitVec,
+    /// Entry of kernel (o, c) at `o · in + c`; every index < `entries`.
+    pub indices: Vec<u32>,
+}
+
+/// A tile and its repeat count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tiled {
+    /// The tile (L bits).
+    pub tile: BitVec,
+    /// Repeats p: L · p is the weight count.
+    pub p: usize,
+    /// Scale α of each chunk (p values), if the model gave them; `passes::build` hands them to
+    /// the `binarize` that consumes the layer.
+    pub alpha: Option<Vec<f64>>,
+}
+
+impl Tiled {
+    /// Chunk indices (of L weights each) that output channel `o`'s `taps` weights touch.
+    pub fn chunks_of(&self, o: usize, taps: usize) -> std::ops::RangeInclusive<usize> {
+        let l = self.tile.len();
+        (o * taps) / l..=(o * taps + taps - 1) / l
+    }
 }
 
 impl Weights {
@@ -41,10 +78,21 @@ impl Weights {
         self.out_channels * self.taps()
     }
 
-    /// Bits actually stored.
+    /// Bits actually stored: the dense bits, the codebook and its indices, or the tile.
     pub fn stored_bits(&self) -> usize {
         match &self.store {
             WeightStore::Dense(bits) => bits.len(),
+            WeightStore::Codebook(cb) => cb.indices.len() * cb.tau as usize + cb.bits.len(),
+            WeightStore::Tiled(t) => t.tile.len(),
+        }
+    }
+
+    /// The storage kind (the model format's `storage` string).
+    pub fn storage(&self) -> &'static str {
+        match &self.store {
+            WeightStore::Dense(_) => "dense",
+            WeightStore::Codebook(_) => "codebook",
+            WeightStore::Tiled(_) => "tiled",
         }
     }
 
@@ -53,6 +101,11 @@ impl Weights {
         let index = ((o * self.in_channels + c) * self.kh + ky) * self.kw + kx;
         match &self.store {
             WeightStore::Dense(bits) => bits.get(index),
+            WeightStore::Codebook(cb) => {
+                let entry = cb.indices[o * self.in_channels + c] as usize;
+                cb.bits.get((entry * self.kh + ky) * self.kw + kx)
+            }
+            WeightStore::Tiled(t) => t.tile.get(index % t.tile.len()),
         }
     }
 
@@ -69,6 +122,21 @@ impl Weights {
     pub fn expand(&self) -> BitVec {
         match &self.store {
             WeightStore::Dense(bits) => bits.clone(),
+            _ => {
+                let mut out = BitVec::zeros(self.count());
+                let mut i = 0;
+                for o in 0..self.out_channels {
+                    for c in 0..self.in_channels {
+                        for ky in 0..self.kh {
+                            for kx in 0..self.kw {
+                                out.set(i, self.bit(o, c, ky, kx));
+                                i += 1;
+                            }
+                        }
+                    }
+                }
+                out
+            }
         }
     }
 }
@@ -145,6 +213,9 @@ pub enum FloatStep {
 /// Sign of a float epilogue: out = [f(S) ≥ 0]. Removed by `passes::fold`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Binarize {
+    /// Per-channel scale applied to S before the steps: the α of a tiled producer (y = α · S),
+    /// kept apart from `steps` so errors name the file's steps by their own index.
+    pub scale: Option<Vec<f64>>,
     /// Steps in the order they apply.
     pub steps: Vec<FloatStep>,
 }

@@ -8,8 +8,8 @@ use crate::format::{
     PadMode, PaddingDef, StepDef, TensorDef, ThresholdDef, WeightValues, WeightsDef,
 };
 use crate::ir::{
-    Binarize, ChannelRule, FloatStep, Geometry, Graph, MatMul, MaxPool, Node, NodeId, Op, Padding,
-    Scores, Shape, Threshold, ValueType, WeightStore, Weights,
+    Binarize, ChannelRule, Codebook, FloatStep, Geometry, Graph, MatMul, MaxPool, Node, NodeId, Op,
+    Padding, Scores, Shape, Threshold, Tiled, ValueType, WeightStore, Weights,
 };
 use crate::sanitize::Identifiers;
 use std::collections::HashMap;
@@ -186,7 +186,33 @@ fn check_all_reach_output(nodes: &[Node], output: NodeId) -> Result<()> {
 
 type Lowered = (Op, Shape, ValueType);
 
+/// The per-chunk scales α of a tiled layer, if `node` is one that has them.
+fn chunk_scales(node: &Node) -> Option<(&Weights, &Tiled, &[f64])> {
+    match &node.op {
+        Op::MatMul(MatMul { weights, .. }) => match &weights.store {
+            WeightStore::Tiled(t) => t.alpha.as_deref().map(|a| (weights, t, a)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 fn lower_node(def: &NodeDef, operands: &[&Node]) -> Result<Lowered> {
+    if let (Some(x), false) = (operands.first(), matches!(def.op, OpDef::Binarize(_))) {
+        if chunk_scales(x).is_some() {
+            return Err(ModelError::new(format!(
+                "reads \"{}\", a tiled layer with scales α, which only a `binarize` epilogue \
+                 can apply; `{}` works on the integer sums S and would drop them",
+                x.name.escape_debug(),
+                def.op.name()
+            ))
+            .at_field("inputs")
+            .with_hint(
+                "put a `binarize` right after the tiled layer, or fold α into this node's \
+                 parameters and leave the layer's `alpha` out",
+            ));
+        }
+    }
     match &def.op {
         OpDef::Input(d) => lower_input(d),
         OpDef::Dense(d) => lower_dense(&d.weights, operands[0]),
@@ -228,11 +254,50 @@ fn lower_input(d: &InputDef) -> Result<Lowered> {
     Ok((Op::Input, shape, vtype))
 }
 
+/// The weight shape a `weights` object declares, and the field that declares it.
+fn declared_shape(w: &WeightsDef) -> Result<(Vec<usize>, &'static str)> {
+    match w {
+        WeightsDef::Dense { bits, .. } => Ok((bits.shape.clone(), "weights.bits.shape")),
+        WeightsDef::Tiled { shape, .. } => Ok((shape.clone(), "weights.shape")),
+        WeightsDef::Codebook {
+            codebook, indices, ..
+        } => {
+            let [n, kh, kw] = codebook.shape[..] else {
+                return Err(ModelError::new(format!(
+                    "expected [entries, kh, kw], found {:?}",
+                    codebook.shape
+                ))
+                .at_field("weights.codebook.shape"));
+            };
+            let [o, c] = indices.shape[..] else {
+                return Err(ModelError::new(format!(
+                    "expected [out, in] (one index per kernel), found {:?}",
+                    indices.shape
+                ))
+                .at_field("weights.indices.shape"));
+            };
+            if n == 0 {
+                return Err(ModelError::new("the codebook has no entries")
+                    .at_field("weights.codebook.shape"));
+            }
+            Ok((vec![o, c, kh, kw], "weights.indices.shape"))
+        }
+    }
+}
+
+/// Largest codebook index width: 16 bits index 65,536 kernels, far beyond any 3×3 codebook.
+const MAX_TAU: u32 = 16;
+
 /// Decodes the weights, checking the shape against what the layer's input implies.
 fn decode_weights(w: &WeightsDef, expected_tail: &[usize]) -> Result<Weights> {
-    let WeightsDef::Dense { values, bits } = w;
-    let field = "weights.bits";
-    let dims = &bits.shape;
+    if expected_tail.len() == 1 && matches!(w, WeightsDef::Codebook { .. }) {
+        return Err(ModelError::new(
+            "codebook storage is for conv2d layers: an entry is a kh×kw kernel",
+        )
+        .at_field("weights.storage")
+        .with_hint("store a dense layer's weights as \"dense\" or \"tiled\""));
+    }
+    let (dims, field) = declared_shape(w)?;
     if dims.len() != 1 + expected_tail.len() || dims[0] == 0 || dims[1..] != *expected_tail {
         let mut want = vec!["out".to_string()];
         want.extend(expected_tail.iter().map(|d| d.to_string()));
@@ -241,21 +306,132 @@ fn decode_weights(w: &WeightsDef, expected_tail: &[usize]) -> Result<Weights> {
             want.join(", "),
             dims
         ))
-        .at_field(format!("{field}.shape")));
+        .at_field(field));
     }
-    let data = bits.to_bits().map_err(|e| e.at_field(field))?;
     let (kh, kw) = match expected_tail.len() {
         1 => (1, 1),
         _ => (dims[2], dims[3]),
     };
+    let count = dims.iter().product::<usize>();
+    let store = match w {
+        WeightsDef::Dense { bits, .. } => {
+            WeightStore::Dense(bits.to_bits().map_err(|e| e.at_field("weights.bits"))?)
+        }
+        WeightsDef::Codebook {
+            tau,
+            codebook,
+            indices,
+            ..
+        } => decode_codebook(*tau, codebook, indices)?,
+        WeightsDef::Tiled { p, tile, alpha, .. } => decode_tiled(*p, tile, alpha, count)?,
+    };
     Ok(Weights {
-        values: *values,
+        values: w.values(),
         out_channels: dims[0],
         in_channels: dims[1],
         kh,
         kw,
-        store: WeightStore::Dense(data),
+        store,
     })
+}
+
+fn decode_codebook(tau: u32, codebook: &TensorDef, indices: &TensorDef) -> Result<WeightStore> {
+    if !(1..=MAX_TAU).contains(&tau) {
+        return Err(ModelError::new(format!(
+            "is {tau}; the index width must be between 1 and {MAX_TAU} bits"
+        ))
+        .at_field("weights.tau"));
+    }
+    let entries = codebook.shape[0];
+    if entries > 1 << tau {
+        return Err(ModelError::new(format!(
+            "{entries} entries cannot all be addressed by {tau}-bit indices (at most {})",
+            1u64 << tau
+        ))
+        .at_field("weights.codebook.shape"));
+    }
+    let bits = codebook
+        .to_bits()
+        .map_err(|e| e.at_field("weights.codebook"))?;
+    let raw = indices
+        .to_i64()
+        .map_err(|e| e.at_field("weights.indices"))?;
+    let in_channels = indices.shape[1];
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, &v) in raw.iter().enumerate() {
+        if v < 0 || v as u64 >= entries as u64 {
+            return Err(ModelError::new(format!(
+                "index {v} of kernel [{}, {}] is out of range for a codebook of {entries} entries",
+                i / in_channels,
+                i % in_channels
+            ))
+            .at_field("weights.indices"));
+        }
+        out.push(v as u32);
+    }
+    Ok(WeightStore::Codebook(Codebook {
+        tau,
+        entries,
+        bits,
+        indices: out,
+    }))
+}
+
+fn decode_tiled(
+    p: usize,
+    tile: &TensorDef,
+    alpha: &Option<TensorDef>,
+    count: usize,
+) -> Result<WeightStore> {
+    let [l] = tile.shape[..] else {
+        return Err(ModelError::new(format!(
+            "expected [L] (one dimension), found {:?}",
+            tile.shape
+        ))
+        .at_field("weights.tile.shape"));
+    };
+    if p == 0 {
+        return Err(ModelError::new("must be at least 1").at_field("weights.p"));
+    }
+    if l.checked_mul(p) != Some(count) {
+        return Err(ModelError::new(format!(
+            "a tile of {l} bits repeated {p} times covers {} weights, but the layer has {count}",
+            l as u128 * p as u128
+        ))
+        .at_field("weights.tile.shape")
+        .with_hint("the tile length L must be the weight count divided by p"));
+    }
+    let bits = tile.to_bits().map_err(|e| e.at_field("weights.tile"))?;
+    let alpha = match alpha {
+        None => None,
+        Some(t) => {
+            let values = t.to_f64().map_err(|e| e.at_field("weights.alpha"))?;
+            let values = match t.shape[..] {
+                [n] if n == p => values,
+                [1] => vec![values[0]; p],
+                _ => {
+                    return Err(ModelError::new(format!(
+                        "expected [{p}] (one per chunk) or [1], found {:?}",
+                        t.shape
+                    ))
+                    .at_field("weights.alpha.shape"))
+                }
+            };
+            if let Some(i) = values.iter().position(|a| !(a.is_finite() && *a > 0.0)) {
+                return Err(ModelError::new(format!(
+                    "chunk {i} has scale {}; every α must be finite and > 0",
+                    values[i]
+                ))
+                .at_field("weights.alpha"));
+            }
+            Some(values)
+        }
+    };
+    Ok(WeightStore::Tiled(Tiled {
+        tile: bits,
+        p,
+        alpha,
+    }))
 }
 
 /// The accumulator range of Σ w·x over `taps` taps (derived, so hardware never overflows).
@@ -343,14 +519,14 @@ fn lower_conv(d: &ConvDef, x: &Node) -> Result<Lowered> {
         ))
         .at_field("inputs"));
     };
-    let WeightsDef::Dense { bits, .. } = &d.weights;
-    let (kh, kw) = match bits.shape.as_slice() {
+    let (declared, field) = declared_shape(&d.weights)?;
+    let (kh, kw) = match declared.as_slice() {
         [_, _, kh, kw] if *kh > 0 && *kw > 0 => (*kh, *kw),
         other => {
             return Err(ModelError::new(format!(
                 "expected shape [out, {c}, kh, kw] with kh, kw > 0, found {other:?}"
             ))
-            .at_field("weights.bits.shape"))
+            .at_field(field))
         }
     };
     let weights = decode_weights(&d.weights, &[c, kh, kw])?;
@@ -398,7 +574,7 @@ fn lower_conv(d: &ConvDef, x: &Node) -> Result<Lowered> {
                 h + padding.top + padding.bottom,
                 w + padding.left + padding.right
             ))
-            .at_field("weights.bits.shape"));
+            .at_field(field));
         }
         Ok((padded - k) / d.stride + 1)
     };
@@ -446,9 +622,41 @@ fn per_channel(t: &TensorDef, channels: usize, field: &str) -> Result<Vec<f64>> 
     }
 }
 
+/// One α per output channel of a tiled layer: the scale of the chunk its weights lie in.
+fn channel_scales(x: &Node, w: &Weights, t: &Tiled, alpha: &[f64]) -> Result<Vec<f64>> {
+    (0..w.out_channels)
+        .map(|o| {
+            let chunks = t.chunks_of(o, w.taps());
+            let a = alpha[*chunks.start()];
+            match chunks.clone().find(|&i| alpha[i] != a) {
+                None => Ok(a),
+                Some(i) => Err(ModelError::new(format!(
+                    "output channel {o} of the tiled layer \"{}\" spans chunks {} to {} with \
+                     different scales (α = {a} and {}); xnorc folds one α per channel, so a \
+                     filter must lie in one chunk or its chunks must share α",
+                    x.name.escape_debug(),
+                    chunks.start(),
+                    chunks.end(),
+                    alpha[i]
+                ))
+                .at_field("inputs")
+                .with_hint(format!(
+                    "choose p dividing the {} output channels, or give one α for the layer",
+                    w.out_channels
+                ))),
+            }
+        })
+        .collect()
+}
+
 fn lower_binarize(d: &BinarizeDef, x: &Node) -> Result<Lowered> {
     require_integer_input(x, "binarize")?;
     let c = x.shape.channels();
+    // A tiled layer's α scales its sums first: y = α · S, then the epilogue.
+    let scale = match chunk_scales(x) {
+        Some((w, t, alpha)) => Some(channel_scales(x, w, t, alpha)?),
+        None => None,
+    };
     let mut steps = Vec::with_capacity(d.steps.len());
     for (i, step) in d.steps.iter().enumerate() {
         let at = |name: &str| format!("steps[{i}].{name}");
@@ -494,7 +702,11 @@ fn lower_binarize(d: &BinarizeDef, x: &Node) -> Result<Lowered> {
             }
         });
     }
-    Ok((Op::Binarize(Binarize { steps }), x.shape, ValueType::Bits))
+    Ok((
+        Op::Binarize(Binarize { scale, steps }),
+        x.shape,
+        ValueType::Bits,
+    ))
 }
 
 /// Builds one channel's rule, reducing it to a constant when it cannot change over `[lo, hi]`.

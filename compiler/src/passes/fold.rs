@@ -43,12 +43,35 @@ fn apply_step(step: &FloatStep, c: usize, y: f64) -> f64 {
     }
 }
 
+/// f(S) of a whole `binarize` for channel `c`: the tiled producer's α (if any), then the steps.
+pub fn eval_binarize(b: &Binarize, c: usize, s: i64) -> f64 {
+    let mut y = s as f64;
+    if let Some(a) = &b.scale {
+        y *= a[c];
+    }
+    for step in &b.steps {
+        y = apply_step(step, c, y);
+    }
+    y
+}
+
 /// Checks that no intermediate value overflows to infinity for S in [lo, hi]. Monotone steps
 /// take their extremes at the ends, so checking S = lo and S = hi covers the range; with every
 /// value finite, no NaN (∞ − ∞, ∞ · 0) can arise and f64 evaluation stays monotone.
-fn check_finite(steps: &[FloatStep], c: usize, lo: i64, hi: i64) -> Result<()> {
+fn check_finite(b: &Binarize, c: usize, lo: i64, hi: i64) -> Result<()> {
+    let steps = &b.steps;
     for s in [lo, hi] {
         let mut y = s as f64;
+        if let Some(a) = &b.scale {
+            y *= a[c];
+            if !y.is_finite() {
+                return Err(ModelError::new(format!(
+                    "channel {c}: the tiled input's scale α = {} overflows f64 for S = {s}",
+                    a[c]
+                ))
+                .at_field("inputs"));
+            }
+        }
         for (i, step) in steps.iter().enumerate() {
             y = apply_step(step, c, y);
             if !y.is_finite() {
@@ -87,8 +110,8 @@ fn direction(steps: &[FloatStep], c: usize) -> i32 {
 
 /// The threshold rule equivalent to `binarize` channel `c` over S ∈ [lo, hi].
 pub fn fold_channel(b: &Binarize, c: usize, lo: i64, hi: i64) -> Result<ChannelRule> {
-    check_finite(&b.steps, c, lo, hi)?;
-    let fires = |s: i64| eval_steps(&b.steps, c, s) >= 0.0;
+    check_finite(b, c, lo, hi)?;
+    let fires = |s: i64| eval_binarize(b, c, s) >= 0.0;
     Ok(match direction(&b.steps, c) {
         0 => ChannelRule::Const(fires(lo) as u32),
         1 => {

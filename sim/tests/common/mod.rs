@@ -6,7 +6,7 @@ pub mod naive;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use xnorc_compiler::format::{InputType, ModelFile, OpDef, PadMode, WeightValues};
-use xnorc_compiler::presets::Builder;
+use xnorc_compiler::presets::{Builder, Storage};
 use xnorc_sim::Frames;
 
 /// Input frames owned in the simulator's byte types, with their values as i64 for the naive
@@ -56,8 +56,31 @@ pub fn random_inputs(model: &ModelFile, frames: usize, seed: u64) -> Input {
     }
 }
 
+/// A random weight storage for a layer of `n` weights: dense, a codebook (convolutions), or a
+/// tile repeated p times (any p dividing n, often one that splits filters across chunks) with
+/// or without α. Returns whether the layer has α (then a `binarize` must follow).
+fn random_storage(b: &mut Builder, n: usize, conv: bool) -> bool {
+    let storage = match b.rng().gen_range(0..4) {
+        0 if conv => {
+            let tau = b.rng().gen_range(1..=5);
+            let entries = b.rng().gen_range(1..=1usize << tau);
+            Storage::Codebook { tau, entries }
+        }
+        1 | 2 => {
+            let divisors: Vec<usize> = (1..=n.min(64)).filter(|d| n.is_multiple_of(*d)).collect();
+            let p = divisors[b.rng().gen_range(0..divisors.len())];
+            let alpha = b.rng().gen_bool(0.5);
+            Storage::Tiled { p, alpha }
+        }
+        _ => Storage::Dense,
+    };
+    b.storage(storage);
+    matches!(storage, Storage::Tiled { alpha: true, .. })
+}
+
 /// A random chain over every op and option: odd sizes around word boundaries, strides 1–2,
-/// asymmetric padding in both modes, both weight encodings, integer and binary inputs,
+/// asymmetric padding in both modes, both weight encodings, dense, codebook and tiled
+/// storage (α or not, filters inside one chunk or across several), integer and binary inputs,
 /// one- and multi-level thresholds, float epilogues, max-pool.
 pub fn random_model(seed: u64) -> ModelFile {
     let mut b = Builder::new(seed);
@@ -104,8 +127,11 @@ pub fn random_model(seed: u64) -> ModelFile {
             };
             let out = sizes[b.rng().gen_range(0..sizes.len())];
             let v = values(&mut b);
+            let n = out * b.dims()[0] * kh * kw;
+            let scaled = random_storage(&mut b, n, true);
             b.conv_padded(&format!("conv{i}"), out, [kh, kw], stride, pads, mode, v);
             match b.rng().gen_range(0..3) {
+                _ if scaled => b.binarize(&format!("sign{i}")),
                 0 => b.binarize(&format!("sign{i}")),
                 1 => b.threshold(&format!("act{i}"), 1, true),
                 _ => {
@@ -127,8 +153,10 @@ pub fn random_model(seed: u64) -> ModelFile {
     for i in 0..dense {
         let out = sizes[b.rng().gen_range(0..sizes.len())];
         let v = values(&mut b);
+        let n = out * b.dims()[0];
+        let scaled = random_storage(&mut b, n, false);
         b.dense(&format!("fc{i}"), out, v);
-        if b.rng().gen_bool(0.5) {
+        if scaled || b.rng().gen_bool(0.5) {
             b.binarize(&format!("fc_sign{i}"));
         } else {
             let levels = b.rng().gen_range(1..=3);
@@ -137,6 +165,14 @@ pub fn random_model(seed: u64) -> ModelFile {
     }
     let classes = b.rng().gen_range(1..=10);
     let v = values(&mut b);
+    // The classifier feeds the integer `output`: a tile, but no α.
+    let n = classes * b.dims()[0];
+    if random_storage(&mut b, n, false) {
+        let Storage::Tiled { p, .. } = b.pending_storage() else {
+            unreachable!()
+        };
+        b.storage(Storage::Tiled { p, alpha: false });
+    }
     b.dense("classifier", classes, v);
     let affine = b.rng().gen_bool(0.5);
     b.output(affine);

@@ -17,6 +17,8 @@ pub struct Value {
     pub binary: bool,
     /// Binary: −1 or +1. Integer: the integer.
     pub v: Vec<i64>,
+    /// A tiled layer's α per channel, which the `binarize` after it applies first.
+    pub alpha: Option<Vec<f64>>,
 }
 
 fn f64s(t: &TensorDef, n: usize) -> Vec<f64> {
@@ -28,19 +30,90 @@ fn f64s(t: &TensorDef, n: usize) -> Vec<f64> {
     }
 }
 
+/// The weights' shape and every weight as an integer, expanded straight from the format's
+/// definitions: codebook kernel (o, c) is entry indices[o][c]; tiled weight f is tile[f mod L].
 fn weight_values(w: &WeightsDef) -> (Vec<usize>, Vec<i64>) {
-    let WeightsDef::Dense { values, bits } = w;
-    let b = bits.to_bits().unwrap();
-    let v = (0..b.len())
-        .map(|i| {
-            let bit = b.get(i) as i64;
-            match values {
-                WeightValues::Pm1 => 2 * bit - 1,
-                WeightValues::ZeroOne => bit,
+    let (values, shape, bits): (_, Vec<usize>, Vec<bool>) = match w {
+        WeightsDef::Dense { values, bits } => {
+            let b = bits.to_bits().unwrap();
+            (
+                values,
+                bits.shape.clone(),
+                (0..b.len()).map(|i| b.get(i)).collect(),
+            )
+        }
+        WeightsDef::Codebook {
+            values,
+            codebook,
+            indices,
+            ..
+        } => {
+            let cb = codebook.to_bits().unwrap();
+            let idx = indices.to_i64().unwrap();
+            let (o, c) = (indices.shape[0], indices.shape[1]);
+            let (kh, kw) = (codebook.shape[1], codebook.shape[2]);
+            let mut out = Vec::new();
+            for oc in 0..o {
+                for ic in 0..c {
+                    let entry = idx[oc * c + ic] as usize;
+                    for t in 0..kh * kw {
+                        out.push(cb.get(entry * kh * kw + t));
+                    }
+                }
             }
+            (values, vec![o, c, kh, kw], out)
+        }
+        WeightsDef::Tiled {
+            values,
+            shape,
+            tile,
+            ..
+        } => {
+            let t = tile.to_bits().unwrap();
+            let n: usize = shape.iter().product();
+            (
+                values,
+                shape.clone(),
+                (0..n).map(|f| t.get(f % t.len())).collect(),
+            )
+        }
+    };
+    let v = bits
+        .iter()
+        .map(|&bit| match values {
+            WeightValues::Pm1 => 2 * bit as i64 - 1,
+            WeightValues::ZeroOne => bit as i64,
         })
         .collect();
-    (bits.shape.clone(), v)
+    (shape, v)
+}
+
+/// A tiled layer's α per output channel: the scale shared by the chunks its filter touches
+/// (docs/semantics.md; models whose filters span chunks of different α are rejected).
+fn tile_scales(w: &WeightsDef) -> Option<Vec<f64>> {
+    let WeightsDef::Tiled {
+        shape,
+        p,
+        tile,
+        alpha: Some(alpha),
+        ..
+    } = w
+    else {
+        return None;
+    };
+    let a = f64s(alpha, *p);
+    let taps: usize = shape[1..].iter().product();
+    let l = tile.shape[0];
+    Some(
+        (0..shape[0])
+            .map(|o| {
+                let first = o * taps / l;
+                let last = (o * taps + taps - 1) / l;
+                assert!((first..=last).all(|i| a[i] == a[first]));
+                a[first]
+            })
+            .collect(),
+    )
 }
 
 /// Evaluates every node for one frame; `input` as given to the simulator (bits as 0/1).
@@ -84,6 +157,7 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
                     }
                 })
                 .collect(),
+            alpha: None,
         },
         OpDef::Dense(d) => {
             let x = x.unwrap();
@@ -99,6 +173,7 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
                 dims: vec![o],
                 binary: false,
                 v,
+                alpha: tile_scales(&d.weights),
             }
         }
         OpDef::Conv2d(d) => {
@@ -144,6 +219,7 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
                 dims: vec![o, oh, ow],
                 binary: false,
                 v,
+                alpha: tile_scales(&d.weights),
             }
         }
         OpDef::Binarize(d) => {
@@ -154,6 +230,9 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
             for (i, &s) in x.v.iter().enumerate() {
                 let c = if x.dims.len() == 1 { i } else { i / per };
                 let mut y = s as f64;
+                if let Some(a) = &x.alpha {
+                    y *= a[c];
+                }
                 for step in &d.steps {
                     match step {
                         StepDef::Mul(a) => y *= f64s(a, channels)[c],
@@ -178,6 +257,7 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
                 dims: x.dims,
                 binary: true,
                 v,
+                alpha: None,
             }
         }
         OpDef::Threshold(d) => {
@@ -214,6 +294,7 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
                 dims: x.dims,
                 binary: levels == 1,
                 v,
+                alpha: None,
             }
         }
         OpDef::MaxPool(d) => {
@@ -239,6 +320,7 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
                 dims: vec![c, oh, ow],
                 binary: x.binary,
                 v,
+                alpha: None,
             }
         }
         OpDef::Flatten(_) => {
@@ -265,6 +347,7 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
                 dims: vec![n],
                 binary: false,
                 v: (0..n).map(|k| scale[k] * x.v[k] + offset[k]).collect(),
+                alpha: None,
             }
         }
     }
