@@ -364,7 +364,10 @@ impl Builder {
                 (def, bools)
             }
             Storage::Tiled { p, alpha } => {
-                assert!(p >= 1 && n.is_multiple_of(p), "preset bug: p must divide {n}");
+                assert!(
+                    p >= 1 && n.is_multiple_of(p),
+                    "preset bug: p must divide {n}"
+                );
                 let l = n / p;
                 let tile: Vec<bool> = (0..l).map(|_| self.rng.gen()).collect();
                 let alpha = alpha.then(|| self.chunk_scales(&shape, p, l));

@@ -81,6 +81,8 @@ pub fn mvu(
     memory_output_register: bool,
 ) -> Generated {
     let (nf, sf, pe, simd) = (m.nf(), m.sf(), m.pe, m.simd);
+    // Outputs per pass: PE computed filters, sent to each of the fan-out's channel groups.
+    let outs = pe * m.fanout;
     let eb = input.bits as usize;
     // Operand: SIMD elements, plus the valid flag on top for masked (zero-padded binary) lanes.
     let (xw, ww) = (simd * eb + usize::from(input.valid_bit), pe * simd);
@@ -89,8 +91,22 @@ pub fn mvu(
     let mut md = Module::new(name);
     md.header.extend([
         format!(
-            "MVU {name}: {} inputs x {} outputs, PE {pe}, SIMD {simd} (NF {nf}, SF {sf})",
-            m.k, m.o
+            "MVU {name}: {} inputs x {} outputs, PE {pe}, SIMD {simd} (NF {nf}, SF {sf}), \
+             fan-out {}",
+            m.k, m.o, m.fanout
+        ),
+        format!(
+            "weights: {} storage, {} of {} rows stored{}",
+            m.storage,
+            m.rows(),
+            nf,
+            match &m.codebook {
+                Some(cb) => format!(
+                    "; codebook of {} kernels, {}-bit indices decoded per lane",
+                    cb.entries, cb.tau
+                ),
+                None => String::new(),
+            }
         ),
         format!(
             "lanes: {:?}; accumulator {a} bits in [{}, {}]; cycles per frame {}",
@@ -105,8 +121,10 @@ pub fn mvu(
             m.memory
         ),
     ]);
-    let (din, dout) = crate::stream::stream_ports(&mut md, xw, pe * ob, false);
-    let (nfw, sfw, aw) = (clog2(nf), clog2(sf), clog2(nf * sf));
+    let (din, dout) = crate::stream::stream_ports(&mut md, xw, outs * ob, false);
+    // The weight (or index) memory: `rows` rows, pass nf reading row nf mod rows.
+    let depth = m.weight_words.len();
+    let (nfw, sfw, aw) = (clog2(nf), clog2(sf), clog2(depth));
     let nf_r = md.reg("nf", nfw);
     let sf_r = md.reg("sf", sfw);
     let waddr = md.reg("waddr", aw);
@@ -151,12 +169,12 @@ pub fn mvu(
         din.clone()
     };
     let operand = md.let_wire("operand", xw, operand);
-    // Weight ROM, read synchronously.
+    // Weight (or kernel index) ROM, read synchronously.
     let wfile = format!("{name}_weights.hex");
     md.items.push(Item::Memory {
         name: "weights".into(),
-        width: ww,
-        depth: nf * sf,
+        width: m.word_bits(),
+        depth,
         init: Some(wfile.clone()),
         style: Some(match m.memory {
             MemoryStyle::Block => "block",
@@ -164,15 +182,52 @@ pub fn mvu(
         }),
     });
     let x_r = md.reg("x_r", xw);
-    let w_r = md.reg("w_r", ww);
+    let w_r = md.reg("w_r", m.word_bits());
+    // A codebook layer reads kernel indices: the plane of the op's kernel position, read with
+    // them, turns each lane's index into its weight bit in a register stage of its own.
+    let mut plane_files = Vec::new();
+    let mut plane_read = None;
+    let mut decode_stage = Vec::new();
+    let (x_d, w_d) = match &m.codebook {
+        None => (x_r.clone(), w_r.clone()),
+        Some(cb) => {
+            let tau = cb.tau as usize;
+            let pfile = format!("{name}_planes.hex");
+            plane_files.push((pfile.clone(), hex_words(cb.planes.iter().cloned())));
+            md.items.push(Item::Memory {
+                name: "planes".into(),
+                width: 1 << tau,
+                depth: cb.planes.len(),
+                init: Some(pfile),
+                style: Some("logic"),
+            });
+            let plane = md.reg("plane_r", 1 << tau);
+            // Read in step with the index word; pushed once `kpos` is declared.
+            plane_read = Some(set(
+                plane,
+                Expr::Index("planes".into(), Box::new(r("kpos"))),
+            ));
+            let (x_c, w_c) = (md.reg("x_c", xw), md.reg("w_c", ww));
+            let bits = (0..ww)
+                .rev()
+                .map(|l| Expr::Index("plane_r".into(), Box::new(w_r.clone().slice(l * tau, tau))))
+                .collect();
+            decode_stage = vec![
+                set(x_c.clone(), x_r.clone()),
+                set(w_c.clone(), Expr::Concat(bits)),
+            ];
+            (x_c, w_c)
+        }
+    };
     // Optionally a second operand/weight register, so the lanes never start at a block RAM's
     // data output (ECP5's DP16KD takes 5.6 ns from clock to data without its output register).
     let (x_p, w_p) = if memory_output_register {
         (md.reg("x_p", xw), md.reg("w_p", ww))
     } else {
-        (x_r.clone(), w_r.clone())
+        (x_d.clone(), w_d.clone())
     };
-    let extra = usize::from(memory_output_register);
+    let decode = usize::from(m.codebook.is_some());
+    let extra = decode + usize::from(memory_output_register);
     // Control travelling with each op: valid, last op of a pass, first op of a pass, its nf.
     // Register stages between the operand register and the accumulator: the second operand
     // register, if any, and the tree's.
@@ -205,6 +260,61 @@ pub fn mvu(
     if tracks_nf {
         body.push(set(ctls[0].3.clone(), nf_r.clone()));
     }
+    // The memory address of the next op. Dense weights: one word per op, wrapping after the
+    // stored rows. Codebook indices: one word per channel block, the same row of words again
+    // for each kernel position, the next row after the pass.
+    let (address_step, address_reset) = match &m.codebook {
+        None => (
+            vec![set(
+                waddr.clone(),
+                waddr
+                    .clone()
+                    .op("==", lit(aw, depth as i128 - 1))
+                    .cond(lit(aw, 0), waddr.clone().op("+", lit(aw, 1))),
+            )],
+            Vec::new(),
+        ),
+        Some(cb) => {
+            let blocks = cb.channel_blocks;
+            let (bw, kw_) = (clog2(blocks), clog2(cb.planes.len()));
+            let (row, block, kpos) = (
+                md.reg("irow", aw),
+                md.reg("cblock", bw),
+                md.reg("kpos", kw_),
+            );
+            let next_row = row
+                .clone()
+                .op("==", lit(aw, (depth - blocks) as i128))
+                .cond(lit(aw, 0), row.clone().op("+", lit(aw, blocks as i128)));
+            let step = vec![Stmt::If(
+                last_sf.clone(),
+                vec![
+                    set(row.clone(), next_row.clone()),
+                    set(waddr.clone(), next_row),
+                    set(block.clone(), lit(bw, 0)),
+                    set(kpos.clone(), lit(kw_, 0)),
+                ],
+                vec![Stmt::If(
+                    block.clone().op("==", lit(bw, blocks as i128 - 1)),
+                    vec![
+                        set(waddr.clone(), row.clone()),
+                        set(block.clone(), lit(bw, 0)),
+                        set(kpos.clone(), kpos.clone().op("+", lit(kw_, 1))),
+                    ],
+                    vec![
+                        set(waddr.clone(), waddr.clone().op("+", lit(aw, 1))),
+                        set(block.clone(), block.clone().op("+", lit(bw, 1))),
+                    ],
+                )],
+            )];
+            let reset = vec![
+                set(row, lit(aw, 0)),
+                set(block, lit(bw, 0)),
+                set(kpos, lit(kw_, 0)),
+            ];
+            (step, reset)
+        }
+    };
     let counters = Stmt::If(
         r("rst"),
         vec![
@@ -214,56 +324,54 @@ pub fn mvu(
             set(ctls[0].0.clone(), lit(1, 0)),
             set(need_in.clone(), lit(1, 1)),
             set(last_sf.clone(), lit(1, i128::from(sf == 1))),
-        ],
+        ]
+        .into_iter()
+        .chain(address_reset)
+        .collect(),
         vec![
             set(ctls[0].0.clone(), issue.clone()),
             when(
                 issue.clone(),
-                vec![
-                    Stmt::If(
-                        last_sf.clone(),
-                        vec![
-                            set(sf_r.clone(), lit(sfw, 0)),
-                            set(last_sf.clone(), lit(1, i128::from(sf == 1))),
-                            set(
-                                nf_r.clone(),
-                                nf_r.clone()
-                                    .op("==", lit(nfw, nf as i128 - 1))
-                                    .cond(lit(nfw, 0), nf_r.clone().op("+", lit(nfw, 1))),
-                            ),
-                            set(
-                                need_in.clone(),
-                                if nf == 1 {
-                                    lit(1, 1)
-                                } else {
-                                    nf_r.clone().op("==", lit(nfw, nf as i128 - 1))
-                                },
-                            ),
-                        ],
-                        vec![
-                            set(sf_r.clone(), sf_r.clone().op("+", lit(sfw, 1))),
-                            set(
-                                last_sf.clone(),
-                                if sf == 1 {
-                                    lit(1, 1)
-                                } else {
-                                    sf_r.clone().op("==", lit(sfw, sf as i128 - 2))
-                                },
-                            ),
-                        ],
-                    ),
-                    set(
-                        waddr.clone(),
-                        waddr
-                            .clone()
-                            .op("==", lit(aw, (nf * sf) as i128 - 1))
-                            .cond(lit(aw, 0), waddr.clone().op("+", lit(aw, 1))),
-                    ),
-                ],
+                vec![Stmt::If(
+                    last_sf.clone(),
+                    vec![
+                        set(sf_r.clone(), lit(sfw, 0)),
+                        set(last_sf.clone(), lit(1, i128::from(sf == 1))),
+                        set(
+                            nf_r.clone(),
+                            nf_r.clone()
+                                .op("==", lit(nfw, nf as i128 - 1))
+                                .cond(lit(nfw, 0), nf_r.clone().op("+", lit(nfw, 1))),
+                        ),
+                        set(
+                            need_in.clone(),
+                            if nf == 1 {
+                                lit(1, 1)
+                            } else {
+                                nf_r.clone().op("==", lit(nfw, nf as i128 - 1))
+                            },
+                        ),
+                    ],
+                    vec![
+                        set(sf_r.clone(), sf_r.clone().op("+", lit(sfw, 1))),
+                        set(
+                            last_sf.clone(),
+                            if sf == 1 {
+                                lit(1, 1)
+                            } else {
+                                sf_r.clone().op("==", lit(sfw, sf as i128 - 2))
+                            },
+                        ),
+                    ],
+                )]
+                .into_iter()
+                .chain(address_step.clone())
+                .collect(),
             ),
         ],
     );
     body.push(counters);
+    body.extend(plane_read);
     md.always(body);
     // Lanes.
     let (leaf_w, signed) = match m.lane {
@@ -274,8 +382,11 @@ pub fn mvu(
     let levels = if simd == 1 { 0 } else { clog2(simd) };
     let mut partials = Vec::with_capacity(pe);
     let mut stage_regs: Vec<Vec<Stmt>> = vec![Vec::new(); regs];
+    if decode == 1 {
+        stage_regs[0] = decode_stage;
+    }
     if memory_output_register {
-        stage_regs[0] = vec![set(x_p.clone(), x_r), set(w_p.clone(), w_r)];
+        stage_regs[decode] = vec![set(x_p.clone(), x_d), set(w_p.clone(), w_d)];
     }
     for p in 0..pe {
         let mut nodes: Vec<(Expr, usize)> = (0..simd)
@@ -385,15 +496,16 @@ pub fn mvu(
             ge,
             thresholds,
         } => {
-            // Threshold ROM: per nf, PE × levels thresholds (a bits each) then PE direction bits.
+            // Threshold ROM: per nf, PE·fanout × levels thresholds (a bits each) then as many
+            // direction bits; output e of a pass compares total e mod PE (its filter).
             // Every compare is one unsigned `>=` — a bare carry chain on both families: a total
             // ≤ t is the complement of a total ≥ t + 1, and flipping the sign bit of both sides
             // (offset binary) turns the signed order into the unsigned one.
-            let tw = pe * levels * a + pe;
+            let tw = outs * levels * a + outs;
             let words = (0..nf).map(|f| {
                 let mut bits = Vec::with_capacity(tw);
-                for p in 0..pe {
-                    let ch = f * pe + p;
+                for e in 0..outs {
+                    let ch = f * outs + e;
                     for k in 0..*levels {
                         let t = thresholds[ch * levels + k];
                         // ≥ thresholds lie in [lo, hi + 1], ≤ thresholds in [lo − 1, hi]: the
@@ -404,7 +516,7 @@ pub fn mvu(
                         bits.extend(word);
                     }
                 }
-                bits.extend((0..pe).map(|p| ge[f * pe + p]));
+                bits.extend((0..outs).map(|e| ge[f * outs + e]));
                 bits
             });
             let tfile = format!("{name}_thresholds.hex");
@@ -426,41 +538,47 @@ pub fn mvu(
                 word.clone(),
                 Expr::Index("thresholds".into(), Box::new(nf_ahead)),
             )]);
-            let mut outs = Vec::with_capacity(pe);
-            for (p, total) in totals.into_iter().enumerate() {
-                let ge_bit = word.clone().bit(pe * levels * a + p);
-                let offset = md.let_wire(
-                    &format!("biased{p}"),
-                    a,
-                    Expr::Concat(vec![
-                        total.clone().bit(a - 1).un("~"),
-                        total.clone().slice(0, a - 1),
-                    ]),
-                );
+            let biased: Vec<Expr> = totals
+                .into_iter()
+                .enumerate()
+                .map(|(p, total)| {
+                    md.let_wire(
+                        &format!("biased{p}"),
+                        a,
+                        Expr::Concat(vec![
+                            total.clone().bit(a - 1).un("~"),
+                            total.slice(0, a - 1),
+                        ]),
+                    )
+                })
+                .collect();
+            let mut out_exprs = Vec::with_capacity(outs);
+            for e in 0..outs {
+                let ge_bit = word.clone().bit(outs * levels * a + e);
                 let mut count: Option<Expr> = None;
                 for k in 0..*levels {
-                    let bound = word.clone().slice((p * levels + k) * a, a);
-                    let at_least = offset.clone().op(">=", bound);
+                    let bound = word.clone().slice((e * levels + k) * a, a);
+                    let at_least = biased[e % pe].clone().op(">=", bound);
                     // ≥: the compare itself; ≤ t: not ≥ t + 1.
                     let cmp =
-                        md.let_wire(&format!("c{p}_{k}"), 1, at_least.op("==", ge_bit.clone()));
+                        md.let_wire(&format!("c{e}_{k}"), 1, at_least.op("==", ge_bit.clone()));
                     let term = extend(cmp, 1, ob, false);
                     count = Some(match count {
                         None => term,
                         Some(c) => c.op("+", term),
                     });
                 }
-                outs.push(md.let_wire(&format!("o{p}"), ob, count.expect("levels >= 1")));
+                out_exprs.push(md.let_wire(&format!("o{e}"), ob, count.expect("levels >= 1")));
             }
             (
-                Expr::Concat(outs.into_iter().rev().collect()),
+                Expr::Concat(out_exprs.into_iter().rev().collect()),
                 vec![(tfile, contents)],
             )
         }
     };
     // The result register sits next to the compare logic; the queue behind it may be placed
     // far away, near the next stage (on an UP5K the route to it cost 5.7 ns of 20).
-    let result = md.reg("result", pe * ob);
+    let result = md.reg("result", outs * ob);
     let v_result = md.reg("v_result", 1);
     md.always(vec![
         set(result.clone(), out_value),
@@ -474,7 +592,16 @@ pub fn mvu(
     // leaves. The claims guarantee a slot for every write.
     let wr = v_result;
     let rd = md.let_wire("q_rd", 1, r("out_valid").op("&&", r("out_ready")));
-    let q = crate::stream::queue(&mut md, "q_", pe * ob, queue, result, wr, rd.clone(), false);
+    let q = crate::stream::queue(
+        &mut md,
+        "q_",
+        outs * ob,
+        queue,
+        result,
+        wr,
+        rd.clone(),
+        false,
+    );
     md.assign(r("out_valid"), q.not_empty);
     md.assign(dout, q.head);
     let cw = clog2(queue + 1);
@@ -503,5 +630,6 @@ pub fn mvu(
     )]);
     let mut files = files;
     files.insert(0, (wfile, hex_words(m.weight_words.iter().cloned())));
+    files.extend(plane_files);
     Generated { module: md, files }
 }

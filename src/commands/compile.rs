@@ -104,6 +104,9 @@ fn stage_json(s: &xnorc_compiler::plan::Stage) -> serde_json::Value {
             "cycles_per_frame": m.vectors * m.nf() * m.sf(),
             "accumulator_bits": m.acc_bits,
             "memory_bits": m.weight_bits(), "memory_style": m.memory,
+            "weight_storage": m.storage, "dense_weight_bits": m.k * m.o,
+            "weight_rows": m.rows(), "fanout": m.fanout,
+            "codebook": m.codebook,
             "input": s.input, "output": s.output,
         }),
         StageKind::Swg(g) => serde_json::json!({
@@ -151,13 +154,19 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         return Ok(());
     }
     println!(
-        "{:<14} {:>5} {:>5} {:>5} {:>5} {:>8} {:>10}  memory",
-        "stage", "PE", "SIMD", "NF", "SF", "cycles", "mem bits"
+        "{:<14} {:>5} {:>5} {:>5} {:>5} {:>8} {:>10} {:>10}  memory",
+        "stage", "PE", "SIMD", "NF", "SF", "cycles", "mem bits", "dense bits"
     );
     for s in &plan.stages {
         if let StageKind::Mvu(m) = &s.kind {
+            let how = match (&m.codebook, m.fanout) {
+                (Some(cb), _) => format!("; codebook τ={} decoded per lane", cb.tau),
+                (None, 1) if m.storage == "tiled" => "; tile stored once".to_string(),
+                (None, 1) => String::new(),
+                (None, f) => format!("; tile stored once, fan-out x{f}"),
+            };
             println!(
-                "{:<14} {:>5} {:>5} {:>5} {:>5} {:>8} {:>10}  {:?}",
+                "{:<14} {:>5} {:>5} {:>5} {:>5} {:>8} {:>10} {:>10}  {:?}{how}",
                 s.name,
                 m.pe,
                 m.simd,
@@ -165,6 +174,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
                 m.sf(),
                 m.vectors * m.nf() * m.sf(),
                 m.weight_bits(),
+                m.k * m.o,
                 m.memory
             );
         }

@@ -10,7 +10,7 @@ use crate::errors::CliError;
 use std::path::Path;
 use xnorc_compiler::ir::{Graph, Shape};
 use xnorc_compiler::plan::schedule::Component;
-use xnorc_compiler::plan::{hwc_to_chw, HardwarePlan, MvuOutput, StageKind};
+use xnorc_compiler::plan::{stream_to_logical, HardwarePlan, MvuOutput, StageKind};
 use xnorc_sim::verilator::{self, Stalls};
 use xnorc_sim::{Frames, Simulator};
 
@@ -113,9 +113,10 @@ pub fn first_differing_stage(
         let nv = &trace[node.0];
         let shape = graph.node(node).shape;
         let per_frame = shape.numel();
+        let channel_order = stage.channel_order.as_deref();
         let (order, channels) = match shape {
-            Shape::Map { c, h, w } => (hwc_to_chw(c, h, w), c),
-            Shape::Flat(n) => ((0..n).collect(), n),
+            Shape::Map { c, h, w } => (stream_to_logical(c, h, w, channel_order), c),
+            Shape::Flat(n) => (channel_order.map_or((0..n).collect(), <[usize]>::to_vec), n),
         };
         for (b, (_, words)) in log.outputs.iter().enumerate() {
             for e in 0..out.elems {

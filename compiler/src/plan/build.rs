@@ -1,14 +1,17 @@
 //! Lowered graph → hardware plan: which stages, how folded, with what memory images and widths.
 
-use super::folding::{auto_fold, FoldingFile, LayerShape, MemoryStyle, DEFAULT_LANE_BUDGET};
+use super::folding::{
+    auto_fold, FoldingFile, LayerFolding, LayerShape, MemoryStyle, DEFAULT_LANE_BUDGET,
+};
 use super::schedule::{size_fifos, WindowGeometry};
 use super::{
-    components, hwc_to_chw, HardwarePlan, Lane, Mvu, MvuOutput, Pool, ScoresStage, Stage,
-    StageKind, Stream, Swg,
+    components, stream_to_logical, CodebookDecode, HardwarePlan, Lane, Mvu, MvuOutput, Pool,
+    ScoresStage, Stage, StageKind, Stream, Swg,
 };
 use crate::error::{ModelError, Result};
 use crate::ir::{
-    int_bits, ChannelRule, Geometry, Graph, NodeId, Op, PadMode, Shape, ValueType, WeightValues,
+    int_bits, ChannelRule, Geometry, Graph, NodeId, Op, PadMode, Shape, ValueType, WeightStore,
+    WeightValues,
 };
 
 fn unsupported(graph: &Graph, id: NodeId, what: &str) -> ModelError {
@@ -17,6 +20,55 @@ fn unsupported(graph: &Graph, id: NodeId, what: &str) -> ModelError {
          conv2d layers with fused thresholds, max-pool with stride = window, flatten)"
     ))
     .at_node(&graph.node(id).name)
+}
+
+/// How many channel groups of a layer share their filters and get them computed once: the
+/// copies of a tiled layer's tile that start at a filter boundary, gcd(O, p) — when a
+/// threshold follows (the scores stage reads the classes in order) and the folding allows it.
+fn fanout(
+    graph: &Graph,
+    id: NodeId,
+    threshold: Option<NodeId>,
+    cfg: &LayerFolding,
+) -> Result<usize> {
+    let Op::MatMul(mm) = &graph.node(id).op else {
+        unreachable!()
+    };
+    let copies = match &mm.weights.store {
+        WeightStore::Tiled(t) => gcd(mm.weights.out_channels, t.p),
+        _ => 1,
+    };
+    match cfg.fanout {
+        Some(false) => Ok(1),
+        None => Ok(if threshold.is_some() { copies } else { 1 }),
+        Some(true) if threshold.is_some() && copies > 1 => Ok(copies),
+        Some(true) => Err(ModelError::new(
+            "fan-out needs a tiled layer whose tile repeats at a filter boundary (gcd(outputs, \
+             p) > 1) and a threshold after it",
+        )
+        .at_field(format!(
+            "layers.{}.fanout",
+            graph.node(id).name.escape_debug()
+        ))),
+    }
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// The smallest number of rows (a divisor of `words.len() / row_len`) whose repetition gives
+/// every row: a tiled layer's repeated filters are stored once.
+fn distinct_rows(words: &[Vec<bool>], row_len: usize) -> usize {
+    let rows = words.len() / row_len;
+    (1..=rows)
+        .filter(|r| rows.is_multiple_of(*r))
+        .find(|&r| (r * row_len..words.len()).all(|i| words[i] == words[i - r * row_len]))
+        .unwrap_or(rows)
 }
 
 /// Converts a threshold rule on S = scale·acc + c into the accumulator's domain, clamped to
@@ -136,15 +188,15 @@ pub fn plan(graph: &Graph, folding: &FoldingFile) -> Result<HardwarePlan> {
 /// pipelining and the input order.
 pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, u32, Vec<usize>)> {
     let steps = chain(graph)?;
-    let matrices: Vec<NodeId> = steps
+    let matrices: Vec<(NodeId, Option<NodeId>)> = steps
         .iter()
         .filter_map(|s| match s {
-            Step::Matrix(m, _) => Some(*m),
+            Step::Matrix(m, t) => Some((*m, *t)),
             _ => None,
         })
         .collect();
     for name in folding.layers.keys() {
-        if !matrices.iter().any(|m| graph.node(*m).name == *name) {
+        if !matrices.iter().any(|(m, _)| graph.node(*m).name == *name) {
             return Err(ModelError::new(format!(
                 "names no dense/conv layer of the model (\"{}\")",
                 name.escape_debug()
@@ -152,26 +204,33 @@ pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, 
             .at_field(format!("layers.{}", name.escape_debug())));
         }
     }
-    let shapes: Vec<LayerShape> = matrices
+    let shapes: Vec<(LayerShape, usize)> = matrices
         .iter()
-        .map(|&m| {
+        .map(|&(m, t)| {
             let Op::MatMul(mm) = &graph.node(m).op else {
                 unreachable!()
             };
+            let cfg = folding.layers.get(&graph.node(m).name).cloned();
+            let fan = fanout(graph, m, t, &cfg.unwrap_or_default())?;
             let out = graph.node(m).shape;
             let (vectors, simd_unit) = match mm.geometry {
                 Geometry::Dense => (1, mm.weights.taps()),
                 Geometry::Conv { .. } => (out.numel() / out.channels(), mm.weights.in_channels),
             };
-            LayerShape {
+            let shape = LayerShape {
                 k: mm.weights.taps(),
-                o: mm.weights.out_channels,
+                // The filters the unit computes.
+                o: mm.weights.out_channels / fan,
                 vectors,
                 simd_unit,
-            }
+            };
+            Ok((shape, fan))
         })
-        .collect();
-    let auto = auto_fold(&shapes, folding.lane_budget.unwrap_or(DEFAULT_LANE_BUDGET));
+        .collect::<Result<_>>()?;
+    let auto = auto_fold(
+        &shapes.iter().map(|s| s.0).collect::<Vec<_>>(),
+        folding.lane_budget.unwrap_or(DEFAULT_LANE_BUDGET),
+    );
     let tree_pipeline = folding.tree_pipeline.unwrap_or(1);
     let input = graph.input_node();
     let (bits, signed) = match input.vtype {
@@ -186,11 +245,13 @@ pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, 
         valid_bit: false,
     };
     let (mut map, input_order) = match input.shape {
-        Shape::Map { c, h, w } => (Some((c, h, w)), hwc_to_chw(c, h, w)),
+        Shape::Map { c, h, w } => (Some((c, h, w)), stream_to_logical(c, h, w, None)),
         Shape::Flat(n) => (None, (0..n).collect()),
     };
     // The map a flatten turned into the current vector (its stream order is H, W, C).
     let mut flattened: Option<(usize, usize, usize)> = None;
+    // The current stream's channel order, when a fanned-out layer permuted it.
+    let mut order: Option<Vec<usize>> = None;
     let mut stages = Vec::new();
     let mut layer = 0;
     for step in &steps {
@@ -227,15 +288,26 @@ pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, 
                     kind: StageKind::Pool(pool),
                     input: cur,
                     output: out,
+                    channel_order: order.clone(),
                 });
                 cur = out;
                 map = Some((c, oh, ow));
             }
             Step::Matrix(id, t) => {
-                let fold = (shapes[layer], auto[layer]);
+                let fold = Fold {
+                    shape: shapes[layer].0,
+                    fanout: shapes[layer].1,
+                    auto: auto[layer],
+                };
                 layer += 1;
-                let (stage_list, out, out_map) =
-                    matrix_stages(graph, folding, id, t, fold, &cur, map, flattened.take())?;
+                let input = Input {
+                    stream: cur,
+                    map,
+                    flattened: flattened.take(),
+                    order: order.take(),
+                };
+                let (stage_list, out, out_map) = matrix_stages(graph, folding, id, t, fold, input)?;
+                order = stage_list.last().and_then(|s| s.channel_order.clone());
                 stages.extend(stage_list);
                 cur = out;
                 map = out_map;
@@ -248,17 +320,31 @@ pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, 
 
 type Map = Option<(usize, usize, usize)>;
 
+/// A matrix layer's folding inputs: its shape as the automatic rule saw it, its fan-out and
+/// the automatic (PE, SIMD).
+struct Fold {
+    shape: LayerShape,
+    fanout: usize,
+    auto: (usize, usize),
+}
+
+/// What arrives at a matrix layer: the stream, the map it carries (or the map a flatten turned
+/// into this vector) and its channel order.
+struct Input {
+    stream: Stream,
+    map: Map,
+    flattened: Map,
+    order: Option<Vec<usize>>,
+}
+
 /// The stages of one dense or conv layer (an SWG first for a conv), its output stream and map.
-#[allow(clippy::too_many_arguments)]
 fn matrix_stages(
     graph: &Graph,
     folding: &FoldingFile,
     id: NodeId,
     threshold: Option<NodeId>,
-    (shape, auto): (LayerShape, (usize, usize)),
-    input: &Stream,
-    map: Map,
-    flattened: Map,
+    fold: Fold,
+    input: Input,
 ) -> Result<(Vec<Stage>, Stream, Map)> {
     let node = graph.node(id);
     let Op::MatMul(mm) = &node.op else {
@@ -266,30 +352,37 @@ fn matrix_stages(
     };
     let w = &mm.weights;
     let cfg = folding.layers.get(&node.name).cloned().unwrap_or_default();
-    let (k, o) = (shape.k, shape.o);
-    let pe = cfg.pe.unwrap_or(auto.0);
-    let simd = cfg.simd.unwrap_or(auto.1);
+    let (k, filters, fan) = (fold.shape.k, fold.shape.o, fold.fanout);
+    let o = w.out_channels;
+    let pe = cfg.pe.unwrap_or(fold.auto.0);
+    let simd = cfg.simd.unwrap_or(fold.auto.1);
     let field = |f: &str| format!("layers.{}.{f}", node.name.escape_debug());
     let choices = |n: usize| (1..=n).filter(|d| n.is_multiple_of(*d)).collect::<Vec<_>>();
-    if pe == 0 || o % pe != 0 {
+    if pe == 0 || filters % pe != 0 {
+        let what = if fan > 1 {
+            format!(
+                "the layer's {filters} distinct filters (its {o} outputs are {fan} copies of \
+                 them, computed once)"
+            )
+        } else {
+            format!("the layer's {o} outputs")
+        };
         return Err(ModelError::new(format!(
-            "PE {pe} does not divide the layer's {o} outputs; use one of {:?}",
-            choices(o)
+            "PE {pe} does not divide {what}; use one of {:?}",
+            choices(filters)
         ))
         .at_field(field("pe")));
     }
-    if simd == 0 || shape.simd_unit % simd != 0 {
-        let what = if shape.simd_unit == k {
+    let unit = fold.shape.simd_unit;
+    if simd == 0 || unit % simd != 0 {
+        let what = if unit == k {
             format!("the layer's {k} inputs")
         } else {
-            format!(
-                "the layer's {} input channels (a beat holds channels of one pixel)",
-                shape.simd_unit
-            )
+            format!("the layer's {unit} input channels (a beat holds channels of one pixel)")
         };
         return Err(ModelError::new(format!(
             "SIMD {simd} does not divide {what}; use one of {:?}",
-            choices(shape.simd_unit)
+            choices(unit)
         ))
         .at_field(field("simd")));
     }
@@ -298,26 +391,28 @@ fn matrix_stages(
     let mut stages = Vec::new();
     let mut mvu_in = Stream {
         elems: simd,
-        beats: shape.vectors * k / simd,
-        ..*input
+        beats: fold.shape.vectors * k / simd,
+        ..input.stream
     };
+    let in_order = input.order.clone();
+    let logical = move |j: usize| in_order.as_ref().map_or(j, |o| o[j]);
     // Stream position i of the layer's input → (input channel, ky, kx) of the weights.
     let tap: Box<dyn Fn(usize) -> (usize, usize, usize)> = match mm.geometry {
-        Geometry::Dense => match flattened {
+        Geometry::Dense => match input.flattened {
             // The stream brings the flattened map pixel by pixel (H, W, C); the weights are
             // indexed in the model's (C, H, W) order.
             Some((c, h, wd)) => {
-                let order = hwc_to_chw(c, h, wd);
+                let order = stream_to_logical(c, h, wd, input.order.as_deref());
                 Box::new(move |i| (order[i], 0, 0))
             }
-            None => Box::new(|i| (i, 0, 0)),
+            None => Box::new(move |i| (logical(i), 0, 0)),
         },
         Geometry::Conv {
             stride,
             padding,
             pad_mode,
         } => {
-            let (c, h, wd) = map.expect("conv on a map");
+            let (c, h, wd) = input.map.expect("conv on a map");
             let Shape::Map { h: oh, w: ow, .. } = node.shape else {
                 unreachable!()
             };
@@ -343,7 +438,7 @@ fn matrix_stages(
             let swg_in = Stream {
                 elems: simd,
                 beats: h * wd * c / simd,
-                ..*input
+                ..input.stream
             };
             mvu_in.valid_bit = masked;
             stages.push(Stage {
@@ -351,9 +446,10 @@ fn matrix_stages(
                 kind: StageKind::Swg(swg),
                 input: swg_in,
                 output: mvu_in,
+                channel_order: input.order.clone(),
             });
             let (kw, c) = (w.kw, w.in_channels);
-            Box::new(move |i| (i % c, i / c / kw, i / c % kw))
+            Box::new(move |i| (logical(i % c), i / c / kw, i / c % kw))
         }
     };
     let lane = match (binary, w.values, mvu_in.valid_bit) {
@@ -384,6 +480,9 @@ fn matrix_stages(
     };
     // Signed, with room for thresholds one past either end (lo − 1 and hi + 1).
     let acc_bits = int_bits(acc_min.min(0) - 1, acc_max + 1);
+    let (nf, sf) = (filters / pe, k / simd);
+    // Output channel of beat element e in pass f: group e / PE, filter f·PE + e mod PE.
+    let channel = |f: usize, e: usize| (e / pe) * filters + f * pe + e % pe;
     let output = match threshold {
         Some(t) => {
             let Op::Threshold(th) = &graph.node(t).op else {
@@ -391,11 +490,21 @@ fn matrix_stages(
             };
             let mut ge = Vec::with_capacity(o);
             let mut thresholds = Vec::with_capacity(o * th.levels);
-            for (c, rule) in th.channels.iter().enumerate() {
-                let (g, ts) =
-                    rule_in_acc_domain(rule, th.levels, s_scale, s_offset[c], acc_min, acc_max);
-                ge.push(g);
-                thresholds.extend(ts);
+            // In stream order: pass by pass, PE·fanout channels each.
+            for f in 0..nf {
+                for e in 0..pe * fan {
+                    let c = channel(f, e);
+                    let (g, ts) = rule_in_acc_domain(
+                        &th.channels[c],
+                        th.levels,
+                        s_scale,
+                        s_offset[c],
+                        acc_min,
+                        acc_max,
+                    );
+                    ge.push(g);
+                    thresholds.extend(ts);
+                }
             }
             MvuOutput::Threshold {
                 levels: th.levels,
@@ -405,18 +514,59 @@ fn matrix_stages(
         }
         None => MvuOutput::Accumulator,
     };
-    let (nf, sf) = (o / pe, k / simd);
-    let weight_words = (0..nf * sf)
-        .map(|addr| {
-            let (f, s) = (addr / sf, addr % sf);
-            (0..pe * simd)
-                .map(|b| bit(f * pe + b / simd, s * simd + b % simd))
-                .collect()
-        })
-        .collect();
+    let codebook = match (&w.store, mm.geometry) {
+        (WeightStore::Codebook(cb), Geometry::Conv { .. }) => Some(CodebookDecode {
+            tau: cb.tau,
+            entries: cb.entries,
+            channel_blocks: w.in_channels / simd,
+            planes: (0..w.kh * w.kw)
+                .map(|t| {
+                    (0..1usize << cb.tau)
+                        .map(|j| j < cb.entries && cb.bits.get(j * w.kh * w.kw + t))
+                        .collect()
+                })
+                .collect(),
+        }),
+        _ => None,
+    };
+    let (weight_words, row_len) = match (&codebook, &w.store) {
+        (Some(d), WeightStore::Codebook(cb)) => {
+            // Row nf, channel block b: the τ-bit index of filter nf·PE + pe, channel b·SIMD + s.
+            let tau = cb.tau as usize;
+            let words = (0..nf * d.channel_blocks)
+                .map(|addr| {
+                    let (f, b) = (addr / d.channel_blocks, addr % d.channel_blocks);
+                    (0..pe * simd)
+                        .flat_map(|l| {
+                            let (oc, (c, _, _)) = (f * pe + l / simd, tap(b * simd + l % simd));
+                            let index = cb.indices[oc * w.in_channels + c];
+                            (0..tau).map(move |i| (index >> i) & 1 == 1)
+                        })
+                        .collect()
+                })
+                .collect::<Vec<Vec<bool>>>();
+            (words, d.channel_blocks)
+        }
+        _ => {
+            let words = (0..nf * sf)
+                .map(|addr| {
+                    let (f, s) = (addr / sf, addr % sf);
+                    (0..pe * simd)
+                        .map(|b| bit(f * pe + b / simd, s * simd + b % simd))
+                        .collect()
+                })
+                .collect::<Vec<Vec<bool>>>();
+            (words, sf)
+        }
+    };
+    // Store each distinct row once: a tiled layer's passes repeat its tile's filters.
+    let rows = distinct_rows(&weight_words, row_len);
+    let mut weight_words = weight_words;
+    weight_words.truncate(rows * row_len);
+    let memory_bits = weight_words.len() * weight_words[0].len();
     let memory = cfg
         .memory
-        .unwrap_or(if k * o <= super::folding::LUT_MEMORY_BITS {
+        .unwrap_or(if memory_bits <= super::folding::LUT_MEMORY_BITS {
             MemoryStyle::Lut
         } else {
             MemoryStyle::Block
@@ -431,21 +581,26 @@ fn matrix_stages(
         MemoryStyle::Lut
     };
     let out = Stream {
-        elems: pe,
+        elems: pe * fan,
         bits: match &output {
             MvuOutput::Threshold { levels, .. } => int_bits(0, *levels as i64),
             MvuOutput::Accumulator => acc_bits,
         },
         signed: matches!(output, MvuOutput::Accumulator),
-        beats: shape.vectors * nf,
+        beats: fold.shape.vectors * nf,
         valid_bit: false,
     };
+    let channel_order = (fan > 1).then(|| {
+        (0..o)
+            .map(|j| channel(j / (pe * fan), j % (pe * fan)))
+            .collect()
+    });
     stages.push(Stage {
         name: node.ident.clone(),
         kind: StageKind::Mvu(Mvu {
             node: id,
             threshold,
-            vectors: shape.vectors,
+            vectors: fold.shape.vectors,
             k,
             o,
             pe,
@@ -457,12 +612,16 @@ fn matrix_stages(
             s_offset,
             s_scale,
             output,
+            fanout: fan,
             weight_words,
+            codebook,
+            storage: w.storage(),
             memory,
             threshold_memory,
         }),
         input: mvu_in,
         output: out,
+        channel_order,
     });
     let out_map = match node.shape {
         Shape::Map { c, h, w } => Some((c, h, w)),
@@ -488,6 +647,7 @@ fn scores_stage(graph: &Graph, stages: &[Stage], input: &Stream) -> Stage {
     let (smin, smax) = graph.node(output_id).vtype.range();
     let score_bits = int_bits(smin.min(-1), smax);
     Stage {
+        channel_order: None,
         name: graph.node(output_id).ident.clone(),
         kind: StageKind::Scores(ScoresStage {
             classes,

@@ -4,8 +4,10 @@
 //! File format (`--folding F.json`), every field optional:
 //! ```json
 //! { "tree_pipeline": 1,
-//!   "layers": { "fc1": { "pe": 16, "simd": 49, "memory": "block" } } }
+//!   "layers": { "fc1": { "pe": 16, "simd": 49, "memory": "block", "fanout": true } } }
 //! ```
+//! For a fanned-out tiled layer (see [`LayerFolding::fanout`]) PE counts distinct filters: it
+//! divides O / fanout.
 //! `tree_pipeline` is the number of adder-tree levels between pipeline registers (0: none);
 //! `memory_output_register: true` adds a second operand/weight register behind the weight
 //! memories (default false; `xnorc build` turns it on for ECP5).
@@ -35,6 +37,10 @@ pub struct LayerFolding {
     pub simd: Option<usize>,
     /// Memory style; chosen by size when absent.
     pub memory: Option<MemoryStyle>,
+    /// Tiled layers followed by a threshold: compute the filters shared by the tile's
+    /// repeats once and send the result to every copy (default true). False computes every
+    /// output channel (the tile is still stored once).
+    pub fanout: Option<bool>,
 }
 
 /// A folding file.

@@ -113,20 +113,70 @@ pub struct Mvu {
     pub s_scale: i64,
     /// Fused threshold or raw accumulator.
     pub output: MvuOutput,
-    /// Weight memory: NF·SF words (address nf·SF + sf) of PE·SIMD bits, bit pe·SIMD + s =
-    /// weight bit of output nf·PE + pe, input sf·SIMD + s.
+    /// Outputs computed once and sent to `fanout` channel groups (a tiled layer whose groups
+    /// of O/fanout output channels have the same filters): the unit computes O/fanout filters,
+    /// PE per pass, and each beat carries PE·fanout outputs, element i·PE + pe being output
+    /// channel i·O/fanout + nf·PE + pe. 1 for every other layer.
+    pub fanout: usize,
+    /// Weight memory, address row·SF + sf for dense bits: `rows()` rows of SF words of PE·SIMD
+    /// bits, bit pe·SIMD + s = weight bit of filter nf·PE + pe, input sf·SIMD + s. Pass nf reads
+    /// row nf mod rows (a tiled layer's repeats are stored once). With a codebook, words hold
+    /// PE·SIMD τ-bit indices instead (see `codebook`).
     #[serde(skip)]
     pub weight_words: Vec<Vec<bool>>,
+    /// Codebook decode: the weight memory holds kernel indices, decoded per op.
+    pub codebook: Option<CodebookDecode>,
+    /// The model layer's weight storage (`dense`, `codebook`, `tiled`).
+    pub storage: &'static str,
     /// Where the weights live.
     pub memory: MemoryStyle,
     /// Where the thresholds live (chosen by their own size).
     pub threshold_memory: MemoryStyle,
 }
 
+/// How a codebook layer's MVU turns the indices it reads into weight bits.
+///
+/// The stream brings a window's taps kernel position by kernel position (SF = kh·kw·CB beats,
+/// CB = C/SIMD channel blocks innermost), so op sf is kernel position sf / CB of channel block
+/// sf mod CB. The index memory holds `rows × CB` words (address row·CB + cb) of PE·SIMD τ-bit
+/// indices (lane pe·SIMD + s at bits [(pe·SIMD + s)·τ, +τ)); the plane of the op's kernel
+/// position — bit j is codebook entry j's bit there — selects each lane's weight bit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CodebookDecode {
+    /// Index width.
+    pub tau: u32,
+    /// Codebook entries.
+    pub entries: usize,
+    /// Channel blocks per kernel position: C / SIMD.
+    pub channel_blocks: usize,
+    /// One plane per kernel position (ky·kw + kx), 2^τ bits each (entries beyond the codebook
+    /// are 0, never selected).
+    #[serde(skip)]
+    pub planes: Vec<Vec<bool>>,
+}
+
 impl Mvu {
-    /// Neuron folds: O / PE.
+    /// Neuron folds: passes per input vector, O / (PE · fanout).
     pub fn nf(&self) -> usize {
-        self.o / self.pe
+        self.o / (self.pe * self.fanout)
+    }
+
+    /// Rows of the weight memory (each SF words, or CB index words): a divisor of NF.
+    pub fn rows(&self) -> usize {
+        match &self.codebook {
+            None => self.weight_words.len() / self.sf(),
+            Some(cb) => self.weight_words.len() / cb.channel_blocks,
+        }
+    }
+
+    /// Bits of one weight memory word.
+    pub fn word_bits(&self) -> usize {
+        self.weight_words.first().map_or(0, Vec::len)
+    }
+
+    /// Extra operand register stages of this unit: the codebook decode register.
+    pub fn decode_registers(&self) -> usize {
+        usize::from(self.codebook.is_some())
     }
 
     /// Synapse folds: K / SIMD.
@@ -134,9 +184,14 @@ impl Mvu {
         self.k / self.simd
     }
 
-    /// Weight memory bits.
+    /// Bits of the weight memories the hardware holds: the weight (or index) memory, plus the
+    /// codebook planes.
     pub fn weight_bits(&self) -> usize {
-        self.k * self.o
+        let planes = self
+            .codebook
+            .as_ref()
+            .map_or(0, |cb| cb.planes.len() << cb.tau);
+        self.weight_words.len() * self.word_bits() + planes
     }
 }
 
@@ -225,6 +280,11 @@ pub struct Stage {
     pub input: Stream,
     /// Stream it writes.
     pub output: Stream,
+    /// The logical channel at each channel position of the output stream (per pixel of a map,
+    /// per element of a vector) when that is not the identity: a fanned-out MVU interleaves
+    /// its channel groups, and the layers after it read their inputs in that order.
+    #[serde(skip)]
+    pub channel_order: Option<Vec<usize>>,
 }
 
 /// The whole plan.
@@ -254,10 +314,17 @@ pub struct HardwarePlan {
 
 /// Stream (H, W, C) position → logical (C, H, W) index for a map of `c`×`h`×`w`.
 pub fn hwc_to_chw(c: usize, h: usize, w: usize) -> Vec<usize> {
+    stream_to_logical(c, h, w, None)
+}
+
+/// Stream position → logical (C, H, W) index for a map of `c`×`h`×`w` streamed pixel by pixel
+/// with channel position j holding logical channel `order[j]` (the identity when `None`).
+pub fn stream_to_logical(c: usize, h: usize, w: usize, order: Option<&[usize]>) -> Vec<usize> {
     let mut out = Vec::with_capacity(c * h * w);
     for y in 0..h {
         for x in 0..w {
-            for ch in 0..c {
+            for j in 0..c {
+                let ch = order.map_or(j, |o| o[j]);
                 out.push((ch * h + y) * w + x);
             }
         }
@@ -297,6 +364,8 @@ fn gcd(a: usize, b: usize) -> usize {
 }
 
 /// The components of a plan's stages, FIFOs unsized.
+/// `operand_registers` counts the operand/weight registers every MVU has; a codebook MVU adds
+/// its decode register.
 pub(crate) fn components(
     stages: &[Stage],
     tree_pipeline: u32,
@@ -319,7 +388,7 @@ pub(crate) fn components(
                 nf: m.nf(),
                 sf: m.sf(),
                 tree_registers: tree_registers(m.simd, tree_pipeline),
-                operand_registers,
+                operand_registers: operand_registers + m.decode_registers(),
                 stage: i,
                 queue: 1,
             },

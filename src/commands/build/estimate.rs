@@ -47,6 +47,12 @@ impl Estimate {
     }
 }
 
+/// LUT4s of one lane's codebook decode: a 2^τ:1 multiplexer is a tree of 2^τ − 1 two-input
+/// multiplexers, one LUT4 each (an upper bound: ECP5's PFU multiplexers do better).
+pub fn decode_luts(tau: u32) -> usize {
+    (1usize << tau) - 1
+}
+
 /// Estimates a plan's stages on `board`'s family.
 pub fn estimate(plan_stages: &[Stage], board: &Board) -> Estimate {
     let family = board.device.family;
@@ -57,7 +63,11 @@ pub fn estimate(plan_stages: &[Stage], board: &Board) -> Estimate {
                 let lanes = m.pe * m.simd;
                 let mut luts = (lanes as f64 * LUTS_PER_LANE) as usize;
                 let mut ram = 0;
-                let (depth, width) = (m.nf() * m.sf(), m.pe * m.simd);
+                let (depth, width) = (m.weight_words.len(), m.word_bits());
+                if let Some(cb) = &m.codebook {
+                    // Per lane, a 2^τ:1 multiplexer picks the weight bit from the plane.
+                    luts += lanes * decode_luts(cb.tau);
+                }
                 match m.memory {
                     MemoryStyle::Block => ram += family.ram_blocks_for(depth, width),
                     // A ROM in logic: about one LUT4 per 16 bits (LUT as 16×1 ROM).
@@ -70,7 +80,7 @@ pub fn estimate(plan_stages: &[Stage], board: &Board) -> Estimate {
                     ram += family.ram_blocks_for(m.sf(), s.input.width());
                 }
                 if let MvuOutput::Threshold { levels, .. } = &m.output {
-                    let width = m.pe * levels * m.acc_bits as usize;
+                    let width = m.pe * m.fanout * levels * m.acc_bits as usize;
                     match m.threshold_memory {
                         MemoryStyle::Block => ram += family.ram_blocks_for(m.nf(), width),
                         MemoryStyle::Lut => luts += (m.nf() * width).div_ceil(16),

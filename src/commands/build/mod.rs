@@ -270,6 +270,7 @@ fn folding_of(plan: &HardwarePlan) -> FoldingFile {
                     pe: Some(m.pe),
                     simd: Some(m.simd),
                     memory: Some(m.memory),
+                    fanout: Some(m.fanout > 1),
                 },
             );
         }
