@@ -374,7 +374,7 @@ fn matrix_stages(
         .at_field(field("pe")));
     }
     let unit = fold.shape.simd_unit;
-    if simd == 0 || unit % simd != 0 {
+    if simd == 0 || !unit.is_multiple_of(simd) {
         let what = if unit == k {
             format!("the layer's {k} inputs")
         } else {
