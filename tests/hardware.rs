@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use xnorc_compiler::format::{self, InputType, ModelFile, WeightValues};
 use xnorc_compiler::ir::{Geometry, Op};
-use xnorc_compiler::presets::Builder;
+use xnorc_compiler::plan::{folding::FoldingFile, StageKind};
+use xnorc_compiler::presets::{Builder, Storage};
 
 /// A build directory shared by the tests, so Verilator builds are cached across runs.
 fn build_dir() -> PathBuf {
@@ -143,19 +144,109 @@ fn random_conv(seed: u64) -> ModelFile {
     b.finish(&format!("conv{seed}"))
 }
 
-/// Matrix layers of a model: (name, inputs K, outputs, what SIMD must divide).
-fn layers(model: &ModelFile) -> Vec<(String, usize, usize, usize)> {
+/// A sub-bit weight storage for the next layer of `n` weights and `out` outputs: a codebook
+/// (convolutions; random τ and size) or a tile repeated p times — p a divisor of n, chosen to
+/// share a factor with `out` half the time so the layer fans out — with or without α. Returns
+/// whether the layer has α (a `binarize` must follow).
+fn sub_bit_storage(b: &mut Builder, n: usize, out: usize, conv: bool) -> bool {
+    let storage = if conv && b.rng().gen_bool(0.5) {
+        let tau = b.rng().gen_range(1..=4);
+        let entries = b.rng().gen_range(1..=1usize << tau);
+        Storage::Codebook { tau, entries }
+    } else {
+        let shared = b.rng().gen_bool(0.5);
+        let ps: Vec<usize> = (2..=n.min(16))
+            .filter(|p| n.is_multiple_of(*p) && (!shared || out.is_multiple_of(*p)))
+            .collect();
+        let p = if ps.is_empty() {
+            1
+        } else {
+            ps[b.rng().gen_range(0..ps.len())]
+        };
+        let alpha = b.rng().gen_bool(0.5);
+        Storage::Tiled { p, alpha }
+    };
+    b.storage(storage);
+    matches!(storage, Storage::Tiled { alpha: true, .. })
+}
+
+/// A random chain with sub-bit weights: codebook and tiled convolutions (every lane kind and
+/// padding mode), tiled dense layers (fanned out or not, α or not), a tiled classifier.
+fn random_sub_bit(seed: u64) -> ModelFile {
+    let mut b = Builder::new(seed);
+    let dtype = [InputType::Bits, InputType::Uint8, InputType::Int8][b.rng().gen_range(0..3)];
+    let c = b.rng().gen_range(1..=4);
+    let (h, w) = (b.rng().gen_range(4..=8), b.rng().gen_range(4..=8));
+    b.input(&[c, h, w], dtype);
+    for i in 0..b.rng().gen_range(1..=2) {
+        let (h, w) = (b.dims()[1], b.dims()[2]);
+        let k = b.rng().gen_range(1..=3.min(h).min(w));
+        let pad = b.rng().gen_range(0..k);
+        let mode = if b.is_binary() && b.rng().gen_bool(0.5) {
+            format::PadMode::MinusOne
+        } else {
+            format::PadMode::Zero
+        };
+        let out = [2, 4, 6, 8][b.rng().gen_range(0..4)];
+        let values = if b.rng().gen_bool(0.3) {
+            WeightValues::ZeroOne
+        } else {
+            WeightValues::Pm1
+        };
+        let n = out * b.dims()[0] * k * k;
+        let scaled = sub_bit_storage(&mut b, n, out, true);
+        b.conv(&format!("conv{i}"), out, k, 1, pad, mode, values);
+        match b.rng().gen_range(0..3) {
+            _ if scaled => b.binarize(&format!("sign{i}")),
+            0 => b.binarize(&format!("sign{i}")),
+            1 => b.threshold(&format!("act{i}"), 1, true),
+            _ => b.threshold(&format!("multi{i}"), 2, true),
+        }
+    }
+    b.flatten("flatten");
+    if b.rng().gen_bool(0.7) {
+        let out = [4, 6, 8, 12][b.rng().gen_range(0..4)];
+        let n = out * b.dims()[0];
+        let scaled = sub_bit_storage(&mut b, n, out, false);
+        b.dense("fc", out, WeightValues::Pm1);
+        if scaled || b.rng().gen_bool(0.5) {
+            b.binarize("fc_sign");
+        } else {
+            b.threshold("fc_act", 2, true);
+        }
+    }
+    let classes = b.rng().gen_range(2..=6);
+    let n = classes * b.dims()[0];
+    if sub_bit_storage(&mut b, n, classes, false) {
+        let Storage::Tiled { p, .. } = b.pending_storage() else {
+            unreachable!()
+        };
+        b.storage(Storage::Tiled { p, alpha: false });
+    }
+    b.dense("classifier", classes, WeightValues::Pm1);
+    b.output(true);
+    b.finish(&format!("subbit{seed}"))
+}
+
+/// Matrix layers of a model: (name, inputs K, filters the unit computes — O, or O / fan-out
+/// for a fanned-out tiled layer when `fanout` — and what SIMD must divide).
+fn layers(model: &ModelFile, fanout: bool) -> Vec<(String, usize, usize, usize)> {
     let graph = xnorc_compiler::passes::lower(model).unwrap();
-    graph
-        .ids()
-        .filter_map(|id| match &graph.node(id).op {
-            Op::MatMul(m) => {
-                let w = &m.weights;
-                let unit = match m.geometry {
-                    Geometry::Dense => w.taps(),
-                    Geometry::Conv { .. } => w.in_channels,
+    let (stages, _, _) =
+        xnorc_compiler::plan::plan_stages(&graph, &FoldingFile::default()).unwrap();
+    stages
+        .iter()
+        .filter_map(|s| match &s.kind {
+            StageKind::Mvu(m) => {
+                let Op::MatMul(mm) = &graph.node(m.node).op else {
+                    unreachable!()
                 };
-                Some((graph.node(id).name.clone(), w.taps(), w.out_channels, unit))
+                let unit = match mm.geometry {
+                    Geometry::Dense => m.k,
+                    Geometry::Conv { .. } => mm.weights.in_channels,
+                };
+                let filters = if fanout { m.o / m.fanout } else { m.o };
+                Some((graph.node(m.node).name.clone(), m.k, filters, unit))
             }
             _ => None,
         })
@@ -172,13 +263,16 @@ fn folding_json(
     tree: u32,
     memory: &str,
     memory_register: bool,
+    fanout: bool,
     mut pick: impl FnMut(usize, usize) -> (usize, usize),
 ) -> String {
-    let entries: Vec<String> = layers(model)
+    let entries: Vec<String> = layers(model, fanout)
         .iter()
         .map(|(name, _, o, unit)| {
             let (pe, simd) = pick(*unit, *o);
-            format!("\"{name}\": {{\"pe\": {pe}, \"simd\": {simd}, \"memory\": \"{memory}\"}}")
+            // Fan-out is the default; `"fanout": true` on a layer that cannot is an error.
+            let off = if fanout { "" } else { ", \"fanout\": false" };
+            format!("\"{name}\": {{\"pe\": {pe}, \"simd\": {simd}, \"memory\": \"{memory}\"{off}}}")
         })
         .collect();
     format!(
@@ -188,7 +282,10 @@ fn folding_json(
     )
 }
 
-fn check_random_models(seeds: std::ops::Range<u64>, make: fn(u64) -> ModelFile) {
+/// Verifies random models under three foldings (fully parallel in block RAM with the second
+/// operand register, fully serial in logic, random PE/SIMD) and the automatic one; with
+/// `no_fanout`, also random PE/SIMD computing every output of tiled layers.
+fn check_random_models(seeds: std::ops::Range<u64>, make: fn(u64) -> ModelFile, no_fanout: bool) {
     let dir = tempfile::tempdir().unwrap();
     for seed in seeds {
         let model = make(seed);
@@ -200,14 +297,25 @@ fn check_random_models(seeds: std::ops::Range<u64>, make: fn(u64) -> ModelFile) 
             std::fs::copy(&path, Path::new(&keep).join(format!("m{seed}.xnm"))).unwrap();
         }
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let foldings = [
-            folding_json(&model, 1, "block", true, |k, o| (o, k)),
-            folding_json(&model, 0, "lut", false, |_, _| (1, 1)),
-            folding_json(&model, 2, "lut", seed % 2 == 0, |k, o| {
-                let (p, q) = (divisors(o), divisors(k));
-                (p[rng.gen_range(0..p.len())], q[rng.gen_range(0..q.len())])
-            }),
+        let mut random_fold = |k: usize, o: usize| {
+            let (p, q) = (divisors(o), divisors(k));
+            (p[rng.gen_range(0..p.len())], q[rng.gen_range(0..q.len())])
+        };
+        let mut foldings = vec![
+            folding_json(&model, 1, "block", true, true, |k, o| (o, k)),
+            folding_json(&model, 0, "lut", false, true, |_, _| (1, 1)),
+            folding_json(&model, 2, "lut", seed % 2 == 0, true, &mut random_fold),
         ];
+        if no_fanout {
+            foldings.push(folding_json(
+                &model,
+                1,
+                "block",
+                false,
+                false,
+                &mut random_fold,
+            ));
+        }
         for (i, f) in foldings.iter().enumerate() {
             let fp = dir.path().join(format!("f{seed}_{i}.json"));
             std::fs::write(&fp, f).unwrap();
@@ -221,22 +329,68 @@ fn check_random_models(seeds: std::ops::Range<u64>, make: fn(u64) -> ModelFile) 
 
 #[test]
 fn random_dense_models_a() {
-    check_random_models(0..4, random_dense);
+    check_random_models(0..4, random_dense, false);
 }
 
 #[test]
 fn random_dense_models_b() {
-    check_random_models(4..8, random_dense);
+    check_random_models(4..8, random_dense, false);
 }
 
 #[test]
 fn random_conv_models_a() {
-    check_random_models(100..103, random_conv);
+    check_random_models(100..103, random_conv, false);
 }
 
 #[test]
 fn random_conv_models_b() {
-    check_random_models(103..106, random_conv);
+    check_random_models(103..106, random_conv, false);
+}
+
+#[test]
+fn random_sub_bit_models_a() {
+    check_random_models(200..203, random_sub_bit, true);
+}
+
+#[test]
+fn random_sub_bit_models_b() {
+    check_random_models(203..206, random_sub_bit, true);
+}
+
+/// The verified sub-bit seeds reach every hardware form: codebook decode, fanned-out tiles,
+/// tiles computed in full (their rows stored once), and α folded into thresholds.
+#[test]
+fn random_sub_bit_models_cover_every_form() {
+    let (mut codebook, mut fanned, mut full_tile, mut alpha) = (0, 0, 0, 0);
+    for seed in 200..206 {
+        let model = random_sub_bit(seed);
+        alpha += format::to_json(&model).matches("\"alpha\"").count();
+        let graph = xnorc_compiler::passes::lower(&model).unwrap();
+        let (stages, _, _) =
+            xnorc_compiler::plan::plan_stages(&graph, &FoldingFile::default()).unwrap();
+        for s in &stages {
+            if let StageKind::Mvu(m) = &s.kind {
+                codebook += usize::from(m.codebook.is_some());
+                fanned += usize::from(m.fanout > 1);
+                full_tile +=
+                    usize::from(m.storage == "tiled" && m.fanout == 1 && m.rows() < m.nf());
+            }
+        }
+    }
+    assert!(
+        codebook > 0 && fanned > 0 && full_tile > 0 && alpha > 0,
+        "codebook {codebook}, fanned out {fanned}, tile rows reused {full_tile}, alpha {alpha}"
+    );
+}
+
+#[test]
+fn sub_bit_presets_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    for arch in ["tfc-tiled", "cnv-small-codebook", "cnv-small-tiled"] {
+        let model = preset(arch, dir.path());
+        verify(&model, None, &[]);
+        lint(&model);
+    }
 }
 
 #[test]
