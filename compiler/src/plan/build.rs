@@ -5,7 +5,7 @@ use super::folding::{
 };
 use super::schedule::{size_fifos, WindowGeometry};
 use super::{
-    components, stream_to_logical, CodebookDecode, HardwarePlan, Lane, Mvu, MvuOutput, Pool,
+    components, gcd, stream_to_logical, CodebookDecode, HardwarePlan, Lane, Mvu, MvuOutput, Pool,
     ScoresStage, Stage, StageKind, Stream, Swg,
 };
 use crate::error::{ModelError, Result};
@@ -50,14 +50,6 @@ fn fanout(
             "layers.{}.fanout",
             graph.node(id).name.escape_debug()
         ))),
-    }
-}
-
-fn gcd(a: usize, b: usize) -> usize {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
     }
 }
 

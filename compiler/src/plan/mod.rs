@@ -355,7 +355,8 @@ fn converters(from: usize, to: usize) -> Vec<Component> {
     out
 }
 
-fn gcd(a: usize, b: usize) -> usize {
+/// Greatest common divisor.
+pub(crate) fn gcd(a: usize, b: usize) -> usize {
     if b == 0 {
         a
     } else {
