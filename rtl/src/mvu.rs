@@ -9,6 +9,11 @@
 //! thresholded counts of the registered totals (or the raw totals), so no path both adds and
 //! compares, and one cycle later that result enters the output queue.
 //!
+//! Sub-bit weights (docs/hardware.md): a codebook layer's memory holds kernel indices, decoded
+//! to weight bits in a register stage of their own through the plane of the op's kernel
+//! position; a tiled layer's memory holds each distinct row once (the address wraps), and a
+//! fanned-out one compares each of its PE totals against the thresholds of every channel group.
+//!
 //! The datapath never stalls, so none of its registers has an enable that the next stage's
 //! `ready` would have to reach in one cycle. Backpressure works by credits instead: the last op
 //! of a pass issues only while a queue slot is unclaimed; it claims the slot at issue, and the
@@ -229,8 +234,8 @@ pub fn mvu(
     let decode = usize::from(m.codebook.is_some());
     let extra = decode + usize::from(memory_output_register);
     // Control travelling with each op: valid, last op of a pass, first op of a pass, its nf.
-    // Register stages between the operand register and the accumulator: the second operand
-    // register, if any, and the tree's.
+    // Register stages between the operand register and the accumulator: the codebook decode
+    // register and the second operand register, if any, and the tree's.
     let regs = extra + tree_registers(simd, tree_pipeline);
     // Only thresholds look at the op's nf (to pick their ROM word), and they read it while the
     // op is at the accumulator, one stage ahead of the compare: the compare stage needs no nf.
