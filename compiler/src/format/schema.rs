@@ -159,15 +159,6 @@ pub enum WeightsDef {
 }
 
 impl WeightsDef {
-    /// The `storage` string of this encoding.
-    pub fn storage(&self) -> &'static str {
-        match self {
-            WeightsDef::Dense { .. } => "dense",
-            WeightsDef::Codebook { .. } => "codebook",
-            WeightsDef::Tiled { .. } => "tiled",
-        }
-    }
-
     /// Meaning of a stored bit.
     pub fn values(&self) -> WeightValues {
         match self {

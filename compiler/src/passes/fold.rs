@@ -13,15 +13,6 @@ use super::build::channel_rule;
 use crate::error::{ModelError, Result};
 use crate::ir::{Binarize, ChannelRule, FloatStep, Graph, Op, Threshold};
 
-/// f(S) for channel `c`, in the step order, in f64.
-pub fn eval_steps(steps: &[FloatStep], c: usize, s: i64) -> f64 {
-    let mut y = s as f64;
-    for step in steps {
-        y = apply_step(step, c, y);
-    }
-    y
-}
-
 fn apply_step(step: &FloatStep, c: usize, y: f64) -> f64 {
     match step {
         FloatStep::Mul(a) => y * a[c],

@@ -312,11 +312,6 @@ pub struct HardwarePlan {
     pub input_order: Vec<usize>,
 }
 
-/// Stream (H, W, C) position → logical (C, H, W) index for a map of `c`×`h`×`w`.
-pub fn hwc_to_chw(c: usize, h: usize, w: usize) -> Vec<usize> {
-    stream_to_logical(c, h, w, None)
-}
-
 /// Stream position → logical (C, H, W) index for a map of `c`×`h`×`w` streamed pixel by pixel
 /// with channel position j holding logical channel `order[j]` (the identity when `None`).
 pub fn stream_to_logical(c: usize, h: usize, w: usize, order: Option<&[usize]>) -> Vec<usize> {
