@@ -425,7 +425,7 @@ pub fn generate(
         core.top, b.core_module,
         "the board top instantiates the core by name"
     );
-    let widths = crate::top::link_widths(plan);
+    let widths = xnorc_compiler::plan::memories::link_widths(plan);
     let (w_in, w_out) = (widths[0], *widths.last().expect("links"));
     let beats = plan.stages[0].input.beats;
     let gear_in = format!("{}_bytes_to_beats", b.name);

@@ -23,6 +23,7 @@ pub mod top;
 pub mod verilog;
 pub mod window;
 
+use xnorc_compiler::plan::memories::{self, BufferStyle, MemoryRole, Placement};
 use xnorc_compiler::plan::schedule::Component;
 use xnorc_compiler::plan::{HardwarePlan, StageKind};
 
@@ -42,7 +43,22 @@ pub fn top_name(plan: &HardwarePlan) -> String {
 /// Renders the whole core for `plan`.
 pub fn generate(plan: &HardwarePlan) -> Design {
     let top_name = top_name(plan);
-    let widths = top::link_widths(plan);
+    let widths = memories::link_widths(plan);
+    // Every buffer's placement, as the plan's memory inventory gives it.
+    let buffers: std::collections::BTreeMap<String, Option<&'static str>> =
+        memories::plan_memories(plan)
+            .into_iter()
+            .filter_map(|m| match m.placement {
+                Placement::Buffer(style) => Some((m.key(), style.map(BufferStyle::attribute))),
+                Placement::Rom(_) => None,
+            })
+            .collect();
+    let buffer = |component: &str, role: MemoryRole| {
+        buffers
+            .get(&memories::buffer_key(component, role))
+            .copied()
+            .flatten()
+    };
     let mut modules = Vec::new();
     // Waiver (docs/hardware.md): all modules of a core share one file, which Verilator's
     // DECLFILENAME lint would flag for every module but the first.
@@ -65,7 +81,12 @@ pub fn generate(plan: &HardwarePlan) -> Design {
             }
         };
         let module = match *c {
-            Component::Fifo { depth, .. } => stream::fifo(&name, widths[i], depth),
+            Component::Fifo { depth, .. } => stream::fifo(
+                &name,
+                widths[i],
+                depth,
+                buffer(&format!("fifo{i}"), MemoryRole::Fifo),
+            ),
             Component::DwcUp { ratio } => stream::dwc_up(&name, widths[i], ratio),
             Component::DwcDown { ratio } => stream::dwc_down(&name, widths[i + 1], ratio),
             Component::Mvu { stage, queue, .. } => {
@@ -73,15 +94,13 @@ pub fn generate(plan: &HardwarePlan) -> Design {
                 let StageKind::Mvu(m) = &s.kind else {
                     unreachable!()
                 };
-                let g = mvu::mvu(
-                    &name,
-                    m,
-                    &s.input,
-                    &s.output,
-                    plan.tree_pipeline,
+                let ctx = mvu::MvuContext {
+                    tree_pipeline: plan.tree_pipeline,
                     queue,
-                    plan.memory_output_register,
-                );
+                    memory_output_register: plan.memory_output_register,
+                    ibuf_style: buffer(&s.name, MemoryRole::InputBuffer),
+                };
+                let g = mvu::mvu(&name, m, &s.input, &s.output, &ctx);
                 files.extend(g.files);
                 g.module
             }
@@ -90,14 +109,20 @@ pub fn generate(plan: &HardwarePlan) -> Design {
                 let StageKind::Swg(g) = &s.kind else {
                     unreachable!()
                 };
-                window::swg(&name, g, &s.input, &s.output)
+                window::swg(
+                    &name,
+                    g,
+                    &s.input,
+                    &s.output,
+                    buffer(&s.name, MemoryRole::LineBuffer),
+                )
             }
             Component::Pool { stage, .. } => {
                 let s = &plan.stages[stage];
                 let StageKind::Pool(p) = &s.kind else {
                     unreachable!()
                 };
-                window::pool(&name, p, &s.input)
+                window::pool(&name, p, &s.input, buffer(&s.name, MemoryRole::PoolRow))
             }
             Component::Scores { stage, .. } => {
                 let s = &plan.stages[stage];

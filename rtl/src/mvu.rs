@@ -21,7 +21,7 @@
 //! of this unit and the input's `valid` only.
 
 use crate::verilog::{clog2, lit, r, set, when, Expr, Item, Module, Stmt};
-use xnorc_compiler::plan::folding::{MemoryStyle, IBUF_LOGIC_BITS};
+use xnorc_compiler::plan::folding::MemoryStyle;
 use xnorc_compiler::plan::{tree_registers, Lane, Mvu, MvuOutput, Stream};
 
 /// Hex lines of words given as bits (bit i of the word = `bits[i]`).
@@ -72,19 +72,27 @@ pub struct Generated {
     pub files: Vec<(String, String)>,
 }
 
+/// How an MVU is pipelined and buffered: choices of the plan outside the [`Mvu`] itself.
+#[derive(Debug, Clone, Copy)]
+pub struct MvuContext {
+    /// Adder-tree levels per pipeline register (0: none).
+    pub tree_pipeline: u32,
+    /// The output queue's size (the plan's cycle model sizes it), at least 1.
+    pub queue: usize,
+    /// A second operand/weight register behind the weight memory.
+    pub memory_output_register: bool,
+    /// The input buffer's `ram_style` (from the plan's memory inventory).
+    pub ibuf_style: Option<&'static str>,
+}
+
 /// Generates the MVU `name` for the plan's `m` with input stream `input`.
-///
-/// `queue` is the output queue's size (the plan's cycle model sizes it), at least 1;
-/// `memory_output_register` adds the second operand/weight register.
-pub fn mvu(
-    name: &str,
-    m: &Mvu,
-    input: &Stream,
-    output: &Stream,
-    tree_pipeline: u32,
-    queue: usize,
-    memory_output_register: bool,
-) -> Generated {
+pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, ctx: &MvuContext) -> Generated {
+    let MvuContext {
+        tree_pipeline,
+        queue,
+        memory_output_register,
+        ibuf_style,
+    } = *ctx;
     let (nf, sf, pe, simd) = (m.nf(), m.sf(), m.pe, m.simd);
     // Outputs per pass: PE computed filters, sent to each of the fan-out's channel groups.
     let outs = pe * m.fanout;
@@ -147,17 +155,13 @@ pub fn mvu(
     );
     // Operand: the stream during pass 0, the input buffer afterwards.
     let operand = if nf > 1 {
-        // Block RAM unless tiny (IBUF_LOGIC_BITS; the build's estimate counts it the same way).
+        // Placed as the plan's memory inventory says (plan::memories).
         md.items.push(Item::Memory {
             name: "ibuf".into(),
             width: xw,
             depth: sf,
             init: None,
-            style: Some(if sf * xw > IBUF_LOGIC_BITS {
-                "block"
-            } else {
-                "logic"
-            }),
+            style: ibuf_style,
         });
         md.always(vec![when(
             issue.clone().op("&&", need_in.clone()),
@@ -602,6 +606,8 @@ pub fn mvu(
         "q_",
         outs * ob,
         queue,
+        // A beat or two: registers (as plan::memories lists it).
+        Some("logic"),
         result,
         wr,
         rd.clone(),

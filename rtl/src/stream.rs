@@ -39,7 +39,8 @@ fn wrap_inc(p: Expr, bits: usize, n: usize) -> Expr {
 /// First-word-fall-through FIFO of `depth` entries: a beat written in cycle t is visible at the
 /// output in t + 1; `in_ready` is `count < depth` (a read in the same cycle does not free a slot
 /// for that cycle's write).
-pub fn fifo(name: &str, width: usize, depth: usize) -> Module {
+/// `style` is the memory's `ram_style` (none: the synthesis tool's choice).
+pub fn fifo(name: &str, width: usize, depth: usize, style: Option<&'static str>) -> Module {
     let mut m = Module::new(name);
     m.header.push(format!(
         "FIFO: {width} bits x {depth} entries, first-word fall-through"
@@ -47,7 +48,7 @@ pub fn fifo(name: &str, width: usize, depth: usize) -> Module {
     let (din, dout) = stream_ports(&mut m, width, width, false);
     let wr = m.let_wire("wr", 1, r("in_valid").op("&&", r("in_ready")));
     let rd = m.let_wire("rd", 1, r("out_valid").op("&&", r("out_ready")));
-    let q = queue(&mut m, "", width, depth, din, wr, rd, true);
+    let q = queue(&mut m, "", width, depth, style, din, wr, rd, true);
     m.assign(r("in_ready"), q.not_full.expect("asked for"));
     m.assign(r("out_valid"), q.not_empty);
     m.assign(dout, q.head);
@@ -73,6 +74,7 @@ pub(crate) fn queue(
     prefix: &str,
     width: usize,
     depth: usize,
+    style: Option<&'static str>,
     din: Expr,
     wr: Expr,
     rd: Expr,
@@ -86,7 +88,7 @@ pub(crate) fn queue(
         width,
         depth,
         init: None,
-        style: None,
+        style,
     });
     let wptr = m.reg(&format!("{prefix}wptr"), aw);
     let rptr = m.reg(&format!("{prefix}rptr"), aw);

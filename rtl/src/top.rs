@@ -2,39 +2,11 @@
 //! valid/ready streams.
 
 use crate::verilog::{r, Expr, Item, Module};
-use xnorc_compiler::plan::schedule::Component;
-use xnorc_compiler::plan::{HardwarePlan, StageKind};
-
-/// Widths of every link (link i feeds component i; the last link is the core output).
-pub fn link_widths(plan: &HardwarePlan) -> Vec<usize> {
-    let mut widths = vec![plan.stages[0].input.width()];
-    let mut w = widths[0];
-    for c in &plan.pipeline {
-        w = match *c {
-            Component::Fifo { .. } => w,
-            Component::DwcUp { ratio } => w * ratio,
-            Component::DwcDown { ratio } => w / ratio,
-            Component::Mvu { stage, .. }
-            | Component::Swg { stage, .. }
-            | Component::Pool { stage, .. }
-            | Component::Scores { stage, .. } => {
-                let s = &plan.stages[stage];
-                match &s.kind {
-                    StageKind::Scores(sc) => {
-                        sc.classes * sc.score_bits as usize + crate::verilog::clog2(sc.classes)
-                    }
-                    StageKind::Mvu(_) | StageKind::Swg(_) | StageKind::Pool(_) => s.output.width(),
-                }
-            }
-        };
-        widths.push(w);
-    }
-    widths
-}
+use xnorc_compiler::plan::HardwarePlan;
 
 /// The top module `name`, instantiating `modules[i]` for component i.
 pub fn top(name: &str, plan: &HardwarePlan, modules: &[String]) -> Module {
-    let widths = link_widths(plan);
+    let widths = xnorc_compiler::plan::memories::link_widths(plan);
     let n = plan.pipeline.len();
     let mut m = Module::new(name);
     m.header.extend([

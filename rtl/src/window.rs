@@ -40,7 +40,14 @@ fn max_of(e: Expr, a: Expr, b: Expr) -> Expr {
 }
 
 /// Generates the SWG.
-pub fn swg(name: &str, g: &Swg, input: &Stream, output: &Stream) -> Module {
+/// `lines` is the line buffer's `ram_style` (none: the synthesis tool's choice).
+pub fn swg(
+    name: &str,
+    g: &Swg,
+    input: &Stream,
+    output: &Stream,
+    lines: Option<&'static str>,
+) -> Module {
     let cb = g.beats_per_pixel();
     let dw = input.width();
     let rows = g.window.rows;
@@ -244,7 +251,7 @@ pub fn swg(name: &str, g: &Swg, input: &Stream, output: &Stream) -> Module {
         width: dw,
         depth,
         init: None,
-        style: None,
+        style: lines,
     });
     let rdata = m.reg("rdata", dw);
     let pad_r = m.reg("pad_r", 1);
@@ -398,7 +405,8 @@ pub fn swg(name: &str, g: &Swg, input: &Stream, output: &Stream) -> Module {
 }
 
 /// Generates the max-pool stage.
-pub fn pool(name: &str, p: &Pool, input: &Stream) -> Module {
+/// `row` is the row memory's `ram_style` (none: the synthesis tool's choice).
+pub fn pool(name: &str, p: &Pool, input: &Stream, row: Option<&'static str>) -> Module {
     let cb = p.c / p.elems;
     let eb = input.bits as usize;
     let dw = input.width();
@@ -434,7 +442,7 @@ pub fn pool(name: &str, p: &Pool, input: &Stream) -> Module {
         width: dw,
         depth,
         init: None,
-        style: None,
+        style: row,
     });
     m.assign(
         r("in_ready"),

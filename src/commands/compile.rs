@@ -91,6 +91,8 @@ pub fn plan_json(plan: &HardwarePlan) -> serde_json::Value {
         "ii_cycles": plan.ii_cycles,
         "stages": stages,
         "pipeline": plan.pipeline,
+        // Every memory and where it lives (buffers unplaced, `null`, without a board).
+        "memories": xnorc_compiler::plan::memories::plan_memories(plan),
         "predicted_output_cycles": plan.timing.output_cycles,
     })
 }

@@ -85,7 +85,7 @@ pub enum LinkError {
 impl Wire {
     /// The wire format of `plan`'s core.
     pub fn of(plan: &HardwarePlan) -> Self {
-        let widths = xnorc_rtl::top::link_widths(plan);
+        let widths = xnorc_compiler::plan::memories::link_widths(plan);
         let (in_width, out_width) = (widths[0], *widths.last().expect("links"));
         let in_beats = plan.stages[0].input.beats;
         Wire {

@@ -169,6 +169,7 @@ pub fn plan(graph: &Graph, folding: &FoldingFile) -> Result<HardwarePlan> {
         latency_cycles: timing.latency(),
         ii_cycles: timing.ii(),
         timing,
+        buffer_styles: Default::default(),
         pipeline,
         stages,
         input_order,
@@ -567,11 +568,13 @@ fn matrix_stages(
         MvuOutput::Threshold { levels, .. } => o * (levels * acc_bits as usize + 1),
         MvuOutput::Accumulator => 0,
     };
-    let threshold_memory = if threshold_bits > super::folding::LUT_MEMORY_BITS {
-        MemoryStyle::Block
-    } else {
-        MemoryStyle::Lut
-    };
+    let threshold_memory =
+        cfg.thresholds
+            .unwrap_or(if threshold_bits > super::folding::LUT_MEMORY_BITS {
+                MemoryStyle::Block
+            } else {
+                MemoryStyle::Lut
+            });
     let out = Stream {
         elems: pe * fan,
         bits: match &output {

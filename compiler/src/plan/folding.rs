@@ -4,7 +4,8 @@
 //! File format (`--folding F.json`), every field optional:
 //! ```json
 //! { "tree_pipeline": 1,
-//!   "layers": { "fc1": { "pe": 16, "simd": 49, "memory": "block", "fanout": true } } }
+//!   "layers": { "fc1": { "pe": 16, "simd": 49, "memory": "block", "thresholds": "lut",
+//!                        "fanout": true } } }
 //! ```
 //! For a fanned-out tiled layer (see [`LayerFolding::fanout`]) PE counts distinct filters: it
 //! divides O / fanout.
@@ -35,8 +36,10 @@ pub struct LayerFolding {
     pub pe: Option<usize>,
     /// Input elements consumed per cycle; must divide the input count.
     pub simd: Option<usize>,
-    /// Memory style; chosen by size when absent.
+    /// Where the weights live; chosen by size when absent.
     pub memory: Option<MemoryStyle>,
+    /// Where the thresholds live; chosen by size when absent.
+    pub thresholds: Option<MemoryStyle>,
     /// Tiled layers followed by a threshold: compute the filters shared by the tile's
     /// repeats once and send the result to every copy (default true). False computes every
     /// output channel (the tile is still stored once).

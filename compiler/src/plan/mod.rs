@@ -8,6 +8,7 @@
 
 mod build;
 pub mod folding;
+pub mod memories;
 pub mod schedule;
 
 pub use build::{plan, plan_stages};
@@ -306,6 +307,10 @@ pub struct HardwarePlan {
     pub ii_cycles: u64,
     /// Predicted output cycles of the stall-free sizing run (what Verilator must reproduce).
     pub timing: Timing,
+    /// Where each writable buffer lives, by [`memories::buffer_key`]: set by the build from
+    /// the device family's costs ([`memories::place_buffers`]); empty without a board.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub buffer_styles: std::collections::BTreeMap<String, memories::BufferStyle>,
     /// For each element of the core's input stream, its index in the model input's logical
     /// (C, H, W) order: maps stream pixel by pixel, channels innermost.
     #[serde(skip)]

@@ -1,25 +1,32 @@
-//! A resource estimate of a plan on a device, before synthesis: block RAMs exactly as the
-//! family's RAM shapes pack each memory, LUT4s from the lane count (measured ≈4.5 LUT4 per lane
-//! with accumulator and threshold). Used to stop early and to pick a folding that fits.
+//! A resource estimate of a plan on a device, before synthesis.
+//!
+//! Block RAMs are counted memory by memory from the plan's inventory (`plan::memories`),
+//! which is also what the generated Verilog tells yosys through `ram_style`: each memory in
+//! block RAM takes the fewest blocks any of the family's RAM shapes packs it into. LUT4s come
+//! from the lane count (measured ≈4.5 LUT4 per lane with accumulator and threshold) plus the
+//! memories in logic. Used to stop early, to pick a folding that fits and to decide which
+//! memories leave block RAM (see `fit`).
 
 use serde::Serialize;
 use xnorc_boards::board::Board;
-use xnorc_compiler::plan::folding::{MemoryStyle, IBUF_LOGIC_BITS, LUTS_PER_LANE};
-use xnorc_compiler::plan::{MvuOutput, Stage, StageKind};
+use xnorc_boards::Family;
+use xnorc_compiler::plan::folding::{MemoryStyle, LUTS_PER_LANE};
+use xnorc_compiler::plan::memories::{BufferStyle, Memory, Placement};
+use xnorc_compiler::plan::{Stage, StageKind};
 
 /// LUT4s the shell (UART link, gearboxes, reset, control) takes, measured with yosys: a margin.
 pub const SHELL_LUTS: usize = 400;
 
-/// One stage's share.
+/// One component's share.
 #[derive(Debug, Clone, Serialize)]
 pub struct StageEstimate {
-    /// Stage name.
+    /// Stage name (or `fifo<i>`).
     pub stage: String,
     /// PE × SIMD lanes (MVUs).
     pub lanes: usize,
     /// Estimated LUT4s.
     pub luts: usize,
-    /// Block RAMs for its weights and thresholds.
+    /// Block RAMs of its memories.
     pub ram_blocks: usize,
 }
 
@@ -30,7 +37,7 @@ pub struct Estimate {
     pub luts: usize,
     /// Block RAMs.
     pub ram_blocks: usize,
-    /// Per stage.
+    /// Per component, in pipeline order.
     pub stages: Vec<StageEstimate>,
 }
 
@@ -53,57 +60,162 @@ pub fn decode_luts(tau: u32) -> usize {
     (1usize << tau) - 1
 }
 
-/// Estimates a plan's stages on `board`'s family.
-pub fn estimate(plan_stages: &[Stage], board: &Board) -> Estimate {
-    let family = board.device.family;
-    let mut stages = Vec::new();
-    for s in plan_stages {
-        let (lanes, luts, ram) = match &s.kind {
-            StageKind::Mvu(m) => {
-                let lanes = m.pe * m.simd;
-                let mut luts = (lanes as f64 * LUTS_PER_LANE) as usize;
-                let mut ram = 0;
-                let (depth, width) = (m.weight_words.len(), m.word_bits());
-                if let Some(cb) = &m.codebook {
-                    // Per lane, a 2^τ:1 multiplexer picks the weight bit from the plane.
-                    luts += lanes * decode_luts(cb.tau);
-                }
-                match m.memory {
-                    MemoryStyle::Block => ram += family.ram_blocks_for(depth, width),
-                    // A ROM in logic: about one LUT4 per 16 bits (LUT as 16×1 ROM).
-                    MemoryStyle::Lut => luts += (depth * width).div_ceil(16),
-                }
-                // The input buffer (passes after the first reuse the input): block RAM when
-                // large, as the generator marks it.
-                let ibuf_bits = m.sf() * s.input.width();
-                if m.nf() > 1 && ibuf_bits > IBUF_LOGIC_BITS {
-                    ram += family.ram_blocks_for(m.sf(), s.input.width());
-                }
-                if let MvuOutput::Threshold { levels, .. } = &m.output {
-                    let width = m.pe * m.fanout * levels * m.acc_bits as usize;
-                    match m.threshold_memory {
-                        MemoryStyle::Block => ram += family.ram_blocks_for(m.nf(), width),
-                        MemoryStyle::Lut => luts += (m.nf() * width).div_ceil(16),
-                    }
-                }
-                (lanes, luts, ram)
+/// ECP5 LUT RAM cells (TRELLIS_DPR16X4: 16 words × 4 bits) a `depth` × `width` buffer takes.
+fn dpr16x4_cells(depth: usize, width: usize) -> usize {
+    depth.div_ceil(16) * width.div_ceil(4)
+}
+
+/// Where a writable buffer goes on `family`: the cheapest of block RAM, LUT RAM (ECP5 only)
+/// and flip-flops, with the relative costs yosys's `memory_libmap` gives them (a flip-flop
+/// bit 1, a TRELLIS_DPR16X4 4, an SB_RAM40_4K 64, a DP16KD 128). The choice is the one yosys
+/// makes on its own, made explicit so the estimate counts what synthesis builds.
+pub fn buffer_style(family: Family, depth: usize, width: usize) -> BufferStyle {
+    let registers = (depth * width) as u64;
+    let block_cost = match family {
+        Family::Ice40 => 64,
+        Family::Ecp5 => 128,
+    };
+    let block = block_cost * family.ram_blocks_for(depth, width) as u64;
+    let distributed = match family {
+        Family::Ice40 => u64::MAX,
+        Family::Ecp5 => 4 * dpr16x4_cells(depth, width) as u64,
+    };
+    if registers <= distributed && registers < block {
+        BufferStyle::Registers
+    } else if distributed < block {
+        BufferStyle::Distributed
+    } else {
+        BufferStyle::Block
+    }
+}
+
+/// LUT4s of a read-only memory in logic: a LUT4 is a 16×1 ROM; deeper words need a
+/// multiplexer tree over them (ECP5's PFU multiplexers merge up to 8 LUT4s for free, iCE40
+/// spends about a LUT4 per three inputs merged).
+pub fn logic_rom_luts(family: Family, depth: usize, width: usize) -> usize {
+    let per_bit = depth.div_ceil(16);
+    let mux = match family {
+        Family::Ecp5 => per_bit.saturating_sub(1) / 8,
+        Family::Ice40 => per_bit.saturating_sub(1).div_ceil(3),
+    };
+    width * (per_bit + mux)
+}
+
+/// LUT4s of a writable buffer outside block RAM: LUT RAM cells take 2 LUT4s of RAM plus
+/// their share of write decode; registers need a read multiplexer of ≈ one LUT4 per two bits.
+fn buffer_luts(style: BufferStyle, depth: usize, width: usize) -> usize {
+    match style {
+        BufferStyle::Block => 0,
+        BufferStyle::Distributed => 3 * dpr16x4_cells(depth, width),
+        BufferStyle::Registers if depth <= 1 => 0,
+        BufferStyle::Registers => (depth * width).div_ceil(2),
+    }
+}
+
+/// Block RAMs and LUT4s of one memory on `family`; a buffer with no placement yet gets the
+/// family's ([`buffer_style`]).
+pub fn memory_cost(family: Family, m: &Memory) -> (usize, usize) {
+    let (d, w) = (m.depth, m.width);
+    match m.placement {
+        Placement::Rom(MemoryStyle::Block) => (family.ram_blocks_for(d, w), 0),
+        Placement::Rom(MemoryStyle::Lut) => (0, logic_rom_luts(family, d, w)),
+        Placement::Buffer(style) => match style.unwrap_or_else(|| buffer_style(family, d, w)) {
+            BufferStyle::Block => (family.ram_blocks_for(d, w), 0),
+            other => (0, buffer_luts(other, d, w)),
+        },
+    }
+}
+
+/// LUT4s per lane (with its share of accumulator, adder tree and compare) on `family`.
+/// iCE40: 4.5, measured on TFC builds (SB_CARRY cells are free of LUTs). ECP5: 8, measured on
+/// a 2,077-lane CNV core (15,031 LUT4 and 3,669 CCU2C after yosys; a CCU2C fills two LUT4
+/// slots, which is how nextpnr packs it).
+pub fn luts_per_lane(family: Family) -> f64 {
+    match family {
+        Family::Ice40 => LUTS_PER_LANE,
+        Family::Ecp5 => 8.0,
+    }
+}
+
+/// LUT4s of a stage's logic, memories apart.
+fn stage_logic(s: &Stage, family: Family) -> (usize, usize) {
+    match &s.kind {
+        StageKind::Mvu(m) => {
+            let lanes = m.pe * m.simd;
+            let mut luts = (lanes as f64 * luts_per_lane(family)) as usize;
+            if let Some(cb) = &m.codebook {
+                // Per lane, a 2^τ:1 multiplexer picks the weight bit from the plane.
+                luts += lanes * decode_luts(cb.tau);
             }
-            // Window generators, pools and the scores stage: registers and compare logic,
-            // small next to the MVUs; the line buffers go to RAM by yosys' choice.
-            StageKind::Swg(_) | StageKind::Pool(_) | StageKind::Scores(_) => {
-                (0, s.output.width() * 2, 0)
+            (lanes, luts)
+        }
+        // Window generators, pools and the scores stage: registers and compare logic.
+        StageKind::Swg(_) | StageKind::Pool(_) | StageKind::Scores(_) => (0, s.output.width() * 2),
+    }
+}
+
+/// Estimates `stages` with `memories` (from `plan::memories`: the whole plan's, or only the
+/// stages' before the FIFOs are sized) on `board`'s family.
+pub fn estimate(stages: &[Stage], memories: &[Memory], board: &Board) -> Estimate {
+    let family = board.device.family;
+    let mut out: Vec<StageEstimate> = stages
+        .iter()
+        .map(|s| {
+            let (lanes, luts) = stage_logic(s, family);
+            StageEstimate {
+                stage: s.name.clone(),
+                lanes,
+                luts,
+                ram_blocks: 0,
+            }
+        })
+        .collect();
+    for m in memories {
+        let (ram, luts) = memory_cost(family, m);
+        let slot = match out.iter().position(|s| s.stage == m.component) {
+            Some(i) => i,
+            None => {
+                out.push(StageEstimate {
+                    stage: m.component.clone(),
+                    lanes: 0,
+                    luts: 0,
+                    ram_blocks: 0,
+                });
+                out.len() - 1
             }
         };
-        stages.push(StageEstimate {
-            stage: s.name.clone(),
-            lanes,
-            luts,
-            ram_blocks: ram,
-        });
+        out[slot].ram_blocks += ram;
+        out[slot].luts += luts;
     }
     Estimate {
-        luts: stages.iter().map(|s| s.luts).sum::<usize>() + SHELL_LUTS,
-        ram_blocks: stages.iter().map(|s| s.ram_blocks).sum(),
-        stages,
+        luts: out.iter().map(|s| s.luts).sum::<usize>() + SHELL_LUTS,
+        ram_blocks: out.iter().map(|s| s.ram_blocks).sum(),
+        stages: out,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffers_go_where_the_costs_say() {
+        // 64 bits: cheaper in flip-flops than a block on either family.
+        assert_eq!(buffer_style(Family::Ice40, 2, 32), BufferStyle::Registers);
+        // 53 × 64 on ECP5: 64 LUT RAM cells (cost 256) tie with 2 DP16KD (256): block.
+        assert_eq!(buffer_style(Family::Ecp5, 53, 64), BufferStyle::Block);
+        // 71 × 16: 20 cells (80) against one DP16KD (128): LUT RAM.
+        assert_eq!(buffer_style(Family::Ecp5, 71, 16), BufferStyle::Distributed);
+        // iCE40 has no LUT RAM: 184 × 1 goes to a block (64 < 184).
+        assert_eq!(buffer_style(Family::Ice40, 184, 1), BufferStyle::Block);
+    }
+
+    #[test]
+    fn logic_roms_cost_a_lut_per_16_words_per_bit() {
+        assert_eq!(logic_rom_luts(Family::Ecp5, 16, 8), 8);
+        // 36 words: 3 LUT4s per bit, merged by PFU multiplexers on ECP5.
+        assert_eq!(logic_rom_luts(Family::Ecp5, 36, 256), 768);
+        // On iCE40 a LUT4 merges the three.
+        assert_eq!(logic_rom_luts(Family::Ice40, 36, 1), 4);
     }
 }

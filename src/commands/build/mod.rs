@@ -2,6 +2,7 @@
 //! report (report.json and a table) of resources, Fmax, frames/s and each tool's wall time.
 
 pub mod estimate;
+pub mod fit;
 
 use crate::commands::compile::{build_plan, plan_json};
 use crate::errors::{write_output, CliError};
@@ -52,14 +53,6 @@ fn default_clock_mhz(board: &Board) -> f64 {
     }
 }
 
-/// Share of the device's LUT4s the automatic folding starts its lane budget from.
-const LUT_SHARE: f64 = 0.6;
-
-/// The most of the device's LUT4s an automatic folding may be estimated to use: placement of an
-/// UP5K design at 84% of its logic cells took nextpnr-ice40 over 5 minutes (measured), at 77%
-/// 20 s.
-const AUTO_LUT_FILL: f64 = 0.75;
-
 fn progress(step: usize, total: usize, what: &str) {
     eprintln!("[{step}/{total}] {what}");
 }
@@ -82,7 +75,7 @@ pub fn link_params_for(
     clocks_per_bit: u32,
     led_cycles: u32,
 ) -> xnorc_rtl::shell::LinkParams {
-    let widths = xnorc_rtl::top::link_widths(plan);
+    let widths = xnorc_compiler::plan::memories::link_widths(plan);
     xnorc_rtl::shell::LinkParams {
         clocks_per_bit,
         request_bytes: request_bytes(widths[0], plan.stages[0].input.beats) as u32,
@@ -145,19 +138,21 @@ fn clock_source(board: &Board, pll: &Pll) -> ClockSource {
     }
 }
 
-/// The plan for the board: the user's folding, or the widest automatic folding whose
-/// estimate fits the device.
+/// The plan for the board: the user's folding as given (buffers placed for the family), or
+/// the widest automatic folding — within `--lut-budget` if given — that fits the device, with
+/// read-only memories moved out of block RAM where that is what makes it fit (`fit`).
 fn plan_for_board(args: &Args, board: &Board) -> Result<HardwarePlan, CliError> {
-    if args.folding.is_some() || args.lut_budget.is_some() {
-        let (_, plan) = build_plan(
+    if args.folding.is_some() {
+        let (_, mut plan) = build_plan(
             &args.model,
             args.folding.as_deref(),
             args.lut_budget,
             memory_output_register(board),
         )?;
+        fit::place_buffers(&mut plan, board);
         return Ok(plan);
     }
-    fitting_plan(&args.model, board)?.ok_or_else(|| {
+    let not_fit = || {
         CliError::Input(format!(
             "{}: no automatic folding fits {} ({} LUT4, {} block RAMs): the weights alone \
                  need more block RAM than the device has; pick a larger board (`xnorc boards`)",
@@ -166,7 +161,26 @@ fn plan_for_board(args: &Args, board: &Board) -> Result<HardwarePlan, CliError> 
             board.device.luts,
             board.device.ram_blocks
         ))
-    })
+    };
+    if let Some(luts) = args.lut_budget {
+        let graph = xnorc_compiler::passes::load_graph(&args.model)?;
+        let folding = FoldingFile {
+            lane_budget: Some(lanes_for_luts(luts)),
+            memory_output_register: Some(memory_output_register(board)),
+            ..FoldingFile::default()
+        };
+        // The user's lane budget: move memories to logic only while the device's LUTs last.
+        return match fit::fit_folding(&graph, &folding, board, 1.0, &args.model)? {
+            Some(plan) => Ok(plan),
+            None => {
+                let (_, mut plan) =
+                    build_plan(&args.model, None, Some(luts), memory_output_register(board))?;
+                fit::place_buffers(&mut plan, board);
+                Ok(plan)
+            }
+        };
+    }
+    fit::fitting_plan(&args.model, board, memory_output_register(board))?.ok_or_else(not_fit)
 }
 
 /// Whether a build for `board` registers the weight memories' outputs twice by default: on
@@ -176,30 +190,6 @@ fn memory_output_register(board: &Board) -> bool {
     board.device.family == xnorc_boards::family::Family::Ecp5
 }
 
-/// Tries lane budgets from the device's LUT share down until the estimate fits.
-pub fn fitting_plan(model: &Path, board: &Board) -> Result<Option<HardwarePlan>, CliError> {
-    let graph = xnorc_compiler::passes::load_graph(model)?;
-    let mut budget = lanes_for_luts((board.device.luts as f64 * LUT_SHARE) as usize);
-    loop {
-        let folding = FoldingFile {
-            lane_budget: Some(budget),
-            memory_output_register: Some(memory_output_register(board)),
-            ..FoldingFile::default()
-        };
-        let in_model =
-            |e: xnorc_compiler::ModelError| CliError::Model(e.in_file(model.display().to_string()));
-        // Stages only: the cycle model and FIFO sizing run once, for the folding that fits.
-        let (stages, _, _) = plan::plan_stages(&graph, &folding).map_err(in_model)?;
-        if estimate::estimate(&stages, board).fits(board, AUTO_LUT_FILL) {
-            return plan::plan(&graph, &folding).map(Some).map_err(in_model);
-        }
-        if budget == 1 {
-            return Ok(None);
-        }
-        budget = (budget * 3 / 4).max(1);
-    }
-}
-
 /// The does-not-fit error: what is over, the largest layer, and a folding that would fit.
 fn does_not_fit(
     args: &Args,
@@ -207,14 +197,14 @@ fn does_not_fit(
     plan: &HardwarePlan,
     what: String,
 ) -> Result<CliError, CliError> {
-    let est = estimate::estimate(&plan.stages, board);
+    let est = fit::plan_estimate(plan, board);
     let largest = est.largest().map_or(String::new(), |s| {
         format!(
             "; largest layer: {} ({} lanes, ≈{} LUT4, {} block RAMs)",
             s.stage, s.lanes, s.luts, s.ram_blocks
         )
     });
-    let hint = match fitting_plan(&args.model, board)? {
+    let hint = match fit::fitting_plan(&args.model, board, memory_output_register(board))? {
         // The estimate said this very folding fits, yosys disagrees: fold further.
         Some(fit) if folding_of(&fit) == folding_of(plan) => {
             let lanes: usize = est.stages.iter().map(|s| s.lanes).sum();
@@ -223,7 +213,7 @@ fn does_not_fit(
                  further, e.g. --lut-budget {}",
                 est.ram_blocks,
                 est.luts,
-                (lanes as f64 * xnorc_compiler::plan::folding::LUTS_PER_LANE * 0.6) as usize
+                (lanes as f64 * estimate::luts_per_lane(board.device.family) * 0.6) as usize
             )
         }
         Some(fit) => {
@@ -234,7 +224,7 @@ fn does_not_fit(
             let path = dir.join("suggested_folding.json");
             let text = serde_json::to_string_pretty(&folding).expect("folding json") + "\n";
             write_output(&path, text.as_bytes())?;
-            let est = estimate::estimate(&fit.stages, board);
+            let est = fit::plan_estimate(&fit, board);
             format!(
                 "a folding that fits (≈{} LUT4, {} block RAMs, II {} cycles) is in {}: \
                  rebuild with --folding {}",
@@ -270,6 +260,7 @@ fn folding_of(plan: &HardwarePlan) -> FoldingFile {
                     pe: Some(m.pe),
                     simd: Some(m.simd),
                     memory: Some(m.memory),
+                    thresholds: Some(m.threshold_memory),
                     fanout: Some(m.fanout > 1),
                 },
             );
@@ -307,7 +298,15 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         &format!("plan for {} ({})", board.name, board.title),
     );
     let plan = plan_for_board(args, &board)?;
-    let est = estimate::estimate(&plan.stages, &board);
+    let est = fit::plan_estimate(&plan, &board);
+    eprintln!(
+        "      II {} cycles; estimate ≈{} LUT4, {} of {} block RAMs ({} memories in logic)",
+        plan.ii_cycles,
+        est.luts,
+        est.ram_blocks,
+        board.device.ram_blocks,
+        fit::logic_roms(&plan)
+    );
     if est.ram_blocks as u64 > board.device.ram_blocks {
         return Err(does_not_fit(
             args,

@@ -1,0 +1,288 @@
+//! Every memory of a core, and where it lives.
+//!
+//! One inventory for the three readers that must agree: the RTL generator (which writes each
+//! memory's `ram_style` attribute from it), the build's resource estimate (which counts block
+//! RAMs from it) and the build's fitting (which moves memories between block RAM and logic).
+//! Because synthesis is told where every memory goes, the estimate's block-RAM count is the
+//! count yosys reaches, not a guess at its heuristics.
+//!
+//! Read-only memories (weights, thresholds, codebook planes) are placed by the folding
+//! ([`MemoryStyle`]). Writable buffers (input buffers, line buffers, pool rows, FIFOs, output
+//! queues) are placed by [`BufferStyle`]: the build sets each from the device family's costs
+//! in [`HardwarePlan::buffer_styles`]; without a board the defaults below apply.
+
+use super::folding::{MemoryStyle, IBUF_LOGIC_BITS};
+use super::schedule::Component;
+use super::{HardwarePlan, Stage, StageKind};
+use serde::{Deserialize, Serialize};
+
+/// Where a writable buffer lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BufferStyle {
+    /// Block RAM (synchronous read).
+    Block,
+    /// LUT RAM (ECP5 TRELLIS_DPR16X4: 16 words × 4 bits per cell); iCE40 has none.
+    Distributed,
+    /// Flip-flops and a read multiplexer.
+    Registers,
+}
+
+impl BufferStyle {
+    /// The value of yosys's `ram_style` attribute.
+    pub fn attribute(self) -> &'static str {
+        match self {
+            BufferStyle::Block => "block",
+            BufferStyle::Distributed => "distributed",
+            BufferStyle::Registers => "logic",
+        }
+    }
+}
+
+/// What a memory holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemoryRole {
+    /// An MVU's weight (or kernel index) words.
+    Weights,
+    /// An MVU's threshold words.
+    Thresholds,
+    /// A codebook MVU's decode planes (always logic: 2^τ bits per kernel position).
+    Planes,
+    /// An MVU's input buffer (the operand kept for the passes after the first).
+    InputBuffer,
+    /// An MVU's output queue.
+    OutputQueue,
+    /// A sliding-window generator's line buffer.
+    LineBuffer,
+    /// A max-pool's row of partial maxima.
+    PoolRow,
+    /// A FIFO between components.
+    Fifo,
+}
+
+impl MemoryRole {
+    /// The memory's name inside its module (and the second half of its key).
+    pub fn name(self) -> &'static str {
+        match self {
+            MemoryRole::Weights => "weights",
+            MemoryRole::Thresholds => "thresholds",
+            MemoryRole::Planes => "planes",
+            MemoryRole::InputBuffer => "ibuf",
+            MemoryRole::OutputQueue => "q_mem",
+            MemoryRole::LineBuffer => "lines",
+            MemoryRole::PoolRow => "acc",
+            MemoryRole::Fifo => "mem",
+        }
+    }
+}
+
+/// Where one memory lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Placement {
+    /// A read-only memory, placed by the folding.
+    Rom(MemoryStyle),
+    /// A writable buffer; `None` leaves the choice to the synthesis tool (no board known).
+    Buffer(Option<BufferStyle>),
+}
+
+/// One memory of the core.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Memory {
+    /// The component owning it: a stage name, or `fifo<i>` for the pipeline's component i.
+    pub component: String,
+    /// What it holds.
+    pub role: MemoryRole,
+    /// Words.
+    pub depth: usize,
+    /// Bits per word.
+    pub width: usize,
+    /// Where it lives.
+    pub placement: Placement,
+}
+
+impl Memory {
+    /// `component.role`: the key of [`HardwarePlan::buffer_styles`].
+    pub fn key(&self) -> String {
+        buffer_key(&self.component, self.role)
+    }
+
+    /// Bits stored.
+    pub fn bits(&self) -> usize {
+        self.depth * self.width
+    }
+}
+
+/// The key of a buffer in [`HardwarePlan::buffer_styles`].
+pub fn buffer_key(component: &str, role: MemoryRole) -> String {
+    format!("{component}.{}", role.name())
+}
+
+/// The placement of an input buffer when no board chose one: block RAM unless tiny.
+fn default_ibuf(bits: usize) -> BufferStyle {
+    if bits > IBUF_LOGIC_BITS {
+        BufferStyle::Block
+    } else {
+        BufferStyle::Registers
+    }
+}
+
+/// The memories of one stage, excluding its output queue (whose depth the FIFO sizing sets).
+/// Buffers are placed from `styles` (keyed by [`buffer_key`]) or the defaults.
+pub fn stage_memories(
+    stage: &Stage,
+    styles: &std::collections::BTreeMap<String, BufferStyle>,
+) -> Vec<Memory> {
+    let name = &stage.name;
+    let buffer = |role: MemoryRole, default: Option<BufferStyle>| {
+        Placement::Buffer(styles.get(&buffer_key(name, role)).copied().or(default))
+    };
+    let mem = |role, depth, width, placement| Memory {
+        component: name.clone(),
+        role,
+        depth,
+        width,
+        placement,
+    };
+    let mut out = Vec::new();
+    match &stage.kind {
+        StageKind::Mvu(m) => {
+            out.push(mem(
+                MemoryRole::Weights,
+                m.weight_words.len(),
+                m.word_bits(),
+                Placement::Rom(m.memory),
+            ));
+            if let Some(cb) = &m.codebook {
+                out.push(mem(
+                    MemoryRole::Planes,
+                    cb.planes.len(),
+                    1 << cb.tau,
+                    Placement::Rom(MemoryStyle::Lut),
+                ));
+            }
+            if let super::MvuOutput::Threshold { levels, .. } = &m.output {
+                let width = m.pe * m.fanout * levels * m.acc_bits as usize;
+                out.push(mem(
+                    MemoryRole::Thresholds,
+                    m.nf(),
+                    width,
+                    Placement::Rom(m.threshold_memory),
+                ));
+            }
+            if m.nf() > 1 {
+                let width = stage.input.width();
+                let default = default_ibuf(m.sf() * width);
+                out.push(mem(
+                    MemoryRole::InputBuffer,
+                    m.sf(),
+                    width,
+                    buffer(MemoryRole::InputBuffer, Some(default)),
+                ));
+            }
+        }
+        StageKind::Swg(g) => out.push(mem(
+            MemoryRole::LineBuffer,
+            g.window.rows * g.window.w * g.window.cb,
+            stage.input.width(),
+            buffer(MemoryRole::LineBuffer, None),
+        )),
+        StageKind::Pool(p) => out.push(mem(
+            MemoryRole::PoolRow,
+            p.out_w * (p.c / p.elems),
+            stage.input.width(),
+            buffer(MemoryRole::PoolRow, None),
+        )),
+        StageKind::Scores(_) => {}
+    }
+    out
+}
+
+/// Bits of one scores beat: every class's score and the argmax index.
+pub fn scores_beat_bits(classes: usize, score_bits: u32) -> usize {
+    let index_bits = (usize::BITS - (classes.max(2) - 1).leading_zeros()) as usize;
+    classes * score_bits as usize + index_bits
+}
+
+/// Widths of every link of the pipeline (link i feeds component i; the last link is the
+/// core's output).
+pub fn link_widths(plan: &HardwarePlan) -> Vec<usize> {
+    let mut widths = vec![plan.stages[0].input.width()];
+    let mut w = widths[0];
+    for c in &plan.pipeline {
+        w = match *c {
+            Component::Fifo { .. } => w,
+            Component::DwcUp { ratio } => w * ratio,
+            Component::DwcDown { ratio } => w / ratio,
+            Component::Mvu { stage, .. }
+            | Component::Swg { stage, .. }
+            | Component::Pool { stage, .. }
+            | Component::Scores { stage, .. } => {
+                let s = &plan.stages[stage];
+                match &s.kind {
+                    StageKind::Scores(sc) => scores_beat_bits(sc.classes, sc.score_bits),
+                    StageKind::Mvu(_) | StageKind::Swg(_) | StageKind::Pool(_) => s.output.width(),
+                }
+            }
+        };
+        widths.push(w);
+    }
+    widths
+}
+
+/// Every memory of the plan's core, in pipeline order.
+pub fn plan_memories(plan: &HardwarePlan) -> Vec<Memory> {
+    let widths = link_widths(plan);
+    let mut out = Vec::new();
+    for (i, c) in plan.pipeline.iter().enumerate() {
+        match *c {
+            Component::Fifo { depth, .. } => {
+                let component = format!("fifo{i}");
+                let style = plan
+                    .buffer_styles
+                    .get(&buffer_key(&component, MemoryRole::Fifo))
+                    .copied();
+                out.push(Memory {
+                    component,
+                    role: MemoryRole::Fifo,
+                    depth,
+                    width: widths[i],
+                    placement: Placement::Buffer(style),
+                });
+            }
+            Component::DwcUp { .. } | Component::DwcDown { .. } => {}
+            Component::Mvu { stage, queue, .. } => {
+                let s = &plan.stages[stage];
+                out.extend(stage_memories(s, &plan.buffer_styles));
+                out.push(Memory {
+                    component: s.name.clone(),
+                    role: MemoryRole::OutputQueue,
+                    depth: queue,
+                    width: s.output.width(),
+                    // A queue holds a beat or two: registers, always.
+                    placement: Placement::Buffer(Some(BufferStyle::Registers)),
+                });
+            }
+            Component::Swg { stage, .. }
+            | Component::Pool { stage, .. }
+            | Component::Scores { stage, .. } => {
+                out.extend(stage_memories(&plan.stages[stage], &plan.buffer_styles));
+            }
+        }
+    }
+    out
+}
+
+/// Places every buffer of `plan` with `choose(depth, width)` (the device family's rule).
+pub fn place_buffers(plan: &mut HardwarePlan, choose: impl Fn(usize, usize) -> BufferStyle) {
+    let mut styles = std::collections::BTreeMap::new();
+    for m in plan_memories(plan) {
+        if let Placement::Buffer(_) = m.placement {
+            if m.role != MemoryRole::OutputQueue {
+                styles.insert(m.key(), choose(m.depth, m.width));
+            }
+        }
+    }
+    plan.buffer_styles = styles;
+}

@@ -1,0 +1,68 @@
+//! The generated Verilog places every memory where the plan's inventory says: each memory of
+//! `plan::memories::plan_memories` is declared in its component's module with the matching
+//! `ram_style` attribute (and a buffer the plan leaves unplaced has none).
+
+use xnorc_compiler::plan::folding::{FoldingFile, MemoryStyle};
+use xnorc_compiler::plan::memories::{self, BufferStyle, Placement};
+
+/// The `ram_style` on the declaration of memory `name` in module `module` of `text`, or None
+/// without an attribute; panics if the memory is not declared there.
+fn declared_style(text: &str, module: &str, name: &str) -> Option<String> {
+    let start = text
+        .find(&format!("module {module} ("))
+        .unwrap_or_else(|| panic!("module {module} missing"));
+    let body = &text[start..start + text[start..].find("endmodule").unwrap()];
+    let lines: Vec<&str> = body.lines().collect();
+    let decl = lines
+        .iter()
+        .position(|l| {
+            let l = l.trim();
+            l.starts_with("reg ") && l.contains(&format!(" {name} [0:"))
+        })
+        .unwrap_or_else(|| panic!("{module}: no memory {name}"));
+    let prev = lines[decl - 1].trim();
+    prev.strip_prefix("(* ram_style = \"")
+        .and_then(|r| r.strip_suffix("\" *)"))
+        .map(str::to_string)
+}
+
+fn check(preset: &str) {
+    let model = xnorc_compiler::presets::find(preset).unwrap().generate(2);
+    let graph = xnorc_compiler::passes::lower(&model).unwrap();
+    let mut plan = xnorc_compiler::plan::plan(&graph, &FoldingFile::default()).unwrap();
+    // Every buffer style appears somewhere: a choice by shape, not by any real cost.
+    memories::place_buffers(&mut plan, |depth, width| match (depth + width) % 3 {
+        0 => BufferStyle::Block,
+        1 => BufferStyle::Distributed,
+        _ => BufferStyle::Registers,
+    });
+    let design = xnorc_rtl::generate(&plan);
+    let text = &design.files[0].1;
+    let top = xnorc_rtl::top_name(&plan);
+    let inventory = memories::plan_memories(&plan);
+    assert!(
+        inventory.len() > 10,
+        "{preset}: {} memories",
+        inventory.len()
+    );
+    for m in &inventory {
+        let want = match m.placement {
+            Placement::Rom(MemoryStyle::Block) => Some("block"),
+            Placement::Rom(MemoryStyle::Lut) => Some("logic"),
+            Placement::Buffer(Some(BufferStyle::Block)) => Some("block"),
+            Placement::Buffer(Some(BufferStyle::Distributed)) => Some("distributed"),
+            Placement::Buffer(Some(BufferStyle::Registers)) => Some("logic"),
+            Placement::Buffer(None) => None,
+        };
+        let module = format!("{top}_{}", m.component);
+        let got = declared_style(text, &module, m.role.name());
+        assert_eq!(got.as_deref(), want, "{preset}: {}", m.key());
+    }
+}
+
+#[test]
+fn every_memory_carries_the_plans_placement() {
+    for preset in ["cnv-small-codebook", "cnv-small-tiled", "tfc"] {
+        check(preset);
+    }
+}

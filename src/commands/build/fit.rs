@@ -1,0 +1,272 @@
+//! Making a plan fit a board: the automatic folding (the widest lane budget whose estimate
+//! fits), the placement of every writable buffer by the family's costs, and — when the block
+//! RAMs run out before the LUTs — moving read-only memories (weights, thresholds) from block
+//! RAM to logic, the ones that free a block for the fewest LUT4s first.
+//!
+//! Small or wide memories waste most of a block (a 256-bit × 36-word weight memory takes 8
+//! DP16KDs for 9 kbit), so moving those to logic costs little and frees many blocks.
+
+use super::estimate::{self, buffer_style, memory_cost, Estimate};
+use crate::errors::CliError;
+use std::path::Path;
+use xnorc_boards::board::Board;
+use xnorc_compiler::plan::folding::{FoldingFile, MemoryStyle};
+use xnorc_compiler::plan::memories::{self, Memory, MemoryRole, Placement};
+use xnorc_compiler::plan::{self, HardwarePlan, Stage, StageKind};
+
+/// Share of the device's LUT4s the automatic folding starts its lane budget from.
+pub const LUT_SHARE: f64 = 0.6;
+
+/// The most of the device's LUT4s an automatic folding may be estimated to use: placement of an
+/// UP5K design at 84% of its logic cells took nextpnr-ice40 over 5 minutes (measured), at 77%
+/// 20 s.
+pub const AUTO_LUT_FILL: f64 = 0.75;
+
+/// Places every buffer of `plan` by `board`'s family costs ([`estimate::buffer_style`]).
+pub fn place_buffers(plan: &mut HardwarePlan, board: &Board) {
+    let family = board.device.family;
+    memories::place_buffers(plan, |depth, width| buffer_style(family, depth, width));
+}
+
+/// The memories of `stages` alone (no FIFOs or output queues: sized later), buffers left to
+/// the family's rule — the placement [`place_buffers`] gives them.
+fn stage_memories(stages: &[Stage]) -> Vec<Memory> {
+    let none = Default::default();
+    stages
+        .iter()
+        .flat_map(|s| memories::stage_memories(s, &none))
+        .map(|m| match m.placement {
+            Placement::Buffer(_) => Memory {
+                placement: Placement::Buffer(None),
+                ..m
+            },
+            Placement::Rom(_) => m,
+        })
+        .collect()
+}
+
+/// Read-only memories (weights, thresholds) the plan keeps in logic.
+pub fn logic_roms(plan: &HardwarePlan) -> usize {
+    memories::plan_memories(plan)
+        .iter()
+        .filter(|m| m.placement == Placement::Rom(MemoryStyle::Lut))
+        .count()
+}
+
+/// The whole plan's estimate on `board`.
+pub fn plan_estimate(plan: &HardwarePlan, board: &Board) -> Estimate {
+    estimate::estimate(&plan.stages, &memories::plan_memories(plan), board)
+}
+
+/// Moves read-only memories of `stages` from block RAM to logic until the design (whose other
+/// memories are `others`) fits `board` with at most `lut_fraction` of its LUT4s; each step
+/// takes the memory that frees a block for the fewest LUT4s. False if it cannot fit.
+fn move_roms_to_logic(
+    stages: &mut [Stage],
+    others: &[Memory],
+    board: &Board,
+    lut_fraction: f64,
+) -> bool {
+    let family = board.device.family;
+    loop {
+        let mut all = stage_memories(stages);
+        all.extend_from_slice(others);
+        let est = estimate::estimate(stages, &all, board);
+        if est.fits(board, lut_fraction) {
+            return true;
+        }
+        if est.ram_blocks as u64 <= board.device.ram_blocks {
+            return false; // over in LUTs: moving memories to logic only makes it worse
+        }
+        let best = all
+            .iter()
+            .filter(|m| m.placement == Placement::Rom(MemoryStyle::Block))
+            .filter_map(|m| {
+                let (blocks, _) = memory_cost(family, m);
+                let lut = Memory {
+                    placement: Placement::Rom(MemoryStyle::Lut),
+                    ..m.clone()
+                };
+                let (_, luts) = memory_cost(family, &lut);
+                // LUT4s per block freed, compared exactly as fractions (ties: the first).
+                (blocks > 0).then_some((luts, blocks, m.component.clone(), m.role))
+            })
+            .min_by(|a, b| (a.0 * b.1).cmp(&(b.0 * a.1)));
+        let Some((_, _, component, role)) = best else {
+            return false;
+        };
+        for s in stages.iter_mut().filter(|s| s.name == component) {
+            if let StageKind::Mvu(m) = &mut s.kind {
+                match role {
+                    MemoryRole::Weights => m.memory = MemoryStyle::Lut,
+                    _ => m.threshold_memory = MemoryStyle::Lut,
+                }
+            }
+        }
+    }
+}
+
+/// The folding-file entries that reproduce `stages`' memory choices.
+fn record_memories(folding: &mut FoldingFile, stages: &[Stage]) {
+    for s in stages {
+        if let StageKind::Mvu(m) = &s.kind {
+            let layer = folding.layers.entry(s.name.clone()).or_default();
+            layer.memory = Some(m.memory);
+            layer.thresholds = Some(m.threshold_memory);
+        }
+    }
+}
+
+/// Completes `folding` into a plan for `board`: buffers placed, and read-only memories moved
+/// to logic if the block RAMs would otherwise run out (unless the folding file placed them).
+/// None if it does not fit.
+pub fn fit_folding(
+    graph: &xnorc_compiler::ir::Graph,
+    folding: &FoldingFile,
+    board: &Board,
+    lut_fraction: f64,
+    model: &Path,
+) -> Result<Option<HardwarePlan>, CliError> {
+    let in_model =
+        |e: xnorc_compiler::ModelError| CliError::Model(e.in_file(model.display().to_string()));
+    // Stages only first: the cycle model and FIFO sizing run once the memories fit.
+    let (mut stages, _, _) = plan::plan_stages(graph, folding).map_err(in_model)?;
+    if !move_roms_to_logic(&mut stages, &[], board, lut_fraction) {
+        return Ok(None);
+    }
+    let mut folding = folding.clone();
+    record_memories(&mut folding, &stages);
+    let mut plan = plan::plan(graph, &folding).map_err(in_model)?;
+    place_buffers(&mut plan, board);
+    // The FIFOs and output queues may still tip it over.
+    let others: Vec<Memory> = memories::plan_memories(&plan)
+        .into_iter()
+        .filter(|m| matches!(m.role, MemoryRole::Fifo | MemoryRole::OutputQueue))
+        .collect();
+    let fits = move_roms_to_logic(&mut plan.stages, &others, board, lut_fraction);
+    Ok(fits.then_some(plan))
+}
+
+/// The widest automatic folding whose estimate fits `board`, lane budgets tried from the
+/// device's LUT share down.
+pub fn fitting_plan(
+    model: &Path,
+    board: &Board,
+    memory_output_register: bool,
+) -> Result<Option<HardwarePlan>, CliError> {
+    let graph = xnorc_compiler::passes::load_graph(model)?;
+    let lane_luts = estimate::luts_per_lane(board.device.family);
+    let mut budget = ((board.device.luts as f64 * LUT_SHARE / lane_luts) as usize).max(1);
+    loop {
+        let folding = FoldingFile {
+            lane_budget: Some(budget),
+            memory_output_register: Some(memory_output_register),
+            ..FoldingFile::default()
+        };
+        if let Some(plan) = fit_folding(&graph, &folding, board, AUTO_LUT_FILL, model)? {
+            return Ok(Some(plan));
+        }
+        if budget == 1 {
+            return Ok(None);
+        }
+        budget = (budget * 3 / 4).max(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph(preset: &str) -> xnorc_compiler::ir::Graph {
+        let model = xnorc_compiler::presets::find(preset).unwrap().generate(1);
+        xnorc_compiler::passes::lower(&model).unwrap()
+    }
+
+    /// LUT4s per block freed by moving `m` to logic, as a fraction (luts, blocks).
+    fn ratio(family: xnorc_boards::Family, m: &Memory) -> (usize, usize) {
+        let (blocks, _) = memory_cost(family, m);
+        let logic = Memory {
+            placement: Placement::Rom(MemoryStyle::Lut),
+            ..m.clone()
+        };
+        (memory_cost(family, &logic).1, blocks)
+    }
+
+    #[test]
+    fn moves_the_cheapest_memories_out_of_block_ram_until_it_fits() {
+        let g = graph("cnv-small-tiled");
+        let mut board = xnorc_boards::board::find("icebreaker").unwrap();
+        let family = board.device.family;
+        let folding = FoldingFile {
+            lane_budget: Some(64),
+            ..FoldingFile::default()
+        };
+        let as_planned = plan::plan(&g, &folding).unwrap();
+        let mut placed = as_planned.clone();
+        place_buffers(&mut placed, &board);
+        let needed = plan_estimate(&placed, &board).ram_blocks;
+        assert!(needed > 4, "the preset needs block RAM ({needed})");
+        // A device with fewer blocks than the folding's memories need, and LUTs to spare.
+        board.device.ram_blocks = (needed - 3) as u64;
+        board.device.luts = 1_000_000;
+        let path = Path::new("cnv-small-tiled.xnm");
+        let plan = fit_folding(&g, &folding, &board, 1.0, path)
+            .unwrap()
+            .expect("fits once memories move to logic");
+        let est = plan_estimate(&plan, &board);
+        assert!(est.ram_blocks as u64 <= board.device.ram_blocks, "{est:?}");
+        // Only read-only memories moved, and the ones moved cost no more LUT4s per block freed
+        // than any left in block RAM (the greedy takes them cheapest first).
+        let before = memories::plan_memories(&as_planned);
+        let after = memories::plan_memories(&plan);
+        let roms = |ms: &[Memory], style| -> Vec<Memory> {
+            ms.iter()
+                .filter(|m| m.placement == Placement::Rom(style))
+                .cloned()
+                .collect()
+        };
+        let moved: Vec<Memory> = roms(&before, MemoryStyle::Block)
+            .into_iter()
+            .filter(|m| {
+                roms(&after, MemoryStyle::Lut)
+                    .iter()
+                    .any(|a| a.key() == m.key())
+            })
+            .collect();
+        assert!(!moved.is_empty());
+        for m in &moved {
+            for kept in roms(&after, MemoryStyle::Block) {
+                let (a, b) = (ratio(family, m), ratio(family, &kept));
+                assert!(
+                    a.0 * b.1 <= b.0 * a.1,
+                    "{} moved before {}",
+                    m.key(),
+                    kept.key()
+                );
+            }
+        }
+        // Every buffer is placed, and the same folding file reproduces the choice.
+        assert!(after
+            .iter()
+            .all(|m| !matches!(m.placement, Placement::Buffer(None))));
+        let mut again = FoldingFile::default();
+        record_memories(&mut again, &plan.stages);
+        again.lane_budget = Some(64);
+        let mut replanned = plan::plan(&g, &again).unwrap();
+        place_buffers(&mut replanned, &board);
+        assert_eq!(memories::plan_memories(&replanned), after);
+    }
+
+    #[test]
+    fn a_model_whose_weights_exceed_the_device_does_not_fit() {
+        let g = graph("cnv-small");
+        let mut board = xnorc_boards::board::find("icebreaker").unwrap();
+        board.device.ram_blocks = 0;
+        board.device.luts = 100;
+        let folding = FoldingFile::default();
+        let path = Path::new("cnv-small.xnm");
+        assert!(fit_folding(&g, &folding, &board, 0.75, path)
+            .unwrap()
+            .is_none());
+    }
+}
