@@ -31,9 +31,9 @@ fn check(preset: &str) {
     let graph = xnorc_compiler::passes::lower(&model).unwrap();
     let mut plan = xnorc_compiler::plan::plan(&graph, &FoldingFile::default()).unwrap();
     // Every buffer style appears somewhere: a choice by shape, not by any real cost.
-    memories::place_buffers(&mut plan, |depth, width| match (depth + width) % 3 {
-        0 => BufferStyle::Block,
-        1 => BufferStyle::Distributed,
+    memories::place_buffers(&mut plan, |m| match (m.depth + m.width) % 3 {
+        0 if m.role.block_ram_capable() => BufferStyle::Block,
+        0 | 1 => BufferStyle::Distributed,
         _ => BufferStyle::Registers,
     });
     let design = xnorc_rtl::generate(&plan);

@@ -62,6 +62,13 @@ pub enum MemoryRole {
 }
 
 impl MemoryRole {
+    /// Whether every read of the memory can be a block RAM's synchronous read. A pool row is
+    /// read and updated in the same cycle (the running maximum), so it cannot live in block
+    /// RAM: yosys finds no mapping for it there.
+    pub fn block_ram_capable(self) -> bool {
+        self != MemoryRole::PoolRow
+    }
+
     /// The memory's name inside its module (and the second half of its key).
     pub fn name(self) -> &'static str {
         match self {
@@ -274,13 +281,15 @@ pub fn plan_memories(plan: &HardwarePlan) -> Vec<Memory> {
     out
 }
 
-/// Places every buffer of `plan` with `choose(depth, width)` (the device family's rule).
-pub fn place_buffers(plan: &mut HardwarePlan, choose: impl Fn(usize, usize) -> BufferStyle) {
+/// Places every buffer of `plan` with `choose` (the device family's rule).
+pub fn place_buffers(plan: &mut HardwarePlan, choose: impl Fn(&Memory) -> BufferStyle) {
     let mut styles = std::collections::BTreeMap::new();
     for m in plan_memories(plan) {
         if let Placement::Buffer(_) = m.placement {
             if m.role != MemoryRole::OutputQueue {
-                styles.insert(m.key(), choose(m.depth, m.width));
+                let style = choose(&m);
+                debug_assert!(style != BufferStyle::Block || m.role.block_ram_capable());
+                styles.insert(m.key(), style);
             }
         }
     }

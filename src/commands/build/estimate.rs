@@ -68,14 +68,20 @@ fn dpr16x4_cells(depth: usize, width: usize) -> usize {
 /// Where a writable buffer goes on `family`: the cheapest of block RAM, LUT RAM (ECP5 only)
 /// and flip-flops, with the relative costs yosys's `memory_libmap` gives them (a flip-flop
 /// bit 1, a TRELLIS_DPR16X4 4, an SB_RAM40_4K 64, a DP16KD 128). The choice is the one yosys
-/// makes on its own, made explicit so the estimate counts what synthesis builds.
-pub fn buffer_style(family: Family, depth: usize, width: usize) -> BufferStyle {
+/// makes on its own, made explicit so the estimate counts what synthesis builds. A memory that
+/// block RAM cannot hold (`MemoryRole::block_ram_capable`) goes to LUT RAM or registers.
+pub fn buffer_style(family: Family, m: &Memory) -> BufferStyle {
+    let (depth, width) = (m.depth, m.width);
     let registers = (depth * width) as u64;
     let block_cost = match family {
         Family::Ice40 => 64,
         Family::Ecp5 => 128,
     };
-    let block = block_cost * family.ram_blocks_for(depth, width) as u64;
+    let block = if m.role.block_ram_capable() {
+        block_cost * family.ram_blocks_for(depth, width) as u64
+    } else {
+        u64::MAX
+    };
     let distributed = match family {
         Family::Ice40 => u64::MAX,
         Family::Ecp5 => 4 * dpr16x4_cells(depth, width) as u64,
@@ -119,7 +125,7 @@ pub fn memory_cost(family: Family, m: &Memory) -> (usize, usize) {
     match m.placement {
         Placement::Rom(MemoryStyle::Block) => (family.ram_blocks_for(d, w), 0),
         Placement::Rom(MemoryStyle::Lut) => (0, logic_rom_luts(family, d, w)),
-        Placement::Buffer(style) => match style.unwrap_or_else(|| buffer_style(family, d, w)) {
+        Placement::Buffer(style) => match style.unwrap_or_else(|| buffer_style(family, m)) {
             BufferStyle::Block => (family.ram_blocks_for(d, w), 0),
             other => (0, buffer_luts(other, d, w)),
         },
@@ -197,17 +203,38 @@ pub fn estimate(stages: &[Stage], memories: &[Memory], board: &Board) -> Estimat
 #[cfg(test)]
 mod tests {
     use super::*;
+    use xnorc_compiler::plan::memories::MemoryRole;
+
+    fn buffer(role: MemoryRole, depth: usize, width: usize) -> Memory {
+        Memory {
+            component: "x".into(),
+            role,
+            depth,
+            width,
+            placement: Placement::Buffer(None),
+        }
+    }
 
     #[test]
     fn buffers_go_where_the_costs_say() {
+        let style = |f, d, w| buffer_style(f, &buffer(MemoryRole::Fifo, d, w));
         // 64 bits: cheaper in flip-flops than a block on either family.
-        assert_eq!(buffer_style(Family::Ice40, 2, 32), BufferStyle::Registers);
+        assert_eq!(style(Family::Ice40, 2, 32), BufferStyle::Registers);
         // 53 × 64 on ECP5: 64 LUT RAM cells (cost 256) tie with 2 DP16KD (256): block.
-        assert_eq!(buffer_style(Family::Ecp5, 53, 64), BufferStyle::Block);
+        assert_eq!(style(Family::Ecp5, 53, 64), BufferStyle::Block);
         // 71 × 16: 20 cells (80) against one DP16KD (128): LUT RAM.
-        assert_eq!(buffer_style(Family::Ecp5, 71, 16), BufferStyle::Distributed);
+        assert_eq!(style(Family::Ecp5, 71, 16), BufferStyle::Distributed);
         // iCE40 has no LUT RAM: 184 × 1 goes to a block (64 < 184).
-        assert_eq!(buffer_style(Family::Ice40, 184, 1), BufferStyle::Block);
+        assert_eq!(style(Family::Ice40, 184, 1), BufferStyle::Block);
+    }
+
+    #[test]
+    fn a_pool_row_never_goes_to_block_ram() {
+        // 640 × 1 (a CNV pool row): one DP16KD would be cheapest, but the row is read and
+        // written in the same cycle (yosys: "no valid mapping found" when forced to a block).
+        let row = buffer(MemoryRole::PoolRow, 640, 1);
+        assert_eq!(buffer_style(Family::Ecp5, &row), BufferStyle::Distributed);
+        assert_eq!(buffer_style(Family::Ice40, &row), BufferStyle::Registers);
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub const AUTO_LUT_FILL: f64 = 0.75;
 /// Places every buffer of `plan` by `board`'s family costs ([`estimate::buffer_style`]).
 pub fn place_buffers(plan: &mut HardwarePlan, board: &Board) {
     let family = board.device.family;
-    memories::place_buffers(plan, |depth, width| buffer_style(family, depth, width));
+    memories::place_buffers(plan, |m| buffer_style(family, m));
 }
 
 /// The memories of `stages` alone (no FIFOs or output queues: sized later), buffers left to
