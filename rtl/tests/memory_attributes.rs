@@ -5,9 +5,9 @@
 use xnorc_compiler::plan::folding::{FoldingFile, MemoryStyle};
 use xnorc_compiler::plan::memories::{self, BufferStyle, Placement};
 
-/// The `ram_style` on the declaration of memory `name` in module `module` of `text`, or None
-/// without an attribute; panics if the memory is not declared there.
-fn declared_style(text: &str, module: &str, name: &str) -> Option<String> {
+/// The declaration of memory `name` in module `module` of `text`: its `ram_style` (None
+/// without an attribute), width and depth; panics if the memory is not declared there.
+fn declared(text: &str, module: &str, name: &str) -> (Option<String>, usize, usize) {
     let start = text
         .find(&format!("module {module} ("))
         .unwrap_or_else(|| panic!("module {module} missing"));
@@ -21,9 +21,16 @@ fn declared_style(text: &str, module: &str, name: &str) -> Option<String> {
         })
         .unwrap_or_else(|| panic!("{module}: no memory {name}"));
     let prev = lines[decl - 1].trim();
-    prev.strip_prefix("(* ram_style = \"")
+    let style = prev
+        .strip_prefix("(* ram_style = \"")
         .and_then(|r| r.strip_suffix("\" *)"))
-        .map(str::to_string)
+        .map(str::to_string);
+    // `reg [W-1:0] name [0:D-1];`
+    let number = |s: &str| s.parse::<usize>().unwrap();
+    let line = lines[decl].trim();
+    let msb = &line[line.find('[').unwrap() + 1..line.find(':').unwrap()];
+    let tail = &line[line.rfind("[0:").unwrap() + 3..line.rfind(']').unwrap()];
+    (style, number(msb) + 1, number(tail) + 1)
 }
 
 fn check(preset: &str) {
@@ -55,8 +62,10 @@ fn check(preset: &str) {
             Placement::Buffer(None) => None,
         };
         let module = format!("{top}_{}", m.component);
-        let got = declared_style(text, &module, m.role.name());
-        assert_eq!(got.as_deref(), want, "{preset}: {}", m.key());
+        let (style, width, depth) = declared(text, &module, m.role.name());
+        assert_eq!(style.as_deref(), want, "{preset}: {}", m.key());
+        // The estimate counts blocks from the inventory's shapes: they must be the RTL's.
+        assert_eq!((width, depth), (m.width, m.depth), "{preset}: {}", m.key());
     }
 }
 

@@ -170,7 +170,8 @@ pub fn stage_memories(
                 ));
             }
             if let super::MvuOutput::Threshold { levels, .. } = &m.output {
-                let width = m.pe * m.fanout * levels * m.acc_bits as usize;
+                // Per output: its levels' thresholds and the flag of its compare direction.
+                let width = m.pe * m.fanout * (levels * m.acc_bits as usize + 1);
                 out.push(mem(
                     MemoryRole::Thresholds,
                     m.nf(),
