@@ -156,13 +156,31 @@ fn chain(graph: &Graph) -> Result<Vec<Step>> {
 pub fn plan(graph: &Graph, folding: &FoldingFile) -> Result<HardwarePlan> {
     let (stages, tree_pipeline, input_order) = plan_stages(graph, folding)?;
     let memory_output_register = folding.memory_output_register.unwrap_or(false);
+    Ok(plan_from_stages(
+        graph,
+        stages,
+        tree_pipeline,
+        input_order,
+        memory_output_register,
+    ))
+}
+
+/// Completes [`plan_stages`]' result (possibly with memories moved since) into the plan: the
+/// pipeline's components, the cycle model and the FIFO sizing.
+pub fn plan_from_stages(
+    graph: &Graph,
+    stages: Vec<Stage>,
+    tree_pipeline: u32,
+    input_order: Vec<usize>,
+    memory_output_register: bool,
+) -> HardwarePlan {
     let mut pipeline = components(
         &stages,
         tree_pipeline,
         1 + usize::from(memory_output_register),
     );
     let timing = size_fifos(&mut pipeline, stages[0].input.beats);
-    Ok(HardwarePlan {
+    HardwarePlan {
         model: graph.ident.clone(),
         tree_pipeline,
         memory_output_register,
@@ -173,7 +191,7 @@ pub fn plan(graph: &Graph, folding: &FoldingFile) -> Result<HardwarePlan> {
         pipeline,
         stages,
         input_order,
-    })
+    }
 }
 
 /// The plan's stages (folding, widths, memories) without the cycle model and FIFO sizing:

@@ -114,11 +114,6 @@ impl Memory {
     pub fn key(&self) -> String {
         buffer_key(&self.component, self.role)
     }
-
-    /// Bits stored.
-    pub fn bits(&self) -> usize {
-        self.depth * self.width
-    }
 }
 
 /// The key of a buffer in [`HardwarePlan::buffer_styles`].

@@ -11,7 +11,7 @@ pub mod folding;
 pub mod memories;
 pub mod schedule;
 
-pub use build::{plan, plan_stages};
+pub use build::{plan, plan_from_stages, plan_stages};
 
 use crate::ir::NodeId;
 use folding::MemoryStyle;

@@ -106,17 +106,6 @@ fn move_roms_to_logic(
     }
 }
 
-/// The folding-file entries that reproduce `stages`' memory choices.
-fn record_memories(folding: &mut FoldingFile, stages: &[Stage]) {
-    for s in stages {
-        if let StageKind::Mvu(m) = &s.kind {
-            let layer = folding.layers.entry(s.name.clone()).or_default();
-            layer.memory = Some(m.memory);
-            layer.thresholds = Some(m.threshold_memory);
-        }
-    }
-}
-
 /// Completes `folding` into a plan for `board`: buffers placed, and read-only memories moved
 /// to logic if the block RAMs would otherwise run out (unless the folding file placed them).
 /// None if it does not fit.
@@ -129,14 +118,20 @@ pub fn fit_folding(
 ) -> Result<Option<HardwarePlan>, CliError> {
     let in_model =
         |e: xnorc_compiler::ModelError| CliError::Model(e.in_file(model.display().to_string()));
-    // Stages only first: the cycle model and FIFO sizing run once the memories fit.
-    let (mut stages, _, _) = plan::plan_stages(graph, folding).map_err(in_model)?;
+    // Stages only first: the cycle model and FIFO sizing run once the memories fit (memory
+    // placement changes neither).
+    let (mut stages, tree_pipeline, input_order) =
+        plan::plan_stages(graph, folding).map_err(in_model)?;
     if !move_roms_to_logic(&mut stages, &[], board, lut_fraction) {
         return Ok(None);
     }
-    let mut folding = folding.clone();
-    record_memories(&mut folding, &stages);
-    let mut plan = plan::plan(graph, &folding).map_err(in_model)?;
+    let mut plan = plan::plan_from_stages(
+        graph,
+        stages,
+        tree_pipeline,
+        input_order,
+        folding.memory_output_register.unwrap_or(false),
+    );
     place_buffers(&mut plan, board);
     // The FIFOs and output queues may still tip it over.
     let others: Vec<Memory> = memories::plan_memories(&plan)
@@ -245,13 +240,11 @@ mod tests {
                 );
             }
         }
-        // Every buffer is placed, and the same folding file reproduces the choice.
+        // Every buffer is placed, and the folding file the build writes reproduces the choice.
         assert!(after
             .iter()
             .all(|m| !matches!(m.placement, Placement::Buffer(None))));
-        let mut again = FoldingFile::default();
-        record_memories(&mut again, &plan.stages);
-        again.lane_budget = Some(64);
+        let again = crate::commands::build::folding_of(&plan);
         let mut replanned = plan::plan(&g, &again).unwrap();
         place_buffers(&mut replanned, &board);
         assert_eq!(memories::plan_memories(&replanned), after);

@@ -152,16 +152,6 @@ fn plan_for_board(args: &Args, board: &Board) -> Result<HardwarePlan, CliError> 
         fit::place_buffers(&mut plan, board);
         return Ok(plan);
     }
-    let not_fit = || {
-        CliError::Input(format!(
-            "{}: no automatic folding fits {} ({} LUT4, {} block RAMs): the weights alone \
-                 need more block RAM than the device has; pick a larger board (`xnorc boards`)",
-            args.model.display(),
-            board.name,
-            board.device.luts,
-            board.device.ram_blocks
-        ))
-    };
     if let Some(luts) = args.lut_budget {
         let graph = xnorc_compiler::passes::load_graph(&args.model)?;
         let folding = FoldingFile {
@@ -180,7 +170,16 @@ fn plan_for_board(args: &Args, board: &Board) -> Result<HardwarePlan, CliError> 
             }
         };
     }
-    fit::fitting_plan(&args.model, board, memory_output_register(board))?.ok_or_else(not_fit)
+    fit::fitting_plan(&args.model, board, memory_output_register(board))?.ok_or_else(|| {
+        CliError::Input(format!(
+            "{}: no automatic folding fits {} ({} LUT4, {} block RAMs): the weights alone \
+                 need more block RAM than the device has; pick a larger board (`xnorc boards`)",
+            args.model.display(),
+            board.name,
+            board.device.luts,
+            board.device.ram_blocks
+        ))
+    })
 }
 
 /// Whether a build for `board` registers the weight memories' outputs twice by default: on
