@@ -274,3 +274,36 @@ fn bench_reports_json() {
     // tiny: 16→12→8→4, one word per row: 12 + 8 + 4 popcount words per frame.
     assert_eq!(j["popcount_words_per_frame"], 24);
 }
+
+/// A tiled layer whose filters span chunks of different α: the reference simulator computes its
+/// split partial sums (checked bit for bit in sim/tests/equivalence.rs); the hardware commands
+/// refuse it cleanly, naming the node, and write nothing.
+#[test]
+fn split_partial_sums_simulate_but_do_not_compile() {
+    use xnorc_compiler::format::{to_json, InputType, WeightValues};
+    use xnorc_compiler::presets::{Builder, Storage};
+    let dir = tmp();
+    let mut b = Builder::new(7);
+    b.input(&[8], InputType::Bits);
+    b.independent_chunk_scales(true);
+    // 3 filters of 8 taps in chunks of L = 6: each filter spans two chunks.
+    b.storage(Storage::Tiled { p: 4, alpha: true });
+    b.dense("fc1", 3, WeightValues::Pm1);
+    b.binarize("sign1");
+    b.dense("fc2", 2, WeightValues::Pm1);
+    b.output(false);
+    let model = dir.path().join("split.xnm");
+    std::fs::write(&model, to_json(&b.finish("split"))).unwrap();
+    let inspect = ok(&["inspect", s(&model)]);
+    assert!(
+        inspect.contains("3 on split partial sums"),
+        "inspect does not show the split channels:\n{inspect}"
+    );
+    let x = dir.path().join("x.npy");
+    ok(&["random-input", s(&model), "-n", "16", "-o", s(&x)]);
+    ok(&["simulate", s(&model), "--input", s(&x)]);
+    let out = dir.path().join("core");
+    bad(&["compile", s(&model), "-o", s(&out)], "node \"sign1\"");
+    bad(&["compile", s(&model), "-o", s(&out)], "split partial sums");
+    assert!(!out.exists(), "compile left a partial output");
+}

@@ -193,8 +193,13 @@ pub struct Builder {
     rng: ChaCha8Rng,
     /// How the next matrix layer stores its weights (reset to dense after it).
     storage: Storage,
-    /// α per channel of the tiled layer just added, for the `binarize` that must follow.
+    /// α per channel of the tiled layer just added, for the `binarize` that must follow (a
+    /// split filter's first α).
     pending_scale: Option<Vec<f64>>,
+    /// Draw every chunk's α independently, so filters spanning chunks get different scales
+    /// (split partial sums, which only the reference simulator computes); else chunks that
+    /// one filter spans share their α.
+    independent_chunk_scales: bool,
     nodes: Vec<NodeDef>,
     last: String,
     dims: Vec<usize>,
@@ -210,6 +215,7 @@ impl Builder {
             rng: ChaCha8Rng::seed_from_u64(seed),
             storage: Storage::Dense,
             pending_scale: None,
+            independent_chunk_scales: false,
             nodes: Vec::new(),
             last: String::new(),
             dims: Vec::new(),
@@ -320,6 +326,12 @@ impl Builder {
         self.storage = storage;
     }
 
+    /// Draw the chunk scales α of later tiled layers independently, so that filters spanning
+    /// chunks get different α (split partial sums; the hardware does not compute those yet).
+    pub fn independent_chunk_scales(&mut self, on: bool) {
+        self.independent_chunk_scales = on;
+    }
+
     /// The storage the next matrix layer will use.
     pub fn pending_storage(&self) -> Storage {
         self.storage
@@ -392,16 +404,19 @@ impl Builder {
         (def, ints)
     }
 
-    /// Random α per chunk of `l` weights, equal across the chunks any one filter spans; also
-    /// records the resulting α per output channel for the next `binarize`.
+    /// Random α per chunk of `l` weights, equal across the chunks any one filter spans unless
+    /// [`Builder::independent_chunk_scales`]; also records each output channel's (first) α for
+    /// the next `binarize`.
     fn chunk_scales(&mut self, shape: &[usize], p: usize, l: usize) -> Vec<f64> {
         let mut alpha: Vec<f64> = (0..p).map(|_| self.rng.gen_range(0.25..2.0)).collect();
         let taps: usize = shape[1..].iter().product();
         let chunks = |o: usize| (o * taps / l, (o * taps + taps - 1) / l);
-        for o in 0..shape[0] {
-            let (first, last) = chunks(o);
-            for i in first + 1..=last {
-                alpha[i] = alpha[first];
+        if !self.independent_chunk_scales {
+            for o in 0..shape[0] {
+                let (first, last) = chunks(o);
+                for i in first + 1..=last {
+                    alpha[i] = alpha[first];
+                }
             }
         }
         self.pending_scale = Some((0..shape[0]).map(|o| alpha[chunks(o).0]).collect());

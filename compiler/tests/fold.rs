@@ -36,6 +36,7 @@ fn rule_decision(rule: &ChannelRule, s: i64) -> bool {
         ChannelRule::Ge(t) => s >= t[0],
         ChannelRule::Le(t) => s <= t[0],
         ChannelRule::Const(v) => *v == 1,
+        ChannelRule::Split(_) => panic!("a binarize without tiled scales never folds to a split"),
     }
 }
 
@@ -183,4 +184,35 @@ fn documented_examples() {
     };
     let err = fold_channel(&inf, 0, -10, 10).unwrap_err();
     assert!(err.to_string().contains("overflows f64"), "{err}");
+}
+
+/// A filter spanning chunks of different α keeps its float decision on the runs' partial sums:
+/// y = α_1·S_1 + α_2·S_2 (left to right), then the steps, with ties to +1.
+#[test]
+fn split_channels_decide_on_partial_sums() {
+    use xnorc_compiler::ir::ScaledRun;
+    let run = |start, end, alpha| ScaledRun { start, end, alpha };
+    let b = Binarize {
+        scale: Some(vec![
+            vec![run(0, 6, 0.5), run(6, 8, 2.0)],
+            vec![run(0, 8, 0.5)],
+        ]),
+        steps: vec![FloatStep::Add(vec![-1.0, -1.0])],
+    };
+    let ChannelRule::Split(rule) = fold_channel(&b, 0, -8, 8).unwrap() else {
+        panic!("channel 0 spans two α and must stay split")
+    };
+    assert_eq!(rule.runs, vec![run(0, 6, 0.5), run(6, 8, 2.0)]);
+    // 0.5·2 + 2·0 − 1 = 0: a tie, +1.
+    assert!(rule.fires(&[2, 0]));
+    // 0.5·4 + 2·(−1) − 1 = −1.
+    assert!(!rule.fires(&[4, -1]));
+    // Same S = −4, different decisions: 0.5·(−6) + 2·2 − 1 = 0 fires, 0.5·2 + 2·(−6) − 1 does not.
+    assert!(rule.fires(&[-6, 2]));
+    assert!(!rule.fires(&[2, -6]));
+    // One run is an ordinary threshold: 0.5·S − 1 ≥ 0 ⇔ S ≥ 2.
+    assert_eq!(
+        fold_channel(&b, 1, -8, 8).unwrap(),
+        ChannelRule::Ge(vec![2])
+    );
 }

@@ -3,6 +3,7 @@
 use crate::layout::{Buf, Frames, Geometry};
 use crate::matmul::MatMulPlan;
 use crate::ops::{flatten, maxpool, scores, ThresholdPlan};
+use crate::split::SplitPlan;
 use rayon::prelude::*;
 use xnorc_compiler::ir::{Graph, NodeId, Op, ValueType};
 
@@ -101,7 +102,16 @@ impl Simulator {
                 Op::Input => Plan::Input,
                 Op::MatMul(m) => Plan::MatMul(MatMulPlan::new(m, graph.operand(id, 0), node.shape)),
                 Op::Binarize(_) => return Err(SimError::Unfolded(node.name.clone())),
-                Op::Threshold(t) => Plan::Threshold(ThresholdPlan::new(t)),
+                Op::Threshold(t) => {
+                    let producer = graph.operand(id, 0);
+                    let split = match &producer.op {
+                        Op::MatMul(m) => {
+                            SplitPlan::new(t, m, graph.operand(node.inputs[0], 0), producer.shape)
+                        }
+                        _ => None,
+                    };
+                    Plan::Threshold(ThresholdPlan::new(t, split))
+                }
                 Op::MaxPool(_) => Plan::MaxPool,
                 Op::Flatten => Plan::Flatten,
                 Op::Output(_) => Plan::Output,
@@ -111,6 +121,10 @@ impl Simulator {
         for id in graph.ids() {
             for p in &graph.node(id).inputs {
                 last_use[p.0] = last_use[p.0].max(id.0);
+            }
+            // Split channels read the layer's input as well as its sums.
+            if let Some(layer_input) = split_layer_input(&graph, &plans, id) {
+                last_use[layer_input.0] = last_use[layer_input.0].max(id.0);
             }
         }
         let largest = graph
@@ -268,7 +282,14 @@ impl Simulator {
             let out = match &self.plans[id.0] {
                 Plan::Input => Buf::from_frames(input, frames, geometry, node.vtype),
                 Plan::MatMul(m) => m.run(frames, operand()),
-                Plan::Threshold(t) => t.run(frames, geometry, operand()),
+                Plan::Threshold(t) => {
+                    let layer_input = split_layer_input(g, &self.plans, id).map(|i| {
+                        bufs[i.0]
+                            .as_ref()
+                            .expect("the layer's input is kept for split channels")
+                    });
+                    t.run(frames, geometry, operand(), layer_input)
+                }
                 Plan::MaxPool => {
                     let Op::MaxPool(p) = &node.op else {
                         unreachable!()
@@ -293,6 +314,17 @@ impl Simulator {
             }
         }
         bufs
+    }
+}
+
+/// The input node of the layer before threshold node `id`, when that threshold has split
+/// channels (which read it).
+fn split_layer_input(graph: &Graph, plans: &[Plan], id: NodeId) -> Option<NodeId> {
+    match &plans[id.0] {
+        Plan::Threshold(t) if t.split.is_some() => {
+            Some(graph.node(graph.node(id).inputs[0]).inputs[0])
+        }
+        _ => None,
     }
 }
 

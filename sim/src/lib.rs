@@ -13,6 +13,7 @@ mod matmul;
 pub mod npy;
 mod ops;
 mod popcount;
+mod split;
 pub mod verilator;
 pub use popcount::xor_popcount_rate;
 

@@ -1,6 +1,7 @@
 //! The non-matrix ops in the internal layout: thresholds, max-pool, flatten, class scores.
 
 use crate::layout::{Buf, Geometry};
+use crate::split::SplitPlan;
 use xnorc_compiler::ir::{ChannelRule, MaxPool, Scores, Shape, Threshold};
 
 /// One-level thresholds as `(sign, t)`: out bit = sign·S ≥ t, which covers S ≥ T (sign 1),
@@ -9,10 +10,12 @@ pub(crate) struct ThresholdPlan {
     levels: usize,
     binary: Vec<(i64, i64)>,
     rules: Vec<ChannelRule>,
+    /// Channels deciding on partial sums of the tiled layer before (they read its input too).
+    pub split: Option<SplitPlan>,
 }
 
 impl ThresholdPlan {
-    pub fn new(t: &Threshold) -> Self {
+    pub fn new(t: &Threshold, split: Option<SplitPlan>) -> Self {
         let binary = t
             .channels
             .iter()
@@ -20,16 +23,21 @@ impl ThresholdPlan {
                 ChannelRule::Ge(t) => (1, t[0]),
                 ChannelRule::Le(t) => (-1, -t[0]),
                 ChannelRule::Const(v) => (0, 1 - *v as i64),
+                // A placeholder 0; `SplitPlan::apply` writes the bit.
+                ChannelRule::Split(_) => (0, 1),
             })
             .collect();
         ThresholdPlan {
             levels: t.levels,
             binary,
             rules: t.channels.clone(),
+            split,
         }
     }
 
-    pub fn run(&self, frames: usize, g: Geometry, x: &Buf) -> Buf {
+    /// Thresholds the sums `x`; `layer_input` is the producing layer's input, which split
+    /// channels need (present exactly when `self.split` is).
+    pub fn run(&self, frames: usize, g: Geometry, x: &Buf, layer_input: Option<&Buf>) -> Buf {
         let Buf::Int(x) = x else {
             unreachable!("threshold input is integer")
         };
@@ -57,6 +65,9 @@ impl ThresholdPlan {
                 }
                 *word = w;
             }
+        }
+        if let (Some(split), Some(input)) = (&self.split, layer_input) {
+            split.apply(frames, g, x, input, &mut out);
         }
         Buf::Bits(out)
     }

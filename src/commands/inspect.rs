@@ -103,8 +103,18 @@ fn detail(graph: &Graph, id: NodeId) -> String {
                 .iter()
                 .filter(|r| matches!(r, ChannelRule::Le(_)))
                 .count();
+            let split = t
+                .channels
+                .iter()
+                .filter(|r| matches!(r, ChannelRule::Split(_)))
+                .count();
+            let split = if split > 0 {
+                format!(", {split} on split partial sums")
+            } else {
+                String::new()
+            };
             format!(
-                "{} level(s); {le} ≤ channel(s), {constant} constant",
+                "{} level(s); {le} ≤ channel(s), {constant} constant{split}",
                 t.levels
             )
         }

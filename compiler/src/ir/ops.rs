@@ -210,12 +210,70 @@ pub enum FloatStep {
     Prelu(Vec<f64>),
 }
 
+/// Taps `start..end` of one filter (flat (c, ky, kx) order) that share one chunk scale α.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScaledRun {
+    /// First tap of the run.
+    pub start: usize,
+    /// One past the last tap.
+    pub end: usize,
+    /// The chunks' scale.
+    pub alpha: f64,
+}
+
+impl FloatStep {
+    /// The step applied to y with channel `c`'s parameters.
+    pub fn apply(&self, c: usize, y: f64) -> f64 {
+        match self {
+            FloatStep::Mul(a) => y * a[c],
+            FloatStep::Add(b) => y + b[c],
+            FloatStep::BatchNorm {
+                gamma,
+                beta,
+                mean,
+                var,
+                eps,
+            } => (y - mean[c]) / (var[c] + eps).sqrt() * gamma[c] + beta[c],
+            FloatStep::Prelu(slope) => {
+                if y >= 0.0 {
+                    y
+                } else {
+                    y * slope[c]
+                }
+            }
+        }
+    }
+
+    /// The step with only channel `c`'s parameters (as channel 0).
+    pub fn of_channel(&self, c: usize) -> FloatStep {
+        match self {
+            FloatStep::Mul(a) => FloatStep::Mul(vec![a[c]]),
+            FloatStep::Add(b) => FloatStep::Add(vec![b[c]]),
+            FloatStep::BatchNorm {
+                gamma,
+                beta,
+                mean,
+                var,
+                eps,
+            } => FloatStep::BatchNorm {
+                gamma: vec![gamma[c]],
+                beta: vec![beta[c]],
+                mean: vec![mean[c]],
+                var: vec![var[c]],
+                eps: *eps,
+            },
+            FloatStep::Prelu(slope) => FloatStep::Prelu(vec![slope[c]]),
+        }
+    }
+}
+
 /// Sign of a float epilogue: out = [f(S) ≥ 0]. Removed by `passes::fold`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Binarize {
-    /// Per-channel scale applied to S before the steps: the α of a tiled producer (y = α · S),
-    /// kept apart from `steps` so errors name the file's steps by their own index.
-    pub scale: Option<Vec<f64>>,
+    /// Per channel, the runs of its filter's taps by chunk scale α of a tiled producer, in tap
+    /// order: y = Σ α_run · S_run (one run: y = α · S), then the steps. Kept apart from `steps`
+    /// so errors name the file's steps by their own index.
+    pub scale: Option<Vec<Vec<ScaledRun>>>,
     /// Steps in the order they apply.
     pub steps: Vec<FloatStep>,
 }
@@ -230,6 +288,45 @@ pub enum ChannelRule {
     Le(Vec<i64>),
     /// The output does not depend on S over its whole range.
     Const(u32),
+    /// A filter spanning chunks of different α: a decision on its runs' partial sums, which no
+    /// threshold on S alone expresses (one level only).
+    Split(Box<SplitRule>),
+}
+
+/// out = [f(Σ α_run · S_run) ≥ 0] for one channel of a `binarize` after a tiled layer whose
+/// filter spans chunks of different scales (docs/semantics.md, "Sub-bit weights").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SplitRule {
+    /// The filter's runs and their α, in tap order.
+    pub runs: Vec<ScaledRun>,
+    /// The `binarize` steps with this channel's parameters (one value per step field).
+    #[serde(skip)]
+    pub steps: Vec<FloatStep>,
+}
+
+// Validation keeps α and every step parameter finite, so no NaN ever compares unequal to itself.
+impl Eq for SplitRule {}
+
+impl SplitRule {
+    /// y = Σ α_run · S_run in f64, run after run in tap order (one run: y = α · S).
+    pub fn scaled_sum(&self, partial_sums: &[i64]) -> f64 {
+        let mut terms = self.runs.iter().zip(partial_sums);
+        let (first, s) = terms.next().expect("a split rule has runs");
+        let mut y = first.alpha * *s as f64;
+        for (run, &s) in terms {
+            y += run.alpha * s as f64;
+        }
+        y
+    }
+
+    /// The output bit for the runs' partial sums (in run order).
+    pub fn fires(&self, partial_sums: &[i64]) -> bool {
+        let mut y = self.scaled_sum(partial_sums);
+        for step in &self.steps {
+            y = step.apply(0, y);
+        }
+        y >= 0.0
+    }
 }
 
 impl ChannelRule {
@@ -239,6 +336,9 @@ impl ChannelRule {
             ChannelRule::Ge(t) => t.partition_point(|&t| t <= s) as u32,
             ChannelRule::Le(t) => (t.len() - t.partition_point(|&t| t < s)) as u32,
             ChannelRule::Const(v) => *v,
+            ChannelRule::Split(_) => {
+                panic!("a split rule decides on partial sums, not S: use SplitRule::fires")
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::format::{
 };
 use crate::ir::{
     Binarize, ChannelRule, Codebook, FloatStep, Geometry, Graph, MatMul, MaxPool, Node, NodeId, Op,
-    Padding, Scores, Shape, Threshold, Tiled, ValueType, WeightStore, Weights,
+    Padding, ScaledRun, Scores, Shape, Threshold, Tiled, ValueType, WeightStore, Weights,
 };
 use crate::sanitize::Identifiers;
 use std::collections::HashMap;
@@ -622,29 +622,28 @@ fn per_channel(t: &TensorDef, channels: usize, field: &str) -> Result<Vec<f64>> 
     }
 }
 
-/// One α per output channel of a tiled layer: the scale of the chunk its weights lie in.
-fn channel_scales(x: &Node, w: &Weights, t: &Tiled, alpha: &[f64]) -> Result<Vec<f64>> {
+/// Per output channel of a tiled layer, its filter's taps grouped into runs of one α: the
+/// chunks it touches, with neighbours of equal α merged (so a filter inside one chunk, or across
+/// chunks sharing α, is a single run and y = α · S).
+fn channel_runs(w: &Weights, t: &Tiled, alpha: &[f64]) -> Vec<Vec<ScaledRun>> {
+    let (taps, l) = (w.taps(), t.tile.len());
     (0..w.out_channels)
         .map(|o| {
-            let chunks = t.chunks_of(o, w.taps());
-            let a = alpha[*chunks.start()];
-            match chunks.clone().find(|&i| alpha[i] != a) {
-                None => Ok(a),
-                Some(i) => Err(ModelError::new(format!(
-                    "output channel {o} of the tiled layer \"{}\" spans chunks {} to {} with \
-                     different scales (α = {a} and {}); xnorc folds one α per channel, so a \
-                     filter must lie in one chunk or its chunks must share α",
-                    x.name.escape_debug(),
-                    chunks.start(),
-                    chunks.end(),
-                    alpha[i]
-                ))
-                .at_field("inputs")
-                .with_hint(format!(
-                    "choose p dividing the {} output channels, or give one α for the layer",
-                    w.out_channels
-                ))),
+            let first = o * taps;
+            let mut runs: Vec<ScaledRun> = Vec::new();
+            for i in t.chunks_of(o, taps) {
+                let start = (i * l).max(first) - first;
+                let end = ((i + 1) * l).min(first + taps) - first;
+                match runs.last_mut() {
+                    Some(run) if run.alpha == alpha[i] => run.end = end,
+                    _ => runs.push(ScaledRun {
+                        start,
+                        end,
+                        alpha: alpha[i],
+                    }),
+                }
             }
+            runs
         })
         .collect()
 }
@@ -652,11 +651,8 @@ fn channel_scales(x: &Node, w: &Weights, t: &Tiled, alpha: &[f64]) -> Result<Vec
 fn lower_binarize(d: &BinarizeDef, x: &Node) -> Result<Lowered> {
     require_integer_input(x, "binarize")?;
     let c = x.shape.channels();
-    // A tiled layer's α scales its sums first: y = α · S, then the epilogue.
-    let scale = match chunk_scales(x) {
-        Some((w, t, alpha)) => Some(channel_scales(x, w, t, alpha)?),
-        None => None,
-    };
+    // A tiled layer's α scales its sums first: y = Σ α_run · S_run, then the epilogue.
+    let scale = chunk_scales(x).map(|(w, t, alpha)| channel_runs(w, t, alpha));
     let mut steps = Vec::with_capacity(d.steps.len());
     for (i, step) in d.steps.iter().enumerate() {
         let at = |name: &str| format!("steps[{i}].{name}");

@@ -11,37 +11,26 @@
 
 use super::build::channel_rule;
 use crate::error::{ModelError, Result};
-use crate::ir::{Binarize, ChannelRule, FloatStep, Graph, Op, Threshold};
+use crate::ir::{Binarize, ChannelRule, FloatStep, Graph, Op, SplitRule, Threshold};
 
-fn apply_step(step: &FloatStep, c: usize, y: f64) -> f64 {
-    match step {
-        FloatStep::Mul(a) => y * a[c],
-        FloatStep::Add(b) => y + b[c],
-        FloatStep::BatchNorm {
-            gamma,
-            beta,
-            mean,
-            var,
-            eps,
-        } => (y - mean[c]) / (var[c] + eps).sqrt() * gamma[c] + beta[c],
-        FloatStep::Prelu(slope) => {
-            if y >= 0.0 {
-                y
-            } else {
-                y * slope[c]
-            }
-        }
+/// α of channel `c` when its filter is one run of the tiled producer's scales (else `None`:
+/// no scales, or a split filter).
+fn single_alpha(b: &Binarize, c: usize) -> Option<f64> {
+    match b.scale.as_ref().map(|runs| runs[c].as_slice()) {
+        Some([run]) => Some(run.alpha),
+        _ => None,
     }
 }
 
 /// f(S) of a whole `binarize` for channel `c`: the tiled producer's α (if any), then the steps.
+/// A split channel (runs of different α) has no f(S); see [`SplitRule`].
 pub fn eval_binarize(b: &Binarize, c: usize, s: i64) -> f64 {
     let mut y = s as f64;
-    if let Some(a) = &b.scale {
-        y *= a[c];
+    if let Some(a) = single_alpha(b, c) {
+        y *= a;
     }
     for step in &b.steps {
-        y = apply_step(step, c, y);
+        y = step.apply(c, y);
     }
     y
 }
@@ -51,20 +40,30 @@ pub fn eval_binarize(b: &Binarize, c: usize, s: i64) -> f64 {
 /// value finite, no NaN (∞ − ∞, ∞ · 0) can arise and f64 evaluation stays monotone.
 fn check_finite(b: &Binarize, c: usize, lo: i64, hi: i64) -> Result<()> {
     let steps = &b.steps;
+    let runs = b.scale.as_ref().map_or(&[][..], |r| r[c].as_slice());
     for s in [lo, hi] {
         let mut y = s as f64;
-        if let Some(a) = &b.scale {
-            y *= a[c];
+        if !runs.is_empty() {
+            // Every run's |S_run| ≤ max(|lo|, |hi|): the ends of Σ α_run · S_run, a superset of
+            // the reachable ones, are all runs at the same end.
+            let bound = lo.abs().max(hi.abs()) as f64 * s.signum() as f64;
+            y = match runs {
+                [run] => run.alpha * s as f64,
+                _ => runs.iter().map(|r| r.alpha * bound).sum(),
+            };
             if !y.is_finite() {
                 return Err(ModelError::new(format!(
-                    "channel {c}: the tiled input's scale α = {} overflows f64 for S = {s}",
-                    a[c]
+                    "channel {c}: the tiled input's scales α ({}) overflow f64 for S = {s}",
+                    runs.iter()
+                        .map(|r| r.alpha.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ))
                 .at_field("inputs"));
             }
         }
         for (i, step) in steps.iter().enumerate() {
-            y = apply_step(step, c, y);
+            y = step.apply(c, y);
             if !y.is_finite() {
                 return Err(ModelError::new(format!(
                     "channel {c}: the float epilogue overflows f64 (value {y} after step {i} \
@@ -99,9 +98,16 @@ fn direction(steps: &[FloatStep], c: usize) -> i32 {
         .product()
 }
 
-/// The threshold rule equivalent to `binarize` channel `c` over S ∈ [lo, hi].
+/// The threshold rule equivalent to `binarize` channel `c` over S ∈ [lo, hi]; a channel whose
+/// filter spans chunks of different α keeps its float decision as a [`SplitRule`].
 pub fn fold_channel(b: &Binarize, c: usize, lo: i64, hi: i64) -> Result<ChannelRule> {
     check_finite(b, c, lo, hi)?;
+    if let Some(runs) = b.scale.as_ref().filter(|r| r[c].len() > 1) {
+        return Ok(ChannelRule::Split(Box::new(SplitRule {
+            runs: runs[c].clone(),
+            steps: b.steps.iter().map(|s| s.of_channel(c)).collect(),
+        })));
+    }
     let fires = |s: i64| eval_binarize(b, c, s) >= 0.0;
     Ok(match direction(&b.steps, c) {
         0 => ChannelRule::Const(fires(lo) as u32),

@@ -88,6 +88,7 @@ fn rule_in_acc_domain(
             t.resize(levels, hi + 1);
             (true, t)
         }
+        ChannelRule::Split(_) => unreachable!("split rules are rejected before planning"),
     }
 }
 
@@ -499,6 +500,22 @@ fn matrix_stages(
             let Op::Threshold(th) = &graph.node(t).op else {
                 unreachable!()
             };
+            if let Some(c) = th
+                .channels
+                .iter()
+                .position(|r| matches!(r, ChannelRule::Split(_)))
+            {
+                return Err(ModelError::new(format!(
+                    "channel {c} reads a filter of \"{}\" that spans tiled chunks with \
+                     different scales α; the reference simulator computes its split partial \
+                     sums, the hardware does not yet",
+                    graph.node(id).name.escape_debug()
+                ))
+                .at_node(&graph.node(t).name)
+                .with_hint(format!(
+                    "retrain with p dividing the {o} output channels, or with one α for the layer"
+                )));
+            }
             let mut ge = Vec::with_capacity(o);
             let mut thresholds = Vec::with_capacity(o * th.levels);
             // In stream order: pass by pass, PE·fanout channels each.

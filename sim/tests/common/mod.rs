@@ -80,11 +80,14 @@ fn random_storage(b: &mut Builder, n: usize, conv: bool) -> bool {
 
 /// A random chain over every op and option: odd sizes around word boundaries, strides 1–2,
 /// asymmetric padding in both modes, both weight encodings, dense, codebook and tiled
-/// storage (α or not, filters inside one chunk or across several), integer and binary inputs,
+/// storage (α or not, filters inside one chunk or across several, of one α or split across
+/// different ones), integer and binary inputs,
 /// one- and multi-level thresholds, float epilogues, max-pool.
 pub fn random_model(seed: u64) -> ModelFile {
     let mut b = Builder::new(seed);
     let r = |b: &mut Builder| -> f64 { b.rng().gen() };
+    let independent = b.rng().gen_bool(0.5);
+    b.independent_chunk_scales(independent);
     let dtype = match b.rng().gen_range(0..3) {
         0 => InputType::Bits,
         1 => InputType::Uint8,

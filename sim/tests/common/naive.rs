@@ -17,8 +17,9 @@ pub struct Value {
     pub binary: bool,
     /// Binary: −1 or +1. Integer: the integer.
     pub v: Vec<i64>,
-    /// A tiled layer's α per channel, which the `binarize` after it applies first.
-    pub alpha: Option<Vec<f64>>,
+    /// After a tiled layer with α: per element, (α, partial sum) of each run of equal α over
+    /// its filter's chunks, which the `binarize` after it combines first.
+    pub scaled: Option<Vec<Vec<(f64, i64)>>>,
 }
 
 fn f64s(t: &TensorDef, n: usize) -> Vec<f64> {
@@ -88,32 +89,34 @@ fn weight_values(w: &WeightsDef) -> (Vec<usize>, Vec<i64>) {
     (shape, v)
 }
 
-/// A tiled layer's α per output channel: the scale shared by the chunks its filter touches
-/// (docs/semantics.md; models whose filters span chunks of different α are rejected).
-fn tile_scales(w: &WeightsDef) -> Option<Vec<f64>> {
-    let WeightsDef::Tiled {
-        shape,
-        p,
-        tile,
-        alpha: Some(alpha),
-        ..
-    } = w
-    else {
-        return None;
-    };
-    let a = f64s(alpha, *p);
-    let taps: usize = shape[1..].iter().product();
-    let l = tile.shape[0];
-    Some(
-        (0..shape[0])
-            .map(|o| {
-                let first = o * taps / l;
-                let last = (o * taps + taps - 1) / l;
-                assert!((first..=last).all(|i| a[i] == a[first]));
-                a[first]
-            })
-            .collect(),
-    )
+/// A tiled layer's chunk scales and chunk length L, if it has α.
+fn tile_alpha(w: &WeightsDef) -> Option<(Vec<f64>, usize)> {
+    match w {
+        WeightsDef::Tiled {
+            p,
+            tile,
+            alpha: Some(alpha),
+            ..
+        } => Some((f64s(alpha, *p), tile.shape[0])),
+        _ => None,
+    }
+}
+
+/// Sums (w·x, flat weight index) terms per chunk of L weights, then merges neighbouring chunks
+/// of equal α: the (α, S_run) list of docs/semantics.md.
+fn scaled_runs(terms: &[(i64, usize)], alpha: &[f64], l: usize) -> Vec<(f64, i64)> {
+    let mut per_chunk = std::collections::BTreeMap::new();
+    for &(v, f) in terms {
+        *per_chunk.entry(f / l).or_insert(0i64) += v;
+    }
+    let mut runs: Vec<(f64, i64)> = Vec::new();
+    for (chunk, sum) in per_chunk {
+        match runs.last_mut() {
+            Some((a, s)) if *a == alpha[chunk] => *s += sum,
+            _ => runs.push((alpha[chunk], sum)),
+        }
+    }
+    runs
 }
 
 /// Evaluates every node for one frame; `input` as given to the simulator (bits as 0/1).
@@ -157,23 +160,30 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
                     }
                 })
                 .collect(),
-            alpha: None,
+            scaled: None,
         },
         OpDef::Dense(d) => {
             let x = x.unwrap();
             let (shape, w) = weight_values(&d.weights);
             let (o, n) = (shape[0], shape[1]);
+            let alpha = tile_alpha(&d.weights);
             let mut v = vec![0i64; o];
+            let mut scaled = Vec::new();
             for (j, out) in v.iter_mut().enumerate() {
+                let mut terms = Vec::new();
                 for i in 0..n {
                     *out += w[j * n + i] * x.v[i];
+                    terms.push((w[j * n + i] * x.v[i], j * n + i));
+                }
+                if let Some((a, l)) = &alpha {
+                    scaled.push(scaled_runs(&terms, a, *l));
                 }
             }
             Value {
                 dims: vec![o],
                 binary: false,
                 v,
-                alpha: tile_scales(&d.weights),
+                scaled: alpha.map(|_| scaled),
             }
         }
         OpDef::Conv2d(d) => {
@@ -188,11 +198,14 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
             };
             let oh = (h + top + bottom - kh) / d.stride + 1;
             let ow = (wd + left + right - kw) / d.stride + 1;
+            let alpha = tile_alpha(&d.weights);
             let mut v = vec![0i64; o * oh * ow];
+            let mut scaled = vec![Vec::new(); o * oh * ow];
             for oc in 0..o {
                 for oy in 0..oh {
                     for ox in 0..ow {
                         let mut s = 0i64;
+                        let mut terms = Vec::new();
                         for ic in 0..c {
                             for ky in 0..kh {
                                 for kx in 0..kw {
@@ -207,11 +220,16 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
                                         } else {
                                             x.v[(ic * h + iy as usize) * wd + ix as usize]
                                         };
-                                    s += w[((oc * c + ic) * kh + ky) * kw + kx] * xv;
+                                    let f = ((oc * c + ic) * kh + ky) * kw + kx;
+                                    s += w[f] * xv;
+                                    terms.push((w[f] * xv, f));
                                 }
                             }
                         }
                         v[(oc * oh + oy) * ow + ox] = s;
+                        if let Some((a, l)) = &alpha {
+                            scaled[(oc * oh + oy) * ow + ox] = scaled_runs(&terms, a, *l);
+                        }
                     }
                 }
             }
@@ -219,7 +237,7 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
                 dims: vec![o, oh, ow],
                 binary: false,
                 v,
-                alpha: tile_scales(&d.weights),
+                scaled: alpha.map(|_| scaled),
             }
         }
         OpDef::Binarize(d) => {
@@ -229,10 +247,13 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
             let mut v = Vec::with_capacity(x.v.len());
             for (i, &s) in x.v.iter().enumerate() {
                 let c = if x.dims.len() == 1 { i } else { i / per };
-                let mut y = s as f64;
-                if let Some(a) = &x.alpha {
-                    y *= a[c];
-                }
+                let y_scaled = x.scaled.as_ref().map(|runs| {
+                    // y = α_1·S_1 + α_2·S_2 + …, left to right.
+                    let mut terms = runs[i].iter().map(|&(a, s)| a * s as f64);
+                    let first = terms.next().unwrap();
+                    terms.fold(first, |y, t| y + t)
+                });
+                let mut y = y_scaled.unwrap_or(s as f64);
                 for step in &d.steps {
                     match step {
                         StepDef::Mul(a) => y *= f64s(a, channels)[c],
@@ -257,7 +278,7 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
                 dims: x.dims,
                 binary: true,
                 v,
-                alpha: None,
+                scaled: None,
             }
         }
         OpDef::Threshold(d) => {
@@ -294,7 +315,7 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
                 dims: x.dims,
                 binary: levels == 1,
                 v,
-                alpha: None,
+                scaled: None,
             }
         }
         OpDef::MaxPool(d) => {
@@ -320,7 +341,7 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
                 dims: vec![c, oh, ow],
                 binary: x.binary,
                 v,
-                alpha: None,
+                scaled: None,
             }
         }
         OpDef::Flatten(_) => {
@@ -347,7 +368,7 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
                 dims: vec![n],
                 binary: false,
                 v: (0..n).map(|k| scale[k] * x.v[k] + offset[k]).collect(),
-                alpha: None,
+                scaled: None,
             }
         }
     }
