@@ -3,16 +3,16 @@
 //! Block RAMs are counted memory by memory from the plan's inventory (`plan::memories`),
 //! which is also what the generated Verilog tells yosys through `ram_style`: each memory in
 //! block RAM takes the fewest blocks any of the family's RAM shapes packs it into. LUT4s come
-//! from the lane count (measured ≈4.5 LUT4 per lane with accumulator and threshold) plus the
-//! memories in logic. Used to stop early, to pick a folding that fits and to decide which
+//! from the lanes (per lane kind), a fixed share per MVU, window generator, pool and FIFO — all
+//! measured per module with yosys — plus the memories in logic. Used to stop early, to pick a folding that fits and to decide which
 //! memories leave block RAM (see `fit`).
 
 use serde::Serialize;
 use xnorc_boards::board::Board;
 use xnorc_boards::Family;
 use xnorc_compiler::plan::folding::{MemoryStyle, LUTS_PER_LANE};
-use xnorc_compiler::plan::memories::{BufferStyle, Memory, Placement};
-use xnorc_compiler::plan::{Stage, StageKind};
+use xnorc_compiler::plan::memories::{BufferStyle, Memory, MemoryRole, Placement};
+use xnorc_compiler::plan::{Lane, Stage, StageKind};
 
 /// LUT4s the shell (UART link, gearboxes, reset, control) takes, measured with yosys: a margin.
 pub const SHELL_LUTS: usize = 400;
@@ -47,10 +47,16 @@ impl Estimate {
         self.stages.iter().max_by_key(|s| (s.ram_blocks, s.luts))
     }
 
-    /// Does it fit `board`'s device, keeping `lut_fraction` of its LUTs as the ceiling?
+    /// Logic cells the estimated LUT4s take after packing on `family` ([`cells_per_lut4`]).
+    pub fn logic_cells(&self, family: Family) -> usize {
+        (self.luts as f64 * cells_per_lut4(family)).ceil() as usize
+    }
+
+    /// Does it fit `board`'s device, keeping `lut_fraction` of its logic cells as the ceiling?
     pub fn fits(&self, board: &Board, lut_fraction: f64) -> bool {
         let d = &board.device;
-        self.ram_blocks as u64 <= d.ram_blocks && (self.luts as f64) <= d.luts as f64 * lut_fraction
+        self.ram_blocks as u64 <= d.ram_blocks
+            && self.logic_cells(d.family) as f64 <= d.luts as f64 * lut_fraction
     }
 }
 
@@ -99,6 +105,10 @@ pub fn buffer_style(family: Family, m: &Memory) -> BufferStyle {
 /// multiplexer tree over them (ECP5's PFU multiplexers merge up to 8 LUT4s for free, iCE40
 /// spends about a LUT4 per three inputs merged).
 pub fn logic_rom_luts(family: Family, depth: usize, width: usize) -> usize {
+    if depth <= 1 {
+        // One word is a constant: it folds into the logic that reads it.
+        return 0;
+    }
     let per_bit = depth.div_ceil(16);
     let mux = match family {
         Family::Ecp5 => per_bit.saturating_sub(1) / 8,
@@ -132,31 +142,81 @@ pub fn memory_cost(family: Family, m: &Memory) -> (usize, usize) {
     }
 }
 
-/// LUT4s per lane (with its share of accumulator, adder tree and compare) on `family`.
-/// iCE40: 4.5, measured on TFC builds (SB_CARRY cells are free of LUTs). ECP5: 8, measured on
-/// a 2,077-lane CNV core (15,031 LUT4 and 3,669 CCU2C after yosys; a CCU2C fills two LUT4
-/// slots, which is how nextpnr packs it).
+/// Logic cells (iCE40 ICESTORM_LC, ECP5 COMB slots) placed per LUT4 yosys maps: flip-flops
+/// not fed by a LUT4 of their own and carries that cannot share a cell with one take cells too.
+/// Measured: iCE40 1.49–1.56 (three cnv-small builds: 5,807 / 3,891, 5,409 / 3,474,
+/// 5,658 / 3,633), ECP5 1.27 (CNV tiled p = 4: 22,177 COMB for 11,307 LUT4 + 3,083 CCU2C).
+pub fn cells_per_lut4(family: Family) -> f64 {
+    match family {
+        Family::Ice40 => 1.55,
+        Family::Ecp5 => 1.27,
+    }
+}
+
+/// LUT4s per binary lane (XNOR or AND, with its share of adder tree, accumulator and compare)
+/// on `family`, from yosys's per-module counts of generated cores (`synth_* -noflatten`; an
+/// ECP5 CCU2C counts as two LUT4s, the slots nextpnr packs it into; iCE40 carries are free):
+/// iCE40 4.5 (TFC; cnv-small's conv3: 4.4), ECP5 5 (CNV tiled p = 4: 4.3–4.7 on conv3/conv4).
+/// Also the unit that turns a LUT budget into a lane budget.
 pub fn luts_per_lane(family: Family) -> f64 {
     match family {
         Family::Ice40 => LUTS_PER_LANE,
-        Family::Ecp5 => 8.0,
+        Family::Ecp5 => 5.0,
     }
 }
+
+/// LUT4s per lane of kind `lane` whose inputs are `input_bits` wide. An integer lane adds or
+/// subtracts its input, so it costs about 4 LUT4 per input bit on both families (measured 31–33
+/// per 8-bit lane: conv1 of cnv-small on iCE40, of CNV on ECP5).
+fn lane_luts(family: Family, lane: Lane, input_bits: u32) -> f64 {
+    match lane {
+        Lane::AddSub | Lane::AddZero => 4.0 * f64::from(input_bits),
+        Lane::Xnor | Lane::And | Lane::XnorMasked | Lane::AndMasked => luts_per_lane(family),
+    }
+}
+
+/// LUT4s every MVU spends whatever its width: sequencing counters, memory addressing, the
+/// output queue's control (measured: small MVUs of 1–8 lanes take 140–250 on both families).
+fn mvu_fixed_luts(family: Family) -> usize {
+    match family {
+        Family::Ice40 => 100,
+        Family::Ecp5 => 200,
+    }
+}
+
+/// LUT4s of a window generator or pool apart from its output width: address counters and
+/// compares (measured 211–273 per window generator and ≈245 per pool on iCE40, 228–423 and
+/// 84–124 on ECP5).
+fn window_fixed_luts(family: Family, kind: &StageKind) -> usize {
+    match (family, kind) {
+        (Family::Ice40, StageKind::Swg(_)) => 230,
+        (Family::Ecp5, StageKind::Swg(_)) => 300,
+        (Family::Ice40, StageKind::Pool(_)) => 200,
+        (Family::Ecp5, StageKind::Pool(_)) => 80,
+        _ => 0,
+    }
+}
+
+/// LUT4s of a FIFO's pointers and flags, its storage apart (measured 15–31 per FIFO).
+const FIFO_CONTROL_LUTS: usize = 20;
 
 /// LUT4s of a stage's logic, memories apart.
 fn stage_logic(s: &Stage, family: Family) -> (usize, usize) {
     match &s.kind {
         StageKind::Mvu(m) => {
             let lanes = m.pe * m.simd;
-            let mut luts = (lanes as f64 * luts_per_lane(family)) as usize;
+            let per_lane = lane_luts(family, m.lane, s.input.bits);
+            let mut luts = mvu_fixed_luts(family) + (lanes as f64 * per_lane) as usize;
             if let Some(cb) = &m.codebook {
                 // Per lane, a 2^τ:1 multiplexer picks the weight bit from the plane.
                 luts += lanes * decode_luts(cb.tau);
             }
             (lanes, luts)
         }
-        // Window generators, pools and the scores stage: registers and compare logic.
-        StageKind::Swg(_) | StageKind::Pool(_) | StageKind::Scores(_) => (0, s.output.width() * 2),
+        // Window generators, pools and the scores stage: counters, registers and compares.
+        kind @ (StageKind::Swg(_) | StageKind::Pool(_) | StageKind::Scores(_)) => {
+            (0, window_fixed_luts(family, kind) + s.output.width() * 2)
+        }
     }
 }
 
@@ -177,7 +237,10 @@ pub fn estimate(stages: &[Stage], memories: &[Memory], board: &Board) -> Estimat
         })
         .collect();
     for m in memories {
-        let (ram, luts) = memory_cost(family, m);
+        let (ram, mut luts) = memory_cost(family, m);
+        if m.role == MemoryRole::Fifo {
+            luts += FIFO_CONTROL_LUTS;
+        }
         let slot = match out.iter().position(|s| s.stage == m.component) {
             Some(i) => i,
             None => {
@@ -203,7 +266,6 @@ pub fn estimate(stages: &[Stage], memories: &[Memory], board: &Board) -> Estimat
 #[cfg(test)]
 mod tests {
     use super::*;
-    use xnorc_compiler::plan::memories::MemoryRole;
 
     fn buffer(role: MemoryRole, depth: usize, width: usize) -> Memory {
         Memory {
@@ -244,5 +306,25 @@ mod tests {
         assert_eq!(logic_rom_luts(Family::Ecp5, 36, 256), 768);
         // On iCE40 a LUT4 merges the three.
         assert_eq!(logic_rom_luts(Family::Ice40, 36, 1), 4);
+        // One word is a constant (a layer's thresholds with one output pass).
+        assert_eq!(logic_rom_luts(Family::Ecp5, 1, 960), 0);
+    }
+
+    #[test]
+    fn integer_lanes_cost_by_input_width() {
+        // An 8-bit add/sub lane: 32 LUT4 (measured 31–33), seven times a binary lane.
+        assert_eq!(lane_luts(Family::Ice40, Lane::AddSub, 8), 32.0);
+        assert_eq!(lane_luts(Family::Ecp5, Lane::AddZero, 8), 32.0);
+        assert_eq!(lane_luts(Family::Ice40, Lane::Xnor, 1), 4.5);
+        assert_eq!(lane_luts(Family::Ecp5, Lane::AndMasked, 1), 5.0);
+    }
+
+    #[test]
+    fn a_fifo_costs_its_control_besides_its_storage() {
+        let fifo = buffer(MemoryRole::Fifo, 2, 16);
+        let board = xnorc_boards::board::find("icebreaker").expect("bundled board");
+        let e = estimate(&[], &[fifo], &board);
+        // 32 bits in flip-flops: a read multiplexer of 16 LUT4, plus 20 of pointers and flags.
+        assert_eq!(e.luts, SHELL_LUTS + 16 + FIFO_CONTROL_LUTS);
     }
 }

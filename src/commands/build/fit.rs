@@ -17,10 +17,10 @@ use xnorc_compiler::plan::{self, HardwarePlan, Stage, StageKind};
 /// Share of the device's LUT4s the automatic folding starts its lane budget from.
 pub const LUT_SHARE: f64 = 0.6;
 
-/// The most of the device's LUT4s an automatic folding may be estimated to use: placement of an
-/// UP5K design at 84% of its logic cells took nextpnr-ice40 over 5 minutes (measured), at 77%
-/// 20 s.
-pub const AUTO_LUT_FILL: f64 = 0.75;
+/// The most of the device's logic cells an automatic folding may be estimated to use
+/// ([`estimate::Estimate::logic_cells`]): placement of an UP5K design at 84% of its logic cells
+/// took nextpnr-ice40 over 5 minutes (measured), at 77% 20 s.
+pub const AUTO_LUT_FILL: f64 = 0.8;
 
 /// Places every buffer of `plan` by `board`'s family costs ([`estimate::buffer_style`]).
 pub fn place_buffers(plan: &mut HardwarePlan, board: &Board) {

@@ -172,12 +172,15 @@ fn plan_for_board(args: &Args, board: &Board) -> Result<HardwarePlan, CliError> 
     }
     fit::fitting_plan(&args.model, board, memory_output_register(board))?.ok_or_else(|| {
         CliError::Input(format!(
-            "{}: no automatic folding fits {} ({} LUT4, {} block RAMs): the weights alone \
-                 need more block RAM than the device has; pick a larger board (`xnorc boards`)",
+            "{}: no automatic folding fits {} ({} LUT4, {} block RAMs): even with one lane \
+                 per layer the estimate needs more block RAM than the device has, or more than \
+                 {:.0}% of its logic cells (the rest is nextpnr's room to place and route); pick \
+                 a larger board (`xnorc boards`), or try a folding of your own with --folding",
             args.model.display(),
             board.name,
             board.device.luts,
-            board.device.ram_blocks
+            board.device.ram_blocks,
+            fit::AUTO_LUT_FILL * 100.0
         ))
     })
 }
