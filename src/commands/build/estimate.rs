@@ -4,8 +4,8 @@
 //! which is also what the generated Verilog tells yosys through `ram_style`: each memory in
 //! block RAM takes the fewest blocks any of the family's RAM shapes packs it into. LUT4s come
 //! from the lanes (per lane kind), a fixed share per MVU, window generator, pool and FIFO — all
-//! measured per module with yosys — plus the memories in logic. Used to stop early, to pick a folding that fits and to decide which
-//! memories leave block RAM (see `fit`).
+//! measured per module with yosys — plus the memories in logic. Used to stop early, to pick a
+//! folding that fits and to decide which memories leave block RAM (see `fit`).
 
 use serde::Serialize;
 use xnorc_boards::board::Board;
@@ -144,8 +144,8 @@ pub fn memory_cost(family: Family, m: &Memory) -> (usize, usize) {
 
 /// Logic cells (iCE40 ICESTORM_LC, ECP5 COMB slots) placed per LUT4 yosys maps: flip-flops
 /// not fed by a LUT4 of their own and carries that cannot share a cell with one take cells too.
-/// Measured: iCE40 1.49–1.56 (three cnv-small builds: 5,807 / 3,891, 5,409 / 3,474,
-/// 5,658 / 3,633), ECP5 1.27 (CNV tiled p = 4: 22,177 COMB for 11,307 LUT4 + 3,083 CCU2C).
+/// Measured: iCE40 1.49–1.59 (four cnv-small builds: 5,807 / 3,891, 5,409 / 3,474,
+/// 5,658 / 3,633, 5,841 / 3,682), ECP5 1.27 (CNV tiled p = 4: 22,177 COMB for 11,307 LUT4 + 3,083 CCU2C).
 pub fn cells_per_lut4(family: Family) -> f64 {
     match family {
         Family::Ice40 => 1.55,
