@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use xnorc_compiler::format::{self, InputType, ModelFile, WeightValues};
-use xnorc_compiler::ir::{Geometry, Op};
+use xnorc_compiler::ir::{Geometry, Op, WeightStore};
 use xnorc_compiler::plan::{folding::FoldingFile, StageKind};
 use xnorc_compiler::presets::{Builder, Storage};
 
@@ -228,9 +228,10 @@ fn random_sub_bit(seed: u64) -> ModelFile {
     b.finish(&format!("subbit{seed}"))
 }
 
-/// Matrix layers of a model: (name, inputs K, filters the unit computes — O, or O / fan-out
-/// for a fanned-out tiled layer when `fanout` — and what SIMD must divide).
-fn layers(model: &ModelFile, fanout: bool) -> Vec<(String, usize, usize, usize)> {
+/// Matrix layers of a model: (name, filters the unit computes — O, or O / fan-out for a
+/// fanned-out tiled layer when `fanout` — what SIMD must divide, and whether it is a
+/// kernel-codebook convolution).
+fn layers(model: &ModelFile, fanout: bool) -> Vec<(String, usize, usize, bool)> {
     let graph = xnorc_compiler::passes::lower(model).unwrap();
     let (stages, _, _) =
         xnorc_compiler::plan::plan_stages(&graph, &FoldingFile::default()).unwrap();
@@ -246,7 +247,8 @@ fn layers(model: &ModelFile, fanout: bool) -> Vec<(String, usize, usize, usize)>
                     Geometry::Conv { .. } => mm.weights.in_channels,
                 };
                 let filters = if fanout { m.o / m.fanout } else { m.o };
-                Some((graph.node(m.node).name.clone(), m.k, filters, unit))
+                let codebook = matches!(mm.weights.store, WeightStore::Codebook(_));
+                Some((graph.node(m.node).name.clone(), filters, unit, codebook))
             }
             _ => None,
         })
@@ -257,22 +259,42 @@ fn divisors(n: usize) -> Vec<usize> {
     (1..=n).filter(|d| n.is_multiple_of(*d)).collect()
 }
 
-/// Folding JSON: `pick(k, o)` chooses (pe, simd) per layer.
+/// How a folding has codebook convolutions compute.
+#[derive(Clone, Copy)]
+enum Compute {
+    /// The cost rule's choice (no `compute` field).
+    Rule,
+    /// `"compute": "decode"`.
+    Decode,
+    /// `"compute": "share"`.
+    Share,
+}
+
+/// Folding JSON: `pick(k, o)` chooses (pe, simd) per layer; `compute` applies to codebook
+/// convolutions.
 fn folding_json(
     model: &ModelFile,
     tree: u32,
     memory: &str,
     memory_register: bool,
     fanout: bool,
+    compute: Compute,
     mut pick: impl FnMut(usize, usize) -> (usize, usize),
 ) -> String {
     let entries: Vec<String> = layers(model, fanout)
         .iter()
-        .map(|(name, _, o, unit)| {
+        .map(|(name, o, unit, codebook)| {
             let (pe, simd) = pick(*unit, *o);
             // Fan-out is the default; `"fanout": true` on a layer that cannot is an error.
             let off = if fanout { "" } else { ", \"fanout\": false" };
-            format!("\"{name}\": {{\"pe\": {pe}, \"simd\": {simd}, \"memory\": \"{memory}\"{off}}}")
+            let how = match (codebook, compute) {
+                (true, Compute::Decode) => ", \"compute\": \"decode\"",
+                (true, Compute::Share) => ", \"compute\": \"share\"",
+                _ => "",
+            };
+            format!(
+                "\"{name}\": {{\"pe\": {pe}, \"simd\": {simd}, \"memory\": \"{memory}\"{off}{how}}}"
+            )
         })
         .collect();
     format!(
@@ -284,7 +306,9 @@ fn folding_json(
 
 /// Verifies random models under three foldings (fully parallel in block RAM with the second
 /// operand register, fully serial in logic, random PE/SIMD) and the automatic one; with
-/// `no_fanout`, also random PE/SIMD computing every output of tiled layers.
+/// `no_fanout`, also random PE/SIMD computing every output of tiled layers. Codebook
+/// convolutions compute as the cost rule says when fully parallel, by shared responses when
+/// serial, and by decode or sharing (alternating by seed) in the random foldings.
 fn check_random_models(seeds: std::ops::Range<u64>, make: fn(u64) -> ModelFile, no_fanout: bool) {
     let dir = tempfile::tempdir().unwrap();
     for seed in seeds {
@@ -301,10 +325,15 @@ fn check_random_models(seeds: std::ops::Range<u64>, make: fn(u64) -> ModelFile, 
             let (p, q) = (divisors(o), divisors(k));
             (p[rng.gen_range(0..p.len())], q[rng.gen_range(0..q.len())])
         };
+        let (one, other) = if seed % 2 == 0 {
+            (Compute::Decode, Compute::Share)
+        } else {
+            (Compute::Share, Compute::Decode)
+        };
         let mut foldings = vec![
-            folding_json(&model, 1, "block", true, true, |k, o| (o, k)),
-            folding_json(&model, 0, "lut", false, true, |_, _| (1, 1)),
-            folding_json(&model, 2, "lut", seed % 2 == 0, true, &mut random_fold),
+            folding_json(&model, 1, "block", true, true, Compute::Rule, |k, o| (o, k)),
+            folding_json(&model, 0, "lut", false, true, Compute::Share, |_, _| (1, 1)),
+            folding_json(&model, 2, "lut", seed % 2 == 0, true, one, &mut random_fold),
         ];
         if no_fanout {
             foldings.push(folding_json(
@@ -313,6 +342,7 @@ fn check_random_models(seeds: std::ops::Range<u64>, make: fn(u64) -> ModelFile, 
                 "block",
                 false,
                 false,
+                other,
                 &mut random_fold,
             ));
         }
@@ -357,8 +387,9 @@ fn random_sub_bit_models_b() {
     check_random_models(203..206, random_sub_bit, true);
 }
 
-/// The verified sub-bit seeds reach every hardware form: codebook decode, fanned-out tiles,
-/// tiles computed in full (their rows stored once), and α folded into thresholds.
+/// The verified sub-bit seeds reach every hardware form: codebook convolutions (which the
+/// foldings compute both ways), fanned-out tiles, tiles computed in full (their rows stored
+/// once), and α folded into thresholds.
 #[test]
 fn random_sub_bit_models_cover_every_form() {
     let (mut codebook, mut fanned, mut full_tile, mut alpha) = (0, 0, 0, 0);
@@ -370,7 +401,7 @@ fn random_sub_bit_models_cover_every_form() {
             xnorc_compiler::plan::plan_stages(&graph, &FoldingFile::default()).unwrap();
         for s in &stages {
             if let StageKind::Mvu(m) = &s.kind {
-                codebook += usize::from(m.codebook.is_some());
+                codebook += usize::from(m.storage == "codebook");
                 fanned += usize::from(m.fanout > 1);
                 full_tile +=
                     usize::from(m.storage == "tiled" && m.fanout == 1 && m.rows() < m.nf());
@@ -548,6 +579,16 @@ fn invalid_folding_names_the_layer() {
             r#"{"layers": {"fc1": {"pee": 1}}}"#,
             "layers.fc1",
             "unknown field",
+        ),
+        (
+            r#"{"layers": {"fc1": {"compute": "share"}}}"#,
+            "layers.fc1.compute",
+            "kernel-codebook convolutions only",
+        ),
+        (
+            r#"{"layers": {"fc1": {"compute": "sharing"}}}"#,
+            "layers.fc1.compute",
+            "unknown variant",
         ),
     ];
     for (i, (json, field, phrase)) in cases.iter().enumerate() {

@@ -3,7 +3,8 @@
 //!
 //! Owns: rendering. Two parts, built two ways:
 //! - the **runtime-shaped dataflow core** (MVUs with XNOR/AND-popcount or add/sub trees, fused
-//!   thresholds, FIFOs, width converters, the scores/argmax stage) comes from xnorc's own small
+//!   thresholds, FIFOs, width converters, sliding windows, pools, codebook responses, the
+//!   scores/argmax stage) comes from xnorc's own small
 //!   structural emitter ([`verilog`]: typed modules, ports, expressions, statements, instances),
 //!   because its widths and depths are data from the model file, which rust-hdl's compile-time
 //!   widths cannot express;
@@ -16,6 +17,7 @@
 
 pub mod board;
 pub mod mvu;
+pub mod responses;
 pub mod scores;
 pub mod shell;
 pub mod stream;
@@ -75,6 +77,7 @@ pub fn generate(plan: &HardwarePlan) -> Design {
             Component::DwcUp { .. } | Component::DwcDown { .. } => format!("{top_name}_dwc{i}"),
             Component::Mvu { stage, .. }
             | Component::Swg { stage, .. }
+            | Component::Responses { stage, .. }
             | Component::Pool { stage, .. }
             | Component::Scores { stage, .. } => {
                 format!("{top_name}_{}", plan.stages[*stage].name)
@@ -116,6 +119,15 @@ pub fn generate(plan: &HardwarePlan) -> Design {
                     &s.output,
                     buffer(&s.name, MemoryRole::LineBuffer),
                 )
+            }
+            Component::Responses { stage, .. } => {
+                let s = &plan.stages[stage];
+                let StageKind::Responses(resp) = &s.kind else {
+                    unreachable!()
+                };
+                let g = responses::responses(&name, resp, &s.input, &s.output);
+                files.extend(g.files);
+                g.module
             }
             Component::Pool { stage, .. } => {
                 let s = &plan.stages[stage];

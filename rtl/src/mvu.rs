@@ -49,7 +49,7 @@ pub(crate) fn int_bits_le(value: i64, width: usize) -> Vec<bool> {
 
 /// `e` (of `from` bits) at `to` bits: sign- or zero-extended, or truncated — exact whenever the
 /// value fits, which the plan's ranges guarantee (a partial sum lies in the accumulator range).
-fn extend(e: Expr, from: usize, to: usize, signed: bool) -> Expr {
+pub(crate) fn extend(e: Expr, from: usize, to: usize, signed: bool) -> Expr {
     if from == to {
         return e;
     }
@@ -62,6 +62,71 @@ fn extend(e: Expr, from: usize, to: usize, signed: bool) -> Expr {
         lit(to - from, 0)
     };
     Expr::Concat(vec![fill, e])
+}
+
+/// Width and signedness of the value a lane of kind `lane` adds to its tree, for input elements
+/// of `eb` bits.
+pub(crate) fn leaf_format(lane: Lane, eb: usize) -> (usize, bool) {
+    match lane {
+        Lane::Xnor | Lane::And => (1, false),
+        Lane::XnorMasked | Lane::AndMasked => (2, true),
+        Lane::AddSub | Lane::AddZero => (eb + 1, true),
+        Lane::Select {
+            response_bits,
+            signed,
+            ..
+        } => (response_bits as usize, signed),
+    }
+}
+
+/// The value a tap lane of kind `lane` adds for weight bit `w` and input element `x` (`eb`
+/// bits, two's complement when `input_signed`); `valid` is the beat's valid flag (masked
+/// lanes). In the format of [`leaf_format`].
+pub(crate) fn tap_leaf(
+    lane: Lane,
+    w: Expr,
+    x: Expr,
+    valid: Expr,
+    eb: usize,
+    input_signed: bool,
+) -> Expr {
+    // ±1 as two-bit two's complement, 0 for a padded beat.
+    let (plus, minus, zero) = (lit(2, 1), lit(2, 3), lit(2, 0));
+    match lane {
+        Lane::Xnor => w.op("^", x).un("~"),
+        Lane::And => w.op("&", x),
+        Lane::XnorMasked => valid.cond(w.op("^", x).un("~").cond(plus, minus), zero),
+        Lane::AndMasked => valid.op("&&", w).cond(x.cond(plus, minus), zero),
+        Lane::AddSub | Lane::AddZero => {
+            let xe = extend(x, eb, eb + 1, input_signed);
+            let other = if lane == Lane::AddSub {
+                xe.clone().un("-")
+            } else {
+                lit(eb + 1, 0)
+            };
+            w.cond(xe, other)
+        }
+        Lane::Select { .. } => unreachable!("a select lane has no tap function"),
+    }
+}
+
+/// Field `index` (a `tau`-bit expression) of `fields` (`width` bits each): a multiplexer tree
+/// on the index bits, lowest bit first. Indices past the last field (which never occur) select
+/// zero, so every index bit is used even for a one-kernel codebook.
+fn select_field(index: &Expr, tau: usize, width: usize, fields: Vec<Expr>) -> Expr {
+    let mut level = fields;
+    level.resize(1 << tau, lit(width, 0));
+    for bit in 0..tau {
+        level = level
+            .chunks(2)
+            .map(|pair| match pair {
+                [a, b] => index.clone().bit(bit).cond(b.clone(), a.clone()),
+                [a] => a.clone(),
+                _ => unreachable!(),
+            })
+            .collect();
+    }
+    level.pop().expect("one field")
 }
 
 /// The generated module and its memory files (name, contents).
@@ -98,7 +163,12 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, ctx: &MvuContex
     let outs = pe * m.fanout;
     let eb = input.bits as usize;
     // Operand: SIMD elements, plus the valid flag on top for masked (zero-padded binary) lanes.
-    let (xw, ww) = (simd * eb + usize::from(input.valid_bit), pe * simd);
+    // Weights: a bit per lane, or a lane's τ-bit index for a select lane.
+    let ww = match m.lane {
+        Lane::Select { tau, .. } => pe * simd * tau as usize,
+        _ => pe * simd,
+    };
+    let xw = simd * eb + usize::from(input.valid_bit);
     let a = m.acc_bits as usize;
     let ob = output.bits as usize;
     let mut md = Module::new(name);
@@ -383,11 +453,7 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, ctx: &MvuContex
     body.extend(plane_read);
     md.always(body);
     // Lanes.
-    let (leaf_w, signed) = match m.lane {
-        Lane::Xnor | Lane::And => (1, false),
-        Lane::XnorMasked | Lane::AndMasked => (2, true),
-        Lane::AddSub | Lane::AddZero => (eb + 1, true),
-    };
+    let (leaf_w, signed) = leaf_format(m.lane, eb);
     let levels = if simd == 1 { 0 } else { clog2(simd) };
     let mut partials = Vec::with_capacity(pe);
     let mut stage_regs: Vec<Vec<Stmt>> = vec![Vec::new(); regs];
@@ -400,25 +466,28 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, ctx: &MvuContex
     for p in 0..pe {
         let mut nodes: Vec<(Expr, usize)> = (0..simd)
             .map(|s| {
-                let w = w_p.clone().bit(p * simd + s);
                 let x = x_p.clone().slice(s * eb, eb);
-                // ±1 as two-bit two's complement, 0 for a padded beat.
-                let (plus, minus, zero) = (lit(2, 1), lit(2, 3), lit(2, 0));
-                let valid = x_p.clone().bit(xw - 1);
                 let value = match m.lane {
-                    Lane::Xnor => w.op("^", x).un("~"),
-                    Lane::And => w.op("&", x),
-                    Lane::XnorMasked => valid.cond(w.op("^", x).un("~").cond(plus, minus), zero),
-                    Lane::AndMasked => valid.op("&&", w).cond(x.cond(plus, minus), zero),
-                    Lane::AddSub | Lane::AddZero => {
-                        let xe = extend(x, eb, eb + 1, input.signed);
-                        let other = if m.lane == Lane::AddSub {
-                            xe.clone().un("-")
-                        } else {
-                            lit(eb + 1, 0)
-                        };
-                        w.cond(xe, other)
+                    // The response of the kernel this lane's index names.
+                    Lane::Select {
+                        tau,
+                        entries,
+                        response_bits,
+                        ..
+                    } => {
+                        let (tau, rb) = (tau as usize, response_bits as usize);
+                        let index = w_p.clone().slice((p * simd + s) * tau, tau);
+                        let fields = (0..entries).map(|j| x.clone().slice(j * rb, rb)).collect();
+                        select_field(&index, tau, rb, fields)
                     }
+                    lane => tap_leaf(
+                        lane,
+                        w_p.clone().bit(p * simd + s),
+                        x,
+                        x_p.clone().bit(xw - 1),
+                        eb,
+                        input.signed,
+                    ),
                 };
                 (md.let_wire(&format!("l{p}_{s}"), leaf_w, value), leaf_w)
             })

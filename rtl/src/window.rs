@@ -68,9 +68,15 @@ pub fn swg(
             g.window.pad_left
         ),
         format!(
-            "{}x{} windows of {cb} beat(s) per tap from a {rows}-row line buffer; padded taps {}",
+            "{}x{} windows of {cb} beat(s) per tap from a {rows}-row line buffer, {}; padded \
+             taps {}",
             g.window.out_h,
             g.window.out_w,
+            if g.window.channel_blocks_outer {
+                "channel blocks outer"
+            } else {
+                "kernel positions outer"
+            },
             if g.masked {
                 "flagged invalid"
             } else {
@@ -277,7 +283,7 @@ pub fn swg(
             ],
         ),
     ]);
-    let read_counters = [
+    let mut read_counters = [
         Counter {
             reg: rcb.clone(),
             bits: cbb,
@@ -309,6 +315,11 @@ pub fn swg(
             shadow: Some((oys.clone(), rw, g.window.stride)),
         },
     ];
+    // Taps channel block by channel block, kernel positions innermost, for a codebook layer
+    // that shares responses: (kx, ky, channel block) innermost first.
+    if g.window.channel_blocks_outer {
+        read_counters[..3].rotate_left(1);
+    }
     let write_counters = [
         Counter {
             reg: wcb.clone(),

@@ -3,7 +3,7 @@
 use crate::errors::{write_output, CliError};
 use std::path::{Path, PathBuf};
 use xnorc_compiler::plan::folding::FoldingFile;
-use xnorc_compiler::plan::{self, HardwarePlan, StageKind};
+use xnorc_compiler::plan::{self, HardwarePlan, Lane, StageKind};
 use xnorc_compiler::{ir::Graph, passes};
 
 #[derive(clap::Args)]
@@ -106,7 +106,7 @@ fn stage_json(s: &xnorc_compiler::plan::Stage) -> serde_json::Value {
             "cycles_per_frame": m.vectors * m.nf() * m.sf(),
             "accumulator_bits": m.acc_bits,
             "memory_bits": m.weight_bits(), "memory_style": m.memory,
-            "weight_storage": m.storage, "dense_weight_bits": m.k * m.o,
+            "weight_storage": m.storage, "dense_weight_bits": m.dense_weight_bits(),
             "weight_rows": m.rows(), "fanout": m.fanout,
             "codebook": m.codebook,
             "input": s.input, "output": s.output,
@@ -116,6 +116,13 @@ fn stage_json(s: &xnorc_compiler::plan::Stage) -> serde_json::Value {
             "line_buffer_rows": g.window.rows, "masked_padding": g.masked,
             "cycles_per_frame": s.output.beats.max(s.input.beats),
             "memory_bits": g.window.rows * g.window.w * g.c * s.input.bits as usize,
+            "input": s.input, "output": s.output,
+        }),
+        StageKind::Responses(r) => serde_json::json!({
+            "name": s.name, "kind": "responses", "taps": r.taps, "entries": r.entries,
+            "lane": r.lane, "response_bits": r.response_bits,
+            "cycles_per_frame": s.input.beats,
+            "memory_bits": r.taps * r.entries,
             "input": s.input, "output": s.output,
         }),
         StageKind::Pool(p) => serde_json::json!({
@@ -163,6 +170,9 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         if let StageKind::Mvu(m) = &s.kind {
             let how = match (&m.codebook, m.fanout) {
                 (Some(cb), _) => format!("; codebook τ={} decoded per lane", cb.tau),
+                _ if matches!(m.lane, Lane::Select { .. }) => {
+                    "; codebook responses shared".to_string()
+                }
                 (None, 1) if m.storage == "tiled" => "; tile stored once".to_string(),
                 (None, 1) => String::new(),
                 (None, f) => format!("; tile stored once, fan-out x{f}"),
@@ -176,7 +186,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
                 m.sf(),
                 m.vectors * m.nf() * m.sf(),
                 m.weight_bits(),
-                m.k * m.o,
+                m.dense_weight_bits(),
                 m.memory
             );
         }

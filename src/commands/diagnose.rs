@@ -65,7 +65,7 @@ pub fn first_differing_stage(
             },
             StageKind::Pool(p) => (p.node, None),
             // Windows are no node of the model; the scores are what verify compared.
-            StageKind::Swg(_) | StageKind::Scores(_) => continue,
+            StageKind::Swg(_) | StageKind::Responses(_) | StageKind::Scores(_) => continue,
         };
         let cut = prefix(plan, i).expect("every stage has a component");
         let dir = build_dir

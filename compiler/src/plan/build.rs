@@ -1,12 +1,14 @@
 //! Lowered graph → hardware plan: which stages, how folded, with what memory images and widths.
 
+use super::codebook::{self, CodebookLayer};
 use super::folding::{
-    auto_fold, FoldingFile, LayerFolding, LayerShape, MemoryStyle, DEFAULT_LANE_BUDGET,
+    auto_fold, CodebookCompute, FoldingFile, LayerFolding, LayerShape, MemoryStyle,
+    DEFAULT_LANE_BUDGET,
 };
 use super::schedule::{size_fifos, WindowGeometry};
 use super::{
     components, gcd, stream_to_logical, CodebookDecode, HardwarePlan, Lane, Mvu, MvuOutput, Pool,
-    ScoresStage, Stage, StageKind, Stream, Swg,
+    Responses, ScoresStage, Stage, StageKind, Stream, Swg,
 };
 use crate::error::{ModelError, Result};
 use crate::ir::{
@@ -61,6 +63,13 @@ fn distinct_rows(words: &[Vec<bool>], row_len: usize) -> usize {
         .filter(|r| rows.is_multiple_of(*r))
         .find(|&r| (r * row_len..words.len()).all(|i| words[i] == words[i - r * row_len]))
         .unwrap_or(rows)
+}
+
+/// Does a layer's window flag padded taps invalid (binary data zero-padded, which is neither
+/// +1 nor −1)? Checked for binary inputs only.
+fn padding_masked(mm: &crate::ir::MatMul) -> bool {
+    matches!(mm.geometry, Geometry::Conv { padding, pad_mode, .. }
+        if pad_mode == PadMode::Zero && !padding.is_none())
 }
 
 /// Converts a threshold rule on S = scale·acc + c into the accumulator's domain, clamped to
@@ -400,6 +409,39 @@ fn matrix_stages(
     }
     let x = graph.operand(id, 0);
     let binary = x.vtype == ValueType::Bits;
+    let lane = match (binary, w.values, binary && padding_masked(mm)) {
+        (true, WeightValues::Pm1, false) => Lane::Xnor,
+        (true, WeightValues::ZeroOne, false) => Lane::And,
+        (true, WeightValues::Pm1, true) => Lane::XnorMasked,
+        (true, WeightValues::ZeroOne, true) => Lane::AndMasked,
+        (false, WeightValues::Pm1, _) => Lane::AddSub,
+        (false, WeightValues::ZeroOne, _) => Lane::AddZero,
+    };
+    // A codebook convolution decodes its indices or shares its kernels' responses.
+    let taps = w.kh * w.kw;
+    let share = match (&w.store, mm.geometry) {
+        (WeightStore::Codebook(cb), Geometry::Conv { .. }) => {
+            let range =
+                codebook::response_range(lane, taps, input.stream.bits, input.stream.signed);
+            let layer = CodebookLayer {
+                o,
+                taps,
+                tau: cb.tau,
+                entries: cb.entries,
+                response_bits: codebook::response_bits(range),
+            };
+            let choice = codebook::choose(&layer, pe, simd, cfg.compute);
+            (choice.compute == CodebookCompute::Share).then_some((choice.pe, range, layer))
+        }
+        _ if cfg.compute.is_some() => {
+            return Err(ModelError::new(
+                "`compute` applies to kernel-codebook convolutions only; this layer is not one",
+            )
+            .at_field(field("compute")))
+        }
+        _ => None,
+    };
+    let pe = share.map_or(pe, |s| s.0);
     let mut stages = Vec::new();
     let mut mvu_in = Stream {
         elems: simd,
@@ -429,6 +471,7 @@ fn matrix_stages(
                 unreachable!()
             };
             let masked = binary && pad_mode == PadMode::Zero && !padding.is_none();
+            debug_assert_eq!(masked, binary && padding_masked(mm));
             let swg = Swg {
                 c,
                 simd,
@@ -445,6 +488,7 @@ fn matrix_stages(
                     out_h: oh,
                     out_w: ow,
                     rows: (w.kh + stride).next_power_of_two(),
+                    channel_blocks_outer: share.is_some(),
                 },
             };
             let swg_in = Stream {
@@ -463,14 +507,6 @@ fn matrix_stages(
             let (kw, c) = (w.kw, w.in_channels);
             Box::new(move |i| (logical(i % c), i / c / kw, i / c % kw))
         }
-    };
-    let lane = match (binary, w.values, mvu_in.valid_bit) {
-        (true, WeightValues::Pm1, false) => Lane::Xnor,
-        (true, WeightValues::ZeroOne, false) => Lane::And,
-        (true, WeightValues::Pm1, true) => Lane::XnorMasked,
-        (true, WeightValues::ZeroOne, true) => Lane::AndMasked,
-        (false, WeightValues::Pm1, _) => Lane::AddSub,
-        (false, WeightValues::ZeroOne, _) => Lane::AddZero,
     };
     let bit = |oc: usize, i: usize| {
         let (c, ky, kx) = tap(i);
@@ -492,7 +528,9 @@ fn matrix_stages(
     };
     // Signed, with room for thresholds one past either end (lo − 1 and hi + 1).
     let acc_bits = int_bits(acc_min.min(0) - 1, acc_max + 1);
-    let (nf, sf) = (filters / pe, k / simd);
+    // A sharing unit's inputs are the C channels' response vectors.
+    let unit_k = if share.is_some() { w.in_channels } else { k };
+    let (nf, sf) = (filters / pe, unit_k / simd);
     // Output channel of beat element e in pass f: group e / PE, filter f·PE + e mod PE.
     let channel = |f: usize, e: usize| (e / pe) * filters + f * pe + e % pe;
     let output = match threshold {
@@ -542,7 +580,7 @@ fn matrix_stages(
         }
         None => MvuOutput::Accumulator,
     };
-    let codebook = match (&w.store, mm.geometry) {
+    let index_layout = match (&w.store, mm.geometry) {
         (WeightStore::Codebook(cb), Geometry::Conv { .. }) => Some(CodebookDecode {
             tau: cb.tau,
             entries: cb.entries,
@@ -557,7 +595,7 @@ fn matrix_stages(
         }),
         _ => None,
     };
-    let (weight_words, row_len) = match (&codebook, &w.store) {
+    let (weight_words, row_len) = match (&index_layout, &w.store) {
         (Some(d), WeightStore::Codebook(cb)) => {
             // Row nf, channel block b: the τ-bit index of filter nf·PE + pe, channel b·SIMD + s.
             let tau = cb.tau as usize;
@@ -620,6 +658,49 @@ fn matrix_stages(
         beats: fold.shape.vectors * nf,
         valid_bit: false,
     };
+    // Sharing: the responses stage turns the window stream into one beat of SIMD response
+    // vectors per channel block, and the unit selects from them.
+    let (codebook, lane, mvu_in) = match (share, &index_layout) {
+        (Some((_, range, layer)), Some(d)) => {
+            let responses = Responses {
+                c: w.in_channels,
+                simd,
+                taps,
+                entries: layer.entries,
+                lane,
+                response_bits: layer.response_bits,
+                signed: range.0 < 0,
+                planes: d
+                    .planes
+                    .iter()
+                    .map(|p| p[..layer.entries].to_vec())
+                    .collect(),
+            };
+            let out = Stream {
+                elems: simd,
+                bits: layer.entries as u32 * layer.response_bits,
+                signed: false,
+                beats: mvu_in.beats / taps,
+                valid_bit: false,
+            };
+            stages.push(Stage {
+                name: format!("{}_responses", node.ident),
+                kind: StageKind::Responses(responses),
+                input: mvu_in,
+                output: out,
+                channel_order: input.order.clone(),
+            });
+            let select = Lane::Select {
+                tau: layer.tau,
+                entries: layer.entries,
+                response_bits: layer.response_bits,
+                signed: range.0 < 0,
+                taps,
+            };
+            (None, select, out)
+        }
+        _ => (index_layout, lane, mvu_in),
+    };
     let channel_order = (fan > 1).then(|| {
         (0..o)
             .map(|j| channel(j / (pe * fan), j % (pe * fan)))
@@ -631,7 +712,7 @@ fn matrix_stages(
             node: id,
             threshold,
             vectors: fold.shape.vectors,
-            k,
+            k: unit_k,
             o,
             pe,
             simd,

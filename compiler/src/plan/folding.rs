@@ -5,10 +5,13 @@
 //! ```json
 //! { "tree_pipeline": 1,
 //!   "layers": { "fc1": { "pe": 16, "simd": 49, "memory": "block", "thresholds": "lut",
-//!                        "fanout": true } } }
+//!                        "fanout": true },
+//!               "conv1": { "pe": 8, "simd": 16, "compute": "share" } } }
 //! ```
 //! For a fanned-out tiled layer (see [`LayerFolding::fanout`]) PE counts distinct filters: it
 //! divides O / fanout.
+//! `compute` picks how a kernel-codebook convolution computes (see [`CodebookCompute`]); without
+//! it, [`super::codebook::choose`] decides by its cost rule.
 //! `tree_pipeline` is the number of adder-tree levels between pipeline registers (0: none);
 //! `memory_output_register: true` adds a second operand/weight register behind the weight
 //! memories (default false; `xnorc build` turns it on for ECP5).
@@ -44,6 +47,23 @@ pub struct LayerFolding {
     /// repeats once and send the result to every copy (default true). False computes every
     /// output channel (the tile is still stored once).
     pub fanout: Option<bool>,
+    /// Kernel-codebook convolutions: decode each index to kernel bits, or share the responses
+    /// of the codebook's kernels (PE and SIMD are then the sharing unit's own). Chosen by the
+    /// cost rule of [`super::codebook::choose`] when absent.
+    pub compute: Option<CodebookCompute>,
+}
+
+/// How a kernel-codebook convolution computes (docs/hardware.md, "Sub-bit weights").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodebookCompute {
+    /// Each lane turns its τ-bit index into the kernel bit of the current tap and runs the
+    /// ordinary XNOR/AND lane: a window costs kh·kw·C/SIMD ops per pass.
+    Decode,
+    /// Pattern-response sharing: a responses stage computes, for every input channel of a
+    /// window, the responses of all 2^τ codebook kernels once; the unit's lanes then add the
+    /// response each index selects: a window costs C/SIMD ops per pass.
+    Share,
 }
 
 /// A folding file.

@@ -191,6 +191,13 @@ pub fn stage_memories(
             stage.input.width(),
             buffer(MemoryRole::LineBuffer, None),
         )),
+        // The planes of the kernel positions, read by the tap counter.
+        StageKind::Responses(r) => out.push(mem(
+            MemoryRole::Planes,
+            r.taps,
+            r.entries,
+            Placement::Rom(MemoryStyle::Lut),
+        )),
         StageKind::Pool(p) => out.push(mem(
             MemoryRole::PoolRow,
             p.out_w * (p.c / p.elems),
@@ -220,12 +227,13 @@ pub fn link_widths(plan: &HardwarePlan) -> Vec<usize> {
             Component::DwcDown { ratio } => w / ratio,
             Component::Mvu { stage, .. }
             | Component::Swg { stage, .. }
+            | Component::Responses { stage, .. }
             | Component::Pool { stage, .. }
             | Component::Scores { stage, .. } => {
                 let s = &plan.stages[stage];
                 match &s.kind {
                     StageKind::Scores(sc) => scores_beat_bits(sc.classes, sc.score_bits),
-                    StageKind::Mvu(_) | StageKind::Swg(_) | StageKind::Pool(_) => s.output.width(),
+                    _ => s.output.width(),
                 }
             }
         };
@@ -268,6 +276,7 @@ pub fn plan_memories(plan: &HardwarePlan) -> Vec<Memory> {
                 });
             }
             Component::Swg { stage, .. }
+            | Component::Responses { stage, .. }
             | Component::Pool { stage, .. }
             | Component::Scores { stage, .. } => {
                 out.extend(stage_memories(&plan.stages[stage], &plan.buffer_styles));

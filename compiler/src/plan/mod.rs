@@ -4,9 +4,12 @@
 //! Passes → **plan** → Verilog. The plan decides everything about the hardware that is not
 //! Verilog syntax (the `rtl` crate only renders it), so reports (`plan.json`) and the generator
 //! can never disagree. Stages today: one MVU per matrix layer (fused with the threshold that
-//! follows it), width converters and FIFOs between them, and the scores/argmax stage.
+//! follows it), width converters and FIFOs between them, sliding-window generators, max-pools,
+//! the responses stage of a codebook convolution that shares its kernels' responses, and the
+//! scores/argmax stage.
 
 mod build;
+pub mod codebook;
 pub mod folding;
 pub mod memories;
 pub mod schedule;
@@ -59,6 +62,22 @@ pub enum Lane {
     XnorMasked,
     /// As `XnorMasked` for {0,1} weights: x (±1) if w, else 0; 0 for padded beats.
     AndMasked,
+    /// A codebook convolution sharing its kernels' responses: each input element is one
+    /// channel's vector of `entries` responses (`response_bits` each, two's complement when
+    /// `signed`, entry j at bits [j·response_bits, +response_bits)); the weight is a `tau`-bit
+    /// index and the lane adds the response it selects.
+    Select {
+        /// Index width.
+        tau: u32,
+        /// Codebook entries (responses per channel).
+        entries: usize,
+        /// Bits of one response.
+        response_bits: u32,
+        /// Responses are two's complement.
+        signed: bool,
+        /// Kernel positions summed into one response.
+        taps: usize,
+    },
 }
 
 /// What an MVU emits per output channel.
@@ -180,6 +199,15 @@ impl Mvu {
         usize::from(self.codebook.is_some())
     }
 
+    /// Bits of the layer's weights as a dense binary layer (K·O; a sharing codebook unit's
+    /// K counts channels, each standing for its kernel positions).
+    pub fn dense_weight_bits(&self) -> usize {
+        match self.lane {
+            Lane::Select { taps, .. } => self.k * self.o * taps,
+            _ => self.k * self.o,
+        }
+    }
+
     /// Synapse folds: K / SIMD.
     pub fn sf(&self) -> usize {
         self.k / self.simd
@@ -209,8 +237,35 @@ pub struct ScoresStage {
     pub score_bits: u32,
 }
 
+/// The responses stage of a codebook convolution that shares its kernels' responses
+/// ([`folding::CodebookCompute::Share`]): from a window stream whose taps come kernel position
+/// innermost (kh·kw beats per channel block), one beat per channel block holding, for each of
+/// its SIMD channels, the response of every codebook kernel — Σ over the taps of the lane
+/// function `lane` of the tap and the kernel's bit there. The MVU after it selects responses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Responses {
+    /// Channels.
+    pub c: usize,
+    /// Channels per beat.
+    pub simd: usize,
+    /// Kernel positions: input beats per output beat.
+    pub taps: usize,
+    /// Codebook entries.
+    pub entries: usize,
+    /// The per-tap lane function summed into a response (XNOR, AND, masked or integer).
+    pub lane: Lane,
+    /// Bits of one response.
+    pub response_bits: u32,
+    /// Responses are two's complement.
+    pub signed: bool,
+    /// One plane per kernel position (ky·kw + kx), `entries` bits: bit j is entry j's bit.
+    #[serde(skip)]
+    pub planes: Vec<Vec<bool>>,
+}
+
 /// Sliding-window generator: turns a C×H×W map (pixels in raster order, C/SIMD beats each)
-/// into one window per output pixel, taps in (ky, kx, c) order, from a line buffer of `rows`
+/// into one window per output pixel, taps in (ky, kx, c) order — or, with the geometry's
+/// `channel_blocks_outer`, in (channel block, ky, kx) order — from a line buffer of `rows`
 /// input rows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Swg {
@@ -263,6 +318,8 @@ pub enum StageKind {
     Mvu(Mvu),
     /// Sliding-window generator (before a convolution's MVU).
     Swg(Swg),
+    /// Codebook responses (between a sharing codebook convolution's SWG and MVU).
+    Responses(Responses),
     /// Max-pool.
     Pool(Pool),
     /// Scores and argmax.
@@ -396,6 +453,10 @@ pub(crate) fn components(
             StageKind::Swg(g) => Component::Swg {
                 stage: i,
                 geometry: g.window,
+            },
+            StageKind::Responses(r) => Component::Responses {
+                stage: i,
+                ratio: r.taps,
             },
             StageKind::Pool(p) => Component::Pool {
                 stage: i,

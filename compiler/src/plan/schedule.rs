@@ -66,6 +66,15 @@ pub enum Component {
         #[serde(flatten)]
         geometry: WindowGeometry,
     },
+    /// A codebook convolution's responses stage: `ratio` (kh·kw) input beats in, one beat out,
+    /// with the handshake and timing of [`Component::DwcUp`] (the beat completing a group is
+    /// registered as the output; a full output register takes an input only as it leaves).
+    Responses {
+        /// Index into the plan's stages.
+        stage: usize,
+        /// Input beats per output beat (kernel positions).
+        ratio: usize,
+    },
     /// Max-pool (window = stride = k): an input beat completing a window emits the output beat
     /// (registered); beats outside the pooled area are consumed and dropped.
     Pool {
@@ -119,6 +128,10 @@ pub struct WindowGeometry {
     pub out_w: usize,
     /// Line-buffer rows.
     pub rows: usize,
+    /// Taps leave channel block by channel block, each block's kernel positions innermost
+    /// (for a codebook convolution that shares responses); otherwise kernel position by
+    /// kernel position, channel blocks innermost.
+    pub channel_blocks_outer: bool,
 }
 
 /// Write side of a sliding-window generator: next beat to write at (wy, wx, wcb), `d` frames
@@ -209,7 +222,7 @@ impl State {
     fn new(c: &Component) -> State {
         match *c {
             Component::Fifo { .. } => State::Fifo { count: 0 },
-            Component::DwcUp { .. } => State::DwcUp {
+            Component::DwcUp { .. } | Component::Responses { .. } => State::DwcUp {
                 count: 0,
                 out_valid: false,
             },
@@ -332,9 +345,10 @@ pub fn simulate(components: &[Component], input_beats: usize, frames: usize) -> 
             ready_out[i] = if i + 1 < n { ready_in[i + 1] } else { true };
             ready_in[i] = match (&components[i], &state[i]) {
                 (Component::Fifo { depth, .. }, State::Fifo { count }) => *count < *depth,
-                (Component::DwcUp { .. }, State::DwcUp { out_valid, .. }) => {
-                    !*out_valid || ready_out[i]
-                }
+                (
+                    Component::DwcUp { .. } | Component::Responses { .. },
+                    State::DwcUp { out_valid, .. },
+                ) => !*out_valid || ready_out[i],
                 (Component::DwcDown { ratio }, State::DwcDown { holding, idx }) => {
                     !*holding || (ready_out[i] && *idx == ratio - 1)
                 }
@@ -416,7 +430,10 @@ fn step(
         (Component::Fifo { .. }, State::Fifo { count }) => {
             *count = *count + usize::from(fire_in) - usize::from(fire_out);
         }
-        (Component::DwcUp { ratio }, State::DwcUp { count, out_valid }) => {
+        (
+            Component::DwcUp { ratio } | Component::Responses { ratio, .. },
+            State::DwcUp { count, out_valid },
+        ) => {
             let completes = fire_in && *count + 1 == *ratio;
             if fire_in {
                 *count = if completes { 0 } else { *count + 1 };
@@ -472,13 +489,23 @@ fn step(
                 let avail = swg_available(s, g);
                 *out_valid = avail;
                 if avail {
-                    read_frame_end = advance(&mut [
-                        (&mut s.rcb, cb),
-                        (&mut s.kx, kw),
-                        (&mut s.ky, kh),
-                        (&mut s.ox, out_w),
-                        (&mut s.oy, out_h),
-                    ]);
+                    read_frame_end = if g.channel_blocks_outer {
+                        advance(&mut [
+                            (&mut s.kx, kw),
+                            (&mut s.ky, kh),
+                            (&mut s.rcb, cb),
+                            (&mut s.ox, out_w),
+                            (&mut s.oy, out_h),
+                        ])
+                    } else {
+                        advance(&mut [
+                            (&mut s.rcb, cb),
+                            (&mut s.kx, kw),
+                            (&mut s.ky, kh),
+                            (&mut s.ox, out_w),
+                            (&mut s.oy, out_h),
+                        ])
+                    };
                 }
             }
             let mut write_frame_end = false;
@@ -749,6 +776,17 @@ mod tests {
     }
 
     #[test]
+    fn responses_stage_by_hand() {
+        // Three taps per channel block, two blocks: input beats in cycles 0–5; the beat
+        // completing a group (cycles 2 and 5) is registered, so the outputs show in 3 and 6.
+        // (A frame here is one group of three beats.)
+        let c = [Component::Responses { stage: 0, ratio: 3 }];
+        let t = simulate(&c, 3, 2);
+        assert_eq!(t.input_cycles, vec![0, 1, 2, 3, 4, 5]);
+        assert_eq!(t.output_cycles, vec![3, 6]);
+    }
+
+    #[test]
     fn sliding_window_by_hand() {
         // 2×2 map, one beat per pixel, 1×1 kernel, stride 1, no padding, 2-row buffer.
         // Pixel (0,0) is written in cycle 0, so its window is available in cycle 1 and the
@@ -767,6 +805,7 @@ mod tests {
             out_h: 2,
             out_w: 2,
             rows: 2,
+            channel_blocks_outer: false,
         };
         let t = simulate(
             &[Component::Swg {

@@ -12,7 +12,7 @@ use xnorc_boards::board::Board;
 use xnorc_boards::Family;
 use xnorc_compiler::plan::folding::{MemoryStyle, LUTS_PER_LANE};
 use xnorc_compiler::plan::memories::{BufferStyle, Memory, MemoryRole, Placement};
-use xnorc_compiler::plan::{Lane, Stage, StageKind};
+use xnorc_compiler::plan::{codebook, Lane, Stage, StageKind};
 
 /// LUT4s the shell (UART link, gearboxes, reset, control) takes, measured with yosys: a margin.
 pub const SHELL_LUTS: usize = 400;
@@ -58,12 +58,6 @@ impl Estimate {
         self.ram_blocks as u64 <= d.ram_blocks
             && self.logic_cells(d.family) as f64 <= d.luts as f64 * lut_fraction
     }
-}
-
-/// LUT4s of one lane's codebook decode: a 2^τ:1 multiplexer is a tree of 2^τ − 1 two-input
-/// multiplexers, one LUT4 each (an upper bound: ECP5's PFU multiplexers do better).
-pub fn decode_luts(tau: u32) -> usize {
-    (1usize << tau) - 1
 }
 
 /// ECP5 LUT RAM cells (TRELLIS_DPR16X4: 16 words × 4 bits) a `depth` × `width` buffer takes.
@@ -172,6 +166,13 @@ fn lane_luts(family: Family, lane: Lane, input_bits: u32) -> f64 {
     match lane {
         Lane::AddSub | Lane::AddZero => 4.0 * f64::from(input_bits),
         Lane::Xnor | Lane::And | Lane::XnorMasked | Lane::AndMasked => luts_per_lane(family),
+        // A sharing codebook unit's lane: a binary lane's share of tree, accumulator and
+        // compare, widened to the responses, and the multiplexer selecting one.
+        Lane::Select {
+            entries,
+            response_bits,
+            ..
+        } => luts_per_lane(family) + codebook::select_lane_luts(entries, response_bits) as f64,
     }
 }
 
@@ -197,6 +198,10 @@ fn window_fixed_luts(family: Family, kind: &StageKind) -> usize {
     }
 }
 
+/// LUT4s of a responses stage apart from its counters and output register: the tap counter,
+/// the plane ROM and the handshake.
+const RESPONSES_FIXED_LUTS: usize = 20;
+
 /// LUT4s of a FIFO's pointers and flags, its storage apart (measured 15–31 per FIFO).
 const FIFO_CONTROL_LUTS: usize = 20;
 
@@ -209,10 +214,17 @@ fn stage_logic(s: &Stage, family: Family) -> (usize, usize) {
             let mut luts = mvu_fixed_luts(family) + (lanes as f64 * per_lane) as usize;
             if let Some(cb) = &m.codebook {
                 // Per lane, a 2^τ:1 multiplexer picks the weight bit from the plane.
-                luts += lanes * decode_luts(cb.tau);
+                luts += lanes * codebook::decode_lane_luts(cb.tau);
             }
             (lanes, luts)
         }
+        // A counter per channel and kernel, the tap counter and the output register.
+        StageKind::Responses(r) => (
+            0,
+            RESPONSES_FIXED_LUTS
+                + r.simd * r.entries * codebook::response_counter_luts(r.response_bits)
+                + s.output.width(),
+        ),
         // Window generators, pools and the scores stage: counters, registers and compares.
         kind @ (StageKind::Swg(_) | StageKind::Pool(_) | StageKind::Scores(_)) => {
             (0, window_fixed_luts(family, kind) + s.output.width() * 2)

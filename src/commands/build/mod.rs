@@ -264,6 +264,13 @@ fn folding_of(plan: &HardwarePlan) -> FoldingFile {
                     memory: Some(m.memory),
                     thresholds: Some(m.threshold_memory),
                     fanout: Some(m.fanout > 1),
+                    compute: match (&m.codebook, m.lane) {
+                        (Some(_), _) => Some(plan::folding::CodebookCompute::Decode),
+                        (None, plan::Lane::Select { .. }) => {
+                            Some(plan::folding::CodebookCompute::Share)
+                        }
+                        _ => None,
+                    },
                 },
             );
         }
