@@ -425,13 +425,23 @@ fn matrix_stages(
                 codebook::response_range(lane, taps, input.stream.bits, input.stream.signed);
             let layer = CodebookLayer {
                 o,
+                c: w.in_channels,
                 taps,
                 tau: cb.tau,
                 entries: cb.entries,
                 response_bits: codebook::response_bits(range),
+                index_in_block_ram: cfg.memory.map_or(
+                    o * w.in_channels * cb.tau as usize > super::folding::LUT_MEMORY_BITS,
+                    |m| m == MemoryStyle::Block,
+                ),
             };
             let choice = codebook::choose(&layer, pe, simd, cfg.compute);
-            (choice.compute == CodebookCompute::Share).then_some((choice.pe, range, layer))
+            (choice.compute == CodebookCompute::Share).then_some((
+                choice.pe,
+                choice.simd,
+                range,
+                layer,
+            ))
         }
         _ if cfg.compute.is_some() => {
             return Err(ModelError::new(
@@ -441,7 +451,7 @@ fn matrix_stages(
         }
         _ => None,
     };
-    let pe = share.map_or(pe, |s| s.0);
+    let (pe, simd) = share.map_or((pe, simd), |s| (s.0, s.1));
     let mut stages = Vec::new();
     let mut mvu_in = Stream {
         elems: simd,
@@ -661,7 +671,7 @@ fn matrix_stages(
     // Sharing: the responses stage turns the window stream into one beat of SIMD response
     // vectors per channel block, and the unit selects from them.
     let (codebook, lane, mvu_in) = match (share, &index_layout) {
-        (Some((_, range, layer)), Some(d)) => {
+        (Some((_, _, range, layer)), Some(d)) => {
             let responses = Responses {
                 c: w.in_channels,
                 simd,

@@ -8,8 +8,8 @@
 //! channel of a window, the response of each of the E codebook kernels — its kh·kw taps summed
 //! with the lane function — once; the MVU's lanes then add the response their index selects
 //! ([`super::Lane::Select`]). A window costs C/SIMD ops per pass, kh·kw times fewer, so the same
-//! throughput needs kh·kw times fewer PE; but each select lane multiplexes E responses of
-//! several bits, and the responses stage keeps SIMD·E counters.
+//! throughput needs up to kh·kw times fewer lanes; but each select lane multiplexes E responses
+//! of several bits, and the responses stage keeps SIMD·E counters.
 //!
 //! The rule compares the two at the throughput the folding asks for ([`choose`]).
 
@@ -23,21 +23,32 @@ pub fn mux_luts(n: usize) -> usize {
     n.saturating_sub(1)
 }
 
-/// LUT4s a decode lane adds to a binary lane: its 2^τ:1 plane multiplexer.
-pub fn decode_lane_luts(tau: u32) -> usize {
-    mux_luts(1 << tau)
+/// LUT4s a decode lane adds to a binary lane. With the index memory in block RAM, its 2^τ:1
+/// plane multiplexer. In logic, about one: the index ROM and the plane ROM are both read
+/// through registers of their addresses, so yosys folds ROM and multiplexer into one function
+/// of (address, kernel position) — a ROM of the expanded bits (measured on iCE40: 1,461 LUT4
+/// for 256 decode lanes of cnv-small's conv2, 5.7 per lane).
+pub fn decode_lane_luts(tau: u32, index_in_block_ram: bool) -> usize {
+    if index_in_block_ram {
+        mux_luts(1 << tau)
+    } else {
+        1
+    }
 }
 
-/// LUT4s a select lane adds to a binary lane: a `response_bits`-wide E:1 multiplexer, and
-/// adder-tree leaves `response_bits` wide instead of one bit.
+/// LUT4s a select lane adds to a binary lane: a `response_bits`-wide E:1 multiplexer of
+/// register data and adder-tree leaves `response_bits` wide, ≈ 4/3 LUT4 per entry and response
+/// bit (measured on iCE40, `-noflatten`, E = 16: 93 LUT4 per lane for 4-bit responses, 108 for
+/// 5-bit ones).
 pub fn select_lane_luts(entries: usize, response_bits: u32) -> usize {
-    response_bits as usize * (mux_luts(entries) + 1)
+    (4 * response_bits as usize * entries).div_ceil(3)
 }
 
-/// LUT4s of one response counter: the lane function and a `response_bits` adder (a LUT4 per
-/// bit, its register in the same cell).
+/// LUT4s of one response counter: the lane function, the first-tap clear and a
+/// `response_bits` adder, ≈ 2 per bit (measured on iCE40: 8.3 per 4-bit counter, 10.1 per
+/// 5-bit one).
 pub fn response_counter_luts(response_bits: u32) -> usize {
-    response_bits as usize + 1
+    2 * response_bits as usize
 }
 
 /// The range of one response: `taps` times the range of the lane function on inputs of
@@ -68,6 +79,8 @@ pub fn response_bits(range: (i64, i64)) -> u32 {
 pub struct CodebookLayer {
     /// Output channels.
     pub o: usize,
+    /// Input channels.
+    pub c: usize,
     /// Kernel positions (kh·kw).
     pub taps: usize,
     /// Index width.
@@ -76,6 +89,8 @@ pub struct CodebookLayer {
     pub entries: usize,
     /// Bits of one response.
     pub response_bits: u32,
+    /// The decode unit's index memory would be in block RAM (by the folding, or by its size).
+    pub index_in_block_ram: bool,
 }
 
 /// The rule's decision for one layer.
@@ -85,27 +100,47 @@ pub struct Choice {
     pub compute: CodebookCompute,
     /// The unit's PE.
     pub pe: usize,
+    /// The unit's SIMD (also the window generator's and the responses stage's).
+    pub simd: usize,
     /// Estimated LUT4 of the decode lanes at the folding's PE·SIMD.
     pub decode_luts: usize,
     /// Estimated LUT4 of sharing at the same throughput: counters and select lanes.
     pub share_luts: usize,
 }
 
-/// The sharing unit's PE that keeps the throughput of a decode folding with `pe`: the fewest
-/// PE (a divisor of O) with NF' ≤ taps·NF, since a sharing pass is `taps` times shorter. The
-/// window generator still sends taps·C/SIMD beats per window either way.
-pub fn share_pe(layer: &CodebookLayer, pe: usize) -> usize {
-    let nf = layer.o / pe;
-    (1..=layer.o)
-        .filter(|p| layer.o.is_multiple_of(*p) && layer.o / p <= layer.taps * nf)
-        .min()
-        .unwrap_or(pe)
+/// Cycles per window of a decode folding: NF passes of taps·C/SIMD ops.
+pub fn decode_cycles(layer: &CodebookLayer, pe: usize, simd: usize) -> usize {
+    layer.o / pe * layer.taps * (layer.c / simd)
+}
+
+/// Cycles per window of a sharing folding: NF' passes of C/SIMD' ops, but never fewer than
+/// the taps·C/SIMD' beats the window generator and the responses stage take.
+pub fn share_cycles(layer: &CodebookLayer, pe: usize, simd: usize) -> usize {
+    (layer.o / pe).max(layer.taps) * (layer.c / simd)
+}
+
+/// The cheapest sharing folding (PE' | O, SIMD' | C; by [`share_cost`], then fewer cycles)
+/// that is at least as fast as the decode folding (`pe`, `simd`). One always exists: (`pe`,
+/// `simd`) itself is `taps` times faster or bound by the same window stream.
+pub fn share_folding(layer: &CodebookLayer, pe: usize, simd: usize) -> (usize, usize) {
+    let goal = decode_cycles(layer, pe, simd);
+    let divisors = |n: usize| (1..=n).filter(move |d| n.is_multiple_of(*d));
+    let mut best = (pe, simd);
+    let key = |p: usize, s: usize| (share_cost(layer, p, s), share_cycles(layer, p, s));
+    for p in divisors(layer.o) {
+        for s in divisors(layer.c) {
+            if share_cycles(layer, p, s) <= goal && key(p, s) < key(best.0, best.1) {
+                best = (p, s);
+            }
+        }
+    }
+    best
 }
 
 /// Estimated LUT4 of decoding with `pe` × `simd` lanes: a binary lane each
 /// ([`LUTS_PER_LANE`]) and its plane multiplexer.
 pub fn decode_cost(layer: &CodebookLayer, pe: usize, simd: usize) -> usize {
-    let lane = LUTS_PER_LANE + decode_lane_luts(layer.tau) as f64;
+    let lane = LUTS_PER_LANE + decode_lane_luts(layer.tau, layer.index_in_block_ram) as f64;
     ((pe * simd) as f64 * lane).round() as usize
 }
 
@@ -118,26 +153,27 @@ pub fn share_cost(layer: &CodebookLayer, pe: usize, simd: usize) -> usize {
 
 /// The cost rule: a folding's (PE, SIMD) set the layer's throughput as for a dense layer
 /// (II = vectors·NF·SF, SF = kh·kw·C/SIMD); decode spends PE·SIMD decode lanes on it, sharing
-/// spends SIMD·E response counters and [`share_pe`]·SIMD select lanes. The cheaper by
-/// estimated LUT4 wins, decode on a tie. `forced` (the folding file's `compute`) overrides;
-/// with it, PE is the unit's own.
+/// the cheapest [`share_folding`] that is as fast. The cheaper by estimated LUT4 wins, decode
+/// on a tie. `forced` (the folding file's `compute`) overrides; with it, PE and SIMD are the
+/// unit's own.
 pub fn choose(
     layer: &CodebookLayer,
     pe: usize,
     simd: usize,
     forced: Option<CodebookCompute>,
 ) -> Choice {
-    let shared_pe = share_pe(layer, pe);
+    let shared = share_folding(layer, pe, simd);
     let decode_luts = decode_cost(layer, pe, simd);
-    let share_luts = share_cost(layer, shared_pe, simd);
-    let (compute, pe) = match forced {
-        Some(c) => (c, pe),
-        None if share_luts < decode_luts => (CodebookCompute::Share, shared_pe),
-        None => (CodebookCompute::Decode, pe),
+    let share_luts = share_cost(layer, shared.0, shared.1);
+    let (compute, (pe, simd)) = match forced {
+        Some(c) => (c, (pe, simd)),
+        None if share_luts < decode_luts => (CodebookCompute::Share, shared),
+        None => (CodebookCompute::Decode, (pe, simd)),
     };
     Choice {
         compute,
         pe,
+        simd,
         decode_luts,
         share_luts,
     }
@@ -147,14 +183,17 @@ pub fn choose(
 mod tests {
     use super::*;
 
-    /// A CNV-shaped 3×3 layer: 64 outputs, τ = 4, binary inputs (responses 0..9, 4 bits).
+    /// A CNV-shaped 3×3 layer: 64 × 64 channels, τ = 4 (16 Kbit of indices: block RAM),
+    /// binary inputs (responses 0..9, 4 bits).
     fn layer() -> CodebookLayer {
         CodebookLayer {
             o: 64,
+            c: 64,
             taps: 9,
             tau: 4,
             entries: 16,
             response_bits: 4,
+            index_in_block_ram: true,
         }
     }
 
@@ -171,28 +210,47 @@ mod tests {
     }
 
     #[test]
-    fn sharing_keeps_the_throughput_with_fewer_pe() {
-        // NF 1 → NF' ≤ 9: the largest divisor of 64 is 8, PE 8.
-        assert_eq!(share_pe(&layer(), 64), 8);
-        // NF 4 → NF' ≤ 36: 32, PE 2.
-        assert_eq!(share_pe(&layer(), 16), 2);
-        // NF 64 → NF' ≤ 576: PE 1.
-        assert_eq!(share_pe(&layer(), 1), 1);
+    fn sharing_keeps_the_throughput_at_the_least_cost() {
+        // Share costs SIMD·(90.5·PE + 128) LUT4 (select lane 4.5 + ⌈4·4·16/3⌉ = 86, counters
+        // 16·8) and takes max(64/PE, 9)·64/SIMD cycles per window.
+        // Decode PE 64, SIMD 8: 72 cycles. Sharing needs max(64/PE, 9) ≤ 1.125·SIMD: SIMD 8
+        // with PE 8 (6,816), SIMD 16 with PE 4 (7,840), SIMD 32 with PE 2 (9,888), SIMD 64
+        // with PE 1 (13,984); SIMD ≤ 4 cannot. The cheapest is PE 8, SIMD 8.
+        assert_eq!(share_folding(&layer(), 64, 8), (8, 8));
+        // Decode PE 2, SIMD 8: 2,304 cycles. SIMD 1 with PE 2 (32 ≤ 36 passes): 309; SIMD 2
+        // with PE 1: 437.
+        assert_eq!(share_folding(&layer(), 2, 8), (2, 1));
+        assert_eq!(share_cycles(&layer(), 2, 1), 2_048);
+        assert_eq!(decode_cycles(&layer(), 2, 8), 2_304);
     }
 
     #[test]
-    fn wide_layers_share_and_narrow_ones_decode() {
-        // By hand, SIMD 8: decode lane 4.5 + 15 (16:1 plane mux); select lane 4.5 + 4·(15 + 1);
-        // counter 5. PE 64: decode 512·19.5 = 9,984; share (PE 8) 64·68.5 + 8·16·5 = 5,024.
+    fn the_rule_by_hand() {
+        // Decode lane 4.5 + 15 (16:1 plane multiplexer: the indices are in block RAM).
+        // PE 64 × SIMD 8: decode 512·19.5 = 9,984 against sharing's 6,816.
         let c = choose(&layer(), 64, 8, None);
-        assert_eq!((c.decode_luts, c.share_luts), (9_984, 5_024));
-        assert_eq!((c.compute, c.pe), (CodebookCompute::Share, 8));
-        // PE 2: decode 16·19.5 = 312; share (PE 1) 8·68.5 + 640 = 1,188.
-        let c = choose(&layer(), 2, 8, None);
-        assert_eq!((c.decode_luts, c.share_luts), (312, 1_188));
-        assert_eq!((c.compute, c.pe), (CodebookCompute::Decode, 2));
-        // The folding file overrides, and PE is then taken as given.
+        assert_eq!((c.decode_luts, c.share_luts), (9_984, 6_816));
+        assert_eq!((c.compute, c.pe, c.simd), (CodebookCompute::Share, 8, 8));
+        // PE 1 × SIMD 1: decode 19.5 → 20 against 91 + 128 = 219 (counters dominate).
+        let c = choose(&layer(), 1, 1, None);
+        assert_eq!((c.decode_luts, c.share_luts), (20, 219));
+        assert_eq!((c.compute, c.pe, c.simd), (CodebookCompute::Decode, 1, 1));
+        // cnv-small's conv2 (16 × 16 channels, zero padding: 5-bit responses), whose 1 Kbit
+        // of indices sit in logic, at PE 16 × SIMD 16: decode 256·5.5 = 1,408 LUT4 (yosys:
+        // 1,461); sharing at 9 cycles per window needs SIMD 16 and PE ≥ 2: 32·111.5 +
+        // 256·10 = 6,128 (yosys: 3,450 + 2,595 = 6,045). Decode.
+        let small = CodebookLayer {
+            o: 16,
+            c: 16,
+            response_bits: 5,
+            index_in_block_ram: false,
+            ..layer()
+        };
+        let c = choose(&small, 16, 16, None);
+        assert_eq!((c.decode_luts, c.share_luts), (1_408, 6_128));
+        assert_eq!(c.compute, CodebookCompute::Decode);
+        // The folding file overrides, and PE and SIMD are then taken as given.
         let c = choose(&layer(), 2, 8, Some(CodebookCompute::Share));
-        assert_eq!((c.compute, c.pe), (CodebookCompute::Share, 2));
+        assert_eq!((c.compute, c.pe, c.simd), (CodebookCompute::Share, 2, 8));
     }
 }

@@ -121,9 +121,11 @@ pub fn buffer_key(component: &str, role: MemoryRole) -> String {
     format!("{component}.{}", role.name())
 }
 
-/// The placement of an input buffer when no board chose one: block RAM unless tiny.
-fn default_ibuf(bits: usize) -> BufferStyle {
-    if bits > IBUF_LOGIC_BITS {
+/// The placement of an input buffer of `depth` words of `width` bits when no board chose
+/// one: block RAM unless tiny or one word deep (a register, which yosys cannot map to a block
+/// RAM with no address: a sharing codebook unit with SIMD = C has such a buffer).
+fn default_ibuf(depth: usize, width: usize) -> BufferStyle {
+    if depth > 1 && depth * width > IBUF_LOGIC_BITS {
         BufferStyle::Block
     } else {
         BufferStyle::Registers
@@ -176,7 +178,7 @@ pub fn stage_memories(
             }
             if m.nf() > 1 {
                 let width = stage.input.width();
-                let default = default_ibuf(m.sf() * width);
+                let default = default_ibuf(m.sf(), width);
                 out.push(mem(
                     MemoryRole::InputBuffer,
                     m.sf(),

@@ -214,7 +214,7 @@ fn stage_logic(s: &Stage, family: Family) -> (usize, usize) {
             let mut luts = mvu_fixed_luts(family) + (lanes as f64 * per_lane) as usize;
             if let Some(cb) = &m.codebook {
                 // Per lane, a 2^τ:1 multiplexer picks the weight bit from the plane.
-                luts += lanes * codebook::decode_lane_luts(cb.tau);
+                luts += lanes * codebook::decode_lane_luts(cb.tau, m.memory == MemoryStyle::Block);
             }
             (lanes, luts)
         }

@@ -327,14 +327,16 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             ),
         )?);
     }
-    // The LUT estimate is rough: stop before synthesis only when it is far over.
-    if est.luts as f64 > board.device.luts as f64 * 1.5 {
+    // The estimate is rough: stop before synthesis only when its packed logic cells are far
+    // over the device's.
+    let cells = est.logic_cells(board.device.family);
+    if cells as f64 > board.device.luts as f64 * 1.5 {
         return Err(does_not_fit(
             args,
             &board,
             &plan,
             format!(
-                "≈{} LUT4 estimated, the device has {}",
+                "≈{} LUT4 estimated, ≈{cells} logic cells once packed; the device has {}",
                 est.luts, board.device.luts
             ),
         )?);
