@@ -307,3 +307,56 @@ fn split_partial_sums_simulate_but_do_not_compile() {
     bad(&["compile", s(&model), "-o", s(&out)], "split partial sums");
     assert!(!out.exists(), "compile left a partial output");
 }
+
+#[test]
+fn codebook_compute_is_chosen_per_layer_and_recorded_in_the_plan() {
+    let dir = tmp();
+    let model = dir.path().join("cb.xnm");
+    ok(&[
+        "random-model",
+        "--arch",
+        "cnv-small-codebook",
+        "--seed",
+        "3",
+        "-o",
+        s(&model),
+    ]);
+    let stages = |folding: Option<&str>| -> Vec<serde_json::Value> {
+        let out = dir.path().join("d");
+        let mut args = vec!["compile", s(&model), "-o", s(&out)];
+        let f = dir.path().join("f.json");
+        if let Some(json) = folding {
+            std::fs::write(&f, json).unwrap();
+            args.extend(["--folding", s(&f)]);
+        }
+        ok(&args);
+        let plan: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("plan.json")).unwrap()).unwrap();
+        plan["stages"].as_array().unwrap().clone()
+    };
+    let find = |stages: &[serde_json::Value], name: &str| {
+        stages.iter().find(|s| s["name"] == name).cloned()
+    };
+    // Forced either way: sharing puts a responses stage before the unit, whose lanes select.
+    let shared = stages(Some(
+        r#"{"layers": {"conv2": {"pe": 2, "simd": 16, "compute": "share"}}}"#,
+    ));
+    let responses = find(&shared, "conv2_responses").expect("a responses stage");
+    assert_eq!(responses["taps"], 9);
+    let unit = find(&shared, "conv2").unwrap();
+    assert!(unit["lane"]["select"].is_object(), "{unit}");
+    // 16 input channels: one op per window pass at SIMD 16, where decode takes 9.
+    assert_eq!(unit["sf"], 1);
+    let decoded = stages(Some(
+        r#"{"layers": {"conv2": {"pe": 2, "simd": 16, "compute": "decode"}}}"#,
+    ));
+    assert!(find(&decoded, "conv2_responses").is_none());
+    assert_eq!(find(&decoded, "conv2").unwrap()["sf"], 9);
+    // Without `compute` the rule decides: cnv-small's 1 Kbit index memories sit in logic, where
+    // decoding costs about a LUT4 per lane, so every codebook layer decodes.
+    let ruled = stages(None);
+    assert!(
+        ruled.iter().all(|s| s["kind"] != "responses"),
+        "the rule shared a layer whose indices are in logic"
+    );
+}
