@@ -489,23 +489,19 @@ fn step(
                 let avail = swg_available(s, g);
                 *out_valid = avail;
                 if avail {
-                    read_frame_end = if g.channel_blocks_outer {
-                        advance(&mut [
-                            (&mut s.kx, kw),
-                            (&mut s.ky, kh),
-                            (&mut s.rcb, cb),
-                            (&mut s.ox, out_w),
-                            (&mut s.oy, out_h),
-                        ])
-                    } else {
-                        advance(&mut [
-                            (&mut s.rcb, cb),
-                            (&mut s.kx, kw),
-                            (&mut s.ky, kh),
-                            (&mut s.ox, out_w),
-                            (&mut s.oy, out_h),
-                        ])
-                    };
+                    let mut counters = [
+                        (&mut s.rcb, cb),
+                        (&mut s.kx, kw),
+                        (&mut s.ky, kh),
+                        (&mut s.ox, out_w),
+                        (&mut s.oy, out_h),
+                    ];
+                    // Channel blocks outer: (kx, ky, channel block) innermost first, as the
+                    // generator's counters.
+                    if g.channel_blocks_outer {
+                        counters[..3].rotate_left(1);
+                    }
+                    read_frame_end = advance(&mut counters);
                 }
             }
             let mut write_frame_end = false;
