@@ -472,16 +472,13 @@ fn matrix_stages(
             None => Box::new(move |i| (logical(i), 0, 0)),
         },
         Geometry::Conv {
-            stride,
-            padding,
-            pad_mode,
+            stride, padding, ..
         } => {
             let (c, h, wd) = input.map.expect("conv on a map");
             let Shape::Map { h: oh, w: ow, .. } = node.shape else {
                 unreachable!()
             };
-            let masked = binary && pad_mode == PadMode::Zero && !padding.is_none();
-            debug_assert_eq!(masked, binary && padding_masked(mm));
+            let masked = binary && padding_masked(mm);
             let swg = Swg {
                 c,
                 simd,
@@ -672,6 +669,7 @@ fn matrix_stages(
     // vectors per channel block, and the unit selects from them.
     let (codebook, lane, mvu_in) = match (share, &index_layout) {
         (Some((_, _, range, layer)), Some(d)) => {
+            let signed = range.0 < 0;
             let responses = Responses {
                 c: w.in_channels,
                 simd,
@@ -679,7 +677,7 @@ fn matrix_stages(
                 entries: layer.entries,
                 lane,
                 response_bits: layer.response_bits,
-                signed: range.0 < 0,
+                signed,
                 planes: d
                     .planes
                     .iter()
@@ -704,7 +702,7 @@ fn matrix_stages(
                 tau: layer.tau,
                 entries: layer.entries,
                 response_bits: layer.response_bits,
-                signed: range.0 < 0,
+                signed,
                 taps,
             };
             (None, select, out)
