@@ -276,10 +276,11 @@ fn bench_reports_json() {
 }
 
 /// A tiled layer whose filters span chunks of different α: the reference simulator computes its
-/// split partial sums (checked bit for bit in sim/tests/equivalence.rs); the hardware commands
-/// refuse it cleanly, naming the node, and write nothing.
+/// split partial sums (checked bit for bit in sim/tests/equivalence.rs) and the hardware its
+/// probe rows and split threshold stage, bit-exact under Verilator; fan-out is refused for such
+/// a layer, naming the field.
 #[test]
-fn split_partial_sums_simulate_but_do_not_compile() {
+fn split_partial_sums_compile_and_verify() {
     use xnorc_compiler::format::{to_json, InputType, WeightValues};
     use xnorc_compiler::presets::{Builder, Storage};
     let dir = tmp();
@@ -300,12 +301,34 @@ fn split_partial_sums_simulate_but_do_not_compile() {
         "inspect does not show the split channels:\n{inspect}"
     );
     let x = dir.path().join("x.npy");
-    ok(&["random-input", s(&model), "-n", "16", "-o", s(&x)]);
+    ok(&["random-input", s(&model), "-n", "64", "-o", s(&x)]);
     ok(&["simulate", s(&model), "--input", s(&x)]);
     let out = dir.path().join("core");
-    bad(&["compile", s(&model), "-o", s(&out)], "node \"sign1\"");
-    bad(&["compile", s(&model), "-o", s(&out)], "split partial sums");
-    assert!(!out.exists(), "compile left a partial output");
+    let plan = ok(&["compile", s(&model), "-o", s(&out), "--json"]);
+    let plan: serde_json::Value = serde_json::from_str(&plan).unwrap();
+    let split = plan["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["kind"] == "split_threshold")
+        .expect("a split threshold stage");
+    assert_eq!(split["split_channels"].as_array().unwrap().len(), 3);
+    ok(&["verify", s(&model), "--input", s(&x)]);
+    let folding = dir.path().join("f.json");
+    std::fs::write(&folding, r#"{"layers": {"fc1": {"fanout": true}}}"#).unwrap();
+    let out2 = dir.path().join("core2");
+    bad(
+        &[
+            "compile",
+            s(&model),
+            "-o",
+            s(&out2),
+            "--folding",
+            s(&folding),
+        ],
+        "layers.fc1.fanout",
+    );
+    assert!(!out2.exists(), "compile left a partial output");
 }
 
 #[test]

@@ -146,17 +146,25 @@ fn random_conv(seed: u64) -> ModelFile {
 
 /// A sub-bit weight storage for the next layer of `n` weights and `out` outputs: a codebook
 /// (convolutions; random τ and size) or a tile repeated p times — p a divisor of n, chosen to
-/// share a factor with `out` half the time so the layer fans out — with or without α. Returns
-/// whether the layer has α (a `binarize` must follow).
+/// share a factor with `out` half the time so the layer fans out — with or without α. With
+/// the builder's chunk scales independent, p ≤ `out` (a filter spans at most two chunks: the
+/// hardware's split partial sums). Returns whether the layer has α (a `binarize` must follow).
 fn sub_bit_storage(b: &mut Builder, n: usize, out: usize, conv: bool) -> bool {
     let storage = if conv && b.rng().gen_bool(0.5) {
         let tau = b.rng().gen_range(1..=4);
         let entries = b.rng().gen_range(1..=1usize << tau);
         Storage::Codebook { tau, entries }
     } else {
-        let shared = b.rng().gen_bool(0.5);
-        let ps: Vec<usize> = (2..=n.min(16))
-            .filter(|p| n.is_multiple_of(*p) && (!shared || out.is_multiple_of(*p)))
+        // Independent chunk scales: p never divides `out` in the draw, so α splits filters.
+        let independent = b.chunk_scales_independent();
+        let shared = b.rng().gen_bool(0.5) && !independent;
+        let most = if independent { out } else { 16 };
+        let ps: Vec<usize> = (2..=n.min(most))
+            .filter(|p| {
+                n.is_multiple_of(*p)
+                    && (!shared || out.is_multiple_of(*p))
+                    && !(independent && out.is_multiple_of(*p))
+            })
             .collect();
         let p = if ps.is_empty() {
             1
@@ -171,9 +179,11 @@ fn sub_bit_storage(b: &mut Builder, n: usize, out: usize, conv: bool) -> bool {
 }
 
 /// A random chain with sub-bit weights: codebook and tiled convolutions (every lane kind and
-/// padding mode), tiled dense layers (fanned out or not, α or not), a tiled classifier.
+/// padding mode), tiled dense layers (fanned out or not, α or not — for odd seeds α drawn per
+/// chunk, so filters spanning chunks have split partial sums), a tiled classifier.
 fn random_sub_bit(seed: u64) -> ModelFile {
     let mut b = Builder::new(seed);
+    b.independent_chunk_scales(seed % 2 == 1);
     let dtype = [InputType::Bits, InputType::Uint8, InputType::Int8][b.rng().gen_range(0..3)];
     let c = b.rng().gen_range(1..=4);
     let (h, w) = (b.rng().gen_range(4..=8), b.rng().gen_range(4..=8));
@@ -389,10 +399,10 @@ fn random_sub_bit_models_b() {
 
 /// The verified sub-bit seeds reach every hardware form: codebook convolutions (which the
 /// foldings compute both ways), fanned-out tiles, tiles computed in full (their rows stored
-/// once), and α folded into thresholds.
+/// once), α folded into thresholds, and split partial sums.
 #[test]
 fn random_sub_bit_models_cover_every_form() {
-    let (mut codebook, mut fanned, mut full_tile, mut alpha) = (0, 0, 0, 0);
+    let (mut codebook, mut fanned, mut full_tile, mut alpha, mut split) = (0, 0, 0, 0, 0);
     for seed in 200..206 {
         let model = random_sub_bit(seed);
         alpha += format::to_json(&model).matches("\"alpha\"").count();
@@ -400,6 +410,9 @@ fn random_sub_bit_models_cover_every_form() {
         let (stages, _, _) =
             xnorc_compiler::plan::plan_stages(&graph, &FoldingFile::default()).unwrap();
         for s in &stages {
+            if let StageKind::SplitThreshold(t) = &s.kind {
+                split += t.split.len();
+            }
             if let StageKind::Mvu(m) = &s.kind {
                 codebook += usize::from(m.storage == "codebook");
                 fanned += usize::from(m.fanout > 1);
@@ -409,9 +422,95 @@ fn random_sub_bit_models_cover_every_form() {
         }
     }
     assert!(
-        codebook > 0 && fanned > 0 && full_tile > 0 && alpha > 0,
-        "codebook {codebook}, fanned out {fanned}, tile rows reused {full_tile}, alpha {alpha}"
+        codebook > 0 && fanned > 0 && full_tile > 0 && alpha > 0 && split > 0,
+        "codebook {codebook}, fanned out {fanned}, tile rows reused {full_tile}, alpha {alpha}, \
+         split channels {split}"
     );
+}
+
+/// Split partial sums on every lane kind: a tiled first layer (p = 3 chunks of independent α
+/// over 4 outputs, so two filters span two chunks) on binary, zero-padded binary and uint8
+/// input, ±1 and {0, 1} weights, and a dense one; each verified under the automatic, a serial
+/// and a parallel folding. Every way the split stage forms its key is reached.
+#[test]
+fn split_partial_sums_verify_on_every_lane() {
+    use xnorc_compiler::plan::split::ProbeKey;
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            InputType::Bits,
+            format::PadMode::MinusOne,
+            WeightValues::Pm1,
+        ),
+        (InputType::Bits, format::PadMode::Zero, WeightValues::Pm1),
+        (InputType::Uint8, format::PadMode::Zero, WeightValues::Pm1),
+        (
+            InputType::Bits,
+            format::PadMode::MinusOne,
+            WeightValues::ZeroOne,
+        ),
+        (
+            InputType::Bits,
+            format::PadMode::Zero,
+            WeightValues::ZeroOne,
+        ),
+        (
+            InputType::Uint8,
+            format::PadMode::Zero,
+            WeightValues::ZeroOne,
+        ),
+    ];
+    let mut keys = Vec::new();
+    for (i, &(dtype, mode, values)) in cases.iter().enumerate() {
+        let mut b = Builder::new(300 + i as u64);
+        b.independent_chunk_scales(true);
+        b.input(&[2, 5, 5], dtype);
+        b.storage(Storage::Tiled { p: 3, alpha: true });
+        b.conv("conv", 4, 3, 1, 1, mode, values);
+        b.binarize("sign");
+        b.flatten("flatten");
+        if i == 0 {
+            // A dense split layer as well: 100 inputs, 4 outputs, p = 5: chunks of 80 weights,
+            // so every filter spans two.
+            b.storage(Storage::Tiled { p: 5, alpha: true });
+            b.dense("fc", 4, WeightValues::Pm1);
+            b.binarize("fc_sign");
+        }
+        b.dense("classifier", 3, WeightValues::Pm1);
+        b.output(true);
+        let model = b.finish(&format!("split{i}"));
+        let graph = xnorc_compiler::passes::lower(&model).unwrap();
+        let (stages, _, _) =
+            xnorc_compiler::plan::plan_stages(&graph, &FoldingFile::default()).unwrap();
+        for s in &stages {
+            if let StageKind::SplitThreshold(t) = &s.kind {
+                keys.extend(t.split.iter().map(|c| c.key));
+            }
+        }
+        let path = dir.path().join(format!("split{i}.xnm"));
+        std::fs::write(&path, format::to_json(&model)).unwrap();
+        let foldings = [
+            folding_json(&model, 0, "lut", false, true, Compute::Rule, |_, _| (1, 1)),
+            folding_json(&model, 1, "block", true, true, Compute::Rule, |k, o| (o, k)),
+        ];
+        for (j, f) in foldings.iter().enumerate() {
+            let fp = dir.path().join(format!("f{i}_{j}.json"));
+            std::fs::write(&fp, f).unwrap();
+            verify(&path, Some(&fp), &["--seed", &i.to_string()]);
+        }
+        verify(&path, None, &[]);
+        lint(&path);
+    }
+    for key in [
+        ProbeKey::Difference,
+        ProbeKey::HalfDifference,
+        ProbeKey::Probe,
+    ] {
+        assert!(
+            keys.contains(&key),
+            "no split channel keyed {key:?}: {keys:?}"
+        );
+    }
 }
 
 #[test]

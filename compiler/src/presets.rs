@@ -197,8 +197,7 @@ pub struct Builder {
     /// split filter's first α).
     pending_scale: Option<Vec<f64>>,
     /// Draw every chunk's α independently, so filters spanning chunks get different scales
-    /// (split partial sums, which only the reference simulator computes); else chunks that
-    /// one filter spans share their α.
+    /// (split partial sums); else chunks that one filter spans share their α.
     independent_chunk_scales: bool,
     nodes: Vec<NodeDef>,
     last: String,
@@ -327,9 +326,14 @@ impl Builder {
     }
 
     /// Draw the chunk scales α of later tiled layers independently, so that filters spanning
-    /// chunks get different α (split partial sums; the hardware does not compute those yet).
+    /// chunks get different α (split partial sums).
     pub fn independent_chunk_scales(&mut self, on: bool) {
         self.independent_chunk_scales = on;
+    }
+
+    /// Whether later tiled layers draw their chunk scales independently.
+    pub fn chunk_scales_independent(&self) -> bool {
+        self.independent_chunk_scales
     }
 
     /// The storage the next matrix layer will use.

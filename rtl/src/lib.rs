@@ -3,8 +3,8 @@
 //!
 //! Owns: rendering. Two parts, built two ways:
 //! - the **runtime-shaped dataflow core** (MVUs with XNOR/AND-popcount or add/sub trees, fused
-//!   thresholds, FIFOs, width converters, sliding windows, pools, codebook responses, the
-//!   scores/argmax stage) comes from xnorc's own small
+//!   thresholds, FIFOs, width converters, sliding windows, pools, codebook responses, split
+//!   thresholds, the scores/argmax stage) comes from xnorc's own small
 //!   structural emitter ([`verilog`]: typed modules, ports, expressions, statements, instances),
 //!   because its widths and depths are data from the model file, which rust-hdl's compile-time
 //!   widths cannot express;
@@ -20,6 +20,7 @@ pub mod mvu;
 pub mod responses;
 pub mod scores;
 pub mod shell;
+pub mod split;
 pub mod stream;
 pub mod top;
 pub mod verilog;
@@ -78,6 +79,7 @@ pub fn generate(plan: &HardwarePlan) -> Design {
             Component::Mvu { stage, .. }
             | Component::Swg { stage, .. }
             | Component::Responses { stage, .. }
+            | Component::SplitThreshold { stage, .. }
             | Component::Pool { stage, .. }
             | Component::Scores { stage, .. } => {
                 format!("{top_name}_{}", plan.stages[*stage].name)
@@ -126,6 +128,15 @@ pub fn generate(plan: &HardwarePlan) -> Design {
                     unreachable!()
                 };
                 let g = responses::responses(&name, resp, &s.input, &s.output);
+                files.extend(g.files);
+                g.module
+            }
+            Component::SplitThreshold { stage, .. } => {
+                let s = &plan.stages[stage];
+                let StageKind::SplitThreshold(st) = &s.kind else {
+                    unreachable!()
+                };
+                let g = split::split_threshold(&name, st, &s.input, &s.output);
                 files.extend(g.files);
                 g.module
             }

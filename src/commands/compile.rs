@@ -67,6 +67,8 @@ pub fn plan_json(plan: &HardwarePlan) -> serde_json::Value {
             .position(|c| match c {
                 Component::Mvu { stage, .. }
                 | Component::Swg { stage, .. }
+                | Component::Responses { stage, .. }
+                | Component::SplitThreshold { stage, .. }
                 | Component::Pool { stage, .. }
                 | Component::Scores { stage, .. } => *stage == i,
                 _ => false,
@@ -107,7 +109,7 @@ fn stage_json(s: &xnorc_compiler::plan::Stage) -> serde_json::Value {
             "accumulator_bits": m.acc_bits,
             "memory_bits": m.weight_bits(), "memory_style": m.memory,
             "weight_storage": m.storage, "dense_weight_bits": m.dense_weight_bits(),
-            "weight_rows": m.rows(), "fanout": m.fanout,
+            "weight_rows": m.rows(), "fanout": m.fanout, "probe_rows": m.probes,
             "codebook": m.codebook,
             "input": s.input, "output": s.output,
         }),
@@ -123,6 +125,14 @@ fn stage_json(s: &xnorc_compiler::plan::Stage) -> serde_json::Value {
             "lane": r.lane, "response_bits": r.response_bits,
             "cycles_per_frame": s.input.beats,
             "memory_bits": r.taps * r.entries,
+            "input": s.input, "output": s.output,
+        }),
+        StageKind::SplitThreshold(t) => serde_json::json!({
+            "name": s.name, "kind": "split_threshold", "channels": t.o, "rows": t.rows,
+            "split_channels": t.split,
+            "cycles_per_frame": s.input.beats,
+            "memory_bits": t.o * (t.acc_bits as usize + 1)
+                + t.table_entries() * t.acc_bits as usize,
             "input": s.input, "output": s.output,
         }),
         StageKind::Pool(p) => serde_json::json!({

@@ -19,6 +19,7 @@ fn prefix(plan: &HardwarePlan, i: usize) -> Option<HardwarePlan> {
     let end = plan.pipeline.iter().position(|c| match c {
         Component::Mvu { stage, .. }
         | Component::Swg { stage, .. }
+        | Component::SplitThreshold { stage, .. }
         | Component::Pool { stage, .. }
         | Component::Scores { stage, .. } => *stage == i,
         _ => false,
@@ -59,6 +60,10 @@ pub fn first_differing_stage(
         .map_err(|e| CliError::Input(e.to_string()))?;
     for (i, stage) in plan.stages.iter().enumerate() {
         let (node, to_acc): (_, Option<&xnorc_compiler::plan::Mvu>) = match &stage.kind {
+            // A unit with probe rows streams more than its node's values; the split threshold
+            // stage after it is compared with the threshold node.
+            StageKind::Mvu(m) if m.probes > 0 => continue,
+            StageKind::SplitThreshold(t) => (t.node, None),
             StageKind::Mvu(m) => match (&m.output, m.threshold) {
                 (MvuOutput::Threshold { .. }, Some(t)) => (t, None),
                 _ => (m.node, Some(m)),

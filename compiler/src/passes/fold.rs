@@ -77,7 +77,7 @@ fn check_finite(b: &Binarize, c: usize, lo: i64, hi: i64) -> Result<()> {
 }
 
 /// +1 if the steps are non-decreasing in S for channel `c`, −1 if non-increasing, 0 if constant.
-fn direction(steps: &[FloatStep], c: usize) -> i32 {
+pub(crate) fn direction(steps: &[FloatStep], c: usize) -> i32 {
     let sign = |v: f64| -> i32 {
         if v > 0.0 {
             1

@@ -6,6 +6,7 @@ use super::folding::{
     DEFAULT_LANE_BUDGET,
 };
 use super::schedule::{size_fifos, WindowGeometry};
+use super::split::{self, AccDomain, ProbeKey, SplitChannel, SplitThreshold};
 use super::{
     components, gcd, stream_to_logical, CodebookDecode, HardwarePlan, Lane, Mvu, MvuOutput, Pool,
     Responses, ScoresStage, Stage, StageKind, Stream, Swg,
@@ -40,13 +41,23 @@ fn fanout(
         WeightStore::Tiled(t) => gcd(mm.weights.out_channels, t.p),
         _ => 1,
     };
+    // Channel groups with split partial sums differ in more than their thresholds.
+    let split = threshold.is_some_and(|t| {
+        matches!(&graph.node(t).op, Op::Threshold(th)
+            if th.channels.iter().any(|r| matches!(r, ChannelRule::Split(_))))
+    });
     match cfg.fanout {
         Some(false) => Ok(1),
-        None => Ok(if threshold.is_some() { copies } else { 1 }),
-        Some(true) if threshold.is_some() && copies > 1 => Ok(copies),
+        None => Ok(if threshold.is_some() && !split {
+            copies
+        } else {
+            1
+        }),
+        Some(true) if threshold.is_some() && copies > 1 && !split => Ok(copies),
         Some(true) => Err(ModelError::new(
             "fan-out needs a tiled layer whose tile repeats at a filter boundary (gcd(outputs, \
-             p) > 1) and a threshold after it",
+             p) > 1) and a threshold after it whose channels all fold to thresholds (none on \
+             split partial sums)",
         )
         .at_field(format!(
             "layers.{}.fanout",
@@ -97,7 +108,7 @@ fn rule_in_acc_domain(
             t.resize(levels, hi + 1);
             (true, t)
         }
-        ChannelRule::Split(_) => unreachable!("split rules are rejected before planning"),
+        ChannelRule::Split(_) => unreachable!("split channels go to a split threshold stage"),
     }
 }
 
@@ -515,29 +526,48 @@ fn matrix_stages(
             Box::new(move |i| (logical(i % c), i / c / kw, i / c % kw))
         }
     };
-    let bit = |oc: usize, i: usize| {
-        let (c, ky, kx) = tap(i);
-        w.bit(oc, c, ky, kx)
+    // Split channels (filters spanning tiled chunks of different α): the unit computes a
+    // probe row for each after the outputs, up to a whole pass, and a split threshold stage
+    // decides them (plan::split).
+    let splits = match threshold.map(|t| (t, &graph.node(t).op)) {
+        Some((t, Op::Threshold(th))) => {
+            split::split_rules(th).map_err(|e| e.at_node(&graph.node(t).name))?
+        }
+        _ => Vec::new(),
     };
+    let probes = splits.len().div_ceil(pe) * pe;
+    let flat = |c: usize, ky: usize, kx: usize| (c * w.kh + ky) * w.kw + kx;
+    // Weight bit of the unit's row `row` (output channel, or probe row) at input position i.
+    let bit = |row: usize, i: usize| {
+        let (c, ky, kx) = tap(i);
+        match row.checked_sub(o) {
+            None => w.bit(row, c, ky, kx),
+            Some(q) => splits.get(q).is_some_and(|&(ch, rule, j)| {
+                let run = (rule.runs[j].start, rule.runs[j].end);
+                split::probe_bit(w.values, run, flat(c, ky, kx), w.bit(ch, c, ky, kx))
+            }),
+        }
+    };
+    let rows = o + probes;
     // Accumulator domain: popcount P ∈ [0, K] for unmasked binary lanes, S itself otherwise.
     let (acc_min, acc_max, s_scale, s_offset): (i64, i64, i64, Vec<i64>) = match lane {
-        Lane::Xnor => (0, k as i64, 2, vec![-(k as i64); o]),
+        Lane::Xnor => (0, k as i64, 2, vec![-(k as i64); rows]),
         Lane::And => {
-            let ones = (0..o)
+            let ones = (0..rows)
                 .map(|oc| -((0..k).filter(|&i| bit(oc, i)).count() as i64))
                 .collect();
             (0, k as i64, 2, ones)
         }
         _ => {
             let (lo, hi) = node.vtype.range();
-            (lo, hi, 1, vec![0; o])
+            (lo, hi, 1, vec![0; rows])
         }
     };
     // Signed, with room for thresholds one past either end (lo − 1 and hi + 1).
     let acc_bits = int_bits(acc_min.min(0) - 1, acc_max + 1);
     // A sharing unit's inputs are the C channels' response vectors.
     let unit_k = if share.is_some() { w.in_channels } else { k };
-    let (nf, sf) = (filters / pe, unit_k / simd);
+    let (nf, sf) = ((filters + probes) / pe, unit_k / simd);
     // Output channel of beat element e in pass f: group e / PE, filter f·PE + e mod PE.
     let channel = |f: usize, e: usize| (e / pe) * filters + f * pe + e % pe;
     let output = match threshold {
@@ -545,28 +575,21 @@ fn matrix_stages(
             let Op::Threshold(th) = &graph.node(t).op else {
                 unreachable!()
             };
-            if let Some(c) = th
-                .channels
-                .iter()
-                .position(|r| matches!(r, ChannelRule::Split(_)))
-            {
-                return Err(ModelError::new(format!(
-                    "channel {c} reads a filter of \"{}\" that spans tiled chunks with \
-                     different scales α; the reference simulator computes its split partial \
-                     sums, the hardware does not yet",
-                    graph.node(id).name.escape_debug()
-                ))
-                .at_node(&graph.node(t).name)
-                .with_hint(format!(
-                    "retrain with p dividing the {o} output channels, or with one α for the layer"
-                )));
-            }
             let mut ge = Vec::with_capacity(o);
             let mut thresholds = Vec::with_capacity(o * th.levels);
-            // In stream order: pass by pass, PE·fanout channels each.
+            // In stream order: pass by pass, PE·fanout channels each. Probe rows and split
+            // channels have none (the split stage decides them).
             for f in 0..nf {
                 for e in 0..pe * fan {
                     let c = channel(f, e);
+                    if c >= o {
+                        continue;
+                    }
+                    if let ChannelRule::Split(_) = th.channels[c] {
+                        ge.push(true);
+                        thresholds.extend(std::iter::repeat_n(0, th.levels));
+                        continue;
+                    }
                     let (g, ts) = rule_in_acc_domain(
                         &th.channels[c],
                         th.levels,
@@ -586,6 +609,64 @@ fn matrix_stages(
             }
         }
         None => MvuOutput::Accumulator,
+    };
+    // With split channels the unit streams accumulators and the split stage thresholds them.
+    let split_stage = match (&output, splits.is_empty()) {
+        (MvuOutput::Threshold { ge, thresholds, .. }, false) => {
+            let (key, _) = ProbeKey::of_lane(lane);
+            let (lo, hi) = node.vtype.range();
+            let per_tap = (lo / k as i64, hi / k as i64);
+            let acc = AccDomain {
+                min: acc_min,
+                max: acc_max,
+                scale: s_scale,
+                offset: &s_offset,
+            };
+            let channels = splits
+                .iter()
+                .enumerate()
+                .map(|(q, &(ch, rule, j))| {
+                    let run = (rule.runs[j].start, rule.runs[j].end);
+                    let ones = (0..k)
+                        .filter(|&i| {
+                            let (c, ky, kx) = tap(i);
+                            (run.0..run.1).contains(&flat(c, ky, kx)) && w.bit(ch, c, ky, kx)
+                        })
+                        .count() as i64;
+                    let (key_min, ge, table) =
+                        split::channel_table(rule, ch, j, key, &acc, per_tap, ones);
+                    SplitChannel {
+                        channel: ch,
+                        probe_row: o + q,
+                        run,
+                        key,
+                        key_min,
+                        ge,
+                        table,
+                    }
+                })
+                .collect::<Vec<_>>();
+            let mut ge = ge[..o].to_vec();
+            let mut thresholds = thresholds[..o].to_vec();
+            for s in &channels {
+                ge[s.channel] = s.ge;
+                thresholds[s.channel] = 0;
+            }
+            Some(SplitThreshold {
+                node: threshold.expect("a threshold follows"),
+                o,
+                rows,
+                acc_bits,
+                ge,
+                thresholds,
+                split: channels,
+            })
+        }
+        _ => None,
+    };
+    let (output, threshold) = match split_stage {
+        Some(_) => (MvuOutput::Accumulator, None),
+        None => (output, threshold),
     };
     let index_layout = match (&w.store, mm.geometry) {
         (WeightStore::Codebook(cb), Geometry::Conv { .. }) => Some(CodebookDecode {
@@ -722,6 +803,7 @@ fn matrix_stages(
             vectors: fold.shape.vectors,
             k: unit_k,
             o,
+            probes,
             pe,
             simd,
             lane,
@@ -742,6 +824,32 @@ fn matrix_stages(
         output: out,
         channel_order,
     });
+    // The split stage reads the accumulators one per beat and emits every channel's bit.
+    let out = match split_stage {
+        Some(st) => {
+            let input = Stream {
+                elems: 1,
+                beats: fold.shape.vectors * rows,
+                ..out
+            };
+            let output = Stream {
+                elems: o,
+                bits: 1,
+                signed: false,
+                beats: fold.shape.vectors,
+                valid_bit: false,
+            };
+            stages.push(Stage {
+                name: format!("{}_split", node.ident),
+                kind: StageKind::SplitThreshold(st),
+                input,
+                output,
+                channel_order: None,
+            });
+            output
+        }
+        None => out,
+    };
     let out_map = match node.shape {
         Shape::Map { c, h, w } => Some((c, h, w)),
         Shape::Flat(_) => None,

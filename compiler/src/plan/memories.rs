@@ -59,6 +59,8 @@ pub enum MemoryRole {
     PoolRow,
     /// A FIFO between components.
     Fifo,
+    /// A split threshold stage's tables (per split channel, the threshold by key).
+    SplitTables,
 }
 
 impl MemoryRole {
@@ -80,6 +82,7 @@ impl MemoryRole {
             MemoryRole::LineBuffer => "lines",
             MemoryRole::PoolRow => "acc",
             MemoryRole::Fifo => "mem",
+            MemoryRole::SplitTables => "tables",
         }
     }
 }
@@ -206,6 +209,21 @@ pub fn stage_memories(
             stage.input.width(),
             buffer(MemoryRole::PoolRow, None),
         )),
+        // Read asynchronously, one channel per cycle: logic.
+        StageKind::SplitThreshold(t) => {
+            out.push(mem(
+                MemoryRole::Thresholds,
+                t.o,
+                t.acc_bits as usize + 1,
+                Placement::Rom(MemoryStyle::Lut),
+            ));
+            out.push(mem(
+                MemoryRole::SplitTables,
+                t.table_entries(),
+                t.acc_bits as usize,
+                Placement::Rom(MemoryStyle::Lut),
+            ));
+        }
         StageKind::Scores(_) => {}
     }
     out
@@ -230,6 +248,7 @@ pub fn link_widths(plan: &HardwarePlan) -> Vec<usize> {
             Component::Mvu { stage, .. }
             | Component::Swg { stage, .. }
             | Component::Responses { stage, .. }
+            | Component::SplitThreshold { stage, .. }
             | Component::Pool { stage, .. }
             | Component::Scores { stage, .. } => {
                 let s = &plan.stages[stage];
@@ -279,6 +298,7 @@ pub fn plan_memories(plan: &HardwarePlan) -> Vec<Memory> {
             }
             Component::Swg { stage, .. }
             | Component::Responses { stage, .. }
+            | Component::SplitThreshold { stage, .. }
             | Component::Pool { stage, .. }
             | Component::Scores { stage, .. } => {
                 out.extend(stage_memories(&plan.stages[stage], &plan.buffer_styles));

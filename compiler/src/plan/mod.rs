@@ -13,6 +13,7 @@ pub mod codebook;
 pub mod folding;
 pub mod memories;
 pub mod schedule;
+pub mod split;
 
 pub use build::{plan, plan_from_stages, plan_stages};
 
@@ -114,6 +115,9 @@ pub struct Mvu {
     pub k: usize,
     /// Outputs (O).
     pub o: usize,
+    /// Rows the unit computes after the O outputs: the probe rows of split channels
+    /// ([`split`]), then unused rows to a whole pass; 0 for every layer without split channels.
+    pub probes: usize,
     /// Output channels in parallel.
     pub pe: usize,
     /// Input elements per cycle.
@@ -176,9 +180,9 @@ pub struct CodebookDecode {
 }
 
 impl Mvu {
-    /// Neuron folds: passes per input vector, O / (PE · fanout).
+    /// Neuron folds: passes per input vector, (O + probes) / (PE · fanout).
     pub fn nf(&self) -> usize {
-        self.o / (self.pe * self.fanout)
+        (self.o + self.probes) / (self.pe * self.fanout)
     }
 
     /// Rows of the weight memory (each SF words, or CB index words): a divisor of NF.
@@ -320,6 +324,8 @@ pub enum StageKind {
     Swg(Swg),
     /// Codebook responses (between a sharing codebook convolution's SWG and MVU).
     Responses(Responses),
+    /// Thresholds of a layer with split channels (after its MVU).
+    SplitThreshold(split::SplitThreshold),
     /// Max-pool.
     Pool(Pool),
     /// Scores and argmax.
@@ -457,6 +463,10 @@ pub(crate) fn components(
             StageKind::Responses(r) => Component::Responses {
                 stage: i,
                 ratio: r.taps,
+            },
+            StageKind::SplitThreshold(t) => Component::SplitThreshold {
+                stage: i,
+                ratio: t.rows,
             },
             StageKind::Pool(p) => Component::Pool {
                 stage: i,

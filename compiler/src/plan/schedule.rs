@@ -75,6 +75,14 @@ pub enum Component {
         /// Input beats per output beat (kernel positions).
         ratio: usize,
     },
+    /// The split threshold stage of a layer with split channels: `ratio` accumulators (one per
+    /// beat) in, one beat of channel bits out, with [`Component::DwcUp`]'s handshake and timing.
+    SplitThreshold {
+        /// Index into the plan's stages.
+        stage: usize,
+        /// Input beats per output beat (the unit's rows).
+        ratio: usize,
+    },
     /// Max-pool (window = stride = k): an input beat completing a window emits the output beat
     /// (registered); beats outside the pooled area are consumed and dropped.
     Pool {
@@ -222,7 +230,9 @@ impl State {
     fn new(c: &Component) -> State {
         match *c {
             Component::Fifo { .. } => State::Fifo { count: 0 },
-            Component::DwcUp { .. } | Component::Responses { .. } => State::DwcUp {
+            Component::DwcUp { .. }
+            | Component::Responses { .. }
+            | Component::SplitThreshold { .. } => State::DwcUp {
                 count: 0,
                 out_valid: false,
             },
@@ -346,7 +356,9 @@ pub fn simulate(components: &[Component], input_beats: usize, frames: usize) -> 
             ready_in[i] = match (&components[i], &state[i]) {
                 (Component::Fifo { depth, .. }, State::Fifo { count }) => *count < *depth,
                 (
-                    Component::DwcUp { .. } | Component::Responses { .. },
+                    Component::DwcUp { .. }
+                    | Component::Responses { .. }
+                    | Component::SplitThreshold { .. },
                     State::DwcUp { out_valid, .. },
                 ) => !*out_valid || ready_out[i],
                 (Component::DwcDown { ratio }, State::DwcDown { holding, idx }) => {
@@ -431,7 +443,9 @@ fn step(
             *count = *count + usize::from(fire_in) - usize::from(fire_out);
         }
         (
-            Component::DwcUp { ratio } | Component::Responses { ratio, .. },
+            Component::DwcUp { ratio }
+            | Component::Responses { ratio, .. }
+            | Component::SplitThreshold { ratio, .. },
             State::DwcUp { count, out_valid },
         ) => {
             let completes = fire_in && *count + 1 == *ratio;

@@ -225,6 +225,13 @@ fn stage_logic(s: &Stage, family: Family) -> (usize, usize) {
                 + r.simd * r.entries * codebook::response_counter_luts(r.response_bits)
                 + s.output.width(),
         ),
+        // The row counter and compare, the output word (a multiplexer per bit), and per split
+        // channel its held accumulator, key and address adders and compare; ROMs apart.
+        StageKind::SplitThreshold(t) => {
+            let a = t.acc_bits as usize;
+            let address = usize::BITS as usize - t.table_entries().leading_zeros() as usize;
+            (0, 20 + 2 * a + t.o + t.split.len() * (3 * a + address))
+        }
         // Window generators, pools and the scores stage: counters, registers and compares.
         kind @ (StageKind::Swg(_) | StageKind::Pool(_) | StageKind::Scores(_)) => {
             (0, window_fixed_luts(family, kind) + s.output.width() * 2)
