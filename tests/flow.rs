@@ -335,6 +335,18 @@ fn does_not_fit_names_the_largest_layer_and_suggests_a_folding() {
         err.contains("no automatic folding fits icebreaker"),
         "{err}"
     );
+    // The error gives the serial folding's need: far over the UP5K's 30 block RAMs with the
+    // weights in block RAM (1.5 Mbit in 4 kbit blocks).
+    let blocks: u64 = err
+        .split("the estimate is ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no block RAM figure in: {err}"));
+    assert!(
+        blocks > 1_542_848 / 4096,
+        "{blocks} blocks for 1.5 Mbit: {err}"
+    );
 }
 
 #[test]

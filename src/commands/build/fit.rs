@@ -142,6 +142,33 @@ pub fn fit_folding(
     Ok(fits.then_some(plan))
 }
 
+/// What the most serial automatic folding (one lane per layer) needs on `board`: its estimate
+/// with the read-only memories where the plan puts them, and with every one of them in logic —
+/// the two ends between which the fit moves memories. For the does-not-fit error.
+pub fn serial_need(
+    graph: &xnorc_compiler::ir::Graph,
+    board: &Board,
+    memory_output_register: bool,
+    model: &Path,
+) -> Result<(Estimate, Estimate), CliError> {
+    let folding = FoldingFile {
+        lane_budget: Some(1),
+        memory_output_register: Some(memory_output_register),
+        ..FoldingFile::default()
+    };
+    let (mut stages, _, _) = plan::plan_stages(graph, &folding)
+        .map_err(|e| CliError::Model(e.in_file(model.display().to_string())))?;
+    let planned = estimate::estimate(&stages, &stage_memories(&stages), board);
+    for s in &mut stages {
+        if let StageKind::Mvu(m) = &mut s.kind {
+            m.memory = MemoryStyle::Lut;
+            m.threshold_memory = MemoryStyle::Lut;
+        }
+    }
+    let in_logic = estimate::estimate(&stages, &stage_memories(&stages), board);
+    Ok((planned, in_logic))
+}
+
 /// The widest automatic folding whose estimate fits `board`, lane budgets tried from the
 /// device's LUT share down.
 pub fn fitting_plan(

@@ -170,19 +170,31 @@ fn plan_for_board(args: &Args, board: &Board) -> Result<HardwarePlan, CliError> 
             }
         };
     }
-    fit::fitting_plan(&args.model, board, memory_output_register(board))?.ok_or_else(|| {
-        CliError::Input(format!(
-            "{}: no automatic folding fits {} ({} LUT4, {} block RAMs): even with one lane \
-                 per layer the estimate needs more block RAM than the device has, or more than \
-                 {:.0}% of its logic cells (the rest is nextpnr's room to place and route); pick \
-                 a larger board (`xnorc boards`), or try a folding of your own with --folding",
-            args.model.display(),
-            board.name,
-            board.device.luts,
-            board.device.ram_blocks,
-            fit::AUTO_LUT_FILL * 100.0
-        ))
-    })
+    if let Some(plan) = fit::fitting_plan(&args.model, board, memory_output_register(board))? {
+        return Ok(plan);
+    }
+    let graph = xnorc_compiler::passes::load_graph(&args.model)?;
+    let (planned, in_logic) =
+        fit::serial_need(&graph, board, memory_output_register(board), &args.model)?;
+    let family = board.device.family;
+    Err(CliError::Input(format!(
+        "{}: no automatic folding fits {} ({} logic cells, {} block RAMs): with one lane per \
+         layer the estimate is {} block RAMs and {} logic cells with the memories in block RAM, \
+         {} block RAMs and {} logic cells with every read-only memory in logic, and a fit needs \
+         both within the device's block RAMs and {:.0}% of its logic cells (the rest is \
+         nextpnr's room to place and route); pick a larger board (`xnorc boards`), a model with \
+         fewer weight bits (sub-bit storage: `xnorc inspect` shows bits per weight), or try a \
+         folding of your own with --folding",
+        args.model.display(),
+        board.name,
+        board.device.luts,
+        board.device.ram_blocks,
+        planned.ram_blocks,
+        planned.logic_cells(family),
+        in_logic.ram_blocks,
+        in_logic.logic_cells(family),
+        fit::AUTO_LUT_FILL * 100.0
+    )))
 }
 
 /// Whether a build for `board` registers the weight memories' outputs twice by default: on
