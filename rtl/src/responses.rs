@@ -9,7 +9,8 @@
 //! register takes a new beat only as the old one leaves.
 
 use crate::mvu::{extend, hex_words, leaf_format, tap_leaf, Generated};
-use crate::verilog::{clog2, lit, r, set, when, Expr, Item, Module, Stmt};
+use crate::stream::{collect, Collect};
+use crate::verilog::{clog2, lit, set, when, Expr, Item, Module};
 use xnorc_compiler::plan::{Responses, Stream};
 
 /// Generates the responses stage `name` for `resp`, reading `input` and writing `output`.
@@ -32,11 +33,12 @@ pub fn responses(name: &str, resp: &Responses, input: &Stream, output: &Stream) 
         ),
     ]);
     let (din, dout) = crate::stream::stream_ports(&mut m, dw, output.width(), true);
-    m.assign(
-        r("in_ready"),
-        r("out_valid").un("!").op("||", r("out_ready")),
-    );
-    let fire = m.let_wire("fire_in", 1, r("in_valid").op("&&", r("in_ready")));
+    let Collect {
+        fire,
+        count,
+        completes,
+        control,
+    } = collect(&mut m, taps, "tap");
     // The kernel position of the tap arriving, and its plane (an asynchronous read of a small
     // ROM: it feeds the counters in the same cycle).
     let pfile = format!("{name}_planes.hex");
@@ -47,41 +49,18 @@ pub fn responses(name: &str, resp: &Responses, input: &Stream, output: &Stream) 
         init: Some(pfile.clone()),
         style: Some("logic"),
     });
-    let (first, completes, plane, counter) = if taps > 1 {
-        let cw = clog2(taps);
-        let cnt = m.reg("tap", cw);
-        let completes = m.let_wire(
-            "completes",
-            1,
-            fire.clone()
-                .op("&&", cnt.clone().op("==", lit(cw, taps as i128 - 1))),
-        );
-        let first = m.let_wire("first_tap", 1, cnt.clone().op("==", lit(cw, 0)));
-        let plane = m.let_wire(
-            "plane",
-            entries,
-            Expr::Index("planes".into(), Box::new(cnt.clone())),
-        );
-        let step = Stmt::If(
-            r("rst"),
-            vec![set(cnt.clone(), lit(cw, 0))],
-            vec![when(
-                fire.clone(),
-                vec![set(
-                    cnt.clone(),
-                    completes.clone().cond(lit(cw, 0), cnt.op("+", lit(cw, 1))),
-                )],
-            )],
-        );
-        (first, completes, plane, Some(step))
-    } else {
-        let plane = m.let_wire(
-            "plane",
-            entries,
-            Expr::Index("planes".into(), Box::new(lit(1, 0))),
-        );
-        (lit(1, 1), fire.clone(), plane, None)
+    let (first, read_at) = match count {
+        Some(cnt) => (
+            m.let_wire("first_tap", 1, cnt.clone().op("==", lit(clog2(taps), 0))),
+            cnt,
+        ),
+        None => (lit(1, 1), lit(1, 0)),
     };
+    let plane = m.let_wire(
+        "plane",
+        entries,
+        Expr::Index("planes".into(), Box::new(read_at)),
+    );
     let (leaf_w, leaf_signed) = leaf_format(resp.lane, eb);
     let valid = din.clone().bit(dw - 1);
     let mut sums = Vec::with_capacity(simd * entries);
@@ -114,20 +93,11 @@ pub fn responses(name: &str, resp: &Responses, input: &Stream, output: &Stream) 
     }
     // Channel s's responses at [s·E·rb, +E·rb), entry j at +j·rb: element s of the output.
     let beat = Expr::Concat(sums.into_iter().rev().collect());
-    let mut body = vec![
+    m.always(vec![
         when(completes.clone(), vec![set(dout, beat)]),
-        when(fire.op("&&", completes.clone().un("!")), keep),
-        Stmt::If(
-            r("rst"),
-            vec![set(r("out_valid"), lit(1, 0))],
-            vec![set(
-                r("out_valid"),
-                completes.op("||", r("out_valid").op("&&", r("out_ready").un("!"))),
-            )],
-        ),
-    ];
-    body.extend(counter);
-    m.always(body);
+        when(fire.op("&&", completes.un("!")), keep),
+        control,
+    ]);
     Generated {
         module: m,
         files: vec![(pfile, hex_words(resp.planes.iter().cloned()))],

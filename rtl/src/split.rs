@@ -13,7 +13,8 @@
 //! v ≤ t is the complement of v ≥ t + 1.
 
 use crate::mvu::{extend, hex_words, int_bits_le, Generated};
-use crate::verilog::{clog2, lit, r, set, when, Expr, Item, Module, Stmt};
+use crate::stream::{collect, Collect};
+use crate::verilog::{clog2, lit, set, when, Expr, Item, Module};
 use xnorc_compiler::plan::split::{ProbeKey, SplitThreshold};
 use xnorc_compiler::plan::Stream;
 
@@ -45,18 +46,16 @@ pub fn split_threshold(
         st.split.len()
     ));
     let (din, dout) = crate::stream::stream_ports(&mut m, input.width(), output.width(), true);
-    m.assign(
-        r("in_ready"),
-        r("out_valid").un("!").op("||", r("out_ready")),
-    );
-    let fire = m.let_wire("fire_in", 1, r("in_valid").op("&&", r("in_ready")));
-    let jw = clog2(rows);
-    let j = m.reg("row", jw);
-    let completes = m.let_wire(
-        "completes",
-        1,
-        fire.clone()
-            .op("&&", j.clone().op("==", lit(jw, rows as i128 - 1))),
+    // Rows ≥ 2: the outputs and at least one probe.
+    let Collect {
+        fire,
+        count,
+        completes,
+        control,
+    } = collect(&mut m, rows, "row");
+    let (jw, j) = (
+        clog2(rows),
+        count.expect("a split stage has two rows or more"),
     );
     let acc = din.slice(0, a);
     // Plain channels: {ge, bound} per channel, read at the row counter.
@@ -156,27 +155,9 @@ pub fn split_threshold(
     );
     let next = m.let_wire("next_bits", o, shifting.cond(shifted, patched));
     let mut body = vec![
-        when(fire.clone(), vec![set(bits, next.clone())]),
-        when(completes.clone(), vec![set(dout, next)]),
-        Stmt::If(
-            r("rst"),
-            vec![set(r("out_valid"), lit(1, 0)), set(j.clone(), lit(jw, 0))],
-            vec![
-                set(
-                    r("out_valid"),
-                    completes
-                        .clone()
-                        .op("||", r("out_valid").op("&&", r("out_ready").un("!"))),
-                ),
-                when(
-                    fire,
-                    vec![set(
-                        j.clone(),
-                        completes.cond(lit(jw, 0), j.clone().op("+", lit(jw, 1))),
-                    )],
-                ),
-            ],
-        ),
+        when(fire, vec![set(bits, next.clone())]),
+        when(completes, vec![set(dout, next)]),
+        control,
     ];
     body.extend(hold);
     m.always(body);

@@ -29,6 +29,75 @@ pub(crate) fn stream_ports(
     (din, dout)
 }
 
+/// The handshake of a stage collecting `ratio` input beats into one registered output beat
+/// (a width converter's: `plan::schedule::Component::DwcUp`): an input is taken while the
+/// output register is free or leaving; the beat completing a group sets `out_valid`.
+pub(crate) struct Collect {
+    /// An input beat is taken this cycle.
+    pub fire: Expr,
+    /// The taken beat's position in its group (`None` when `ratio` is 1).
+    pub count: Option<Expr>,
+    /// The taken beat completes a group.
+    pub completes: Expr,
+    /// The counter's and `out_valid`'s updates, reset included.
+    pub control: Stmt,
+}
+
+/// Declares the [`Collect`] handshake of `m` (ports from [`stream_ports`] with a registered
+/// output), its beat counter named `counter`.
+pub(crate) fn collect(m: &mut Module, ratio: usize, counter: &str) -> Collect {
+    m.assign(
+        r("in_ready"),
+        r("out_valid").un("!").op("||", r("out_ready")),
+    );
+    let fire = m.let_wire("fire_in", 1, r("in_valid").op("&&", r("in_ready")));
+    let out_valid = set(
+        r("out_valid"),
+        r("completes").op("||", r("out_valid").op("&&", r("out_ready").un("!"))),
+    );
+    let (count, completes, control) = if ratio > 1 {
+        let cw = clog2(ratio);
+        let cnt = m.reg(counter, cw);
+        let completes = m.let_wire(
+            "completes",
+            1,
+            fire.clone()
+                .op("&&", cnt.clone().op("==", lit(cw, ratio as i128 - 1))),
+        );
+        let control = Stmt::If(
+            r("rst"),
+            vec![set(cnt.clone(), lit(cw, 0)), set(r("out_valid"), lit(1, 0))],
+            vec![
+                when(
+                    fire.clone(),
+                    vec![set(
+                        cnt.clone(),
+                        completes
+                            .clone()
+                            .cond(lit(cw, 0), cnt.clone().op("+", lit(cw, 1))),
+                    )],
+                ),
+                out_valid,
+            ],
+        );
+        (Some(cnt), completes, control)
+    } else {
+        let completes = m.let_wire("completes", 1, fire.clone());
+        let control = Stmt::If(
+            r("rst"),
+            vec![set(r("out_valid"), lit(1, 0))],
+            vec![out_valid],
+        );
+        (None, completes, control)
+    };
+    Collect {
+        fire,
+        count,
+        completes,
+        control,
+    }
+}
+
 /// A pointer increment with wrap-around at `n`.
 fn wrap_inc(p: Expr, bits: usize, n: usize) -> Expr {
     p.clone()
@@ -154,21 +223,14 @@ pub fn dwc_up(name: &str, width: usize, ratio: usize) -> Module {
         ratio * width
     ));
     let (din, dout) = stream_ports(&mut m, width, width * ratio, true);
-    let cw = clog2(ratio);
-    let cnt = m.reg("cnt", cw);
     let hold_w = width * (ratio - 1);
     let hold = m.reg("hold", hold_w);
-    m.assign(
-        r("in_ready"),
-        r("out_valid").un("!").op("||", r("out_ready")),
-    );
-    let fire = m.let_wire("fire_in", 1, r("in_valid").op("&&", r("in_ready")));
-    let completes = m.let_wire(
-        "completes",
-        1,
-        fire.clone()
-            .op("&&", cnt.clone().op("==", lit(cw, ratio as i128 - 1))),
-    );
+    let Collect {
+        fire,
+        completes,
+        control,
+        ..
+    } = collect(&mut m, ratio, "cnt");
     // Shift in from the top: after ratio - 1 beats the first one sits in the low bits.
     let shifted = if ratio == 2 {
         din.clone()
@@ -180,27 +242,8 @@ pub fn dwc_up(name: &str, width: usize, ratio: usize) -> Module {
             completes.clone(),
             vec![set(dout, Expr::Concat(vec![din, hold.clone()]))],
         ),
-        when(
-            fire.clone().op("&&", completes.clone().un("!")),
-            vec![set(hold, shifted)],
-        ),
-        Stmt::If(
-            r("rst"),
-            vec![set(cnt.clone(), lit(cw, 0)), set(r("out_valid"), lit(1, 0))],
-            vec![
-                when(
-                    fire,
-                    vec![set(
-                        cnt.clone(),
-                        completes.clone().cond(lit(cw, 0), cnt.op("+", lit(cw, 1))),
-                    )],
-                ),
-                set(
-                    r("out_valid"),
-                    completes.op("||", r("out_valid").op("&&", r("out_ready").un("!"))),
-                ),
-            ],
-        ),
+        when(fire.op("&&", completes.un("!")), vec![set(hold, shifted)]),
+        control,
     ]);
     m
 }
