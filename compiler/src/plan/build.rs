@@ -613,7 +613,7 @@ fn matrix_stages(
     // With split channels the unit streams accumulators and the split stage thresholds them.
     let split_stage = match (&output, splits.is_empty()) {
         (MvuOutput::Threshold { ge, thresholds, .. }, false) => {
-            let (key, _) = ProbeKey::of_lane(lane);
+            let key = ProbeKey::of_lane(lane);
             let (lo, hi) = node.vtype.range();
             let per_tap = (lo / k as i64, hi / k as i64);
             let acc = AccDomain {

@@ -31,12 +31,13 @@ pub enum ProbeKey {
 }
 
 impl ProbeKey {
-    /// The key of lane `lane`, and whether its probe negates the run (±1 weights) or masks it.
-    pub fn of_lane(lane: Lane) -> (ProbeKey, bool) {
+    /// The key of lane `lane`: a difference for ±1 weights (the probe negates the run), the
+    /// probe itself for {0, 1} weights (it masks the run).
+    pub fn of_lane(lane: Lane) -> ProbeKey {
         match lane {
-            Lane::Xnor => (ProbeKey::Difference, true),
-            Lane::XnorMasked | Lane::AddSub => (ProbeKey::HalfDifference, true),
-            Lane::And | Lane::AndMasked | Lane::AddZero => (ProbeKey::Probe, false),
+            Lane::Xnor => ProbeKey::Difference,
+            Lane::XnorMasked | Lane::AddSub => ProbeKey::HalfDifference,
+            Lane::And | Lane::AndMasked | Lane::AddZero => ProbeKey::Probe,
             Lane::Select { .. } => unreachable!("codebook layers have no chunk scales"),
         }
     }
