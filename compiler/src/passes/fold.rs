@@ -111,33 +111,37 @@ pub fn fold_channel(b: &Binarize, c: usize, lo: i64, hi: i64) -> Result<ChannelR
     let fires = |s: i64| eval_binarize(b, c, s) >= 0.0;
     Ok(match direction(&b.steps, c) {
         0 => ChannelRule::Const(fires(lo) as u32),
-        1 => {
-            // Smallest S in [lo, hi + 1] that fires (hi + 1: none does).
-            let (mut a, mut z) = (lo, hi + 1);
-            while a < z {
-                let mid = a + (z - a) / 2;
-                if fires(mid) {
-                    z = mid;
-                } else {
-                    a = mid + 1;
-                }
-            }
-            channel_rule(true, vec![a], lo, hi)
-        }
-        _ => {
-            // Largest S in [lo - 1, hi] that fires (lo - 1: none does).
-            let (mut a, mut z) = (lo - 1, hi);
-            while a < z {
-                let mid = z - (z - a) / 2;
-                if fires(mid) {
-                    a = mid;
-                } else {
-                    z = mid - 1;
-                }
-            }
-            channel_rule(false, vec![a], lo, hi)
-        }
+        d => channel_rule(d > 0, vec![bisect(d, lo, hi, fires)], lo, hi),
     })
+}
+
+/// The threshold of a decision `fires` monotone over [lo, hi] in direction `d` (±1): rising,
+/// the smallest S in [lo, hi + 1] that fires (hi + 1: none does); falling, the largest S in
+/// [lo − 1, hi] that fires (lo − 1: none does).
+pub(crate) fn bisect(d: i32, lo: i64, hi: i64, fires: impl Fn(i64) -> bool) -> i64 {
+    if d > 0 {
+        let (mut a, mut z) = (lo, hi + 1);
+        while a < z {
+            let mid = a + (z - a) / 2;
+            if fires(mid) {
+                z = mid;
+            } else {
+                a = mid + 1;
+            }
+        }
+        a
+    } else {
+        let (mut a, mut z) = (lo - 1, hi);
+        while a < z {
+            let mid = z - (z - a) / 2;
+            if fires(mid) {
+                a = mid;
+            } else {
+                z = mid - 1;
+            }
+        }
+        a
+    }
 }
 
 /// Replaces every `binarize` node with the equivalent one-level `threshold` node.

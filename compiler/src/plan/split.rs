@@ -14,7 +14,7 @@
 use super::Lane;
 use crate::error::{ModelError, Result};
 use crate::ir::{ChannelRule, SplitRule, Threshold, WeightValues};
-use crate::passes::fold::direction;
+use crate::passes::fold::{bisect, direction};
 use serde::Serialize;
 
 /// How a split channel's table key comes from its accumulator v and its probe's u.
@@ -167,41 +167,12 @@ pub fn channel_table(
         rule.fires(&partial)
     };
     let (lo, hi) = (acc.min, acc.max);
+    // A constant decision (d = 0) is a ≥ threshold at either end.
     let table = (key_min..=key_max)
         .map(|k| match d {
-            0 => {
-                if fires(k, lo) {
-                    lo
-                } else {
-                    hi + 1
-                }
-            }
-            1 => {
-                // Smallest v in [lo, hi + 1] that fires (hi + 1: none does).
-                let (mut a, mut z) = (lo, hi + 1);
-                while a < z {
-                    let mid = a + (z - a) / 2;
-                    if fires(k, mid) {
-                        z = mid;
-                    } else {
-                        a = mid + 1;
-                    }
-                }
-                a
-            }
-            _ => {
-                // Largest v in [lo − 1, hi] that fires (lo − 1: none does).
-                let (mut a, mut z) = (lo - 1, hi);
-                while a < z {
-                    let mid = z - (z - a) / 2;
-                    if fires(k, mid) {
-                        a = mid;
-                    } else {
-                        z = mid - 1;
-                    }
-                }
-                a
-            }
+            0 if fires(k, lo) => lo,
+            0 => hi + 1,
+            _ => bisect(d, lo, hi, |v| fires(k, v)),
         })
         .collect();
     (key_min, d >= 0, table)
