@@ -42,6 +42,20 @@ pub(crate) fn hex_words(words: impl Iterator<Item = Vec<bool>>) -> String {
     out
 }
 
+/// The offset-binary bound (sign bit flipped, `a` bits, LSB first) against which an unsigned
+/// `>=` of an offset-binary accumulator decides threshold `t`: acc ≥ t, or with `ge` false
+/// acc ≤ t as the complement of acc ≥ t + 1.
+pub(crate) fn bound_bits(t: i64, ge: bool, a: usize) -> Vec<bool> {
+    let mut word = int_bits_le(if ge { t } else { t + 1 }, a);
+    word[a - 1] = !word[a - 1];
+    word
+}
+
+/// `x` (`a` bits, two's complement) as offset binary: the signed order becomes the unsigned.
+pub(crate) fn biased(x: Expr, a: usize) -> Expr {
+    Expr::Concat(vec![x.clone().bit(a - 1).un("~"), x.slice(0, a - 1)])
+}
+
 /// `value` as `width` two's complement bits, LSB first.
 pub(crate) fn int_bits_le(value: i64, width: usize) -> Vec<bool> {
     (0..width).map(|i| (value >> i.min(63)) & 1 == 1).collect()
@@ -588,10 +602,7 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, ctx: &MvuContex
                         let t = thresholds[ch * levels + k];
                         // ≥ thresholds lie in [lo, hi + 1], ≤ thresholds in [lo − 1, hi]: the
                         // bound is in [lo, hi + 1] either way, which `a` bits hold.
-                        let bound = if ge[ch] { t } else { t + 1 };
-                        let mut word = int_bits_le(bound, a);
-                        word[a - 1] = !word[a - 1];
-                        bits.extend(word);
+                        bits.extend(bound_bits(t, ge[ch], a));
                     }
                 }
                 bits.extend((0..outs).map(|e| ge[f * outs + e]));
@@ -619,16 +630,7 @@ pub fn mvu(name: &str, m: &Mvu, input: &Stream, output: &Stream, ctx: &MvuContex
             let biased: Vec<Expr> = totals
                 .into_iter()
                 .enumerate()
-                .map(|(p, total)| {
-                    md.let_wire(
-                        &format!("biased{p}"),
-                        a,
-                        Expr::Concat(vec![
-                            total.clone().bit(a - 1).un("~"),
-                            total.slice(0, a - 1),
-                        ]),
-                    )
-                })
+                .map(|(p, total)| md.let_wire(&format!("biased{p}"), a, biased(total, a)))
                 .collect();
             let mut out_exprs = Vec::with_capacity(outs);
             for e in 0..outs {

@@ -12,23 +12,11 @@
 //! Every compare is an unsigned `>=` on offset-binary values (sign bit flipped), as in the MVU:
 //! v ≤ t is the complement of v ≥ t + 1.
 
-use crate::mvu::{extend, hex_words, int_bits_le, Generated};
+use crate::mvu::{biased, bound_bits, extend, hex_words, Generated};
 use crate::stream::{collect, Collect};
 use crate::verilog::{clog2, lit, set, when, Expr, Item, Module};
 use xnorc_compiler::plan::split::{ProbeKey, SplitThreshold};
 use xnorc_compiler::plan::Stream;
-
-/// The offset-binary bound a compare with `ge` uses for threshold `t` (`a` bits).
-fn bound_bits(t: i64, ge: bool, a: usize) -> Vec<bool> {
-    let mut word = int_bits_le(if ge { t } else { t + 1 }, a);
-    word[a - 1] = !word[a - 1];
-    word
-}
-
-/// `x` (`a` bits, two's complement) as offset binary.
-fn biased(x: Expr, a: usize) -> Expr {
-    Expr::Concat(vec![x.clone().bit(a - 1).un("~"), x.slice(0, a - 1)])
-}
 
 /// Generates the split threshold stage `name` for `st`, reading `input` (one accumulator per
 /// beat) and writing `output` (every channel's bit).
