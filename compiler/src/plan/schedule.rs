@@ -187,6 +187,52 @@ pub fn swg_available(s: &SwgState, g: &WindowGeometry) -> bool {
     s.d == 1 || (s.d == 0 && (s.wy > row_need || (s.wy == row_need && s.wx > col_need)))
 }
 
+/// A chain of register stages, each holding a flag (bit i: stage i; the last is the output).
+#[derive(Clone, Copy)]
+struct Stages {
+    bits: u64,
+    len: u32,
+}
+
+impl Stages {
+    fn new(len: usize) -> Stages {
+        assert!((1..=64).contains(&len), "1 to 64 register stages");
+        Stages {
+            bits: 0,
+            len: len as u32,
+        }
+    }
+
+    /// The last stage's flag.
+    fn last(&self) -> bool {
+        self.bits >> (self.len - 1) & 1 == 1
+    }
+
+    fn any(&self) -> bool {
+        self.bits != 0
+    }
+
+    /// Every stage takes its predecessor's flag, the first takes `flag`.
+    fn shift(&mut self, flag: bool) {
+        let mask = u64::MAX >> (64 - self.len);
+        self.bits = (self.bits << 1 | u64::from(flag)) & mask;
+    }
+
+    /// Shifts until the most advanced flag is in the last stage (`u64::MAX` when empty).
+    fn cycles_to_last(&self) -> u64 {
+        match self.bits {
+            0 => u64::MAX,
+            b => u64::from(self.len + b.leading_zeros() - 64),
+        }
+    }
+
+    /// `cycles` shifts of `false` (none may push a flag out: see [`Stages::cycles_to_last`]).
+    fn shift_empty(&mut self, cycles: u64) {
+        debug_assert!(cycles <= self.cycles_to_last());
+        self.bits = self.bits.checked_shl(cycles.min(64) as u32).unwrap_or(0);
+    }
+}
+
 #[derive(Clone)]
 enum State {
     Fifo {
@@ -204,7 +250,7 @@ enum State {
         nf: usize,
         sf: usize,
         /// Per pipeline stage: does it hold a pass's last op?
-        pipe: Vec<bool>,
+        pipe: Stages,
         /// Beats in the output queue.
         queued: usize,
         /// Unclaimed queue slots.
@@ -222,7 +268,7 @@ enum State {
     },
     Scores {
         /// Valid flag of each register stage; the last one is the output's.
-        pipe: Vec<bool>,
+        pipe: Stages,
     },
 }
 
@@ -248,7 +294,7 @@ impl State {
             } => State::Mvu {
                 nf: 0,
                 sf: 0,
-                pipe: vec![false; 2 + operand_registers + tree_registers],
+                pipe: Stages::new(2 + operand_registers + tree_registers),
                 queued: 0,
                 credits: queue,
             },
@@ -263,7 +309,7 @@ impl State {
                 out_valid: false,
             },
             Component::Scores { depth, .. } => State::Scores {
-                pipe: vec![false; depth],
+                pipe: Stages::new(depth),
             },
         }
     }
@@ -276,7 +322,7 @@ impl State {
             State::Mvu { queued, .. } => *queued > 0,
             State::Swg { out_valid, .. } => *out_valid,
             State::Pool { out_valid, .. } => *out_valid,
-            State::Scores { pipe } => pipe[pipe.len() - 1],
+            State::Scores { pipe } => pipe.last(),
         }
     }
 }
@@ -324,22 +370,54 @@ impl Timing {
 
 /// Runs `frames` frames of `input_beats` beats each through `components`, the source offering a
 /// beat every cycle and the sink always ready.
+///
+/// Stretches of cycles in which no handshake fires and only MVUs count through their ops are
+/// skipped in one step ([`quiet_horizon`]): a serial folding spends almost all of its 10⁵–10⁶
+/// cycles per frame that way, so the run costs per beat rather than per cycle. The skip is
+/// exact: [`tests::skipping_quiet_cycles_changes_nothing`] compares it with stepping every cycle.
 pub fn simulate(components: &[Component], input_beats: usize, frames: usize) -> Timing {
+    run(components, input_beats, frames, true, None).expect("no reference to miss")
+}
+
+/// Does the run of `frames` frames emit its output beats exactly in the cycles `reference`
+/// gives? Its timing if so; None as soon as a beat is late (or early).
+fn matches(components: &[Component], input_beats: usize, reference: &[u64]) -> Option<Timing> {
+    run(
+        components,
+        input_beats,
+        reference.len(),
+        true,
+        Some(reference),
+    )
+}
+
+/// The cycle model's run (see [`simulate`]); `skip` off steps every cycle (for the test of the
+/// skip). With a `reference`, it gives up (None) at the first output beat off its cycle.
+fn run(
+    components: &[Component],
+    input_beats: usize,
+    frames: usize,
+    skip: bool,
+    reference: Option<&[u64]>,
+) -> Option<Timing> {
     let n = components.len();
     let mut state: Vec<State> = components.iter().map(State::new).collect();
     let mut occupancy = vec![0usize; n];
     let mut first_beats = vec![(None, None); n];
     let total_in = input_beats * frames;
     let (mut sent, mut input_cycles, mut output_cycles) = (0usize, Vec::new(), Vec::new());
+    // Steps (a skipped stretch is one): a pipeline that still moves takes at most a few per
+    // beat; a stuck one is caught at once when skipping, by this bound when not.
     let limit = 10_000_000u64 + 1000 * total_in as u64;
-    let mut cycle = 0u64;
+    let (mut cycle, mut steps) = (0u64, 0u64);
     // Per-cycle signals, allocated once (this loop runs millions of times for a CNV).
     let (mut valid_in, mut ready_out, mut ready_in) =
         (vec![false; n], vec![true; n], vec![false; n]);
     let (mut fire_in, mut fire_out) = (vec![false; n], vec![false; n]);
     while output_cycles.len() < frames {
+        steps += 1;
         assert!(
-            cycle < limit,
+            steps < limit,
             "cycle model did not finish: a component never drains"
         );
         // Valid into each component: the source for the first, else the previous one's output.
@@ -376,9 +454,7 @@ pub fn simulate(components: &[Component], input_beats: usize, frames: usize) -> 
                 (Component::Pool { .. }, State::Pool { out_valid, .. }) => {
                     !*out_valid || ready_out[i]
                 }
-                (Component::Scores { .. }, State::Scores { pipe }) => {
-                    !pipe[pipe.len() - 1] || ready_out[i]
-                }
+                (Component::Scores { .. }, State::Scores { pipe }) => !pipe.last() || ready_out[i],
                 _ => unreachable!("state matches component"),
             };
         }
@@ -386,12 +462,38 @@ pub fn simulate(components: &[Component], input_beats: usize, frames: usize) -> 
             fire_in[i] = valid_in[i] && ready_in[i];
             fire_out[i] = state[i].out_valid() && ready_out[i];
         }
+        if skip && !fire_in.iter().chain(&fire_out).any(|&f| f) {
+            let horizon = (0..n)
+                .map(|i| quiet_horizon(&components[i], &state[i], ready_out[i]))
+                .min()
+                .unwrap_or(u64::MAX);
+            assert!(
+                horizon != u64::MAX,
+                "cycle model did not finish: a component never drains"
+            );
+            if horizon > 0 {
+                // Every signal computed above holds for `horizon` cycles; only MVU counters move.
+                for (c, s) in components.iter().zip(state.iter_mut()) {
+                    skip_ops(c, s, horizon);
+                }
+                cycle += horizon;
+                continue;
+            }
+        }
         if fire_in[0] {
             input_cycles.push(cycle);
             sent += 1;
         }
         if fire_out[n - 1] {
             output_cycles.push(cycle);
+        }
+        if let Some(reference) = reference {
+            let k = output_cycles.len();
+            // A skipped stretch has no output beat, so a beat is checked when it comes.
+            let off = fire_out[n - 1] && cycle != reference[k - 1];
+            if off || reference.get(k).is_some_and(|&r| cycle >= r) {
+                return None;
+            }
         }
         for (i, first) in first_beats.iter_mut().enumerate() {
             if fire_in[i] && first.0.is_none() {
@@ -422,12 +524,12 @@ pub fn simulate(components: &[Component], input_beats: usize, frames: usize) -> 
         }
         cycle += 1;
     }
-    Timing {
+    Some(Timing {
         input_cycles,
         output_cycles,
         occupancy,
         first_beats,
-    }
+    })
 }
 
 fn step(
@@ -482,11 +584,10 @@ fn step(
             let issue = mvu_issues(*nf, *sf, *sfs, *credits, valid_in);
             let claims = issue && *sf == sfs - 1;
             // A last op leaving the result register writes its beat into the queue.
-            let finishing = *pipe.last().expect("pipeline has a stage");
+            let finishing = pipe.last();
             *queued = *queued + usize::from(finishing) - usize::from(fire_out);
             *credits = *credits + usize::from(fire_out) - usize::from(claims);
-            pipe.rotate_right(1);
-            pipe[0] = claims;
+            pipe.shift(claims);
             if issue {
                 *sf += 1;
                 if *sf == *sfs {
@@ -553,13 +654,79 @@ fn step(
         }
         (Component::Scores { .. }, State::Scores { pipe }) => {
             // One clock enable for all stages: they advance together or not at all.
-            let ce = !pipe[pipe.len() - 1] || ready_out;
+            let ce = !pipe.last() || ready_out;
             if ce {
-                pipe.rotate_right(1);
-                pipe[0] = fire_in;
+                pipe.shift(fire_in);
             }
         }
         _ => unreachable!("state matches component"),
+    }
+}
+
+/// In a cycle in which no handshake fires: for how many cycles from this one on the component
+/// would change nothing but an MVU's op counter, so that its `valid`/`ready` signals (and with
+/// everyone's, the whole pipeline's) stay as they are — 0 if this cycle already changes more,
+/// `u64::MAX` if it changes nothing at all.
+fn quiet_horizon(c: &Component, s: &State, ready_out: bool) -> u64 {
+    match (c, s) {
+        (
+            Component::Mvu { sf: sfs, .. },
+            State::Mvu {
+                nf,
+                sf,
+                pipe,
+                credits,
+                ..
+            },
+        ) => {
+            // A pass's last op in flight shifts along unseen until it reaches the queue.
+            let in_flight = pipe.cycles_to_last();
+            let ops = if mvu_issues(*nf, *sf, *sfs, *credits, false) {
+                // Ops up to the pass's last issue alone; the last claims a credit.
+                (sfs - 1 - sf) as u64
+            } else {
+                u64::MAX // waiting for input (pass 0) or for a credit
+            };
+            in_flight.min(ops)
+        }
+        // With no beat leaving, an empty output register loads the next tap if it can.
+        (Component::Swg { geometry, .. }, State::Swg { s, out_valid })
+            if !*out_valid && swg_available(s, geometry) =>
+        {
+            0
+        }
+        // Register stages move whenever the last is free.
+        (Component::Scores { .. }, State::Scores { pipe })
+            if (!pipe.last() || ready_out) && pipe.any() =>
+        {
+            0
+        }
+        // Buffers, converters and the pool change only when a beat moves; so does the rest.
+        _ => u64::MAX,
+    }
+}
+
+/// Advances an MVU by `cycles` quiet cycles (see [`quiet_horizon`]): its ops within the pass
+/// (no claim, no input) and its last ops in flight (none reaching the queue); other components
+/// stay as they are.
+fn skip_ops(c: &Component, s: &mut State, cycles: u64) {
+    if let (
+        Component::Mvu { sf: sfs, .. },
+        State::Mvu {
+            nf,
+            sf,
+            credits,
+            pipe,
+            ..
+        },
+    ) = (c, s)
+    {
+        if mvu_issues(*nf, *sf, *sfs, *credits, false) {
+            *sf += cycles as usize;
+            debug_assert!(*sf < *sfs, "a skip stays within the pass");
+        }
+        // Nothing reaches the queue within the stretch.
+        pipe.shift_empty(cycles);
     }
 }
 
@@ -646,9 +813,9 @@ fn least(c: &Component) -> usize {
 /// queue the most slots claimed with the one being claimed, both plus one) reproduces that run
 /// exactly: every write or claim it allowed is still allowed. A need at the least size is
 /// therefore taken as is; a larger need bounds a binary search for the smallest size that keeps
-/// every output cycle of the reference, after which the needs are refreshed by one more run.
-/// Every accepted size is checked against the reference (and grown if a check failed, which
-/// the bound rules out).
+/// every output cycle of the reference. A candidate's run stops at its first late beat; the run
+/// of the size accepted gives the next buffer's need. The sized pipeline's run is checked
+/// against the reference at the end.
 pub fn size_fifos(components: &mut [Component], input_beats: usize) -> Timing {
     let mut roomy = vec![0usize; components.len()];
     for (i, c) in components.iter_mut().enumerate() {
@@ -675,33 +842,45 @@ pub fn size_fifos(components: &mut [Component], input_beats: usize) -> Timing {
             set_size(components, i, floor);
             continue;
         }
-        // Output times are monotone non-increasing in size.
+        // Output times are monotone non-increasing in size. A size at the need reproduces
+        // `latest`; a smaller one that keeps the reference brings its own run. Most buffers
+        // need far less than their need in a roomy run, so the search gallops up from the
+        // floor (a failing run is short: it stops at its first late beat), then bisects.
         let (mut lo, mut hi) = (floor, need);
+        let mut step = 1;
+        while lo < hi {
+            let probe = (lo + step - 1).min(hi - 1);
+            set_size(components, i, probe);
+            match matches(components, input_beats, &reference.output_cycles) {
+                Some(run) => {
+                    hi = probe;
+                    latest = run;
+                    break;
+                }
+                None => lo = probe + 1,
+            }
+            step *= 2;
+        }
         while lo < hi {
             let mid = (lo + hi) / 2;
             set_size(components, i, mid);
-            if simulate(components, input_beats, SIZING_FRAMES).output_cycles
-                == reference.output_cycles
-            {
-                hi = mid;
-            } else {
-                lo = mid + 1;
+            match matches(components, input_beats, &reference.output_cycles) {
+                Some(run) => {
+                    hi = mid;
+                    latest = run;
+                }
+                None => lo = mid + 1,
             }
         }
-        loop {
-            set_size(components, i, lo);
-            latest = simulate(components, input_beats, SIZING_FRAMES);
-            if latest.output_cycles == reference.output_cycles || lo >= roomy[i] {
-                break;
-            }
-            lo += 1;
-        }
+        set_size(components, i, lo);
     }
+    // The sized pipeline's own run, which must keep the reference.
+    let sized = simulate(components, input_beats, SIZING_FRAMES);
     assert_eq!(
-        latest.output_cycles, reference.output_cycles,
+        sized.output_cycles, reference.output_cycles,
         "buffer sizing changed the schedule"
     );
-    latest
+    sized
 }
 
 #[cfg(test)]
@@ -783,6 +962,55 @@ mod tests {
             "{:?}",
             c[1]
         );
+    }
+
+    /// The skipping run against stepping every cycle, on the pipelines of real plans (presets
+    /// of every stage kind, serial and wide foldings) with their buffers as sized, as generous
+    /// as sizing starts them, and at their least (queues out of credits, FIFOs full).
+    #[test]
+    fn skipping_quiet_cycles_changes_nothing() {
+        use crate::plan::folding::FoldingFile;
+        let mut runs = 0;
+        // (Stepping a serial cnv-small costs seconds: one of them is enough.)
+        let wide = [Some(6), None];
+        let all = [Some(1), Some(6), None];
+        for (preset, seed, budgets) in [
+            ("all-ops", 1, &all[..]),
+            ("tfc", 2, &all),
+            ("tfc-tiled", 3, &all),
+            ("cnv-small-codebook", 4, &wide),
+            ("cnv-small-tiled", 5, &all),
+        ] {
+            let model = crate::presets::find(preset).unwrap().generate(seed);
+            let graph = crate::passes::lower(&model).unwrap();
+            for &budget in budgets {
+                let folding = FoldingFile {
+                    lane_budget: budget,
+                    ..Default::default()
+                };
+                let plan = crate::plan::plan(&graph, &folding).unwrap();
+                let beats = plan.stages[0].input.beats;
+                let sized = plan.pipeline.clone();
+                let resized = |size: fn(&Component) -> usize| {
+                    let mut p = sized.clone();
+                    for c in p.iter_mut() {
+                        let s = size(c);
+                        if let Some(b) = buffer(c) {
+                            *b = s;
+                        }
+                    }
+                    p
+                };
+                for pipeline in [sized.clone(), resized(generous), resized(least)] {
+                    // Timing's equality covers the buffers' needs and first beats too.
+                    let skipped = run(&pipeline, beats, 2, true, None);
+                    let stepped = run(&pipeline, beats, 2, false, None);
+                    assert_eq!(skipped, stepped, "{preset} budget {budget:?}");
+                    runs += 1;
+                }
+            }
+        }
+        assert_eq!(runs, 42);
     }
 
     #[test]
