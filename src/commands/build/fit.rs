@@ -142,6 +142,25 @@ pub fn fit_folding(
     Ok(fits.then_some(plan))
 }
 
+/// [`fit_folding`] of `folding` with its weight memories packed into block RAM
+/// ([`packed_folding`]) if that fits, else of `folding` as it is.
+pub fn fit_with_packing(
+    graph: &xnorc_compiler::ir::Graph,
+    folding: &FoldingFile,
+    board: &Board,
+    lut_fraction: f64,
+    model: &Path,
+) -> Result<Option<HardwarePlan>, CliError> {
+    let (stages, _, _) = plan::plan_stages(graph, folding)
+        .map_err(|e| CliError::Model(e.in_file(model.display().to_string())))?;
+    if let Some(packed) = packed_folding(graph, folding, &stages, board.device.family) {
+        if let Some(plan) = fit_folding(graph, &packed, board, lut_fraction, model)? {
+            return Ok(Some(plan));
+        }
+    }
+    fit_folding(graph, folding, board, lut_fraction, model)
+}
+
 /// What the most serial automatic folding (one lane per layer) needs on `board`: its estimate
 /// with the read-only memories where the plan puts them, and with every one of them in logic —
 /// the two ends between which the fit moves memories. For the does-not-fit error.
@@ -169,6 +188,80 @@ pub fn serial_need(
     Ok((planned, in_logic))
 }
 
+/// Most lanes block-RAM packing may give a layer, as a multiple of the automatic choice: more
+/// would trade too many LUT4s for blocks.
+const MAX_PACKING_GROWTH: usize = 4;
+
+/// Block-RAM packing: the automatic folding balances cycles, blind to the RAM shapes. A weight
+/// memory one or two bits wide and deep wastes most of each block (an iCE40 SB_RAM40_4K is at
+/// best 2,048 × 2, so a one-bit memory fills half; an ECP5 DP16KD at 36 bits wide needs 512
+/// words to be full). For each layer of `stages` whose weights are in block RAM and whose
+/// folding the file leaves open, this widens PE or SIMD (up to [`MAX_PACKING_GROWTH`] times
+/// the lanes) when the same bits in wider, shallower words take fewer blocks; the layer only
+/// gets faster. None if no layer gains. Codebook layers (whose PE and SIMD the cost rule
+/// reinterprets) and layers with split-channel probe rows keep their folding.
+fn packed_folding(
+    graph: &xnorc_compiler::ir::Graph,
+    folding: &FoldingFile,
+    stages: &[Stage],
+    family: xnorc_boards::Family,
+) -> Option<FoldingFile> {
+    use xnorc_compiler::ir::{Geometry, Op};
+    let mut packed = folding.clone();
+    let mut gained = false;
+    for s in stages {
+        let StageKind::Mvu(m) = &s.kind else { continue };
+        let given = folding.layers.get(&s.name);
+        if m.memory != MemoryStyle::Block
+            || m.codebook.is_some()
+            || m.probes > 0
+            || given.is_some_and(|l| l.pe.is_some() || l.simd.is_some())
+        {
+            continue;
+        }
+        let Some(Op::MatMul(mm)) = graph
+            .ids()
+            .map(|id| graph.node(id))
+            .find(|n| n.name == s.name)
+            .map(|n| &n.op)
+        else {
+            continue;
+        };
+        let filters = m.o / m.fanout;
+        let unit = match mm.geometry {
+            Geometry::Dense => mm.weights.taps(),
+            Geometry::Conv { .. } => mm.weights.in_channels,
+        };
+        let (depth, width) = (m.weight_words.len(), m.word_bits());
+        let bits = depth * width;
+        let blocks = |grow: usize| {
+            let w = width * grow;
+            family.ram_blocks_for(bits.div_ceil(w), w)
+        };
+        // Fewest blocks, then fewest lanes; PE before SIMD (no wider stream) on a tie.
+        let mut best = (blocks(1), 1, m.pe, m.simd);
+        for a in 1..=MAX_PACKING_GROWTH {
+            for c in 1..=MAX_PACKING_GROWTH / a {
+                let (pe, simd) = (m.pe * a, m.simd * c);
+                if !filters.is_multiple_of(pe) || !unit.is_multiple_of(simd) {
+                    continue;
+                }
+                let candidate = (blocks(a * c), a * c, pe, simd);
+                if (candidate.0, candidate.1) < (best.0, best.1) {
+                    best = candidate;
+                }
+            }
+        }
+        if best.1 > 1 {
+            let layer = packed.layers.entry(s.name.clone()).or_default();
+            layer.pe = Some(best.2);
+            layer.simd = Some(best.3);
+            gained = true;
+        }
+    }
+    gained.then_some(packed)
+}
+
 /// The widest automatic folding whose estimate fits `board`, lane budgets tried from the
 /// device's LUT share down.
 pub fn fitting_plan(
@@ -185,7 +278,7 @@ pub fn fitting_plan(
             memory_output_register: Some(memory_output_register),
             ..FoldingFile::default()
         };
-        if let Some(plan) = fit_folding(&graph, &folding, board, AUTO_LUT_FILL, model)? {
+        if let Some(plan) = fit_with_packing(&graph, &folding, board, AUTO_LUT_FILL, model)? {
             return Ok(Some(plan));
         }
         if budget == 1 {
@@ -275,6 +368,62 @@ mod tests {
         let mut replanned = plan::plan(&g, &again).unwrap();
         place_buffers(&mut replanned, &board);
         assert_eq!(memories::plan_memories(&replanned), after);
+    }
+
+    #[test]
+    fn packing_widens_layers_whose_weights_waste_their_blocks() {
+        // cnv-small with one lane per layer: fc1 (1,152 inputs × 64 outputs) is a 73,728 × 1
+        // weight memory. An SB_RAM40_4K is at best 2,048 × 2, so it takes 36 blocks half
+        // empty; two lanes (36,864 × 2) fill 18 — by hand from the iCE40 RAM shapes.
+        let g = graph("cnv-small");
+        let board = xnorc_boards::board::find("icebreaker").unwrap();
+        let family = board.device.family;
+        let serial = FoldingFile {
+            lane_budget: Some(1),
+            ..FoldingFile::default()
+        };
+        let (stages, _, _) = plan::plan_stages(&g, &serial).unwrap();
+        let packed = packed_folding(&g, &serial, &stages, family).expect("fc1 gains");
+        let fc1 = &packed.layers["fc1"];
+        assert_eq!(fc1.pe.unwrap() * fc1.simd.unwrap(), 2);
+        let weights = |stages: &[Stage], name: &str| -> Memory {
+            stage_memories(stages)
+                .into_iter()
+                .find(|m| m.component == name && m.role == MemoryRole::Weights)
+                .unwrap()
+        };
+        let before = weights(&stages, "fc1");
+        assert_eq!((before.depth, before.width), (73_728, 1));
+        assert_eq!(memory_cost(family, &before).0, 36);
+        let (repacked, _, _) = plan::plan_stages(&g, &packed).unwrap();
+        let after = weights(&repacked, "fc1");
+        assert_eq!((after.depth, after.width), (36_864, 2));
+        assert_eq!(memory_cost(family, &after).0, 18);
+        // Every widened layer stays within the growth limit, and the design takes fewer blocks.
+        for (name, layer) in &packed.layers {
+            let s = stages.iter().find(|s| &s.name == name).unwrap();
+            let StageKind::Mvu(m) = &s.kind else {
+                panic!("{name} is not a matrix layer")
+            };
+            let grown = layer.pe.unwrap() * layer.simd.unwrap();
+            assert!(grown > m.pe * m.simd && grown <= MAX_PACKING_GROWTH * m.pe * m.simd);
+        }
+        let blocks = |stages: &[Stage]| {
+            estimate::estimate(stages, &stage_memories(stages), &board).ram_blocks
+        };
+        assert!(blocks(&repacked) < blocks(&stages));
+        // A folding file that sets a layer is left alone there.
+        let mut fixed = serial.clone();
+        fixed.layers.insert(
+            "fc1".into(),
+            xnorc_compiler::plan::folding::LayerFolding {
+                simd: Some(1),
+                ..Default::default()
+            },
+        );
+        let (stages, _, _) = plan::plan_stages(&g, &fixed).unwrap();
+        let packed = packed_folding(&g, &fixed, &stages, family);
+        assert!(packed.is_none_or(|p| p.layers["fc1"].pe.is_none()));
     }
 
     #[test]

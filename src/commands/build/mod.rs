@@ -160,7 +160,7 @@ fn plan_for_board(args: &Args, board: &Board) -> Result<HardwarePlan, CliError> 
             ..FoldingFile::default()
         };
         // The user's lane budget: move memories to logic only while the device's LUTs last.
-        return match fit::fit_folding(&graph, &folding, board, 1.0, &args.model)? {
+        return match fit::fit_with_packing(&graph, &folding, board, 1.0, &args.model)? {
             Some(plan) => Ok(plan),
             None => {
                 let (_, mut plan) =
