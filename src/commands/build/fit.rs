@@ -116,12 +116,30 @@ pub fn fit_folding(
     lut_fraction: f64,
     model: &Path,
 ) -> Result<Option<HardwarePlan>, CliError> {
-    let in_model =
-        |e: xnorc_compiler::ModelError| CliError::Model(e.in_file(model.display().to_string()));
+    let planned = plan_stages(graph, folding, model)?;
+    fit_stages(graph, folding, planned, board, lut_fraction)
+}
+
+/// The stages of `folding` (with the tree pipeline and input order), errors in the model's name.
+fn plan_stages(
+    graph: &xnorc_compiler::ir::Graph,
+    folding: &FoldingFile,
+    model: &Path,
+) -> Result<(Vec<Stage>, u32, Vec<usize>), CliError> {
+    plan::plan_stages(graph, folding)
+        .map_err(|e| CliError::Model(e.in_file(model.display().to_string())))
+}
+
+/// [`fit_folding`] of stages already planned from `folding`.
+fn fit_stages(
+    graph: &xnorc_compiler::ir::Graph,
+    folding: &FoldingFile,
+    (mut stages, tree_pipeline, input_order): (Vec<Stage>, u32, Vec<usize>),
+    board: &Board,
+    lut_fraction: f64,
+) -> Result<Option<HardwarePlan>, CliError> {
     // Stages only first: the cycle model and FIFO sizing run once the memories fit (memory
     // placement changes neither).
-    let (mut stages, tree_pipeline, input_order) =
-        plan::plan_stages(graph, folding).map_err(in_model)?;
     if !move_roms_to_logic(&mut stages, &[], board, lut_fraction) {
         return Ok(None);
     }
@@ -151,14 +169,13 @@ pub fn fit_with_packing(
     lut_fraction: f64,
     model: &Path,
 ) -> Result<Option<HardwarePlan>, CliError> {
-    let (stages, _, _) = plan::plan_stages(graph, folding)
-        .map_err(|e| CliError::Model(e.in_file(model.display().to_string())))?;
-    if let Some(packed) = packed_folding(graph, folding, &stages, board.device.family) {
+    let planned = plan_stages(graph, folding, model)?;
+    if let Some(packed) = packed_folding(graph, folding, &planned.0, board.device.family) {
         if let Some(plan) = fit_folding(graph, &packed, board, lut_fraction, model)? {
             return Ok(Some(plan));
         }
     }
-    fit_folding(graph, folding, board, lut_fraction, model)
+    fit_stages(graph, folding, planned, board, lut_fraction)
 }
 
 /// What the most serial automatic folding (one lane per layer) needs on `board`: its estimate
@@ -175,8 +192,7 @@ pub fn serial_need(
         memory_output_register: Some(memory_output_register),
         ..FoldingFile::default()
     };
-    let (mut stages, _, _) = plan::plan_stages(graph, &folding)
-        .map_err(|e| CliError::Model(e.in_file(model.display().to_string())))?;
+    let (mut stages, _, _) = plan_stages(graph, &folding, model)?;
     let planned = estimate::estimate(&stages, &stage_memories(&stages), board);
     for s in &mut stages {
         if let StageKind::Mvu(m) = &mut s.kind {
@@ -238,7 +254,8 @@ fn packed_folding(
             let w = width * grow;
             family.ram_blocks_for(bits.div_ceil(w), w)
         };
-        // Fewest blocks, then fewest lanes; PE before SIMD (no wider stream) on a tie.
+        // Fewest blocks, then fewest lanes; on a tie the first found, which widens SIMD before
+        // PE (fewer accumulators and comparators, as the automatic rule prefers).
         let mut best = (blocks(1), 1, m.pe, m.simd);
         for a in 1..=MAX_PACKING_GROWTH {
             for c in 1..=MAX_PACKING_GROWTH / a {
