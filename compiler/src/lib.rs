@@ -10,6 +10,7 @@ pub mod bits;
 pub mod error;
 pub mod format;
 pub mod fsutil;
+pub mod import;
 pub mod ir;
 pub mod passes;
 pub mod plan;

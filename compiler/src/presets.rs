@@ -309,6 +309,7 @@ impl Builder {
             OpDef::Input(InputDef {
                 shape: dims.to_vec(),
                 dtype,
+                from_float: None,
             }),
         );
     }
@@ -658,7 +659,13 @@ impl Builder {
             StepDef::Prelu(f(&slope)),
             StepDef::Add(f(&shift)),
         ];
-        self.push(name, OpDef::Binarize(BinarizeDef { steps }));
+        self.push(
+            name,
+            OpDef::Binarize(BinarizeDef {
+                steps,
+                arithmetic: Default::default(),
+            }),
+        );
     }
 
     /// A `k`×`k` max-pool with stride `k`.
@@ -714,7 +721,14 @@ impl Builder {
         } else {
             (None, None)
         };
-        self.push("scores", OpDef::Output(OutputDef { scale, offset }));
+        self.push(
+            "scores",
+            OpDef::Output(OutputDef {
+                scale,
+                offset,
+                to_float: None,
+            }),
+        );
     }
 
     fn mlp(&mut self, widths: &[usize]) {

@@ -173,6 +173,26 @@ impl NpyArray {
         })
     }
 
+    /// `float32` elements; `None` for any other type (float64 data would be rounded).
+    pub fn to_f32(&self) -> Option<Vec<f32>> {
+        (self.dtype == NpyType::F32).then(|| {
+            self.data
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().expect("4")))
+                .collect()
+        })
+    }
+
+    /// Builds a `float32` array.
+    pub fn from_f32(shape: Vec<usize>, values: &[f32]) -> Self {
+        assert_eq!(shape.iter().product::<usize>(), values.len());
+        NpyArray {
+            dtype: NpyType::F32,
+            shape,
+            data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        }
+    }
+
     /// Builds an `int64`/`int32`/`uint8`/`bool` array from values (must fit the type).
     pub fn from_i64(dtype: NpyType, shape: Vec<usize>, values: &[i64]) -> Self {
         assert_eq!(shape.iter().product::<usize>(), values.len());

@@ -37,9 +37,13 @@ pub struct Args {
     /// uint8/int8 as the model's input declares for integer inputs.
     #[arg(long)]
     input: PathBuf,
-    /// Where to write the class scores: .npy [N, classes], int32 when they fit, else int64.
+    /// Where to write the output: the class scores as .npy [N, classes] (int32 when they fit,
+    /// else int64); for a model imported from ONNX, the graph's float32 output [N, ...].
     #[arg(long)]
     output: Option<PathBuf>,
+    /// Where to write the integer class scores (before an imported model's float tail).
+    #[arg(long)]
+    scores: Option<PathBuf>,
     /// Labels .npy [N] (any integer type): print accuracy.
     #[arg(long)]
     labels: Option<PathBuf>,
@@ -58,9 +62,14 @@ fn input_error(path: &Path, msg: impl std::fmt::Display) -> CliError {
     CliError::Input(format!("{}: {msg}", path.display()))
 }
 
-/// Reads the input batch and checks it against the model's input declaration.
+/// Reads the input batch and checks it against the model's input declaration. An imported
+/// model also takes float32 frames shaped like its source graph's input, mapped to codes by its
+/// input map exactly as the graph computes them.
 pub fn read_input(path: &Path, graph: &Graph) -> Result<(usize, InputData), CliError> {
     let array = NpyArray::read(path).map_err(|e| CliError::Input(e.to_string()))?;
+    if array.dtype == NpyType::F32 {
+        return map_float_input(path, graph, &array);
+    }
     let node = graph.input_node();
     let dims = node.shape.dims();
     if array.shape.len() != dims.len() + 1 || array.shape[1..] != dims[..] {
@@ -108,6 +117,47 @@ pub fn read_input(path: &Path, graph: &Graph) -> Result<(usize, InputData), CliE
     let data = match array.dtype {
         NpyType::I8 => InputData::I8(array.data.iter().map(|&b| b as i8).collect()),
         _ => InputData::U8(array.data),
+    };
+    Ok((array.shape[0], data))
+}
+
+/// Float32 frames through the model's input map.
+fn map_float_input(
+    path: &Path,
+    graph: &Graph,
+    array: &NpyArray,
+) -> Result<(usize, InputData), CliError> {
+    let Some(map) = &graph.input_map else {
+        return Err(input_error(
+            path,
+            format!(
+                "holds float32, but the model takes {} codes (only models imported from ONNX \
+                 map float input)",
+                graph.input_node().vtype.describe()
+            ),
+        ));
+    };
+    if array.shape.len() != map.shape.len() + 1 || array.shape[1..] != map.shape[..] {
+        return Err(input_error(
+            path,
+            format!(
+                "shape {:?} does not match the graph's float input: expected [N, {}]",
+                array.shape,
+                map.shape
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    let values = array.to_f32().expect("float32 checked");
+    let codes = map.codes(&values);
+    let data = match graph.input_node().vtype {
+        ValueType::Int { min, .. } if min < 0 => {
+            InputData::I8(codes.iter().map(|&c| c as i8).collect())
+        }
+        _ => InputData::U8(codes.iter().map(|&c| c as u8).collect()),
     };
     Ok((array.shape[0], data))
 }
@@ -163,6 +213,8 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         .map(|p| read_labels(p, frames))
         .transpose()?;
     let score_range = graph.node(graph.output).vtype.range();
+    let float_tail = graph.float_tail.clone();
+    let float_tail = float_tail.as_ref();
     let sim = Simulator::new(graph).map_err(|e| CliError::Input(e.to_string()))?;
     let bar = if frames >= PROGRESS_FRAMES {
         let bar = ProgressBar::new(frames as u64);
@@ -180,19 +232,37 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         .map_err(|e| input_error(&args.input, e))?;
     let seconds = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
+    let fits_i32 = score_range.0 >= i32::MIN as i64 && score_range.1 <= i32::MAX as i64;
+    let dtype = if fits_i32 { NpyType::I32 } else { NpyType::I64 };
+    let scores = NpyArray::from_i64(dtype, vec![frames, results.classes], &results.scores);
+    // An imported model's output is its source graph's float output; argmax follows it.
+    let floats = float_tail.map(|tail| {
+        let values = tail.outputs(&results.scores, results.classes);
+        let mut shape = vec![frames];
+        shape.extend(&tail.shape);
+        (NpyArray::from_f32(shape, &values), values)
+    });
     if let Some(out) = &args.output {
-        let fits_i32 = score_range.0 >= i32::MIN as i64 && score_range.1 <= i32::MAX as i64;
-        let dtype = if fits_i32 { NpyType::I32 } else { NpyType::I64 };
-        let array = NpyArray::from_i64(dtype, vec![frames, results.classes], &results.scores);
+        let array = floats.as_ref().map_or(&scores, |(a, _)| a);
         write_output(out, &array.to_bytes())?;
     }
+    if let Some(out) = &args.scores {
+        write_output(out, &scores.to_bytes())?;
+    }
+    let predictions: Vec<usize> = match &floats {
+        Some((_, values)) => values
+            .chunks(results.classes.max(1))
+            .map(argmax_f32)
+            .collect(),
+        None => results.argmax.clone(),
+    };
     if let Some(dir) = &args.dump {
         dump(dir, &sim, input.frames(), args.dump_frames.min(frames))?;
     }
     let accuracy = labels.map(|l| {
         let correct = l
             .iter()
-            .zip(&results.argmax)
+            .zip(&predictions)
             .filter(|(&l, &p)| l == p as i64)
             .count();
         correct as f64 / frames.max(1) as f64
@@ -214,8 +284,30 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             println!("accuracy: {:.2}% ({frames} labelled frames)", a * 100.0);
         }
         if let Some(out) = &args.output {
-            println!("scores: {}", out.display());
+            let what = if float_tail.is_some() {
+                "graph output (float32)"
+            } else {
+                "scores"
+            };
+            println!("{what}: {}", out.display());
+        }
+        if let Some(out) = &args.scores {
+            println!("integer scores: {}", out.display());
         }
     }
     Ok(())
+}
+
+/// The index of the largest value, the lowest on ties (NumPy's `argmax`; a NaN wins, as there).
+pub fn argmax_f32(values: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in values.iter().enumerate() {
+        if values[best].is_nan() {
+            break;
+        }
+        if v.is_nan() || v > values[best] {
+            best = i;
+        }
+    }
+    best
 }

@@ -104,6 +104,101 @@ pub struct InputDef {
     pub shape: Vec<usize>,
     /// Element type.
     pub dtype: InputType,
+    /// How an imported model's float input becomes these codes (absent: the input is given as
+    /// codes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_float: Option<FromFloatDef>,
+}
+
+/// The graph's float input mapped to the input codes, evaluated in float32 as the source graph
+/// does: elementwise steps, then a quantizer (docs/semantics.md, "Imported models").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FromFloatDef {
+    /// Shape of one float frame (the source graph's input without its batch dimension); it has
+    /// as many elements as the input, in the same (row-major) order.
+    pub shape: Vec<usize>,
+    /// Elementwise float32 steps, each parameter a float tensor `[1]` or one value per element.
+    #[serde(default)]
+    pub steps: Vec<ElementStepDef>,
+    /// The quantizer that makes the codes.
+    pub quant: QuantDef,
+}
+
+/// One elementwise float32 step of [`FromFloatDef`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ElementStepDef {
+    /// x ← x · a.
+    Mul(TensorDef),
+    /// x ← x + b.
+    Add(TensorDef),
+    /// x ← x / d.
+    Div(TensorDef),
+}
+
+/// How float values become input codes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum QuantDef {
+    /// QONNX `BipolarQuant`: bit 1 (+1) when x ≥ 0, else bit 0 (−1). Input dtype `bits`.
+    Bipolar {},
+    /// QONNX `Quant` with zero point 0: q = round(clamp(x / scale)) in float32 (clamped before
+    /// rounding, as QONNX does). Input dtype `int8` (signed) or `uint8`.
+    Int(IntQuantDef),
+}
+
+/// Parameters of an integer quantizer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntQuantDef {
+    /// Bit width, 2..=8.
+    pub bits: u32,
+    /// Signed range [−2^(b−1), 2^(b−1) − 1] instead of [0, 2^b − 1].
+    pub signed: bool,
+    /// Drop the most negative code (signed) or the largest (unsigned).
+    pub narrow: bool,
+    /// The scale, a positive float32 value.
+    pub scale: f64,
+    /// Rounding mode.
+    pub rounding: RoundingMode,
+}
+
+/// Rounding modes of QONNX `Quant` (`rounding_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoundingMode {
+    /// To nearest, ties to even (`ROUND`, `HALF_EVEN`).
+    HalfEven,
+    /// Towards +∞.
+    Ceil,
+    /// Towards −∞.
+    Floor,
+    /// Away from zero.
+    Up,
+    /// Towards zero.
+    Down,
+    /// To nearest, ties away from zero: sign(x)·floor(|x| + 0.5).
+    HalfUp,
+    /// To nearest, ties towards zero: sign(x)·ceil(|x| − 0.5).
+    HalfDown,
+}
+
+/// The arithmetic a `binarize` epilogue (or a float tail) is evaluated in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arithmetic {
+    /// IEEE binary64 (trained parameters given directly).
+    #[default]
+    Float64,
+    /// IEEE binary32, one rounding per operation (imported ONNX graphs compute in float32).
+    Float32,
+}
+
+impl Arithmetic {
+    fn is_float64(&self) -> bool {
+        *self == Arithmetic::Float64
+    }
 }
 
 /// What the stored weight bits mean.
@@ -242,19 +337,24 @@ pub enum StepDef {
     Mul(TensorDef),
     /// y ← y + b (bias, or an RSign/LearnableBias activation shift).
     Add(TensorDef),
+    /// y ← y / d (d ≠ 0; an imported graph's `Div`, which float32 does not round like a `mul`).
+    Div(TensorDef),
     /// y ← (y − μ) / sqrt(σ² + ε) · γ + β.
     Batchnorm(BatchNormDef),
     /// y ← y if y ≥ 0 else y · slope (slope ≥ 0).
     Prelu(TensorDef),
 }
 
-/// `op: binarize` — out bit = [f(S) ≥ 0] where f applies `steps` in order in f64.
+/// `op: binarize` — out bit = [f(S) ≥ 0] where f applies `steps` in order in f64 (or f32).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BinarizeDef {
     /// The float epilogue; may be empty (plain sign).
     #[serde(default)]
     pub steps: Vec<StepDef>,
+    /// The arithmetic the steps are evaluated in (default `float64`).
+    #[serde(default, skip_serializing_if = "Arithmetic::is_float64")]
+    pub arithmetic: Arithmetic,
 }
 
 /// `op: threshold` — out = #{k : S ≥ T[c][k]} (or ≤ for channels with direction −1).
@@ -294,4 +394,19 @@ pub struct OutputDef {
     /// Optional integer `[classes]` offset (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<TensorDef>,
+    /// An imported graph's float output computed from the integer scores (its float tail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_float: Option<ToFloatDef>,
+}
+
+/// The float tail of an imported graph: y = f(score) per class, in float32.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToFloatDef {
+    /// Shape of one output frame of the source graph (without its batch dimension); as many
+    /// elements as classes.
+    pub shape: Vec<usize>,
+    /// Float32 steps applied to each class's score, parameters `[classes]` or `[1]`.
+    #[serde(default)]
+    pub steps: Vec<StepDef>,
 }

@@ -224,6 +224,16 @@ impl TensorDef {
         }
     }
 
+    /// Encodes `f32` values (an imported graph's parameters, kept in their own precision).
+    pub fn from_f32(shape: Vec<usize>, values: &[f32]) -> Self {
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        TensorDef {
+            dtype: DType::Float32,
+            shape,
+            data: b64().encode(bytes),
+        }
+    }
+
     /// Encodes `f64` values.
     pub fn from_f64(shape: Vec<usize>, values: &[f64]) -> Self {
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();

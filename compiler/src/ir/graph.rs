@@ -1,5 +1,6 @@
 //! The graph: typed nodes in topological order, one input, one output.
 
+use super::float_io::{FloatTail, InputMap};
 use super::ops::{Geometry, Op};
 use super::types::{Shape, ValueType};
 use serde_json::Value;
@@ -41,6 +42,10 @@ pub struct Graph {
     pub input: NodeId,
     /// The output node.
     pub output: NodeId,
+    /// An imported model's float input → input codes (absent: the input is given as codes).
+    pub input_map: Option<InputMap>,
+    /// An imported model's integer scores → float output (absent: the scores are the output).
+    pub float_tail: Option<FloatTail>,
 }
 
 impl Graph {

@@ -5,10 +5,12 @@
 //! the model's integer semantics (docs/semantics.md) and nothing about hardware or simulation
 //! layouts; back ends pick their own layouts from it.
 
+pub mod float_io;
 mod graph;
 mod ops;
 mod types;
 
+pub use float_io::{FloatTail, InputMap};
 pub use graph::{Graph, Node, NodeId};
 pub use ops::*;
 pub use types::{int_bits, Shape, ValueType};

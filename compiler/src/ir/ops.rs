@@ -2,7 +2,7 @@
 //! ranges derived.
 
 use crate::bits::BitVec;
-pub use crate::format::{PadMode, WeightValues};
+pub use crate::format::{Arithmetic, PadMode, WeightValues};
 use serde::Serialize;
 
 /// Binary weights of a matrix layer, logically `[out, in, kh, kw]` (dense: kh = kw = 1).
@@ -193,6 +193,8 @@ pub enum FloatStep {
     Mul(Vec<f64>),
     /// y ← y + b.
     Add(Vec<f64>),
+    /// y ← y / d.
+    Div(Vec<f64>),
     /// y ← (y − mean) / sqrt(var + eps) · gamma + beta.
     BatchNorm {
         /// γ.
@@ -227,6 +229,7 @@ impl FloatStep {
         match self {
             FloatStep::Mul(a) => y * a[c],
             FloatStep::Add(b) => y + b[c],
+            FloatStep::Div(d) => y / d[c],
             FloatStep::BatchNorm {
                 gamma,
                 beta,
@@ -244,11 +247,61 @@ impl FloatStep {
         }
     }
 
+    /// The step applied to y in binary32, one rounding per operation, in the order ONNX
+    /// defines (BatchNormalization: (y − mean) / sqrt(var + ε) · scale + B). Validation keeps
+    /// every parameter of a float32 epilogue exactly representable, so the casts are exact.
+    pub fn apply_f32(&self, c: usize, y: f32) -> f32 {
+        match self {
+            FloatStep::Mul(a) => y * a[c] as f32,
+            FloatStep::Add(b) => y + b[c] as f32,
+            FloatStep::Div(d) => y / d[c] as f32,
+            FloatStep::BatchNorm {
+                gamma,
+                beta,
+                mean,
+                var,
+                eps,
+            } => {
+                (y - mean[c] as f32) / (var[c] as f32 + *eps as f32).sqrt() * gamma[c] as f32
+                    + beta[c] as f32
+            }
+            FloatStep::Prelu(slope) => {
+                if y >= 0.0 {
+                    y
+                } else {
+                    y * slope[c] as f32
+                }
+            }
+        }
+    }
+
+    /// Every parameter value of the step (for checks that apply to all of them).
+    pub fn parameters(&self) -> Vec<f64> {
+        match self {
+            FloatStep::Mul(v) | FloatStep::Add(v) | FloatStep::Div(v) | FloatStep::Prelu(v) => {
+                v.clone()
+            }
+            FloatStep::BatchNorm {
+                gamma,
+                beta,
+                mean,
+                var,
+                eps,
+            } => [gamma, beta, mean, var]
+                .into_iter()
+                .flatten()
+                .copied()
+                .chain([*eps])
+                .collect(),
+        }
+    }
+
     /// The step with only channel `c`'s parameters (as channel 0).
     pub fn of_channel(&self, c: usize) -> FloatStep {
         match self {
             FloatStep::Mul(a) => FloatStep::Mul(vec![a[c]]),
             FloatStep::Add(b) => FloatStep::Add(vec![b[c]]),
+            FloatStep::Div(d) => FloatStep::Div(vec![d[c]]),
             FloatStep::BatchNorm {
                 gamma,
                 beta,
@@ -276,6 +329,8 @@ pub struct Binarize {
     pub scale: Option<Vec<Vec<ScaledRun>>>,
     /// Steps in the order they apply.
     pub steps: Vec<FloatStep>,
+    /// The arithmetic the steps are evaluated in.
+    pub arithmetic: Arithmetic,
 }
 
 /// Decision rule of one threshold channel.

@@ -4,8 +4,8 @@
 
 use crate::error::{ModelError, Result};
 use crate::format::{
-    BinarizeDef, ConvDef, InputDef, InputType, MaxPoolDef, ModelFile, NodeDef, OpDef, OutputDef,
-    PadMode, PaddingDef, StepDef, TensorDef, ThresholdDef, WeightValues, WeightsDef,
+    Arithmetic, BinarizeDef, ConvDef, InputDef, InputType, MaxPoolDef, ModelFile, NodeDef, OpDef,
+    OutputDef, PadMode, PaddingDef, StepDef, TensorDef, ThresholdDef, WeightValues, WeightsDef,
 };
 use crate::ir::{
     Binarize, ChannelRule, Codebook, FloatStep, Geometry, Graph, MatMul, MaxPool, Node, NodeId, Op,
@@ -76,6 +76,26 @@ pub fn build(model: &ModelFile) -> Result<Graph> {
     let input = find("input")?;
     let output = find("output")?;
     check_all_reach_output(&nodes, output)?;
+    let def_of = |id: NodeId| &model.nodes[order[id.0]];
+    let input_map = match &def_of(input).op {
+        OpDef::Input(InputDef {
+            from_float: Some(f),
+            ..
+        }) => Some(
+            super::float_edges::input_map(f, &nodes[input.0])
+                .map_err(|e| e.at_field("from_float").at_node(&nodes[input.0].name))?,
+        ),
+        _ => None,
+    };
+    let float_tail = match &def_of(output).op {
+        OpDef::Output(OutputDef {
+            to_float: Some(t), ..
+        }) => Some(
+            super::float_edges::float_tail(t, &nodes[output.0])
+                .map_err(|e| e.at_field("to_float").at_node(&nodes[output.0].name))?,
+        ),
+        _ => None,
+    };
     let mut model_ids = Identifiers::new();
     Ok(Graph {
         name: model.name.clone(),
@@ -84,6 +104,8 @@ pub fn build(model: &ModelFile) -> Result<Graph> {
         nodes,
         input,
         output,
+        input_map,
+        float_tail,
     })
 }
 
@@ -653,12 +675,48 @@ fn lower_binarize(d: &BinarizeDef, x: &Node) -> Result<Lowered> {
     let c = x.shape.channels();
     // A tiled layer's α scales its sums first: y = Σ α_run · S_run, then the epilogue.
     let scale = chunk_scales(x).map(|(w, t, alpha)| channel_runs(w, t, alpha));
-    let mut steps = Vec::with_capacity(d.steps.len());
-    for (i, step) in d.steps.iter().enumerate() {
-        let at = |name: &str| format!("steps[{i}].{name}");
-        steps.push(match step {
+    if scale.is_some() && d.arithmetic == Arithmetic::Float32 {
+        return Err(ModelError::new(
+            "a float32 epilogue cannot follow a tiled layer with scales α (the scaled partial \
+             sums are defined in float64)",
+        )
+        .at_field("arithmetic"));
+    }
+    let steps = lower_steps(&d.steps, c, d.arithmetic, "steps")?;
+    Ok((
+        Op::Binarize(Binarize {
+            scale,
+            steps,
+            arithmetic: d.arithmetic,
+        }),
+        x.shape,
+        ValueType::Bits,
+    ))
+}
+
+/// Float steps with one parameter per channel (of `c`), checked: PReLU slopes ≥ 0, a divisor
+/// never 0, BatchNorm's σ² + ε > 0 and, for float32 arithmetic, every parameter exactly a
+/// float32 value (an imported graph's own numbers; anything else would be rounded silently).
+pub(crate) fn lower_steps(
+    defs: &[StepDef],
+    c: usize,
+    arithmetic: Arithmetic,
+    field: &str,
+) -> Result<Vec<FloatStep>> {
+    let mut steps = Vec::with_capacity(defs.len());
+    for (i, step) in defs.iter().enumerate() {
+        let at = |name: &str| format!("{field}[{i}].{name}");
+        let lowered = match step {
             StepDef::Mul(t) => FloatStep::Mul(per_channel(t, c, &at("mul"))?),
             StepDef::Add(t) => FloatStep::Add(per_channel(t, c, &at("add"))?),
+            StepDef::Div(t) => {
+                let d = per_channel(t, c, &at("div"))?;
+                if let Some(ch) = d.iter().position(|&v| v == 0.0) {
+                    return Err(ModelError::new(format!("channel {ch} divides by zero"))
+                        .at_field(at("div")));
+                }
+                FloatStep::Div(d)
+            }
             StepDef::Prelu(t) => {
                 let slope = per_channel(t, c, &at("prelu"))?;
                 if let Some(ch) = slope.iter().position(|&s| s < 0.0) {
@@ -681,7 +739,11 @@ fn lower_binarize(d: &BinarizeDef, x: &Node) -> Result<Lowered> {
                     .at_field(format!("{field}.eps")));
                 }
                 let var = per_channel(&bn.var, c, &format!("{field}.var"))?;
-                if let Some(ch) = var.iter().position(|&v| v + bn.eps <= 0.0) {
+                let positive = |v: f64| match arithmetic {
+                    Arithmetic::Float64 => v + bn.eps > 0.0,
+                    Arithmetic::Float32 => v as f32 + bn.eps as f32 > 0.0,
+                };
+                if let Some(ch) = var.iter().position(|&v| !positive(v)) {
                     return Err(ModelError::new(format!(
                         "channel {ch}: var + eps = {} must be > 0",
                         var[ch] + bn.eps
@@ -696,13 +758,22 @@ fn lower_binarize(d: &BinarizeDef, x: &Node) -> Result<Lowered> {
                     eps: bn.eps,
                 }
             }
-        });
+        };
+        if arithmetic == Arithmetic::Float32 {
+            if let Some(v) = lowered
+                .parameters()
+                .into_iter()
+                .find(|&v| v as f32 as f64 != v)
+            {
+                return Err(ModelError::new(format!(
+                    "parameter {v} is not a float32 value, but the epilogue computes in float32"
+                ))
+                .at_field(format!("{field}[{i}]")));
+            }
+        }
+        steps.push(lowered);
     }
-    Ok((
-        Op::Binarize(Binarize { scale, steps }),
-        x.shape,
-        ValueType::Bits,
-    ))
+    Ok(steps)
 }
 
 /// Builds one channel's rule, reducing it to a constant when it cannot change over `[lo, hi]`.

@@ -11,7 +11,7 @@
 
 use super::build::channel_rule;
 use crate::error::{ModelError, Result};
-use crate::ir::{Binarize, ChannelRule, FloatStep, Graph, Op, SplitRule, Threshold};
+use crate::ir::{Arithmetic, Binarize, ChannelRule, FloatStep, Graph, Op, SplitRule, Threshold};
 
 /// α of channel `c` when its filter is one run of the tiled producer's scales (else `None`:
 /// no scales, or a split filter).
@@ -25,6 +25,14 @@ fn single_alpha(b: &Binarize, c: usize) -> Option<f64> {
 /// f(S) of a whole `binarize` for channel `c`: the tiled producer's α (if any), then the steps.
 /// A split channel (runs of different α) has no f(S); see [`SplitRule`].
 pub fn eval_binarize(b: &Binarize, c: usize, s: i64) -> f64 {
+    if b.arithmetic == Arithmetic::Float32 {
+        // Validation keeps float32 epilogues off tiled layers and |S| ≤ 2^24 (exact in f32).
+        let y = b
+            .steps
+            .iter()
+            .fold(s as f32, |y, step| step.apply_f32(c, y));
+        return y as f64;
+    }
     let mut y = s as f64;
     if let Some(a) = single_alpha(b, c) {
         y *= a;
@@ -39,6 +47,9 @@ pub fn eval_binarize(b: &Binarize, c: usize, s: i64) -> f64 {
 /// take their extremes at the ends, so checking S = lo and S = hi covers the range; with every
 /// value finite, no NaN (∞ − ∞, ∞ · 0) can arise and f64 evaluation stays monotone.
 fn check_finite(b: &Binarize, c: usize, lo: i64, hi: i64) -> Result<()> {
+    if b.arithmetic == Arithmetic::Float32 {
+        return check_finite_f32(&b.steps, c, lo, hi);
+    }
     let steps = &b.steps;
     let runs = b.scale.as_ref().map_or(&[][..], |r| r[c].as_slice());
     for s in [lo, hi] {
@@ -76,6 +87,33 @@ fn check_finite(b: &Binarize, c: usize, lo: i64, hi: i64) -> Result<()> {
     Ok(())
 }
 
+/// [`check_finite`] for a float32 epilogue: S itself must be a float32 integer (|S| ≤ 2^24, so
+/// the conversion is exact) and no step may overflow binary32.
+pub(crate) fn check_finite_f32(steps: &[FloatStep], c: usize, lo: i64, hi: i64) -> Result<()> {
+    const EXACT: i64 = 1 << 24;
+    if lo < -EXACT || hi > EXACT {
+        return Err(ModelError::new(format!(
+            "the input's range [{lo}, {hi}] is not exact in float32 (|S| ≤ 2^24), which this \
+             float32 epilogue starts from"
+        ))
+        .at_field("inputs"));
+    }
+    for s in [lo, hi] {
+        let mut y = s as f32;
+        for (i, step) in steps.iter().enumerate() {
+            y = step.apply_f32(c, y);
+            if !y.is_finite() {
+                return Err(ModelError::new(format!(
+                    "channel {c}: the float epilogue overflows float32 (value {y} after step {i} \
+                     for S = {s}); the parameters are out of any trained range"
+                ))
+                .at_field(format!("steps[{i}]")));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// +1 if the steps are non-decreasing in S for channel `c`, −1 if non-increasing, 0 if constant.
 pub(crate) fn direction(steps: &[FloatStep], c: usize) -> i32 {
     let sign = |v: f64| -> i32 {
@@ -91,6 +129,7 @@ pub(crate) fn direction(steps: &[FloatStep], c: usize) -> i32 {
         .iter()
         .map(|step| match step {
             FloatStep::Mul(a) => sign(a[c]),
+            FloatStep::Div(d) => sign(d[c]),
             FloatStep::BatchNorm { gamma, .. } => sign(gamma[c]),
             // Validation guarantees slope >= 0: non-decreasing even when it is 0 (ReLU).
             FloatStep::Add(_) | FloatStep::Prelu(_) => 1,

@@ -7,6 +7,10 @@
 //! the lowered graph; they must not change its semantics.
 
 pub mod build;
+mod float_edges;
+
+pub(crate) use float_edges::int_range;
+pub(crate) use fold::bisect;
 pub mod fold;
 
 use crate::error::Result;
@@ -21,8 +25,9 @@ pub fn lower(model: &ModelFile) -> Result<Graph> {
     Ok(graph)
 }
 
-/// Loads a model file and lowers it; errors name the file.
+/// Loads a model file (`.xnm`, or `.onnx` imported on the way) and lowers it; errors name the
+/// file.
 pub fn load_graph(path: &Path) -> Result<Graph> {
-    let model = crate::format::load(path)?;
+    let model = crate::import::load_model(path)?;
     lower(&model).map_err(|e| e.in_file(path.display().to_string()))
 }

@@ -179,5 +179,71 @@ pub fn random_model(seed: u64) -> ModelFile {
     b.dense("classifier", classes, v);
     let affine = b.rng().gen_bool(0.5);
     b.output(affine);
-    b.finish("random")
+    let float32 = b.rng().gen_bool(0.3);
+    let mut model = b.finish("random");
+    if float32 {
+        as_float32_epilogues(&mut model, seed);
+    }
+    model
+}
+
+/// Makes the model's `binarize` epilogues float32 ones, as an imported ONNX graph has them:
+/// parameters rounded to float32 and, now and then, a `mul` turned into the `div` by its
+/// reciprocal. Epilogues after a tiled layer with α stay float64 (float32 is refused there).
+pub fn as_float32_epilogues(model: &mut ModelFile, seed: u64) {
+    use xnorc_compiler::format::{Arithmetic, StepDef, TensorDef, WeightsDef};
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xf32);
+    let scaled: Vec<String> = model
+        .nodes
+        .iter()
+        .filter(|n| match &n.op {
+            OpDef::Dense(d) => matches!(&d.weights, WeightsDef::Tiled { alpha: Some(_), .. }),
+            OpDef::Conv2d(d) => matches!(&d.weights, WeightsDef::Tiled { alpha: Some(_), .. }),
+            _ => false,
+        })
+        .map(|n| n.name.clone())
+        .collect();
+    let f32s = |t: &TensorDef| -> TensorDef {
+        let v: Vec<f32> = t.to_f64().unwrap().iter().map(|&x| x as f32).collect();
+        TensorDef::from_f32(t.shape.clone(), &v)
+    };
+    for node in &mut model.nodes {
+        let OpDef::Binarize(d) = &mut node.op else {
+            continue;
+        };
+        if node.inputs.iter().any(|i| scaled.contains(i)) {
+            continue;
+        }
+        d.arithmetic = Arithmetic::Float32;
+        for step in &mut d.steps {
+            *step = match step {
+                StepDef::Mul(a) if rng.gen_bool(0.5) => {
+                    let v: Vec<f32> = a
+                        .to_f64()
+                        .unwrap()
+                        .iter()
+                        .map(|&x| (1.0 / x) as f32)
+                        .collect();
+                    if v.iter().all(|x| x.is_finite() && *x != 0.0) {
+                        StepDef::Div(TensorDef::from_f32(a.shape.clone(), &v))
+                    } else {
+                        StepDef::Mul(f32s(a))
+                    }
+                }
+                StepDef::Mul(a) => StepDef::Mul(f32s(a)),
+                StepDef::Add(a) => StepDef::Add(f32s(a)),
+                StepDef::Div(a) => StepDef::Div(f32s(a)),
+                StepDef::Prelu(a) => StepDef::Prelu(f32s(a)),
+                StepDef::Batchnorm(bn) => {
+                    let mut bn = bn.clone();
+                    bn.gamma = f32s(&bn.gamma);
+                    bn.beta = f32s(&bn.beta);
+                    bn.mean = f32s(&bn.mean);
+                    bn.var = f32s(&bn.var);
+                    bn.eps = bn.eps as f32 as f64;
+                    StepDef::Batchnorm(bn)
+                }
+            };
+        }
+    }
 }

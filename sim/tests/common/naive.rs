@@ -7,7 +7,8 @@
 
 use std::collections::HashMap;
 use xnorc_compiler::format::{
-    InputType, ModelFile, OpDef, PadMode, PaddingDef, StepDef, TensorDef, WeightValues, WeightsDef,
+    Arithmetic, InputType, ModelFile, OpDef, PadMode, PaddingDef, StepDef, TensorDef, WeightValues,
+    WeightsDef,
 };
 
 /// A node's value for one frame: logical C,H,W order.
@@ -253,11 +254,20 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
                     let first = terms.next().unwrap();
                     terms.fold(first, |y, t| y + t)
                 });
+                if d.arithmetic == Arithmetic::Float32 {
+                    v.push(if float32_epilogue(&d.steps, channels, c, s) >= 0.0 {
+                        1
+                    } else {
+                        -1
+                    });
+                    continue;
+                }
                 let mut y = y_scaled.unwrap_or(s as f64);
                 for step in &d.steps {
                     match step {
                         StepDef::Mul(a) => y *= f64s(a, channels)[c],
                         StepDef::Add(b) => y += f64s(b, channels)[c],
+                        StepDef::Div(d) => y /= f64s(d, channels)[c],
                         StepDef::Batchnorm(bn) => {
                             let g = f64s(&bn.gamma, channels)[c];
                             let b = f64s(&bn.beta, channels)[c];
@@ -372,4 +382,29 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
             }
         }
     }
+}
+
+/// A float32 epilogue (an imported graph's): S as f32, then each step with one rounding per
+/// operation, BatchNorm in ONNX's order.
+fn float32_epilogue(steps: &[StepDef], channels: usize, c: usize, s: i64) -> f32 {
+    let p = |t: &xnorc_compiler::format::TensorDef| f64s(t, channels)[c] as f32;
+    let mut y = s as f32;
+    for step in steps {
+        y = match step {
+            StepDef::Mul(a) => y * p(a),
+            StepDef::Add(b) => y + p(b),
+            StepDef::Div(d) => y / p(d),
+            StepDef::Batchnorm(bn) => {
+                (y - p(&bn.mean)) / (p(&bn.var) + bn.eps as f32).sqrt() * p(&bn.gamma) + p(&bn.beta)
+            }
+            StepDef::Prelu(a) => {
+                if y < 0.0 {
+                    y * p(a)
+                } else {
+                    y
+                }
+            }
+        };
+    }
+    y
 }

@@ -1,0 +1,23 @@
+//! Importers from other tools' formats into the xnorc model format. `protobuf`/`onnx` decode
+//! ONNX files; the QONNX translation lives beside them.
+
+pub mod onnx;
+pub mod protobuf;
+pub mod qonnx;
+
+use crate::error::Result;
+use crate::format::ModelFile;
+use std::path::Path;
+
+/// Loads a model in any format xnorc reads, by file extension: `.onnx` is imported (QONNX),
+/// anything else is read as a native `.xnm` model.
+pub fn load_model(path: &Path) -> Result<ModelFile> {
+    let is_onnx = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case(qonnx::EXTENSION));
+    if is_onnx {
+        qonnx::load(path)
+    } else {
+        crate::format::load(path)
+    }
+}
