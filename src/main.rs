@@ -27,9 +27,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Convert a model from another tool (QONNX/ONNX from Brevitas or FINN) to a .xnm model.
+    Import {
+        /// The model to import (.onnx).
+        model: PathBuf,
+        /// The .xnm file to write.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// Validate a model and print its nodes: shapes, weight bits, MACs, accumulator widths.
     Inspect {
-        /// Model file (.xnm).
+        /// Model file (.xnm, or .onnx imported on the way).
         model: PathBuf,
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -99,6 +107,7 @@ enum Command {
 
 fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
+        Command::Import { model, output } => commands::import::run(&model, &output),
         Command::Inspect { model, json } => commands::inspect::run(&model, json),
         Command::Simulate(args) => commands::simulate::run(&args),
         Command::RandomModel {

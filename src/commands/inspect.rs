@@ -3,7 +3,10 @@
 use crate::errors::CliError;
 use serde::Serialize;
 use std::path::Path;
-use xnorc_compiler::ir::{ChannelRule, Geometry, Graph, NodeId, Op, WeightStore, WeightValues};
+use xnorc_compiler::ir::{
+    ChannelRule, FloatStep, FloatTail, Geometry, Graph, InputMap, NodeId, Op, WeightStore,
+    WeightValues,
+};
 use xnorc_compiler::passes;
 
 #[derive(Serialize)]
@@ -44,7 +47,75 @@ struct Report {
     /// `total_weight_bits / total_dense_weight_bits`.
     bits_per_weight: f64,
     total_macs: u64,
+    /// An imported model's float input → input codes, in words.
+    input_mapping: Option<String>,
+    /// An imported model's integer scores → float output, in words.
+    float_output: Option<String>,
     nodes: Vec<NodeInfo>,
+}
+
+/// A parameter list in words: one value, or how many per element/class.
+fn values(v: &[f32]) -> String {
+    match v {
+        [one] => format!("{one}"),
+        many => format!("[{} values]", many.len()),
+    }
+}
+
+/// The input map in words, e.g. `float32 [1, 28, 28]: x·2, x + -1, bit = x ≥ 0`.
+pub fn describe_input_map(map: &InputMap, graph: &Graph) -> String {
+    use xnorc_compiler::ir::float_io::{ElementOp, InputQuant};
+    let mut parts: Vec<String> = map
+        .steps
+        .iter()
+        .map(|s| {
+            let v = values(&s.values);
+            match s.op {
+                ElementOp::Mul => format!("x·{v}"),
+                ElementOp::Add => format!("x + {v}"),
+                ElementOp::Div => format!("x / {v}"),
+            }
+        })
+        .collect();
+    parts.push(match map.quant {
+        InputQuant::Bipolar => "bit = [x ≥ 0] (BipolarQuant)".to_string(),
+        InputQuant::Int {
+            min,
+            max,
+            scale,
+            rounding,
+        } => format!("code = {rounding:?}(clamp(x / {scale}, {min}, {max})) (Quant)"),
+    });
+    let input = graph.input_node();
+    format!(
+        "float32 {:?} per frame: {} -> input {} {}",
+        map.shape,
+        parts.join(", "),
+        input
+            .shape
+            .dims()
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("x"),
+        input.vtype.describe()
+    )
+}
+
+/// The float tail in words, e.g. `y = f32(score), y·0.5, BatchNorm → float32 [10]`.
+fn describe_float_tail(tail: &FloatTail) -> String {
+    let mut parts = vec!["y = f32(score)".to_string()];
+    for step in &tail.steps {
+        let v = |p: &[f64]| values(&p.iter().map(|&x| x as f32).collect::<Vec<_>>());
+        parts.push(match step {
+            FloatStep::Mul(a) => format!("y·{}", v(a)),
+            FloatStep::Add(b) => format!("y + {}", v(b)),
+            FloatStep::Div(d) => format!("y / {}", v(d)),
+            FloatStep::BatchNorm { .. } => "BatchNorm".to_string(),
+            FloatStep::Prelu(p) => format!("PReLU {}", v(p)),
+        });
+    }
+    format!("{} -> float32 {:?} per frame", parts.join(", "), tail.shape)
 }
 
 fn detail(graph: &Graph, id: NodeId) -> String {
@@ -164,6 +235,11 @@ fn report(graph: &Graph) -> Report {
     let stored = nodes.iter().map(|n| n.stored_weight_bits).sum();
     let dense: usize = nodes.iter().map(|n| n.weight_bits).sum();
     Report {
+        input_mapping: graph
+            .input_map
+            .as_ref()
+            .map(|m| describe_input_map(m, graph)),
+        float_output: graph.float_tail.as_ref().map(describe_float_tail),
         model: graph.name.clone(),
         metadata: serde_json::Value::Object(graph.metadata.clone().into_iter().collect()),
         input_shape: input.shape.dims(),
@@ -248,5 +324,11 @@ pub fn run(model: &Path, json: bool) -> Result<(), CliError> {
         r.total_dense_weight_bits,
         r.total_macs
     );
+    if let Some(m) = &r.input_mapping {
+        println!("input mapping: {m}");
+    }
+    if let Some(t) = &r.float_output {
+        println!("float output: {t}");
+    }
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod build;
 pub mod compile;
 pub mod diagnose;
 pub mod flash;
+pub mod import;
 pub mod inspect;
 pub mod random;
 pub mod run;

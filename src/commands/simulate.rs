@@ -276,6 +276,8 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             "frames_per_second": fps,
             "accuracy": accuracy,
             "output": args.output.as_ref().map(|p| p.display().to_string()),
+            "scores": args.scores.as_ref().map(|p| p.display().to_string()),
+            "float_output": float_tail.is_some(),
         });
         println!("{}", serde_json::to_string_pretty(&summary).expect("json"));
     } else {
