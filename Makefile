@@ -3,30 +3,30 @@ CARGO ?= cargo
 XNORC := target/release/xnorc
 DEMO := build/demo
 BOARD ?= icebreaker
-FOLDING := tests/fixtures/folding/tfc_up5k.json
+MODEL := models/tfc_w1a1_mnist.onnx
+FOLDING := models/tfc_w1a1_mnist.folding.json
+IMAGES := models/mnist_test_images.npy
+LABELS := models/mnist_test_labels.npy
 
 .PHONY: setup demo test lint bench fuzz fixtures clean
 
 setup:
 	@scripts/setup.sh
 
-## The main job on the bundled model and default board. Today: a TFC-shaped binary MLP
-## (FINN's TFC-w1a1 shape, random weights until the bundled trained model lands): inspected,
-## simulated bit-exactly on 100,000 frames, compiled with an UP5K folding and verified under
-## Verilator, built into an iCEBreaker bitstream with its report, the bitstream itself checked
-## against the reference, and the simulated board asked over its UART.
+## The main job on the bundled model and default board: the trained TFC-w1a1 (FINN's
+## 784-64-64-64-10 binary MLP, trained with Brevitas on MNIST, QONNX) imported, simulated on
+## 300 held-out test images with its accuracy, compiled with an UP5K folding and verified under
+## Verilator on those images, built into an iCEBreaker bitstream with its report, the bitstream
+## itself checked against the reference, and the simulated board asked over its UART.
 demo: setup
 	$(CARGO) build --release --quiet
 	@mkdir -p $(DEMO)
-	$(XNORC) random-model --arch tfc --seed 1 -o $(DEMO)/tfc.xnm
-	$(XNORC) inspect $(DEMO)/tfc.xnm
-	$(XNORC) random-input $(DEMO)/tfc.xnm -n 100000 --seed 2 -o $(DEMO)/frames.npy
-	$(XNORC) simulate $(DEMO)/tfc.xnm --input $(DEMO)/frames.npy --output $(DEMO)/scores.npy
-	$(XNORC) verify $(DEMO)/tfc.xnm --folding $(FOLDING) --vectors 500
-	$(XNORC) build $(DEMO)/tfc.xnm --board $(BOARD) --folding $(FOLDING) --out $(DEMO)/$(BOARD)
+	$(XNORC) inspect $(MODEL)
+	$(XNORC) simulate $(MODEL) --input $(IMAGES) --labels $(LABELS) --output $(DEMO)/outputs.npy --scores $(DEMO)/scores.npy
+	$(XNORC) verify $(MODEL) --folding $(FOLDING) --input $(IMAGES)
+	$(XNORC) build $(MODEL) --board $(BOARD) --folding $(FOLDING) --out $(DEMO)/$(BOARD)
 	$(XNORC) verify --bitstream $(DEMO)/$(BOARD) --vectors 4
-	$(XNORC) random-input $(DEMO)/tfc.xnm -n 20 --seed 3 -o $(DEMO)/uart_frames.npy
-	$(XNORC) run $(DEMO)/tfc.xnm --sim --input $(DEMO)/uart_frames.npy --folding $(FOLDING)
+	$(XNORC) run $(MODEL) --sim --input $(IMAGES) --labels $(LABELS) --frames 20 --folding $(FOLDING)
 	$(XNORC) flash $(DEMO)/$(BOARD) --flash --dry-run
 	$(XNORC) bench --arch tfc --frames 1000000
 

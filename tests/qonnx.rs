@@ -261,3 +261,48 @@ fn fixtures_verify_under_verilator_on_their_own_frames() {
         );
     }
 }
+
+/// The bundled example model (models/): its outputs are the QONNX executor's, its accuracy on
+/// the bundled images is the one recorded when it was trained, and it verifies under Verilator
+/// with the demo's folding.
+#[test]
+fn bundled_model_matches_its_reference_and_recorded_accuracy() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let model = root.join("tfc_w1a1_mnist.onnx");
+    let dir = scratch("bundled");
+    let out = dir.join("outputs.npy");
+    let said = ok(&[
+        "simulate",
+        s(&model),
+        "--input",
+        s(&root.join("mnist_test_images.npy")),
+        "--labels",
+        s(&root.join("mnist_test_labels.npy")),
+        "--output",
+        s(&out),
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&said).unwrap();
+    let (_, got) = read_f32(&out);
+    let (shape, want) = read_f32(&root.join("mnist_test_expected.npy"));
+    assert_eq!(shape, [300, 10]);
+    assert_close("bundled", &got, &want, 10);
+    let recorded: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("tfc_w1a1_mnist.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["accuracy"], recorded["accuracy_qonnx_bundled_300"]);
+    require_tool("verilator");
+    let out = ok(&[
+        "verify",
+        s(&model),
+        "--folding",
+        s(&root.join("tfc_w1a1_mnist.folding.json")),
+        "--input",
+        s(&root.join("mnist_test_images.npy")),
+        "--build-dir",
+        s(&Path::new(env!("CARGO_MANIFEST_DIR")).join("build/test-qonnx")),
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["matches"], true, "{report}");
+}

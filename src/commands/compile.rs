@@ -8,7 +8,7 @@ use xnorc_compiler::{ir::Graph, passes};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Model file (.xnm).
+    /// Model file (.xnm, or .onnx imported on the way).
     pub model: PathBuf,
     /// Output directory.
     #[arg(short, long)]

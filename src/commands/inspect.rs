@@ -54,11 +54,11 @@ struct Report {
     nodes: Vec<NodeInfo>,
 }
 
-/// A parameter list in words: one value, or how many per element/class.
+/// A parameter list in words: the value all share, or how many there are.
 fn values(v: &[f32]) -> String {
-    match v {
-        [one] => format!("{one}"),
-        many => format!("[{} values]", many.len()),
+    match v.first() {
+        Some(first) if v.iter().all(|x| x.to_bits() == first.to_bits()) => format!("{first}"),
+        _ => format!("[{} values]", v.len()),
     }
 }
 

@@ -18,7 +18,7 @@ use xnorc_sim::{Frames, Results, Simulator};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Model file (.xnm) the board was built from.
+    /// Model file (.xnm or .onnx) the board was built from.
     pub model: PathBuf,
     /// Input frames (.npy, as for `simulate`).
     #[arg(long)]
@@ -41,6 +41,9 @@ pub struct Args {
     /// Labels (.npy) to report accuracy.
     #[arg(long)]
     pub labels: Option<PathBuf>,
+    /// Send only the first N frames of --input (and --labels).
+    #[arg(long, value_name = "N")]
+    pub frames: Option<usize>,
     /// Directory for the simulated board's design and Verilator build.
     #[arg(long, default_value = "build")]
     pub build_dir: PathBuf,
@@ -144,12 +147,22 @@ fn frame_slice(input: &InputData, at: usize, len: usize) -> Frames<'_> {
 
 pub fn run(args: &Args) -> Result<(), CliError> {
     let (graph, plan) = build_plan(&args.model, args.folding.as_deref(), None, false)?;
-    let (frames, input) = read_input(&args.input, &graph)?;
+    let (all_frames, mut input) = read_input(&args.input, &graph)?;
+    let frames = args.frames.map_or(all_frames, |n| n.min(all_frames));
+    let per = graph.input_node().shape.numel();
+    match &mut input {
+        InputData::U8(v) => v.truncate(frames * per),
+        InputData::I8(v) => v.truncate(frames * per),
+    }
     let reference = Simulator::new(graph.clone())
         .and_then(|s| s.run(input.frames()))
         .map_err(|e| CliError::Input(e.to_string()))?;
     let labels = match &args.labels {
-        Some(p) => Some(super::simulate::read_labels(p, frames)?),
+        Some(p) => {
+            let mut l = super::simulate::read_labels(p, all_frames)?;
+            l.truncate(frames);
+            Some(l)
+        }
         None => None,
     };
     let (_board, port_name) = if args.sim {

@@ -31,10 +31,11 @@ const PROGRESS_FRAMES: usize = 20_000;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Model file (.xnm).
+    /// Model file (.xnm, or .onnx imported on the way).
     model: PathBuf,
     /// Input frames: .npy shaped [N, ...input shape]; bool or uint8 0/1 for binary inputs,
-    /// uint8/int8 as the model's input declares for integer inputs.
+    /// uint8/int8 as the model's input declares for integer inputs; for a model imported from
+    /// ONNX also float32 shaped [N, ...graph input without batch], mapped as the graph does.
     #[arg(long)]
     input: PathBuf,
     /// Where to write the output: the class scores as .npy [N, classes] (int32 when they fit,

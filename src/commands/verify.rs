@@ -14,7 +14,7 @@ use xnorc_sim::{Frames, Simulator};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Model file (.xnm); with --bitstream, the build's copy by default.
+    /// Model file (.xnm or .onnx); with --bitstream, the build's copy by default.
     #[arg(required_unless_present = "bitstream")]
     model: Option<PathBuf>,
     /// Check the bitstream in this `xnorc build` directory instead of the generated Verilog:

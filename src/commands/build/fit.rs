@@ -314,6 +314,23 @@ mod tests {
         xnorc_compiler::passes::lower(&model).unwrap()
     }
 
+    /// The folding a build writes names layers as the model does, not by their sanitized
+    /// identifiers, so `verify --bitstream` and `run` re-plan an imported model (whose ONNX
+    /// names such as "/features.2/MatMul" are not identifiers) from it.
+    #[test]
+    fn written_foldings_name_layers_as_the_model_does() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/qonnx/fc_digits.onnx");
+        let g = xnorc_compiler::passes::load_graph(&path).unwrap();
+        let first = plan::plan(&g, &Default::default()).unwrap();
+        let folding = crate::commands::build::folding_of(&first, &g);
+        let names: Vec<&str> = folding.layers.keys().map(|k| k.as_str()).collect();
+        assert!(names.contains(&"/features.2/MatMul"), "{names:?}");
+        assert!(names.iter().all(|n| g.nodes.iter().any(|x| x.name == *n)));
+        let again = plan::plan(&g, &folding).unwrap();
+        assert_eq!(again, first);
+    }
+
     /// LUT4s per block freed by moving `m` to logic, as a fraction (luts, blocks).
     fn ratio(family: xnorc_boards::Family, m: &Memory) -> (usize, usize) {
         let (blocks, _) = memory_cost(family, m);
@@ -381,7 +398,7 @@ mod tests {
         assert!(after
             .iter()
             .all(|m| !matches!(m.placement, Placement::Buffer(None))));
-        let again = crate::commands::build::folding_of(&plan);
+        let again = crate::commands::build::folding_of(&plan, &g);
         let mut replanned = plan::plan(&g, &again).unwrap();
         place_buffers(&mut replanned, &board);
         assert_eq!(memories::plan_memories(&replanned), after);

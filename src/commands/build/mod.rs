@@ -12,13 +12,14 @@ use std::time::Instant;
 use xnorc_boards::board::{Board, PllPrimitive};
 use xnorc_boards::flow::{Flow, FlowError, PnrStats, SynthStats};
 use xnorc_boards::{constraints, Pll};
+use xnorc_compiler::ir::Graph;
 use xnorc_compiler::plan::folding::{lanes_for_luts, FoldingFile};
 use xnorc_compiler::plan::{self, HardwarePlan};
 use xnorc_rtl::board::{request_bytes, response_bytes, BoardTop, ClockSource};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Model file (.xnm).
+    /// Model file (.xnm, or .onnx imported on the way).
     pub model: PathBuf,
     /// Board name (`xnorc boards`) or a board file.
     #[arg(long)]
@@ -218,9 +219,10 @@ fn does_not_fit(
             s.stage, s.lanes, s.luts, s.ram_blocks
         )
     });
+    let graph = xnorc_compiler::passes::load_graph(&args.model)?;
     let hint = match fit::fitting_plan(&args.model, board, memory_output_register(board))? {
         // The estimate said this very folding fits, yosys disagrees: fold further.
-        Some(fit) if folding_of(&fit) == folding_of(plan) => {
+        Some(fit) if folding_of(&fit, &graph) == folding_of(plan, &graph) => {
             let lanes: usize = est.stages.iter().map(|s| s.lanes).sum();
             format!(
                 "the estimate ({} block RAMs, ≈{} LUT4) undercounts this design; fold it \
@@ -231,7 +233,7 @@ fn does_not_fit(
             )
         }
         Some(fit) => {
-            let folding = folding_of(&fit);
+            let folding = folding_of(&fit, &graph);
             let dir = out_dir(args, board);
             std::fs::create_dir_all(&dir)
                 .map_err(|e| CliError::Io(format!("{}: cannot create: {e}", dir.display())))?;
@@ -260,7 +262,7 @@ fn does_not_fit(
 }
 
 /// The folding file that reproduces `plan`'s PE/SIMD/memory choices.
-fn folding_of(plan: &HardwarePlan) -> FoldingFile {
+fn folding_of(plan: &HardwarePlan, graph: &Graph) -> FoldingFile {
     let mut f = FoldingFile {
         tree_pipeline: Some(plan.tree_pipeline),
         memory_output_register: Some(plan.memory_output_register),
@@ -268,8 +270,9 @@ fn folding_of(plan: &HardwarePlan) -> FoldingFile {
     };
     for s in &plan.stages {
         if let plan::StageKind::Mvu(m) = &s.kind {
+            // Folding files name layers as the model does; stage names are sanitized.
             f.layers.insert(
-                s.name.clone(),
+                graph.node(m.node).name.clone(),
                 plan::folding::LayerFolding {
                     pe: Some(m.pe),
                     simd: Some(m.simd),
@@ -357,10 +360,19 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     // rebuild the same plan from them.
     std::fs::create_dir_all(&dir)
         .map_err(|e| CliError::Io(format!("{}: cannot create: {e}", dir.display())))?;
-    let model_bytes = std::fs::read(&args.model)
-        .map_err(|e| CliError::Input(format!("{}: cannot read: {e}", args.model.display())))?;
+    // A native model is copied as it is; an imported one travels in its native form.
+    let is_native = xnorc_compiler::format::load(&args.model).is_ok();
+    let model_bytes = if is_native {
+        std::fs::read(&args.model)
+            .map_err(|e| CliError::Input(format!("{}: cannot read: {e}", args.model.display())))?
+    } else {
+        let file = xnorc_compiler::import::load_model(&args.model)?;
+        xnorc_compiler::format::to_json(&file).into_bytes()
+    };
     write_output(&dir.join("model.xnm"), &model_bytes)?;
-    let folding = serde_json::to_string_pretty(&folding_of(&plan)).expect("folding json") + "\n";
+    let graph = xnorc_compiler::passes::load_graph(&args.model)?;
+    let folding =
+        serde_json::to_string_pretty(&folding_of(&plan, &graph)).expect("folding json") + "\n";
     write_output(&dir.join("folding.json"), folding.as_bytes())?;
     let top = top_name(&plan, &board.name);
     let auto_clock = args.clock_mhz.is_none();
