@@ -53,6 +53,9 @@ fuzz:
 	@mkdir -p fuzz/corpus/load_model
 	cp tests/fixtures/*.xnm tests/fixtures/malformed/*.xnm fuzz/corpus/load_model/
 	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run load_model -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096
+	@mkdir -p fuzz/corpus/import_onnx
+	cp tests/fixtures/qonnx/*.onnx tests/fixtures/qonnx/unsupported/*.onnx fuzz/corpus/import_onnx/
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run import_onnx -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096
 
 ## Regenerate the malformed-model corpus (needs python3).
 fixtures:

@@ -20,6 +20,10 @@ const FIXTURES: &[&str] = &[
     "zero_one_weights",
     "finn_streamlined",
     "quant_2bit_hidden",
+    "finn_input_thresholds",
+    "finn_binary_input",
+    "finn_uint4_input",
+    "finn_binary01_input",
 ];
 
 /// The fixtures trained on real data, with labels.
@@ -237,6 +241,14 @@ fn float_input_is_checked_against_the_graph_input() {
         s(&qonnx("gemm_bias.input.npy")),
     ]);
     assert!(err.contains("holds float32"), "{err}");
+    // An input annotated as integers takes only those integers.
+    let err = fails_with_2(&[
+        "simulate",
+        s(&qonnx("finn_uint4_input.onnx")),
+        "--input",
+        s(&qonnx("finn_uint4_input.bad_input.npy")),
+    ]);
+    assert!(err.contains("frame 1, element 13 is 2.5"), "{err}");
 }
 
 #[test]

@@ -77,8 +77,16 @@ pub fn describe_input_map(map: &InputMap, graph: &Graph) -> String {
             }
         })
         .collect();
-    parts.push(match map.quant {
+    parts.push(match &map.quant {
         InputQuant::Bipolar => "bit = [x ≥ 0] (BipolarQuant)".to_string(),
+        InputQuant::Codes { min, max, .. } => {
+            format!("code = x, an integer in [{min}, {max}] (annotated datatype)")
+        }
+        InputQuant::Thresholds { table, levels, .. } => format!(
+            "code = #{{k : x ≥ T[channel][k]}} over {} channel(s) × {levels} threshold(s) \
+             (MultiThreshold)",
+            table.len() / (*levels).max(1)
+        ),
         InputQuant::Int {
             min,
             max,

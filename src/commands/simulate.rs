@@ -153,7 +153,7 @@ fn map_float_input(
         ));
     }
     let values = array.to_f32().expect("float32 checked");
-    let codes = map.codes(&values);
+    let codes = map.codes(&values).map_err(|e| input_error(path, e))?;
     let data = match graph.input_node().vtype {
         ValueType::Int { min, .. } if min < 0 => {
             InputData::I8(codes.iter().map(|&c| c as i8).collect())

@@ -146,6 +146,34 @@ pub enum QuantDef {
     /// QONNX `Quant` with zero point 0: q = round(clamp(x / scale)) in float32 (clamped before
     /// rounding, as QONNX does). Input dtype `int8` (signed) or `uint8`.
     Int(IntQuantDef),
+    /// The float values are the codes themselves (a FINN graph whose input is annotated with an
+    /// integer datatype): `bits` takes 0/1 (`"bipolar": false`) or −1/+1 (`"bipolar": true`),
+    /// `uint8`/`int8` take integers in [min, max]. Any other value is an error.
+    Codes(CodesDef),
+    /// FINN `MultiThreshold`: the code is the number of the element's channel's thresholds x
+    /// reaches (x ≥ T). Input dtype `bits` for one threshold, else `uint8`.
+    Thresholds(ThresholdQuantDef),
+}
+
+/// Float values that are codes already.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodesDef {
+    /// Smallest code value (for bits: 0, or −1 when bipolar).
+    pub min: i64,
+    /// Largest code value (for bits: 1).
+    pub max: i64,
+}
+
+/// Thresholds of an input quantizer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdQuantDef {
+    /// Float thresholds `[C, n]` (one row per channel) or `[1, n]` (shared).
+    pub thresholds: TensorDef,
+    /// Elements per channel in the frame's row-major order: element i is in channel
+    /// (i / channel_stride) mod C.
+    pub channel_stride: usize,
 }
 
 /// Parameters of an integer quantizer.

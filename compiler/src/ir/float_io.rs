@@ -43,10 +43,29 @@ impl ElementStep {
 }
 
 /// How a float value becomes an input code.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum InputQuant {
     /// Bit 1 when x ≥ 0, else bit 0 (QONNX `BipolarQuant`; NaN gives bit 0, as `x >= 0` does).
     Bipolar,
+    /// The value is the code: an integer in [min, max] (bits: 0/1, or −1/+1 for bit 0/1 when
+    /// min is −1 and max is 1).
+    Codes {
+        /// Smallest value.
+        min: i64,
+        /// Largest value.
+        max: i64,
+        /// Binary input: the code is the bit, (x + 1) / 2 when min is −1.
+        bits: bool,
+    },
+    /// FINN `MultiThreshold`: the number of thresholds of the element's channel x reaches.
+    Thresholds {
+        /// `channels × levels` thresholds, row per channel (one row when shared).
+        table: Vec<f32>,
+        /// Thresholds per channel.
+        levels: usize,
+        /// Elements per channel: element i is in channel (i / stride) mod channels.
+        stride: usize,
+    },
     /// QONNX `Quant` with zero point 0: x / scale, clamped to [min, max], then rounded.
     Int {
         /// Smallest code.
@@ -61,10 +80,41 @@ pub enum InputQuant {
 }
 
 impl InputQuant {
-    /// The code of `x` (a bit as 0/1, or the integer).
-    pub fn code(&self, x: f32) -> i64 {
-        match *self {
+    /// The code of element `i` holding `x` (a bit as 0/1, or the integer); an error for a value
+    /// that is not a code of an input that takes codes.
+    pub fn code(&self, i: usize, x: f32) -> Result<i64, String> {
+        Ok(match *self {
             InputQuant::Bipolar => (x >= 0.0) as i64,
+            InputQuant::Codes { min, max, bits } => {
+                let ok = x.fract() == 0.0
+                    && x >= min as f32
+                    && x <= max as f32
+                    && !(bits && min == -1 && x == 0.0);
+                if !ok {
+                    return Err(format!(
+                        "element {i} is {x}, but the graph's input is annotated as integers in \
+                         [{min}, {max}]{}",
+                        if bits && min == -1 { " without 0" } else { "" }
+                    ));
+                }
+                if bits && min == -1 {
+                    (x as i64 + 1) / 2
+                } else {
+                    x as i64
+                }
+            }
+            InputQuant::Thresholds {
+                ref table,
+                levels,
+                stride,
+            } => {
+                let channels = table.len() / levels.max(1);
+                let c = (i / stride.max(1)) % channels.max(1);
+                table[c * levels..(c + 1) * levels]
+                    .iter()
+                    .filter(|&&t| x >= t)
+                    .count() as i64
+            }
             InputQuant::Int {
                 min,
                 max,
@@ -89,7 +139,7 @@ impl InputQuant {
                     r as i64
                 }
             }
-        }
+        })
     }
 }
 
@@ -129,17 +179,20 @@ pub struct InputMap {
 
 impl InputMap {
     /// The code of element `i` of a frame holding `x`.
-    pub fn code(&self, i: usize, x: f32) -> i64 {
+    pub fn code(&self, i: usize, x: f32) -> Result<i64, String> {
         let y = self.steps.iter().fold(x, |y, step| step.apply(i, y));
-        self.quant.code(y)
+        self.quant.code(i, y)
     }
 
-    /// The codes of whole frames (`x` holds frames back to back).
-    pub fn codes(&self, x: &[f32]) -> Vec<i64> {
+    /// The codes of whole frames (`x` holds frames back to back); an error names the frame.
+    pub fn codes(&self, x: &[f32]) -> Result<Vec<i64>, String> {
         let per = self.shape.iter().product::<usize>().max(1);
         x.iter()
             .enumerate()
-            .map(|(i, &v)| self.code(i % per, v))
+            .map(|(i, &v)| {
+                self.code(i % per, v)
+                    .map_err(|e| format!("frame {}, {e}", i / per))
+            })
             .collect()
     }
 }
@@ -225,12 +278,12 @@ mod tests {
             scale: 1.0 / 128.0,
             rounding: RoundingMode::HalfEven,
         };
-        assert_eq!(q.code(1.0), 127);
-        assert_eq!(q.code(-1.0), -128);
-        assert_eq!(q.code(-5.0), -128);
-        assert_eq!(q.code(0.5 / 128.0), 0); // a tie rounds to even
-        assert_eq!(q.code(1.5 / 128.0), 2);
-        assert_eq!(q.code(0.25), 32);
+        assert_eq!(q.code(0, 1.0), Ok(127));
+        assert_eq!(q.code(0, -1.0), Ok(-128));
+        assert_eq!(q.code(0, -5.0), Ok(-128));
+        assert_eq!(q.code(0, 0.5 / 128.0), Ok(0)); // a tie rounds to even
+        assert_eq!(q.code(0, 1.5 / 128.0), Ok(2));
+        assert_eq!(q.code(0, 0.25), Ok(32));
     }
 
     #[test]
@@ -251,8 +304,41 @@ mod tests {
             quant: InputQuant::Bipolar,
         };
         assert_eq!(
-            map.codes(&[0.5, -0.1, -0.6, 0.49, 0.0, -0.5]),
+            map.codes(&[0.5, -0.1, -0.6, 0.49, 0.0, -0.5]).unwrap(),
             [1, 0, 0, 0, 1, 1]
         );
+    }
+
+    #[test]
+    fn codes_and_thresholds_map_like_finn() {
+        // Bipolar-annotated bits: −1 → bit 0, +1 → bit 1; 0 is no bipolar value.
+        let bipolar = InputQuant::Codes {
+            min: -1,
+            max: 1,
+            bits: true,
+        };
+        assert_eq!(bipolar.code(0, -1.0), Ok(0));
+        assert_eq!(bipolar.code(0, 1.0), Ok(1));
+        assert!(bipolar.code(3, 0.0).unwrap_err().contains("element 3 is 0"));
+        let uint4 = InputQuant::Codes {
+            min: 0,
+            max: 15,
+            bits: false,
+        };
+        assert_eq!(uint4.code(0, 15.0), Ok(15));
+        assert!(uint4.code(0, 16.0).is_err());
+        assert!(uint4.code(0, 2.5).is_err());
+        // Two channels of two elements, two thresholds each: channel 1 is elements 2 and 3.
+        let t = InputQuant::Thresholds {
+            table: vec![0.0, 1.0, -1.0, 5.0],
+            levels: 2,
+            stride: 2,
+        };
+        let got: Vec<i64> = [0.5, 1.0, 0.5, 5.0]
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| t.code(i, x).unwrap())
+            .collect();
+        assert_eq!(got, [1, 2, 1, 2]);
     }
 }

@@ -36,6 +36,79 @@ pub fn input_map(def: &FromFloatDef, input: &Node) -> Result<InputMap> {
             }
             InputQuant::Bipolar
         }
+        QuantDef::Codes(c) => {
+            let (lo, hi) = input.vtype.range();
+            let bits = input.vtype == ValueType::Bits;
+            let fits = if bits {
+                (c.min == 0 || c.min == -1) && c.max == 1
+            } else {
+                c.min >= lo && c.max <= hi && c.min <= c.max
+            };
+            if !fits {
+                return Err(ModelError::new(format!(
+                    "codes [{}, {}] do not fit the input's dtype {}",
+                    c.min,
+                    c.max,
+                    input.vtype.describe()
+                ))
+                .at_field("quant.codes"));
+            }
+            InputQuant::Codes {
+                min: c.min,
+                max: c.max,
+                bits,
+            }
+        }
+        QuantDef::Thresholds(t) => {
+            let at = |f: &str| format!("quant.thresholds.{f}");
+            let table: Vec<f32> = t
+                .thresholds
+                .to_f64()
+                .map_err(|e| e.at_field(at("thresholds")))?
+                .iter()
+                .map(|&v| v as f32)
+                .collect();
+            let (channels, levels) = match t.thresholds.shape[..] {
+                [c, n] if c >= 1 && n >= 1 => (c, n),
+                _ => {
+                    return Err(ModelError::new(format!(
+                        "expected shape [C, n] or [1, n], found {:?}",
+                        t.thresholds.shape
+                    ))
+                    .at_field(at("thresholds.shape")))
+                }
+            };
+            if t.thresholds.to_f64()?.iter().any(|&v| v as f32 as f64 != v) {
+                return Err(
+                    ModelError::new("thresholds must be float32 values").at_field(at("thresholds"))
+                );
+            }
+            let want = if levels == 1 {
+                ValueType::Bits
+            } else {
+                ValueType::Int { min: 0, max: 255 }
+            };
+            if levels > 255 || input.vtype != want {
+                return Err(ModelError::new(format!(
+                    "{levels} thresholds make codes 0..={levels}, which the input's dtype {} \
+                     does not take (bits for one threshold, else uint8)",
+                    input.vtype.describe()
+                ))
+                .at_field("quant"));
+            }
+            if t.channel_stride == 0 || channels * t.channel_stride > numel {
+                return Err(ModelError::new(format!(
+                    "{channels} channels of {} elements do not fit the {numel} elements",
+                    t.channel_stride
+                ))
+                .at_field(at("channel_stride")));
+            }
+            InputQuant::Thresholds {
+                table,
+                levels,
+                stride: t.channel_stride,
+            }
+        }
         QuantDef::Int(q) => {
             let field = |f: &str| format!("quant.int.{f}");
             if !(2..=8).contains(&q.bits) {

@@ -209,20 +209,86 @@ impl Importer {
             );
         }
         let frame = shape[1..].to_vec();
-        vals.insert(
-            input.name.clone(),
-            Val::Float(FloatIn {
-                shape,
-                steps: Vec::new(),
-            }),
-        );
-        Ok(Importer {
+        let float = FloatIn {
+            shape,
+            steps: Vec::new(),
+        };
+        vals.insert(input.name.clone(), Val::Float(float.clone()));
+        let mut importer = Importer {
             vals,
             nodes: Vec::new(),
             names: HashSet::new(),
             float_input: (input.name.clone(), frame),
             input_made: false,
-        })
+        };
+        let datatype = graph
+            .quantization_annotation
+            .iter()
+            .filter(|a| a.tensor_name == input.name)
+            .flat_map(|a| &a.quant_parameter_tensor_names)
+            .find(|e| e.key == "finn_datatype")
+            .map(|e| e.value.clone());
+        if let Some(dt) = datatype {
+            importer
+                .annotated_input(&input.name, &float, &dt)
+                .map_err(|e| e.at_field(at()))?;
+        }
+        Ok(importer)
+    }
+
+    /// A graph input annotated with an integer FINN datatype takes those integers as its
+    /// codes: the input node is made at once and the graph sees integer codes.
+    fn annotated_input(&mut self, name: &str, float: &FloatIn, datatype: &str) -> Result<()> {
+        use crate::format::{CodesDef, QuantDef};
+        use values::{Arith, Codes, Pending};
+        let int_bits = |prefix: &str| -> Option<u32> {
+            datatype
+                .strip_prefix(prefix)
+                .and_then(|b| b.parse::<u32>().ok())
+                .filter(|b| (1..=8).contains(b))
+        };
+        let (dtype, min, max, codes, steps) = match datatype {
+            "FLOAT32" => return Ok(()),
+            // {0, 1} values: the bit itself; the graph sees u = ±1 as (u + 1) / 2.
+            "BINARY" => (
+                InputType::Bits,
+                0,
+                1,
+                Codes::Bits,
+                vec![
+                    Pending::Arith(Arith::Add, vec![1.0]),
+                    Pending::Arith(Arith::Mul, vec![0.5]),
+                ],
+            ),
+            "BIPOLAR" => (InputType::Bits, -1, 1, Codes::Bits, Vec::new()),
+            _ => {
+                let (dtype, min, max) = if let Some(b) = int_bits("UINT") {
+                    (InputType::Uint8, 0, (1i64 << b) - 1)
+                } else if let Some(b) = int_bits("INT") {
+                    (InputType::Int8, -(1i64 << (b - 1)), (1i64 << (b - 1)) - 1)
+                } else {
+                    return Err(ModelError::new(format!(
+                        "finn_datatype {}: xnorc takes FLOAT32, BINARY, BIPOLAR, UINT1..8 and \
+                         INT1..8 inputs",
+                        datatype.escape_debug()
+                    )));
+                };
+                (dtype, min, max, Codes::Int { min, max }, Vec::new())
+            }
+        };
+        let base = self.fresh(name.to_string(), "");
+        let quant = QuantDef::Codes(CodesDef { min, max });
+        let (node, shape) = self.make_input_named(base, float, dtype, quant)?;
+        self.vals.insert(
+            name.to_string(),
+            Val::Int(IntVal {
+                node,
+                shape,
+                codes,
+                steps,
+            }),
+        );
+        Ok(())
     }
 
     /// The value of input `i` of `node` (an error if it is missing).
@@ -276,6 +342,11 @@ impl Importer {
         } else {
             node.name.clone()
         };
+        self.fresh(base, suffix)
+    }
+
+    /// A fresh, unique xnorc node name from `base` and `suffix`.
+    fn fresh(&mut self, base: String, suffix: &str) -> String {
         let base = if suffix.is_empty() {
             base
         } else {
@@ -300,6 +371,18 @@ impl Importer {
     fn make_input(
         &mut self,
         node: &NodeProto,
+        float: &FloatIn,
+        dtype: InputType,
+        quant: crate::format::QuantDef,
+    ) -> Result<(String, Vec<usize>)> {
+        let name = self.fresh_name(node, "input");
+        self.make_input_named(name, float, dtype, quant)
+    }
+
+    /// Makes the input node `name` for a quantizer on the float input.
+    fn make_input_named(
+        &mut self,
+        name: String,
         float: &FloatIn,
         dtype: InputType,
         quant: crate::format::QuantDef,
@@ -336,7 +419,6 @@ impl Importer {
             .steps
             .iter()
             .all(|(_, p)| p.len() == 1 || p.len() == numel));
-        let name = self.fresh_name(node, "input");
         self.push(
             name.clone(),
             Vec::new(),

@@ -8,7 +8,8 @@ use super::Importer;
 use crate::error::{ModelError, Result};
 use crate::format::{
     Arithmetic, BinarizeDef, ConvDef, DenseDef, InputType, IntQuantDef, MaxPoolDef, OpDef, PadMode,
-    PaddingDef, QuantDef, RoundingMode, TensorDef, ThresholdDef, WeightValues, WeightsDef,
+    PaddingDef, QuantDef, RoundingMode, TensorDef, ThresholdDef, ThresholdQuantDef, WeightValues,
+    WeightsDef,
 };
 use crate::import::onnx::{AttrValue, NodeProto};
 
@@ -181,6 +182,12 @@ impl Importer {
                 .map(|(_, &d)| d)
                 .collect()
         };
+        if shape.iter().product::<usize>() != old.iter().product::<usize>() {
+            return Err(ModelError::new(format!(
+                "squeezing axes {axes:?} of shape {old:?} that are not of size 1",
+                axes = a.ints("axes")?.unwrap_or_default()
+            )));
+        }
         self.reshaped(node, x, shape)
     }
 
@@ -561,6 +568,13 @@ impl Importer {
         }
         let split = weights::split(w, o, k).map_err(|e| e.at_field("weights"))?;
         let max_u = x.codes.max_abs();
+        // Float32 holds integers exactly up to 2^24; no exact layer sums beyond that.
+        if (k as u64).saturating_mul((max_u + z.abs()) as u64) >= 1 << 24 {
+            return Err(unsupported(
+                node,
+                &format!("{k} inputs of magnitude up to {max_u}: the float32 sum cannot be exact"),
+            ));
+        }
         // The graph's terms are c·β·(u + z): its partial sums are multiples of c up to this.
         let graph_multiples = (k as u64).saturating_mul((max_u + z.abs()) as u64);
         // Ours: c·S with |S| ≤ K·max|u|, then one add of d = c·z·R + b.
@@ -1060,17 +1074,9 @@ impl Importer {
             ));
         }
         let (out_scale, out_bias) = (a.float("out_scale", 1.0)?, a.float("out_bias", 0.0)?);
-        let x = match self.input(node, 0)?.clone() {
-            Val::Int(v) => v,
-            other => {
-                return Err(unsupported(
-                    node,
-                    &format!("MultiThreshold on {}", other.describe()),
-                ))
-            }
-        };
+        let x = self.input(node, 0)?.clone();
         let t = self.constant_input(node, 1, "thresholds")?.clone();
-        let channels = x.channels();
+        let channels = x.shape().get(1).copied().unwrap_or(1);
         let (tc, n) = match t.shape[..] {
             [tc, n] if (tc == channels || tc == 1) && n >= 1 => (tc, n),
             _ => {
@@ -1082,9 +1088,32 @@ impl Importer {
             }
         };
         let values = t.as_f32();
-        let name = self.threshold_node(node, &x, n, |c, k, y| {
-            y >= values[if tc == 1 { k } else { c * n + k }]
-        })?;
+        let (name, shape) = match x {
+            Val::Int(v) => {
+                let name = self.threshold_node(node, &v, n, |c, k, y| {
+                    y >= values[if tc == 1 { k } else { c * n + k }]
+                })?;
+                (name, v.shape)
+            }
+            // FINN's input quantizer: the count of thresholds each float element reaches.
+            Val::Float(f) => {
+                if n > 255 {
+                    return Err(unsupported(node, "more than 255 thresholds on the input"));
+                }
+                let stride = f.shape.iter().skip(2).product();
+                let quant = QuantDef::Thresholds(ThresholdQuantDef {
+                    thresholds: TensorDef::from_f32(vec![tc, n], &values),
+                    channel_stride: stride,
+                });
+                let dtype = if n == 1 {
+                    InputType::Bits
+                } else {
+                    InputType::Uint8
+                };
+                self.make_input(node, &f, dtype, quant)?
+            }
+            Val::Const(_) => return Err(unsupported(node, "MultiThreshold on a constant")),
+        };
         let steps = if n == 1 {
             // One level: a binary tensor u = ±1, count = (u + 1) / 2.
             let mut s = vec![
@@ -1109,7 +1138,7 @@ impl Importer {
         };
         let v = IntVal {
             node: name,
-            shape: x.shape,
+            shape,
             codes: if n == 1 {
                 Codes::Bits
             } else {
@@ -1142,6 +1171,12 @@ impl Importer {
                 "the weight must be a 2-D constant [in, out]",
             ));
         };
+        if k >= 1 << 24 {
+            return Err(unsupported(
+                node,
+                "more than 2^24 inputs (float32 counts are inexact)",
+            ));
+        }
         if w.values.iter().any(|&v| v != 0.0 && v != 1.0) {
             return Err(ModelError::new("the weight must hold only 0 and 1").at_field("weights"));
         }
