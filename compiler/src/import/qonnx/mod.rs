@@ -471,16 +471,7 @@ impl Importer {
             // A map of scores (e.g. a 1×1 convolution head): flatten it in C, H, W order.
             v = self.flatten(v, "scores_flat")?;
         }
-        let name = {
-            let mut n = "scores".to_string();
-            let mut k = 2;
-            while self.names.contains(&n) {
-                n = format!("scores_{k}");
-                k += 1;
-            }
-            self.names.insert(n.clone());
-            n
-        };
+        let name = self.fresh("scores".to_string(), "");
         let steps = v.steps.iter().map(|s| s.to_step()).collect();
         self.push(
             name.clone(),
@@ -503,16 +494,7 @@ impl Importer {
         let [1, c, h, w] = v.shape[..] else {
             return Ok(v);
         };
-        let flat = {
-            let mut n = format!("{}_{name}", v.node);
-            let mut k = 2;
-            while self.names.contains(&n) {
-                n = format!("{}_{name}_{k}", v.node);
-                k += 1;
-            }
-            self.names.insert(n.clone());
-            n
-        };
+        let flat = self.fresh(v.node.clone(), name);
         self.push(
             flat.clone(),
             vec![v.node.clone()],
