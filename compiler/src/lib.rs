@@ -1,6 +1,7 @@
 //! xnorc's compiler front and middle: the model format, its validation, the IR and the passes.
 //!
-//! Owns: the `.xnm` format (`format`), the IR (`ir`), semantic passes (`passes`), name
+//! Owns: the `.xnm` format (`format`), importers from other tools' formats (`import`: an ONNX
+//! reader and the QONNX translation), the IR (`ir`), semantic passes (`passes`), name
 //! sanitization (`sanitize`), random model generation for tests and benchmarks (`presets`).
 //! Must not touch: simulation (crate `xnorc-sim`), Verilog (crate `xnorc-rtl`), tool flows
 //! (crate `xnorc-boards`). The story is model → IR → passes → hardware plan → Verilog → flows;
