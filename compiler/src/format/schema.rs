@@ -147,8 +147,8 @@ pub enum QuantDef {
     /// rounding, as QONNX does). Input dtype `int8` (signed) or `uint8`.
     Int(IntQuantDef),
     /// The float values are the codes themselves (a FINN graph whose input is annotated with an
-    /// integer datatype): `bits` takes 0/1 (`"bipolar": false`) or −1/+1 (`"bipolar": true`),
-    /// `uint8`/`int8` take integers in [min, max]. Any other value is an error.
+    /// integer datatype): `bits` takes 0/1 (min 0) or −1/+1 (min −1), `uint8`/`int8` take
+    /// integers in [min, max]. Any other value is an error.
     Codes(CodesDef),
     /// FINN `MultiThreshold`: the code is the number of the element's channel's thresholds x
     /// reaches (x ≥ T). Input dtype `bits` for one threshold, else `uint8`.

@@ -121,18 +121,9 @@ impl InputQuant {
                 scale,
                 rounding,
             } => {
-                // QONNX clamps before rounding; with integer bounds that is the same as after.
-                let y = x / scale;
-                let y = if y > max as f32 {
-                    max as f32
-                } else if y < min as f32 {
-                    min as f32
-                } else {
-                    y
-                };
-                // NaN passes both comparisons; numpy would then cast NaN to an arbitrary
-                // integer, we pick the smallest code so the result is at least defined.
-                let r = round(y, rounding);
+                // NaN passes the clamp; numpy would then cast NaN to an arbitrary integer, we
+                // pick the smallest code so the result is at least defined.
+                let r = clamp_round(x / scale, min, max, rounding);
                 if r.is_nan() {
                     min
                 } else {
@@ -141,6 +132,19 @@ impl InputQuant {
             }
         })
     }
+}
+
+/// QONNX `Quant`'s integer code of y = x / scale (+ zero point), in float32: clamped to
+/// [min, max] first, then rounded by `mode` (as `int_quant` does; a NaN stays NaN).
+pub fn clamp_round(y: f32, min: i64, max: i64, mode: RoundingMode) -> f32 {
+    let y = if y > max as f32 {
+        max as f32
+    } else if y < min as f32 {
+        min as f32
+    } else {
+        y
+    };
+    round(y, mode)
 }
 
 /// `y` rounded to an integer in float32 by `mode`, the way QONNX's numpy functions do it
@@ -209,9 +213,7 @@ pub struct FloatTail {
 impl FloatTail {
     /// The float output of class `c` with integer score `score` (|score| ≤ 2^24, validated).
     pub fn apply(&self, c: usize, score: i64) -> f32 {
-        self.steps
-            .iter()
-            .fold(score as f32, |y, step| step.apply_f32(c, y))
+        FloatStep::apply_all_f32(&self.steps, c, score as f32)
     }
 
     /// The float outputs of whole frames of `classes` scores each.

@@ -275,6 +275,11 @@ impl FloatStep {
         }
     }
 
+    /// `steps` applied to y in turn with channel `c`'s parameters, in binary32.
+    pub fn apply_all_f32(steps: &[FloatStep], c: usize, y: f32) -> f32 {
+        steps.iter().fold(y, |y, step| step.apply_f32(c, y))
+    }
+
     /// Every parameter value of the step (for checks that apply to all of them).
     pub fn parameters(&self) -> Vec<f64> {
         match self {

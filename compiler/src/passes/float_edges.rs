@@ -61,13 +61,10 @@ pub fn input_map(def: &FromFloatDef, input: &Node) -> Result<InputMap> {
         }
         QuantDef::Thresholds(t) => {
             let at = |f: &str| format!("quant.thresholds.{f}");
-            let table: Vec<f32> = t
+            let values = t
                 .thresholds
                 .to_f64()
-                .map_err(|e| e.at_field(at("thresholds")))?
-                .iter()
-                .map(|&v| v as f32)
-                .collect();
+                .map_err(|e| e.at_field(at("thresholds")))?;
             let (channels, levels) = match t.thresholds.shape[..] {
                 [c, n] if c >= 1 && n >= 1 => (c, n),
                 _ => {
@@ -78,11 +75,12 @@ pub fn input_map(def: &FromFloatDef, input: &Node) -> Result<InputMap> {
                     .at_field(at("thresholds.shape")))
                 }
             };
-            if t.thresholds.to_f64()?.iter().any(|&v| v as f32 as f64 != v) {
+            if values.iter().any(|&v| v as f32 as f64 != v) {
                 return Err(
                     ModelError::new("thresholds must be float32 values").at_field(at("thresholds"))
                 );
             }
+            let table: Vec<f32> = values.iter().map(|&v| v as f32).collect();
             let want = if levels == 1 {
                 ValueType::Bits
             } else {

@@ -27,11 +27,7 @@ fn single_alpha(b: &Binarize, c: usize) -> Option<f64> {
 pub fn eval_binarize(b: &Binarize, c: usize, s: i64) -> f64 {
     if b.arithmetic == Arithmetic::Float32 {
         // Validation keeps float32 epilogues off tiled layers and |S| ≤ 2^24 (exact in f32).
-        let y = b
-            .steps
-            .iter()
-            .fold(s as f32, |y, step| step.apply_f32(c, y));
-        return y as f64;
+        return FloatStep::apply_all_f32(&b.steps, c, s as f32) as f64;
     }
     let mut y = s as f64;
     if let Some(a) = single_alpha(b, c) {

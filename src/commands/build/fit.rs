@@ -227,7 +227,9 @@ fn packed_folding(
     let mut gained = false;
     for s in stages {
         let StageKind::Mvu(m) = &s.kind else { continue };
-        let given = folding.layers.get(&s.name);
+        // Folding files key layers by the model's names; stage names are sanitized.
+        let node = graph.node(m.node);
+        let given = folding.layers.get(&node.name);
         if m.memory != MemoryStyle::Block
             || m.codebook.is_some()
             || m.probes > 0
@@ -235,12 +237,7 @@ fn packed_folding(
         {
             continue;
         }
-        let Some(Op::MatMul(mm)) = graph
-            .ids()
-            .map(|id| graph.node(id))
-            .find(|n| n.name == s.name)
-            .map(|n| &n.op)
-        else {
+        let Op::MatMul(mm) = &node.op else {
             continue;
         };
         let filters = m.o / m.fanout;
@@ -270,7 +267,7 @@ fn packed_folding(
             }
         }
         if best.1 > 1 {
-            let layer = packed.layers.entry(s.name.clone()).or_default();
+            let layer = packed.layers.entry(node.name.clone()).or_default();
             layer.pe = Some(best.2);
             layer.simd = Some(best.3);
             gained = true;
@@ -329,6 +326,25 @@ mod tests {
         assert!(names.iter().all(|n| g.nodes.iter().any(|x| x.name == *n)));
         let again = plan::plan(&g, &folding).unwrap();
         assert_eq!(again, first);
+        // Packing reads and writes the same keys: the bundled model's layers ("MatMul_0", …)
+        // are not identifiers ("matmul_0"), and its serial first layer (50,176 × 1 bits) wastes
+        // half of each SB_RAM40_4K.
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/tfc_w1a1_mnist.onnx");
+        let g = xnorc_compiler::passes::load_graph(&path).unwrap();
+        let serial = FoldingFile {
+            lane_budget: Some(1),
+            ..FoldingFile::default()
+        };
+        let (stages, _, _) = plan::plan_stages(&g, &serial).unwrap();
+        let packed = packed_folding(&g, &serial, &stages, xnorc_boards::Family::Ice40)
+            .expect("the first layer gains");
+        assert!(
+            packed.layers.contains_key("MatMul_0"),
+            "{:?}",
+            packed.layers
+        );
+        plan::plan(&g, &packed).expect("the packed folding plans");
     }
 
     /// LUT4s per block freed by moving `m` to logic, as a fraction (luts, blocks).

@@ -361,8 +361,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     std::fs::create_dir_all(&dir)
         .map_err(|e| CliError::Io(format!("{}: cannot create: {e}", dir.display())))?;
     // A native model is copied as it is; an imported one travels in its native form.
-    let is_native = xnorc_compiler::format::load(&args.model).is_ok();
-    let model_bytes = if is_native {
+    let model_bytes = if !xnorc_compiler::import::is_imported(&args.model) {
         std::fs::read(&args.model)
             .map_err(|e| CliError::Input(format!("{}: cannot read: {e}", args.model.display())))?
     } else {

@@ -5,7 +5,7 @@
 use super::values::{broadcast_index, Const};
 use crate::error::{ModelError, Result};
 use crate::format::RoundingMode;
-use crate::ir::float_io::round;
+use crate::ir::float_io::clamp_round;
 
 /// Elementwise binary operation of two constants with NumPy broadcasting.
 pub fn binary(op: &str, a: &Const, b: &Const) -> Result<Const> {
@@ -123,7 +123,7 @@ pub fn int_quant(x: &Const, scale: &Const, zeropt: &Const, q: &IntQuant) -> Resu
                         -1.0
                     }
                 } else {
-                    round(v.clamp(lo as f32, hi as f32), q.rounding)
+                    clamp_round(v, lo, hi, q.rounding)
                 };
                 r as f64
             })

@@ -988,9 +988,7 @@ impl Importer {
         // code(u) = round(clamp(f(u) / s)) is monotone in f(u); level L (min < L ≤ max) is
         // reached where the rounded value first is ≥ L.
         let rounding = q.rounding;
-        let code = move |y: f32| -> f32 {
-            crate::ir::float_io::round((y / s).clamp(min as f32, max as f32), rounding)
-        };
+        let code = move |y: f32| crate::ir::float_io::clamp_round(y / s, min, max, rounding);
         let n = (max - min) as usize;
         let name = self.threshold_node(node, &v, n, |_, k, y| {
             code(y) >= (min + 1 + k as i64) as f32
