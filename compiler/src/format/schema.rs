@@ -1,7 +1,7 @@
 //! The model file's schema: what each node of a `.xnm` file may contain.
 //!
 //! These types are the file's vocabulary, not the IR: they hold what the user wrote (float
-//! parameters included). `passes::build` checks them against each other and lowers them to the IR.
+//! parameters included). `passes::graph` checks them against each other and lowers them to the IR.
 
 use super::tensor::TensorDef;
 use serde::{Deserialize, Serialize};

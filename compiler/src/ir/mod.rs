@@ -1,6 +1,6 @@
 //! The intermediate representation: a DAG of typed nodes that every back end reads.
 //!
-//! Built from a model file by `passes::build` (which validates everything), then rewritten by
+//! Built from a model file by `passes::graph` (which validates everything), then rewritten by
 //! later passes (`passes::fold` replaces float epilogues with integer thresholds). The IR holds
 //! the model's integer semantics (docs/semantics.md) and nothing about hardware or simulation
 //! layouts; back ends pick their own layouts from it.

@@ -54,7 +54,7 @@ pub struct Tiled {
     pub tile: BitVec,
     /// Repeats p: L · p is the weight count.
     pub p: usize,
-    /// Scale α of each chunk (p values), if the model gave them; `passes::build` hands them to
+    /// Scale α of each chunk (p values), if the model gave them; `passes::graph` hands them to
     /// the `binarize` that consumes the layer.
     pub alpha: Option<Vec<f64>>,
 }

@@ -1,8 +1,8 @@
 //! Lowering of an imported model's float edges (`input.from_float`, `output.to_float`) to the
 //! IR's [`InputMap`] and [`FloatTail`], with their checks.
 
-use super::build::lower_steps;
 use super::fold::check_finite_f32;
+use super::steps::lower_steps;
 use crate::error::{ModelError, Result};
 use crate::format::{Arithmetic, ElementStepDef, FromFloatDef, QuantDef, ToFloatDef};
 use crate::ir::float_io::{ElementOp, ElementStep, InputQuant};

@@ -9,7 +9,6 @@
 //! ties included (f(S) = 0 gives +1, like `x >= 0`). Closed forms such as T = ⌈−B/A⌉ can be off
 //! by one after rounding; the search cannot.
 
-use super::build::channel_rule;
 use crate::error::{ModelError, Result};
 use crate::ir::{Arithmetic, Binarize, ChannelRule, FloatStep, Graph, Op, SplitRule, Threshold};
 
@@ -85,7 +84,7 @@ fn check_finite(b: &Binarize, c: usize, lo: i64, hi: i64) -> Result<()> {
 
 /// [`check_finite`] for a float32 epilogue: S itself must be a float32 integer (|S| ≤ 2^24, so
 /// the conversion is exact) and no step may overflow binary32.
-pub(crate) fn check_finite_f32(steps: &[FloatStep], c: usize, lo: i64, hi: i64) -> Result<()> {
+pub fn check_finite_f32(steps: &[FloatStep], c: usize, lo: i64, hi: i64) -> Result<()> {
     const EXACT: i64 = 1 << 24;
     if lo < -EXACT || hi > EXACT {
         return Err(ModelError::new(format!(
@@ -111,7 +110,7 @@ pub(crate) fn check_finite_f32(steps: &[FloatStep], c: usize, lo: i64, hi: i64) 
 }
 
 /// +1 if the steps are non-decreasing in S for channel `c`, −1 if non-increasing, 0 if constant.
-pub(crate) fn direction(steps: &[FloatStep], c: usize) -> i32 {
+pub fn direction(steps: &[FloatStep], c: usize) -> i32 {
     let sign = |v: f64| -> i32 {
         if v > 0.0 {
             1
@@ -153,7 +152,7 @@ pub fn fold_channel(b: &Binarize, c: usize, lo: i64, hi: i64) -> Result<ChannelR
 /// The threshold of a decision `fires` monotone over [lo, hi] in direction `d` (±1): rising,
 /// the smallest S in [lo, hi + 1] that fires (hi + 1: none does); falling, the largest S in
 /// [lo − 1, hi] that fires (lo − 1: none does).
-pub(crate) fn bisect(d: i32, lo: i64, hi: i64, fires: impl Fn(i64) -> bool) -> i64 {
+pub fn bisect(d: i32, lo: i64, hi: i64, fires: impl Fn(i64) -> bool) -> i64 {
     if d > 0 {
         let (mut a, mut z) = (lo, hi + 1);
         while a < z {
@@ -176,6 +175,23 @@ pub(crate) fn bisect(d: i32, lo: i64, hi: i64, fires: impl Fn(i64) -> bool) -> i
             }
         }
         a
+    }
+}
+
+/// Builds one channel's rule, reducing it to a constant when it cannot change over `[lo, hi]`.
+pub fn channel_rule(ge: bool, mut thresholds: Vec<i64>, lo: i64, hi: i64) -> ChannelRule {
+    thresholds.sort_unstable();
+    let rule = if ge {
+        ChannelRule::Ge(thresholds)
+    } else {
+        ChannelRule::Le(thresholds)
+    };
+    let (at_lo, at_hi) = (rule.apply(lo), rule.apply(hi));
+    // Counting rules are monotone in S, so equal ends mean constant over the range.
+    if at_lo == at_hi {
+        ChannelRule::Const(at_lo)
+    } else {
+        rule
     }
 }
 

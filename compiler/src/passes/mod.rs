@@ -1,13 +1,16 @@
 //! Compiler passes over the IR, in the order `lower` runs them.
 //!
-//! - `build`: model file → validated IR (shapes, value types, accumulator ranges).
+//! - `graph`: model file → validated IR (shapes, value types, accumulator ranges), with
+//!   `steps` (float epilogue steps) and `float_edges` (an imported model's input map and float
+//!   tail).
 //! - `fold`: float epilogues → exact integer thresholds.
 //!
 //! Hardware planning (folding into PE/SIMD, memory placement) belongs to later passes that read
 //! the lowered graph; they must not change its semantics.
 
-pub mod build;
 mod float_edges;
+pub mod graph;
+mod steps;
 
 pub(crate) use float_edges::int_range;
 pub(crate) use fold::bisect;
@@ -20,7 +23,7 @@ use std::path::Path;
 
 /// Builds the IR and runs every semantic pass: the graph back ends and the simulator consume.
 pub fn lower(model: &ModelFile) -> Result<Graph> {
-    let mut graph = build::build(model)?;
+    let mut graph = graph::build(model)?;
     fold::fold(&mut graph)?;
     Ok(graph)
 }

@@ -2,14 +2,16 @@
 //! parameters and derives accumulator ranges — rejecting anything inconsistent with an error
 //! that names the node and field.
 
+use super::fold::channel_rule;
+use super::steps::lower_steps;
 use crate::error::{ModelError, Result};
 use crate::format::{
     Arithmetic, BinarizeDef, ConvDef, InputDef, InputType, MaxPoolDef, ModelFile, NodeDef, OpDef,
-    OutputDef, PadMode, PaddingDef, StepDef, TensorDef, ThresholdDef, WeightValues, WeightsDef,
+    OutputDef, PadMode, PaddingDef, TensorDef, ThresholdDef, WeightValues, WeightsDef,
 };
 use crate::ir::{
-    Binarize, ChannelRule, Codebook, FloatStep, Geometry, Graph, MatMul, MaxPool, Node, NodeId, Op,
-    Padding, ScaledRun, Scores, Shape, Threshold, Tiled, ValueType, WeightStore, Weights,
+    Binarize, Codebook, Geometry, Graph, MatMul, MaxPool, Node, NodeId, Op, Padding, ScaledRun,
+    Scores, Shape, Threshold, Tiled, ValueType, WeightStore, Weights,
 };
 use crate::sanitize::Identifiers;
 use std::collections::HashMap;
@@ -631,19 +633,6 @@ fn require_integer_input(x: &Node, op: &str) -> Result<()> {
     Ok(())
 }
 
-/// A per-channel float parameter: shape `[C]`, or `[1]` broadcast to every channel.
-fn per_channel(t: &TensorDef, channels: usize, field: &str) -> Result<Vec<f64>> {
-    let values = t.to_f64().map_err(|e| e.at_field(field))?;
-    match t.shape.as_slice() {
-        [n] if *n == channels => Ok(values),
-        [1] => Ok(vec![values[0]; channels]),
-        other => Err(ModelError::new(format!(
-            "expected shape [{channels}] (one per channel) or [1], found {other:?}"
-        ))
-        .at_field(format!("{field}.shape"))),
-    }
-}
-
 /// Per output channel of a tiled layer, its filter's taps grouped into runs of one α: the
 /// chunks it touches, with neighbours of equal α merged (so a filter inside one chunk, or across
 /// chunks sharing α, is a single run and y = α · S).
@@ -692,105 +681,6 @@ fn lower_binarize(d: &BinarizeDef, x: &Node) -> Result<Lowered> {
         x.shape,
         ValueType::Bits,
     ))
-}
-
-/// Float steps with one parameter per channel (of `c`), checked: PReLU slopes ≥ 0, a divisor
-/// never 0, BatchNorm's σ² + ε > 0 and, for float32 arithmetic, every parameter exactly a
-/// float32 value (an imported graph's own numbers; anything else would be rounded silently).
-pub(crate) fn lower_steps(
-    defs: &[StepDef],
-    c: usize,
-    arithmetic: Arithmetic,
-    field: &str,
-) -> Result<Vec<FloatStep>> {
-    let mut steps = Vec::with_capacity(defs.len());
-    for (i, step) in defs.iter().enumerate() {
-        let at = |name: &str| format!("{field}[{i}].{name}");
-        let lowered = match step {
-            StepDef::Mul(t) => FloatStep::Mul(per_channel(t, c, &at("mul"))?),
-            StepDef::Add(t) => FloatStep::Add(per_channel(t, c, &at("add"))?),
-            StepDef::Div(t) => {
-                let d = per_channel(t, c, &at("div"))?;
-                if let Some(ch) = d.iter().position(|&v| v == 0.0) {
-                    return Err(ModelError::new(format!("channel {ch} divides by zero"))
-                        .at_field(at("div")));
-                }
-                FloatStep::Div(d)
-            }
-            StepDef::Prelu(t) => {
-                let slope = per_channel(t, c, &at("prelu"))?;
-                if let Some(ch) = slope.iter().position(|&s| s < 0.0) {
-                    return Err(ModelError::new(format!(
-                        "channel {ch} has slope {}; a negative PReLU slope makes the sign \
-                         decision non-monotone, which no threshold can express",
-                        slope[ch]
-                    ))
-                    .at_field(at("prelu")));
-                }
-                FloatStep::Prelu(slope)
-            }
-            StepDef::Batchnorm(bn) => {
-                let field = at("batchnorm");
-                if !bn.eps.is_finite() || bn.eps < 0.0 {
-                    return Err(ModelError::new(format!(
-                        "is {}; it must be finite and >= 0",
-                        bn.eps
-                    ))
-                    .at_field(format!("{field}.eps")));
-                }
-                let var = per_channel(&bn.var, c, &format!("{field}.var"))?;
-                let positive = |v: f64| match arithmetic {
-                    Arithmetic::Float64 => v + bn.eps > 0.0,
-                    Arithmetic::Float32 => v as f32 + bn.eps as f32 > 0.0,
-                };
-                if let Some(ch) = var.iter().position(|&v| !positive(v)) {
-                    return Err(ModelError::new(format!(
-                        "channel {ch}: var + eps = {} must be > 0",
-                        var[ch] + bn.eps
-                    ))
-                    .at_field(format!("{field}.var")));
-                }
-                FloatStep::BatchNorm {
-                    gamma: per_channel(&bn.gamma, c, &format!("{field}.gamma"))?,
-                    beta: per_channel(&bn.beta, c, &format!("{field}.beta"))?,
-                    mean: per_channel(&bn.mean, c, &format!("{field}.mean"))?,
-                    var,
-                    eps: bn.eps,
-                }
-            }
-        };
-        if arithmetic == Arithmetic::Float32 {
-            if let Some(v) = lowered
-                .parameters()
-                .into_iter()
-                .find(|&v| v as f32 as f64 != v)
-            {
-                return Err(ModelError::new(format!(
-                    "parameter {v} is not a float32 value, but the epilogue computes in float32"
-                ))
-                .at_field(format!("{field}[{i}]")));
-            }
-        }
-        steps.push(lowered);
-    }
-    Ok(steps)
-}
-
-/// Builds one channel's rule, reducing it to a constant when it cannot change over `[lo, hi]`.
-pub(crate) fn channel_rule(ge: bool, mut thresholds: Vec<i64>, lo: i64, hi: i64) -> ChannelRule {
-    thresholds.sort_unstable();
-    let rule = if ge {
-        ChannelRule::Ge(thresholds)
-    } else {
-        ChannelRule::Le(thresholds)
-    };
-    let (at_lo, at_hi) = (rule.apply(lo), rule.apply(hi));
-    // Counting rules are monotone in S, so equal ends mean constant over the range.
-    if at_lo == at_hi {
-        ChannelRule::Const(at_lo)
-    } else {
-        rule
-    }
 }
 
 fn lower_threshold(d: &ThresholdDef, x: &Node) -> Result<Lowered> {
