@@ -1,12 +1,12 @@
 //! `xnorc`: compile trained binary neural networks into verified accelerators for open FPGAs.
 //!
-//! This binary only parses arguments, calls the crates (`xnorc-compiler`, `xnorc-sim`, …) and
-//! prints; every model/data problem becomes a message naming the file, node and field, and exit
-//! code 2.
+//! This binary only parses arguments, calls the crates (`xnorc-compiler`, `xnorc-sim`,
+//! `xnorc-plan`, `xnorc-rtl`, `xnorc-verify`, `xnorc-bitstream`, `xnorc-boards`, `xnorc-host`)
+//! and prints their reports as tables or JSON; every model/data problem becomes a message naming
+//! the file, node and field, and exit code 2 (docs/architecture.md).
 
 mod commands;
 mod errors;
-mod link;
 
 use clap::{Parser, Subcommand};
 use errors::CliError;

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use xnorc_compiler::format::{self, InputType, ModelFile, WeightValues};
 use xnorc_compiler::ir::{Geometry, Op, WeightStore};
-use xnorc_compiler::plan::{folding::FoldingFile, StageKind};
 use xnorc_compiler::presets::{Builder, Storage};
+use xnorc_plan::{folding::FoldingFile, StageKind};
 
 /// A build directory shared by the tests, so Verilator builds are cached across runs.
 fn build_dir() -> PathBuf {
@@ -243,8 +243,7 @@ fn random_sub_bit(seed: u64) -> ModelFile {
 /// kernel-codebook convolution).
 fn layers(model: &ModelFile, fanout: bool) -> Vec<(String, usize, usize, bool)> {
     let graph = xnorc_compiler::passes::lower(model).unwrap();
-    let (stages, _, _) =
-        xnorc_compiler::plan::plan_stages(&graph, &FoldingFile::default()).unwrap();
+    let (stages, _, _) = xnorc_plan::plan_stages(&graph, &FoldingFile::default()).unwrap();
     stages
         .iter()
         .filter_map(|s| match &s.kind {
@@ -407,8 +406,7 @@ fn random_sub_bit_models_cover_every_form() {
         let model = random_sub_bit(seed);
         alpha += format::to_json(&model).matches("\"alpha\"").count();
         let graph = xnorc_compiler::passes::lower(&model).unwrap();
-        let (stages, _, _) =
-            xnorc_compiler::plan::plan_stages(&graph, &FoldingFile::default()).unwrap();
+        let (stages, _, _) = xnorc_plan::plan_stages(&graph, &FoldingFile::default()).unwrap();
         for s in &stages {
             if let StageKind::SplitThreshold(t) = &s.kind {
                 split += t.split.len();
@@ -434,7 +432,7 @@ fn random_sub_bit_models_cover_every_form() {
 /// and a parallel folding. Every way the split stage forms its key is reached.
 #[test]
 fn split_partial_sums_verify_on_every_lane() {
-    use xnorc_compiler::plan::split::ProbeKey;
+    use xnorc_plan::split::ProbeKey;
     let dir = tempfile::tempdir().unwrap();
     let cases = [
         (
@@ -480,8 +478,7 @@ fn split_partial_sums_verify_on_every_lane() {
         b.output(true);
         let model = b.finish(&format!("split{i}"));
         let graph = xnorc_compiler::passes::lower(&model).unwrap();
-        let (stages, _, _) =
-            xnorc_compiler::plan::plan_stages(&graph, &FoldingFile::default()).unwrap();
+        let (stages, _, _) = xnorc_plan::plan_stages(&graph, &FoldingFile::default()).unwrap();
         for s in &stages {
             if let StageKind::SplitThreshold(t) = &s.kind {
                 keys.extend(t.split.iter().map(|c| c.key));

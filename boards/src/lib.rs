@@ -2,14 +2,17 @@
 //!
 //! Owns: board data files (`data/*.toml`: device, package, clock, pins, programmer name; see
 //! docs/boards.md) and their validation ([`board`]), family facts such as PLL divider search and
-//! block-RAM shapes ([`family`]), constraint files (PCF/LPF, [`constraints`]), finding the tools
+//! block-RAM shapes ([`family`]), what logic costs on each family as measured with yosys
+//! ([`costs`], read by the plan's resource estimate), constraint files (PCF/LPF, [`constraints`]), finding the tools
 //! ([`tools`]) and running yosys, nextpnr-ice40/-ecp5, icepack/ecppack and openFPGALoader with
 //! logs and reports ([`flow`]).
-//! Must not touch: Verilog generation (crate `xnorc-rtl`) or model semantics (crate
-//! `xnorc-compiler`); this crate sees a design only as files and a top-module name.
+//! Must not touch: Verilog generation (crate `xnorc-rtl`), hardware plans (crate `xnorc-plan`)
+//! or model semantics (crate `xnorc-compiler`); it depends on none of them and sees a design
+//! only as files and a top-module name.
 
 pub mod board;
 pub mod constraints;
+pub mod costs;
 pub mod family;
 pub mod flow;
 pub mod tools;

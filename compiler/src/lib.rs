@@ -2,10 +2,11 @@
 //!
 //! Owns: the `.xnm` format (`format`), importers from other tools' formats (`import`: an ONNX
 //! reader and the QONNX translation), the IR (`ir`), semantic passes (`passes`), name
-//! sanitization (`sanitize`), random model generation for tests and benchmarks (`presets`).
-//! Must not touch: simulation (crate `xnorc-sim`), Verilog (crate `xnorc-rtl`), tool flows
-//! (crate `xnorc-boards`). The story is model → IR → passes → hardware plan → Verilog → flows;
-//! this crate ends where a hardware plan starts.
+//! sanitization (`sanitize`), random model generation for tests and benchmarks (`presets`), and
+//! a model's summary in figures and words (`summary`, what `xnorc inspect` prints).
+//! Must not touch: simulation (crate `xnorc-sim`), hardware plans (crate `xnorc-plan`), Verilog
+//! (crate `xnorc-rtl`), tool flows (crate `xnorc-boards`). The story is model → IR → passes →
+//! hardware plan → Verilog → flows; this crate ends where a hardware plan starts.
 
 pub mod bits;
 pub mod error;
@@ -14,8 +15,8 @@ pub mod fsutil;
 pub mod import;
 pub mod ir;
 pub mod passes;
-pub mod plan;
 pub mod presets;
 pub mod sanitize;
+pub mod summary;
 
 pub use error::{ModelError, Result};

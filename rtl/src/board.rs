@@ -415,17 +415,13 @@ pub fn board_top(
 /// The whole board design: the core's files, the link's Verilog (`link_text`, rendered by
 /// [`crate::shell`] with module name `b.link_module`), the gearboxes and the top, in one
 /// Verilog file `<top>.v` plus the core's memory files.
-pub fn generate(
-    plan: &xnorc_compiler::plan::HardwarePlan,
-    b: &BoardTop,
-    link_text: &str,
-) -> crate::Design {
+pub fn generate(plan: &xnorc_plan::HardwarePlan, b: &BoardTop, link_text: &str) -> crate::Design {
     let core = crate::generate(plan);
     assert_eq!(
         core.top, b.core_module,
         "the board top instantiates the core by name"
     );
-    let widths = xnorc_compiler::plan::memories::link_widths(plan);
+    let widths = xnorc_plan::memories::link_widths(plan);
     let (w_in, w_out) = (widths[0], *widths.last().expect("links"));
     let beats = plan.stages[0].input.beats;
     let gear_in = format!("{}_bytes_to_beats", b.name);

@@ -1,4 +1,4 @@
-//! xnorc's Verilog generation: a hardware plan (`xnorc_compiler::plan`) → synthesizable Verilog
+//! xnorc's Verilog generation: a hardware plan (`xnorc_plan`) → synthesizable Verilog
 //! and memory init files.
 //!
 //! Owns: rendering. Two parts, built two ways:
@@ -12,7 +12,8 @@
 //!   (the open-FPGA-flow work).
 //!
 //! Must not touch: model semantics or hardware decisions (the plan makes them: folding, widths,
-//! FIFO depths, timing), simulation, tool flows. Output is deterministic: the same plan gives
+//! FIFO depths, timing), simulation and verification (crates `xnorc-sim`, `xnorc-verify`), tool
+//! flows (crate `xnorc-boards`), the host side of the link (crate `xnorc-host`). Output is deterministic: the same plan gives
 //! byte-identical files.
 
 pub mod board;
@@ -25,10 +26,13 @@ pub mod stream;
 pub mod top;
 pub mod verilog;
 pub mod window;
+pub mod write;
 
-use xnorc_compiler::plan::memories::{self, BufferStyle, MemoryRole, Placement};
-use xnorc_compiler::plan::schedule::Component;
-use xnorc_compiler::plan::{HardwarePlan, StageKind};
+pub use write::{write_board_design, write_design, RtlError};
+
+use xnorc_plan::memories::{self, BufferStyle, MemoryRole, Placement};
+use xnorc_plan::schedule::Component;
+use xnorc_plan::{HardwarePlan, StageKind};
 
 /// Generated files: (file name, contents). The Verilog file comes first.
 pub struct Design {

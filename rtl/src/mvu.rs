@@ -21,8 +21,8 @@
 //! of this unit and the input's `valid` only.
 
 use crate::verilog::{clog2, lit, r, set, when, Expr, Item, Module, Stmt};
-use xnorc_compiler::plan::folding::MemoryStyle;
-use xnorc_compiler::plan::{tree_registers, Lane, Mvu, MvuOutput, Stream};
+use xnorc_plan::folding::MemoryStyle;
+use xnorc_plan::{tree_registers, Lane, Mvu, MvuOutput, Stream};
 
 /// Hex lines of words given as bits (bit i of the word = `bits[i]`).
 pub(crate) fn hex_words(words: impl Iterator<Item = Vec<bool>>) -> String {

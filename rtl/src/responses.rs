@@ -1,5 +1,5 @@
 //! The responses stage of a codebook convolution that shares its kernels' responses
-//! (`xnorc_compiler::plan::Responses`; docs/hardware.md, "Sub-bit weights").
+//! (`xnorc_plan::Responses`; docs/hardware.md, "Sub-bit weights").
 //!
 //! The window stream brings each channel block's kh·kw taps in a row. A tap counter picks the
 //! plane of the current kernel position (bit j: codebook entry j's bit there); for every
@@ -11,7 +11,7 @@
 use crate::mvu::{extend, hex_words, leaf_format, tap_leaf, Generated};
 use crate::stream::{collect, Collect};
 use crate::verilog::{clog2, lit, set, when, Expr, Item, Module};
-use xnorc_compiler::plan::{Responses, Stream};
+use xnorc_plan::{Responses, Stream};
 
 /// Generates the responses stage `name` for `resp`, reading `input` and writing `output`.
 pub fn responses(name: &str, resp: &Responses, input: &Stream, output: &Stream) -> Generated {

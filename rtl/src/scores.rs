@@ -4,7 +4,7 @@
 //! above them.
 
 use crate::verilog::{clog2, lit, r, set, when, Expr, Module, Stmt};
-use xnorc_compiler::plan::{ScoresStage, Stream};
+use xnorc_plan::{ScoresStage, Stream};
 
 /// Generates the scores stage.
 pub fn scores(name: &str, s: &ScoresStage, input: &Stream) -> Module {
@@ -51,7 +51,7 @@ pub fn scores(name: &str, s: &ScoresStage, input: &Stream) -> Module {
     // Argmax tree, one register level per pairing: the lower-index side wins unless the other
     // is strictly greater, so the lowest index wins ties. The scores ride along in a delay
     // line so the output beat carries them next to their argmax.
-    let depth = xnorc_compiler::plan::schedule::scores_depth(c);
+    let depth = xnorc_plan::schedule::scores_depth(c);
     let mut level: Vec<(Expr, Expr)> = regs
         .iter()
         .enumerate()

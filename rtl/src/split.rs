@@ -1,5 +1,5 @@
 //! The split threshold stage of a layer with split channels
-//! (`xnorc_compiler::plan::split::SplitThreshold`; docs/hardware.md, "Split partial sums").
+//! (`xnorc_plan::split::SplitThreshold`; docs/hardware.md, "Split partial sums").
 //!
 //! One accumulator arrives per beat: the layer's O outputs in channel order, then the probe
 //! rows. Output j < O compares with its threshold (a small asynchronous ROM) and shifts its bit
@@ -15,8 +15,8 @@
 use crate::mvu::{biased, bound_bits, extend, hex_words, Generated};
 use crate::stream::{collect, Collect};
 use crate::verilog::{clog2, lit, set, when, Expr, Item, Module};
-use xnorc_compiler::plan::split::{ProbeKey, SplitThreshold};
-use xnorc_compiler::plan::Stream;
+use xnorc_plan::split::{ProbeKey, SplitThreshold};
+use xnorc_plan::Stream;
 
 /// Generates the split threshold stage `name` for `st`, reading `input` (one accumulator per
 /// beat) and writing `output` (every channel's bit).

@@ -1,5 +1,5 @@
 //! Stream plumbing: FIFOs and width converters, with the handshake rules of
-//! `xnorc_compiler::plan::schedule` (which predicts their timing cycle for cycle).
+//! `xnorc_plan::schedule` (which predicts their timing cycle for cycle).
 
 use crate::verilog::{clog2, lit, r, set, when, Expr, Item, Module, Stmt};
 

@@ -2,11 +2,11 @@
 //! valid/ready streams.
 
 use crate::verilog::{r, Expr, Item, Module};
-use xnorc_compiler::plan::HardwarePlan;
+use xnorc_plan::HardwarePlan;
 
 /// The top module `name`, instantiating `modules[i]` for component i.
 pub fn top(name: &str, plan: &HardwarePlan, modules: &[String]) -> Module {
-    let widths = xnorc_compiler::plan::memories::link_widths(plan);
+    let widths = xnorc_plan::memories::link_widths(plan);
     let n = plan.pipeline.len();
     let mut m = Module::new(name);
     m.header.extend([

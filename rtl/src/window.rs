@@ -1,8 +1,8 @@
 //! The sliding-window generator and the max-pool stage, with the control rules of
-//! `xnorc_compiler::plan::schedule` (`swg_write_ok`, `swg_available`, the pool component).
+//! `xnorc_plan::schedule` (`swg_write_ok`, `swg_available`, the pool component).
 
 use crate::verilog::{clog2, lit, r, set, when, Expr, Item, Module, Stmt};
-use xnorc_compiler::plan::{Pool, Stream, Swg};
+use xnorc_plan::{Pool, Stream, Swg};
 
 /// A counter register with its limit, and optionally a shadow register that tracks
 /// `counter · step` (so no multiplier is needed).

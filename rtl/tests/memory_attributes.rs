@@ -2,8 +2,8 @@
 //! `plan::memories::plan_memories` is declared in its component's module with the matching
 //! `ram_style` attribute (and a buffer the plan leaves unplaced has none).
 
-use xnorc_compiler::plan::folding::{FoldingFile, MemoryStyle};
-use xnorc_compiler::plan::memories::{self, BufferStyle, Placement};
+use xnorc_plan::folding::{FoldingFile, MemoryStyle};
+use xnorc_plan::memories::{self, BufferStyle, Placement};
 
 /// The declaration of memory `name` in module `module` of `text`: its `ram_style` (None
 /// without an attribute), width and depth; panics if the memory is not declared there.
@@ -36,7 +36,7 @@ fn declared(text: &str, module: &str, name: &str) -> (Option<String>, usize, usi
 fn check(preset: &str) {
     let model = xnorc_compiler::presets::find(preset).unwrap().generate(2);
     let graph = xnorc_compiler::passes::lower(&model).unwrap();
-    let mut plan = xnorc_compiler::plan::plan(&graph, &FoldingFile::default()).unwrap();
+    let mut plan = xnorc_plan::plan(&graph, &FoldingFile::default()).unwrap();
     // Every buffer style appears somewhere: a choice by shape, not by any real cost.
     memories::place_buffers(&mut plan, |m| match (m.depth + m.width) % 3 {
         0 if m.role.block_ram_capable() => BufferStyle::Block,

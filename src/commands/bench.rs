@@ -1,15 +1,9 @@
 //! `xnorc bench`: reference-simulator throughput against a popcount bound measured in the same
-//! run (so the ratio holds on a noisy machine).
+//! run (`xnorc_sim::bench`).
 
-use super::simulate::InputData;
 use crate::errors::CliError;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use std::path::PathBuf;
-use std::time::Instant;
-use xnorc_compiler::ir::ValueType;
-use xnorc_compiler::{format, passes, presets};
-use xnorc_sim::Simulator;
+use xnorc_compiler::{format, presets};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -39,85 +33,30 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             format::to_json(&preset.generate(1)).into_bytes()
         }
     };
-    // Model load = parse + validate + fold, from the file's bytes; best of 20.
-    let mut load_seconds = f64::INFINITY;
-    let mut graph = None;
-    for _ in 0..20 {
-        let start = Instant::now();
-        let g = passes::lower(&format::parse(&text)?)?;
-        load_seconds = load_seconds.min(start.elapsed().as_secs_f64());
-        graph = Some(g);
-    }
-    let graph = graph.expect("loaded at least once");
-    let node = graph.input_node();
-    let per_frame = node.shape.numel();
-    let (lo, hi) = match node.vtype {
-        ValueType::Bits => (0, 1),
-        ValueType::Int { min, max } => (min, max),
-    };
-    let name = graph.name.clone();
-    let sim = Simulator::new(graph).map_err(|e| CliError::Input(e.to_string()))?;
-    // A pool of distinct frames, repeated up to --frames (generating 784M random values
-    // would dominate the benchmark's own run time).
-    let pool = 4096.min(args.frames.max(1));
-    let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let distinct: Vec<i64> = (0..pool * per_frame)
-        .map(|_| rng.gen_range(lo..=hi))
-        .collect();
-    let values = distinct
-        .iter()
-        .copied()
-        .cycle()
-        .take(args.frames * per_frame);
-    let input = if lo < 0 {
-        InputData::I8(values.map(|v| v as i8).collect())
-    } else {
-        InputData::U8(values.map(|v| v as u8).collect())
-    };
-    let threads = rayon::current_num_threads();
-    let mut best = f64::INFINITY;
-    for _ in 0..args.repeats.max(1) {
-        let start = Instant::now();
-        let r = sim
-            .run(input.frames())
-            .map_err(|e| CliError::Input(e.to_string()))?;
-        std::hint::black_box(&r);
-        best = best.min(start.elapsed().as_secs_f64());
-    }
-    let fps = args.frames as f64 / best;
-    let words = sim.popcount_words_per_frame();
-    let rate = xnorc_sim::xor_popcount_rate(threads, 0.5);
-    let bound = rate / words as f64;
-    let ratio = fps / bound;
+    let r = xnorc_sim::bench::measure(&text, args.frames, args.repeats)?;
     if args.json {
-        let j = serde_json::json!({
-            "model": name,
-            "frames": args.frames,
-            "threads": threads,
-            "seconds": best,
-            "frames_per_second": fps,
-            "popcount_words_per_frame": words,
-            "xor_popcount_words_per_second": rate,
-            "popcount_bound_frames_per_second": bound,
-            "ratio_to_bound": ratio,
-            "model_bytes": text.len(),
-            "model_load_ms": load_seconds * 1e3,
-        });
-        println!("{}", serde_json::to_string_pretty(&j).expect("json"));
+        println!("{}", serde_json::to_string_pretty(&r).expect("json"));
     } else {
-        println!(
-            "model {name}: {} frames on {threads} threads, best of {}",
-            args.frames, args.repeats
+        let (fps, words) = (r.frames_per_second, r.popcount_words_per_frame);
+        let (rate, bound) = (
+            r.xor_popcount_words_per_second,
+            r.popcount_bound_frames_per_second,
         );
-        println!("  simulator:       {fps:>14.0} frames/s ({:.3} s)", best);
+        println!(
+            "model {}: {} frames on {} threads, best of {}",
+            r.model, r.frames, r.threads, args.repeats
+        );
+        println!(
+            "  simulator:       {fps:>14.0} frames/s ({:.3} s)",
+            r.seconds
+        );
         println!("  popcount words:  {words:>14} per frame");
         println!("  machine:         {rate:>14.3e} XOR+popcount words/s");
         println!("  popcount bound:  {bound:>14.0} frames/s");
-        println!("  ratio to bound:  {ratio:>14.2}");
+        println!("  ratio to bound:  {:>14.2}", r.ratio_to_bound);
         println!(
             "  model load:      {:>14.3} ms ({} bytes: parse, validate, fold)",
-            load_seconds * 1e3,
-            text.len()
+            r.model_load_ms, r.model_bytes
         );
     }
     Ok(())

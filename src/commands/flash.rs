@@ -23,20 +23,6 @@ pub struct Args {
     pub dry_run: bool,
 }
 
-/// The build's report.json.
-pub fn read_report(dir: &Path) -> Result<serde_json::Value, CliError> {
-    let path = dir.join("report.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        CliError::Input(format!(
-            "{}: cannot read: {e}\n  hint: run `xnorc build MODEL --board NAME --out {}` first",
-            path.display(),
-            dir.display()
-        ))
-    })?;
-    serde_json::from_str(&text)
-        .map_err(|e| CliError::Input(format!("{}: not a build report: {e}", path.display())))
-}
-
 /// Shell-quotes one argument for printing.
 fn quote(arg: &str) -> String {
     if !arg.is_empty()
@@ -51,7 +37,7 @@ fn quote(arg: &str) -> String {
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
-    let report = read_report(&args.dir)?;
+    let report = xnorc_bitstream::report::read_report(&args.dir)?;
     let built_for = report["board"].as_str().unwrap_or_default().to_string();
     let name = args.board.clone().unwrap_or_else(|| built_for.clone());
     let board = xnorc_boards::board::find(&name)?;

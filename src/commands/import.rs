@@ -29,7 +29,7 @@ pub fn run(model: &Path, output: &Path) -> Result<(), CliError> {
     if let Some(map) = &graph.input_map {
         println!(
             "input mapping: {}",
-            super::inspect::describe_input_map(map, &graph)
+            xnorc_compiler::summary::describe_input_map(map, &graph)
         );
     }
     Ok(())

@@ -1,11 +1,9 @@
 //! One module per subcommand.
 
 pub mod bench;
-pub mod bitcheck;
 pub mod boards;
 pub mod build;
 pub mod compile;
-pub mod diagnose;
 pub mod flash;
 pub mod import;
 pub mod inspect;

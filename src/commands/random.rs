@@ -2,12 +2,10 @@
 
 use crate::errors::{write_output, CliError};
 use clap::builder::{PossibleValue, PossibleValuesParser};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use std::path::Path;
-use xnorc_compiler::ir::ValueType;
 use xnorc_compiler::{format, passes, presets};
-use xnorc_sim::npy::{NpyArray, NpyType};
+use xnorc_sim::input::random_values;
+use xnorc_sim::npy::NpyArray;
 
 /// The `--arch` values with their descriptions, for `--help`.
 pub fn preset_parser() -> PossibleValuesParser {
@@ -58,20 +56,12 @@ pub fn model(
     Ok(())
 }
 
+/// `xnorc random-input`: uniform frames over the model input's range.
 pub fn input(model: &Path, frames: usize, seed: u64, output: &Path) -> Result<(), CliError> {
     let graph = passes::load_graph(model)?;
-    let node = graph.input_node();
-    let (dtype, lo, hi) = match node.vtype {
-        ValueType::Bits => (NpyType::U8, 0, 1),
-        ValueType::Int { min: 0, max: 255 } => (NpyType::U8, 0, 255),
-        ValueType::Int { min, max } => (NpyType::I8, min, max),
-    };
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let values: Vec<i64> = (0..frames * node.shape.numel())
-        .map(|_| rng.gen_range(lo..=hi))
-        .collect();
+    let (dtype, values) = random_values(&graph, frames, seed);
     let mut shape = vec![frames];
-    shape.extend(node.shape.dims());
+    shape.extend(graph.input_node().shape.dims());
     write_output(
         output,
         &NpyArray::from_i64(dtype, shape, &values).to_bytes(),

@@ -2,29 +2,12 @@
 
 use crate::errors::{write_output, CliError};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
-use xnorc_compiler::ir::{Graph, ValueType};
 use xnorc_compiler::passes;
+use xnorc_sim::input::{argmax_f32, dump, read_input, read_labels, DataError};
 use xnorc_sim::npy::{NpyArray, NpyType};
-use xnorc_sim::{Frames, Simulator};
-
-/// Input frames owned in the byte type the model takes.
-pub enum InputData {
-    /// Binary 0/1 or uint8.
-    U8(Vec<u8>),
-    /// int8.
-    I8(Vec<i8>),
-}
-
-impl InputData {
-    pub fn frames(&self) -> Frames<'_> {
-        match self {
-            InputData::U8(d) => Frames::U8(d),
-            InputData::I8(d) => Frames::I8(d),
-        }
-    }
-}
+use xnorc_sim::Simulator;
 
 /// Frames above which a progress bar is shown.
 const PROGRESS_FRAMES: usize = 20_000;
@@ -59,152 +42,6 @@ pub struct Args {
     json: bool,
 }
 
-fn input_error(path: &Path, msg: impl std::fmt::Display) -> CliError {
-    CliError::Input(format!("{}: {msg}", path.display()))
-}
-
-/// Reads the input batch and checks it against the model's input declaration. An imported
-/// model also takes float32 frames shaped like its source graph's input, mapped to codes by its
-/// input map exactly as the graph computes them.
-pub fn read_input(path: &Path, graph: &Graph) -> Result<(usize, InputData), CliError> {
-    let array = NpyArray::read(path).map_err(|e| CliError::Input(e.to_string()))?;
-    if array.dtype == NpyType::F32 {
-        return map_float_input(path, graph, &array);
-    }
-    let node = graph.input_node();
-    let dims = node.shape.dims();
-    if array.shape.len() != dims.len() + 1 || array.shape[1..] != dims[..] {
-        return Err(input_error(
-            path,
-            format!(
-                "shape {:?} does not match the model input: expected [N, {}]",
-                array.shape,
-                dims.iter()
-                    .map(|d| d.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ));
-    }
-    let (allowed, hint): (&[NpyType], &str) = match node.vtype {
-        ValueType::Bits => (&[NpyType::Bool, NpyType::U8], "bool or uint8 holding 0/1"),
-        ValueType::Int { min: 0, max: 255 } => (&[NpyType::U8], "uint8"),
-        ValueType::Int { .. } => (&[NpyType::I8], "int8"),
-    };
-    if !allowed.contains(&array.dtype) {
-        return Err(input_error(
-            path,
-            format!(
-                "dtype {} does not match the model's {} input; expected {hint}",
-                array.dtype.name(),
-                node.vtype.describe()
-            ),
-        ));
-    }
-    if node.vtype == ValueType::Bits {
-        if let Some(i) = array.data.iter().position(|&v| v > 1) {
-            let per = node.shape.numel();
-            return Err(input_error(
-                path,
-                format!(
-                    "frame {}, element {} is {}; a binary input takes only 0 and 1",
-                    i / per,
-                    i % per,
-                    array.data[i]
-                ),
-            ));
-        }
-    }
-    let data = match array.dtype {
-        NpyType::I8 => InputData::I8(array.data.iter().map(|&b| b as i8).collect()),
-        _ => InputData::U8(array.data),
-    };
-    Ok((array.shape[0], data))
-}
-
-/// Float32 frames through the model's input map.
-fn map_float_input(
-    path: &Path,
-    graph: &Graph,
-    array: &NpyArray,
-) -> Result<(usize, InputData), CliError> {
-    let Some(map) = &graph.input_map else {
-        return Err(input_error(
-            path,
-            format!(
-                "holds float32, but the model takes {} codes (only models imported from ONNX \
-                 map float input)",
-                graph.input_node().vtype.describe()
-            ),
-        ));
-    };
-    if array.shape.len() != map.shape.len() + 1 || array.shape[1..] != map.shape[..] {
-        return Err(input_error(
-            path,
-            format!(
-                "shape {:?} does not match the graph's float input: expected [N, {}]",
-                array.shape,
-                map.shape
-                    .iter()
-                    .map(|d| d.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ));
-    }
-    let values = array.to_f32().expect("float32 checked");
-    let codes = map.codes(&values).map_err(|e| input_error(path, e))?;
-    let data = match graph.input_node().vtype {
-        ValueType::Int { min, .. } if min < 0 => {
-            InputData::I8(codes.iter().map(|&c| c as i8).collect())
-        }
-        _ => InputData::U8(codes.iter().map(|&c| c as u8).collect()),
-    };
-    Ok((array.shape[0], data))
-}
-
-pub fn read_labels(path: &Path, frames: usize) -> Result<Vec<i64>, CliError> {
-    let array = NpyArray::read(path).map_err(|e| CliError::Input(e.to_string()))?;
-    if array.shape != [frames] {
-        return Err(input_error(
-            path,
-            format!("labels shape {:?}, expected [{frames}]", array.shape),
-        ));
-    }
-    array.to_i64().ok_or_else(|| {
-        input_error(
-            path,
-            format!("labels must be integers, not {}", array.dtype.name()),
-        )
-    })
-}
-
-fn dump(dir: &Path, sim: &Simulator, input: Frames<'_>, frames: usize) -> Result<(), CliError> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| CliError::Io(format!("{}: cannot create: {e}", dir.display())))?;
-    let per = sim.frame_len();
-    let trace = sim
-        .trace(input.slice(0, frames * per))
-        .map_err(|e| CliError::Input(e.to_string()))?;
-    for (i, nv) in trace.iter().enumerate() {
-        let node = sim.graph().node(nv.node);
-        let mut shape = vec![frames];
-        shape.extend(&nv.dims);
-        let dtype = if nv.bits { NpyType::U8 } else { NpyType::I64 };
-        let file = dir.join(format!("{i:02}_{}.npy", node.ident));
-        write_output(
-            &file,
-            &NpyArray::from_i64(dtype, shape, &nv.values).to_bytes(),
-        )?;
-    }
-    eprintln!(
-        "dumped {} nodes x {frames} frames to {} (binary values as stored bits 0/1)",
-        trace.len(),
-        dir.display()
-    );
-    Ok(())
-}
-
 pub fn run(args: &Args) -> Result<(), CliError> {
     let graph = passes::load_graph(&args.model)?;
     let (frames, input) = read_input(&args.input, &graph)?;
@@ -216,7 +53,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     let score_range = graph.node(graph.output).vtype.range();
     let float_tail = graph.float_tail.clone();
     let float_tail = float_tail.as_ref();
-    let sim = Simulator::new(graph).map_err(|e| CliError::Input(e.to_string()))?;
+    let sim = Simulator::new(graph)?;
     let bar = if frames >= PROGRESS_FRAMES {
         let bar = ProgressBar::new(frames as u64);
         bar.set_style(
@@ -230,7 +67,10 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     let start = Instant::now();
     let results = sim
         .run_with_progress(input.frames(), &|n| bar.inc(n as u64))
-        .map_err(|e| input_error(&args.input, e))?;
+        .map_err(|e| DataError::Mismatch {
+            path: args.input.clone(),
+            message: e.to_string(),
+        })?;
     let seconds = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
     let fits_i32 = score_range.0 >= i32::MIN as i64 && score_range.1 <= i32::MAX as i64;
@@ -258,7 +98,12 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         None => results.argmax.clone(),
     };
     if let Some(dir) = &args.dump {
-        dump(dir, &sim, input.frames(), args.dump_frames.min(frames))?;
+        let dumped = args.dump_frames.min(frames);
+        let nodes = dump(dir, &sim, input.frames(), dumped)?;
+        eprintln!(
+            "dumped {nodes} nodes x {dumped} frames to {} (binary values as stored bits 0/1)",
+            dir.display()
+        );
     }
     let accuracy = labels.map(|l| {
         let correct = l
@@ -299,18 +144,4 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         }
     }
     Ok(())
-}
-
-/// The index of the largest value, the lowest on ties (NumPy's `argmax`; a NaN wins, as there).
-pub fn argmax_f32(values: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &v) in values.iter().enumerate() {
-        if values[best].is_nan() {
-            break;
-        }
-        if v.is_nan() || v > values[best] {
-            best = i;
-        }
-    }
-    best
 }

@@ -1,6 +1,6 @@
 //! CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, xorout 0; check value of
-//! ASCII "123456789" = 0x29B1): the pure-Rust function the host side reuses, and the
-//! bit-serial hardware block both framers use.
+//! ASCII "123456789" = 0x29B1): the bit-serial hardware block both framers use. The host side
+//! computes the same CRC with the `crc` crate (crate `xnorc-host`).
 
 use rust_hdl_core::prelude::*;
 use rust_hdl_widgets::prelude::*;
@@ -9,37 +9,6 @@ use rust_hdl_widgets::prelude::*;
 pub const CRC16_POLY: u16 = 0x1021;
 /// Register value before the first byte.
 pub const CRC16_INIT: u16 = 0xFFFF;
-
-/// Byte-at-a-time lookup table: entry `i` is the register after shifting byte `i` through a
-/// zero register, so each byte costs one lookup instead of eight shift steps.
-const TABLE: [u16; 256] = {
-    let mut table = [0u16; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut crc = (i as u16) << 8;
-        let mut bit = 0;
-        while bit < 8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ CRC16_POLY
-            } else {
-                crc << 1
-            };
-            bit += 1;
-        }
-        table[i] = crc;
-        i += 1;
-    }
-    table
-};
-
-/// CRC-16/CCITT-FALSE of `bytes`, as both ends of the host link compute it.
-///
-/// Appending the result high byte first to `bytes` makes the CRC of the whole run 0.
-pub fn crc16_ccitt_false(bytes: &[u8]) -> u16 {
-    bytes.iter().fold(CRC16_INIT, |crc, &b| {
-        (crc << 8) ^ TABLE[usize::from((crc >> 8) as u8 ^ b)]
-    })
-}
 
 /// Bit-serial CRC-16/CCITT-FALSE engine: one message bit per clock, so a byte takes 8 cycles.
 ///
@@ -132,7 +101,12 @@ mod tests {
     use super::*;
     use crate::shell::sim::{Bench, Rng};
 
-    /// Reference written from the definition, independent of the table above: feed each
+    /// The host's CRC (the `crc` crate's CRC-16/IBM-3740, which is CCITT-FALSE).
+    fn crc16_ccitt_false(bytes: &[u8]) -> u16 {
+        crc::Crc::<u16>::new(&crc::CRC_16_IBM_3740).checksum(bytes)
+    }
+
+    /// Reference written from the definition, independent of the crc crate: feed each
     /// message bit MSB first into the top of the register.
     fn naive_crc(bytes: &[u8]) -> u16 {
         let mut crc: u16 = 0xFFFF;

@@ -10,7 +10,7 @@
 //! The line is a UART, 8N1 (start bit, 8 data bits LSB first, stop bit), idle high, at
 //! `clocks_per_bit` core clocks per bit. Frame sizes are fixed when the design is built:
 //! `N = request_bytes`, `M = response_bytes` ([`LinkParams`]). CRC means CRC-16/CCITT-FALSE
-//! (poly 0x1021, init 0xFFFF, not reflected, xorout 0; [`crc16_ccitt_false`]), sent high
+//! (poly 0x1021, init 0xFFFF, not reflected, xorout 0; [`Crc16`] in hardware), sent high
 //! byte first.
 //!
 //! **Request** (host → board): `0xA5`, then exactly `N` payload bytes, then
@@ -100,7 +100,7 @@ mod link_tests;
 mod verilator_check;
 
 pub use countdown::Countdown;
-pub use crc::{crc16_ccitt_false, Crc16, CRC16_INIT, CRC16_POLY};
+pub use crc::{Crc16, CRC16_INIT, CRC16_POLY};
 pub use fifo::ByteFifo;
 pub use link::Link;
 pub use render::link_verilog;

@@ -252,7 +252,7 @@ pub fn require_tool(tool: &str) {
 }
 
 /// CRC-16/CCITT-FALSE computed bit by bit from its definition (poly 0x1021, init 0xFFFF, no
-/// reflection, no final XOR): the tests' independent model of [`super::crc16_ccitt_false`].
+/// reflection, no final XOR): the tests' independent model of the link's CRC.
 pub fn model_crc16(bytes: &[u8]) -> u16 {
     let mut crc = 0xFFFFu16;
     for &b in bytes {

@@ -11,8 +11,8 @@ use super::{
     components, gcd, stream_to_logical, CodebookDecode, HardwarePlan, Lane, Mvu, MvuOutput, Pool,
     Responses, ScoresStage, Stage, StageKind, Stream, Swg,
 };
-use crate::error::{ModelError, Result};
-use crate::ir::{
+use xnorc_compiler::error::{ModelError, Result};
+use xnorc_compiler::ir::{
     int_bits, ChannelRule, Geometry, Graph, NodeId, Op, PadMode, Shape, ValueType, WeightStore,
     WeightValues,
 };
@@ -78,7 +78,7 @@ fn distinct_rows(words: &[Vec<bool>], row_len: usize) -> usize {
 
 /// Does a layer's window flag padded taps invalid (binary data zero-padded, which is neither
 /// +1 nor −1)? Checked for binary inputs only.
-fn padding_masked(mm: &crate::ir::MatMul) -> bool {
+fn padding_masked(mm: &xnorc_compiler::ir::MatMul) -> bool {
     matches!(mm.geometry, Geometry::Conv { padding, pad_mode, .. }
         if pad_mode == PadMode::Zero && !padding.is_none())
 }

@@ -4,14 +4,14 @@
 //! max-pool), a prefix of the core ending at that stage is generated and simulated, and its output
 //! beats are compared with the reference simulator's values of that node, in stream order.
 
-use super::compile::write_design;
-use super::verify::pack;
-use crate::errors::CliError;
+use crate::verilator::{self, Stalls};
+use crate::VerifyError;
 use std::path::Path;
 use xnorc_compiler::ir::{Graph, Shape};
-use xnorc_compiler::plan::schedule::Component;
-use xnorc_compiler::plan::{stream_to_logical, HardwarePlan, MvuOutput, StageKind};
-use xnorc_sim::verilator::{self, Stalls};
+use xnorc_host::pack;
+use xnorc_plan::schedule::Component;
+use xnorc_plan::{stream_to_logical, HardwarePlan, MvuOutput, StageKind};
+use xnorc_rtl::write_design;
 use xnorc_sim::{Frames, Simulator};
 
 /// The plan cut after stage `i` (its output becomes the core's output).
@@ -52,14 +52,12 @@ pub fn first_differing_stage(
     frames: usize,
     build_dir: &Path,
     design: Option<&Path>,
-) -> Result<Option<String>, CliError> {
+) -> Result<Option<String>, VerifyError> {
     let full_top = xnorc_rtl::top_name(plan);
-    let sim = Simulator::new(graph.clone()).map_err(|e| CliError::Input(e.to_string()))?;
-    let trace = sim
-        .trace(input)
-        .map_err(|e| CliError::Input(e.to_string()))?;
+    let sim = Simulator::new(graph.clone())?;
+    let trace = sim.trace(input)?;
     for (i, stage) in plan.stages.iter().enumerate() {
-        let (node, to_acc): (_, Option<&xnorc_compiler::plan::Mvu>) = match &stage.kind {
+        let (node, to_acc): (_, Option<&xnorc_plan::Mvu>) = match &stage.kind {
             // A unit with probe rows streams more than its node's values; the split threshold
             // stage after it is compared with the threshold node.
             StageKind::Mvu(m) if m.probes > 0 => continue,
@@ -81,14 +79,16 @@ pub fn first_differing_stage(
         if let Some(on_disk) = design {
             // Checking a given design: its memory images (maybe the faulty part) replace the
             // regenerated ones, matched by the part of the name after the top module's.
-            for entry in std::fs::read_dir(&dir).map_err(|e| CliError::Io(e.to_string()))? {
-                let name = entry.map_err(|e| CliError::Io(e.to_string()))?.file_name();
+            for entry in std::fs::read_dir(&dir).map_err(|e| VerifyError::Io(e.to_string()))? {
+                let name = entry
+                    .map_err(|e| VerifyError::Io(e.to_string()))?
+                    .file_name();
                 let name = name.to_string_lossy();
                 if let Some(suffix) = name.strip_suffix(".hex").and_then(|n| n.strip_prefix(&top)) {
                     let source = on_disk.join(format!("{full_top}{suffix}.hex"));
                     if source.exists() {
                         std::fs::copy(&source, dir.join(name.as_ref()))
-                            .map_err(|e| CliError::Io(format!("{}: {e}", source.display())))?;
+                            .map_err(|e| VerifyError::Io(format!("{}: {e}", source.display())))?;
                     }
                 }
             }
@@ -99,21 +99,18 @@ pub fn first_differing_stage(
             cut.stages[0].input.width(),
             &build_dir.join("verilator"),
             false,
-        )
-        .map_err(|e| CliError::Failed(e.to_string()))?;
+        )?;
         let _ = std::fs::remove_dir_all(&dir);
         let out = stage.output;
         let beats = frames * out.beats;
         let limit = 1_000_000 + 1000 * beats as u64 * (plan.ii_cycles + 1);
-        let log = harness
-            .run(
-                &pack(plan, input, harness.in_words),
-                beats,
-                Stalls::NONE,
-                limit,
-                None,
-            )
-            .map_err(|e| CliError::Failed(e.to_string()))?;
+        let log = harness.run(
+            &pack(plan, input, harness.in_words),
+            beats,
+            Stalls::NONE,
+            limit,
+            None,
+        )?;
         // The reference in stream order (maps pixel by pixel, channels innermost).
         let nv = &trace[node.0];
         let shape = graph.node(node).shape;

@@ -4,18 +4,19 @@
 //! which is also what the generated Verilog tells yosys through `ram_style`: each memory in
 //! block RAM takes the fewest blocks any of the family's RAM shapes packs it into. LUT4s come
 //! from the lanes (per lane kind), a fixed share per MVU, window generator, pool and FIFO — all
-//! measured per module with yosys — plus the memories in logic. Used to stop early, to pick a
+//! measured per module with yosys, the numbers in `xnorc_boards::costs` — plus the memories in
+//! logic. Used to stop early, to pick a
 //! folding that fits and to decide which memories leave block RAM (see `fit`).
 
+use crate::folding::MemoryStyle;
+use crate::memories::{BufferStyle, Memory, MemoryRole, Placement};
+use crate::{codebook, Lane, Stage, StageKind};
 use serde::Serialize;
 use xnorc_boards::board::Board;
+use xnorc_boards::costs::{
+    RomMerge, FIFO_CONTROL_LUTS, INT_LANE_LUTS_PER_BIT, RESPONSES_FIXED_LUTS, SHELL_LUTS,
+};
 use xnorc_boards::Family;
-use xnorc_compiler::plan::folding::{MemoryStyle, LUTS_PER_LANE};
-use xnorc_compiler::plan::memories::{BufferStyle, Memory, MemoryRole, Placement};
-use xnorc_compiler::plan::{codebook, Lane, Stage, StageKind};
-
-/// LUT4s the shell (UART link, gearboxes, reset, control) takes, measured with yosys: a margin.
-pub const SHELL_LUTS: usize = 400;
 
 /// One component's share.
 #[derive(Debug, Clone, Serialize)]
@@ -60,9 +61,11 @@ impl Estimate {
     }
 }
 
-/// ECP5 LUT RAM cells (TRELLIS_DPR16X4: 16 words × 4 bits) a `depth` × `width` buffer takes.
-fn dpr16x4_cells(depth: usize, width: usize) -> usize {
-    depth.div_ceil(16) * width.div_ceil(4)
+/// LUT RAM cells (ECP5 TRELLIS_DPR16X4: 16 words × 4 bits) a `depth` × `width` buffer takes on
+/// `family`, if it has LUT RAM.
+fn lut_ram_cells(family: Family, depth: usize, width: usize) -> Option<usize> {
+    let cell = family.costs().lut_ram?;
+    Some(depth.div_ceil(cell.depth) * width.div_ceil(cell.width))
 }
 
 /// Where a writable buffer goes on `family`: the cheapest of block RAM, LUT RAM (ECP5 only)
@@ -73,18 +76,15 @@ fn dpr16x4_cells(depth: usize, width: usize) -> usize {
 pub fn buffer_style(family: Family, m: &Memory) -> BufferStyle {
     let (depth, width) = (m.depth, m.width);
     let registers = (depth * width) as u64;
-    let block_cost = match family {
-        Family::Ice40 => 64,
-        Family::Ecp5 => 128,
-    };
+    let costs = family.costs();
     let block = if m.role.block_ram_capable() {
-        block_cost * family.ram_blocks_for(depth, width) as u64
+        costs.block_ram_cost * family.ram_blocks_for(depth, width) as u64
     } else {
         u64::MAX
     };
-    let distributed = match family {
-        Family::Ice40 => u64::MAX,
-        Family::Ecp5 => 4 * dpr16x4_cells(depth, width) as u64,
+    let distributed = match (costs.lut_ram, lut_ram_cells(family, depth, width)) {
+        (Some(cell), Some(cells)) => cell.cost * cells as u64,
+        _ => u64::MAX,
     };
     if registers <= distributed && registers < block {
         BufferStyle::Registers
@@ -104,19 +104,26 @@ pub fn logic_rom_luts(family: Family, depth: usize, width: usize) -> usize {
         return 0;
     }
     let per_bit = depth.div_ceil(16);
-    let mux = match family {
-        Family::Ecp5 => per_bit.saturating_sub(1) / 8,
-        Family::Ice40 => per_bit.saturating_sub(1).div_ceil(3),
+    let mux = match family.costs().rom_merge {
+        RomMerge::Free(n) => per_bit.saturating_sub(1) / n,
+        RomMerge::Lut(n) => per_bit.saturating_sub(1).div_ceil(n),
     };
     width * (per_bit + mux)
 }
 
-/// LUT4s of a writable buffer outside block RAM: LUT RAM cells take 2 LUT4s of RAM plus
-/// their share of write decode; registers need a read multiplexer of ≈ one LUT4 per two bits.
-fn buffer_luts(style: BufferStyle, depth: usize, width: usize) -> usize {
+/// LUT4s of a writable buffer outside block RAM on `family`: LUT RAM cells take 2 LUT4s of RAM
+/// plus their share of write decode; registers need a read multiplexer of ≈ one LUT4 per two
+/// bits.
+fn buffer_luts(family: Family, style: BufferStyle, depth: usize, width: usize) -> usize {
     match style {
         BufferStyle::Block => 0,
-        BufferStyle::Distributed => 3 * dpr16x4_cells(depth, width),
+        BufferStyle::Distributed => {
+            match (family.costs().lut_ram, lut_ram_cells(family, depth, width)) {
+                (Some(cell), Some(cells)) => cell.luts * cells,
+                // A family without LUT RAM never places a buffer there (`buffer_style`).
+                _ => 0,
+            }
+        }
         BufferStyle::Registers if depth <= 1 => 0,
         BufferStyle::Registers => (depth * width).div_ceil(2),
     }
@@ -131,40 +138,27 @@ pub fn memory_cost(family: Family, m: &Memory) -> (usize, usize) {
         Placement::Rom(MemoryStyle::Lut) => (0, logic_rom_luts(family, d, w)),
         Placement::Buffer(style) => match style.unwrap_or_else(|| buffer_style(family, m)) {
             BufferStyle::Block => (family.ram_blocks_for(d, w), 0),
-            other => (0, buffer_luts(other, d, w)),
+            other => (0, buffer_luts(family, other, d, w)),
         },
     }
 }
 
-/// Logic cells (iCE40 ICESTORM_LC, ECP5 COMB slots) placed per LUT4 yosys maps: flip-flops
-/// not fed by a LUT4 of their own and carries that cannot share a cell with one take cells too.
-/// Measured: iCE40 1.49–1.59 (four cnv-small builds: 5,807 / 3,891, 5,409 / 3,474,
-/// 5,658 / 3,633, 5,841 / 3,682), ECP5 1.27 (CNV tiled p = 4: 22,177 COMB for 11,307 LUT4 + 3,083 CCU2C).
+/// Logic cells placed per LUT4 yosys maps on `family` (`xnorc_boards::costs::Costs`).
 pub fn cells_per_lut4(family: Family) -> f64 {
-    match family {
-        Family::Ice40 => 1.55,
-        Family::Ecp5 => 1.27,
-    }
+    family.costs().cells_per_lut4
 }
 
-/// LUT4s per binary lane (XNOR or AND, with its share of adder tree, accumulator and compare)
-/// on `family`, from yosys's per-module counts of generated cores (`synth_* -noflatten`; an
-/// ECP5 CCU2C counts as two LUT4s, the slots nextpnr packs it into; iCE40 carries are free):
-/// iCE40 4.5 (TFC; cnv-small's conv3: 4.4), ECP5 5 (CNV tiled p = 4: 4.3–4.7 on conv3/conv4).
-/// Also the unit that turns a LUT budget into a lane budget.
+/// LUT4s per binary lane on `family` (`xnorc_boards::costs::Costs::luts_per_lane`); also the unit
+/// that turns a LUT budget into a lane budget.
 pub fn luts_per_lane(family: Family) -> f64 {
-    match family {
-        Family::Ice40 => LUTS_PER_LANE,
-        Family::Ecp5 => 5.0,
-    }
+    family.costs().luts_per_lane
 }
 
 /// LUT4s per lane of kind `lane` whose inputs are `input_bits` wide. An integer lane adds or
-/// subtracts its input, so it costs about 4 LUT4 per input bit on both families (measured 31–33
-/// per 8-bit lane: conv1 of cnv-small on iCE40, of CNV on ECP5).
+/// subtracts its input, so it costs per input bit (`INT_LANE_LUTS_PER_BIT`).
 fn lane_luts(family: Family, lane: Lane, input_bits: u32) -> f64 {
     match lane {
-        Lane::AddSub | Lane::AddZero => 4.0 * f64::from(input_bits),
+        Lane::AddSub | Lane::AddZero => INT_LANE_LUTS_PER_BIT * f64::from(input_bits),
         Lane::Xnor | Lane::And | Lane::XnorMasked | Lane::AndMasked => luts_per_lane(family),
         // A sharing codebook unit's lane: a binary lane's share of tree, accumulator and
         // compare, widened to the responses, and the multiplexer selecting one.
@@ -176,34 +170,15 @@ fn lane_luts(family: Family, lane: Lane, input_bits: u32) -> f64 {
     }
 }
 
-/// LUT4s every MVU spends whatever its width: sequencing counters, memory addressing, the
-/// output queue's control (measured: small MVUs of 1–8 lanes take 140–250 on both families).
-fn mvu_fixed_luts(family: Family) -> usize {
-    match family {
-        Family::Ice40 => 100,
-        Family::Ecp5 => 200,
-    }
-}
-
-/// LUT4s of a window generator or pool apart from its output width: address counters and
-/// compares (measured 211–273 per window generator and ≈245 per pool on iCE40, 228–423 and
-/// 84–124 on ECP5).
+/// LUT4s of a window generator or pool apart from its output width (`xnorc_boards::costs`).
 fn window_fixed_luts(family: Family, kind: &StageKind) -> usize {
-    match (family, kind) {
-        (Family::Ice40, StageKind::Swg(_)) => 230,
-        (Family::Ecp5, StageKind::Swg(_)) => 300,
-        (Family::Ice40, StageKind::Pool(_)) => 200,
-        (Family::Ecp5, StageKind::Pool(_)) => 80,
+    let costs = family.costs();
+    match kind {
+        StageKind::Swg(_) => costs.window_fixed_luts,
+        StageKind::Pool(_) => costs.pool_fixed_luts,
         _ => 0,
     }
 }
-
-/// LUT4s of a responses stage apart from its counters and output register: the tap counter,
-/// the plane ROM and the handshake.
-const RESPONSES_FIXED_LUTS: usize = 20;
-
-/// LUT4s of a FIFO's pointers and flags, its storage apart (measured 15–31 per FIFO).
-const FIFO_CONTROL_LUTS: usize = 20;
 
 /// LUT4s of a stage's logic, memories apart.
 fn stage_logic(s: &Stage, family: Family) -> (usize, usize) {
@@ -211,7 +186,7 @@ fn stage_logic(s: &Stage, family: Family) -> (usize, usize) {
         StageKind::Mvu(m) => {
             let lanes = m.pe * m.simd;
             let per_lane = lane_luts(family, m.lane, s.input.bits);
-            let mut luts = mvu_fixed_luts(family) + (lanes as f64 * per_lane) as usize;
+            let mut luts = family.costs().mvu_fixed_luts + (lanes as f64 * per_lane) as usize;
             if let Some(cb) = &m.codebook {
                 // Per lane, a 2^τ:1 multiplexer picks the weight bit from the plane.
                 luts += lanes * codebook::decode_lane_luts(cb.tau, m.memory == MemoryStyle::Block);

@@ -17,9 +17,9 @@
 //! memories (default false; `xnorc build` turns it on for ECP5).
 //! Layers are named as in the model; a layer not listed gets the automatic choice.
 
-use crate::error::{ModelError, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use xnorc_compiler::error::{ModelError, Result};
 
 /// Where a layer's weights and thresholds live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,9 +104,10 @@ impl FoldingFile {
 /// (measured on UP5K), i.e. a design that leaves room on an iCE40 UP5K.
 pub const DEFAULT_LANE_BUDGET: usize = 900;
 
-/// LUT4 per lane with accumulator and threshold, measured on iCE40 (4–4.5; the upper end, so a
-/// budget is not overrun).
-pub const LUTS_PER_LANE: f64 = 4.5;
+/// LUT4 per lane with accumulator and threshold: the unit of a board-independent lane budget,
+/// iCE40's measured cost (`xnorc_boards::costs::ICE40`, where the number and its measurement
+/// are).
+pub const LUTS_PER_LANE: f64 = xnorc_boards::costs::ICE40.luts_per_lane;
 
 /// Lanes the automatic rule may spend for a budget of `luts` LUT4.
 pub fn lanes_for_luts(luts: usize) -> usize {

@@ -111,6 +111,21 @@ pub enum Component {
     },
 }
 
+impl Component {
+    /// The plan stage this component is (`None` for FIFOs and width converters).
+    pub fn stage(&self) -> Option<usize> {
+        match *self {
+            Component::Mvu { stage, .. }
+            | Component::Swg { stage, .. }
+            | Component::Responses { stage, .. }
+            | Component::SplitThreshold { stage, .. }
+            | Component::Pool { stage, .. }
+            | Component::Scores { stage, .. } => Some(stage),
+            Component::Fifo { .. } | Component::DwcUp { .. } | Component::DwcDown { .. } => None,
+        }
+    }
+}
+
 /// What the control of a sliding-window generator depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct WindowGeometry {
@@ -969,7 +984,7 @@ mod tests {
     /// as sizing starts them, and at their least (queues out of credits, FIFOs full).
     #[test]
     fn skipping_quiet_cycles_changes_nothing() {
-        use crate::plan::folding::FoldingFile;
+        use crate::folding::FoldingFile;
         let mut runs = 0;
         // (Stepping a serial cnv-small costs seconds: one of them is enough.)
         let wide = [Some(6), None];
@@ -981,14 +996,16 @@ mod tests {
             ("cnv-small-codebook", 4, &wide),
             ("cnv-small-tiled", 5, &all),
         ] {
-            let model = crate::presets::find(preset).unwrap().generate(seed);
-            let graph = crate::passes::lower(&model).unwrap();
+            let model = xnorc_compiler::presets::find(preset)
+                .unwrap()
+                .generate(seed);
+            let graph = xnorc_compiler::passes::lower(&model).unwrap();
             for &budget in budgets {
                 let folding = FoldingFile {
                     lane_budget: budget,
                     ..Default::default()
                 };
-                let plan = crate::plan::plan(&graph, &folding).unwrap();
+                let plan = crate::plan(&graph, &folding).unwrap();
                 let beats = plan.stages[0].input.beats;
                 let sized = plan.pipeline.clone();
                 let resized = |size: fn(&Component) -> usize| {

@@ -6,13 +6,14 @@
 //! Small or wide memories waste most of a block (a 256-bit × 36-word weight memory takes 8
 //! DP16KDs for 9 kbit), so moving those to logic costs little and frees many blocks.
 
-use super::estimate::{self, buffer_style, memory_cost, Estimate};
-use crate::errors::CliError;
+use crate::estimate::{self, buffer_style, memory_cost, Estimate};
+use crate::folding::{CodebookCompute, FoldingFile, LayerFolding, MemoryStyle};
+use crate::memories::{self, Memory, MemoryRole, Placement};
+use crate::{HardwarePlan, Lane, Stage, StageKind};
 use std::path::Path;
 use xnorc_boards::board::Board;
-use xnorc_compiler::plan::folding::{FoldingFile, MemoryStyle};
-use xnorc_compiler::plan::memories::{self, Memory, MemoryRole, Placement};
-use xnorc_compiler::plan::{self, HardwarePlan, Stage, StageKind};
+use xnorc_compiler::ir::Graph;
+use xnorc_compiler::Result;
 
 /// Share of the device's LUT4s the automatic folding starts its lane budget from.
 pub const LUT_SHARE: f64 = 0.6;
@@ -115,7 +116,7 @@ pub fn fit_folding(
     board: &Board,
     lut_fraction: f64,
     model: &Path,
-) -> Result<Option<HardwarePlan>, CliError> {
+) -> Result<Option<HardwarePlan>> {
     let planned = plan_stages(graph, folding, model)?;
     fit_stages(graph, folding, planned, board, lut_fraction)
 }
@@ -125,9 +126,8 @@ fn plan_stages(
     graph: &xnorc_compiler::ir::Graph,
     folding: &FoldingFile,
     model: &Path,
-) -> Result<(Vec<Stage>, u32, Vec<usize>), CliError> {
-    plan::plan_stages(graph, folding)
-        .map_err(|e| CliError::Model(e.in_file(model.display().to_string())))
+) -> Result<(Vec<Stage>, u32, Vec<usize>)> {
+    crate::plan_stages(graph, folding).map_err(|e| e.in_file(model.display().to_string()))
 }
 
 /// [`fit_folding`] of stages already planned from `folding`.
@@ -137,13 +137,13 @@ fn fit_stages(
     (mut stages, tree_pipeline, input_order): (Vec<Stage>, u32, Vec<usize>),
     board: &Board,
     lut_fraction: f64,
-) -> Result<Option<HardwarePlan>, CliError> {
+) -> Result<Option<HardwarePlan>> {
     // Stages only first: the cycle model and FIFO sizing run once the memories fit (memory
     // placement changes neither).
     if !move_roms_to_logic(&mut stages, &[], board, lut_fraction) {
         return Ok(None);
     }
-    let mut plan = plan::plan_from_stages(
+    let mut plan = crate::plan_from_stages(
         graph,
         stages,
         tree_pipeline,
@@ -168,7 +168,7 @@ pub fn fit_with_packing(
     board: &Board,
     lut_fraction: f64,
     model: &Path,
-) -> Result<Option<HardwarePlan>, CliError> {
+) -> Result<Option<HardwarePlan>> {
     let planned = plan_stages(graph, folding, model)?;
     if let Some(packed) = packed_folding(graph, folding, &planned.0, board.device.family) {
         if let Some(plan) = fit_folding(graph, &packed, board, lut_fraction, model)? {
@@ -186,7 +186,7 @@ pub fn serial_need(
     board: &Board,
     memory_output_register: bool,
     model: &Path,
-) -> Result<(Estimate, Estimate), CliError> {
+) -> Result<(Estimate, Estimate)> {
     let folding = FoldingFile {
         lane_budget: Some(1),
         memory_output_register: Some(memory_output_register),
@@ -282,7 +282,7 @@ pub fn fitting_plan(
     model: &Path,
     board: &Board,
     memory_output_register: bool,
-) -> Result<Option<HardwarePlan>, CliError> {
+) -> Result<Option<HardwarePlan>> {
     let graph = xnorc_compiler::passes::load_graph(model)?;
     let lane_luts = estimate::luts_per_lane(board.device.family);
     let mut budget = ((board.device.luts as f64 * LUT_SHARE / lane_luts) as usize).max(1);
@@ -302,6 +302,36 @@ pub fn fitting_plan(
     }
 }
 
+/// The folding file that reproduces `plan`'s PE/SIMD/memory choices.
+pub fn folding_of(plan: &HardwarePlan, graph: &Graph) -> FoldingFile {
+    let mut f = FoldingFile {
+        tree_pipeline: Some(plan.tree_pipeline),
+        memory_output_register: Some(plan.memory_output_register),
+        ..FoldingFile::default()
+    };
+    for s in &plan.stages {
+        if let StageKind::Mvu(m) = &s.kind {
+            // Folding files name layers as the model does; stage names are sanitized.
+            f.layers.insert(
+                graph.node(m.node).name.clone(),
+                LayerFolding {
+                    pe: Some(m.pe),
+                    simd: Some(m.simd),
+                    memory: Some(m.memory),
+                    thresholds: Some(m.threshold_memory),
+                    fanout: Some(m.fanout > 1),
+                    compute: match (&m.codebook, m.lane) {
+                        (Some(_), _) => Some(CodebookCompute::Decode),
+                        (None, Lane::Select { .. }) => Some(CodebookCompute::Share),
+                        _ => None,
+                    },
+                },
+            );
+        }
+    }
+    f
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,26 +347,26 @@ mod tests {
     #[test]
     fn written_foldings_name_layers_as_the_model_does() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/qonnx/fc_digits.onnx");
+            .join("../tests/fixtures/qonnx/fc_digits.onnx");
         let g = xnorc_compiler::passes::load_graph(&path).unwrap();
-        let first = plan::plan(&g, &Default::default()).unwrap();
-        let folding = crate::commands::build::folding_of(&first, &g);
+        let first = crate::plan(&g, &Default::default()).unwrap();
+        let folding = folding_of(&first, &g);
         let names: Vec<&str> = folding.layers.keys().map(|k| k.as_str()).collect();
         assert!(names.contains(&"/features.2/MatMul"), "{names:?}");
         assert!(names.iter().all(|n| g.nodes.iter().any(|x| x.name == *n)));
-        let again = plan::plan(&g, &folding).unwrap();
+        let again = crate::plan(&g, &folding).unwrap();
         assert_eq!(again, first);
         // Packing reads and writes the same keys: the bundled model's layers ("MatMul_0", …)
         // are not identifiers ("matmul_0"), and its serial first layer (50,176 × 1 bits) wastes
         // half of each SB_RAM40_4K.
         let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/tfc_w1a1_mnist.onnx");
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/tfc_w1a1_mnist.onnx");
         let g = xnorc_compiler::passes::load_graph(&path).unwrap();
         let serial = FoldingFile {
             lane_budget: Some(1),
             ..FoldingFile::default()
         };
-        let (stages, _, _) = plan::plan_stages(&g, &serial).unwrap();
+        let (stages, _, _) = crate::plan_stages(&g, &serial).unwrap();
         let packed = packed_folding(&g, &serial, &stages, xnorc_boards::Family::Ice40)
             .expect("the first layer gains");
         assert!(
@@ -344,7 +374,7 @@ mod tests {
             "{:?}",
             packed.layers
         );
-        plan::plan(&g, &packed).expect("the packed folding plans");
+        crate::plan(&g, &packed).expect("the packed folding plans");
     }
 
     /// LUT4s per block freed by moving `m` to logic, as a fraction (luts, blocks).
@@ -366,7 +396,7 @@ mod tests {
             lane_budget: Some(64),
             ..FoldingFile::default()
         };
-        let as_planned = plan::plan(&g, &folding).unwrap();
+        let as_planned = crate::plan(&g, &folding).unwrap();
         let mut placed = as_planned.clone();
         place_buffers(&mut placed, &board);
         let needed = plan_estimate(&placed, &board).ram_blocks;
@@ -414,8 +444,8 @@ mod tests {
         assert!(after
             .iter()
             .all(|m| !matches!(m.placement, Placement::Buffer(None))));
-        let again = crate::commands::build::folding_of(&plan, &g);
-        let mut replanned = plan::plan(&g, &again).unwrap();
+        let again = folding_of(&plan, &g);
+        let mut replanned = crate::plan(&g, &again).unwrap();
         place_buffers(&mut replanned, &board);
         assert_eq!(memories::plan_memories(&replanned), after);
     }
@@ -432,7 +462,7 @@ mod tests {
             lane_budget: Some(1),
             ..FoldingFile::default()
         };
-        let (stages, _, _) = plan::plan_stages(&g, &serial).unwrap();
+        let (stages, _, _) = crate::plan_stages(&g, &serial).unwrap();
         let packed = packed_folding(&g, &serial, &stages, family).expect("fc1 gains");
         let fc1 = &packed.layers["fc1"];
         assert_eq!(fc1.pe.unwrap() * fc1.simd.unwrap(), 2);
@@ -445,7 +475,7 @@ mod tests {
         let before = weights(&stages, "fc1");
         assert_eq!((before.depth, before.width), (73_728, 1));
         assert_eq!(memory_cost(family, &before).0, 36);
-        let (repacked, _, _) = plan::plan_stages(&g, &packed).unwrap();
+        let (repacked, _, _) = crate::plan_stages(&g, &packed).unwrap();
         let after = weights(&repacked, "fc1");
         assert_eq!((after.depth, after.width), (36_864, 2));
         assert_eq!(memory_cost(family, &after).0, 18);
@@ -466,12 +496,12 @@ mod tests {
         let mut fixed = serial.clone();
         fixed.layers.insert(
             "fc1".into(),
-            xnorc_compiler::plan::folding::LayerFolding {
+            LayerFolding {
                 simd: Some(1),
                 ..Default::default()
             },
         );
-        let (stages, _, _) = plan::plan_stages(&g, &fixed).unwrap();
+        let (stages, _, _) = crate::plan_stages(&g, &fixed).unwrap();
         let packed = packed_folding(&g, &fixed, &stages, family);
         assert!(packed.is_none_or(|p| p.layers["fc1"].pe.is_none()));
     }

@@ -1,5 +1,15 @@
-//! The hardware plan: the lowered graph as a chain of streaming stages with their folding,
+//! xnorc's hardware plan: the lowered graph as a chain of streaming stages with their folding,
 //! memory images, widths and the analytical cycle model.
+//!
+//! Owns: stages and their decisions (`stages`: folding choice, lane kind, thresholds in the
+//! accumulator's domain, memories), the folding file and its automatic rule (`folding`), the
+//! codebook cost rule (`codebook`), split-channel tables (`split`), the memory inventory
+//! (`memories`), the cycle model and FIFO sizing (`schedule`), the resource estimate on a
+//! device family (`estimate`, reading `xnorc_boards::costs`), the automatic fit to a board
+//! (`fit`), a plan from files (`load`) and plan.json (`report`).
+//! Must not touch: model semantics (crate `xnorc-compiler`: the plan reads the lowered graph and
+//! never changes what it computes), Verilog (crate `xnorc-rtl`), tool flows (crate
+//! `xnorc-boards`, of which it reads only board data and family costs).
 //!
 //! Passes → **plan** → Verilog. The plan decides everything about the hardware that is not
 //! Verilog syntax (the `rtl` crate only renders it), so reports (`plan.json`) and the generator
@@ -8,19 +18,25 @@
 //! the responses stage of a codebook convolution that shares its kernels' responses, and the
 //! scores/argmax stage.
 
-mod build;
 pub mod codebook;
+pub mod estimate;
+pub mod fit;
 pub mod folding;
+pub mod load;
 pub mod memories;
+pub mod report;
 pub mod schedule;
 pub mod split;
+mod stages;
 
-pub use build::{plan, plan_from_stages, plan_stages};
+pub use load::build_plan;
+pub use report::PlanReport;
+pub use stages::{plan, plan_from_stages, plan_stages};
 
-use crate::ir::NodeId;
 use folding::MemoryStyle;
 use schedule::{Component, Timing};
 use serde::Serialize;
+use xnorc_compiler::ir::NodeId;
 
 /// One stream between stages: `elems` elements of `bits` bits per beat (element i at bits
 /// [i·bits, (i+1)·bits)), `beats` beats per frame, elements in logical order.

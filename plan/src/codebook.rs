@@ -15,7 +15,7 @@
 
 use super::folding::{CodebookCompute, LUTS_PER_LANE};
 use super::Lane;
-use crate::ir::int_bits;
+use xnorc_compiler::ir::int_bits;
 
 /// LUT4s of a one-bit n:1 multiplexer: n − 1 two-way selections, one LUT4 each (iCE40 has no
 /// wider multiplexer primitive; ECP5's PFUMX makes both ways cheaper alike).

@@ -7,9 +7,9 @@
 //! ECP5: there is no open tool that turns a bitstream back into a netlist, so only a round trip
 //! (ecpunpack → ecppack) checks that the bitstream is well formed; this says so plainly.
 
-use super::run::{spawn_board, talk, Session};
-use super::simulate::InputData;
-use crate::errors::{write_output, CliError};
+use crate::board::{spawn_board, talk, FrameResult, RunReport, Session};
+use crate::VerifyError;
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,15 +17,73 @@ use xnorc_boards::board::Board;
 use xnorc_boards::tools::{self, Tool};
 use xnorc_boards::Family;
 use xnorc_compiler::ir::Graph;
-use xnorc_compiler::plan::HardwarePlan;
+use xnorc_plan::HardwarePlan;
+use xnorc_sim::input::InputData;
 use xnorc_sim::Results;
+
+fn write_output(path: &Path, bytes: &[u8]) -> Result<(), VerifyError> {
+    xnorc_compiler::fsutil::write_atomic(path, bytes)
+        .map_err(|e| VerifyError::Io(format!("{}: cannot write: {e}", path.display())))
+}
+
+/// The parts of a build's report.json the check reads.
+#[derive(Debug, Clone)]
+pub struct BuildFacts {
+    /// The bitstream's file name as the report gives it.
+    pub bitstream: Option<String>,
+    /// The UART's clock cycles per bit.
+    pub clocks_per_bit: Option<u64>,
+}
+
+/// What the check found.
+#[derive(Debug, Clone)]
+pub enum BitstreamReport {
+    /// iCE40: the unpacked bitstream's netlist answered every frame over its UART.
+    Netlist {
+        /// The conversation (every answer compared with the reference).
+        run: RunReport,
+        /// Wall time of the whole check.
+        seconds: f64,
+    },
+    /// ECP5: only a round trip through ecpunpack/ecppack.
+    RoundTrip(RoundTrip),
+}
+
+/// The ECP5 round trip's result (its JSON; field order is key order).
+#[derive(Debug, Clone, Serialize)]
+pub struct RoundTrip {
+    /// Always `ecp5`.
+    pub family: &'static str,
+    /// The configuration survived the round trip.
+    pub round_trip: bool,
+    /// No netlist-level check exists.
+    pub netlist_check: bool,
+    /// What was and was not checked, in words.
+    pub note: &'static str,
+}
+
+impl BitstreamReport {
+    /// The check's failure, if the netlist answered any frame differently.
+    pub fn failure(&self) -> Option<VerifyError> {
+        let BitstreamReport::Netlist { run, .. } = self else {
+            return None;
+        };
+        let bad = run.mismatches + run.flagged;
+        (bad > 0).then(|| {
+            VerifyError::Mismatch(format!(
+                "the bitstream's netlist answered {bad} of {} frames differently from the reference simulator",
+                run.frames
+            ))
+        })
+    }
+}
 
 /// What the check needs from `verify`.
 pub struct Check<'a> {
     /// Build directory of `xnorc build`.
     pub dir: &'a Path,
-    /// The build's report.json.
-    pub report: &'a serde_json::Value,
+    /// What the build's report.json says.
+    pub report: &'a BuildFacts,
     /// The board it was built for.
     pub board: &'a Board,
     /// The model and its plan (wire format).
@@ -40,24 +98,27 @@ pub struct Check<'a> {
     pub reference: &'a Results,
     /// Cache of Verilator builds.
     pub cache: &'a Path,
-    /// Print JSON.
-    pub json: bool,
 }
 
-fn run_tool(tool: Tool, args: &[&str], cwd: &Path, stdout: Option<&Path>) -> Result<(), CliError> {
-    let found = tools::find(tool).map_err(|e| CliError::Failed(e.to_string()))?;
+fn run_tool(
+    tool: Tool,
+    args: &[&str],
+    cwd: &Path,
+    stdout: Option<&Path>,
+) -> Result<(), VerifyError> {
+    let found = tools::find(tool).map_err(|e| VerifyError::Tool(e.to_string()))?;
     let mut cmd = Command::new(&found.path);
     cmd.args(args).current_dir(cwd).stdin(Stdio::null());
     if let Some(out) = stdout {
         let file = std::fs::File::create(out)
-            .map_err(|e| CliError::Io(format!("{}: cannot write: {e}", out.display())))?;
+            .map_err(|e| VerifyError::Io(format!("{}: cannot write: {e}", out.display())))?;
         cmd.stdout(file);
     }
     let out = cmd
         .output()
-        .map_err(|e| CliError::Failed(format!("cannot run {}: {e}", found.path.display())))?;
+        .map_err(|e| VerifyError::Tool(format!("cannot run {}: {e}", found.path.display())))?;
     if !out.status.success() {
-        return Err(CliError::Failed(format!(
+        return Err(VerifyError::Tool(format!(
             "{} {} failed: {}",
             tool.command(),
             args.join(" "),
@@ -67,36 +128,46 @@ fn run_tool(tool: Tool, args: &[&str], cwd: &Path, stdout: Option<&Path>) -> Res
     Ok(())
 }
 
-/// Runs the check for the build in `c.dir`.
-pub fn check(c: &Check<'_>) -> Result<(), CliError> {
-    let bitstream = c.report["bitstream"]
-        .as_str()
+/// Runs the check for the build in `c.dir`; `on_frame` sees each answer of the netlist as it
+/// arrives.
+pub fn check(
+    c: &Check<'_>,
+    on_frame: &mut dyn FnMut(&FrameResult),
+) -> Result<BitstreamReport, VerifyError> {
+    let bitstream = c
+        .report
+        .bitstream
+        .as_deref()
         .and_then(|b| Path::new(b).file_name())
         .map(|f| c.dir.join(f))
         .ok_or_else(|| {
-            CliError::Input(format!(
+            VerifyError::Input(format!(
                 "{}: report.json names no bitstream",
                 c.dir.display()
             ))
         })?;
     if !bitstream.is_file() {
-        return Err(CliError::Input(format!(
+        return Err(VerifyError::Input(format!(
             "{}: bitstream missing; rebuild with `xnorc build`",
             bitstream.display()
         )));
     }
     match c.board.device.family {
-        Family::Ice40 => ice40(c, &bitstream),
+        Family::Ice40 => ice40(c, &bitstream, on_frame),
         Family::Ecp5 => ecp5_round_trip(c, &bitstream),
     }
 }
 
 /// The netlist check on iCE40.
-fn ice40(c: &Check<'_>, bitstream: &Path) -> Result<(), CliError> {
+fn ice40(
+    c: &Check<'_>,
+    bitstream: &Path,
+    on_frame: &mut dyn FnMut(&FrameResult),
+) -> Result<BitstreamReport, VerifyError> {
     let work = c.dir.join("bitcheck");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)
-        .map_err(|e| CliError::Io(format!("{}: cannot create: {e}", work.display())))?;
+        .map_err(|e| VerifyError::Io(format!("{}: cannot create: {e}", work.display())))?;
     let start = Instant::now();
     eprintln!("verify: iceunpack {}", bitstream.display());
     let bin = std::path::absolute(bitstream).unwrap_or_else(|_| bitstream.to_path_buf());
@@ -108,25 +179,24 @@ fn ice40(c: &Check<'_>, bitstream: &Path) -> Result<(), CliError> {
     )?;
     // icebox_vlog reads plain `set_io NAME PIN` lines only (no -pullup options).
     let pcf = std::fs::read_to_string(c.dir.join("pins.pcf"))
-        .map_err(|e| CliError::Input(format!("{}: {e}", c.dir.join("pins.pcf").display())))?;
+        .map_err(|e| VerifyError::Input(format!("{}: {e}", c.dir.join("pins.pcf").display())))?;
     write_output(&work.join("plain.pcf"), plain_pcf(&pcf).as_bytes())?;
     eprintln!("verify: icebox_vlog → netlist of the bitstream");
     icebox_vlog(&work)?;
     let raw = std::fs::read_to_string(work.join("raw_netlist.txt"))
-        .map_err(|e| CliError::Io(format!("{}: {e}", work.display())))?;
+        .map_err(|e| VerifyError::Io(format!("{}: {e}", work.display())))?;
     let sim_dir = work.join("sim");
     std::fs::create_dir_all(&sim_dir)
-        .map_err(|e| CliError::Io(format!("{}: cannot create: {e}", sim_dir.display())))?;
+        .map_err(|e| VerifyError::Io(format!("{}: cannot create: {e}", sim_dir.display())))?;
     write_output(
         &sim_dir.join("netlist.v"),
         netlist_for_sim(&raw)?.as_bytes(),
     )?;
     write_output(&sim_dir.join("cells.v"), cell_models()?.as_bytes())?;
     eprintln!("verify: building the bitstream's netlist with Verilator");
-    let exe = xnorc_sim::verilator::build_board(&sim_dir, "chip", c.cache, c.board.reset.is_some())
-        .map_err(|e| CliError::Failed(e.to_string()))?;
-    let cpb = c.report["uart"]["clocks_per_bit"].as_u64().ok_or_else(|| {
-        CliError::Input(format!(
+    let exe = crate::verilator::build_board(&sim_dir, "chip", c.cache, c.board.reset.is_some())?;
+    let cpb = c.report.clocks_per_bit.ok_or_else(|| {
+        VerifyError::Input(format!(
             "{}: report.json has no uart.clocks_per_bit",
             c.dir.display()
         ))
@@ -147,25 +217,12 @@ fn ice40(c: &Check<'_>, bitstream: &Path) -> Result<(), CliError> {
         corrupt_every: None,
         // The netlist simulates ≈1M cycles in a second or two per frame.
         timeout: Duration::from_secs(120),
-        json: c.json,
     };
-    let summary = talk(&session, &pty, 115_200, "the bitstream's netlist")?;
-    let bad =
-        summary["mismatches"].as_u64().unwrap_or(0) + summary["flagged"].as_u64().unwrap_or(0);
-    if bad > 0 {
-        return Err(CliError::Failed(format!(
-            "the bitstream's netlist answered {bad} of {} frames differently from the reference simulator",
-            c.frames
-        )));
-    }
-    if !c.json {
-        println!(
-            "bitstream check: {} frames through the unpacked bitstream (PLL, UART link, core) equal to the reference simulator; {:.1} s",
-            c.frames,
-            start.elapsed().as_secs_f64()
-        );
-    }
-    Ok(())
+    let run = talk(&session, &pty, 115_200, "the bitstream's netlist", on_frame)?;
+    Ok(BitstreamReport::Netlist {
+        run,
+        seconds: start.elapsed().as_secs_f64(),
+    })
 }
 
 /// icestorm 2023-02's icebox_vlog reads the UP5K's SB_PLL40_CORE divider-mode bit under a name
@@ -184,11 +241,11 @@ runpy.run_path(os.path.realpath(script), run_name='__main__')
 ";
 
 /// `icebox_vlog -s -n chip -p plain.pcf unpacked.asc > raw_netlist.txt` in `work`.
-fn icebox_vlog(work: &Path) -> Result<(), CliError> {
-    let found = tools::find(Tool::IceboxVlog).map_err(|e| CliError::Failed(e.to_string()))?;
+fn icebox_vlog(work: &Path) -> Result<(), VerifyError> {
+    let found = tools::find(Tool::IceboxVlog).map_err(|e| VerifyError::Tool(e.to_string()))?;
     let out_path = work.join("raw_netlist.txt");
     let out = std::fs::File::create(&out_path)
-        .map_err(|e| CliError::Io(format!("{}: cannot write: {e}", out_path.display())))?;
+        .map_err(|e| VerifyError::Io(format!("{}: cannot write: {e}", out_path.display())))?;
     let run = Command::new("python3")
         .arg("-c")
         .arg(ICEBOX_VLOG_SHIM)
@@ -198,9 +255,9 @@ fn icebox_vlog(work: &Path) -> Result<(), CliError> {
         .stdin(Stdio::null())
         .stdout(out)
         .output()
-        .map_err(|e| CliError::Failed(format!("cannot run python3 for icebox_vlog: {e}")))?;
+        .map_err(|e| VerifyError::Tool(format!("cannot run python3 for icebox_vlog: {e}")))?;
     if !run.status.success() {
-        return Err(CliError::Failed(format!(
+        return Err(VerifyError::Tool(format!(
             "icebox_vlog failed: {}",
             String::from_utf8_lossy(&run.stderr).trim()
         )));
@@ -229,11 +286,11 @@ fn plain_pcf(pcf: &str) -> String {
 /// Makes icebox_vlog's netlist acceptable to Verilator: its ANSI port list is redeclared as
 /// wires in the body (which Verilator refuses), and a PLL fed by its dedicated pad leaves the
 /// pin's port unconnected (the pad belongs to the PLL): tie that pad net to the port.
-fn netlist_for_sim(raw: &str) -> Result<String, CliError> {
+fn netlist_for_sim(raw: &str) -> Result<String, VerifyError> {
     let header = raw
         .lines()
         .find(|l| l.starts_with("module chip"))
-        .ok_or_else(|| CliError::Failed("icebox_vlog wrote no `module chip`".into()))?;
+        .ok_or_else(|| VerifyError::Tool("icebox_vlog wrote no `module chip`".into()))?;
     let ports: Vec<String> = header
         .split(['(', ')', ','])
         .skip(1)
@@ -306,10 +363,10 @@ fn netlist_for_sim(raw: &str) -> Result<String, CliError> {
 /// Simulation models: the block RAMs from yosys's own iCE40 cell library, and a PLL stand-in
 /// that passes its reference clock through (a cycle-level check has no use for the frequency)
 /// and raises LOCK after 64 cycles, like a PLL settling after configuration.
-fn cell_models() -> Result<String, CliError> {
+fn cell_models() -> Result<String, VerifyError> {
     let lib = yosys_share()?.join("ice40").join("cells_sim.v");
     let text = std::fs::read_to_string(&lib).map_err(|e| {
-        CliError::Failed(format!(
+        VerifyError::Tool(format!(
             "{}: cannot read yosys's cell library: {e}",
             lib.display()
         ))
@@ -327,11 +384,11 @@ fn cell_models() -> Result<String, CliError> {
     ] {
         let start = text
             .find(&format!("module {module} ("))
-            .ok_or_else(|| CliError::Failed(format!("{}: no {module}", lib.display())))?;
+            .ok_or_else(|| VerifyError::Tool(format!("{}: no {module}", lib.display())))?;
         let end = text[start..]
             .find("endmodule")
             .map(|e| start + e + "endmodule".len())
-            .ok_or_else(|| CliError::Failed(format!("{}: {module} has no end", lib.display())))?;
+            .ok_or_else(|| VerifyError::Tool(format!("{}: {module} has no end", lib.display())))?;
         out.push_str(&text[start..end]);
         out.push('\n');
     }
@@ -373,7 +430,7 @@ fn cell_models() -> Result<String, CliError> {
 }
 
 /// yosys's data directory (`yosys-config --datdir`, else /usr/share/yosys).
-fn yosys_share() -> Result<PathBuf, CliError> {
+fn yosys_share() -> Result<PathBuf, VerifyError> {
     let from_config = Command::new("yosys-config")
         .arg("--datdir")
         .output()
@@ -384,7 +441,7 @@ fn yosys_share() -> Result<PathBuf, CliError> {
     if dir.join("ice40").is_dir() {
         Ok(dir)
     } else {
-        Err(CliError::Failed(format!(
+        Err(VerifyError::Tool(format!(
             "{}: yosys's iCE40 cell library not found; install yosys (`make setup`)",
             dir.display()
         )))
@@ -392,14 +449,14 @@ fn yosys_share() -> Result<PathBuf, CliError> {
 }
 
 /// ECP5: unpack and repack; the configuration must survive the round trip unchanged.
-fn ecp5_round_trip(c: &Check<'_>, bitstream: &Path) -> Result<(), CliError> {
+fn ecp5_round_trip(c: &Check<'_>, bitstream: &Path) -> Result<BitstreamReport, VerifyError> {
     let work = c.dir.join("bitcheck");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)
-        .map_err(|e| CliError::Io(format!("{}: cannot create: {e}", work.display())))?;
+        .map_err(|e| VerifyError::Io(format!("{}: cannot create: {e}", work.display())))?;
     // YoWASP tools see a private /tmp: run in the work directory on relative paths.
     let bit = std::fs::read(bitstream)
-        .map_err(|e| CliError::Input(format!("{}: {e}", bitstream.display())))?;
+        .map_err(|e| VerifyError::Input(format!("{}: {e}", bitstream.display())))?;
     write_output(&work.join("original.bit"), &bit)?;
     run_tool(
         Tool::Ecpunpack,
@@ -422,7 +479,7 @@ fn ecp5_round_trip(c: &Check<'_>, bitstream: &Path) -> Result<(), CliError> {
     let a = std::fs::read(work.join("unpacked.config")).unwrap_or_default();
     let b = std::fs::read(work.join("repacked.config")).unwrap_or_default();
     if a.is_empty() || a != b {
-        return Err(CliError::Failed(format!(
+        return Err(VerifyError::Mismatch(format!(
             "{}: the ECP5 bitstream does not survive ecpunpack → ecppack → ecpunpack unchanged",
             bitstream.display()
         )));
@@ -430,15 +487,12 @@ fn ecp5_round_trip(c: &Check<'_>, bitstream: &Path) -> Result<(), CliError> {
     let message = "ECP5: the bitstream round-trips through ecpunpack/ecppack unchanged. No open \
                    tool turns an ECP5 bitstream back into a netlist, so no netlist-level check of \
                    it exists; the design it came from was verified under Verilator (`xnorc verify`).";
-    if c.json {
-        println!(
-            "{}",
-            serde_json::json!({"family": "ecp5", "round_trip": true, "netlist_check": false, "note": message})
-        );
-    } else {
-        println!("{message}");
-    }
-    Ok(())
+    Ok(BitstreamReport::RoundTrip(RoundTrip {
+        family: "ecp5",
+        round_trip: true,
+        netlist_check: false,
+        note: message,
+    }))
 }
 
 #[cfg(test)]

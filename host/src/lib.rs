@@ -5,14 +5,41 @@
 //! Request: 0xA5, the input frame's bits in stream order (LSB first, zero-padded to a byte),
 //! CRC-16/CCITT-FALSE of the payload (high byte first). Response: 0x5A, a status byte, the
 //! output beat's bits (scores, then argmax) packed the same way, CRC-16 of status + payload.
+//!
+//! Owns: the host side of that protocol: frames ↔ stream beats ([`beats`]), request and
+//! response framing with their CRC ([`Wire`]), status decoding, the serial port ([`serial`]).
+//! Must not touch: the hardware side of the link (crate `xnorc-rtl` generates it), checks of
+//! answers against the reference (crate `xnorc-verify`); it depends on neither. It reads a plan
+//! (crate `xnorc-plan`) for the stream shapes and takes frames from `xnorc-sim`.
 
+pub mod beats;
 pub mod serial;
 
-use crate::commands::verify::{pack, unpack};
+pub use beats::{pack, unpack};
+
 use std::time::Duration;
-use xnorc_compiler::plan::HardwarePlan;
-use xnorc_rtl::shell::crc16_ccitt_false;
+use xnorc_plan::HardwarePlan;
 use xnorc_sim::Frames;
+
+/// CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, not reflected, no final XOR), the link's
+/// checksum: the `crc` crate's CRC-16/IBM-3740, which is that algorithm under its catalogue name.
+pub const CRC16: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_IBM_3740);
+
+/// The CRC-16/CCITT-FALSE of `bytes`.
+pub fn crc16(bytes: &[u8]) -> u16 {
+    CRC16.checksum(bytes)
+}
+
+/// Request payload bytes for `beats` input beats of `width` bits (the frame's bits packed,
+/// zero-padded to a byte; the board's gearbox reads them so).
+pub fn request_bytes(width: usize, beats: usize) -> usize {
+    (width * beats).div_ceil(8)
+}
+
+/// Response payload bytes for an output beat of `width` bits.
+pub fn response_bytes(width: usize) -> usize {
+    width.div_ceil(8)
+}
 
 /// Request sync byte.
 pub const REQUEST_SYNC: u8 = 0xA5;
@@ -85,15 +112,15 @@ pub enum LinkError {
 impl Wire {
     /// The wire format of `plan`'s core.
     pub fn of(plan: &HardwarePlan) -> Self {
-        let widths = xnorc_compiler::plan::memories::link_widths(plan);
+        let widths = xnorc_plan::memories::link_widths(plan);
         let (in_width, out_width) = (widths[0], *widths.last().expect("links"));
         let in_beats = plan.stages[0].input.beats;
         Wire {
             in_width,
             in_beats,
             out_width,
-            request_bytes: xnorc_rtl::board::request_bytes(in_width, in_beats),
-            response_bytes: xnorc_rtl::board::response_bytes(out_width),
+            request_bytes: request_bytes(in_width, in_beats),
+            response_bytes: response_bytes(out_width),
         }
     }
 
@@ -116,7 +143,7 @@ impl Wire {
                 }
             }
         }
-        let crc = crc16_ccitt_false(&payload);
+        let crc = crc16(&payload);
         let mut out = Vec::with_capacity(self.request_bytes + 3);
         out.push(REQUEST_SYNC);
         out.extend(&payload);
@@ -132,7 +159,7 @@ impl Wire {
             bytes[2 + self.response_bytes],
             bytes[3 + self.response_bytes],
         ]);
-        let want = crc16_ccitt_false(body);
+        let want = crc16(body);
         if got != want {
             return Err(LinkError::ResponseCrc { got, want });
         }
@@ -182,5 +209,30 @@ pub fn describe_status(s: u8) -> String {
         "ok".into()
     } else {
         parts.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_crc_is_ccitt_false() {
+        // The catalogue's check value of CRC-16/CCITT-FALSE.
+        assert_eq!(crc16(b"123456789"), 0x29B1);
+        assert_eq!(crc16(&[]), 0xFFFF);
+        // A frame followed by its CRC, high byte first, checks to 0.
+        let msg = [0xA5u8, 0x01, 0x7F, 0x00];
+        let framed = [&msg[..], &crc16(&msg).to_be_bytes()].concat();
+        assert_eq!(crc16(&framed), 0);
+    }
+
+    #[test]
+    fn statuses_are_described() {
+        assert_eq!(describe_status(0), "ok");
+        assert_eq!(
+            describe_status(status::CRC_MISMATCH | status::FRAMING),
+            "request CRC mismatch, UART framing error"
+        );
     }
 }

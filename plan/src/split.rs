@@ -12,10 +12,10 @@
 //! holds it, computed here from the exact f64 rule ([`SplitRule::fires`]).
 
 use super::Lane;
-use crate::error::{ModelError, Result};
-use crate::ir::{ChannelRule, SplitRule, Threshold, WeightValues};
-use crate::passes::fold::{bisect, direction};
 use serde::Serialize;
+use xnorc_compiler::error::{ModelError, Result};
+use xnorc_compiler::ir::{ChannelRule, SplitRule, Threshold, WeightValues};
+use xnorc_compiler::passes::fold::{bisect, direction};
 
 /// How a split channel's table key comes from its accumulator v and its probe's u.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -72,7 +72,7 @@ pub struct SplitChannel {
 pub struct SplitThreshold {
     /// The threshold node.
     #[serde(skip)]
-    pub node: crate::ir::NodeId,
+    pub node: xnorc_compiler::ir::NodeId,
     /// Output channels.
     pub o: usize,
     /// Accumulators in per vector (the unit's rows).
@@ -191,7 +191,7 @@ pub fn probe_bit(values: WeightValues, run: (usize, usize), flat: usize, bit: bo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::{FloatStep, ScaledRun};
+    use xnorc_compiler::ir::{FloatStep, ScaledRun};
 
     fn rule(runs: &[(usize, usize, f64)], steps: Vec<FloatStep>) -> SplitRule {
         SplitRule {

@@ -1,0 +1,165 @@
+//! The plan for a board: the user's folding as given, or an automatic folding that fits the
+//! device; and the does-not-fit errors with a folding that would fit.
+
+use crate::{write_output, BuildError, Options};
+use std::path::PathBuf;
+use xnorc_boards::board::Board;
+use xnorc_boards::flow::SynthStats;
+use xnorc_plan::estimate;
+use xnorc_plan::fit::{self, folding_of};
+use xnorc_plan::folding::{lanes_for_luts, FoldingFile};
+use xnorc_plan::{build_plan, HardwarePlan};
+
+/// Whether a build for `board` registers the weight memories' outputs twice by default: on
+/// ECP5, where a block RAM's clock-to-data time without its output register was the critical
+/// path; not on iCE40, where the flip-flops cost logic cells an UP5K does not have to spare.
+pub fn memory_output_register(board: &Board) -> bool {
+    board.device.family == xnorc_boards::family::Family::Ecp5
+}
+
+/// The plan for the board: the user's folding as given (buffers placed for the family), or
+/// the widest automatic folding — within `--lut-budget` if given — that fits the device, with
+/// read-only memories moved out of block RAM where that is what makes it fit (`fit`).
+pub fn plan_for_board(opts: &Options, board: &Board) -> Result<HardwarePlan, BuildError> {
+    if opts.folding.is_some() {
+        let (_, mut plan) = build_plan(
+            &opts.model,
+            opts.folding.as_deref(),
+            opts.lut_budget,
+            memory_output_register(board),
+        )?;
+        fit::place_buffers(&mut plan, board);
+        return Ok(plan);
+    }
+    if let Some(luts) = opts.lut_budget {
+        let graph = xnorc_compiler::passes::load_graph(&opts.model)?;
+        let folding = FoldingFile {
+            lane_budget: Some(lanes_for_luts(luts)),
+            memory_output_register: Some(memory_output_register(board)),
+            ..FoldingFile::default()
+        };
+        // The user's lane budget: move memories to logic only while the device's LUTs last.
+        return match fit::fit_with_packing(&graph, &folding, board, 1.0, &opts.model)? {
+            Some(plan) => Ok(plan),
+            None => {
+                let (_, mut plan) =
+                    build_plan(&opts.model, None, Some(luts), memory_output_register(board))?;
+                fit::place_buffers(&mut plan, board);
+                Ok(plan)
+            }
+        };
+    }
+    if let Some(plan) = fit::fitting_plan(&opts.model, board, memory_output_register(board))? {
+        return Ok(plan);
+    }
+    let graph = xnorc_compiler::passes::load_graph(&opts.model)?;
+    let (planned, in_logic) =
+        fit::serial_need(&graph, board, memory_output_register(board), &opts.model)?;
+    let family = board.device.family;
+    Err(BuildError::DoesNotFit(format!(
+        "{}: no automatic folding fits {} ({} logic cells, {} block RAMs): with one lane per \
+         layer the estimate is {} block RAMs and {} logic cells with the memories in block RAM, \
+         {} block RAMs and {} logic cells with every read-only memory in logic, and a fit needs \
+         both within the device's block RAMs and {:.0}% of its logic cells (the rest is \
+         nextpnr's room to place and route); pick a larger board (`xnorc boards`), a model with \
+         fewer weight bits (sub-bit storage: `xnorc inspect` shows bits per weight), or try a \
+         folding of your own with --folding",
+        opts.model.display(),
+        board.name,
+        board.device.luts,
+        board.device.ram_blocks,
+        planned.ram_blocks,
+        planned.logic_cells(family),
+        in_logic.ram_blocks,
+        in_logic.logic_cells(family),
+        fit::AUTO_LUT_FILL * 100.0
+    )))
+}
+
+/// The does-not-fit error: what is over, the largest layer, and a folding that would fit
+/// (written to `suggested_folding.json` in the output directory).
+pub fn does_not_fit(
+    opts: &Options,
+    board: &Board,
+    plan: &HardwarePlan,
+    what: String,
+) -> Result<BuildError, BuildError> {
+    let est = fit::plan_estimate(plan, board);
+    let largest = est.largest().map_or(String::new(), |s| {
+        format!(
+            "; largest layer: {} ({} lanes, ≈{} LUT4, {} block RAMs)",
+            s.stage, s.lanes, s.luts, s.ram_blocks
+        )
+    });
+    let graph = xnorc_compiler::passes::load_graph(&opts.model)?;
+    let hint = match fit::fitting_plan(&opts.model, board, memory_output_register(board))? {
+        // The estimate said this very folding fits, yosys disagrees: fold further.
+        Some(fit) if folding_of(&fit, &graph) == folding_of(plan, &graph) => {
+            let lanes: usize = est.stages.iter().map(|s| s.lanes).sum();
+            format!(
+                "the estimate ({} block RAMs, ≈{} LUT4) undercounts this design; fold it \
+                 further, e.g. --lut-budget {}",
+                est.ram_blocks,
+                est.luts,
+                (lanes as f64 * estimate::luts_per_lane(board.device.family) * 0.6) as usize
+            )
+        }
+        Some(fit) => {
+            let folding = folding_of(&fit, &graph);
+            let dir = opts.out_dir(board);
+            crate::create_dir(&dir)?;
+            let path = dir.join("suggested_folding.json");
+            let text = serde_json::to_string_pretty(&folding).expect("folding json") + "\n";
+            write_output(&path, text.as_bytes())?;
+            let est = fit::plan_estimate(&fit, board);
+            format!(
+                "a folding that fits (≈{} LUT4, {} block RAMs, II {} cycles) is in {}: \
+                 rebuild with --folding {}",
+                est.luts,
+                est.ram_blocks,
+                fit.ii_cycles,
+                path.display(),
+                path.display()
+            )
+        }
+        None => "no folding of this model fits this device; pick a larger board".into(),
+    };
+    Ok(BuildError::DoesNotFit(format!(
+        "{}: does not fit {} ({}): {what}{largest}\n  hint: {hint}",
+        opts.model.display(),
+        board.name,
+        board.title
+    )))
+}
+
+/// After synthesis the counts are exact: stop before place and route if they cannot fit.
+pub fn check_synth_fit(
+    opts: &Options,
+    board: &Board,
+    plan: &HardwarePlan,
+    synth: &SynthStats,
+) -> Result<(), BuildError> {
+    let d = &board.device;
+    let over = [
+        ("LUT4", synth.luts, d.luts),
+        ("flip-flops", synth.ffs, d.ffs),
+        ("block RAMs", synth.ram_blocks, d.ram_blocks),
+    ]
+    .into_iter()
+    .filter(|(_, used, have)| used > have)
+    .map(|(what, used, have)| format!("yosys maps it to {used} {what}, the device has {have}"))
+    .collect::<Vec<_>>();
+    if over.is_empty() {
+        return Ok(());
+    }
+    Err(does_not_fit(opts, board, plan, over.join("; "))?)
+}
+
+impl Options {
+    /// The output directory: `--out`, else build/<board>.
+    pub fn out_dir(&self, board: &Board) -> PathBuf {
+        self.out
+            .clone()
+            .unwrap_or_else(|| std::path::Path::new("build").join(&board.name))
+    }
+}

@@ -1,0 +1,41 @@
+//! A plan from files: a model (`.xnm`, or `.onnx` imported on the way) and an optional folding
+//! file, with errors naming the file they are about.
+
+use crate::folding::{lanes_for_luts, FoldingFile};
+use crate::HardwarePlan;
+use std::path::Path;
+use xnorc_compiler::ir::Graph;
+use xnorc_compiler::{passes, Result};
+
+/// Loads the model and folding and builds the plan.
+///
+/// `memory_output_register` is the default for a folding that does not say (the board build
+/// picks it by device family; everything else uses false).
+pub fn build_plan(
+    model: &Path,
+    folding: Option<&Path>,
+    lut_budget: Option<usize>,
+    memory_output_register: bool,
+) -> Result<(Graph, HardwarePlan)> {
+    let graph = passes::load_graph(model)?;
+    let folding_path = folding;
+    let mut folding = match folding {
+        Some(f) => FoldingFile::load(f)?,
+        None => FoldingFile::default(),
+    };
+    folding
+        .memory_output_register
+        .get_or_insert(memory_output_register);
+    if let Some(luts) = lut_budget {
+        folding.lane_budget = Some(lanes_for_luts(luts));
+    }
+    let plan = crate::plan(&graph, &folding).map_err(|e| {
+        // A problem in a `layers.*` entry is the folding file's; anything else the model's.
+        let in_folding = e.field.as_deref().is_some_and(|f| f.starts_with("layers"));
+        match (folding_path, in_folding) {
+            (Some(f), true) => e.in_file(f.display().to_string()),
+            _ => e.in_file(model.display().to_string()),
+        }
+    })?;
+    Ok((graph, plan))
+}

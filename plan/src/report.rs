@@ -1,0 +1,249 @@
+//! plan.json: the plan as a report, with per-stage cycles and memory figures. The field order of
+//! these structs is the key order of the file.
+
+use crate::folding::MemoryStyle;
+use crate::memories::{self, Memory};
+use crate::schedule::Component;
+use crate::{CodebookDecode, HardwarePlan, Lane, Stage, StageKind, Stream};
+use serde::Serialize;
+
+/// The whole of plan.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanReport<'a> {
+    /// Sanitized model name.
+    pub model: &'a str,
+    /// Adder-tree levels per pipeline register.
+    pub tree_pipeline: u32,
+    /// A second operand/weight register behind the weight memories.
+    pub memory_output_register: bool,
+    /// Cycles from a frame's first input beat to its output beat.
+    pub latency_cycles: u64,
+    /// Cycles per frame at steady state.
+    pub ii_cycles: u64,
+    /// Every stage with its figures.
+    pub stages: Vec<StageReport<'a>>,
+    /// The core's components in stream order.
+    pub pipeline: &'a [Component],
+    /// Every memory and where it lives (buffers unplaced, `null`, without a board).
+    pub memories: Vec<Memory>,
+    /// Output cycles of the stall-free sizing run.
+    pub predicted_output_cycles: &'a [u64],
+}
+
+/// One stage of plan.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageReport<'a> {
+    /// Stage name.
+    pub name: &'a str,
+    /// What kind of stage, with its own figures.
+    #[serde(flatten)]
+    pub detail: StageDetail<'a>,
+    /// Stream it reads.
+    pub input: Stream,
+    /// Stream it writes.
+    pub output: Stream,
+    /// First input beat → first output beat in the stall-free model run.
+    pub latency_cycles: Option<u64>,
+}
+
+/// A stage's own figures, by kind (`"kind"` in the file).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StageDetail<'a> {
+    /// A matrix-vector unit.
+    Mvu {
+        /// Output channels in parallel.
+        pe: usize,
+        /// Input elements per cycle.
+        simd: usize,
+        /// Output passes.
+        nf: usize,
+        /// Ops per pass.
+        sf: usize,
+        /// Lane function.
+        lane: Lane,
+        /// Input vectors per frame.
+        vectors: usize,
+        /// vectors · NF · SF.
+        cycles_per_frame: usize,
+        /// Accumulator bits.
+        accumulator_bits: u32,
+        /// Bits of the weight memory.
+        memory_bits: usize,
+        /// Where the weights live.
+        memory_style: MemoryStyle,
+        /// `dense`, `codebook` or `tiled`.
+        weight_storage: &'a str,
+        /// Bits the weights take stored dense.
+        dense_weight_bits: usize,
+        /// Rows of the weight memory.
+        weight_rows: usize,
+        /// Channel groups one computed filter is sent to.
+        fanout: usize,
+        /// Probe rows of split channels.
+        probe_rows: usize,
+        /// Codebook decode, if the weights are codebook indices.
+        codebook: &'a Option<CodebookDecode>,
+    },
+    /// A sliding-window generator.
+    Swg {
+        /// [kh, kw].
+        window: [usize; 2],
+        /// Stride.
+        stride: usize,
+        /// Rows of the line buffer.
+        line_buffer_rows: usize,
+        /// Padded taps masked.
+        masked_padding: bool,
+        /// Beats per frame, the larger of input and output.
+        cycles_per_frame: usize,
+        /// Bits of the line buffer.
+        memory_bits: usize,
+    },
+    /// A codebook responses stage.
+    Responses {
+        /// Taps per window.
+        taps: usize,
+        /// Codebook entries.
+        entries: usize,
+        /// Lane function.
+        lane: Lane,
+        /// Bits of one response.
+        response_bits: u32,
+        /// Input beats per frame.
+        cycles_per_frame: usize,
+        /// Bits of the plane memory.
+        memory_bits: usize,
+    },
+    /// A split threshold stage.
+    SplitThreshold {
+        /// Output channels.
+        channels: usize,
+        /// Rows per pass.
+        rows: usize,
+        /// The split channels.
+        split_channels: &'a [crate::split::SplitChannel],
+        /// Input beats per frame.
+        cycles_per_frame: usize,
+        /// Bits of its tables.
+        memory_bits: usize,
+    },
+    /// A max-pool.
+    Maxpool {
+        /// Pool window.
+        window: usize,
+        /// Input beats per frame.
+        cycles_per_frame: usize,
+        /// Bits of the pool row.
+        memory_bits: usize,
+    },
+    /// The scores/argmax stage.
+    Scores {
+        /// Classes.
+        classes: usize,
+        /// Bits per score.
+        score_bits: u32,
+        /// One cycle per frame.
+        cycles_per_frame: usize,
+    },
+}
+
+impl<'a> PlanReport<'a> {
+    /// The report of `plan`.
+    pub fn of(plan: &'a HardwarePlan) -> Self {
+        // Per stage: first input beat → first output beat in the stall-free model run.
+        let stage_latency = |i: usize| {
+            plan.pipeline
+                .iter()
+                .position(|c| c.stage() == Some(i))
+                .and_then(|c| plan.timing.component_latency(c))
+        };
+        PlanReport {
+            model: &plan.model,
+            tree_pipeline: plan.tree_pipeline,
+            memory_output_register: plan.memory_output_register,
+            latency_cycles: plan.latency_cycles,
+            ii_cycles: plan.ii_cycles,
+            stages: plan
+                .stages
+                .iter()
+                .enumerate()
+                .map(|(i, s)| StageReport {
+                    name: &s.name,
+                    detail: StageDetail::of(s),
+                    input: s.input,
+                    output: s.output,
+                    latency_cycles: stage_latency(i),
+                })
+                .collect(),
+            pipeline: &plan.pipeline,
+            memories: memories::plan_memories(plan),
+            predicted_output_cycles: &plan.timing.output_cycles,
+        }
+    }
+
+    /// plan.json's text: pretty JSON and a final newline.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("plan report serializes") + "\n"
+    }
+}
+
+impl<'a> StageDetail<'a> {
+    /// The figures of stage `s`.
+    pub fn of(s: &'a Stage) -> Self {
+        match &s.kind {
+            StageKind::Mvu(m) => StageDetail::Mvu {
+                pe: m.pe,
+                simd: m.simd,
+                nf: m.nf(),
+                sf: m.sf(),
+                lane: m.lane,
+                vectors: m.vectors,
+                cycles_per_frame: m.vectors * m.nf() * m.sf(),
+                accumulator_bits: m.acc_bits,
+                memory_bits: m.weight_bits(),
+                memory_style: m.memory,
+                weight_storage: m.storage,
+                dense_weight_bits: m.dense_weight_bits(),
+                weight_rows: m.rows(),
+                fanout: m.fanout,
+                probe_rows: m.probes,
+                codebook: &m.codebook,
+            },
+            StageKind::Swg(g) => StageDetail::Swg {
+                window: [g.window.kh, g.window.kw],
+                stride: g.window.stride,
+                line_buffer_rows: g.window.rows,
+                masked_padding: g.masked,
+                cycles_per_frame: s.output.beats.max(s.input.beats),
+                memory_bits: g.window.rows * g.window.w * g.c * s.input.bits as usize,
+            },
+            StageKind::Responses(r) => StageDetail::Responses {
+                taps: r.taps,
+                entries: r.entries,
+                lane: r.lane,
+                response_bits: r.response_bits,
+                cycles_per_frame: s.input.beats,
+                memory_bits: r.taps * r.entries,
+            },
+            StageKind::SplitThreshold(t) => StageDetail::SplitThreshold {
+                channels: t.o,
+                rows: t.rows,
+                split_channels: &t.split,
+                cycles_per_frame: s.input.beats,
+                memory_bits: t.o * (t.acc_bits as usize + 1)
+                    + t.table_entries() * t.acc_bits as usize,
+            },
+            StageKind::Pool(p) => StageDetail::Maxpool {
+                window: p.k,
+                cycles_per_frame: s.input.beats,
+                memory_bits: p.out_w * p.c * s.input.bits as usize,
+            },
+            StageKind::Scores(sc) => StageDetail::Scores {
+                classes: sc.classes,
+                score_bits: sc.score_bits,
+                cycles_per_frame: 1,
+            },
+        }
+    }
+}

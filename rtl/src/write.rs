@@ -1,0 +1,110 @@
+//! Writing designs to disk: the core (with plan.json) or the board design (core, UART link,
+//! gearboxes, top) into a directory, and the board link's parameters. `generate` and
+//! `board::generate` render; this module only names, parameterizes and writes.
+
+use crate::board::{request_bytes, response_bytes, BoardTop};
+use crate::shell::{self, LinkParams, ShellError};
+use std::path::{Path, PathBuf};
+use xnorc_plan::{memories, HardwarePlan, PlanReport};
+
+/// Why a design could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum RtlError {
+    /// The output directory cannot be created (the machine's fault).
+    #[error("{}: cannot create: {source}", path.display())]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// An output file cannot be written (the machine's fault).
+    #[error("{}: cannot write: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The UART link cannot be built with these parameters (a bad board or clock).
+    #[error("UART link: {0}")]
+    Link(#[from] ShellError),
+}
+
+fn create_dir(dir: &Path) -> Result<(), RtlError> {
+    std::fs::create_dir_all(dir).map_err(|source| RtlError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), RtlError> {
+    xnorc_compiler::fsutil::write_atomic(path, bytes).map_err(|source| RtlError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes the core's design and plan.json into `dir`; returns the top module's name.
+pub fn write_design(dir: &Path, plan: &HardwarePlan) -> Result<String, RtlError> {
+    create_dir(dir)?;
+    let design = crate::generate(plan);
+    for (name, contents) in &design.files {
+        write(&dir.join(name), contents.as_bytes())?;
+    }
+    write(
+        &dir.join("plan.json"),
+        PlanReport::of(plan).to_json().as_bytes(),
+    )?;
+    Ok(design.top)
+}
+
+/// The board design's top-level names: `<model>_<board>` (board names are `[a-z0-9-]`).
+pub fn top_name(plan: &HardwarePlan, board_name: &str) -> String {
+    format!("{}_{}", plan.model, board_name.replace('-', "_"))
+}
+
+/// The UART link's parameters for a core clock of `clock_mhz` and a line at `baud`.
+pub fn link_params(plan: &HardwarePlan, clock_mhz: f64, baud: u32) -> LinkParams {
+    let clocks_per_bit = (clock_mhz * 1e6 / f64::from(baud)).round() as u32;
+    // The activity LED stays on ≈50 ms after a response, long enough to see.
+    link_params_for(plan, clocks_per_bit, (clock_mhz * 1e6 * 0.05) as u32)
+}
+
+/// The UART link's parameters from its bit time and LED hold, in clock cycles.
+pub fn link_params_for(plan: &HardwarePlan, clocks_per_bit: u32, led_cycles: u32) -> LinkParams {
+    let widths = memories::link_widths(plan);
+    LinkParams {
+        clocks_per_bit,
+        request_bytes: request_bytes(widths[0], plan.stages[0].input.beats) as u32,
+        response_bytes: response_bytes(*widths.last().expect("links")) as u32,
+        // A request whose bytes stop for 100 byte times is padded and answered as truncated.
+        timeout_cycles: clocks_per_bit * 10 * 100,
+        led_cycles,
+    }
+}
+
+/// Renders the board design (core, link, gearboxes, top) and plan.json into `dir`; returns the
+/// Verilog sources.
+pub fn write_board_design(
+    dir: &Path,
+    plan: &HardwarePlan,
+    top: BoardTop,
+    params: &LinkParams,
+) -> Result<Vec<String>, RtlError> {
+    create_dir(dir)?;
+    let link = shell::link_verilog(params, &top.link_module)?;
+    let design = crate::board::generate(plan, &top, &link);
+    let mut sources = Vec::new();
+    for (name, contents) in &design.files {
+        write(&dir.join(name), contents.as_bytes())?;
+        if name.ends_with(".v") {
+            sources.push(name.clone());
+        }
+    }
+    write(
+        &dir.join("plan.json"),
+        PlanReport::of(plan).to_json().as_bytes(),
+    )?;
+    Ok(sources)
+}

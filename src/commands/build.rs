@@ -1,0 +1,96 @@
+//! `xnorc build`: model → verified core → board shell → yosys → nextpnr → bitstream
+//! (`xnorc_bitstream`), and the report as a table or report.json.
+
+use crate::errors::CliError;
+use std::path::PathBuf;
+use xnorc_bitstream::report::BuildReport;
+use xnorc_bitstream::Options;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model file (.xnm, or .onnx imported on the way).
+    pub model: PathBuf,
+    /// Board name (`xnorc boards`) or a board file.
+    #[arg(long)]
+    pub board: String,
+    /// Folding file; without it the folding is chosen to fit the board's device.
+    #[arg(long)]
+    pub folding: Option<PathBuf>,
+    /// LUT4 budget for the automatic folding (default: chosen for the device).
+    #[arg(long)]
+    pub lut_budget: Option<usize>,
+    /// Output directory (default: build/<board>).
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
+    /// Core clock to ask of the PLL, in MHz. Without it xnorc aims at the family's goal and, if
+    /// place and route misses it, builds once more at the frequency it reached.
+    #[arg(long)]
+    pub clock_mhz: Option<f64>,
+    /// nextpnr's placer seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print report.json instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &Args) -> Result<(), CliError> {
+    let built = xnorc_bitstream::build(&Options {
+        model: args.model.clone(),
+        board: args.board.clone(),
+        folding: args.folding.clone(),
+        lut_budget: args.lut_budget,
+        out: args.out.clone(),
+        clock_mhz: args.clock_mhz,
+        seed: args.seed,
+    })?;
+    if args.json {
+        print!("{}", built.report_json);
+    } else {
+        print_report(&built.report);
+    }
+    match built.timing_error() {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
+}
+
+fn print_report(r: &BuildReport) {
+    let d = &r.device;
+    let pct = |u: u64, a: u64| {
+        let (u, a) = (u as f64, a as f64);
+        format!("{:>7} / {:<7} {:>5.1}%", u, a, 100.0 * u / a.max(1.0))
+    };
+    println!("board {} ({} {} {})", r.board, d.family, d.part, d.package);
+    println!("  LUT4        {}", pct(r.luts, d.luts));
+    println!("  FF          {}", pct(r.ffs, d.ffs));
+    println!("  block RAM   {}", pct(r.ram_blocks, d.ram_blocks));
+    println!("  DSP         {}", pct(r.dsps, d.dsps));
+    let met = if r.timing_met { "met" } else { "NOT MET" };
+    println!(
+        "  Fmax        {:.2} MHz (clock {:.3} MHz: timing {met})",
+        r.fmax_mhz, r.clock_mhz
+    );
+    println!(
+        "  throughput  {:.0} frames/s at Fmax ({:.0} at the clock); II {} cycles",
+        r.frames_per_second, r.frames_per_second_at_clock, r.ii_cycles
+    );
+    println!(
+        "  latency     {} cycles ({:.2} µs)",
+        r.latency_cycles, r.latency_us
+    );
+    println!(
+        "  bitstream   {} ({} bytes)",
+        r.bitstream, r.bitstream_bytes
+    );
+    let times: Vec<String> = r
+        .steps
+        .iter()
+        .map(|s| format!("{} {:.1} s", s.step, s.seconds))
+        .collect();
+    println!(
+        "  tools       {}; total {:.1} s",
+        times.join(", "),
+        r.total_seconds
+    );
+}
