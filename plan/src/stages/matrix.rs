@@ -1,0 +1,249 @@
+//! One dense or conv layer → its stages: a window generator (convolutions), a responses stage
+//! (codebook convolutions that share their kernels' responses), the MVU with its fused
+//! threshold, and a split threshold stage (layers with split channels). The decisions are
+//! taken in this order: the folding (PE, SIMD) and its checks, the lane kind, the codebook way
+//! of computing ([`super::sharing`]), the taps ([`super::window`]), the accumulator and
+//! thresholds ([`super::thresholds`]), the weight memory ([`super::weights`]).
+
+use super::sharing::{self, Share};
+use super::thresholds::{acc_range, fused_output, split_stage, threshold_memory};
+use super::weights::{codebook_decode, weight_memory};
+use super::window::{padding_masked, taps, RowBits};
+use crate::folding::{FoldingFile, LayerFolding, LayerShape};
+use crate::{split, Lane, Mvu, MvuOutput, Stage, StageKind, Stream};
+use xnorc_compiler::error::{ModelError, Result};
+use xnorc_compiler::ir::{Graph, MatMul, Node, NodeId, Op, Shape, ValueType, WeightValues};
+
+/// A map's (C, H, W), if the stream carries one.
+pub(super) type Map = Option<(usize, usize, usize)>;
+
+/// A matrix layer's folding inputs: its shape as the automatic rule saw it, its fan-out and
+/// the automatic (PE, SIMD).
+pub(super) struct Fold {
+    pub shape: LayerShape,
+    pub fanout: usize,
+    pub auto: (usize, usize),
+}
+
+/// What arrives at a matrix layer: the stream, the map it carries (or the map a flatten turned
+/// into this vector) and its channel order.
+pub(super) struct Input {
+    pub stream: Stream,
+    pub map: Map,
+    pub flattened: Map,
+    pub order: Option<Vec<usize>>,
+}
+
+/// The layer's (PE, SIMD): the folding file's, else the automatic rule's; PE must divide the
+/// distinct filters, SIMD the inputs a beat may hold.
+fn checked_folding(
+    node: &Node,
+    cfg: &LayerFolding,
+    fold: &Fold,
+    o: usize,
+) -> Result<(usize, usize)> {
+    let (k, filters, fan) = (fold.shape.k, fold.shape.o, fold.fanout);
+    let pe = cfg.pe.unwrap_or(fold.auto.0);
+    let simd = cfg.simd.unwrap_or(fold.auto.1);
+    let field = |f: &str| format!("layers.{}.{f}", node.name.escape_debug());
+    let choices = |n: usize| (1..=n).filter(|d| n.is_multiple_of(*d)).collect::<Vec<_>>();
+    if pe == 0 || filters % pe != 0 {
+        let what = if fan > 1 {
+            format!(
+                "the layer's {filters} distinct filters (its {o} outputs are {fan} copies of \
+                 them, computed once)"
+            )
+        } else {
+            format!("the layer's {o} outputs")
+        };
+        return Err(ModelError::new(format!(
+            "PE {pe} does not divide {what}; use one of {:?}",
+            choices(filters)
+        ))
+        .at_field(field("pe")));
+    }
+    let unit = fold.shape.simd_unit;
+    if simd == 0 || !unit.is_multiple_of(simd) {
+        let what = if unit == k {
+            format!("the layer's {k} inputs")
+        } else {
+            format!("the layer's {unit} input channels (a beat holds channels of one pixel)")
+        };
+        return Err(ModelError::new(format!(
+            "SIMD {simd} does not divide {what}; use one of {:?}",
+            choices(unit)
+        ))
+        .at_field(field("simd")));
+    }
+    Ok((pe, simd))
+}
+
+/// What a lane computes: from the input (binary or integer), the weight values and whether
+/// padded taps are masked.
+fn lane_of(binary: bool, mm: &MatMul) -> Lane {
+    match (binary, mm.weights.values, binary && padding_masked(mm)) {
+        (true, WeightValues::Pm1, false) => Lane::Xnor,
+        (true, WeightValues::ZeroOne, false) => Lane::And,
+        (true, WeightValues::Pm1, true) => Lane::XnorMasked,
+        (true, WeightValues::ZeroOne, true) => Lane::AndMasked,
+        (false, WeightValues::Pm1, _) => Lane::AddSub,
+        (false, WeightValues::ZeroOne, _) => Lane::AddZero,
+    }
+}
+
+/// The stages of one dense or conv layer (an SWG first for a conv), its output stream and map.
+pub(super) fn matrix_stages(
+    graph: &Graph,
+    folding: &FoldingFile,
+    id: NodeId,
+    threshold: Option<NodeId>,
+    fold: Fold,
+    input: Input,
+) -> Result<(Vec<Stage>, Stream, Map)> {
+    let node = graph.node(id);
+    let Op::MatMul(mm) = &node.op else {
+        unreachable!()
+    };
+    let w = &mm.weights;
+    let cfg = folding.layers.get(&node.name).cloned().unwrap_or_default();
+    let (k, filters, fan) = (fold.shape.k, fold.shape.o, fold.fanout);
+    let o = w.out_channels;
+    let (pe, simd) = checked_folding(node, &cfg, &fold, o)?;
+    let binary = graph.operand(id, 0).vtype == ValueType::Bits;
+    let lane = lane_of(binary, mm);
+    // A codebook convolution decodes its indices or shares its kernels' responses.
+    let share = sharing::choose(node, mm, &cfg, lane, (pe, simd), &input.stream)?;
+    let (pe, simd) = share.as_ref().map_or((pe, simd), |s| (s.pe, s.simd));
+    let mut stages = Vec::new();
+    let mut mvu_in = Stream {
+        elems: simd,
+        beats: fold.shape.vectors * k / simd,
+        ..input.stream
+    };
+    let (tap, window) = taps(node, mm, binary, simd, share.is_some(), &input);
+    if let Some((swg, swg_in)) = window {
+        mvu_in.valid_bit = swg.masked;
+        stages.push(Stage {
+            name: format!("{}_swg", node.ident),
+            kind: StageKind::Swg(swg),
+            input: swg_in,
+            output: mvu_in,
+            channel_order: input.order.clone(),
+        });
+    }
+    // Split channels (filters spanning tiled chunks of different α): the unit computes a
+    // probe row for each after the outputs, up to a whole pass, and a split threshold stage
+    // decides them (plan::split).
+    let splits = match threshold.map(|t| (t, &graph.node(t).op)) {
+        Some((t, Op::Threshold(th))) => {
+            split::split_rules(th).map_err(|e| e.at_node(&graph.node(t).name))?
+        }
+        _ => Vec::new(),
+    };
+    let probes = splits.len().div_ceil(pe) * pe;
+    let bits = RowBits::new(w, o, tap, splits);
+    let rows = o + probes;
+    let acc = acc_range(lane, k, rows, node, &bits);
+    // A sharing unit's inputs are the C channels' response vectors.
+    let unit_k = if share.is_some() { w.in_channels } else { k };
+    let (nf, sf) = ((filters + probes) / pe, unit_k / simd);
+    // Output channel of beat element e in pass f: group e / PE, filter f·PE + e mod PE.
+    let channel = |f: usize, e: usize| (e / pe) * filters + f * pe + e % pe;
+    let output = fused_output(graph, threshold, (nf, pe * fan), o, &acc, &channel);
+    let split = split_stage(node, threshold, &output, &bits, lane, &acc, (o, rows));
+    let (output, threshold) = match split {
+        Some(_) => (MvuOutput::Accumulator, None),
+        None => (output, threshold),
+    };
+    let decode = codebook_decode(mm, simd);
+    let (weight_words, memory) =
+        weight_memory(mm, decode.as_ref(), (nf, sf), (pe, simd), &bits, &cfg);
+    let threshold_memory = threshold_memory(&cfg, &output, o, acc.bits);
+    let out = Stream {
+        elems: pe * fan,
+        bits: match &output {
+            MvuOutput::Threshold { levels, .. } => xnorc_compiler::ir::int_bits(0, *levels as i64),
+            MvuOutput::Accumulator => acc.bits,
+        },
+        signed: matches!(output, MvuOutput::Accumulator),
+        beats: fold.shape.vectors * nf,
+        valid_bit: false,
+    };
+    // Sharing: the responses stage turns the window stream into one beat of SIMD response
+    // vectors per channel block, and the unit selects from them.
+    let (codebook, lane, mvu_in) = match (&share, decode) {
+        (Some(share @ Share { .. }), Some(d)) => {
+            let (responses, select) =
+                sharing::responses_stage(node, simd, lane, share, &d, mvu_in, input.order.clone());
+            let responses_out = responses.output;
+            stages.push(responses);
+            (None, select, responses_out)
+        }
+        (_, decode) => (decode, lane, mvu_in),
+    };
+    let channel_order = (fan > 1).then(|| {
+        (0..o)
+            .map(|j| channel(j / (pe * fan), j % (pe * fan)))
+            .collect()
+    });
+    stages.push(Stage {
+        name: node.ident.clone(),
+        kind: StageKind::Mvu(Mvu {
+            node: id,
+            threshold,
+            vectors: fold.shape.vectors,
+            k: unit_k,
+            o,
+            probes,
+            pe,
+            simd,
+            lane,
+            acc_min: acc.min,
+            acc_max: acc.max,
+            acc_bits: acc.bits,
+            s_offset: acc.offset,
+            s_scale: acc.scale,
+            output,
+            fanout: fan,
+            weight_words,
+            codebook,
+            storage: w.storage(),
+            memory,
+            threshold_memory,
+        }),
+        input: mvu_in,
+        output: out,
+        channel_order,
+    });
+    // The split stage reads the accumulators one per beat and emits every channel's bit.
+    let out = match split {
+        Some(st) => {
+            let input = Stream {
+                elems: 1,
+                beats: fold.shape.vectors * rows,
+                ..out
+            };
+            let output = Stream {
+                elems: o,
+                bits: 1,
+                signed: false,
+                beats: fold.shape.vectors,
+                valid_bit: false,
+            };
+            stages.push(Stage {
+                name: format!("{}_split", node.ident),
+                kind: StageKind::SplitThreshold(st),
+                input,
+                output,
+                channel_order: None,
+            });
+            output
+        }
+        None => out,
+    };
+    let out_map = match node.shape {
+        Shape::Map { c, h, w } => Some((c, h, w)),
+        Shape::Flat(_) => None,
+    };
+    Ok((stages, out, out_map))
+}

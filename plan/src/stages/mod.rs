@@ -1,0 +1,284 @@
+//! Lowered graph → hardware plan: which stages, how folded, with what memory images and widths.
+//!
+//! The graph is read as a chain ([`chain`]); each dense or conv layer becomes its stages in
+//! [`matrix`], which takes the layer's decisions in order through its siblings: the input taps
+//! and the window generator ([`window`]), the codebook way of computing ([`sharing`]), the
+//! accumulator domain and thresholds ([`thresholds`]), the weight memory ([`weights`]).
+
+mod chain;
+mod matrix;
+mod sharing;
+mod thresholds;
+mod weights;
+mod window;
+
+use chain::{chain, Step};
+use matrix::{matrix_stages, Fold, Input};
+
+use super::folding::{auto_fold, FoldingFile, LayerFolding, LayerShape, DEFAULT_LANE_BUDGET};
+use super::schedule::size_fifos;
+use super::{
+    components, gcd, stream_to_logical, HardwarePlan, Pool, ScoresStage, Stage, StageKind, Stream,
+};
+use xnorc_compiler::error::{ModelError, Result};
+use xnorc_compiler::ir::{
+    int_bits, ChannelRule, Geometry, Graph, NodeId, Op, Shape, ValueType, WeightStore,
+};
+
+/// How many channel groups of a layer share their filters and get them computed once: the
+/// copies of a tiled layer's tile that start at a filter boundary, gcd(O, p) — when a
+/// threshold follows (the scores stage reads the classes in order) and the folding allows it.
+fn fanout(
+    graph: &Graph,
+    id: NodeId,
+    threshold: Option<NodeId>,
+    cfg: &LayerFolding,
+) -> Result<usize> {
+    let Op::MatMul(mm) = &graph.node(id).op else {
+        unreachable!()
+    };
+    let copies = match &mm.weights.store {
+        WeightStore::Tiled(t) => gcd(mm.weights.out_channels, t.p),
+        _ => 1,
+    };
+    // Channel groups with split partial sums differ in more than their thresholds.
+    let split = threshold.is_some_and(|t| {
+        matches!(&graph.node(t).op, Op::Threshold(th)
+            if th.channels.iter().any(|r| matches!(r, ChannelRule::Split(_))))
+    });
+    match cfg.fanout {
+        Some(false) => Ok(1),
+        None => Ok(if threshold.is_some() && !split {
+            copies
+        } else {
+            1
+        }),
+        Some(true) if threshold.is_some() && copies > 1 && !split => Ok(copies),
+        Some(true) => Err(ModelError::new(
+            "fan-out needs a tiled layer whose tile repeats at a filter boundary (gcd(outputs, \
+             p) > 1) and a threshold after it whose channels all fold to thresholds (none on \
+             split partial sums)",
+        )
+        .at_field(format!(
+            "layers.{}.fanout",
+            graph.node(id).name.escape_debug()
+        ))),
+    }
+}
+
+/// Builds the plan for a lowered graph.
+pub fn plan(graph: &Graph, folding: &FoldingFile) -> Result<HardwarePlan> {
+    let (stages, tree_pipeline, input_order) = plan_stages(graph, folding)?;
+    let memory_output_register = folding.memory_output_register.unwrap_or(false);
+    Ok(plan_from_stages(
+        graph,
+        stages,
+        tree_pipeline,
+        input_order,
+        memory_output_register,
+    ))
+}
+
+/// Completes [`plan_stages`]' result (possibly with memories moved since) into the plan: the
+/// pipeline's components, the cycle model and the FIFO sizing.
+pub fn plan_from_stages(
+    graph: &Graph,
+    stages: Vec<Stage>,
+    tree_pipeline: u32,
+    input_order: Vec<usize>,
+    memory_output_register: bool,
+) -> HardwarePlan {
+    let mut pipeline = components(
+        &stages,
+        tree_pipeline,
+        1 + usize::from(memory_output_register),
+    );
+    let timing = size_fifos(&mut pipeline, stages[0].input.beats);
+    HardwarePlan {
+        model: graph.ident.clone(),
+        tree_pipeline,
+        memory_output_register,
+        latency_cycles: timing.latency(),
+        ii_cycles: timing.ii(),
+        timing,
+        buffer_styles: Default::default(),
+        pipeline,
+        stages,
+        input_order,
+    }
+}
+
+/// The plan's stages (folding, widths, memories) without the cycle model and FIFO sizing:
+/// cheap, for resource estimates over many candidate foldings. Also returns the tree
+/// pipelining and the input order.
+pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, u32, Vec<usize>)> {
+    let steps = chain(graph)?;
+    let matrices: Vec<(NodeId, Option<NodeId>)> = steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Matrix(m, t) => Some((*m, *t)),
+            _ => None,
+        })
+        .collect();
+    for name in folding.layers.keys() {
+        if !matrices.iter().any(|(m, _)| graph.node(*m).name == *name) {
+            return Err(ModelError::new(format!(
+                "names no dense/conv layer of the model (\"{}\")",
+                name.escape_debug()
+            ))
+            .at_field(format!("layers.{}", name.escape_debug())));
+        }
+    }
+    let shapes: Vec<(LayerShape, usize)> = matrices
+        .iter()
+        .map(|&(m, t)| {
+            let Op::MatMul(mm) = &graph.node(m).op else {
+                unreachable!()
+            };
+            let cfg = folding.layers.get(&graph.node(m).name).cloned();
+            let fan = fanout(graph, m, t, &cfg.unwrap_or_default())?;
+            let out = graph.node(m).shape;
+            let (vectors, simd_unit) = match mm.geometry {
+                Geometry::Dense => (1, mm.weights.taps()),
+                Geometry::Conv { .. } => (out.numel() / out.channels(), mm.weights.in_channels),
+            };
+            let shape = LayerShape {
+                k: mm.weights.taps(),
+                // The filters the unit computes.
+                o: mm.weights.out_channels / fan,
+                vectors,
+                simd_unit,
+            };
+            Ok((shape, fan))
+        })
+        .collect::<Result<_>>()?;
+    let auto = auto_fold(
+        &shapes.iter().map(|s| s.0).collect::<Vec<_>>(),
+        folding.lane_budget.unwrap_or(DEFAULT_LANE_BUDGET),
+    );
+    let tree_pipeline = folding.tree_pipeline.unwrap_or(1);
+    let input = graph.input_node();
+    let (bits, signed) = match input.vtype {
+        ValueType::Bits => (1, false),
+        ValueType::Int { min, max } => (int_bits(min, max), min < 0),
+    };
+    let mut cur = Stream {
+        elems: 1,
+        bits,
+        signed,
+        beats: input.shape.numel(),
+        valid_bit: false,
+    };
+    let (mut map, input_order) = match input.shape {
+        Shape::Map { c, h, w } => (Some((c, h, w)), stream_to_logical(c, h, w, None)),
+        Shape::Flat(n) => (None, (0..n).collect()),
+    };
+    // The map a flatten turned into the current vector (its stream order is H, W, C).
+    let mut flattened: Option<(usize, usize, usize)> = None;
+    // The current stream's channel order, when a fanned-out layer permuted it.
+    let mut order: Option<Vec<usize>> = None;
+    let mut stages = Vec::new();
+    let mut layer = 0;
+    for step in &steps {
+        match *step {
+            Step::Flatten => {
+                if let Some(m) = map.take() {
+                    flattened = Some(m);
+                }
+            }
+            Step::Pool(id) => {
+                let Op::MaxPool(p) = &graph.node(id).op else {
+                    unreachable!()
+                };
+                let (c, h, w) = map.expect("pool on a map");
+                let Shape::Map { h: oh, w: ow, .. } = graph.node(id).shape else {
+                    unreachable!()
+                };
+                let pool = Pool {
+                    node: id,
+                    c,
+                    h,
+                    w,
+                    k: p.kernel,
+                    out_h: oh,
+                    out_w: ow,
+                    elems: cur.elems,
+                };
+                let out = Stream {
+                    beats: oh * ow * c / cur.elems,
+                    ..cur
+                };
+                stages.push(Stage {
+                    name: graph.node(id).ident.clone(),
+                    kind: StageKind::Pool(pool),
+                    input: cur,
+                    output: out,
+                    channel_order: order.clone(),
+                });
+                cur = out;
+                map = Some((c, oh, ow));
+            }
+            Step::Matrix(id, t) => {
+                let fold = Fold {
+                    shape: shapes[layer].0,
+                    fanout: shapes[layer].1,
+                    auto: auto[layer],
+                };
+                layer += 1;
+                let input = Input {
+                    stream: cur,
+                    map,
+                    flattened: flattened.take(),
+                    order: order.take(),
+                };
+                let (stage_list, out, out_map) = matrix_stages(graph, folding, id, t, fold, input)?;
+                order = stage_list.last().and_then(|s| s.channel_order.clone());
+                stages.extend(stage_list);
+                cur = out;
+                map = out_map;
+            }
+        }
+    }
+    stages.push(scores_stage(graph, &stages, &cur));
+    Ok((stages, tree_pipeline, input_order))
+}
+
+/// Scores: score = scale·S + offset with S = s_scale·acc + s_offset.
+fn scores_stage(graph: &Graph, stages: &[Stage], input: &Stream) -> Stage {
+    let output_id = graph.output;
+    let Op::Output(scores) = &graph.node(output_id).op else {
+        unreachable!()
+    };
+    let StageKind::Mvu(last) = &stages.last().expect("a dense layer").kind else {
+        unreachable!("chain() ends with a dense layer")
+    };
+    let classes = last.o;
+    let mul: Vec<i64> = scores.scale.iter().map(|&a| a * last.s_scale).collect();
+    let add: Vec<i64> = (0..classes)
+        .map(|c| scores.scale[c] * last.s_offset[c] + scores.offset[c])
+        .collect();
+    let (smin, smax) = graph.node(output_id).vtype.range();
+    let score_bits = int_bits(smin.min(-1), smax);
+    Stage {
+        channel_order: None,
+        name: graph.node(output_id).ident.clone(),
+        kind: StageKind::Scores(ScoresStage {
+            classes,
+            mul,
+            add,
+            score_bits,
+        }),
+        input: Stream {
+            elems: classes,
+            beats: 1,
+            ..*input
+        },
+        output: Stream {
+            elems: classes,
+            bits: score_bits,
+            signed: true,
+            beats: 1,
+            valid_bit: false,
+        },
+    }
+}
