@@ -1,0 +1,118 @@
+//! FIFO and output-queue sizing: the least size of every buffer that keeps each output cycle of
+//! a run with roomy buffers (see the module doc of `schedule`).
+
+use super::components::Component;
+use super::cycles::{matches, simulate, Timing};
+
+/// Frames the sizing run uses.
+pub const SIZING_FRAMES: usize = 8;
+
+/// A component's buffer size, if it has one: a FIFO's depth, an MVU's output queue.
+pub(super) fn buffer(c: &mut Component) -> Option<&mut usize> {
+    match c {
+        Component::Fifo { depth, .. } => Some(depth),
+        Component::Mvu { queue, .. } => Some(queue),
+        _ => None,
+    }
+}
+
+/// The size a buffer gets for the reference run: two frames' worth (an MVU's queue also
+/// covers the passes in flight in its pipeline).
+pub(super) fn generous(c: &Component) -> usize {
+    match *c {
+        Component::Fifo { beats, .. } => (2 * beats).max(2),
+        Component::Mvu {
+            nf,
+            tree_registers,
+            operand_registers,
+            ..
+        } => 2 * nf + operand_registers + tree_registers + 4,
+        _ => 0,
+    }
+}
+
+/// The least size a buffer may have.
+pub(super) fn least(c: &Component) -> usize {
+    match c {
+        Component::Mvu { .. } => 1,
+        _ => 2,
+    }
+}
+
+/// Sizes every FIFO and MVU output queue (see the module doc of `schedule`) and returns the timing of the
+/// sized pipeline.
+///
+/// Buffers are sized one at a time in stream order, the later ones still generous. A buffer's
+/// *need* in the latest run (for a FIFO the largest count before one of its writes, for a
+/// queue the most slots claimed with the one being claimed, both plus one) reproduces that run
+/// exactly: every write or claim it allowed is still allowed. A need at the least size is
+/// therefore taken as is; a larger need bounds a binary search for the smallest size that keeps
+/// every output cycle of the reference. A candidate's run stops at its first late beat; the run
+/// of the size accepted gives the next buffer's need. The sized pipeline's run is checked
+/// against the reference at the end.
+pub fn size_fifos(components: &mut [Component], input_beats: usize) -> Timing {
+    let mut roomy = vec![0usize; components.len()];
+    for (i, c) in components.iter_mut().enumerate() {
+        let g = generous(c);
+        if let Some(size) = buffer(c) {
+            *size = g;
+            roomy[i] = g;
+        }
+    }
+    let reference = simulate(components, input_beats, SIZING_FRAMES);
+    let mut latest = reference.clone();
+    let set_size = |components: &mut [Component], i: usize, d: usize| {
+        if let Some(size) = buffer(&mut components[i]) {
+            *size = d;
+        }
+    };
+    for i in 0..components.len() {
+        if buffer(&mut components[i]).is_none() {
+            continue;
+        }
+        let floor = least(&components[i]);
+        let need = latest.occupancy[i].max(floor).min(roomy[i]);
+        if need == floor {
+            set_size(components, i, floor);
+            continue;
+        }
+        // Output times are monotone non-increasing in size. A size at the need reproduces
+        // `latest`; a smaller one that keeps the reference brings its own run. Most buffers
+        // need far less than their need in a roomy run, so the search gallops up from the
+        // floor (a failing run is short: it stops at its first late beat), then bisects.
+        let (mut lo, mut hi) = (floor, need);
+        let mut step = 1;
+        while lo < hi {
+            let probe = (lo + step - 1).min(hi - 1);
+            set_size(components, i, probe);
+            match matches(components, input_beats, &reference.output_cycles) {
+                Some(run) => {
+                    hi = probe;
+                    latest = run;
+                    break;
+                }
+                None => lo = probe + 1,
+            }
+            step *= 2;
+        }
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            set_size(components, i, mid);
+            match matches(components, input_beats, &reference.output_cycles) {
+                Some(run) => {
+                    hi = mid;
+                    latest = run;
+                }
+                None => lo = mid + 1,
+            }
+        }
+        set_size(components, i, lo);
+    }
+    // The sized pipeline's own run, which must keep the reference.
+    let sized = simulate(components, input_beats, SIZING_FRAMES);
+    assert_eq!(
+        sized.output_cycles, reference.output_cycles,
+        "buffer sizing changed the schedule"
+    );
+    sized
+}
