@@ -176,6 +176,26 @@ fn clock_source(board: &Board, pll: &Pll) -> ClockSource {
     }
 }
 
+/// The model and the folding travel with the bitstream: `verify --bitstream` and `run`
+/// rebuild the same plan from them (model.xnm and folding.json in `dir`).
+fn write_travel_files(opts: &Options, plan: &HardwarePlan, dir: &Path) -> Result<(), BuildError> {
+    create_dir(dir)?;
+    // A native model is copied as it is; an imported one travels in its native form.
+    let model_bytes = if !xnorc_compiler::import::is_imported(&opts.model) {
+        std::fs::read(&opts.model)
+            .map_err(|e| BuildError::Input(format!("{}: cannot read: {e}", opts.model.display())))?
+    } else {
+        let file = xnorc_compiler::import::load_model(&opts.model)?;
+        xnorc_compiler::format::to_json(&file).into_bytes()
+    };
+    write_output(&dir.join("model.xnm"), &model_bytes)?;
+    let graph = xnorc_compiler::passes::load_graph(&opts.model)?;
+    let folding =
+        serde_json::to_string_pretty(&folding_of(plan, &graph)).expect("folding json") + "\n";
+    write_output(&dir.join("folding.json"), folding.as_bytes())?;
+    Ok(())
+}
+
 /// One pass through synthesis and place and route at `clock_mhz` (PLL output chosen ≤ it).
 struct Pass {
     pll: Pll,
@@ -232,22 +252,7 @@ pub fn build(opts: &Options) -> Result<Built, BuildError> {
             ),
         )?);
     }
-    // The model and the folding travel with the bitstream: `verify --bitstream` and `run`
-    // rebuild the same plan from them.
-    create_dir(&dir)?;
-    // A native model is copied as it is; an imported one travels in its native form.
-    let model_bytes = if !xnorc_compiler::import::is_imported(&opts.model) {
-        std::fs::read(&opts.model)
-            .map_err(|e| BuildError::Input(format!("{}: cannot read: {e}", opts.model.display())))?
-    } else {
-        let file = xnorc_compiler::import::load_model(&opts.model)?;
-        xnorc_compiler::format::to_json(&file).into_bytes()
-    };
-    write_output(&dir.join("model.xnm"), &model_bytes)?;
-    let graph = xnorc_compiler::passes::load_graph(&opts.model)?;
-    let folding =
-        serde_json::to_string_pretty(&folding_of(&plan, &graph)).expect("folding json") + "\n";
-    write_output(&dir.join("folding.json"), folding.as_bytes())?;
+    write_travel_files(opts, &plan, &dir)?;
     let top = top_name(&plan, &board.name);
     let auto_clock = opts.clock_mhz.is_none();
     let mut target = opts.clock_mhz.unwrap_or_else(|| default_clock_mhz(&board));

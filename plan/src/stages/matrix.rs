@@ -6,7 +6,9 @@
 //! thresholds ([`super::thresholds`]), the weight memory ([`super::weights`]).
 
 use super::sharing::{self, Share};
-use super::thresholds::{acc_range, fused_output, split_stage, threshold_memory};
+use super::thresholds::{
+    acc_range, fused_output, split_stage, split_threshold_stage, threshold_memory,
+};
 use super::weights::{codebook_decode, weight_memory};
 use super::window::{padding_masked, taps, RowBits};
 use crate::folding::{FoldingFile, LayerFolding, LayerShape};
@@ -215,28 +217,11 @@ pub(super) fn matrix_stages(
         output: out,
         channel_order,
     });
-    // The split stage reads the accumulators one per beat and emits every channel's bit.
     let out = match split {
         Some(st) => {
-            let input = Stream {
-                elems: 1,
-                beats: fold.shape.vectors * rows,
-                ..out
-            };
-            let output = Stream {
-                elems: o,
-                bits: 1,
-                signed: false,
-                beats: fold.shape.vectors,
-                valid_bit: false,
-            };
-            stages.push(Stage {
-                name: format!("{}_split", node.ident),
-                kind: StageKind::SplitThreshold(st),
-                input,
-                output,
-                channel_order: None,
-            });
+            let stage = split_threshold_stage(node, st, out, fold.shape.vectors);
+            let output = stage.output;
+            stages.push(stage);
             output
         }
         None => out,

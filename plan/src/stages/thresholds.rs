@@ -6,7 +6,7 @@
 use super::window::RowBits;
 use crate::folding::{LayerFolding, MemoryStyle, LUT_MEMORY_BITS};
 use crate::split::{self, AccDomain, ProbeKey, SplitChannel, SplitThreshold};
-use crate::{Lane, MvuOutput};
+use crate::{Lane, MvuOutput, Stage, StageKind, Stream};
 use xnorc_compiler::ir::{int_bits, ChannelRule, Graph, Node, NodeId, Op};
 
 /// The accumulator's domain: popcount P ∈ [0, K] for unmasked binary lanes, S itself otherwise;
@@ -200,6 +200,35 @@ pub(super) fn split_stage(
         thresholds,
         split: channels,
     })
+}
+
+/// The split threshold stage after a unit whose output beats `unit_out` carry accumulators:
+/// it reads them one per beat (`vectors` × rows per frame) and emits every channel's bit.
+pub(super) fn split_threshold_stage(
+    node: &Node,
+    st: SplitThreshold,
+    unit_out: Stream,
+    vectors: usize,
+) -> Stage {
+    let input = Stream {
+        elems: 1,
+        beats: vectors * st.rows,
+        ..unit_out
+    };
+    let output = Stream {
+        elems: st.o,
+        bits: 1,
+        signed: false,
+        beats: vectors,
+        valid_bit: false,
+    };
+    Stage {
+        name: format!("{}_split", node.ident),
+        kind: StageKind::SplitThreshold(st),
+        input,
+        output,
+        channel_order: None,
+    }
 }
 
 /// Where the fused thresholds of `o` channels live: as the folding says, else in logic up to
