@@ -1,8 +1,9 @@
 //! Compiler passes over the IR, in the order `lower` runs them.
 //!
-//! - `graph`: model file → validated IR (shapes, value types, accumulator ranges), with
-//!   `steps` (float epilogue steps) and `float_edges` (an imported model's input map and float
-//!   tail).
+//! - `graph`: model file → validated IR (order, arity, reachability), each node lowered by
+//!   `nodes` (shapes, value types, accumulator ranges) with `weights` (decoded weight stores)
+//!   and `steps` (float epilogue steps), and `float_edges` (an imported model's input map and
+//!   float tail).
 //! - `fold`: float epilogues → exact integer thresholds.
 //!
 //! Hardware planning (folding into PE/SIMD, memory placement) belongs to later passes that read
@@ -10,7 +11,9 @@
 
 mod float_edges;
 pub mod graph;
+mod nodes;
 mod steps;
+mod weights;
 
 pub(crate) use float_edges::int_range;
 pub(crate) use fold::bisect;

@@ -1,0 +1,186 @@
+//! A model's `weights` objects → the IR's weights: declared shapes checked, dense bits,
+//! codebooks (τ-bit indices into a codebook of kernels) and tiles decoded.
+
+use crate::error::{ModelError, Result};
+use crate::format::{TensorDef, WeightsDef};
+use crate::ir::{Codebook, Tiled, WeightStore, Weights};
+
+/// The weight shape a `weights` object declares, and the field that declares it.
+pub(super) fn declared_shape(w: &WeightsDef) -> Result<(Vec<usize>, &'static str)> {
+    match w {
+        WeightsDef::Dense { bits, .. } => Ok((bits.shape.clone(), "weights.bits.shape")),
+        WeightsDef::Tiled { shape, .. } => Ok((shape.clone(), "weights.shape")),
+        WeightsDef::Codebook {
+            codebook, indices, ..
+        } => {
+            let [n, kh, kw] = codebook.shape[..] else {
+                return Err(ModelError::new(format!(
+                    "expected [entries, kh, kw], found {:?}",
+                    codebook.shape
+                ))
+                .at_field("weights.codebook.shape"));
+            };
+            let [o, c] = indices.shape[..] else {
+                return Err(ModelError::new(format!(
+                    "expected [out, in] (one index per kernel), found {:?}",
+                    indices.shape
+                ))
+                .at_field("weights.indices.shape"));
+            };
+            if n == 0 {
+                return Err(ModelError::new("the codebook has no entries")
+                    .at_field("weights.codebook.shape"));
+            }
+            Ok((vec![o, c, kh, kw], "weights.indices.shape"))
+        }
+    }
+}
+
+/// Largest codebook index width: 16 bits index 65,536 kernels, far beyond any 3×3 codebook.
+const MAX_TAU: u32 = 16;
+
+/// Decodes the weights, checking the shape against what the layer's input implies.
+pub(super) fn decode_weights(w: &WeightsDef, expected_tail: &[usize]) -> Result<Weights> {
+    if expected_tail.len() == 1 && matches!(w, WeightsDef::Codebook { .. }) {
+        return Err(ModelError::new(
+            "codebook storage is for conv2d layers: an entry is a kh×kw kernel",
+        )
+        .at_field("weights.storage")
+        .with_hint("store a dense layer's weights as \"dense\" or \"tiled\""));
+    }
+    let (dims, field) = declared_shape(w)?;
+    if dims.len() != 1 + expected_tail.len() || dims[0] == 0 || dims[1..] != *expected_tail {
+        let mut want = vec!["out".to_string()];
+        want.extend(expected_tail.iter().map(|d| d.to_string()));
+        return Err(ModelError::new(format!(
+            "expected shape [{}] from the layer's input, found {:?}",
+            want.join(", "),
+            dims
+        ))
+        .at_field(field));
+    }
+    let (kh, kw) = match expected_tail.len() {
+        1 => (1, 1),
+        _ => (dims[2], dims[3]),
+    };
+    let count = dims.iter().product::<usize>();
+    let store = match w {
+        WeightsDef::Dense { bits, .. } => {
+            WeightStore::Dense(bits.to_bits().map_err(|e| e.at_field("weights.bits"))?)
+        }
+        WeightsDef::Codebook {
+            tau,
+            codebook,
+            indices,
+            ..
+        } => decode_codebook(*tau, codebook, indices)?,
+        WeightsDef::Tiled { p, tile, alpha, .. } => decode_tiled(*p, tile, alpha, count)?,
+    };
+    Ok(Weights {
+        values: w.values(),
+        out_channels: dims[0],
+        in_channels: dims[1],
+        kh,
+        kw,
+        store,
+    })
+}
+
+fn decode_codebook(tau: u32, codebook: &TensorDef, indices: &TensorDef) -> Result<WeightStore> {
+    if !(1..=MAX_TAU).contains(&tau) {
+        return Err(ModelError::new(format!(
+            "is {tau}; the index width must be between 1 and {MAX_TAU} bits"
+        ))
+        .at_field("weights.tau"));
+    }
+    let entries = codebook.shape[0];
+    if entries > 1 << tau {
+        return Err(ModelError::new(format!(
+            "{entries} entries cannot all be addressed by {tau}-bit indices (at most {})",
+            1u64 << tau
+        ))
+        .at_field("weights.codebook.shape"));
+    }
+    let bits = codebook
+        .to_bits()
+        .map_err(|e| e.at_field("weights.codebook"))?;
+    let raw = indices
+        .to_i64()
+        .map_err(|e| e.at_field("weights.indices"))?;
+    let in_channels = indices.shape[1];
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, &v) in raw.iter().enumerate() {
+        if v < 0 || v as u64 >= entries as u64 {
+            return Err(ModelError::new(format!(
+                "index {v} of kernel [{}, {}] is out of range for a codebook of {entries} entries",
+                i / in_channels,
+                i % in_channels
+            ))
+            .at_field("weights.indices"));
+        }
+        out.push(v as u32);
+    }
+    Ok(WeightStore::Codebook(Codebook {
+        tau,
+        entries,
+        bits,
+        indices: out,
+    }))
+}
+
+fn decode_tiled(
+    p: usize,
+    tile: &TensorDef,
+    alpha: &Option<TensorDef>,
+    count: usize,
+) -> Result<WeightStore> {
+    let [l] = tile.shape[..] else {
+        return Err(ModelError::new(format!(
+            "expected [L] (one dimension), found {:?}",
+            tile.shape
+        ))
+        .at_field("weights.tile.shape"));
+    };
+    if p == 0 {
+        return Err(ModelError::new("must be at least 1").at_field("weights.p"));
+    }
+    if l.checked_mul(p) != Some(count) {
+        return Err(ModelError::new(format!(
+            "a tile of {l} bits repeated {p} times covers {} weights, but the layer has {count}",
+            l as u128 * p as u128
+        ))
+        .at_field("weights.tile.shape")
+        .with_hint("the tile length L must be the weight count divided by p"));
+    }
+    let bits = tile.to_bits().map_err(|e| e.at_field("weights.tile"))?;
+    let alpha = match alpha {
+        None => None,
+        Some(t) => {
+            let values = t.to_f64().map_err(|e| e.at_field("weights.alpha"))?;
+            let values = match t.shape[..] {
+                [n] if n == p => values,
+                [1] => vec![values[0]; p],
+                _ => {
+                    return Err(ModelError::new(format!(
+                        "expected [{p}] (one per chunk) or [1], found {:?}",
+                        t.shape
+                    ))
+                    .at_field("weights.alpha.shape"))
+                }
+            };
+            if let Some(i) = values.iter().position(|a| !(a.is_finite() && *a > 0.0)) {
+                return Err(ModelError::new(format!(
+                    "chunk {i} has scale {}; every α must be finite and > 0",
+                    values[i]
+                ))
+                .at_field("weights.alpha"));
+            }
+            Some(values)
+        }
+    };
+    Ok(WeightStore::Tiled(Tiled {
+        tile: bits,
+        p,
+        alpha,
+    }))
+}
