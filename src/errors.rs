@@ -6,7 +6,7 @@ use std::fmt;
 use xnorc_bitstream::BuildError;
 use xnorc_boards::BoardError;
 use xnorc_compiler::ModelError;
-use xnorc_rtl::RtlError;
+use xnorc_rtl::write::RtlError;
 use xnorc_sim::input::DataError;
 use xnorc_verify::VerifyError;
 

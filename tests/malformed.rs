@@ -2,7 +2,7 @@
 //! and the field, with the message tests/fixtures/make_malformed.py expects.
 
 use std::path::Path;
-use xnorc_compiler::passes::load_graph;
+use xnorc_compiler::load::load_graph;
 
 #[test]
 fn malformed_models_fail_with_the_expected_error() {

@@ -1,8 +1,8 @@
 //! The plan for a board: the user's folding as given, or an automatic folding that fits the
 //! device; and the does-not-fit errors with a folding that would fit.
 
-use crate::{write_output, BuildError, Options};
-use std::path::PathBuf;
+use crate::error::{create_dir, write_output, BuildError};
+use crate::options::Options;
 use xnorc_boards::board::Board;
 use xnorc_boards::flow::SynthStats;
 use xnorc_plan::estimate;
@@ -32,7 +32,7 @@ pub fn plan_for_board(opts: &Options, board: &Board) -> Result<HardwarePlan, Bui
         return Ok(plan);
     }
     if let Some(luts) = opts.lut_budget {
-        let graph = xnorc_compiler::passes::load_graph(&opts.model)?;
+        let graph = xnorc_compiler::load::load_graph(&opts.model)?;
         let folding = FoldingFile {
             lane_budget: Some(lanes_for_luts(luts)),
             memory_output_register: Some(memory_output_register(board)),
@@ -52,7 +52,7 @@ pub fn plan_for_board(opts: &Options, board: &Board) -> Result<HardwarePlan, Bui
     if let Some(plan) = fit::fitting_plan(&opts.model, board, memory_output_register(board))? {
         return Ok(plan);
     }
-    let graph = xnorc_compiler::passes::load_graph(&opts.model)?;
+    let graph = xnorc_compiler::load::load_graph(&opts.model)?;
     let (planned, in_logic) =
         fit::serial_need(&graph, board, memory_output_register(board), &opts.model)?;
     let family = board.device.family;
@@ -91,7 +91,7 @@ pub fn does_not_fit(
             s.stage, s.lanes, s.luts, s.ram_blocks
         )
     });
-    let graph = xnorc_compiler::passes::load_graph(&opts.model)?;
+    let graph = xnorc_compiler::load::load_graph(&opts.model)?;
     let hint = match fit::fitting_plan(&opts.model, board, memory_output_register(board))? {
         // The estimate said this very folding fits, yosys disagrees: fold further.
         Some(fit) if folding_of(&fit, &graph) == folding_of(plan, &graph) => {
@@ -107,7 +107,7 @@ pub fn does_not_fit(
         Some(fit) => {
             let folding = folding_of(&fit, &graph);
             let dir = opts.out_dir(board);
-            crate::create_dir(&dir)?;
+            create_dir(&dir)?;
             let path = dir.join("suggested_folding.json");
             let text = serde_json::to_string_pretty(&folding).expect("folding json") + "\n";
             write_output(&path, text.as_bytes())?;
@@ -153,13 +153,4 @@ pub fn check_synth_fit(
         return Ok(());
     }
     Err(does_not_fit(opts, board, plan, over.join("; "))?)
-}
-
-impl Options {
-    /// The output directory: `--out`, else build/<board>.
-    pub fn out_dir(&self, board: &Board) -> PathBuf {
-        self.out
-            .clone()
-            .unwrap_or_else(|| std::path::Path::new("build").join(&board.name))
-    }
 }

@@ -10,87 +10,26 @@
 //! Progress lines go to stderr through [`progress`], the one place this crate writes to a
 //! terminal.
 
+mod error;
 pub mod fitting;
+mod options;
 pub mod report;
+
+pub use error::BuildError;
+use error::{create_dir, write_output};
+pub use options::Options;
 
 use report::{BuildReport, DeviceReport, UartReport};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use xnorc_boards::board::{Board, BoardError, PllPrimitive};
-use xnorc_boards::flow::{Flow, FlowError, PnrStats, SynthStats};
+use xnorc_boards::board::{Board, PllPrimitive};
+use xnorc_boards::flow::{Flow, PnrStats, SynthStats};
 use xnorc_boards::{constraints, Pll};
-use xnorc_compiler::ModelError;
 use xnorc_plan::fit::{self, folding_of};
 use xnorc_plan::HardwarePlan;
 use xnorc_rtl::board::{BoardTop, ClockSource};
 use xnorc_rtl::shell::LinkParams;
 use xnorc_rtl::write::{link_params, top_name, write_board_design};
-use xnorc_rtl::RtlError;
-
-/// Why a build stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    /// A bad model or folding file (file, node, field inside).
-    #[error(transparent)]
-    Model(#[from] ModelError),
-    /// A bad board name or file.
-    #[error(transparent)]
-    Board(#[from] BoardError),
-    /// Something given is unusable (a model file that cannot be read, a clock no PLL makes, a
-    /// build directory without its report).
-    #[error("{0}")]
-    Input(String),
-    /// The design does not fit the device: what is over and a way out.
-    #[error("{0}")]
-    DoesNotFit(String),
-    /// A design could not be written.
-    #[error(transparent)]
-    Rtl(#[from] RtlError),
-    /// A tool of the flow failed.
-    #[error(transparent)]
-    Flow(#[from] FlowError),
-    /// The machine failed (a directory or file).
-    #[error("{0}")]
-    Io(String),
-    /// The bitstream was built but place and route missed the clock.
-    #[error("{0}")]
-    TimingNotMet(String),
-}
-
-impl BuildError {
-    /// True when what was given is bad (model, folding, board, arguments, a design that does not
-    /// fit); false when the machine or a tool failed.
-    pub fn is_bad_input(&self) -> bool {
-        match self {
-            BuildError::Model(_)
-            | BuildError::Board(_)
-            | BuildError::Input(_)
-            | BuildError::DoesNotFit(_) => true,
-            BuildError::Rtl(e) => matches!(e, RtlError::Link(_)),
-            BuildError::Flow(_) | BuildError::Io(_) | BuildError::TimingNotMet(_) => false,
-        }
-    }
-}
-
-/// What to build.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Model file (.xnm, or .onnx imported on the way).
-    pub model: PathBuf,
-    /// Board name or board file.
-    pub board: String,
-    /// Folding file; without it the folding is chosen to fit the board's device.
-    pub folding: Option<PathBuf>,
-    /// LUT4 budget for the automatic folding.
-    pub lut_budget: Option<usize>,
-    /// Output directory (default: build/<board>).
-    pub out: Option<PathBuf>,
-    /// Core clock to ask of the PLL, in MHz (default: the family's goal, with rebuilds at the
-    /// Fmax reached).
-    pub clock_mhz: Option<f64>,
-    /// nextpnr's placer seed.
-    pub seed: u64,
-}
 
 /// A finished build: its report (also in report.json) and where it is.
 #[derive(Debug, Clone)]
@@ -127,16 +66,6 @@ pub fn progress(line: &str) {
 
 fn step(step: usize, total: usize, what: &str) {
     progress(&format!("[{step}/{total}] {what}"));
-}
-
-pub(crate) fn create_dir(dir: &Path) -> Result<(), BuildError> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| BuildError::Io(format!("{}: cannot create: {e}", dir.display())))
-}
-
-pub(crate) fn write_output(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
-    xnorc_compiler::fsutil::write_atomic(path, bytes)
-        .map_err(|e| BuildError::Io(format!("{}: cannot write: {e}", path.display())))
 }
 
 /// Where the core clock is aimed first when the user does not say (the goals in
@@ -189,7 +118,7 @@ fn write_travel_files(opts: &Options, plan: &HardwarePlan, dir: &Path) -> Result
         xnorc_compiler::format::to_json(&file).into_bytes()
     };
     write_output(&dir.join("model.xnm"), &model_bytes)?;
-    let graph = xnorc_compiler::passes::load_graph(&opts.model)?;
+    let graph = xnorc_compiler::load::load_graph(&opts.model)?;
     let folding =
         serde_json::to_string_pretty(&folding_of(plan, &graph)).expect("folding json") + "\n";
     write_output(&dir.join("folding.json"), folding.as_bytes())?;

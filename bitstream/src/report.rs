@@ -1,5 +1,6 @@
 //! report.json: what a build produced, measured (field order is key order).
 
+use crate::error::BuildError;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use xnorc_boards::flow::StepRecord;
@@ -95,16 +96,15 @@ pub struct UartReport {
 }
 
 /// Reads a build directory's report.json (as written, any version: a JSON value).
-pub fn read_report(dir: &std::path::Path) -> Result<serde_json::Value, crate::BuildError> {
+pub fn read_report(dir: &std::path::Path) -> Result<serde_json::Value, BuildError> {
     let path = dir.join("report.json");
     let text = std::fs::read_to_string(&path).map_err(|e| {
-        crate::BuildError::Input(format!(
+        BuildError::Input(format!(
             "{}: cannot read: {e}\n  hint: run `xnorc build MODEL --board NAME --out {}` first",
             path.display(),
             dir.display()
         ))
     })?;
-    serde_json::from_str(&text).map_err(|e| {
-        crate::BuildError::Input(format!("{}: not a build report: {e}", path.display()))
-    })
+    serde_json::from_str(&text)
+        .map_err(|e| BuildError::Input(format!("{}: not a build report: {e}", path.display())))
 }

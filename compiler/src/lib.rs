@@ -1,7 +1,8 @@
 //! xnorc's compiler front and middle: the model format, its validation, the IR and the passes.
 //!
 //! Owns: the `.xnm` format (`format`), importers from other tools' formats (`import`: an ONNX
-//! reader and the QONNX translation), the IR (`ir`), semantic passes (`passes`), name
+//! reader and the QONNX translation), the IR (`ir`), semantic passes (`passes`), loading a model
+//! file into the lowered graph (`load`), name
 //! sanitization (`sanitize`), random model generation for tests and benchmarks (`presets`), and
 //! a model's summary in figures and words (`summary`, what `xnorc inspect` prints).
 //! Must not touch: simulation (crate `xnorc-sim`), hardware plans (crate `xnorc-plan`), Verilog
@@ -14,6 +15,7 @@ pub mod format;
 pub mod fsutil;
 pub mod import;
 pub mod ir;
+pub mod load;
 pub mod passes;
 pub mod presets;
 pub mod sanitize;

@@ -13,9 +13,11 @@
 //! (crate `xnorc-plan`) for the stream shapes and takes frames from `xnorc-sim`.
 
 pub mod beats;
+mod error;
 pub mod serial;
 
 pub use beats::{pack, unpack};
+pub use error::LinkError;
 
 use std::time::Duration;
 use xnorc_plan::HardwarePlan;
@@ -79,34 +81,6 @@ pub struct Answer {
     pub scores: Vec<i64>,
     /// Argmax.
     pub class: usize,
-}
-
-/// A link failure.
-#[derive(Debug, thiserror::Error)]
-pub enum LinkError {
-    /// No complete response in time.
-    #[error("timeout: {got} of {want} response bytes after {after:?}; is the board programmed, the port right and the baud rate {baud}?")]
-    Timeout {
-        /// Bytes received.
-        got: usize,
-        /// Bytes expected.
-        want: usize,
-        /// How long we waited.
-        after: Duration,
-        /// Baud rate used.
-        baud: u32,
-    },
-    /// The response's CRC is wrong: it was corrupted on the way.
-    #[error("response CRC mismatch (got {got:#06x}, computed {want:#06x}): corrupted on the line")]
-    ResponseCrc {
-        /// CRC in the response.
-        got: u16,
-        /// CRC computed.
-        want: u16,
-    },
-    /// The port failed.
-    #[error("{0}")]
-    Io(String),
 }
 
 impl Wire {

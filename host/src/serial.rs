@@ -1,7 +1,7 @@
 //! A serial port opened raw (8N1, no flow control) with read timeouts: the board's USB-UART, or
 //! the simulated board's pseudo-terminal.
 
-use super::LinkError;
+use crate::error::LinkError;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 

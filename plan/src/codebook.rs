@@ -1,20 +1,20 @@
 //! How a kernel-codebook convolution computes, and the cost rule that picks the way.
 //!
-//! **Decode** (the MVU's [`super::CodebookDecode`]): every lane turns its τ-bit index into the
+//! **Decode** (the MVU's [`crate::stage::CodebookDecode`]): every lane turns its τ-bit index into the
 //! kernel bit of the op's tap through a 2^τ:1 multiplexer on the tap's plane, then runs the
 //! ordinary lane. A window costs kh·kw·C/SIMD ops per pass.
 //!
-//! **Share** (pattern-response sharing): a [`super::Responses`] stage computes, for every input
+//! **Share** (pattern-response sharing): a [`crate::stage::Responses`] stage computes, for every input
 //! channel of a window, the response of each of the E codebook kernels — its kh·kw taps summed
 //! with the lane function — once; the MVU's lanes then add the response their index selects
-//! ([`super::Lane::Select`]). A window costs C/SIMD ops per pass, kh·kw times fewer, so the same
+//! ([`Lane::Select`]). A window costs C/SIMD ops per pass, kh·kw times fewer, so the same
 //! throughput needs up to kh·kw times fewer lanes; but each select lane multiplexes E responses
 //! of several bits, and the responses stage keeps SIMD·E counters.
 //!
 //! The rule compares the two at the throughput the folding asks for ([`choose`]).
 
 use super::folding::{CodebookCompute, LUTS_PER_LANE};
-use super::Lane;
+use crate::lane::Lane;
 use xnorc_compiler::ir::int_bits;
 
 /// LUT4s of a one-bit n:1 multiplexer: n − 1 two-way selections, one LUT4 each (iCE40 has no

@@ -8,9 +8,11 @@
 //! logic. Used to stop early, to pick a
 //! folding that fits and to decide which memories leave block RAM (see `fit`).
 
+use crate::codebook;
 use crate::folding::MemoryStyle;
+use crate::lane::Lane;
 use crate::memories::{BufferStyle, Memory, MemoryRole, Placement};
-use crate::{codebook, Lane, Stage, StageKind};
+use crate::stage::{Stage, StageKind};
 use serde::Serialize;
 use xnorc_boards::board::Board;
 use xnorc_boards::costs::{

@@ -8,8 +8,11 @@
 
 use crate::estimate::{self, buffer_style, memory_cost, Estimate};
 use crate::folding::{CodebookCompute, FoldingFile, LayerFolding, MemoryStyle};
+use crate::lane::Lane;
 use crate::memories::{self, Memory, MemoryRole, Placement};
-use crate::{HardwarePlan, Lane, Stage, StageKind};
+use crate::pipeline::HardwarePlan;
+use crate::stage::{Stage, StageKind};
+use crate::stages;
 use std::path::Path;
 use xnorc_boards::board::Board;
 use xnorc_compiler::ir::Graph;
@@ -127,7 +130,7 @@ fn plan_stages(
     folding: &FoldingFile,
     model: &Path,
 ) -> Result<(Vec<Stage>, u32, Vec<usize>)> {
-    crate::plan_stages(graph, folding).map_err(|e| e.in_file(model.display().to_string()))
+    stages::plan_stages(graph, folding).map_err(|e| e.in_file(model.display().to_string()))
 }
 
 /// [`fit_folding`] of stages already planned from `folding`.
@@ -143,7 +146,7 @@ fn fit_stages(
     if !move_roms_to_logic(&mut stages, &[], board, lut_fraction) {
         return Ok(None);
     }
-    let mut plan = crate::plan_from_stages(
+    let mut plan = stages::plan_from_stages(
         graph,
         stages,
         tree_pipeline,
@@ -283,7 +286,7 @@ pub fn fitting_plan(
     board: &Board,
     memory_output_register: bool,
 ) -> Result<Option<HardwarePlan>> {
-    let graph = xnorc_compiler::passes::load_graph(model)?;
+    let graph = xnorc_compiler::load::load_graph(model)?;
     let lane_luts = estimate::luts_per_lane(board.device.family);
     let mut budget = ((board.device.luts as f64 * LUT_SHARE / lane_luts) as usize).max(1);
     loop {
@@ -348,25 +351,25 @@ mod tests {
     fn written_foldings_name_layers_as_the_model_does() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../tests/fixtures/qonnx/fc_digits.onnx");
-        let g = xnorc_compiler::passes::load_graph(&path).unwrap();
-        let first = crate::plan(&g, &Default::default()).unwrap();
+        let g = xnorc_compiler::load::load_graph(&path).unwrap();
+        let first = stages::plan(&g, &Default::default()).unwrap();
         let folding = folding_of(&first, &g);
         let names: Vec<&str> = folding.layers.keys().map(|k| k.as_str()).collect();
         assert!(names.contains(&"/features.2/MatMul"), "{names:?}");
         assert!(names.iter().all(|n| g.nodes.iter().any(|x| x.name == *n)));
-        let again = crate::plan(&g, &folding).unwrap();
+        let again = stages::plan(&g, &folding).unwrap();
         assert_eq!(again, first);
         // Packing reads and writes the same keys: the bundled model's layers ("MatMul_0", …)
         // are not identifiers ("matmul_0"), and its serial first layer (50,176 × 1 bits) wastes
         // half of each SB_RAM40_4K.
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/tfc_w1a1_mnist.onnx");
-        let g = xnorc_compiler::passes::load_graph(&path).unwrap();
+        let g = xnorc_compiler::load::load_graph(&path).unwrap();
         let serial = FoldingFile {
             lane_budget: Some(1),
             ..FoldingFile::default()
         };
-        let (stages, _, _) = crate::plan_stages(&g, &serial).unwrap();
+        let (stages, _, _) = stages::plan_stages(&g, &serial).unwrap();
         let packed = packed_folding(&g, &serial, &stages, xnorc_boards::Family::Ice40)
             .expect("the first layer gains");
         assert!(
@@ -374,7 +377,7 @@ mod tests {
             "{:?}",
             packed.layers
         );
-        crate::plan(&g, &packed).expect("the packed folding plans");
+        stages::plan(&g, &packed).expect("the packed folding plans");
     }
 
     /// LUT4s per block freed by moving `m` to logic, as a fraction (luts, blocks).
@@ -396,7 +399,7 @@ mod tests {
             lane_budget: Some(64),
             ..FoldingFile::default()
         };
-        let as_planned = crate::plan(&g, &folding).unwrap();
+        let as_planned = stages::plan(&g, &folding).unwrap();
         let mut placed = as_planned.clone();
         place_buffers(&mut placed, &board);
         let needed = plan_estimate(&placed, &board).ram_blocks;
@@ -445,7 +448,7 @@ mod tests {
             .iter()
             .all(|m| !matches!(m.placement, Placement::Buffer(None))));
         let again = folding_of(&plan, &g);
-        let mut replanned = crate::plan(&g, &again).unwrap();
+        let mut replanned = stages::plan(&g, &again).unwrap();
         place_buffers(&mut replanned, &board);
         assert_eq!(memories::plan_memories(&replanned), after);
     }
@@ -462,7 +465,7 @@ mod tests {
             lane_budget: Some(1),
             ..FoldingFile::default()
         };
-        let (stages, _, _) = crate::plan_stages(&g, &serial).unwrap();
+        let (stages, _, _) = stages::plan_stages(&g, &serial).unwrap();
         let packed = packed_folding(&g, &serial, &stages, family).expect("fc1 gains");
         let fc1 = &packed.layers["fc1"];
         assert_eq!(fc1.pe.unwrap() * fc1.simd.unwrap(), 2);
@@ -475,7 +478,7 @@ mod tests {
         let before = weights(&stages, "fc1");
         assert_eq!((before.depth, before.width), (73_728, 1));
         assert_eq!(memory_cost(family, &before).0, 36);
-        let (repacked, _, _) = crate::plan_stages(&g, &packed).unwrap();
+        let (repacked, _, _) = stages::plan_stages(&g, &packed).unwrap();
         let after = weights(&repacked, "fc1");
         assert_eq!((after.depth, after.width), (36_864, 2));
         assert_eq!(memory_cost(family, &after).0, 18);
@@ -501,7 +504,7 @@ mod tests {
                 ..Default::default()
             },
         );
-        let (stages, _, _) = crate::plan_stages(&g, &fixed).unwrap();
+        let (stages, _, _) = stages::plan_stages(&g, &fixed).unwrap();
         let packed = packed_folding(&g, &fixed, &stages, family);
         assert!(packed.is_none_or(|p| p.layers["fc1"].pe.is_none()));
     }

@@ -31,6 +31,29 @@ pub enum MemoryStyle {
     Lut,
 }
 
+/// Where a writable buffer lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BufferStyle {
+    /// Block RAM (synchronous read).
+    Block,
+    /// LUT RAM (ECP5 TRELLIS_DPR16X4: 16 words × 4 bits per cell); iCE40 has none.
+    Distributed,
+    /// Flip-flops and a read multiplexer.
+    Registers,
+}
+
+impl BufferStyle {
+    /// The value of yosys's `ram_style` attribute.
+    pub fn attribute(self) -> &'static str {
+        match self {
+            BufferStyle::Block => "block",
+            BufferStyle::Distributed => "distributed",
+            BufferStyle::Registers => "logic",
+        }
+    }
+}
+
 /// One layer's folding as given in a file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

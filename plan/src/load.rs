@@ -2,10 +2,11 @@
 //! file, with errors naming the file they are about.
 
 use crate::folding::{lanes_for_luts, FoldingFile};
-use crate::HardwarePlan;
+use crate::pipeline::HardwarePlan;
 use std::path::Path;
 use xnorc_compiler::ir::Graph;
-use xnorc_compiler::{passes, Result};
+use xnorc_compiler::load::load_graph;
+use xnorc_compiler::Result;
 
 /// Loads the model and folding and builds the plan.
 ///
@@ -17,7 +18,7 @@ pub fn build_plan(
     lut_budget: Option<usize>,
     memory_output_register: bool,
 ) -> Result<(Graph, HardwarePlan)> {
-    let graph = passes::load_graph(model)?;
+    let graph = load_graph(model)?;
     let folding_path = folding;
     let mut folding = match folding {
         Some(f) => FoldingFile::load(f)?,
@@ -29,7 +30,7 @@ pub fn build_plan(
     if let Some(luts) = lut_budget {
         folding.lane_budget = Some(lanes_for_luts(luts));
     }
-    let plan = crate::plan(&graph, &folding).map_err(|e| {
+    let plan = crate::stages::plan(&graph, &folding).map_err(|e| {
         // A problem in a `layers.*` entry is the folding file's; anything else the model's.
         let in_folding = e.field.as_deref().is_some_and(|f| f.starts_with("layers"));
         match (folding_path, in_folding) {

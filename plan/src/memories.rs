@@ -11,33 +11,12 @@
 //! queues) are placed by [`BufferStyle`]: the build sets each from the device family's costs
 //! in [`HardwarePlan::buffer_styles`]; without a board the defaults below apply.
 
-use super::folding::{MemoryStyle, IBUF_LOGIC_BITS};
-use super::schedule::Component;
-use super::{HardwarePlan, Stage, StageKind};
-use serde::{Deserialize, Serialize};
-
-/// Where a writable buffer lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BufferStyle {
-    /// Block RAM (synchronous read).
-    Block,
-    /// LUT RAM (ECP5 TRELLIS_DPR16X4: 16 words × 4 bits per cell); iCE40 has none.
-    Distributed,
-    /// Flip-flops and a read multiplexer.
-    Registers,
-}
-
-impl BufferStyle {
-    /// The value of yosys's `ram_style` attribute.
-    pub fn attribute(self) -> &'static str {
-        match self {
-            BufferStyle::Block => "block",
-            BufferStyle::Distributed => "distributed",
-            BufferStyle::Registers => "logic",
-        }
-    }
-}
+pub use crate::folding::BufferStyle;
+use crate::folding::{MemoryStyle, IBUF_LOGIC_BITS};
+use crate::pipeline::HardwarePlan;
+use crate::schedule::Component;
+use crate::stage::{MvuOutput, Stage, StageKind};
+use serde::Serialize;
 
 /// What a memory holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -169,7 +148,7 @@ pub fn stage_memories(
                     Placement::Rom(MemoryStyle::Lut),
                 ));
             }
-            if let super::MvuOutput::Threshold { levels, .. } = &m.output {
+            if let MvuOutput::Threshold { levels, .. } = &m.output {
                 // Per output: its levels' thresholds and the flag of its compare direction.
                 let width = m.pe * m.fanout * (levels * m.acc_bits as usize + 1);
                 out.push(mem(

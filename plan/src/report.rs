@@ -2,9 +2,12 @@
 //! these structs is the key order of the file.
 
 use crate::folding::MemoryStyle;
+use crate::lane::Lane;
 use crate::memories::{self, Memory};
+use crate::pipeline::HardwarePlan;
 use crate::schedule::Component;
-use crate::{CodebookDecode, HardwarePlan, Lane, Stage, StageKind, Stream};
+use crate::stage::{CodebookDecode, Stage, StageKind};
+use crate::stream::Stream;
 use serde::Serialize;
 
 /// The whole of plan.json.

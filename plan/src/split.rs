@@ -11,7 +11,7 @@
 //! S, α > 0, and the steps are monotone), so it is a threshold on v: a table indexed by the key
 //! holds it, computed here from the exact f64 rule ([`SplitRule::fires`]).
 
-use super::Lane;
+use crate::lane::Lane;
 use serde::Serialize;
 use xnorc_compiler::error::{ModelError, Result};
 use xnorc_compiler::ir::{ChannelRule, SplitRule, Threshold, WeightValues};

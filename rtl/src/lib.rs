@@ -28,8 +28,6 @@ pub mod verilog;
 pub mod window;
 pub mod write;
 
-pub use write::{write_board_design, write_design, RtlError};
-
 use xnorc_plan::memories::{self, BufferStyle, MemoryRole, Placement};
 use xnorc_plan::schedule::Component;
 use xnorc_plan::{HardwarePlan, StageKind};

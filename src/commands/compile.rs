@@ -24,7 +24,7 @@ pub struct Args {
 
 pub fn run(args: &Args) -> Result<(), CliError> {
     let (_, plan) = build_plan(&args.model, args.folding.as_deref(), args.lut_budget, false)?;
-    let top = xnorc_rtl::write_design(&args.output, &plan)?;
+    let top = xnorc_rtl::write::write_design(&args.output, &plan)?;
     if args.json {
         print!("{}", PlanReport::of(&plan).to_json());
         return Ok(());

@@ -2,7 +2,7 @@
 
 use crate::errors::CliError;
 use std::path::Path;
-use xnorc_compiler::passes;
+use xnorc_compiler::load::load_graph;
 use xnorc_compiler::summary::summarize;
 
 /// Shortens and escapes an untrusted name for a table cell.
@@ -17,7 +17,7 @@ fn cell(name: &str, width: usize) -> String {
 }
 
 pub fn run(model: &Path, json: bool) -> Result<(), CliError> {
-    let graph = passes::load_graph(model)?;
+    let graph = load_graph(model)?;
     let r = summarize(&graph);
     if json {
         println!(

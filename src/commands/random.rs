@@ -3,6 +3,7 @@
 use crate::errors::{write_output, CliError};
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use std::path::Path;
+use xnorc_compiler::load::load_graph;
 use xnorc_compiler::{format, passes, presets};
 use xnorc_sim::input::random_values;
 use xnorc_sim::npy::NpyArray;
@@ -58,7 +59,7 @@ pub fn model(
 
 /// `xnorc random-input`: uniform frames over the model input's range.
 pub fn input(model: &Path, frames: usize, seed: u64, output: &Path) -> Result<(), CliError> {
-    let graph = passes::load_graph(model)?;
+    let graph = load_graph(model)?;
     let (dtype, values) = random_values(&graph, frames, seed);
     let mut shape = vec![frames];
     shape.extend(graph.input_node().shape.dims());

@@ -4,7 +4,7 @@ use crate::errors::{write_output, CliError};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::time::Instant;
-use xnorc_compiler::passes;
+use xnorc_compiler::load::load_graph;
 use xnorc_sim::input::{argmax_f32, dump, read_input, read_labels, DataError};
 use xnorc_sim::npy::{NpyArray, NpyType};
 use xnorc_sim::Simulator;
@@ -43,7 +43,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
-    let graph = passes::load_graph(&args.model)?;
+    let graph = load_graph(&args.model)?;
     let (frames, input) = read_input(&args.input, &graph)?;
     let labels = args
         .labels

@@ -1,5 +1,5 @@
 //! `xnorc verify`: the generated core under Verilator against the reference simulator
-//! (`xnorc_verify::core`), or with `--bitstream` the built bitstream (`xnorc_verify::bitcheck`).
+//! (`xnorc_verify::cosim`), or with `--bitstream` the built bitstream (`xnorc_verify::bitcheck`).
 
 use crate::errors::CliError;
 use std::path::{Path, PathBuf};
@@ -7,7 +7,7 @@ use xnorc_plan::build_plan;
 use xnorc_sim::input::{random_frames, read_input};
 use xnorc_sim::Simulator;
 use xnorc_verify::bitcheck::{self, BitstreamReport, BuildFacts};
-use xnorc_verify::core::{self, Options};
+use xnorc_verify::cosim::{self, Options};
 use xnorc_verify::VerifyError;
 
 #[derive(clap::Args)]
@@ -74,7 +74,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         stall_per_mille: args.stall_per_mille,
         vcd: args.vcd.as_deref(),
     };
-    let report = core::check(&graph, &plan, &input, &opts)?;
+    let report = cosim::check(&graph, &plan, &input, &opts)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report).expect("json"));
     } else {

@@ -11,7 +11,7 @@ use xnorc_compiler::ir::{Graph, Shape};
 use xnorc_host::pack;
 use xnorc_plan::schedule::Component;
 use xnorc_plan::{stream_to_logical, HardwarePlan, MvuOutput, StageKind};
-use xnorc_rtl::write_design;
+use xnorc_rtl::write::write_design;
 use xnorc_sim::{Frames, Simulator};
 
 /// The plan cut after stage `i` (its output becomes the core's output).

@@ -3,7 +3,7 @@
 
 use xnorc_boards::BoardError;
 use xnorc_compiler::ModelError;
-use xnorc_rtl::RtlError;
+use xnorc_rtl::write::RtlError;
 use xnorc_sim::input::DataError;
 use xnorc_sim::SimError;
 

@@ -22,18 +22,10 @@ pub mod fold;
 use crate::error::Result;
 use crate::format::ModelFile;
 use crate::ir::Graph;
-use std::path::Path;
 
 /// Builds the IR and runs every semantic pass: the graph back ends and the simulator consume.
 pub fn lower(model: &ModelFile) -> Result<Graph> {
     let mut graph = graph::build(model)?;
     fold::fold(&mut graph)?;
     Ok(graph)
-}
-
-/// Loads a model file (`.xnm`, or `.onnx` imported on the way) and lowers it; errors name the
-/// file.
-pub fn load_graph(path: &Path) -> Result<Graph> {
-    let model = crate::import::load_model(path)?;
-    lower(&model).map_err(|e| e.in_file(path.display().to_string()))
 }

@@ -135,7 +135,7 @@ mod tests {
                     lane_budget: budget,
                     ..Default::default()
                 };
-                let plan = crate::plan(&graph, &folding).unwrap();
+                let plan = crate::stages::plan(&graph, &folding).unwrap();
                 let beats = plan.stages[0].input.beats;
                 let sized = plan.pipeline.clone();
                 let resized = |size: fn(&Component) -> usize| {

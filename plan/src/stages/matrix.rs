@@ -5,36 +5,20 @@
 //! of computing ([`super::sharing`]), the taps ([`super::window`]), the accumulator and
 //! thresholds ([`super::thresholds`]), the weight memory ([`super::weights`]).
 
+use super::layer::{Fold, Input, Map};
 use super::sharing::{self, Share};
 use super::thresholds::{
     acc_range, fused_output, split_stage, split_threshold_stage, threshold_memory,
 };
 use super::weights::{codebook_decode, weight_memory};
 use super::window::{padding_masked, taps, RowBits};
-use crate::folding::{FoldingFile, LayerFolding, LayerShape};
-use crate::{split, Lane, Mvu, MvuOutput, Stage, StageKind, Stream};
+use crate::folding::{FoldingFile, LayerFolding};
+use crate::lane::Lane;
+use crate::split;
+use crate::stage::{Mvu, MvuOutput, Stage, StageKind};
+use crate::stream::Stream;
 use xnorc_compiler::error::{ModelError, Result};
 use xnorc_compiler::ir::{Graph, MatMul, Node, NodeId, Op, Shape, ValueType, WeightValues};
-
-/// A map's (C, H, W), if the stream carries one.
-pub(super) type Map = Option<(usize, usize, usize)>;
-
-/// A matrix layer's folding inputs: its shape as the automatic rule saw it, its fan-out and
-/// the automatic (PE, SIMD).
-pub(super) struct Fold {
-    pub shape: LayerShape,
-    pub fanout: usize,
-    pub auto: (usize, usize),
-}
-
-/// What arrives at a matrix layer: the stream, the map it carries (or the map a flatten turned
-/// into this vector) and its channel order.
-pub(super) struct Input {
-    pub stream: Stream,
-    pub map: Map,
-    pub flattened: Map,
-    pub order: Option<Vec<usize>>,
-}
 
 /// The layer's (PE, SIMD): the folding file's, else the automatic rule's; PE must divide the
 /// distinct filters, SIMD the inputs a beat may hold.

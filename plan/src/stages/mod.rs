@@ -6,6 +6,7 @@
 //! accumulator domain and thresholds ([`thresholds`]), the weight memory ([`weights`]).
 
 mod chain;
+mod layer;
 mod matrix;
 mod sharing;
 mod thresholds;
@@ -13,13 +14,14 @@ mod weights;
 mod window;
 
 use chain::{chain, Step};
-use matrix::{matrix_stages, Fold, Input};
+use layer::{Fold, Input};
+use matrix::matrix_stages;
 
-use super::folding::{auto_fold, FoldingFile, LayerFolding, LayerShape, DEFAULT_LANE_BUDGET};
-use super::schedule::size_fifos;
-use super::{
-    components, gcd, stream_to_logical, HardwarePlan, Pool, ScoresStage, Stage, StageKind, Stream,
-};
+use crate::folding::{auto_fold, FoldingFile, LayerFolding, LayerShape, DEFAULT_LANE_BUDGET};
+use crate::pipeline::{components, gcd, HardwarePlan};
+use crate::schedule::size_fifos;
+use crate::stage::{Pool, ScoresStage, Stage, StageKind};
+use crate::stream::{stream_to_logical, Stream};
 use xnorc_compiler::error::{ModelError, Result};
 use xnorc_compiler::ir::{
     int_bits, ChannelRule, Geometry, Graph, NodeId, Op, Shape, ValueType, WeightStore,

@@ -4,7 +4,9 @@
 
 use crate::codebook::{self, CodebookLayer};
 use crate::folding::{CodebookCompute, LayerFolding, MemoryStyle, LUT_MEMORY_BITS};
-use crate::{CodebookDecode, Lane, Responses, Stage, StageKind, Stream};
+use crate::lane::Lane;
+use crate::stage::{CodebookDecode, Responses, Stage, StageKind};
+use crate::stream::Stream;
 use xnorc_compiler::error::{ModelError, Result};
 use xnorc_compiler::ir::{Geometry, MatMul, Node, WeightStore};
 

@@ -5,8 +5,10 @@
 
 use super::window::RowBits;
 use crate::folding::{LayerFolding, MemoryStyle, LUT_MEMORY_BITS};
+use crate::lane::Lane;
 use crate::split::{self, AccDomain, ProbeKey, SplitChannel, SplitThreshold};
-use crate::{Lane, MvuOutput, Stage, StageKind, Stream};
+use crate::stage::{MvuOutput, Stage, StageKind};
+use crate::stream::Stream;
 use xnorc_compiler::ir::{int_bits, ChannelRule, Graph, Node, NodeId, Op};
 
 /// The accumulator's domain: popcount P ∈ [0, K] for unmasked binary lanes, S itself otherwise;

@@ -4,7 +4,7 @@
 
 use super::window::RowBits;
 use crate::folding::{LayerFolding, MemoryStyle, LUT_MEMORY_BITS};
-use crate::CodebookDecode;
+use crate::stage::CodebookDecode;
 use xnorc_compiler::ir::{Geometry, MatMul, WeightStore};
 
 /// A codebook convolution's index layout and planes (`None` for every other layer).

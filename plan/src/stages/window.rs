@@ -2,9 +2,11 @@
 //! tap of its weights — through a sliding-window generator for a convolution — and so the weight
 //! bit of each of the unit's rows (its outputs, then the probe rows of split channels) there.
 
-use super::matrix::Input;
+use super::layer::Input;
 use crate::schedule::WindowGeometry;
-use crate::{split, stream_to_logical, Stream, Swg};
+use crate::split;
+use crate::stage::Swg;
+use crate::stream::{stream_to_logical, Stream};
 use xnorc_compiler::ir::{Geometry, MatMul, Node, PadMode, Shape, SplitRule, Weights};
 
 /// Stream position i of the layer's input → (input channel, ky, kx) of the weights.

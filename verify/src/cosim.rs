@@ -84,7 +84,7 @@ pub fn check(
                 std::process::id()
             ));
             let _ = std::fs::remove_dir_all(&dir);
-            xnorc_rtl::write_design(&dir, plan)?;
+            xnorc_rtl::write::write_design(&dir, plan)?;
             (dir, true)
         }
     };

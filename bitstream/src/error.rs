@@ -1,0 +1,62 @@
+//! Why a build stops, and the file helpers whose failures it names.
+
+use std::path::Path;
+use xnorc_boards::board::BoardError;
+use xnorc_boards::flow::FlowError;
+use xnorc_compiler::ModelError;
+use xnorc_rtl::write::RtlError;
+
+/// Why a build stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A bad model or folding file (file, node, field inside).
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// A bad board name or file.
+    #[error(transparent)]
+    Board(#[from] BoardError),
+    /// Something given is unusable (a model file that cannot be read, a clock no PLL makes, a
+    /// build directory without its report).
+    #[error("{0}")]
+    Input(String),
+    /// The design does not fit the device: what is over and a way out.
+    #[error("{0}")]
+    DoesNotFit(String),
+    /// A design could not be written.
+    #[error(transparent)]
+    Rtl(#[from] RtlError),
+    /// A tool of the flow failed.
+    #[error(transparent)]
+    Flow(#[from] FlowError),
+    /// The machine failed (a directory or file).
+    #[error("{0}")]
+    Io(String),
+    /// The bitstream was built but place and route missed the clock.
+    #[error("{0}")]
+    TimingNotMet(String),
+}
+
+impl BuildError {
+    /// True when what was given is bad (model, folding, board, arguments, a design that does not
+    /// fit); false when the machine or a tool failed.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            BuildError::Model(_)
+            | BuildError::Board(_)
+            | BuildError::Input(_)
+            | BuildError::DoesNotFit(_) => true,
+            BuildError::Rtl(e) => matches!(e, RtlError::Link(_)),
+            BuildError::Flow(_) | BuildError::Io(_) | BuildError::TimingNotMet(_) => false,
+        }
+    }
+}
+
+pub(crate) fn create_dir(dir: &Path) -> Result<(), BuildError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| BuildError::Io(format!("{}: cannot create: {e}", dir.display())))
+}
+
+pub(crate) fn write_output(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
+    xnorc_compiler::fsutil::write_atomic(path, bytes)
+        .map_err(|e| BuildError::Io(format!("{}: cannot write: {e}", path.display())))
+}

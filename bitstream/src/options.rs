@@ -1,0 +1,33 @@
+//! What to build: the model, the board and the user's choices.
+
+use std::path::PathBuf;
+use xnorc_boards::board::Board;
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Model file (.xnm, or .onnx imported on the way).
+    pub model: PathBuf,
+    /// Board name or board file.
+    pub board: String,
+    /// Folding file; without it the folding is chosen to fit the board's device.
+    pub folding: Option<PathBuf>,
+    /// LUT4 budget for the automatic folding.
+    pub lut_budget: Option<usize>,
+    /// Output directory (default: build/<board>).
+    pub out: Option<PathBuf>,
+    /// Core clock to ask of the PLL, in MHz (default: the family's goal, with rebuilds at the
+    /// Fmax reached).
+    pub clock_mhz: Option<f64>,
+    /// nextpnr's placer seed.
+    pub seed: u64,
+}
+
+impl Options {
+    /// The output directory: `--out`, else build/<board>.
+    pub fn out_dir(&self, board: &Board) -> PathBuf {
+        self.out
+            .clone()
+            .unwrap_or_else(|| std::path::Path::new("build").join(&board.name))
+    }
+}

@@ -1,0 +1,38 @@
+//! What an MVU lane computes per input element and weight bit.
+
+use serde::Serialize;
+
+/// What an MVU lane computes per input element and weight bit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lane {
+    /// Binary input, ±1 weights: count of w == x (XNOR).
+    Xnor,
+    /// Binary input, {0,1} weights: count of w ∧ x (AND).
+    And,
+    /// Integer input, ±1 weights: +x if w else −x.
+    AddSub,
+    /// Integer input, {0,1} weights: x if w else 0.
+    AddZero,
+    /// Binary input with a per-beat valid flag (zero padding), ±1 weights: +1 if w == x, −1 if
+    /// not, 0 for padded beats; accumulates S itself.
+    XnorMasked,
+    /// As `XnorMasked` for {0,1} weights: x (±1) if w, else 0; 0 for padded beats.
+    AndMasked,
+    /// A codebook convolution sharing its kernels' responses: each input element is one
+    /// channel's vector of `entries` responses (`response_bits` each, two's complement when
+    /// `signed`, entry j at bits [j·response_bits, +response_bits)); the weight is a `tau`-bit
+    /// index and the lane adds the response it selects.
+    Select {
+        /// Index width.
+        tau: u32,
+        /// Codebook entries (responses per channel).
+        entries: usize,
+        /// Bits of one response.
+        response_bits: u32,
+        /// Responses are two's complement.
+        signed: bool,
+        /// Kernel positions summed into one response.
+        taps: usize,
+    },
+}

@@ -1,0 +1,280 @@
+//! The stages of a plan: what each is (MVU, window generator, responses, split threshold,
+//! max-pool, scores) with its own decisions, and the streams it reads and writes.
+
+use crate::folding::MemoryStyle;
+use crate::lane::Lane;
+use crate::schedule::WindowGeometry;
+use crate::split::SplitThreshold;
+use crate::stream::Stream;
+use serde::Serialize;
+use xnorc_compiler::ir::NodeId;
+
+/// What an MVU emits per output channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MvuOutput {
+    /// Threshold counts: per channel, `ge` (acc ≥ t) or not (acc ≤ t) against `levels`
+    /// thresholds in the accumulator's domain, clamped to its range. Constants are encoded as
+    /// thresholds at the ends of the range.
+    Threshold {
+        /// Thresholds per channel.
+        levels: usize,
+        /// Per channel: compare with ≥ (true) or ≤ (false).
+        ge: Vec<bool>,
+        /// `out × levels` thresholds.
+        thresholds: Vec<i64>,
+    },
+    /// The accumulator itself (the layer feeding the scores stage).
+    Accumulator,
+}
+
+/// A matrix-vector unit: `pe` output channels × `simd` input elements per cycle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mvu {
+    /// The matrix node.
+    #[serde(skip)]
+    pub node: NodeId,
+    /// The threshold node fused into it, if any.
+    #[serde(skip)]
+    pub threshold: Option<NodeId>,
+    /// Input vectors per frame (output pixels of a convolution, 1 for a dense layer).
+    pub vectors: usize,
+    /// Inputs per output (K).
+    pub k: usize,
+    /// Outputs (O).
+    pub o: usize,
+    /// Rows the unit computes after the O outputs: the probe rows of split channels
+    /// ([`split`]), then unused rows to a whole pass; 0 for every layer without split channels.
+    pub probes: usize,
+    /// Output channels in parallel.
+    pub pe: usize,
+    /// Input elements per cycle.
+    pub simd: usize,
+    /// Lane function.
+    pub lane: Lane,
+    /// Accumulator range (count domain for binary inputs: P ∈ [0, K]).
+    pub acc_min: i64,
+    /// Upper end of the accumulator range.
+    pub acc_max: i64,
+    /// Accumulator and threshold bits (two's complement, room for lo − 1 and hi + 1).
+    pub acc_bits: u32,
+    /// The integer S of the model is `s_scale[c]·acc + s_offset[c]` (for reports and scores).
+    #[serde(skip)]
+    pub s_offset: Vec<i64>,
+    /// `2` for binary lanes (S = 2P − c), `1` for integer lanes.
+    pub s_scale: i64,
+    /// Fused threshold or raw accumulator.
+    pub output: MvuOutput,
+    /// Outputs computed once and sent to `fanout` channel groups (a tiled layer whose groups
+    /// of O/fanout output channels have the same filters): the unit computes O/fanout filters,
+    /// PE per pass, and each beat carries PE·fanout outputs, element i·PE + pe being output
+    /// channel i·O/fanout + nf·PE + pe. 1 for every other layer.
+    pub fanout: usize,
+    /// Weight memory, address row·SF + sf for dense bits: `rows()` rows of SF words of PE·SIMD
+    /// bits, bit pe·SIMD + s = weight bit of filter nf·PE + pe, input sf·SIMD + s. Pass nf reads
+    /// row nf mod rows (a tiled layer's repeats are stored once). With a codebook, words hold
+    /// PE·SIMD τ-bit indices instead (see `codebook`).
+    #[serde(skip)]
+    pub weight_words: Vec<Vec<bool>>,
+    /// Codebook decode: the weight memory holds kernel indices, decoded per op.
+    pub codebook: Option<CodebookDecode>,
+    /// The model layer's weight storage (`dense`, `codebook`, `tiled`).
+    pub storage: &'static str,
+    /// Where the weights live.
+    pub memory: MemoryStyle,
+    /// Where the thresholds live (chosen by their own size).
+    pub threshold_memory: MemoryStyle,
+}
+
+/// How a codebook layer's MVU turns the indices it reads into weight bits.
+///
+/// The stream brings a window's taps kernel position by kernel position (SF = kh·kw·CB beats,
+/// CB = C/SIMD channel blocks innermost), so op sf is kernel position sf / CB of channel block
+/// sf mod CB. The index memory holds `rows × CB` words (address row·CB + cb) of PE·SIMD τ-bit
+/// indices (lane pe·SIMD + s at bits [(pe·SIMD + s)·τ, +τ)); the plane of the op's kernel
+/// position — bit j is codebook entry j's bit there — selects each lane's weight bit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CodebookDecode {
+    /// Index width.
+    pub tau: u32,
+    /// Codebook entries.
+    pub entries: usize,
+    /// Channel blocks per kernel position: C / SIMD.
+    pub channel_blocks: usize,
+    /// One plane per kernel position (ky·kw + kx), 2^τ bits each (entries beyond the codebook
+    /// are 0, never selected).
+    #[serde(skip)]
+    pub planes: Vec<Vec<bool>>,
+}
+
+impl Mvu {
+    /// Neuron folds: passes per input vector, (O + probes) / (PE · fanout).
+    pub fn nf(&self) -> usize {
+        (self.o + self.probes) / (self.pe * self.fanout)
+    }
+
+    /// Rows of the weight memory (each SF words, or CB index words): a divisor of NF.
+    pub fn rows(&self) -> usize {
+        match &self.codebook {
+            None => self.weight_words.len() / self.sf(),
+            Some(cb) => self.weight_words.len() / cb.channel_blocks,
+        }
+    }
+
+    /// Bits of one weight memory word.
+    pub fn word_bits(&self) -> usize {
+        self.weight_words.first().map_or(0, Vec::len)
+    }
+
+    /// Extra operand register stages of this unit: the codebook decode register.
+    pub fn decode_registers(&self) -> usize {
+        usize::from(self.codebook.is_some())
+    }
+
+    /// Bits of the layer's weights as a dense binary layer (K·O; a sharing codebook unit's
+    /// K counts channels, each standing for its kernel positions).
+    pub fn dense_weight_bits(&self) -> usize {
+        match self.lane {
+            Lane::Select { taps, .. } => self.k * self.o * taps,
+            _ => self.k * self.o,
+        }
+    }
+
+    /// Synapse folds: K / SIMD.
+    pub fn sf(&self) -> usize {
+        self.k / self.simd
+    }
+
+    /// Bits of the weight memories the hardware holds: the weight (or index) memory, plus the
+    /// codebook planes.
+    pub fn weight_bits(&self) -> usize {
+        let planes = self
+            .codebook
+            .as_ref()
+            .map_or(0, |cb| cb.planes.len() << cb.tau);
+        self.weight_words.len() * self.word_bits() + planes
+    }
+}
+
+/// The final stage: per class score = mul[c]·acc + add[c], then argmax (lowest index on ties).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScoresStage {
+    /// Classes.
+    pub classes: usize,
+    /// Accumulator → score multiplier per class.
+    pub mul: Vec<i64>,
+    /// Accumulator → score offset per class.
+    pub add: Vec<i64>,
+    /// Bits of one score (two's complement).
+    pub score_bits: u32,
+}
+
+/// The responses stage of a codebook convolution that shares its kernels' responses
+/// ([`crate::folding::CodebookCompute::Share`]): from a window stream whose taps come kernel position
+/// innermost (kh·kw beats per channel block), one beat per channel block holding, for each of
+/// its SIMD channels, the response of every codebook kernel — Σ over the taps of the lane
+/// function `lane` of the tap and the kernel's bit there. The MVU after it selects responses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Responses {
+    /// Channels.
+    pub c: usize,
+    /// Channels per beat.
+    pub simd: usize,
+    /// Kernel positions: input beats per output beat.
+    pub taps: usize,
+    /// Codebook entries.
+    pub entries: usize,
+    /// The per-tap lane function summed into a response (XNOR, AND, masked or integer).
+    pub lane: Lane,
+    /// Bits of one response.
+    pub response_bits: u32,
+    /// Responses are two's complement.
+    pub signed: bool,
+    /// One plane per kernel position (ky·kw + kx), `entries` bits: bit j is entry j's bit.
+    #[serde(skip)]
+    pub planes: Vec<Vec<bool>>,
+}
+
+/// Sliding-window generator: turns a C×H×W map (pixels in raster order, C/SIMD beats each)
+/// into one window per output pixel, taps in (ky, kx, c) order — or, with the geometry's
+/// `channel_blocks_outer`, in (channel block, ky, kx) order — from a line buffer of `rows`
+/// input rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Swg {
+    /// Channels.
+    pub c: usize,
+    /// Channels per beat.
+    pub simd: usize,
+    /// Padded beats are marked invalid (zero padding of binary data) rather than sent as the
+    /// stored value 0 (−1 for `minus_one`, 0 for integers).
+    pub masked: bool,
+    /// Map, kernel, stride, padding and line-buffer rows (`rows`: a power of two ≥ kh + stride).
+    #[serde(flatten)]
+    pub window: WindowGeometry,
+}
+
+impl Swg {
+    /// Beats per input pixel.
+    pub fn beats_per_pixel(&self) -> usize {
+        self.window.cb
+    }
+}
+
+/// Max-pool with a k×k window and stride k on a stream of pixels (C/elems beats each).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pool {
+    /// The max-pool node.
+    #[serde(skip)]
+    pub node: NodeId,
+    /// Channels.
+    pub c: usize,
+    /// Input rows.
+    pub h: usize,
+    /// Input columns.
+    pub w: usize,
+    /// Window and stride.
+    pub k: usize,
+    /// Output rows.
+    pub out_h: usize,
+    /// Output columns.
+    pub out_w: usize,
+    /// Channels per beat.
+    pub elems: usize,
+}
+
+/// A stage of the dataflow pipeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum StageKind {
+    /// Matrix-vector unit.
+    Mvu(Mvu),
+    /// Sliding-window generator (before a convolution's MVU).
+    Swg(Swg),
+    /// Codebook responses (between a sharing codebook convolution's SWG and MVU).
+    Responses(Responses),
+    /// Thresholds of a layer with split channels (after its MVU).
+    SplitThreshold(SplitThreshold),
+    /// Max-pool.
+    Pool(Pool),
+    /// Scores and argmax.
+    Scores(ScoresStage),
+}
+
+/// A stage with its name and streams.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stage {
+    /// Sanitized identifier (from the model's node name).
+    pub name: String,
+    /// What it is.
+    #[serde(flatten)]
+    pub kind: StageKind,
+    /// Stream it reads.
+    pub input: Stream,
+    /// Stream it writes.
+    pub output: Stream,
+    /// The logical channel at each channel position of the output stream (per pixel of a map,
+    /// per element of a vector) when that is not the identity: a fanned-out MVU interleaves
+    /// its channel groups, and the layers after it read their inputs in that order.
+    #[serde(skip)]
+    pub channel_order: Option<Vec<usize>>,
+}
