@@ -223,7 +223,12 @@ pub fn read_labels(path: &Path, frames: usize) -> Result<Vec<i64>, DataError> {
 }
 
 /// Uniformly random values over the model input's range, `n` frames, as `i64` with the `.npy`
-/// type they are stored in (uint8 for binary and uint8 inputs, int8 otherwise).
+/// type they are stored in (uint8 for binary and uint8 inputs, int8 otherwise): what
+/// `xnorc random-input` writes.
+///
+/// This and [`random_frames`] draw from the same seeded generator in different ways (an `i64`
+/// range here, the byte type there), so each command's seeds keep giving the frames they always
+/// gave; they are kept side by side rather than merged, which would change one of the two.
 pub fn random_values(graph: &Graph, n: usize, seed: u64) -> (NpyType, Vec<i64>) {
     let node = graph.input_node();
     let (dtype, lo, hi) = match node.vtype {
