@@ -1,6 +1,5 @@
 //! One ONNX node at a time: what each supported operation becomes.
 
-use super::attrs::Attrs;
 use super::consts::{self, IntQuant};
 use super::values::{broadcast_index, Arith, Codes, Const, FloatIn, IntVal, Pending, Val};
 use super::weights::{self, biased_multiples_exact, exact_product, multiples_exact};
@@ -27,21 +26,21 @@ const MAX_CHECKED_CODES: i64 = 1 << 16;
 fn unsupported(node: &NodeProto, why: &str) -> ModelError {
     ModelError::new(format!(
         "op {}{} is not supported: {why}",
-        if node.domain.is_empty() {
+        if node.domain().is_empty() {
             String::new()
         } else {
-            format!("{}::", node.domain.escape_debug())
+            format!("{}::", node.domain().escape_debug())
         },
-        node.op_type.escape_debug()
+        node.op_type().escape_debug()
     ))
 }
 
 impl Importer {
     /// Translates one node.
     pub(super) fn node(&mut self, node: &NodeProto) -> Result<()> {
-        let standard = matches!(node.domain.as_str(), "" | "ai.onnx");
-        let custom = CUSTOM_DOMAINS.contains(&node.domain.as_str());
-        match (node.op_type.as_str(), standard, custom) {
+        let standard = matches!(node.domain(), "" | "ai.onnx");
+        let custom = CUSTOM_DOMAINS.contains(&node.domain());
+        match (node.op_type(), standard, custom) {
             ("Identity", true, _) => self.alias(node),
             ("Dropout", true, _) => self.dropout(node),
             ("Constant", true, _) => self.constant_node(node),
@@ -90,17 +89,16 @@ impl Importer {
     }
 
     fn constant_node(&mut self, node: &NodeProto) -> Result<()> {
-        let a = Attrs::of(node);
-        let c = if let Some(AttrValue::Tensor(t)) = a.value("value") {
-            super::constant(&t)?
-        } else if let Some(AttrValue::Float(f)) = a.value("value_float") {
+        let c = if let Some(AttrValue::Tensor(t)) = node.attr_value("value") {
+            super::constant(t)?
+        } else if let Some(AttrValue::Float(f)) = node.attr_value("value_float") {
             Const::f32(vec![], vec![f])
-        } else if let Some(AttrValue::Floats(f)) = a.value("value_floats") {
-            Const::f32(vec![f.len()], f)
-        } else if let Some(AttrValue::Int(i)) = a.value("value_int") {
+        } else if let Some(AttrValue::Floats(f)) = node.attr_value("value_floats") {
+            Const::f32(vec![f.len()], f.to_vec())
+        } else if let Some(AttrValue::Int(i)) = node.attr_value("value_int") {
             Const::ints(vec![], vec![i])
-        } else if let Some(AttrValue::Ints(i)) = a.value("value_ints") {
-            Const::ints(vec![i.len()], i)
+        } else if let Some(AttrValue::Ints(i)) = node.attr_value("value_ints") {
+            Const::ints(vec![i.len()], i.to_vec())
         } else {
             return Err(unsupported(node, "only tensor, float(s) and int(s) values"));
         };
@@ -108,12 +106,14 @@ impl Importer {
     }
 
     fn shape_of(&mut self, node: &NodeProto) -> Result<()> {
-        let a = Attrs::of(node);
-        a.only(&["start", "end"])?;
+        node.check_attributes(&["start", "end"])?;
         let shape = self.input(node, 0)?.shape().to_vec();
         let rank = shape.len() as i64;
         let clip = |v: i64| (if v < 0 { v + rank } else { v }).clamp(0, rank) as usize;
-        let (start, end) = (clip(a.int("start", 0)?), clip(a.int("end", rank)?));
+        let (start, end) = (
+            clip(node.attr_int("start")?.unwrap_or(0)),
+            clip(node.attr_int("end")?.unwrap_or(rank)),
+        );
         let dims: Vec<i64> = shape[start..end.max(start)]
             .iter()
             .map(|&d| d as i64)
@@ -124,21 +124,20 @@ impl Importer {
     fn gather(&mut self, node: &NodeProto) -> Result<()> {
         let x = self.constant_input(node, 0, "data")?;
         let i = self.constant_input(node, 1, "indices")?;
-        let out = consts::gather(x, i, Attrs::of(node).int("axis", 0)?)?;
+        let out = consts::gather(x, i, node.attr_int("axis")?.unwrap_or(0))?;
         self.set_output(node, Val::Const(out))
     }
 
     fn squeeze(&mut self, node: &NodeProto) -> Result<()> {
-        let a = Attrs::of(node);
-        let axes = match (a.ints("axes")?, self.optional_input(node, 1)) {
-            (Some(axes), _) => Some(axes),
+        let axes = match (node.attr_ints("axes")?, self.optional_input(node, 1)) {
+            (Some(axes), _) => Some(axes.to_vec()),
             (None, Some(Val::Const(c))) => Some(c.as_i64()?),
             (None, Some(_)) => return Err(unsupported(node, "axes must be constant")),
             (None, None) => None,
         };
         let x = self.input(node, 0)?.clone();
         let old = x.shape().to_vec();
-        let unsqueeze = node.op_type == "Unsqueeze";
+        let unsqueeze = node.op_type() == "Unsqueeze";
         let new_rank = if unsqueeze {
             old.len() + axes.as_ref().map_or(0, |a| a.len())
         } else {
@@ -185,7 +184,7 @@ impl Importer {
         if shape.iter().product::<usize>() != old.iter().product::<usize>() {
             return Err(ModelError::new(format!(
                 "squeezing axes {axes:?} of shape {old:?} that are not of size 1",
-                axes = a.ints("axes")?.unwrap_or_default()
+                axes = node.attr_ints("axes")?.unwrap_or_default()
             )));
         }
         self.reshaped(node, x, shape)
@@ -195,13 +194,13 @@ impl Importer {
         let parts = (0..node.input.len())
             .map(|i| self.constant_input(node, i, "part"))
             .collect::<Result<Vec<_>>>()?;
-        let out = consts::concat(&parts, Attrs::of(node).int("axis", 0)?)?;
+        let out = consts::concat(&parts, node.attr_int("axis")?.unwrap_or(0))?;
         self.set_output(node, Val::Const(out))
     }
 
     fn cast(&mut self, node: &NodeProto) -> Result<()> {
         let x = self.constant_input(node, 0, "input")?.clone();
-        let to = Attrs::of(node).int("to", 1)?;
+        let to = node.attr_int("to")?.unwrap_or(1);
         let out = match to {
             1 => Const {
                 values: x.values.iter().map(|&v| v as f32 as f64).collect(),
@@ -242,14 +241,14 @@ impl Importer {
     fn const_binary(&mut self, node: &NodeProto) -> Result<()> {
         let a = self.constant_input(node, 0, "left operand")?;
         let b = self.constant_input(node, 1, "right operand")?;
-        let out = consts::binary(&node.op_type, a, b)?;
+        let out = consts::binary(node.op_type(), a, b)?;
         self.set_output(node, Val::Const(out))
     }
 
     /// `Mul`, `Add`, `Sub`, `Div`: folded on constants, a step on a computed tensor.
     fn arith(&mut self, node: &NodeProto) -> Result<()> {
         let (a, b) = (self.input(node, 0)?.clone(), self.input(node, 1)?.clone());
-        let op = node.op_type.as_str();
+        let op = node.op_type();
         let (x, c, const_left) = match (a, b) {
             (Val::Const(_), Val::Const(_)) => return self.const_binary(node),
             (Val::Const(c), x) => (x, c, true),
@@ -310,15 +309,16 @@ impl Importer {
     }
 
     fn batchnorm(&mut self, node: &NodeProto) -> Result<()> {
-        let a = Attrs::of(node);
-        a.only(&["epsilon", "momentum", "training_mode", "spatial"])?;
-        if a.int("training_mode", 0)? != 0 || a.int("spatial", 1)? != 1 {
+        node.check_attributes(&["epsilon", "momentum", "training_mode", "spatial"])?;
+        if node.attr_int("training_mode")?.unwrap_or(0) != 0
+            || node.attr_int("spatial")?.unwrap_or(1) != 1
+        {
             return Err(unsupported(node, "training mode or spatial = 0"));
         }
         if node.output.iter().skip(1).any(|o| !o.is_empty()) {
             return Err(unsupported(node, "its running statistics outputs are used"));
         }
-        let eps = a.float("epsilon", 1e-5)?;
+        let eps = node.attr_float("epsilon")?.unwrap_or(1e-5);
         let x = self.input(node, 0)?.clone();
         let param = |i: usize, role: &str| -> Result<Const> {
             Ok(self.constant_input(node, i, role)?.clone())
@@ -387,12 +387,11 @@ impl Importer {
     }
 
     fn gemm(&mut self, node: &NodeProto) -> Result<()> {
-        let a = Attrs::of(node);
-        a.only(&["alpha", "beta", "transA", "transB"])?;
-        if a.int("transA", 0)? != 0 {
+        node.check_attributes(&["alpha", "beta", "transA", "transB"])?;
+        if node.attr_int("transA")?.unwrap_or(0) != 0 {
             return Err(unsupported(node, "transA = 1"));
         }
-        if a.float("alpha", 1.0)? != 1.0 {
+        if node.attr_float("alpha")?.unwrap_or(1.0) != 1.0 {
             return Err(unsupported(
                 node,
                 "alpha ≠ 1 scales the product after the runtime's own summation; fold it into \
@@ -401,7 +400,7 @@ impl Importer {
         }
         let x = self.int_input(node, 0)?;
         let w = self.constant_input(node, 1, "weight")?;
-        let rows = if a.int("transB", 0)? != 0 {
+        let rows = if node.attr_int("transB")?.unwrap_or(0) != 0 {
             w.clone()
         } else {
             consts::transpose(w, &[1, 0])?
@@ -412,7 +411,7 @@ impl Importer {
         let bias = match self.optional_input(node, 2) {
             None => None,
             Some(Val::Const(c)) => {
-                let beta = a.float("beta", 1.0)?;
+                let beta = node.attr_float("beta")?.unwrap_or(1.0);
                 if beta != 1.0 {
                     return Err(unsupported(node, "beta ≠ 1 with a bias input C"));
                 }
@@ -424,8 +423,7 @@ impl Importer {
     }
 
     fn conv(&mut self, node: &NodeProto) -> Result<()> {
-        let a = Attrs::of(node);
-        a.only(&[
+        node.check_attributes(&[
             "auto_pad",
             "dilations",
             "group",
@@ -438,18 +436,19 @@ impl Importer {
         let [o, c, kh, kw] = w.shape[..] else {
             return Err(unsupported(node, "only 2-D convolutions (a 4-D weight)"));
         };
-        if a.int("group", 1)? != 1 {
+        if node.attr_int("group")?.unwrap_or(1) != 1 {
             return Err(unsupported(
                 node,
                 "grouped or depthwise convolution (group ≠ 1)",
             ));
         }
-        if a.ints("dilations")?
+        if node
+            .attr_ints("dilations")?
             .is_some_and(|d| d.iter().any(|&v| v != 1))
         {
             return Err(unsupported(node, "dilation ≠ 1"));
         }
-        if let Some(k) = a.ints("kernel_shape")? {
+        if let Some(k) = node.attr_ints("kernel_shape")? {
             if k != [kh as i64, kw as i64] {
                 return Err(ModelError::new(format!(
                     "kernel_shape {k:?} does not match the weight's {kh}×{kw}"
@@ -457,7 +456,7 @@ impl Importer {
                 .at_field("attribute kernel_shape"));
             }
         }
-        let strides = a.ints("strides")?.unwrap_or(vec![1, 1]);
+        let strides = node.attr_ints("strides")?.unwrap_or(&[1, 1]);
         let stride = match strides[..] {
             [s, t] if s == t && s >= 1 => s as usize,
             _ => {
@@ -467,9 +466,9 @@ impl Importer {
                 ))
             }
         };
-        let pads = match a.string("auto_pad", "NOTSET")?.as_str() {
-            "NOTSET" => a.ints("pads")?.unwrap_or(vec![0; 4]),
-            "VALID" => vec![0; 4],
+        let pads = match node.attr_string("auto_pad")?.unwrap_or("NOTSET") {
+            "NOTSET" => node.attr_ints("pads")?.unwrap_or(&[0; 4]),
+            "VALID" => &[0; 4],
             other => {
                 return Err(unsupported(
                     node,
@@ -682,8 +681,7 @@ impl Importer {
     }
 
     fn maxpool(&mut self, node: &NodeProto) -> Result<()> {
-        let a = Attrs::of(node);
-        a.only(&[
+        node.check_attributes(&[
             "auto_pad",
             "ceil_mode",
             "dilations",
@@ -695,7 +693,7 @@ impl Importer {
         if node.output.get(1).is_some_and(|o| !o.is_empty()) {
             return Err(unsupported(node, "its Indices output is used"));
         }
-        let kernel = a.ints("kernel_shape")?.unwrap_or_default();
+        let kernel = node.attr_ints("kernel_shape")?.unwrap_or_default();
         let k = match kernel[..] {
             [h, w] if h == w && h >= 1 => h as usize,
             _ => {
@@ -705,16 +703,22 @@ impl Importer {
                 ))
             }
         };
-        let strides = a.ints("strides")?.unwrap_or(vec![1, 1]);
+        let strides = node.attr_ints("strides")?.unwrap_or(&[1, 1]);
         let s = match strides[..] {
             [x, y] if x == y && x >= 1 => x as usize,
             _ => return Err(unsupported(node, &format!("strides {strides:?}"))),
         };
-        if a.ints("pads")?.is_some_and(|p| p.iter().any(|&v| v != 0))
-            || a.int("ceil_mode", 0)? != 0
-            || a.ints("dilations")?
+        if node
+            .attr_ints("pads")?
+            .is_some_and(|p| p.iter().any(|&v| v != 0))
+            || node.attr_int("ceil_mode")?.unwrap_or(0) != 0
+            || node
+                .attr_ints("dilations")?
                 .is_some_and(|d| d.iter().any(|&v| v != 1))
-            || !matches!(a.string("auto_pad", "NOTSET")?.as_str(), "NOTSET" | "VALID")
+            || !matches!(
+                node.attr_string("auto_pad")?.unwrap_or("NOTSET"),
+                "NOTSET" | "VALID"
+            )
         {
             return Err(unsupported(node, "padding, ceil_mode or dilation"));
         }
@@ -758,8 +762,8 @@ impl Importer {
 
     fn reshape(&mut self, node: &NodeProto) -> Result<()> {
         let x = self.input(node, 0)?.clone();
-        let shape = if node.op_type == "Flatten" {
-            let axis = Attrs::of(node).int("axis", 1)?;
+        let shape = if node.op_type() == "Flatten" {
+            let axis = node.attr_int("axis")?.unwrap_or(1);
             let old = x.shape();
             let rank = old.len() as i64;
             let axis = if axis < 0 { axis + rank } else { axis };
@@ -770,7 +774,7 @@ impl Importer {
             vec![head.iter().product(), tail.iter().product()]
         } else {
             let target = self.constant_input(node, 1, "shape")?.as_i64()?;
-            let allow_zero = Attrs::of(node).int("allowzero", 0)? != 0;
+            let allow_zero = node.attr_int("allowzero")?.unwrap_or(0) != 0;
             consts::reshape_target(x.shape(), &target, allow_zero)?
         };
         self.reshaped(node, x, shape)
@@ -804,7 +808,7 @@ impl Importer {
     fn transpose(&mut self, node: &NodeProto) -> Result<()> {
         let x = self.input(node, 0)?.clone();
         let rank = x.shape().len();
-        let perm: Vec<usize> = match Attrs::of(node).ints("perm")? {
+        let perm: Vec<usize> = match node.attr_ints("perm")? {
             Some(p) => p
                 .iter()
                 .map(|&a| usize::try_from(a).map_err(|_| ModelError::new("negative axis in perm")))
@@ -847,8 +851,7 @@ impl Importer {
     }
 
     fn quant(&mut self, node: &NodeProto) -> Result<()> {
-        let a = Attrs::of(node);
-        a.only(&["signed", "narrow", "rounding_mode"])?;
+        node.check_attributes(&["signed", "narrow", "rounding_mode"])?;
         let scale = self.constant_input(node, 1, "scale")?.clone();
         let zeropt = self.constant_input(node, 2, "zero point")?.clone();
         let bits = self
@@ -863,9 +866,9 @@ impl Importer {
         }
         let q = IntQuant {
             bits: bits as u32,
-            signed: a.int("signed", 1)? != 0,
-            narrow: a.int("narrow", 0)? != 0,
-            rounding: rounding_mode(&a.string("rounding_mode", "ROUND")?)?,
+            signed: node.attr_int("signed")?.unwrap_or(1) != 0,
+            narrow: node.attr_int("narrow")?.unwrap_or(0) != 0,
+            rounding: rounding_mode(node.attr_string("rounding_mode")?.unwrap_or("ROUND"))?,
         };
         let x = self.input(node, 0)?.clone();
         if let Val::Const(x) = &x {
@@ -1062,16 +1065,18 @@ impl Importer {
 
     /// FINN's `MultiThreshold`: out = out_scale · #{k : x ≥ T[c][k]} + out_bias.
     fn multithreshold(&mut self, node: &NodeProto) -> Result<()> {
-        let a = Attrs::of(node);
-        a.only(&["out_dtype", "out_scale", "out_bias", "data_layout"])?;
-        let layout = a.string("data_layout", "")?;
-        if !matches!(layout.as_str(), "" | "NCHW" | "NC") {
+        node.check_attributes(&["out_dtype", "out_scale", "out_bias", "data_layout"])?;
+        let layout = node.attr_string("data_layout")?.unwrap_or("");
+        if !matches!(layout, "" | "NCHW" | "NC") {
             return Err(unsupported(
                 node,
                 &format!("data_layout {layout}; xnorc takes NCHW / NC"),
             ));
         }
-        let (out_scale, out_bias) = (a.float("out_scale", 1.0)?, a.float("out_bias", 0.0)?);
+        let (out_scale, out_bias) = (
+            node.attr_float("out_scale")?.unwrap_or(1.0),
+            node.attr_float("out_bias")?.unwrap_or(0.0),
+        );
         let x = self.input(node, 0)?.clone();
         let t = self.constant_input(node, 1, "thresholds")?.clone();
         let channels = x.shape().get(1).copied().unwrap_or(1);
