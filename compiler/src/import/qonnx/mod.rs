@@ -234,7 +234,7 @@ impl Importer {
     /// codes: the input node is made at once and the graph sees integer codes.
     fn annotated_input(&mut self, name: &str, float: &FloatIn, datatype: &str) -> Result<()> {
         use crate::format::{CodesDef, QuantDef};
-        use values::{Arith, Codes, Pending};
+        use values::{Codes, Pending};
         let int_bits = |prefix: &str| -> Option<u32> {
             datatype
                 .strip_prefix(prefix)
@@ -249,10 +249,7 @@ impl Importer {
                 0,
                 1,
                 Codes::Bits,
-                vec![
-                    Pending::Arith(Arith::Add, vec![1.0]),
-                    Pending::Arith(Arith::Mul, vec![0.5]),
-                ],
+                Pending::half_sum(1.0).to_vec(),
             ),
             "BIPOLAR" => (InputType::Bits, -1, 1, Codes::Bits, Vec::new()),
             _ => {

@@ -31,7 +31,7 @@ impl Importer {
         node.check_attributes(&["start", "end"])?;
         let shape = self.input(node, 0)?.shape().to_vec();
         let rank = shape.len() as i64;
-        let clip = |v: i64| (if v < 0 { v + rank } else { v }).clamp(0, rank) as usize;
+        let clip = |v: i64| consts::normalize_axis(v, shape.len()).clamp(0, rank) as usize;
         let (start, end) = (
             clip(node.attr_int("start")?.unwrap_or(0)),
             clip(node.attr_int("end")?.unwrap_or(rank)),

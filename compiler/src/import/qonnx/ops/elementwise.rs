@@ -2,7 +2,7 @@
 //! `BatchNormalization`, folded on constants and otherwise recorded as steps on the float input
 //! or as per-channel steps pending on an integer tensor.
 
-use super::common::unsupported;
+use super::common::{output_used, unsupported};
 use super::params::{channel_shape, channel_vector, per_channel, per_element};
 use crate::error::Result;
 use crate::import::onnx::NodeProto;
@@ -80,7 +80,7 @@ impl Importer {
         {
             return Err(unsupported(node, "training mode or spatial = 0"));
         }
-        if node.output.iter().skip(1).any(|o| !o.is_empty()) {
+        if (1..node.output.len()).any(|i| output_used(node, i)) {
             return Err(unsupported(node, "its running statistics outputs are used"));
         }
         let eps = node.attr_float("epsilon")?.unwrap_or(1e-5);

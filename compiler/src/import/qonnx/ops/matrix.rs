@@ -2,7 +2,7 @@
 //! `dense` / `conv2d` nodes whose float32 sums the importer proves exact, with the per-channel
 //! scale and bias left as pending steps.
 
-use super::common::unsupported;
+use super::common::{dilated, map_dims, square, unsupported};
 use super::params::{compact, per_channel};
 use crate::error::{ModelError, Result};
 use crate::format::{
@@ -10,7 +10,7 @@ use crate::format::{
 };
 use crate::import::onnx::NodeProto;
 use crate::import::qonnx::consts;
-use crate::import::qonnx::values::{Arith, Codes, IntVal, Pending, Val};
+use crate::import::qonnx::values::{Codes, Const, IntVal, Pending, Val};
 use crate::import::qonnx::weights::{self, biased_multiples_exact, exact_product, multiples_exact};
 use crate::import::qonnx::Importer;
 
@@ -18,12 +18,7 @@ impl Importer {
     pub(super) fn matmul(&mut self, node: &NodeProto) -> Result<()> {
         let x = self.int_input(node, 0)?;
         let w = self.constant_input(node, 1, "weight")?;
-        let [k, o] = w.shape[..] else {
-            return Err(unsupported(
-                node,
-                "the weight must be a 2-D constant [in, out]",
-            ));
-        };
+        let (k, o) = in_out(node, w)?;
         let rows = consts::transpose(w, &[1, 0])?.as_f32();
         self.matrix(node, x, &rows, o, k, None, Layer::Dense)
     }
@@ -50,16 +45,15 @@ impl Importer {
         let [o, k] = rows.shape[..] else {
             return Err(unsupported(node, "the weight must be a 2-D constant"));
         };
-        let bias = match self.optional_input(node, 2) {
+        let bias = match self.bias_input(node, "the bias C")? {
             None => None,
-            Some(Val::Const(c)) => {
+            Some(c) => {
                 let beta = node.attr_float("beta")?.unwrap_or(1.0);
                 if beta != 1.0 {
                     return Err(unsupported(node, "beta ≠ 1 with a bias input C"));
                 }
                 Some(per_channel(c, &[1, o])?)
             }
-            Some(_) => return Err(unsupported(node, "the bias C must be a constant")),
         };
         self.matrix(node, x, &rows.as_f32(), o, k, bias, Layer::Dense)
     }
@@ -84,10 +78,7 @@ impl Importer {
                 "grouped or depthwise convolution (group ≠ 1)",
             ));
         }
-        if node
-            .attr_ints("dilations")?
-            .is_some_and(|d| d.iter().any(|&v| v != 1))
-        {
+        if dilated(node)? {
             return Err(unsupported(node, "dilation ≠ 1"));
         }
         if let Some(k) = node.attr_ints("kernel_shape")? {
@@ -99,15 +90,12 @@ impl Importer {
             }
         }
         let strides = node.attr_ints("strides")?.unwrap_or(&[1, 1]);
-        let stride = match strides[..] {
-            [s, t] if s == t && s >= 1 => s as usize,
-            _ => {
-                return Err(unsupported(
-                    node,
-                    &format!("strides {strides:?}; xnorc takes equal strides"),
-                ))
-            }
-        };
+        let stride = square(strides).ok_or_else(|| {
+            unsupported(
+                node,
+                &format!("strides {strides:?}; xnorc takes equal strides"),
+            )
+        })?;
         let pads = match node.attr_string("auto_pad")?.unwrap_or("NOTSET") {
             "NOTSET" => node.attr_ints("pads")?.unwrap_or(&[0; 4]),
             "VALID" => &[0; 4],
@@ -129,9 +117,7 @@ impl Importer {
                 &format!("pads {pads:?} as large as the {kh}×{kw} kernel"),
             ));
         }
-        let [1, xc, h, wd] = x.shape[..] else {
-            return Err(unsupported(node, "the input must be a [1, C, H, W] map"));
-        };
+        let [xc, h, wd] = map_dims(node, &x.shape)?;
         if xc != c {
             return Err(ModelError::new(format!(
                 "the weight has {c} input channels, the input {xc}"
@@ -148,10 +134,9 @@ impl Importer {
                 "the {kh}×{kw} kernel is larger than the padded {h}×{wd} input"
             )));
         };
-        let bias = match self.optional_input(node, 2) {
+        let bias = match self.bias_input(node, "the bias")? {
             None => None,
-            Some(Val::Const(b)) => Some(per_channel(b, &[1, o])?),
-            Some(_) => return Err(unsupported(node, "the bias must be a constant")),
+            Some(b) => Some(per_channel(b, &[1, o])?),
         };
         let layer = Layer::Conv {
             kh,
@@ -238,13 +223,13 @@ impl Importer {
         }
         let multiples = our_multiples;
         let (name, shape) = self.emit_matrix(node, &x, &split, o, layer)?;
-        let mut steps = Vec::new();
-        if scale.iter().any(|&c| c != 1.0) {
-            steps.push(Pending::Arith(Arith::Mul, compact(scale)));
-        }
-        if offset.iter().any(|&d| d != 0.0) {
-            steps.push(Pending::Arith(Arith::Add, compact(offset)));
-        }
+        let steps = [
+            Pending::scale(compact(scale)),
+            Pending::offset(compact(offset)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         let bound = multiples.min(i64::MAX as u64) as i64;
         let v = IntVal {
             node: name,
@@ -256,6 +241,16 @@ impl Importer {
             steps,
         };
         self.set_output(node, Val::Int(v))
+    }
+
+    /// The bias input (input 2) of a `Gemm` or `Conv` when present; it must be a constant,
+    /// which `role` names in the refusal.
+    fn bias_input(&self, node: &NodeProto, role: &str) -> Result<Option<&Const>> {
+        match self.optional_input(node, 2) {
+            None => Ok(None),
+            Some(Val::Const(c)) => Ok(Some(c)),
+            Some(_) => Err(unsupported(node, &format!("{role} must be a constant"))),
+        }
     }
 
     fn emit_matrix(
@@ -321,12 +316,7 @@ impl Importer {
             ));
         }
         let w = self.constant_input(node, 1, "weight")?;
-        let [k, o] = w.shape[..] else {
-            return Err(unsupported(
-                node,
-                "the weight must be a 2-D constant [in, out]",
-            ));
-        };
+        let (k, o) = in_out(node, w)?;
         if k >= 1 << 24 {
             return Err(unsupported(
                 node,
@@ -362,10 +352,7 @@ impl Importer {
                 min: -(k as i64),
                 max: k as i64,
             },
-            steps: vec![
-                Pending::Arith(Arith::Add, vec![k as f32]),
-                Pending::Arith(Arith::Mul, vec![0.5]),
-            ],
+            steps: Pending::half_sum(k as f32).to_vec(),
         };
         self.set_output(node, Val::Int(v))
     }
@@ -373,6 +360,17 @@ impl Importer {
 
 /// Most integer codes checked one by one when an integer tensor feeds a layer.
 const MAX_CHECKED_CODES: i64 = 1 << 16;
+
+/// Inputs and outputs of a `[in, out]` weight (`MatMul`, `XnorPopcountMatMul`).
+fn in_out(node: &NodeProto, w: &Const) -> Result<(usize, usize)> {
+    match w.shape[..] {
+        [k, o] => Ok((k, o)),
+        _ => Err(unsupported(
+            node,
+            "the weight must be a 2-D constant [in, out]",
+        )),
+    }
+}
 
 /// The shape of a matrix layer.
 #[derive(Debug, Clone, Copy)]

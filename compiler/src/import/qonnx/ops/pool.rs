@@ -1,7 +1,7 @@
 //! `MaxPool` on an integer tensor: the max of the integers, valid while every channel's
 //! pending steps are non-decreasing.
 
-use super::common::unsupported;
+use super::common::{dilated, map_dims, output_used, square, unsupported};
 use crate::error::{ModelError, Result};
 use crate::format::{MaxPoolDef, OpDef};
 use crate::import::onnx::NodeProto;
@@ -19,31 +19,24 @@ impl Importer {
             "storage_order",
             "strides",
         ])?;
-        if node.output.get(1).is_some_and(|o| !o.is_empty()) {
+        if output_used(node, 1) {
             return Err(unsupported(node, "its Indices output is used"));
         }
         let kernel = node.attr_ints("kernel_shape")?.unwrap_or_default();
-        let k = match kernel[..] {
-            [h, w] if h == w && h >= 1 => h as usize,
-            _ => {
-                return Err(unsupported(
-                    node,
-                    &format!("kernel_shape {kernel:?}; xnorc pools square windows"),
-                ))
-            }
-        };
+        let k = square(kernel).ok_or_else(|| {
+            unsupported(
+                node,
+                &format!("kernel_shape {kernel:?}; xnorc pools square windows"),
+            )
+        })?;
         let strides = node.attr_ints("strides")?.unwrap_or(&[1, 1]);
-        let s = match strides[..] {
-            [x, y] if x == y && x >= 1 => x as usize,
-            _ => return Err(unsupported(node, &format!("strides {strides:?}"))),
-        };
+        let s =
+            square(strides).ok_or_else(|| unsupported(node, &format!("strides {strides:?}")))?;
         if node
             .attr_ints("pads")?
             .is_some_and(|p| p.iter().any(|&v| v != 0))
             || node.attr_int("ceil_mode")?.unwrap_or(0) != 0
-            || node
-                .attr_ints("dilations")?
-                .is_some_and(|d| d.iter().any(|&v| v != 1))
+            || dilated(node)?
             || !matches!(
                 node.attr_string("auto_pad")?.unwrap_or("NOTSET"),
                 "NOTSET" | "VALID"
@@ -52,9 +45,7 @@ impl Importer {
             return Err(unsupported(node, "padding, ceil_mode or dilation"));
         }
         let x = self.int_input(node, 0)?;
-        let [1, c, h, w] = x.shape[..] else {
-            return Err(unsupported(node, "the input must be a [1, C, H, W] map"));
-        };
+        let [c, h, w] = map_dims(node, &x.shape)?;
         if h < k || w < k {
             return Err(ModelError::new(format!(
                 "the {k}×{k} window is larger than {h}×{w}"

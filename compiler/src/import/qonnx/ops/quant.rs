@@ -74,11 +74,7 @@ impl Importer {
     /// A sign quantizer (`BipolarQuant`, 1-bit signed `Quant`) on the float input or on an
     /// integer tensor; `extra` are float32 steps the quantizer applies before comparing with 0.
     fn binarize(&mut self, node: &NodeProto, x: Val, extra: &[Pending], s: f32) -> Result<IntVal> {
-        let out_steps = if s == 1.0 {
-            Vec::new()
-        } else {
-            vec![Pending::Arith(Arith::Mul, vec![s])]
-        };
+        let out_steps: Vec<Pending> = Pending::scale(vec![s]).into_iter().collect();
         match x {
             Val::Float(mut f) => {
                 for step in extra {
@@ -182,13 +178,10 @@ impl Importer {
                 min: 0,
                 max: max - min,
             },
-            steps: [
-                (min != 0).then(|| Pending::Arith(Arith::Add, vec![min as f32])),
-                (s != 1.0).then(|| Pending::Arith(Arith::Mul, vec![s])),
-            ]
-            .into_iter()
-            .flatten()
-            .collect(),
+            steps: [Pending::offset(vec![min as f32]), Pending::scale(vec![s])]
+                .into_iter()
+                .flatten()
+                .collect(),
         })
     }
 
@@ -296,28 +289,17 @@ impl Importer {
             }
             Val::Const(_) => return Err(unsupported(node, "MultiThreshold on a constant")),
         };
-        let steps = if n == 1 {
-            // One level: a binary tensor u = ±1, count = (u + 1) / 2.
-            let mut s = vec![
-                Pending::Arith(Arith::Add, vec![1.0]),
-                Pending::Arith(Arith::Mul, vec![0.5]),
-            ];
-            if out_scale != 1.0 {
-                s.push(Pending::Arith(Arith::Mul, vec![out_scale]));
-            }
-            if out_bias != 0.0 {
-                s.push(Pending::Arith(Arith::Add, vec![out_bias]));
-            }
-            s
+        // One level: a binary tensor u = ±1, count = (u + 1) / 2.
+        let count = if n == 1 {
+            Pending::half_sum(1.0).to_vec()
         } else {
-            [
-                (out_scale != 1.0).then(|| Pending::Arith(Arith::Mul, vec![out_scale])),
-                (out_bias != 0.0).then(|| Pending::Arith(Arith::Add, vec![out_bias])),
-            ]
-            .into_iter()
-            .flatten()
-            .collect()
+            Vec::new()
         };
+        let steps = count
+            .into_iter()
+            .chain(Pending::scale(vec![out_scale]))
+            .chain(Pending::offset(vec![out_bias]))
+            .collect();
         let v = IntVal {
             node: name,
             shape,

@@ -1,7 +1,7 @@
 //! Operations that keep the data and change only its shape or name: `Identity`, `Dropout` (in
 //! inference), `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze` and data-preserving `Transpose`s.
 
-use super::common::unsupported;
+use super::common::{output_used, unsupported};
 use crate::error::{ModelError, Result};
 use crate::import::onnx::NodeProto;
 use crate::import::qonnx::consts;
@@ -20,7 +20,7 @@ impl Importer {
                 return Err(unsupported(node, "training_mode is true"));
             }
         }
-        if node.output.get(1).is_some_and(|m| !m.is_empty()) {
+        if output_used(node, 1) {
             return Err(unsupported(node, "its mask output is used"));
         }
         self.alias(node)
@@ -42,11 +42,9 @@ impl Importer {
             old.len()
         };
         let norm = |a: i64, rank: usize| -> Result<usize> {
-            let r = rank as i64;
-            let v = if a < 0 { a + r } else { a };
-            (0..r)
-                .contains(&v)
-                .then_some(v as usize)
+            usize::try_from(consts::normalize_axis(a, rank))
+                .ok()
+                .filter(|&v| v < rank)
                 .ok_or_else(|| ModelError::new(format!("axis {a} is out of range")))
         };
         let shape: Vec<usize> = if unsqueeze {
@@ -94,7 +92,7 @@ impl Importer {
             let axis = node.attr_int("axis")?.unwrap_or(1);
             let old = x.shape();
             let rank = old.len() as i64;
-            let axis = if axis < 0 { axis + rank } else { axis };
+            let axis = consts::normalize_axis(axis, old.len());
             if !(0..=rank).contains(&axis) {
                 return Err(ModelError::new(format!("axis {axis} is out of range")));
             }
