@@ -10,6 +10,7 @@ use crate::import::qonnx::Importer;
 use crate::import::qonnx::{self, consts};
 
 impl Importer {
+    /// `Constant`: its value attribute (tensor, float(s) or int(s)) as a constant.
     pub(super) fn constant_node(&mut self, node: &NodeProto) -> Result<()> {
         let c = if let Some(AttrValue::Tensor(t)) = node.attr_value("value") {
             qonnx::constant(t)?
@@ -27,6 +28,7 @@ impl Importer {
         self.set_output(node, Val::Const(c))
     }
 
+    /// `Shape`: the (sliced) shape of any value, as an INT64 constant.
     pub(super) fn shape_of(&mut self, node: &NodeProto) -> Result<()> {
         node.check_attributes(&["start", "end"])?;
         let shape = self.input(node, 0)?.shape().to_vec();
@@ -43,6 +45,7 @@ impl Importer {
         self.set_output(node, Val::Const(Const::ints(vec![dims.len()], dims)))
     }
 
+    /// `Gather` of constants.
     pub(super) fn gather(&mut self, node: &NodeProto) -> Result<()> {
         let x = self.constant_input(node, 0, "data")?;
         let i = self.constant_input(node, 1, "indices")?;
@@ -50,6 +53,7 @@ impl Importer {
         self.set_output(node, Val::Const(out))
     }
 
+    /// `Concat` of constants.
     pub(super) fn concat(&mut self, node: &NodeProto) -> Result<()> {
         let parts = (0..node.input.len())
             .map(|i| self.constant_input(node, i, "part"))
@@ -58,6 +62,7 @@ impl Importer {
         self.set_output(node, Val::Const(out))
     }
 
+    /// `Cast` of a constant: to float rounds to float32, to int32 or int64 truncates.
     pub(super) fn cast(&mut self, node: &NodeProto) -> Result<()> {
         let x = self.constant_input(node, 0, "input")?.clone();
         let to = node.attr_int("to")?.unwrap_or(1);
@@ -82,6 +87,7 @@ impl Importer {
         self.set_output(node, Val::Const(out))
     }
 
+    /// `Sqrt` of a constant, in float32.
     pub(super) fn sqrt(&mut self, node: &NodeProto) -> Result<()> {
         let x = self.constant_input(node, 0, "input")?.clone();
         let values: Vec<f64> = x.values.iter().map(|&v| (v as f32).sqrt() as f64).collect();
@@ -98,6 +104,7 @@ impl Importer {
         )
     }
 
+    /// `Pow`, and `Mul`/`Add`/`Sub`/`Div` with two constant operands, evaluated as ONNX does.
     pub(super) fn const_binary(&mut self, node: &NodeProto) -> Result<()> {
         let a = self.constant_input(node, 0, "left operand")?;
         let b = self.constant_input(node, 1, "right operand")?;

@@ -73,6 +73,8 @@ impl Importer {
         }
     }
 
+    /// `BatchNormalization` in inference: a per-channel step on an integer tensor, four
+    /// elementwise steps on the float input.
     pub(super) fn batchnorm(&mut self, node: &NodeProto) -> Result<()> {
         node.check_attributes(&["epsilon", "momentum", "training_mode", "spatial"])?;
         if node.attr_int("training_mode")?.unwrap_or(0) != 0

@@ -15,6 +15,7 @@ use crate::import::qonnx::weights::{self, biased_multiples_exact, exact_product,
 use crate::import::qonnx::Importer;
 
 impl Importer {
+    /// `MatMul` with a constant `[in, out]` weight.
     pub(super) fn matmul(&mut self, node: &NodeProto) -> Result<()> {
         let x = self.int_input(node, 0)?;
         let w = self.constant_input(node, 1, "weight")?;
@@ -23,6 +24,7 @@ impl Importer {
         self.matrix(node, x, &rows, o, k, None, Layer::Dense)
     }
 
+    /// `Gemm` with a constant weight (transB allowed) and an optional constant bias.
     pub(super) fn gemm(&mut self, node: &NodeProto) -> Result<()> {
         node.check_attributes(&["alpha", "beta", "transA", "transB"])?;
         if node.attr_int("transA")?.unwrap_or(0) != 0 {
@@ -58,6 +60,7 @@ impl Importer {
         self.matrix(node, x, &rows.as_f32(), o, k, bias, Layer::Dense)
     }
 
+    /// `Conv` 2-D, group 1, no dilation, equal strides, explicit (or no) padding.
     pub(super) fn conv(&mut self, node: &NodeProto) -> Result<()> {
         node.check_attributes(&[
             "auto_pad",

@@ -9,6 +9,7 @@ use crate::import::qonnx::values::{IntVal, Val};
 use crate::import::qonnx::Importer;
 
 impl Importer {
+    /// `MaxPool` with a square window and no padding.
     pub(super) fn maxpool(&mut self, node: &NodeProto) -> Result<()> {
         node.check_attributes(&[
             "auto_pad",

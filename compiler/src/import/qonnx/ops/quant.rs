@@ -14,6 +14,7 @@ use crate::import::qonnx::values::{Arith, Codes, Const, FloatIn, IntVal, Pending
 use crate::import::qonnx::Importer;
 
 impl Importer {
+    /// QONNX `BipolarQuant`: ±scale by the sign.
     pub(super) fn bipolar_quant(&mut self, node: &NodeProto) -> Result<()> {
         let scale = self.constant_input(node, 1, "scale")?.clone();
         match self.input(node, 0)?.clone() {
@@ -29,6 +30,7 @@ impl Importer {
         }
     }
 
+    /// QONNX `Quant`: round(clamp(x / scale + zero point)), 1 to 8 bits.
     pub(super) fn quant(&mut self, node: &NodeProto) -> Result<()> {
         node.check_attributes(&["signed", "narrow", "rounding_mode"])?;
         let scale = self.constant_input(node, 1, "scale")?.clone();

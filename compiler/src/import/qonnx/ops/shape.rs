@@ -9,11 +9,13 @@ use crate::import::qonnx::values::{Const, FloatIn, Val};
 use crate::import::qonnx::Importer;
 
 impl Importer {
+    /// `Identity`: the output is the input.
     pub(super) fn alias(&mut self, node: &NodeProto) -> Result<()> {
         let v = self.input(node, 0)?.clone();
         self.set_output(node, v)
     }
 
+    /// `Dropout` in inference mode: the identity.
     pub(super) fn dropout(&mut self, node: &NodeProto) -> Result<()> {
         if let Some(Val::Const(t)) = self.optional_input(node, 2) {
             if t.values.iter().any(|&v| v != 0.0) {
@@ -26,6 +28,7 @@ impl Importer {
         self.alias(node)
     }
 
+    /// `Squeeze` and `Unsqueeze`, with axes from the attribute (older opsets) or a constant input.
     pub(super) fn squeeze(&mut self, node: &NodeProto) -> Result<()> {
         let axes = match (node.attr_ints("axes")?, self.optional_input(node, 1)) {
             (Some(axes), _) => Some(axes.to_vec()),
@@ -86,6 +89,7 @@ impl Importer {
         self.reshaped(node, x, shape)
     }
 
+    /// `Reshape` to a constant shape, and `Flatten`.
     pub(super) fn reshape(&mut self, node: &NodeProto) -> Result<()> {
         let x = self.input(node, 0)?.clone();
         let shape = if node.op_type() == "Flatten" {
@@ -131,6 +135,7 @@ impl Importer {
         self.set_output(node, out)
     }
 
+    /// `Transpose`: folded on constants; on computed tensors only when it moves no data.
     pub(super) fn transpose(&mut self, node: &NodeProto) -> Result<()> {
         let x = self.input(node, 0)?.clone();
         let rank = x.shape().len();
