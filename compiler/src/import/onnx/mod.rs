@@ -108,18 +108,24 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>> {
     file.take(MAX_FILE_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
         .map_err(cannot)?;
-    check_size(bytes.len() as u64)?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(too_large(&format!("more than {MAX_FILE_BYTES} bytes")));
+    }
     Ok(bytes)
 }
 
 fn check_size(len: u64) -> Result<()> {
     if len > MAX_FILE_BYTES as u64 {
-        return Err(ModelError::new(format!(
-            "the file is {len} bytes; the ONNX reader takes at most {MAX_FILE_BYTES} (64 MiB), far \
-             more than a model that fits an FPGA"
-        )));
+        return Err(too_large(&format!("{len} bytes")));
     }
     Ok(())
+}
+
+fn too_large(size: &str) -> ModelError {
+    ModelError::new(format!(
+        "the file is {size}; the ONNX reader takes at most {MAX_FILE_BYTES} (64 MiB), far more \
+         than a model that fits an FPGA"
+    ))
 }
 
 /// Refuses `bytes` if, read as a message, it could hold more than `max` messages.

@@ -432,6 +432,15 @@ fn read_file_stops_at_the_cap() {
     assert_eq!(read_file(&path).unwrap(), sample_model().0);
     std::fs::write(&path, vec![0u8; MAX_FILE_BYTES + 1]).unwrap();
     assert!(read_file(&path).unwrap_err().message.contains("64 MiB"));
+    // A device that never ends (its metadata says 0 bytes) is cut at the cap.
+    #[cfg(unix)]
+    assert_eq!(
+        read_file(std::path::Path::new("/dev/zero"))
+            .unwrap_err()
+            .message,
+        "the file is more than 67108864 bytes; the ONNX reader takes at most 67108864 (64 MiB), \
+         far more than a model that fits an FPGA"
+    );
     let missing = read_file(&dir.join("none.onnx")).unwrap_err();
     assert!(
         missing.message.starts_with("cannot read model:"),
