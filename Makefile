@@ -8,7 +8,7 @@ FOLDING := models/tfc_w1a1_mnist.folding.json
 IMAGES := models/mnist_test_images.npy
 LABELS := models/mnist_test_labels.npy
 
-.PHONY: setup demo test lint bench fuzz fixtures clean
+.PHONY: setup demo test lint bench fuzz fixtures onnx-proto onnx-proto-check clean
 
 setup:
 	@scripts/setup.sh
@@ -56,6 +56,15 @@ fuzz:
 	@mkdir -p fuzz/corpus/import_onnx
 	cp tests/fixtures/qonnx/*.onnx tests/fixtures/qonnx/unsupported/*.onnx fuzz/corpus/import_onnx/
 	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run import_onnx -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096
+
+## Regenerate compiler/src/import/onnx/proto/onnx.rs from onnx.proto beside it (prost-build with
+## protox: no system protoc). The normal build uses the committed file and never runs this.
+onnx-proto:
+	$(CARGO) run --release --quiet --manifest-path tools/onnx-proto/Cargo.toml
+
+## Check that the committed generated ONNX code matches onnx.proto.
+onnx-proto-check:
+	$(CARGO) run --release --quiet --manifest-path tools/onnx-proto/Cargo.toml -- --check
 
 ## Regenerate the malformed-model corpus (needs python3).
 fixtures:

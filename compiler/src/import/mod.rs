@@ -1,8 +1,7 @@
-//! Importers from other tools' formats into the xnorc model format. `protobuf`/`onnx` decode
-//! ONNX files; the QONNX translation lives beside them.
+//! Importers from other tools' formats into the xnorc model format. `onnx` decodes ONNX files
+//! (prost types generated from ONNX's schema); the QONNX translation lives beside it.
 
 pub mod onnx;
-pub mod protobuf;
 pub mod qonnx;
 
 use crate::error::Result;

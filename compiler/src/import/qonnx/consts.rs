@@ -185,14 +185,27 @@ pub fn transpose(x: &Const, perm: &[usize]) -> Result<Const> {
     })
 }
 
+/// ONNX's rule for axes and indices: a negative one counts back from `len` (−1 is the last).
+pub fn normalize_axis(axis: i64, len: usize) -> i64 {
+    if axis < 0 {
+        axis + len as i64
+    } else {
+        axis
+    }
+}
+
+/// `axis` (possibly negative) as an index into `rank` axes, or an error naming it.
+fn axis_index(axis: i64, rank: usize) -> Result<usize> {
+    let axis = normalize_axis(axis, rank);
+    usize::try_from(axis)
+        .ok()
+        .filter(|&a| a < rank)
+        .ok_or_else(|| ModelError::new(format!("axis {axis} is out of range")))
+}
+
 /// `Gather` along `axis` of a constant with constant indices (negative indices count back).
 pub fn gather(x: &Const, indices: &Const, axis: i64) -> Result<Const> {
-    let rank = x.shape.len() as i64;
-    let axis = if axis < 0 { axis + rank } else { axis };
-    if !(0..rank).contains(&axis) {
-        return Err(ModelError::new(format!("axis {axis} is out of range")));
-    }
-    let axis = axis as usize;
+    let axis = axis_index(axis, x.shape.len())?;
     let dim = x.shape[axis] as i64;
     let outer: usize = x.shape[..axis].iter().product();
     let inner: usize = x.shape[axis + 1..].iter().product();
@@ -200,7 +213,7 @@ pub fn gather(x: &Const, indices: &Const, axis: i64) -> Result<Const> {
         .as_i64()?
         .into_iter()
         .map(|i| {
-            let j = if i < 0 { i + dim } else { i };
+            let j = normalize_axis(i, dim as usize);
             if (0..dim).contains(&j) {
                 Ok(j as usize)
             } else {
@@ -232,12 +245,7 @@ pub fn concat(parts: &[&Const], axis: i64) -> Result<Const> {
     let first = parts
         .first()
         .ok_or_else(|| ModelError::new("Concat of nothing"))?;
-    let rank = first.shape.len() as i64;
-    let axis = if axis < 0 { axis + rank } else { axis };
-    if !(0..rank).contains(&axis) {
-        return Err(ModelError::new(format!("axis {axis} is out of range")));
-    }
-    let axis = axis as usize;
+    let axis = axis_index(axis, first.shape.len())?;
     for p in parts {
         let same = p.shape.len() == first.shape.len()
             && p.shape

@@ -9,7 +9,6 @@
 //! exactly what it computes in float32 or is rejected naming the node, its op type and why
 //! (docs/semantics.md, "Imported models").
 
-mod attrs;
 mod consts;
 mod ops;
 pub mod values;
@@ -19,6 +18,7 @@ use crate::error::{ModelError, Result};
 use crate::format::{
     FromFloatDef, InputDef, InputType, ModelFile, NodeDef, OpDef, OutputDef, ToFloatDef,
 };
+use crate::import::onnx::tensor_proto::DataType;
 use crate::import::onnx::{self, Dim, GraphProto, ModelProto, NodeProto, TensorProto};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -27,14 +27,10 @@ use values::{Const, FloatIn, IntVal, Val};
 /// The file extension of ONNX models.
 pub const EXTENSION: &str = "onnx";
 
-/// ONNX tensor element type FLOAT.
-const ONNX_FLOAT: i32 = 1;
-
 /// Reads an ONNX file and translates it. Errors name the file.
 pub fn load(path: &Path) -> Result<ModelFile> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path)
-        .map_err(|e| ModelError::new(format!("cannot read model: {e}")).in_file(&shown))?;
+    let bytes = onnx::read_file(path).map_err(|e| e.in_file(&shown))?;
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -44,10 +40,8 @@ pub fn load(path: &Path) -> Result<ModelFile> {
 
 /// Translates ONNX bytes into a model named `name`.
 pub fn import(bytes: &[u8], name: &str) -> Result<ModelFile> {
-    let model = onnx::parse_model(bytes).map_err(|e| {
-        ModelError::new(format!("not a readable ONNX model: {e}"))
-            .with_hint("export with brevitas.export.export_qonnx or onnx.save")
-    })?;
+    let model = onnx::parse_model(bytes)
+        .map_err(|e| e.with_hint("export with brevitas.export.export_qonnx or onnx.save"))?;
     let graph = model
         .graph
         .as_ref()
@@ -68,7 +62,7 @@ pub fn import(bytes: &[u8], name: &str) -> Result<ModelFile> {
 
 fn metadata(model: &ModelProto, name: &str) -> BTreeMap<String, serde_json::Value> {
     let mut m = BTreeMap::new();
-    let producer = format!("{} {}", model.producer_name, model.producer_version);
+    let producer = format!("{} {}", model.producer_name(), model.producer_version());
     m.insert(
         "provenance".into(),
         format!(
@@ -83,10 +77,10 @@ fn metadata(model: &ModelProto, name: &str) -> BTreeMap<String, serde_json::Valu
 
 /// How a node is named in messages: its name, or its position and op type when it has none.
 fn display_name(node: &NodeProto) -> String {
-    if node.name.is_empty() {
-        format!("{} → {}", node.op_type, node.output.join(", "))
+    if node.name().is_empty() {
+        format!("{} → {}", node.op_type(), node.output.join(", "))
     } else {
-        node.name.clone()
+        node.name().to_owned()
     }
 }
 
@@ -95,8 +89,8 @@ fn topological(graph: &GraphProto) -> Result<Vec<&NodeProto>> {
     let mut known: HashSet<&str> = graph
         .initializer
         .iter()
-        .map(|t| t.name.as_str())
-        .chain(graph.input.iter().map(|i| i.name.as_str()))
+        .map(|t| t.name())
+        .chain(graph.input.iter().map(|i| i.name()))
         .chain([""]) // an empty name is an omitted optional input
         .collect();
     let mut left: Vec<&NodeProto> = graph.node.iter().collect();
@@ -145,19 +139,19 @@ pub(crate) struct Importer {
 
 impl Importer {
     fn new(graph: &GraphProto) -> Result<Self> {
-        if graph.has_sparse_initializer {
+        if !graph.sparse_initializer.is_empty() {
             return Err(ModelError::new(
                 "the graph has sparse initializers, which xnorc does not read",
             ));
         }
         let mut vals = HashMap::new();
         for t in &graph.initializer {
-            vals.insert(t.name.clone(), Val::Const(constant(t)?));
+            vals.insert(t.name().to_owned(), Val::Const(constant(t)?));
         }
         let inputs: Vec<_> = graph
             .input
             .iter()
-            .filter(|i| !vals.contains_key(&i.name))
+            .filter(|i| !vals.contains_key(i.name()))
             .collect();
         let input = match inputs.as_slice() {
             [one] => *one,
@@ -171,21 +165,21 @@ impl Importer {
                     "the graph has {} inputs ({}); xnorc compiles single-input models",
                     more.len(),
                     more.iter()
-                        .map(|i| format!("\"{}\"", i.name.escape_debug()))
+                        .map(|i| format!("\"{}\"", i.name().escape_debug()))
                         .collect::<Vec<_>>()
                         .join(", ")
                 )))
             }
         };
-        let at = || format!("graph input \"{}\"", input.name.escape_debug());
-        if input.elem_type != ONNX_FLOAT {
+        let at = || format!("graph input \"{}\"", input.name().escape_debug());
+        if input.elem_type() != DataType::Float as i32 {
             return Err(ModelError::new(format!(
                 "has element type {}, expected float",
-                onnx::data_type_name(input.elem_type)
+                onnx::data_type_name(input.elem_type())
             ))
             .at_field(at()));
         }
-        let dims = input.shape.as_ref().ok_or_else(|| {
+        let dims = input.dims().ok_or_else(|| {
             ModelError::new("has no shape; xnorc needs the input's shape").at_field(at())
         })?;
         let mut shape = Vec::with_capacity(dims.len());
@@ -213,24 +207,24 @@ impl Importer {
             shape,
             steps: Vec::new(),
         };
-        vals.insert(input.name.clone(), Val::Float(float.clone()));
+        vals.insert(input.name().to_owned(), Val::Float(float.clone()));
         let mut importer = Importer {
             vals,
             nodes: Vec::new(),
             names: HashSet::new(),
-            float_input: (input.name.clone(), frame),
+            float_input: (input.name().to_owned(), frame),
             input_made: false,
         };
         let datatype = graph
             .quantization_annotation
             .iter()
-            .filter(|a| a.tensor_name == input.name)
+            .filter(|a| a.tensor_name() == input.name())
             .flat_map(|a| &a.quant_parameter_tensor_names)
-            .find(|e| e.key == "finn_datatype")
-            .map(|e| e.value.clone());
+            .find(|e| e.key() == "finn_datatype")
+            .map(|e| e.value());
         if let Some(dt) = datatype {
             importer
-                .annotated_input(&input.name, &float, &dt)
+                .annotated_input(input.name(), &float, dt)
                 .map_err(|e| e.at_field(at()))?;
         }
         Ok(importer)
@@ -240,7 +234,7 @@ impl Importer {
     /// codes: the input node is made at once and the graph sees integer codes.
     fn annotated_input(&mut self, name: &str, float: &FloatIn, datatype: &str) -> Result<()> {
         use crate::format::{CodesDef, QuantDef};
-        use values::{Arith, Codes, Pending};
+        use values::{Codes, Pending};
         let int_bits = |prefix: &str| -> Option<u32> {
             datatype
                 .strip_prefix(prefix)
@@ -255,10 +249,7 @@ impl Importer {
                 0,
                 1,
                 Codes::Bits,
-                vec![
-                    Pending::Arith(Arith::Add, vec![1.0]),
-                    Pending::Arith(Arith::Mul, vec![0.5]),
-                ],
+                Pending::half_sum(1.0).to_vec(),
             ),
             "BIPOLAR" => (InputType::Bits, -1, 1, Codes::Bits, Vec::new()),
             _ => {
@@ -334,13 +325,13 @@ impl Importer {
 
     /// A fresh, unique xnorc node name derived from the ONNX node.
     fn fresh_name(&mut self, node: &NodeProto, suffix: &str) -> String {
-        let base = if node.name.is_empty() {
+        let base = if node.name().is_empty() {
             node.output
                 .first()
                 .cloned()
-                .unwrap_or_else(|| node.op_type.clone())
+                .unwrap_or_else(|| node.op_type().to_owned())
         } else {
-            node.name.clone()
+            node.name().to_owned()
         };
         self.fresh(base, suffix)
     }
@@ -448,10 +439,10 @@ impl Importer {
                 )))
             }
         };
-        let at = || format!("graph output \"{}\"", output.name.escape_debug());
+        let at = || format!("graph output \"{}\"", output.name().escape_debug());
         let val = self
             .vals
-            .get(&output.name)
+            .get(output.name())
             .cloned()
             .ok_or_else(|| ModelError::new("is produced by no node").at_field(at()))?;
         let Val::Int(mut v) = val else {
@@ -529,18 +520,15 @@ fn prune(nodes: Vec<NodeDef>, output: &str) -> Vec<NodeDef> {
 
 /// An initializer as a constant.
 fn constant(t: &TensorProto) -> Result<Const> {
-    let at = || format!("initializer \"{}\"", t.name.escape_debug());
+    let at = || format!("initializer \"{}\"", t.name().escape_debug());
     let shape = t
         .dims
         .iter()
         .map(|&d| usize::try_from(d))
         .collect::<std::result::Result<Vec<usize>, _>>()
         .map_err(|_| ModelError::new("has a negative dimension").at_field(at()))?;
-    let is_float = matches!(t.data_type, 1 | 10 | 11);
-    if is_float {
-        let values = t
-            .to_f32()
-            .map_err(|e| ModelError::new(e.to_string()).at_field(at()))?;
+    if t.is_float() {
+        let values = t.to_f32().map_err(|e| e.at_field(at()))?;
         if let Some(v) = values.iter().find(|v| !v.is_finite()) {
             return Err(
                 ModelError::new(format!("holds {v}; parameters must be finite")).at_field(at()),
@@ -548,9 +536,7 @@ fn constant(t: &TensorProto) -> Result<Const> {
         }
         Ok(Const::f32(shape, values))
     } else {
-        let values = t
-            .to_i64()
-            .map_err(|e| ModelError::new(e.to_string()).at_field(at()))?;
+        let values = t.to_i64().map_err(|e| e.at_field(at()))?;
         Ok(Const::ints(shape, values))
     }
 }

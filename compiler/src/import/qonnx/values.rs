@@ -126,10 +126,42 @@ pub enum Pending {
     },
 }
 
+/// Channel `c`'s value of a parameter that holds one value for all channels or one per channel.
+fn channel_value(v: &[f32], c: usize) -> f32 {
+    if v.len() == 1 {
+        v[0]
+    } else {
+        v[c]
+    }
+}
+
 impl Pending {
+    /// `· s`, or no step when every scale is 1.
+    pub fn scale(s: Vec<f32>) -> Option<Pending> {
+        s.iter()
+            .any(|&v| v != 1.0)
+            .then_some(Pending::Arith(Arith::Mul, s))
+    }
+
+    /// `+ d`, or no step when every offset is 0.
+    pub fn offset(d: Vec<f32>) -> Option<Pending> {
+        d.iter()
+            .any(|&v| v != 0.0)
+            .then_some(Pending::Arith(Arith::Add, d))
+    }
+
+    /// (x + k) · 0.5: a ±1 sum over k bits as the count of +1s, which is how a binary tensor
+    /// (k = 1) reads as {0, 1} and an XNOR-popcount counts agreeing bits.
+    pub fn half_sum(k: f32) -> [Pending; 2] {
+        [
+            Pending::Arith(Arith::Add, vec![k]),
+            Pending::Arith(Arith::Mul, vec![0.5]),
+        ]
+    }
+
     /// The step in float32 for channel `c`.
     pub fn apply(&self, c: usize, x: f32) -> f32 {
-        let at = |v: &[f32]| if v.len() == 1 { v[0] } else { v[c] };
+        let at = |v: &[f32]| channel_value(v, c);
         match self {
             Pending::Arith(op, p) => op.apply(x, at(p)),
             Pending::BatchNorm {
@@ -144,7 +176,7 @@ impl Pending {
 
     /// The sign of the step's slope for channel `c` (+1, −1, or 0 for a constant).
     pub fn slope_sign(&self, c: usize) -> i32 {
-        let at = |v: &[f32]| if v.len() == 1 { v[0] } else { v[c] };
+        let at = |v: &[f32]| channel_value(v, c);
         let sign = |v: f32| (v > 0.0) as i32 - (v < 0.0) as i32;
         match self {
             Pending::Arith(Arith::Add, _) => 1,

@@ -1,0 +1,66 @@
+//! What every op family shares: the refusal naming the op, and the checks on a node's inputs
+//! and outputs that several operations make the same way.
+
+use crate::error::{ModelError, Result};
+use crate::import::onnx::NodeProto;
+use crate::import::qonnx::values::{IntVal, Val};
+use crate::import::qonnx::Importer;
+
+/// The error for a node xnorc cannot translate: names its op (with the domain, if any) and why.
+pub(super) fn unsupported(node: &NodeProto, why: &str) -> ModelError {
+    ModelError::new(format!(
+        "op {}{} is not supported: {why}",
+        if node.domain().is_empty() {
+            String::new()
+        } else {
+            format!("{}::", node.domain().escape_debug())
+        },
+        node.op_type().escape_debug()
+    ))
+}
+
+/// Whether output `i` of `node` is used: present and named (ONNX marks an unused optional
+/// output with an empty name).
+pub(super) fn output_used(node: &NodeProto, i: usize) -> bool {
+    node.output.get(i).is_some_and(|o| !o.is_empty())
+}
+
+/// The size of a pair of equal sizes of at least 1 (a square kernel, equal strides), if the
+/// attribute is one.
+pub(super) fn square(pair: &[i64]) -> Option<usize> {
+    match *pair {
+        [a, b] if a == b && a >= 1 => usize::try_from(a).ok(),
+        _ => None,
+    }
+}
+
+/// Whether the node's `dilations` ask for anything but 1 (xnorc has no dilated windows).
+pub(super) fn dilated(node: &NodeProto) -> Result<bool> {
+    Ok(node
+        .attr_ints("dilations")?
+        .is_some_and(|d| d.iter().any(|&v| v != 1)))
+}
+
+/// C, H and W of an input that must be a `[1, C, H, W]` feature map.
+pub(super) fn map_dims(node: &NodeProto, shape: &[usize]) -> Result<[usize; 3]> {
+    match *shape {
+        [1, c, h, w] => Ok([c, h, w]),
+        _ => Err(unsupported(node, "the input must be a [1, C, H, W] map")),
+    }
+}
+
+impl Importer {
+    /// A computed integer tensor as input `i`.
+    pub(super) fn int_input(&self, node: &NodeProto, i: usize) -> Result<IntVal> {
+        match self.input(node, i)? {
+            Val::Int(v) => Ok(v.clone()),
+            other => Err(unsupported(
+                node,
+                &format!(
+                    "its input is {}; quantize it first (BipolarQuant / Quant)",
+                    other.describe()
+                ),
+            )),
+        }
+    }
+}
