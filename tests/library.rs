@@ -637,11 +637,14 @@ fn responses_sum_each_kernels_taps_per_channel() {
     let input = random_beats(&mut rng, blocks * taps, simd);
     let mut want: Vec<Beat> = Vec::new();
     for block in input.chunks(taps) {
+        // Kernel j's response on channel s: the taps where the input matches its bit.
+        let response = |s: usize, j: usize| {
+            block.iter().zip(&planes).filter(|(x, p)| x[s] == p[j]).count() as i64
+        };
         let mut beat = Vec::new();
         for s in 0..simd {
             for j in 0..entries {
-                let n = (0..taps).filter(|&t| block[t][s] == planes[t][j]).count();
-                beat.extend(bits_of(n as i64, rb));
+                beat.extend(bits_of(response(s, j), rb));
             }
         }
         want.push(beat);
