@@ -1,12 +1,91 @@
-//! The core's top level: the plan's pipeline of FIFOs, converters and stages, chained by
-//! valid/ready streams.
+//! The core's generated top: the plan's pipeline as instances of the library, each named after
+//! the model layer it computes, chained by valid/ready links named after the instance that
+//! drives them.
+//!
+//! A stage's instance takes the stage's name (the model layer's sanitized name); a FIFO or
+//! width converter is named after the stage it feeds (`conv2_in_fifo`, `conv2_in_dwc_up`). The
+//! link out of instance `x` is `x_valid`, `x_ready`, `x_data`; the first instance reads the
+//! core's `in_*` ports and the last drives its `out_*` ports. Every name goes through one
+//! [`Namer`], so no two identifiers of the top collide whatever the model calls its layers.
 
-use crate::verilog::{r, Expr, Item, Module};
+use crate::stages::{self, Context};
+use crate::verilog::{r, Expr, Instance, Module};
+use std::collections::BTreeSet;
+use xnorc_plan::schedule::Component;
 use xnorc_plan::HardwarePlan;
 
-/// The top module `name`, instantiating `modules[i]` for component i.
-pub fn top(name: &str, plan: &HardwarePlan, modules: &[String]) -> Module {
-    let widths = xnorc_plan::memories::link_widths(plan);
+/// Hands out identifiers unique within one module.
+#[derive(Default)]
+pub struct Namer {
+    used: BTreeSet<String>,
+}
+
+impl Namer {
+    /// Reserves `name` exactly (ports): a second reservation is a generator bug.
+    pub fn reserve(&mut self, name: &str) {
+        assert!(
+            self.used.insert(name.to_string()),
+            "generator bug: {name} taken twice"
+        );
+    }
+
+    /// `base`, or `base_2`, `base_3`, … if taken; a name whose link wires would be taken
+    /// counts as taken.
+    pub fn fresh(&mut self, base: &str, suffixes: &[&str]) -> String {
+        let free = |n: &str, used: &BTreeSet<String>| {
+            !used.contains(n) && suffixes.iter().all(|s| !used.contains(&format!("{n}{s}")))
+        };
+        let name = std::iter::once(base.to_string())
+            .chain((2..).map(|k| format!("{base}_{k}")))
+            .find(|n| free(n, &self.used))
+            .expect("an unused suffix exists");
+        self.used.insert(name.clone());
+        for s in suffixes {
+            self.used.insert(format!("{name}{s}"));
+        }
+        name
+    }
+}
+
+/// The name of the stage (if any) component `i` computes.
+fn stage_name(plan: &HardwarePlan, c: &Component) -> Option<String> {
+    match c {
+        Component::Mvu { stage, .. }
+        | Component::Swg { stage, .. }
+        | Component::Responses { stage, .. }
+        | Component::SplitThreshold { stage, .. }
+        | Component::Pool { stage, .. }
+        | Component::Scores { stage, .. } => Some(plan.stages[*stage].name.clone()),
+        Component::Fifo { .. } | Component::DwcUp { .. } | Component::DwcDown { .. } => None,
+    }
+}
+
+/// Base names of the pipeline's instances: a stage's own name, plumbing after the stage it
+/// feeds.
+fn instance_bases(plan: &HardwarePlan) -> Vec<String> {
+    let n = plan.pipeline.len();
+    (0..n)
+        .map(|i| {
+            let c = &plan.pipeline[i];
+            stage_name(plan, c).unwrap_or_else(|| {
+                let kind = match c {
+                    Component::Fifo { .. } => "fifo",
+                    Component::DwcUp { .. } => "dwc_up",
+                    _ => "dwc_down",
+                };
+                match plan.pipeline[i..].iter().find_map(|c| stage_name(plan, c)) {
+                    Some(next) => format!("{next}_in_{kind}"),
+                    None => format!("out_{kind}"),
+                }
+            })
+        })
+        .collect()
+}
+
+/// The core's top module `name` and the memory images its instances read.
+pub fn top(name: &str, plan: &HardwarePlan) -> (Module, Vec<(String, String)>) {
+    let ctx = Context::new(plan, name);
+    let widths = &ctx.widths;
     let n = plan.pipeline.len();
     let mut m = Module::new(name);
     m.header.extend([
@@ -15,7 +94,15 @@ pub fn top(name: &str, plan: &HardwarePlan, modules: &[String]) -> Module {
             "input beat: {} bits; output beat: {} bits; latency {} cycles, II {} cycles/frame",
             widths[0], widths[n], plan.latency_cycles, plan.ii_cycles
         ),
+        "Every instance is a module of the xnorc library (xnorc_*.v beside this file).".into(),
     ]);
+    let mut namer = Namer::default();
+    for port in ["clk", "rst", "in_valid", "in_ready", "in_data"] {
+        namer.reserve(port);
+    }
+    for port in ["out_valid", "out_ready", "out_data"] {
+        namer.reserve(port);
+    }
     m.input("clk", 1);
     m.input("rst", 1);
     m.input("in_valid", 1);
@@ -24,24 +111,37 @@ pub fn top(name: &str, plan: &HardwarePlan, modules: &[String]) -> Module {
     m.output("out_valid", 1);
     m.input("out_ready", 1);
     m.output("out_data", widths[n]);
+    let names: Vec<String> = instance_bases(plan)
+        .iter()
+        .map(|base| namer.fresh(base, &["_valid", "_ready", "_data"]))
+        .collect();
+    // Link i enters instance i: the core's input, or the previous instance's output.
     let link = |i: usize, what: &str| -> Expr {
         if i == 0 {
             r(format!("in_{what}"))
         } else if i == n {
             r(format!("out_{what}"))
         } else {
-            r(format!("link{i}_{what}"))
+            r(format!("{}_{what}", names[i - 1]))
         }
     };
-    for (i, w) in widths.iter().enumerate().take(n).skip(1) {
-        m.wire(&format!("link{i}_valid"), 1);
-        m.wire(&format!("link{i}_ready"), 1);
-        m.wire(&format!("link{i}_data"), *w);
-    }
-    for (i, module) in modules.iter().enumerate() {
-        m.items.push(Item::Instance {
-            module: module.clone(),
-            name: format!("u{i}"),
+    let mut files = Vec::new();
+    for (i, instance_name) in names.iter().enumerate() {
+        let stage = stages::instance(&ctx, i, instance_name);
+        if i + 1 < n {
+            m.wire(&format!("{instance_name}_valid"), 1);
+            m.wire(&format!("{instance_name}_ready"), 1);
+            m.wire(&format!("{instance_name}_data"), widths[i + 1]);
+        }
+        m.instance(Instance {
+            module: stage.module.to_string(),
+            name: instance_name.clone(),
+            comment: stage.summary,
+            params: stage
+                .params
+                .into_iter()
+                .map(|(p, v)| (p.to_string(), v))
+                .collect(),
             ports: vec![
                 ("clk".into(), r("clk")),
                 ("rst".into(), r("rst")),
@@ -53,6 +153,7 @@ pub fn top(name: &str, plan: &HardwarePlan, modules: &[String]) -> Module {
                 ("out_data".into(), link(i + 1, "data")),
             ],
         });
+        files.extend(stage.files);
     }
-    m
+    (m, files)
 }

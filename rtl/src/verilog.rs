@@ -1,9 +1,11 @@
-//! A small typed layer for structural Verilog: modules, ports, declarations, expressions,
-//! clocked statements and instances, rendered deterministically.
+//! A small typed layer for structural Verilog — the generated tops: modules, ports, wires,
+//! continuous assignments and parameterized instances, rendered deterministically. Behaviour
+//! lives in the hand-written library (`rtl/lib/`); this layer only wires it.
 //!
-//! Generators build these values instead of formatting strings, so every identifier passes
-//! through one place ([`ident`]) and every expression is fully parenthesized (no precedence
-//! surprises). Widths are the generator's job: the renderer does not infer them.
+//! Generators build these values instead of formatting strings: every declared name passes one
+//! check (a plain identifier and no Verilog keyword), operators are enums, string parameters
+//! are checked, and every expression is fully parenthesized (no precedence surprises). Widths
+//! are the generator's job: the renderer does not infer them.
 
 use std::fmt::Write;
 
@@ -12,7 +14,7 @@ use std::fmt::Write;
 pub enum Dir {
     /// Input port.
     Input,
-    /// Output port (driven by a `wire` assign or a `reg`).
+    /// Output port (driven by an `assign` or an instance).
     Output,
 }
 
@@ -25,8 +27,48 @@ pub struct Port {
     pub dir: Dir,
     /// Bits (≥ 1).
     pub width: usize,
-    /// Declared `reg` (assigned in an always block).
-    pub is_reg: bool,
+}
+
+/// A unary operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnOp {
+    /// `!e`: logical not.
+    Not,
+    /// `~e`: bitwise not.
+    BitNot,
+}
+
+impl UnOp {
+    fn symbol(self) -> &'static str {
+        match self {
+            UnOp::Not => "!",
+            UnOp::BitNot => "~",
+        }
+    }
+}
+
+/// A binary operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    /// `a && b`.
+    And,
+    /// `a || b`.
+    Or,
+    /// `a & b`.
+    BitAnd,
+    /// `a | b`.
+    BitOr,
+}
+
+impl BinOp {
+    fn symbol(self) -> &'static str {
+        match self {
+            BinOp::And => "&&",
+            BinOp::Or => "||",
+            BinOp::BitAnd => "&",
+            BinOp::BitOr => "|",
+        }
+    }
 }
 
 /// An expression.
@@ -34,26 +76,18 @@ pub struct Port {
 pub enum Expr {
     /// A signal by name.
     Ref(String),
-    /// A sized constant: `width'd value` (or `'sd` when negative, two's complement).
+    /// A sized constant: `width'd value` (two's complement bits when negative).
     Lit(usize, i128),
     /// `e[i]` with a constant index.
     Bit(Box<Expr>, usize),
     /// `e[lsb +: width]` with constant bounds.
     Slice(Box<Expr>, usize, usize),
-    /// `mem[addr]` with a dynamic address.
-    Index(String, Box<Expr>),
     /// `{a, b, ...}` (first element in the most significant bits).
     Concat(Vec<Expr>),
-    /// `{n{e}}`.
-    Repeat(usize, Box<Expr>),
     /// A unary operator.
-    Unary(&'static str, Box<Expr>),
+    Unary(UnOp, Box<Expr>),
     /// A binary operator.
-    Binary(&'static str, Box<Expr>, Box<Expr>),
-    /// `c ? a : b`.
-    Cond(Box<Expr>, Box<Expr>, Box<Expr>),
-    /// `$signed(e)`.
-    Signed(Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
 }
 
 /// Builds a reference.
@@ -78,6 +112,7 @@ impl Expr {
             other => Expr::Bit(Box::new(other), i),
         }
     }
+
     /// `self[lsb +: width]` (composed with an inner part-select, as for [`Expr::bit`]).
     pub fn slice(self, lsb: usize, width: usize) -> Expr {
         match self {
@@ -88,21 +123,15 @@ impl Expr {
             other => Expr::Slice(Box::new(other), lsb, width),
         }
     }
+
     /// Binary operator.
-    pub fn op(self, op: &'static str, rhs: Expr) -> Expr {
+    pub fn op(self, op: BinOp, rhs: Expr) -> Expr {
         Expr::Binary(op, Box::new(self), Box::new(rhs))
     }
-    /// `self ? a : b`.
-    pub fn cond(self, a: Expr, b: Expr) -> Expr {
-        Expr::Cond(Box::new(self), Box::new(a), Box::new(b))
-    }
+
     /// Unary operator.
-    pub fn un(self, op: &'static str) -> Expr {
+    pub fn un(self, op: UnOp) -> Expr {
         Expr::Unary(op, Box::new(self))
-    }
-    /// `$signed(self)`.
-    pub fn signed(self) -> Expr {
-        Expr::Signed(Box::new(self))
     }
 
     fn render(&self, out: &mut String) {
@@ -110,8 +139,7 @@ impl Expr {
             Expr::Ref(n) => out.push_str(n),
             Expr::Lit(w, v) if *v < 0 => {
                 // Two's complement bits of v in w bits, written unsigned so no sign games.
-                let bits = (*v as u128) & mask(*w);
-                let _ = write!(out, "{w}'h{bits:x}");
+                let _ = write!(out, "{w}'h{:x}", (*v as u128) & mask(*w));
             }
             Expr::Lit(w, v) => {
                 let _ = write!(out, "{w}'d{v}");
@@ -124,12 +152,6 @@ impl Expr {
                 e.render(out);
                 let _ = write!(out, "[{lsb} +: {w}]");
             }
-            Expr::Index(m, a) => {
-                out.push_str(m);
-                out.push('[');
-                a.render(out);
-                out.push(']');
-            }
             Expr::Concat(parts) => {
                 out.push('{');
                 for (i, p) in parts.iter().enumerate() {
@@ -140,36 +162,17 @@ impl Expr {
                 }
                 out.push('}');
             }
-            Expr::Repeat(n, e) => {
-                let _ = write!(out, "{{{n}{{");
-                e.render(out);
-                out.push_str("}}");
-            }
             Expr::Unary(op, e) => {
                 out.push('(');
-                out.push_str(op);
+                out.push_str(op.symbol());
                 e.render(out);
                 out.push(')');
             }
             Expr::Binary(op, a, b) => {
                 out.push('(');
                 a.render(out);
-                let _ = write!(out, " {op} ");
+                let _ = write!(out, " {} ", op.symbol());
                 b.render(out);
-                out.push(')');
-            }
-            Expr::Cond(c, a, b) => {
-                out.push('(');
-                c.render(out);
-                out.push_str(" ? ");
-                a.render(out);
-                out.push_str(" : ");
-                b.render(out);
-                out.push(')');
-            }
-            Expr::Signed(e) => {
-                out.push_str("$signed(");
-                e.render(out);
                 out.push(')');
             }
         }
@@ -191,73 +194,87 @@ fn mask(w: usize) -> u128 {
     }
 }
 
-/// A statement inside `always @(posedge clk)`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Stmt {
-    /// `lhs <= rhs;`
-    Set(Expr, Expr),
-    /// `if (c) begin .. end else begin .. end`
-    If(Expr, Vec<Stmt>, Vec<Stmt>),
-}
-
-/// `lhs <= rhs`.
-pub fn set(lhs: Expr, rhs: Expr) -> Stmt {
-    Stmt::Set(lhs, rhs)
-}
-
-/// `if (c) { then }`.
-pub fn when(c: Expr, then: Vec<Stmt>) -> Stmt {
-    Stmt::If(c, then, Vec::new())
-}
-
 /// A module body item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
-    /// `// text`
-    Comment(String),
-    /// `wire [w-1:0] name;` (optionally signed)
-    Wire(String, usize, bool),
-    /// `reg [w-1:0] name;` (optionally signed)
-    Reg(String, usize, bool),
-    /// `reg [w-1:0] name [0:depth-1];` with an optional `$readmemh` file and a synthesis
-    /// attribute naming the memory style.
-    Memory {
-        /// Name.
-        name: String,
-        /// Word width.
-        width: usize,
-        /// Words.
-        depth: usize,
-        /// Initialization file (hex, one word per line), relative to the tool's directory.
-        init: Option<String>,
-        /// `block` or `distributed`/`logic`, as yosys's `ram_style` attribute.
-        style: Option<&'static str>,
-    },
+    /// `wire [w-1:0] name;` (a 1-bit handshake wire without a range).
+    Wire(String, usize),
     /// `assign lhs = rhs;`
     Assign(Expr, Expr),
-    /// `always @(posedge clk) begin ... end`
-    Always(Vec<Stmt>),
-    /// A vendor primitive instance with parameters (`module #(.P(v), ..) name (..)`); values
-    /// are Verilog literals written by the generator (never text from a model file).
-    Primitive {
-        /// Primitive name (e.g. `SB_PLL40_PAD`).
-        module: String,
-        /// Instance name.
-        name: String,
-        /// `.P(value)` parameters.
-        params: Vec<(String, String)>,
-        /// `.port(expr)` connections.
-        ports: Vec<(String, Expr)>,
-    },
-    /// A module instance.
-    Instance {
-        /// Module name.
-        module: String,
-        /// Instance name.
-        name: String,
-        /// `.port(expr)` connections.
-        ports: Vec<(String, Expr)>,
-    },
+    /// A module instance (a library module, a vendor primitive, the link).
+    Instance(Instance),
+}
+
+/// An instance of a module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    /// Module name.
+    pub module: String,
+    /// Instance name.
+    pub name: String,
+    /// Comment lines written above the instance.
+    pub comment: Vec<String>,
+    /// `.P(value)` parameters, in order.
+    pub params: Vec<(String, Param)>,
+    /// `.port(expr)` connections, in order.
+    pub ports: Vec<(String, Expr)>,
+}
+
+/// The value of an instance parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Param {
+    /// An integer, in decimal.
+    Int(i64),
+    /// A sized unsigned constant: `width'dvalue` (vendor primitives take sized values).
+    Sized(usize, u64),
+    /// A string: lane kinds, memory styles, file names made of identifiers. Never a model's
+    /// text: the renderer refuses quotes, backslashes, spaces and control characters.
+    Str(String),
+    /// Fields of `bits` bits packed into one vector, field 0 in the lowest bits (two's
+    /// complement): `{field[n-1], ..., field[0]}`.
+    Fields(usize, Vec<i64>),
+}
+
+impl Param {
+    /// `true`/`false` as 1/0.
+    pub fn flag(b: bool) -> Param {
+        Param::Int(i64::from(b))
+    }
+
+    /// An integer from a count or size.
+    pub fn int(v: usize) -> Param {
+        Param::Int(i64::try_from(v).expect("a size fits in i64"))
+    }
+
+    fn render(&self) -> String {
+        match self {
+            Param::Int(v) => v.to_string(),
+            Param::Sized(w, v) => format!("{w}'d{v}"),
+            Param::Str(s) => {
+                assert!(
+                    s.chars()
+                        .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\'),
+                    "generator bug: unsafe string parameter {s:?}"
+                );
+                format!("\"{s}\"")
+            }
+            Param::Fields(bits, values) => {
+                let field = |v: i64| format!("{bits}'h{:x}", (v as u128) & mask(*bits));
+                match values.as_slice() {
+                    [one] => field(*one),
+                    _ => format!(
+                        "{{{}}}",
+                        values
+                            .iter()
+                            .rev()
+                            .map(|&v| field(v))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                }
+            }
+        }
+    }
 }
 
 /// A Verilog module.
@@ -276,8 +293,10 @@ pub struct Module {
 impl Module {
     /// An empty module.
     pub fn new(name: impl Into<String>) -> Self {
+        let name = name.into();
+        check_name(&name);
         Module {
-            name: name.into(),
+            name,
             header: Vec::new(),
             ports: Vec::new(),
             items: Vec::new(),
@@ -286,27 +305,21 @@ impl Module {
 
     /// Adds an input.
     pub fn input(&mut self, name: &str, width: usize) -> Expr {
-        self.port(name, Dir::Input, width, false)
+        self.port(name, Dir::Input, width)
     }
 
-    /// Adds an output driven by `assign`.
+    /// Adds an output.
     pub fn output(&mut self, name: &str, width: usize) -> Expr {
-        self.port(name, Dir::Output, width, false)
+        self.port(name, Dir::Output, width)
     }
 
-    /// Adds an output driven by a register.
-    pub fn output_reg(&mut self, name: &str, width: usize) -> Expr {
-        self.port(name, Dir::Output, width, true)
-    }
-
-    fn port(&mut self, name: &str, dir: Dir, width: usize, is_reg: bool) -> Expr {
+    fn port(&mut self, name: &str, dir: Dir, width: usize) -> Expr {
         assert!(width >= 1, "port {name} has no bits");
         check_name(name);
         self.ports.push(Port {
             name: name.to_string(),
             dir,
             width,
-            is_reg,
         });
         r(name)
     }
@@ -315,7 +328,7 @@ impl Module {
     pub fn wire(&mut self, name: &str, width: usize) -> Expr {
         assert!(width >= 1, "wire {name} has no bits");
         check_name(name);
-        self.items.push(Item::Wire(name.to_string(), width, false));
+        self.items.push(Item::Wire(name.to_string(), width));
         r(name)
     }
 
@@ -326,27 +339,15 @@ impl Module {
         w
     }
 
-    /// Declares a register.
-    pub fn reg(&mut self, name: &str, width: usize) -> Expr {
-        assert!(width >= 1, "reg {name} has no bits");
-        check_name(name);
-        self.items.push(Item::Reg(name.to_string(), width, false));
-        r(name)
-    }
-
     /// `assign lhs = rhs;`
     pub fn assign(&mut self, lhs: Expr, rhs: Expr) {
         self.items.push(Item::Assign(lhs, rhs));
     }
 
-    /// `always @(posedge clk)` block.
-    pub fn always(&mut self, body: Vec<Stmt>) {
-        self.items.push(Item::Always(body));
-    }
-
-    /// A comment line in the body.
-    pub fn comment(&mut self, text: impl Into<String>) {
-        self.items.push(Item::Comment(text.into()));
+    /// Adds an instance.
+    pub fn instance(&mut self, instance: Instance) {
+        check_name(&instance.name);
+        self.items.push(Item::Instance(instance));
     }
 
     /// The module as Verilog text.
@@ -359,19 +360,10 @@ impl Module {
         for (i, p) in self.ports.iter().enumerate() {
             let dir = match p.dir {
                 Dir::Input => "input  wire",
-                Dir::Output if p.is_reg => "output reg ",
                 Dir::Output => "output wire",
             };
             let sep = if i + 1 < self.ports.len() { "," } else { "" };
-            // Clock, reset and handshakes stay scalar; data ports always have a range so that
-            // a 1-bit bus can still be indexed.
-            let scalar = SCALAR_PORTS.contains(&p.name.as_str());
-            let range = if scalar {
-                String::new()
-            } else {
-                range(p.width)
-            };
-            let _ = writeln!(out, "    {dir} {range}{}{sep}", p.name);
+            let _ = writeln!(out, "    {dir} {}{}{sep}", range(&p.name, p.width), p.name);
         }
         out.push_str(");\n");
         for item in &self.items {
@@ -382,17 +374,16 @@ impl Module {
     }
 }
 
-/// Ports declared without a range.
-const SCALAR_PORTS: &[&str] = &[
-    "clk",
-    "rst",
-    "in_valid",
-    "in_ready",
-    "out_valid",
-    "out_ready",
-];
+/// Clock, reset and handshakes stay scalar; data always has a range, so that a 1-bit bus can
+/// still be indexed.
+fn range(name: &str, width: usize) -> String {
+    if width == 1 && !name.ends_with("_data") {
+        String::new()
+    } else {
+        format!("[{}:0] ", width - 1)
+    }
+}
 
-/// `[w-1:0] `, also for w = 1: every declared signal can be bit-selected.
 /// Generator-chosen names must be plain identifiers and no (System)Verilog keyword (`inside`,
 /// `bit`, `logic` … are easy to pick by accident). A violation is a bug in a generator.
 fn check_name(name: &str) {
@@ -404,105 +395,37 @@ fn check_name(name: &str) {
     );
 }
 
-fn range(width: usize) -> String {
-    format!("[{}:0] ", width - 1)
-}
-
 fn render_item(item: &Item, out: &mut String) {
     match item {
-        Item::Comment(t) => {
-            for line in t.lines() {
-                let _ = writeln!(out, "    // {line}");
-            }
-        }
-        Item::Wire(n, w, s) => {
-            let sign = if *s { "signed " } else { "" };
-            let _ = writeln!(out, "    wire {sign}{}{n};", range(*w));
-        }
-        Item::Reg(n, w, s) => {
-            let sign = if *s { "signed " } else { "" };
-            let _ = writeln!(out, "    reg {sign}{}{n};", range(*w));
-        }
-        Item::Memory {
-            name,
-            width,
-            depth,
-            init,
-            style,
-        } => {
-            if let Some(style) = style {
-                let _ = writeln!(out, "    (* ram_style = \"{style}\" *)");
-            }
-            let _ = writeln!(out, "    reg {}{name} [0:{}];", range(*width), depth - 1);
-            if let Some(file) = init {
-                let _ = writeln!(out, "    initial $readmemh(\"{file}\", {name});");
-            }
+        Item::Wire(n, w) => {
+            let _ = writeln!(out, "    wire {}{n};", range(n, *w));
         }
         Item::Assign(l, rhs) => {
             let _ = writeln!(out, "    assign {} = {};", l.to_verilog(), rhs.to_verilog());
         }
-        Item::Always(body) => {
-            out.push_str("    always @(posedge clk) begin\n");
-            for s in body {
-                render_stmt(s, 2, out);
-            }
-            out.push_str("    end\n");
-        }
-        Item::Instance {
-            module,
-            name,
-            ports,
-        } => {
-            let _ = writeln!(out, "    {module} {name} (");
-            for (i, (p, e)) in ports.iter().enumerate() {
-                let sep = if i + 1 < ports.len() { "," } else { "" };
-                let _ = writeln!(out, "        .{p}({}){sep}", e.to_verilog());
-            }
-            out.push_str("    );\n");
-        }
-        Item::Primitive {
-            module,
-            name,
-            params,
-            ports,
-        } => {
-            let _ = writeln!(out, "    {module} #(");
-            for (i, (p, v)) in params.iter().enumerate() {
-                let sep = if i + 1 < params.len() { "," } else { "" };
-                let _ = writeln!(out, "        .{p}({v}){sep}");
-            }
-            let _ = writeln!(out, "    ) {name} (");
-            for (i, (p, e)) in ports.iter().enumerate() {
-                let sep = if i + 1 < ports.len() { "," } else { "" };
-                let _ = writeln!(out, "        .{p}({}){sep}", e.to_verilog());
-            }
-            out.push_str("    );\n");
-        }
+        Item::Instance(i) => render_instance(i, out),
     }
 }
 
-fn render_stmt(s: &Stmt, depth: usize, out: &mut String) {
-    let pad = "    ".repeat(depth);
-    match s {
-        Stmt::Set(l, rhs) => {
-            let _ = writeln!(out, "{pad}{} <= {};", l.to_verilog(), rhs.to_verilog());
-        }
-        Stmt::If(c, t, e) => {
-            let _ = writeln!(out, "{pad}if ({}) begin", c.to_verilog());
-            for s in t {
-                render_stmt(s, depth + 1, out);
-            }
-            if e.is_empty() {
-                let _ = writeln!(out, "{pad}end");
-            } else {
-                let _ = writeln!(out, "{pad}end else begin");
-                for s in e {
-                    render_stmt(s, depth + 1, out);
-                }
-                let _ = writeln!(out, "{pad}end");
-            }
-        }
+fn render_instance(i: &Instance, out: &mut String) {
+    for line in &i.comment {
+        let _ = writeln!(out, "    // {line}");
     }
+    if i.params.is_empty() {
+        let _ = writeln!(out, "    {} {} (", i.module, i.name);
+    } else {
+        let _ = writeln!(out, "    {} #(", i.module);
+        for (n, (p, v)) in i.params.iter().enumerate() {
+            let sep = if n + 1 < i.params.len() { "," } else { "" };
+            let _ = writeln!(out, "        .{p}({}){sep}", v.render());
+        }
+        let _ = writeln!(out, "    ) {} (", i.name);
+    }
+    for (n, (p, e)) in i.ports.iter().enumerate() {
+        let sep = if n + 1 < i.ports.len() { "," } else { "" };
+        let _ = writeln!(out, "        .{p}({}){sep}", e.to_verilog());
+    }
+    out.push_str("    );\n");
 }
 
 /// Bits to count 0..n−1 (at least 1).
@@ -518,17 +441,45 @@ mod tests {
     fn renders_a_small_module() {
         let mut m = Module::new("m");
         m.header.push("demo".into());
-        let clk = m.input("clk", 1);
-        let _ = clk;
-        let a = m.input("a", 4);
-        let y = m.output_reg("y", 4);
-        let n = m.let_wire("n", 4, a.clone().op("+", lit(4, -1)));
-        m.always(vec![when(a.clone().bit(0), vec![set(y, n)])]);
-        let text = m.render();
+        m.input("clk", 1);
+        let a = m.input("a_data", 4);
+        m.output("y_valid", 1);
+        let y = m.output("y_data", 1);
+        let n = m.let_wire("n", 1, a.clone().bit(0).op(BinOp::And, a.bit(3)));
+        m.assign(y, n.clone().un(UnOp::Not));
+        m.assign(r("y_valid"), n);
+        m.instance(Instance {
+            module: "xnorc_fifo".into(),
+            name: "q".into(),
+            comment: vec!["a queue".into()],
+            params: vec![
+                ("WIDTH".into(), Param::Int(4)),
+                ("STYLE".into(), Param::Str("auto".into())),
+                ("MUL".into(), Param::Fields(4, vec![1, -2])),
+            ],
+            ports: vec![("clk".into(), r("clk"))],
+        });
         assert_eq!(
-            text,
-            "// demo\nmodule m (\n    input  wire clk,\n    input  wire [3:0] a,\n    output reg  [3:0] y\n);\n    wire [3:0] n;\n    assign n = (a + 4'hf);\n    always @(posedge clk) begin\n        if (a[0]) begin\n            y <= n;\n        end\n    end\nendmodule\n"
+            m.render(),
+            "// demo\nmodule m (\n    input  wire clk,\n    input  wire [3:0] a_data,\n    \
+             output wire y_valid,\n    output wire [0:0] y_data\n);\n    wire n;\n    \
+             assign n = (a_data[0] && a_data[3]);\n    assign y_data = (!n);\n    \
+             assign y_valid = n;\n    // a queue\n    xnorc_fifo #(\n        .WIDTH(4),\n        \
+             .STYLE(\"auto\"),\n        .MUL({4'he, 4'h1})\n    ) q (\n        .clk(clk)\n    );\n\
+             endmodule\n"
         );
+    }
+
+    #[test]
+    #[should_panic(expected = "unsafe string parameter")]
+    fn string_parameters_cannot_carry_quotes() {
+        Param::Str("a\" b".into()).render();
+    }
+
+    #[test]
+    #[should_panic(expected = "not a safe Verilog identifier")]
+    fn keywords_are_refused_as_names() {
+        Module::new("m").wire("inside", 1);
     }
 
     #[test]

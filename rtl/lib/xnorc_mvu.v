@@ -1,0 +1,499 @@
+// xnorc_mvu: the matrix-vector unit, PE output channels x SIMD input elements per cycle, with
+// the threshold that follows it fused in (or the raw accumulators for the scores stage).
+//
+// Computation (docs/hardware.md, "Stages"; docs/semantics.md for what the lanes add)
+//   For each input vector (SF beats of SIMD elements) the unit makes NF passes; pass nf
+//   computes outputs nf*PE .. nf*PE + PE - 1: op (nf, sf) adds the SIMD leaves of each lane
+//   (xnorc_lane) through an adder tree (xnorc_adder_tree) into the PE accumulators. After the
+//   pass's last op, OUTPUT = "threshold" counts for each of the PE*FANOUT outputs how many of
+//   its LEVELS thresholds the total passes (output e compares total e mod PE: a fanned-out
+//   tiled layer's channel groups share filters); OUTPUT = "accumulator" emits the PE totals.
+// Memories (all xnorc_rom, images written by the generator)
+//   WEIGHTS_FILE     WEIGHT_DEPTH words of WEIGHT_WORD bits, read at address waddr: word
+//                    row*SF + sf holds bit pe*SIMD + s = weight of output nf*PE + pe, input
+//                    sf*SIMD + s (rows wrap: a tiled layer stores repeated rows once). With
+//                    DECODE = 1 the words hold PE*SIMD TAU-bit kernel indices (CB_BLOCKS words
+//                    per row, reread for each of the KPOS kernel positions), and PLANES_FILE
+//                    holds KPOS planes of 2^TAU bits (bit j: codebook entry j's bit at that
+//                    position) that turn each index into its weight bit. A "select" lane's
+//                    words hold PE*SIMD TAU-bit indices of the responses to add.
+//   THRESHOLDS_FILE  NF words: PE*FANOUT*LEVELS offset-binary bounds of ACC_W bits (output e,
+//                    level k at [(e*LEVELS + k)*ACC_W +: ACC_W]), then PE*FANOUT direction bits
+//                    (1: total >= threshold; 0: total <= threshold, stored as the bound t + 1
+//                    of the complement), so every compare is one unsigned >=.
+// Interface
+//   in_*   valid/ready stream: SIMD elements of EB bits (two's complement when IN_SIGNED),
+//          plus the valid flag of a padded tap above them when VALID_BIT = 1.
+//   out_*  valid/ready stream: PE*FANOUT elements of OB bits (threshold counts), or PE
+//          accumulators of ACC_W bits; element i at [i*OB +: OB].
+// Timing (xnorc_plan's Mvu component; the cycle model predicts it exactly)
+//   Ops issue one per cycle, nf outer, sf inner; pass 0 takes its operand from the stream and
+//   stores it in the input buffer, passes nf > 0 reread it. An op passes the operand/weight
+//   register, the codebook decode register (DECODE), a second operand/weight register
+//   (MEM_REG: no lane starts at a block RAM output), the tree's registers, the accumulator;
+//   one cycle later the compare stage, one cycle later the result register, then the output
+//   queue of QUEUE entries. The datapath never stalls: the last op of a pass issues only while
+//   a queue slot is unclaimed (credits), so in_ready and issue depend on this unit's registers
+//   and in_valid only, never on out_ready.
+// Parameters
+//   PE, SIMD, NF, SF, FANOUT, EB, ACC_W, QUEUE, LEVELS, OB >= 1; LANE, EB, LEAF_W, TAU, ENTRIES,
+//   RESPONSE_BITS as xnorc_lane takes them (LEAF_SIGNED: the leaves are two's complement);
+//   WEIGHT_WORD = PE*SIMD*(TAU for "select" or DECODE, else 1); OUTPUT "threshold" or
+//   "accumulator" (then FANOUT = 1 and OB = ACC_W); DECODE 0/1 (binary lanes only), MEM_REG
+//   0/1, TREE_PIPELINE >= 0; *_STYLE: ram_style of each memory (xnorc_rom, xnorc_ram).
+`default_nettype none
+
+module xnorc_mvu #(
+    parameter integer PE = 1,
+    parameter integer SIMD = 1,
+    parameter integer NF = 1,
+    parameter integer SF = 1,
+    parameter integer FANOUT = 1,
+    parameter integer EB = 1,
+    parameter integer IN_SIGNED = 0,
+    parameter integer VALID_BIT = 0,
+    parameter LANE = "xnor",
+    parameter integer LEAF_W = 1,
+    parameter integer LEAF_SIGNED = 0,
+    parameter integer TAU = 1,
+    parameter integer ENTRIES = 1,
+    parameter integer RESPONSE_BITS = 1,
+    parameter integer ACC_W = 2,
+    parameter integer WEIGHT_WORD = 1,
+    parameter integer WEIGHT_DEPTH = 1,
+    parameter WEIGHTS_FILE = "",
+    parameter WEIGHT_STYLE = "auto",
+    parameter integer DECODE = 0,
+    parameter integer CB_BLOCKS = 1,
+    parameter integer KPOS = 1,
+    parameter PLANES_FILE = "",
+    parameter OUTPUT = "threshold",
+    parameter integer LEVELS = 1,
+    parameter integer OB = 1,
+    parameter THRESHOLDS_FILE = "",
+    parameter THRESHOLD_STYLE = "auto",
+    parameter integer TREE_PIPELINE = 1,
+    parameter integer MEM_REG = 0,
+    parameter integer QUEUE = 2,
+    parameter IBUF_STYLE = "auto",
+    // The output beat's bits: PE*FANOUT*OB thresholded, PE*ACC_W accumulators (checked).
+    parameter integer OUT_BITS = 1
+) (
+    input  wire                                 clk,
+    input  wire                                 rst,
+    input  wire                                 in_valid,
+    output wire                                 in_ready,
+    input  wire [          SIMD*EB+VALID_BIT-1:0] in_data,
+    output wire                                 out_valid,
+    input  wire                                 out_ready,
+    output wire [       OUT_BITS-1:0] out_data
+);
+    // String parameters compare as bit vectors of their own lengths.
+    /* verilator lint_off WIDTH */
+    localparam [0:0] THRESHOLDED = OUTPUT == "threshold";
+    localparam [0:0] ACCUMULATES = OUTPUT == "accumulator";
+    localparam [0:0] SELECT = LANE == "select";
+    /* verilator lint_on WIDTH */
+    localparam integer OUTS = THRESHOLDED ? PE * FANOUT : PE;
+    localparam integer OUT_W = THRESHOLDED ? OUTS * OB : PE * ACC_W;
+    localparam integer XW = SIMD * EB + VALID_BIT;
+    // Weight bits per lane reaching the lanes: an index for select lanes, else one bit.
+    localparam integer LANE_W = SELECT ? TAU : 1;
+    localparam integer WW = PE * SIMD * LANE_W;
+    localparam integer NFW = (NF > 1) ? $clog2(NF) : 1;
+    localparam integer SFW = (SF > 1) ? $clog2(SF) : 1;
+    localparam integer AW = (WEIGHT_DEPTH > 1) ? $clog2(WEIGHT_DEPTH) : 1;
+    localparam integer TREE_LEVELS = (SIMD > 1) ? $clog2(SIMD) : 0;
+    localparam integer TREE_REGS =
+        (TREE_PIPELINE > 0) ? (TREE_LEVELS + TREE_PIPELINE - 1) / TREE_PIPELINE : 0;
+    // Register stages between the operand register and the accumulator.
+    localparam integer REGS = DECODE + MEM_REG + TREE_REGS;
+    localparam integer THRESHOLD_W = OUTS * LEVELS * ACC_W + OUTS;
+
+    localparam integer NF_LAST_I = NF - 1;
+    localparam [NFW-1:0] NF_LAST = NF_LAST_I[NFW-1:0];
+    localparam integer SF_NEXT_TO_LAST_I = (SF > 1) ? SF - 2 : 0;
+    localparam [SFW-1:0] SF_NEXT_TO_LAST = SF_NEXT_TO_LAST_I[SFW-1:0];
+    localparam integer WEIGHT_LAST_I = WEIGHT_DEPTH - 1;
+    localparam [AW-1:0] WEIGHT_LAST = WEIGHT_LAST_I[AW-1:0];
+    localparam integer CW = $clog2(QUEUE + 1);
+    localparam [CW-1:0] QUEUE_SIZE = QUEUE[CW-1:0];
+    localparam [CW-1:0] ONE_CREDIT = 1;
+
+    generate
+        if (PE < 1 || SIMD < 1 || NF < 1 || SF < 1 || FANOUT < 1 || EB < 1 || ACC_W < 1 ||
+            QUEUE < 1 || LEVELS < 1 || OB < 1 || TREE_PIPELINE < 0) begin : bad_shape
+            $error("xnorc_mvu: PE, SIMD, NF, SF, FANOUT, EB, ACC_W, QUEUE, LEVELS, OB must be >= 1");
+        end
+        if (ACC_W < 2) begin : bad_accumulator
+            $error("xnorc_mvu: ACC_W must be at least 2 (a range with room on both sides)");
+        end
+        if (THRESHOLDED && (LEVELS >> OB) != 0) begin : bad_levels
+            $error("xnorc_mvu: OB bits cannot count LEVELS thresholds");
+        end
+        if (!THRESHOLDED && !ACCUMULATES) begin : bad_output
+            $error("xnorc_mvu: OUTPUT must be threshold or accumulator");
+        end
+        if (OUT_BITS != OUT_W) begin : bad_out_bits
+            $error("xnorc_mvu: OUT_BITS must be PE*FANOUT*OB (threshold) or PE*ACC_W");
+        end
+        if (ACCUMULATES && FANOUT != 1) begin : bad_fanout
+            $error("xnorc_mvu: only a thresholded unit fans out");
+        end
+        if (WEIGHT_WORD != PE * SIMD * ((DECODE == 1 || SELECT) ? TAU : 1))
+        begin : bad_word
+            $error("xnorc_mvu: WEIGHT_WORD must be PE*SIMD weight bits or TAU-bit indices");
+        end
+        if (DECODE != 0 && DECODE != 1 || MEM_REG != 0 && MEM_REG != 1) begin : bad_flag
+            $error("xnorc_mvu: DECODE and MEM_REG must be 0 or 1");
+        end
+        if (DECODE == 1 && SELECT) begin : bad_decode
+            $error("xnorc_mvu: a select lane reads indices of responses, not decoded weights");
+        end
+    endgenerate
+
+    // ---- Issue: counters, credits, operand -----------------------------------------------
+    reg [NFW-1:0] nf;
+    reg [SFW-1:0] sf;
+    reg [AW-1:0] waddr;
+    // nf == 0, sf == SF - 1 and "a queue slot is unclaimed" as registers kept in step with the
+    // counters: they gate issue and in_ready, which must not start with a compare.
+    reg need_in, last_sf, credit_ok;
+    wire go = !last_sf || credit_ok;
+    assign in_ready = need_in && go;
+    wire issue = go && (need_in ? in_valid : 1'b1);
+    wire claim = issue && last_sf;
+
+    wire [XW-1:0] operand;
+    generate
+        if (NF > 1) begin : input_buffer
+            wire [XW-1:0] stored;
+            xnorc_ram #(
+                .WIDTH(XW),
+                .DEPTH(SF),
+                .ADDR_W(SFW),
+                .REGISTERED(0),
+                .STYLE(IBUF_STYLE)
+            ) ibuf (
+                .clk(clk),
+                .we(issue && need_in),
+                .waddr(sf),
+                .wdata(in_data),
+                .re(1'b1),
+                .raddr(sf),
+                .rdata(stored)
+            );
+            assign operand = need_in ? in_data : stored;
+        end else begin : stream_only
+            assign operand = in_data;
+        end
+    endgenerate
+
+    // The weight (or index) memory, read synchronously: its output is the weight register.
+    wire [WEIGHT_WORD-1:0] w_r;
+    xnorc_rom #(
+        .WIDTH(WEIGHT_WORD),
+        .DEPTH(WEIGHT_DEPTH),
+        .ADDR_W(AW),
+        .REGISTERED(1),
+        .INIT_FILE(WEIGHTS_FILE),
+        .STYLE(WEIGHT_STYLE)
+    ) weights (
+        .clk(clk),
+        .addr(waddr),
+        .rdata(w_r)
+    );
+    reg [XW-1:0] x_r;
+    always @(posedge clk) x_r <= operand;
+
+    // The address of the next op. Dense weights: one word per op, wrapping after the stored
+    // rows. Codebook indices: one word per channel block, the same row of words again for each
+    // kernel position, the next row after the pass.
+    wire [XW-1:0] x_d;
+    wire [WW-1:0] w_d;
+    generate
+        if (DECODE == 1) begin : decode
+            localparam integer BW = (CB_BLOCKS > 1) ? $clog2(CB_BLOCKS) : 1;
+            localparam integer KW = (KPOS > 1) ? $clog2(KPOS) : 1;
+            localparam integer BLOCK_LAST_I = CB_BLOCKS - 1;
+            localparam [BW-1:0] BLOCK_LAST = BLOCK_LAST_I[BW-1:0];
+            localparam integer ROW_LAST_I = WEIGHT_DEPTH - CB_BLOCKS;
+            localparam [AW-1:0] ROW_LAST = ROW_LAST_I[AW-1:0];
+            localparam [AW-1:0] ROW_STEP = CB_BLOCKS[AW-1:0];
+            reg [AW-1:0] row;
+            reg [BW-1:0] block;
+            reg [KW-1:0] kpos;
+            wire [AW-1:0] next_row = (row == ROW_LAST) ? {AW{1'b0}} : row + ROW_STEP;
+            always @(posedge clk) begin
+                if (rst) begin
+                    waddr <= {AW{1'b0}};
+                    row <= {AW{1'b0}};
+                    block <= {BW{1'b0}};
+                    kpos <= {KW{1'b0}};
+                end else if (issue) begin
+                    if (last_sf) begin
+                        row <= next_row;
+                        waddr <= next_row;
+                        block <= {BW{1'b0}};
+                        kpos <= {KW{1'b0}};
+                    end else if (block == BLOCK_LAST) begin
+                        waddr <= row;
+                        block <= {BW{1'b0}};
+                        kpos <= kpos + 1'b1;
+                    end else begin
+                        waddr <= waddr + 1'b1;
+                        block <= block + 1'b1;
+                    end
+                end
+            end
+            // The plane of the op's kernel position, read in step with its index word; a decode
+            // register stage turns each lane's index into its weight bit (a 2^TAU:1 mux).
+            wire [(1<<TAU)-1:0] plane;
+            xnorc_rom #(
+                .WIDTH(1 << TAU),
+                .DEPTH(KPOS),
+                .ADDR_W(KW),
+                .REGISTERED(1),
+                .INIT_FILE(PLANES_FILE),
+                .STYLE("logic")
+            ) planes (
+                .clk(clk),
+                .addr(kpos),
+                .rdata(plane)
+            );
+            reg [XW-1:0] x_c;
+            reg [WW-1:0] w_c;
+            genvar l;
+            for (l = 0; l < WW; l = l + 1) begin : lane_bit
+                always @(posedge clk) w_c[l] <= plane[w_r[l*TAU+:TAU]];
+            end
+            always @(posedge clk) x_c <= x_r;
+            assign x_d = x_c;
+            assign w_d = w_c;
+        end else begin : dense
+            always @(posedge clk) begin
+                if (rst) waddr <= {AW{1'b0}};
+                else if (issue) waddr <= (waddr == WEIGHT_LAST) ? {AW{1'b0}} : waddr + 1'b1;
+            end
+            assign x_d = x_r;
+            assign w_d = w_r;
+        end
+    endgenerate
+
+    always @(posedge clk) begin
+        if (rst) begin
+            nf <= {NFW{1'b0}};
+            sf <= {SFW{1'b0}};
+            need_in <= 1'b1;
+            last_sf <= SF == 1;
+        end else if (issue) begin
+            if (last_sf) begin
+                sf <= {SFW{1'b0}};
+                last_sf <= SF == 1;
+                nf <= (nf == NF_LAST) ? {NFW{1'b0}} : nf + 1'b1;
+                need_in <= NF == 1 || nf == NF_LAST;
+            end else begin
+                sf <= sf + 1'b1;
+                last_sf <= SF == 1 || sf == SF_NEXT_TO_LAST;
+            end
+        end
+    end
+
+    // Optionally a second operand/weight register, so no lane starts at a block RAM's output
+    // (an ECP5 DP16KD takes 5.6 ns from clock to data without its output register).
+    wire [XW-1:0] x_p;
+    wire [WW-1:0] w_p;
+    generate
+        if (MEM_REG == 1) begin : memory_output_register
+            reg [XW-1:0] x_q;
+            reg [WW-1:0] w_q;
+            always @(posedge clk) begin
+                x_q <= x_d;
+                w_q <= w_d;
+            end
+            assign x_p = x_q;
+            assign w_p = w_q;
+        end else begin : no_memory_output_register
+            assign x_p = x_d;
+            assign w_p = w_d;
+        end
+    endgenerate
+
+    // ---- Lanes and adder trees -----------------------------------------------------------
+    wire [PE*ACC_W-1:0] partial;
+    genvar p, s;
+    generate
+        for (p = 0; p < PE; p = p + 1) begin : pe_lanes
+            wire [SIMD*LEAF_W-1:0] leaves;
+            for (s = 0; s < SIMD; s = s + 1) begin : lane
+                xnorc_lane #(
+                    .LANE(LANE),
+                    .EB(EB),
+                    .IN_SIGNED(IN_SIGNED),
+                    .LEAF_W(LEAF_W),
+                    .TAU(TAU),
+                    .ENTRIES(ENTRIES),
+                    .RESPONSE_BITS(RESPONSE_BITS),
+                    .W_BITS(LANE_W)
+                ) unit (
+                    .w(w_p[(p*SIMD+s)*LANE_W+:LANE_W]),
+                    .x(x_p[s*EB+:EB]),
+                    .valid(x_p[XW-1]),
+                    .leaf(leaves[s*LEAF_W+:LEAF_W])
+                );
+            end
+            xnorc_adder_tree #(
+                .N(SIMD),
+                .LEAF_W(LEAF_W),
+                .SIGNED(LEAF_SIGNED),
+                .OUT_W(ACC_W),
+                .PIPELINE(TREE_PIPELINE)
+            ) tree (
+                .clk(clk),
+                .leaves(leaves),
+                .sum(partial[p*ACC_W+:ACC_W])
+            );
+        end
+    endgenerate
+
+    // ---- Control travelling with each op: valid, last and first op of a pass, its nf -----
+    // Stage 0 is the operand register; stage REGS reaches the accumulator. Only thresholds look
+    // at the op's nf (to pick their ROM word), one stage ahead of the compare.
+    reg [REGS:0] v, last, first;
+    reg [(REGS+1)*NFW-1:0] nf_at;
+    always @(posedge clk) begin
+        v[0] <= rst ? 1'b0 : issue;
+        last[0] <= issue && last_sf;
+        first[0] <= sf == {SFW{1'b0}};
+        nf_at[0+:NFW] <= nf;
+    end
+    genvar r;
+    generate
+        for (r = 1; r <= REGS; r = r + 1) begin : control
+            always @(posedge clk) begin
+                v[r] <= rst ? 1'b0 : v[r-1];
+                last[r] <= last[r-1];
+                first[r] <= first[r-1];
+                nf_at[r*NFW+:NFW] <= nf_at[(r-1)*NFW+:NFW];
+            end
+        end
+    endgenerate
+
+    // ---- Accumulate; after the last op of a pass the accumulators hold the totals ----------
+    reg [PE*ACC_W-1:0] acc;
+    generate
+        for (p = 0; p < PE; p = p + 1) begin : accumulate
+            always @(posedge clk) begin
+                if (v[REGS]) begin
+                    acc[p*ACC_W+:ACC_W] <= first[REGS] ? partial[p*ACC_W+:ACC_W]
+                                                       : acc[p*ACC_W+:ACC_W] + partial[p*ACC_W+:ACC_W];
+                end
+            end
+        end
+    endgenerate
+
+    // ---- Compare stage: the op that updated the accumulators last cycle --------------------
+    reg v_cmp, last_cmp;
+    always @(posedge clk) begin
+        v_cmp <= rst ? 1'b0 : v[REGS];
+        last_cmp <= last[REGS];
+    end
+
+    // How many of an output's thresholds its total passes, 0..LEVELS, in OB bits: a chain of
+    // adds, first level first.
+    function [OB-1:0] passed(input [LEVELS-1:0] passes);
+        integer j;
+        begin
+            passed = {OB{1'b0}};
+            for (j = 0; j < LEVELS; j = j + 1) passed = passed + {{(OB - 1) {1'b0}}, passes[j]};
+        end
+    endfunction
+
+    wire [OUT_W-1:0] out_value;
+    generate
+        if (ACCUMULATES) begin : accumulators
+            assign out_value = acc;
+            // Only thresholds read the op's nf.
+            wire unused_nf = &{1'b0, nf_at};
+        end else begin : thresholds
+            // Read synchronously while the pass's last op is at the accumulator, so the word
+            // arrives with the compare (and a large threshold memory can live in block RAM).
+            wire [THRESHOLD_W-1:0] word;
+            xnorc_rom #(
+                .WIDTH(THRESHOLD_W),
+                .DEPTH(NF),
+                .ADDR_W(NFW),
+                .REGISTERED(1),
+                .INIT_FILE(THRESHOLDS_FILE),
+                .STYLE(THRESHOLD_STYLE)
+            ) table_rom (
+                .clk(clk),
+                .addr(nf_at[REGS*NFW+:NFW]),
+                .rdata(word)
+            );
+            genvar e, k;
+            for (e = 0; e < OUTS; e = e + 1) begin : output_element
+                // Offset binary (sign bit flipped): the signed order becomes the unsigned one.
+                wire [ACC_W-1:0] total = acc[(e%PE)*ACC_W+:ACC_W];
+                wire [ACC_W-1:0] biased = {~total[ACC_W-1], total[ACC_W-2:0]};
+                wire ge = word[OUTS*LEVELS*ACC_W+e];
+                wire [LEVELS-1:0] passes;
+                for (k = 0; k < LEVELS; k = k + 1) begin : level
+                    // >= t: the compare itself; <= t: not >= t + 1.
+                    assign passes[k] = (biased >= word[(e*LEVELS+k)*ACC_W+:ACC_W]) == ge;
+                end
+                // The count of thresholds passed, 0..LEVELS, in OB bits.
+                if (OB == 1) begin : one_level
+                    assign out_value[e*OB] = passes[0];
+                end else begin : levels
+                    assign out_value[e*OB+:OB] = passed(passes);
+                end
+            end
+        end
+    endgenerate
+
+    // The result register sits next to the compare logic; the queue behind it may be placed
+    // far away, near the next stage (on an UP5K the route to it cost 5.7 ns of 20).
+    reg [OUT_W-1:0] result;
+    reg v_result;
+    always @(posedge clk) begin
+        result <= out_value;
+        v_result <= rst ? 1'b0 : v_cmp && last_cmp;
+    end
+
+    // ---- Output queue and credits: a claim at a last op's issue, a return when a beat leaves.
+    // The claims guarantee a slot for every write, so the queue's not_full is not needed.
+    wire read = out_valid && out_ready;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire unused_not_full;
+    /* verilator lint_on UNUSEDSIGNAL */
+    xnorc_queue #(
+        .WIDTH(OUT_W),
+        .DEPTH(QUEUE),
+        .STYLE("logic")
+    ) queue (
+        .clk(clk),
+        .rst(rst),
+        .wr(v_result),
+        .din(result),
+        .rd(read),
+        .head(out_data),
+        .not_full(unused_not_full),
+        .not_empty(out_valid)
+    );
+    reg [CW-1:0] credits;
+    always @(posedge clk) begin
+        if (rst) begin
+            credits <= QUEUE_SIZE;
+            credit_ok <= 1'b1;
+        end else if (claim && !read) begin
+            credits <= credits - 1'b1;
+            credit_ok <= credits != ONE_CREDIT;
+        end else if (read && !claim) begin
+            credits <= credits + 1'b1;
+            credit_ok <= 1'b1;
+        end
+    end
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,866 @@
+//! Each module of the Verilog library (`rtl/lib/`) on its own under Verilator: a wrapper top
+//! instantiates it with chosen parameters, the harness streams random beats through it with
+//! random input stalls and output backpressure, and the output beats are compared with a naive
+//! model written here from the module's header — independent of the generator, which never
+//! runs in these tests (memory images are encoded here too).
+//!
+//! The end-to-end tests (tests/hardware.rs) check whole cores against the reference simulator
+//! and the cycle model; these check each module's contract in isolation, including
+//! parameterizations the planner rarely produces, and that parameter limits stop elaboration.
+
+mod common;
+
+use common::require_tool;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::path::{Path, PathBuf};
+use xnorc_rtl::verilog::{r, Instance, Module, Param};
+use xnorc_verify::verilator::{self, Stalls};
+
+/// A build directory shared by the tests, so Verilator builds are cached across runs.
+fn cache() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("build/test-library")
+}
+
+/// A beat: its bits, least significant first.
+type Beat = Vec<bool>;
+
+fn bits_of(value: i64, width: usize) -> Beat {
+    (0..width).map(|i| (value >> i.min(63)) & 1 == 1).collect()
+}
+
+fn value_of(bits: &[bool], signed: bool) -> i64 {
+    let v = bits
+        .iter()
+        .enumerate()
+        .fold(0i64, |v, (i, &b)| v | (i64::from(b) << i));
+    if signed && bits.last() == Some(&true) {
+        v - (1i64 << bits.len())
+    } else {
+        v
+    }
+}
+
+/// Field `i` of `width` bits.
+fn field(beat: &[bool], i: usize, width: usize) -> &[bool] {
+    &beat[i * width..(i + 1) * width]
+}
+
+/// A hex image as `$readmemh` reads it: one word per line, most significant digit first.
+fn hex(words: &[Beat]) -> String {
+    words
+        .iter()
+        .map(|w| {
+            let digits = w.len().div_ceil(4);
+            (0..digits)
+                .rev()
+                .map(|d| {
+                    let nibble = (0..4).fold(0u32, |v, b| {
+                        v | u32::from(w.get(d * 4 + b).copied().unwrap_or(false)) << b
+                    });
+                    char::from_digit(nibble, 16).unwrap()
+                })
+                .collect::<String>()
+                + "\n"
+        })
+        .collect()
+}
+
+/// Runs `module` with `params` under Verilator on `input` beats (of `in_width` bits) and
+/// returns `outputs` output beats of `out_width` bits, with stalls on both sides.
+fn run(
+    module: &str,
+    params: Vec<(&str, Param)>,
+    images: &[(&str, String)],
+    (in_width, out_width): (usize, usize),
+    input: &[Beat],
+    outputs: usize,
+) -> Vec<Beat> {
+    require_tool("verilator");
+    let dir = tempfile::tempdir().unwrap();
+    let mut top = Module::new("tb_top");
+    top.input("clk", 1);
+    top.input("rst", 1);
+    top.input("in_valid", 1);
+    top.output("in_ready", 1);
+    top.input("in_data", in_width);
+    top.output("out_valid", 1);
+    top.input("out_ready", 1);
+    top.output("out_data", out_width);
+    let ports = [
+        "clk",
+        "rst",
+        "in_valid",
+        "in_ready",
+        "in_data",
+        "out_valid",
+        "out_ready",
+        "out_data",
+    ];
+    top.instance(Instance {
+        module: module.into(),
+        name: "dut".into(),
+        comment: Vec::new(),
+        params: params.into_iter().map(|(p, v)| (p.into(), v)).collect(),
+        ports: ports.iter().map(|p| (p.to_string(), r(*p))).collect(),
+    });
+    let mut files = xnorc_rtl::library::files_for([module]);
+    files.push((
+        "tb_top.v".into(),
+        format!(
+            "`default_nettype none\n{}`default_nettype wire\n",
+            top.render()
+        ),
+    ));
+    for (name, text) in images {
+        files.push((name.to_string(), text.clone()));
+    }
+    for (name, text) in &files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let harness = verilator::build(dir.path(), "tb_top", in_width, &cache(), false)
+        .unwrap_or_else(|e| panic!("{module}: {e}"));
+    let words = in_width.div_ceil(32);
+    let stimulus: Vec<u32> = input
+        .iter()
+        .flat_map(|beat| {
+            (0..words).map(move |w| {
+                (0..32).fold(0u32, |v, b| {
+                    v | u32::from(beat.get(w * 32 + b).copied().unwrap_or(false)) << b
+                })
+            })
+        })
+        .collect();
+    let stalls = Stalls {
+        seed: 7,
+        input_per_mille: 300,
+        output_per_mille: 300,
+    };
+    let log = harness
+        .run(&stimulus, outputs, stalls, 200_000, None)
+        .unwrap_or_else(|e| panic!("{module}: {e}"));
+    log.outputs
+        .iter()
+        .map(|(_, w)| {
+            (0..out_width)
+                .map(|i| (w[i / 32] >> (i % 32)) & 1 == 1)
+                .collect()
+        })
+        .collect()
+}
+
+fn random_beats(rng: &mut ChaCha8Rng, n: usize, width: usize) -> Vec<Beat> {
+    (0..n)
+        .map(|_| (0..width).map(|_| rng.gen()).collect())
+        .collect()
+}
+
+#[test]
+fn fifo_passes_every_beat_in_order() {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let input = random_beats(&mut rng, 40, 37);
+    for depth in [1, 3] {
+        let out = run(
+            "xnorc_fifo",
+            vec![
+                ("WIDTH", Param::Int(37)),
+                ("DEPTH", Param::Int(depth)),
+                ("STYLE", Param::Str("auto".into())),
+            ],
+            &[],
+            (37, 37),
+            &input,
+            input.len(),
+        );
+        assert_eq!(out, input, "depth {depth}");
+    }
+}
+
+#[test]
+fn width_converters_concatenate_and_split_low_bits_first() {
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let narrow = random_beats(&mut rng, 30, 5);
+    let wide: Vec<Beat> = narrow.chunks(3).map(|c| c.concat()).collect();
+    let up = run(
+        "xnorc_dwc_up",
+        vec![("WIDTH", Param::Int(5)), ("RATIO", Param::Int(3))],
+        &[],
+        (5, 15),
+        &narrow,
+        wide.len(),
+    );
+    assert_eq!(up, wide);
+    let down = run(
+        "xnorc_dwc_down",
+        vec![("WIDTH", Param::Int(5)), ("RATIO", Param::Int(3))],
+        &[],
+        (15, 5),
+        &wide,
+        narrow.len(),
+    );
+    assert_eq!(down, narrow);
+}
+
+#[test]
+fn pool_takes_the_max_of_each_whole_window() {
+    // 4 channels, 2 per beat, 3-bit signed elements, 5×5 map, 2×2 windows: 2×2 outputs; the
+    // last row and column are dropped.
+    let (c, elems, eb, h, w, k) = (4, 2, 3, 5, 5, 2);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let frames = 2;
+    let maps: Vec<Vec<i64>> = (0..frames)
+        .map(|_| (0..h * w * c).map(|_| rng.gen_range(-4..4)).collect())
+        .collect();
+    // Streamed pixel by pixel, channels innermost, `elems` channels per beat.
+    let mut input = Vec::new();
+    for map in &maps {
+        for px in 0..h * w {
+            for b in 0..c / elems {
+                input.push(
+                    (0..elems)
+                        .flat_map(|e| bits_of(map[px * c + b * elems + e], eb))
+                        .collect(),
+                );
+            }
+        }
+    }
+    let mut want: Vec<Beat> = Vec::new();
+    for map in &maps {
+        for oy in 0..h / k {
+            for ox in 0..w / k {
+                for b in 0..c / elems {
+                    want.push(
+                        (0..elems)
+                            .flat_map(|e| {
+                                let ch = b * elems + e;
+                                let max = (0..k * k)
+                                    .map(|t| map[((oy * k + t / k) * w + ox * k + t % k) * c + ch])
+                                    .max()
+                                    .unwrap();
+                                bits_of(max, eb)
+                            })
+                            .collect(),
+                    );
+                }
+            }
+        }
+    }
+    let out = run(
+        "xnorc_pool",
+        vec![
+            ("C", Param::Int(c as i64)),
+            ("ELEMS", Param::Int(elems as i64)),
+            ("EB", Param::Int(eb as i64)),
+            ("IN_SIGNED", Param::Int(1)),
+            ("H", Param::Int(h as i64)),
+            ("W", Param::Int(w as i64)),
+            ("K", Param::Int(k as i64)),
+        ],
+        &[],
+        (elems * eb, elems * eb),
+        &input,
+        want.len(),
+    );
+    assert_eq!(out, want);
+}
+
+/// The window generator's taps for one frame: (pixel index or None for padding, channel
+/// block), in the module's order.
+#[allow(clippy::too_many_arguments)]
+fn window_taps(
+    (h, w, cb): (usize, usize, usize),
+    (kh, kw, stride): (usize, usize, usize),
+    (pad_top, pad_left): (usize, usize),
+    (out_h, out_w): (usize, usize),
+    cb_outer: bool,
+) -> Vec<(Option<usize>, usize)> {
+    let mut taps = Vec::new();
+    for oy in 0..out_h {
+        for ox in 0..out_w {
+            let tap = |ky: usize, kx: usize, c: usize| {
+                let (y, x) = (
+                    (oy * stride + ky) as i64 - pad_top as i64,
+                    (ox * stride + kx) as i64 - pad_left as i64,
+                );
+                let inside = (0..h as i64).contains(&y) && (0..w as i64).contains(&x);
+                (inside.then(|| y as usize * w + x as usize), c)
+            };
+            if cb_outer {
+                for c in 0..cb {
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            taps.push(tap(ky, kx, c));
+                        }
+                    }
+                }
+            } else {
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        for c in 0..cb {
+                            taps.push(tap(ky, kx, c));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    taps
+}
+
+#[test]
+fn window_generator_emits_every_tap_in_order() {
+    // 5×4 map, 2 beats of 3 bits per pixel, 3×2 kernel, stride 2, padding 1/1.
+    let (h, w, cb, dw) = (5, 4, 2, 3);
+    let (kh, kw, stride, pad_top, pad_left) = (3, 2, 2, 1, 1);
+    let (out_h, out_w) = (
+        (h + 2 * pad_top - kh) / stride + 1,
+        (w + pad_left - kw) / stride + 1,
+    );
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let frames = 3;
+    let input = random_beats(&mut rng, frames * h * w * cb, dw);
+    for (masked, cb_outer) in [(true, false), (false, true)] {
+        let mut want = Vec::new();
+        for f in 0..frames {
+            for (px, c) in window_taps(
+                (h, w, cb),
+                (kh, kw, stride),
+                (pad_top, pad_left),
+                (out_h, out_w),
+                cb_outer,
+            ) {
+                let mut beat = match px {
+                    Some(p) => input[(f * h * w + p) * cb + c].clone(),
+                    None => vec![false; dw],
+                };
+                if masked {
+                    beat.push(px.is_some());
+                }
+                want.push(beat);
+            }
+        }
+        let int = |v: usize| Param::Int(v as i64);
+        let out = run(
+            "xnorc_swg",
+            vec![
+                ("H", int(h)),
+                ("W", int(w)),
+                ("CB", int(cb)),
+                ("DW", int(dw)),
+                ("KH", int(kh)),
+                ("KW", int(kw)),
+                ("STRIDE", int(stride)),
+                ("PAD_TOP", int(pad_top)),
+                ("PAD_LEFT", int(pad_left)),
+                ("OUT_H", int(out_h)),
+                ("OUT_W", int(out_w)),
+                ("ROWS", int(8)),
+                ("MASKED", Param::flag(masked)),
+                ("CB_OUTER", Param::flag(cb_outer)),
+            ],
+            &[],
+            (dw, dw + usize::from(masked)),
+            &input,
+            want.len(),
+        );
+        assert_eq!(
+            out, want,
+            "masked {masked}, channel blocks outer {cb_outer}"
+        );
+    }
+}
+
+/// A small MVU under test: K inputs, O outputs, its weights (`weights[o][k]`) and what it
+/// outputs per vector.
+struct MvuCase {
+    params: Vec<(&'static str, Param)>,
+    images: Vec<(&'static str, String)>,
+    in_width: usize,
+    out_width: usize,
+    input: Vec<Beat>,
+    want: Vec<Beat>,
+}
+
+/// A binary (XNOR) layer with 3-level thresholds (2-bit counts) and fan-out 2: K = 6 inputs,
+/// PE 2 × SIMD 3, NF 2 × SF 2, 4 computed filters sent to 2 channel groups each.
+fn xnor_threshold_case(rng: &mut ChaCha8Rng) -> MvuCase {
+    let (k, pe, simd, fanout, levels, ob) = (6, 2, 3, 2, 3, 2);
+    let (sf, filters) = (k / simd, 4);
+    let nf = filters / pe;
+    let outs = pe * fanout;
+    let acc_w = 4; // popcounts 0..=6 with room for −1 and 7; bounds lie in 0..=7
+    let weights: Vec<Vec<bool>> = (0..filters)
+        .map(|_| (0..k).map(|_| rng.gen()).collect())
+        .collect();
+    // Output e of pass n is channel n·outs + e, computing filter n·PE + e mod PE; per channel,
+    // ascending thresholds and a direction.
+    let channels = nf * outs;
+    let ge: Vec<bool> = (0..channels).map(|_| rng.gen()).collect();
+    let thresholds: Vec<Vec<i64>> = (0..channels)
+        .map(|_| {
+            let mut t: Vec<i64> = (0..levels).map(|_| rng.gen_range(0..=6)).collect();
+            t.sort_unstable();
+            t
+        })
+        .collect();
+    // Weight word at nf·SF + sf: bit pe·SIMD + s = weight of filter nf·PE + pe, input sf·SIMD + s.
+    let weight_words: Vec<Beat> = (0..nf * sf)
+        .map(|a| {
+            let (n, s0) = (a / sf, a % sf);
+            (0..pe * simd)
+                .map(|b| weights[n * pe + b / simd][s0 * simd + b % simd])
+                .collect()
+        })
+        .collect();
+    // Threshold word per nf: offset-binary bounds (≤ t stored as ≥ t + 1), then directions.
+    let bound = |t: i64, ge: bool| {
+        let mut b = bits_of(if ge { t } else { t + 1 }, acc_w);
+        b[acc_w - 1] = !b[acc_w - 1];
+        b
+    };
+    let threshold_words: Vec<Beat> = (0..nf)
+        .map(|n| {
+            let mut word = Vec::new();
+            for e in 0..outs {
+                for &t in &thresholds[n * outs + e] {
+                    word.extend(bound(t, ge[n * outs + e]));
+                }
+            }
+            word.extend((0..outs).map(|e| ge[n * outs + e]));
+            word
+        })
+        .collect();
+    let vectors = 5;
+    let input_vectors: Vec<Vec<bool>> = (0..vectors)
+        .map(|_| (0..k).map(|_| rng.gen()).collect())
+        .collect();
+    let input: Vec<Beat> = input_vectors
+        .iter()
+        .flat_map(|v| v.chunks(simd).map(<[bool]>::to_vec))
+        .collect();
+    let mut want = Vec::new();
+    for v in &input_vectors {
+        for n in 0..nf {
+            let mut beat = Vec::new();
+            for e in 0..outs {
+                let filter = n * pe + e % pe;
+                let p = (0..k).filter(|&i| weights[filter][i] == v[i]).count() as i64;
+                let ch = n * outs + e;
+                let count = thresholds[ch]
+                    .iter()
+                    .filter(|&&t| if ge[ch] { p >= t } else { p <= t })
+                    .count();
+                beat.extend(bits_of(count as i64, ob));
+            }
+            want.push(beat);
+        }
+    }
+    let int = |v: usize| Param::Int(v as i64);
+    MvuCase {
+        params: vec![
+            ("PE", int(pe)),
+            ("SIMD", int(simd)),
+            ("NF", int(nf)),
+            ("SF", int(sf)),
+            ("FANOUT", int(fanout)),
+            ("LANE", Param::Str("xnor".into())),
+            ("ACC_W", int(acc_w)),
+            ("WEIGHT_WORD", int(pe * simd)),
+            ("WEIGHT_DEPTH", int(nf * sf)),
+            ("WEIGHTS_FILE", Param::Str("w.hex".into())),
+            ("OUTPUT", Param::Str("threshold".into())),
+            ("LEVELS", int(levels)),
+            ("OB", int(ob)),
+            ("THRESHOLDS_FILE", Param::Str("t.hex".into())),
+            ("TREE_PIPELINE", int(1)),
+            ("QUEUE", int(2)),
+            ("OUT_BITS", int(outs * ob)),
+        ],
+        images: vec![
+            ("w.hex", hex(&weight_words)),
+            ("t.hex", hex(&threshold_words)),
+        ],
+        in_width: simd,
+        out_width: outs * ob,
+        input,
+        want,
+    }
+}
+
+/// An integer (add/sub) layer streaming its accumulators: int4 inputs, ±1 weights, K = 4,
+/// O = 3, PE 3 × SIMD 2, a second operand register, an unpipelined tree.
+fn add_sub_accumulator_case(rng: &mut ChaCha8Rng) -> MvuCase {
+    let (k, o, pe, simd, eb, acc_w) = (4, 3, 3, 2, 4, 7);
+    let sf = k / simd;
+    let weights: Vec<Vec<bool>> = (0..o)
+        .map(|_| (0..k).map(|_| rng.gen()).collect())
+        .collect();
+    let weight_words: Vec<Beat> = (0..sf)
+        .map(|s0| {
+            (0..pe * simd)
+                .map(|b| weights[b / simd][s0 * simd + b % simd])
+                .collect()
+        })
+        .collect();
+    let vectors: Vec<Vec<i64>> = (0..6)
+        .map(|_| (0..k).map(|_| rng.gen_range(-8..8)).collect())
+        .collect();
+    let input: Vec<Beat> = vectors
+        .iter()
+        .flat_map(|v| {
+            v.chunks(simd)
+                .map(|c| c.iter().flat_map(|&x| bits_of(x, eb)).collect())
+        })
+        .collect();
+    let want: Vec<Beat> = vectors
+        .iter()
+        .map(|v| {
+            (0..o)
+                .flat_map(|f| {
+                    let s: i64 = (0..k)
+                        .map(|i| if weights[f][i] { v[i] } else { -v[i] })
+                        .sum();
+                    bits_of(s, acc_w)
+                })
+                .collect()
+        })
+        .collect();
+    let int = |v: usize| Param::Int(v as i64);
+    MvuCase {
+        params: vec![
+            ("PE", int(pe)),
+            ("SIMD", int(simd)),
+            ("NF", int(1)),
+            ("SF", int(sf)),
+            ("EB", int(eb)),
+            ("IN_SIGNED", int(1)),
+            ("LANE", Param::Str("add_sub".into())),
+            ("LEAF_W", int(eb + 1)),
+            ("LEAF_SIGNED", int(1)),
+            ("ACC_W", int(acc_w)),
+            ("WEIGHT_WORD", int(pe * simd)),
+            ("WEIGHT_DEPTH", int(sf)),
+            ("WEIGHTS_FILE", Param::Str("w.hex".into())),
+            ("OUTPUT", Param::Str("accumulator".into())),
+            ("TREE_PIPELINE", int(0)),
+            ("MEM_REG", int(1)),
+            ("QUEUE", int(1)),
+            ("OUT_BITS", int(pe * acc_w)),
+        ],
+        images: vec![("w.hex", hex(&weight_words))],
+        in_width: simd * eb,
+        out_width: pe * acc_w,
+        input,
+        want,
+    }
+}
+
+#[test]
+fn mvu_computes_thresholds_and_accumulators() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    for case in [
+        xnor_threshold_case(&mut rng),
+        add_sub_accumulator_case(&mut rng),
+    ] {
+        let images: Vec<(&str, String)> = case.images.clone();
+        let out = run(
+            "xnorc_mvu",
+            case.params,
+            &images,
+            (case.in_width, case.out_width),
+            &case.input,
+            case.want.len(),
+        );
+        assert_eq!(out, case.want);
+    }
+}
+
+#[test]
+fn scores_are_affine_with_the_lowest_index_winning_ties() {
+    let (classes, acc_w, score_w) = (5, 6, 10);
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    let mul: Vec<i64> = (0..classes).map(|_| rng.gen_range(-3..=3)).collect();
+    let add: Vec<i64> = (0..classes).map(|_| rng.gen_range(-20..=20)).collect();
+    // Small accumulators so that ties happen.
+    let frames: Vec<Vec<i64>> = (0..40)
+        .map(|_| (0..classes).map(|_| rng.gen_range(-2..=2)).collect())
+        .collect();
+    let input: Vec<Beat> = frames
+        .iter()
+        .map(|f| f.iter().flat_map(|&a| bits_of(a, acc_w)).collect())
+        .collect();
+    let want: Vec<Beat> = frames
+        .iter()
+        .map(|f| {
+            let scores: Vec<i64> = (0..classes).map(|c| mul[c] * f[c] + add[c]).collect();
+            let best = (0..classes).fold(0, |b, c| if scores[c] > scores[b] { c } else { b });
+            let mut beat: Beat = scores.iter().flat_map(|&s| bits_of(s, score_w)).collect();
+            beat.extend(bits_of(best as i64, 3));
+            beat
+        })
+        .collect();
+    let out = run(
+        "xnorc_scores",
+        vec![
+            ("CLASSES", Param::Int(classes as i64)),
+            ("ACC_W", Param::Int(acc_w as i64)),
+            ("SCORE_W", Param::Int(score_w as i64)),
+            ("MUL", Param::Fields(score_w, mul)),
+            ("ADD", Param::Fields(score_w, add)),
+        ],
+        &[],
+        (classes * acc_w, classes * score_w + 3),
+        &input,
+        want.len(),
+    );
+    for (got, want) in out.iter().zip(&want) {
+        let decode = |b: &Beat| {
+            let scores: Vec<i64> = (0..classes)
+                .map(|c| value_of(field(b, c, score_w), true))
+                .collect();
+            (scores, value_of(&b[classes * score_w..], false))
+        };
+        assert_eq!(decode(got), decode(want));
+    }
+}
+
+#[test]
+fn responses_sum_each_kernels_taps_per_channel() {
+    // 2 channels per beat, 3 kernel positions, 3 codebook kernels, XNOR taps.
+    let (simd, taps, entries) = (2, 3, 3);
+    let rb = 2; // responses 0..3
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let planes: Vec<Beat> = (0..taps)
+        .map(|_| (0..entries).map(|_| rng.gen()).collect())
+        .collect();
+    let blocks = 10;
+    let input = random_beats(&mut rng, blocks * taps, simd);
+    let mut want: Vec<Beat> = Vec::new();
+    for block in input.chunks(taps) {
+        // Kernel j's response on channel s: the taps where the input matches its bit.
+        let response = |s: usize, j: usize| {
+            block
+                .iter()
+                .zip(&planes)
+                .filter(|(x, p)| x[s] == p[j])
+                .count() as i64
+        };
+        let mut beat = Vec::new();
+        for s in 0..simd {
+            for j in 0..entries {
+                beat.extend(bits_of(response(s, j), rb));
+            }
+        }
+        want.push(beat);
+    }
+    let out = run(
+        "xnorc_responses",
+        vec![
+            ("SIMD", Param::Int(simd as i64)),
+            ("TAPS", Param::Int(taps as i64)),
+            ("ENTRIES", Param::Int(entries as i64)),
+            ("LANE", Param::Str("xnor".into())),
+            ("RESPONSE_BITS", Param::Int(rb as i64)),
+            ("PLANES_FILE", Param::Str("p.hex".into())),
+        ],
+        &[("p.hex", hex(&planes))],
+        (simd, simd * entries * rb),
+        &input,
+        want.len(),
+    );
+    assert_eq!(out, want);
+}
+
+#[test]
+fn split_threshold_decides_split_channels_by_their_tables() {
+    // 3 channels, 5 rows (3 outputs, 2 probe rows), 5-bit accumulators. Channel 1 is split
+    // with key v − u (table on keys −2..=2), channel 2 with key u (keys 0..=3).
+    let (o, rows, a) = (3, 5, 5);
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let plain: Vec<(i64, bool)> = (0..o).map(|_| (rng.gen_range(-6..6), rng.gen())).collect();
+    let tables: [(usize, usize, u8, i64, bool, Vec<i64>); 2] = [
+        (
+            1,
+            3,
+            0,
+            -2,
+            true,
+            (0..5).map(|_| rng.gen_range(-8..8)).collect(),
+        ),
+        (
+            2,
+            4,
+            2,
+            0,
+            false,
+            (0..4).map(|_| rng.gen_range(-8..8)).collect(),
+        ),
+    ];
+    let bound = |t: i64, ge: bool| {
+        let mut b = bits_of(if ge { t } else { t + 1 }, a);
+        b[a - 1] = !b[a - 1];
+        b
+    };
+    let threshold_words: Vec<Beat> = plain
+        .iter()
+        .map(|&(t, ge)| {
+            let mut w = bound(t, ge);
+            w.push(ge);
+            w
+        })
+        .collect();
+    let table_words: Vec<Beat> = tables
+        .iter()
+        .flat_map(|(_, _, _, _, ge, t)| t.iter().map(move |&v| bound(v, *ge)))
+        .collect();
+    let total = table_words.len();
+    let aw = usize::BITS as usize - (total - 1).leading_zeros() as usize;
+    let mut base = 0;
+    let offsets: Vec<i64> = tables
+        .iter()
+        .map(|(_, _, _, key_min, _, t)| {
+            let off = (base as i64 - key_min).rem_euclid(1 << aw);
+            base += t.len();
+            off
+        })
+        .collect();
+    let mut input = Vec::new();
+    let mut want = Vec::new();
+    for _ in 0..12 {
+        // Accumulators chosen so every key stays inside its table.
+        let v: Vec<i64> = (0..o).map(|_| rng.gen_range(-8..8)).collect();
+        let u1 = v[1] - rng.gen_range(-2..=2);
+        let u2 = rng.gen_range(0..=3);
+        for acc in v.iter().chain([u1, u2].iter()) {
+            input.push(bits_of(*acc, a));
+        }
+        let mut bits: Vec<bool> = (0..o)
+            .map(|c| {
+                let (t, ge) = plain[c];
+                if ge {
+                    v[c] >= t
+                } else {
+                    v[c] <= t
+                }
+            })
+            .collect();
+        for (q, (ch, _, _, key_min, ge, table)) in tables.iter().enumerate() {
+            let key = if q == 0 { v[1] - u1 } else { u2 };
+            let t = table[(key - key_min) as usize];
+            bits[*ch] = if *ge { v[*ch] >= t } else { v[*ch] <= t };
+        }
+        want.push(bits);
+    }
+    assert_eq!(rows, o + 2);
+    let out = run(
+        "xnorc_split_threshold",
+        vec![
+            ("O", Param::Int(o as i64)),
+            ("ROWS", Param::Int(rows as i64)),
+            ("ACC_W", Param::Int(a as i64)),
+            ("IN_W", Param::Int(a as i64)),
+            ("THRESHOLDS_FILE", Param::Str("t.hex".into())),
+            ("TABLES_FILE", Param::Str("tables.hex".into())),
+            ("TABLE_DEPTH", Param::Int(total as i64)),
+            ("SPLITS", Param::Int(2)),
+            ("SPLIT_CHANNEL", Param::Fields(32, vec![1, 2])),
+            ("SPLIT_PROBE_ROW", Param::Fields(32, vec![3, 4])),
+            ("SPLIT_KEY", Param::Fields(2, vec![0, 2])),
+            ("SPLIT_OFFSET", Param::Fields(32, offsets)),
+            ("SPLIT_GE", Param::Fields(1, vec![1, 0])),
+        ],
+        &[
+            ("t.hex", hex(&threshold_words)),
+            ("tables.hex", hex(&table_words)),
+        ],
+        (a, o),
+        &input,
+        want.len(),
+    );
+    assert_eq!(out, want);
+}
+
+#[test]
+fn gearboxes_carry_frames_through_bytes() {
+    // 3 beats of 5 bits per frame: 15 bits in 2 bytes, the last bit of the second padding.
+    let (width, beats) = (5, 3);
+    let mut rng = ChaCha8Rng::seed_from_u64(10);
+    let frames = random_beats(&mut rng, 6, width * beats);
+    let bytes: Vec<Beat> = frames
+        .iter()
+        .flat_map(|f| {
+            let mut padded = f.clone();
+            padded.resize(16, false);
+            padded.chunks(8).map(<[bool]>::to_vec).collect::<Vec<_>>()
+        })
+        .collect();
+    let beats_out = run(
+        "xnorc_bytes_to_beats",
+        vec![
+            ("WIDTH", Param::Int(width as i64)),
+            ("BEATS", Param::Int(beats as i64)),
+        ],
+        &[],
+        (8, width),
+        &bytes,
+        frames.len() * beats,
+    );
+    let want: Vec<Beat> = frames
+        .iter()
+        .flat_map(|f| f.chunks(width).map(<[bool]>::to_vec).collect::<Vec<_>>())
+        .collect();
+    assert_eq!(beats_out, want);
+    let bytes_out = run(
+        "xnorc_beat_to_bytes",
+        vec![("WIDTH", Param::Int((width * beats) as i64))],
+        &[],
+        (width * beats, 8),
+        &frames,
+        bytes.len(),
+    );
+    assert_eq!(bytes_out, bytes);
+}
+
+#[test]
+fn parameter_limits_stop_elaboration() {
+    require_tool("verilator");
+    // A window generator whose line buffer is not a power of two, and an MVU whose weight word
+    // does not hold PE·SIMD bits: each module's own check names the problem.
+    for (module, params, message) in [
+        (
+            "xnorc_swg",
+            "#(.H(4), .W(4), .KH(3), .KW(3), .OUT_H(2), .OUT_W(2), .ROWS(6))",
+            "ROWS must be a power of two",
+        ),
+        (
+            "xnorc_mvu",
+            "#(.PE(2), .SIMD(2), .WEIGHT_WORD(3), .WEIGHTS_FILE(\"w.hex\"), .OUT_BITS(2))",
+            "WEIGHT_WORD must be",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in xnorc_rtl::library::files_for([module]) {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        std::fs::write(dir.path().join("w.hex"), "0\n").unwrap();
+        std::fs::write(
+            dir.path().join("bad.v"),
+            format!("module bad; {module} {params} dut (); endmodule\n"),
+        )
+        .unwrap();
+        let out = std::process::Command::new("verilator")
+            .current_dir(dir.path())
+            .args(["--lint-only", "-Wno-PINMISSING", "--top-module", "bad"])
+            .args(
+                std::fs::read_dir(dir.path())
+                    .unwrap()
+                    .map(|e| e.unwrap().path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "v")),
+            )
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{module}: elaborated with {params}");
+        assert!(stderr.contains(message), "{module}: {stderr}");
+    }
+}
