@@ -189,7 +189,10 @@ fn build_testbench(
         .args([
             "--top-module",
             top,
+            // Lint is its own test; but a library module's parameter check (`$error` at
+            // elaboration) must stop the build, not run a design outside its limits.
             "-Wno-fatal",
+            "-Werror-USERERROR",
             "-CFLAGS",
             &std::iter::once("-O1".to_string())
                 .chain(defines.iter().map(|d| format!("-D{d}")))
