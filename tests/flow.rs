@@ -36,9 +36,11 @@ fn memory_output_register(dir: &Path) -> (serde_json::Value, bool) {
         .find(|p| p.to_string_lossy().ends_with("_core.v"))
         .expect("core Verilog");
     let text = std::fs::read_to_string(core).unwrap();
-    let has_register = text
-        .lines()
-        .any(|l| l.trim_start().starts_with("reg") && l.contains(" w_p;"));
+    // Every MVU instance of the generated top sets the library's MEM_REG the same way.
+    let on = text.matches(".MEM_REG(1)").count();
+    let off = text.matches(".MEM_REG(0)").count();
+    assert!(on + off > 0 && on * off == 0, "MEM_REG set {on} times on, {off} off");
+    let has_register = on > 0;
     (folding["memory_output_register"].clone(), has_register)
 }
 
