@@ -39,7 +39,10 @@ fn memory_output_register(dir: &Path) -> (serde_json::Value, bool) {
     // Every MVU instance of the generated top sets the library's MEM_REG the same way.
     let on = text.matches(".MEM_REG(1)").count();
     let off = text.matches(".MEM_REG(0)").count();
-    assert!(on + off > 0 && on * off == 0, "MEM_REG set {on} times on, {off} off");
+    assert!(
+        on + off > 0 && on * off == 0,
+        "MEM_REG set {on} times on, {off} off"
+    );
     let has_register = on > 0;
     (folding["memory_output_register"].clone(), has_register)
 }
