@@ -1,9 +1,10 @@
 //! CLI errors and their exit codes: 2 for bad input of any kind (model, folding, board file,
 //! data, arguments), 1 for failures of the machine (cannot write a file), of a tool or of a
-//! check. Library errors keep their messages; only their kind decides the code.
+//! check. Library errors keep their messages and help; only their kind decides the code. Every
+//! error is a [`miette::Diagnostic`], rendered by [`crate::diagnostics`].
 
-use std::fmt;
 use xnorc_bitstream::BuildError;
+use xnorc_boards::tools::Missing;
 use xnorc_boards::BoardError;
 use xnorc_compiler::ModelError;
 use xnorc_rtl::write::RtlError;
@@ -11,23 +12,55 @@ use xnorc_sim::input::DataError;
 use xnorc_verify::VerifyError;
 
 /// An error the CLI reports.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum CliError {
     /// A bad model (file, node, field inside).
-    Model(ModelError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Model(#[from] ModelError),
     /// A bad board name or file.
-    Board(BoardError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Board(#[from] BoardError),
     /// Bad input data, or outputs that cannot be written.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
     Data(Box<DataError>),
     /// A design that cannot be written.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
     Rtl(Box<RtlError>),
     /// A hardware check that could not run or did not pass.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
     Verify(Box<VerifyError>),
     /// A build that stopped.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
     Build(Box<BuildError>),
+    /// A tool that is not installed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Missing(#[from] Missing),
     /// Bad arguments: the message names what is wrong.
+    #[error("{0}")]
+    #[diagnostic(
+        code(xnorc::arguments),
+        help("`xnorc help COMMAND` lists the arguments")
+    )]
     Input(String),
+    /// Bad input, and what to do instead.
+    #[error("{message}")]
+    #[diagnostic(code(xnorc::input), help("{help}"))]
+    Refused {
+        /// What is wrong, naming the file.
+        message: String,
+        /// How to fix it.
+        help: String,
+    },
     /// A tool or a check failed.
+    #[error("{0}")]
+    #[diagnostic(code(xnorc::failed))]
     Failed(String),
 }
 
@@ -35,12 +68,15 @@ impl CliError {
     /// The process exit code: 2 for bad input, 1 for everything else.
     pub fn exit_code(&self) -> u8 {
         let bad_input = match self {
-            CliError::Model(_) | CliError::Board(_) | CliError::Input(_) => true,
+            CliError::Model(_)
+            | CliError::Board(_)
+            | CliError::Input(_)
+            | CliError::Refused { .. } => true,
             CliError::Data(e) => !e.is_machine_failure(),
             CliError::Rtl(e) => matches!(**e, RtlError::Link(_)),
             CliError::Verify(e) => e.is_bad_input(),
             CliError::Build(e) => e.is_bad_input(),
-            CliError::Failed(_) => false,
+            CliError::Missing(_) | CliError::Failed(_) => false,
         };
         if bad_input {
             2
@@ -50,39 +86,21 @@ impl CliError {
     }
 }
 
-impl fmt::Display for CliError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CliError::Model(e) => write!(f, "{e}"),
-            CliError::Board(e) => write!(f, "{e}"),
-            CliError::Data(e) => write!(f, "{e}"),
-            CliError::Rtl(e) => write!(f, "{e}"),
-            CliError::Verify(e) => write!(f, "{e}"),
-            CliError::Build(e) => write!(f, "{e}"),
-            CliError::Input(m) | CliError::Failed(m) => f.write_str(m),
-        }
-    }
-}
-
-macro_rules! from {
-    ($($variant:ident($ty:ty) $(, $boxed:ident)?);*) => {$(
+macro_rules! boxed_from {
+    ($($variant:ident($ty:ty));*) => {$(
         impl From<$ty> for CliError {
             fn from(e: $ty) -> Self {
-                CliError::$variant(from!(@wrap e $(, $boxed)?))
+                CliError::$variant(Box::new(e))
             }
         }
     )*};
-    (@wrap $e:ident) => { $e };
-    (@wrap $e:ident, boxed) => { Box::new($e) };
 }
 
-from!(
-    Model(ModelError);
-    Board(BoardError);
-    Data(DataError), boxed;
-    Rtl(RtlError), boxed;
-    Verify(VerifyError), boxed;
-    Build(BuildError), boxed
+boxed_from!(
+    Data(DataError);
+    Rtl(RtlError);
+    Verify(VerifyError);
+    Build(BuildError)
 );
 
 impl From<xnorc_sim::SimError> for CliError {

@@ -6,6 +6,7 @@
 //! the file, node and field, and exit code 2 (docs/architecture.md).
 
 mod commands;
+mod diagnostics;
 mod errors;
 
 use clap::{Parser, Subcommand};
@@ -142,7 +143,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprint!("{}", diagnostics::render(&e));
             ExitCode::from(e.exit_code())
         }
     }

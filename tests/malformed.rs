@@ -16,7 +16,8 @@ fn malformed_models_fail_with_the_expected_error() {
         };
         let path = dir.join(file);
         let err = load_graph(&path).expect_err(file);
-        let shown = err.to_string();
+        // What a user sees: the message, and the help the CLI prints under it.
+        let shown = format!("{err} {}", err.hint.as_deref().unwrap_or_default());
         assert!(
             err.file.as_deref().is_some_and(|f| f.ends_with(file)),
             "{file}: error names file {:?}",

@@ -7,32 +7,57 @@ use xnorc_compiler::ModelError;
 use xnorc_rtl::write::RtlError;
 
 /// Why a build stopped.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum BuildError {
     /// A bad model or folding file (file, node, field inside).
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Model(#[from] ModelError),
     /// A bad board name or file.
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Board(#[from] BoardError),
     /// Something given is unusable (a model file that cannot be read, a clock no PLL makes, a
     /// build directory without its report).
     #[error("{0}")]
+    #[diagnostic(code(xnorc::input))]
     Input(String),
+    /// Something given is unusable, and what to do instead.
+    #[error("{message}")]
+    #[diagnostic(code(xnorc::input), help("{help}"))]
+    Refused {
+        /// What is wrong, naming the file.
+        message: String,
+        /// How to fix it.
+        help: String,
+    },
     /// The design does not fit the device: what is over and a way out.
-    #[error("{0}")]
-    DoesNotFit(String),
+    #[error("{message}")]
+    #[diagnostic(code(xnorc::does_not_fit), help("{help}"))]
+    DoesNotFit {
+        /// What is over, and by how much.
+        message: String,
+        /// A way out.
+        help: String,
+    },
     /// A design could not be written.
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Rtl(#[from] RtlError),
     /// A tool of the flow failed.
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Flow(#[from] FlowError),
     /// The machine failed (a directory or file).
     #[error("{0}")]
+    #[diagnostic(code(xnorc::io))]
     Io(String),
     /// The bitstream was built but place and route missed the clock.
     #[error("{0}")]
+    #[diagnostic(
+        code(xnorc::timing),
+        help("build again with a lower --clock-mhz, or without it to let xnorc pick the clock")
+    )]
     TimingNotMet(String),
 }
 
@@ -44,7 +69,8 @@ impl BuildError {
             BuildError::Model(_)
             | BuildError::Board(_)
             | BuildError::Input(_)
-            | BuildError::DoesNotFit(_) => true,
+            | BuildError::Refused { .. }
+            | BuildError::DoesNotFit { .. } => true,
             BuildError::Rtl(e) => matches!(e, RtlError::Link(_)),
             BuildError::Flow(_) | BuildError::Io(_) | BuildError::TimingNotMet(_) => false,
         }

@@ -56,24 +56,28 @@ pub fn plan_for_board(opts: &Options, board: &Board) -> Result<HardwarePlan, Bui
     let (planned, in_logic) =
         fit::serial_need(&graph, board, memory_output_register(board), &opts.model)?;
     let family = board.device.family;
-    Err(BuildError::DoesNotFit(format!(
-        "{}: no automatic folding fits {} ({} logic cells, {} block RAMs): with one lane per \
+    Err(BuildError::DoesNotFit {
+        message: format!(
+            "{}: no automatic folding fits {} ({} logic cells, {} block RAMs): with one lane per \
          layer the estimate is {} block RAMs and {} logic cells with the memories in block RAM, \
          {} block RAMs and {} logic cells with every read-only memory in logic, and a fit needs \
          both within the device's block RAMs and {:.0}% of its logic cells (the rest is \
-         nextpnr's room to place and route); pick a larger board (`xnorc boards`), a model with \
-         fewer weight bits (sub-bit storage: `xnorc inspect` shows bits per weight), or try a \
-         folding of your own with --folding",
-        opts.model.display(),
-        board.name,
-        board.device.luts,
-        board.device.ram_blocks,
-        planned.ram_blocks,
-        planned.logic_cells(family),
-        in_logic.ram_blocks,
-        in_logic.logic_cells(family),
-        fit::AUTO_LUT_FILL * 100.0
-    )))
+         nextpnr's room to place and route)",
+            opts.model.display(),
+            board.name,
+            board.device.luts,
+            board.device.ram_blocks,
+            planned.ram_blocks,
+            planned.logic_cells(family),
+            in_logic.ram_blocks,
+            in_logic.logic_cells(family),
+            fit::AUTO_LUT_FILL * 100.0
+        ),
+        help: "pick a larger board (`xnorc boards`), a model with fewer weight bits (sub-bit \
+               storage: `xnorc inspect` shows bits per weight), or a folding of your own \
+               (--folding)"
+            .into(),
+    })
 }
 
 /// The does-not-fit error: what is over, the largest layer, and a folding that would fit
@@ -124,12 +128,15 @@ pub fn does_not_fit(
         }
         None => "no folding of this model fits this device; pick a larger board".into(),
     };
-    Ok(BuildError::DoesNotFit(format!(
-        "{}: does not fit {} ({}): {what}{largest}\n  hint: {hint}",
-        opts.model.display(),
-        board.name,
-        board.title
-    )))
+    Ok(BuildError::DoesNotFit {
+        message: format!(
+            "{}: does not fit {} ({}): {what}{largest}",
+            opts.model.display(),
+            board.name,
+            board.title
+        ),
+        help: hint,
+    })
 }
 
 /// After synthesis the counts are exact: stop before place and route if they cannot fit.

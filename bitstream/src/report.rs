@@ -98,12 +98,12 @@ pub struct UartReport {
 /// Reads a build directory's report.json (as written, any version: a JSON value).
 pub fn read_report(dir: &std::path::Path) -> Result<serde_json::Value, BuildError> {
     let path = dir.join("report.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        BuildError::Input(format!(
-            "{}: cannot read: {e}\n  hint: run `xnorc build MODEL --board NAME --out {}` first",
-            path.display(),
+    let text = std::fs::read_to_string(&path).map_err(|e| BuildError::Refused {
+        message: format!("{}: cannot read: {e}", path.display()),
+        help: format!(
+            "run `xnorc build MODEL --board NAME --out {}` first",
             dir.display()
-        ))
+        ),
     })?;
     serde_json::from_str(&text)
         .map_err(|e| BuildError::Input(format!("{}: not a build report: {e}", path.display())))

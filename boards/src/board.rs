@@ -143,9 +143,10 @@ pub struct Programmer {
     pub flash: bool,
 }
 
-/// A bad or missing board file.
-#[derive(Debug, thiserror::Error)]
-#[error("{file}: {field}: {message}\n  hint: {hint}")]
+/// A bad or missing board file: where and what (its message), and how to fix it (its help).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{file}: {field}: {message}")]
+#[diagnostic(code(xnorc::board), help("{hint}"))]
 pub struct BoardError {
     /// The board file (or the name asked for).
     pub file: String,

@@ -13,13 +13,18 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A failed flow step.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum FlowError {
     /// A tool is not installed.
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Missing(#[from] tools::Missing),
     /// A tool ran and failed.
     #[error("{step} failed (exit {code}); see {log}:\n{tail}")]
+    #[diagnostic(
+        code(xnorc::flow::tool),
+        help("the log's last lines above say why; `xnorc doctor` shows which tool versions run")
+    )]
     Tool {
         /// Step name.
         step: String,
@@ -33,7 +38,11 @@ pub enum FlowError {
     /// A tool wrote nothing to its log for too long and was stopped.
     #[error(
         "{step} printed nothing for {silent_secs} s and was stopped (seeds tried: {seeds:?}); \
-         see {log}. Try another --seed, or a folding that uses less of the device."
+         see {log}"
+    )]
+    #[diagnostic(
+        code(xnorc::flow::stalled),
+        help("try another --seed, or a folding that uses less of the device")
     )]
     Stalled {
         /// Step name.
@@ -47,6 +56,7 @@ pub enum FlowError {
     },
     /// The machine failed (cannot start a process, cannot read its output).
     #[error("{0}")]
+    #[diagnostic(code(xnorc::io))]
     Io(String),
 }
 

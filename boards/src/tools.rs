@@ -124,9 +124,13 @@ pub struct Found {
     pub wasm: bool,
 }
 
-/// A missing tool, with how to get it.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{command} not found; install it: {hint}. `xnorc doctor` lists every tool")]
+/// A missing tool, with how to get it (its help).
+#[derive(Debug, Clone, thiserror::Error, miette::Diagnostic)]
+#[error("{command} not found")]
+#[diagnostic(
+    code(xnorc::tool_missing),
+    help("install it: {hint}; `xnorc doctor` lists every tool and where it was found")
+)]
 pub struct Missing {
     /// Command name.
     pub command: &'static str,

@@ -1,8 +1,10 @@
 //! The one error type every model problem is reported with.
 //!
 //! A [`ModelError`] names where the problem is (file, node, field), what is wrong and, where we
-//! can tell, how to fix it. The CLI maps it to exit code 2. Node names come from untrusted files,
-//! so they are escaped before they are printed.
+//! can tell, how to fix it. It is a [`miette::Diagnostic`]: its message (`Display`) says where
+//! and what, its help says how to fix it, and the CLI's one diagnostics layer renders both and
+//! maps the error to exit code 2. Node names come from untrusted files, so they are escaped
+//! before they are printed.
 
 use std::fmt;
 
@@ -78,15 +80,24 @@ impl fmt::Display for ModelError {
         if let Some(field) = &self.field {
             write!(f, "field `{}`: ", field.escape_debug())?;
         }
-        write!(f, "{}", self.message)?;
-        if let Some(hint) = &self.hint {
-            write!(f, " (hint: {hint})")?;
-        }
-        Ok(())
+        write!(f, "{}", self.message)
     }
 }
 
 impl std::error::Error for ModelError {}
+
+impl miette::Diagnostic for ModelError {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new("xnorc::model"))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        // Hints are xnorc's own words, never text from a model file.
+        self.hint
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+}
 
 /// Result alias for model handling.
 pub type Result<T> = std::result::Result<T, ModelError>;

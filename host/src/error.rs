@@ -3,10 +3,16 @@
 use std::time::Duration;
 
 /// A link failure.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum LinkError {
     /// No complete response in time.
-    #[error("timeout: {got} of {want} response bytes after {after:?}; is the board programmed, the port right and the baud rate {baud}?")]
+    #[error("timeout: {got} of {want} response bytes after {after:?} at {baud} baud")]
+    #[diagnostic(
+        code(xnorc::link::timeout),
+        help(
+            "is the board programmed (`xnorc flash DIR`), the port right and the baud rate {baud}?"
+        )
+    )]
     Timeout {
         /// Bytes received.
         got: usize,
@@ -19,6 +25,10 @@ pub enum LinkError {
     },
     /// The response's CRC is wrong: it was corrupted on the way.
     #[error("response CRC mismatch (got {got:#06x}, computed {want:#06x}): corrupted on the line")]
+    #[diagnostic(
+        code(xnorc::link::crc),
+        help("check the cable and the baud rate; then try again")
+    )]
     ResponseCrc {
         /// CRC in the response.
         got: u16,
@@ -27,5 +37,6 @@ pub enum LinkError {
     },
     /// The port failed.
     #[error("{0}")]
+    #[diagnostic(code(xnorc::link::port))]
     Io(String),
 }

@@ -8,7 +8,8 @@
 //   pass's last op, OUTPUT = "threshold" counts for each of the PE*FANOUT outputs how many of
 //   its LEVELS thresholds the total passes (output e compares total e mod PE: a fanned-out
 //   tiled layer's channel groups share filters); OUTPUT = "accumulator" emits the PE totals.
-// Memories (all xnorc_rom, images written by the generator)
+// Memories (the ROMs are xnorc_rom, their images written by the generator; the input buffer
+// of NF > 1 units, SF words of the operand, is written here, beside the operand register)
 //   WEIGHTS_FILE     WEIGHT_DEPTH words of WEIGHT_WORD bits, read at address waddr: word
 //                    row*SF + sf holds bit pe*SIMD + s = weight of output nf*PE + pe, input
 //                    sf*SIMD + s (rows wrap: a tiled layer stores repeated rows once). With
@@ -75,7 +76,10 @@ module xnorc_mvu #(
     parameter integer TREE_PIPELINE = 1,
     parameter integer MEM_REG = 0,
     parameter integer QUEUE = 2,
+    // Read by the input buffer's synthesis attribute only, which Verilator does not evaluate.
+    /* verilator lint_off UNUSEDPARAM */
     parameter IBUF_STYLE = "auto",
+    /* verilator lint_on UNUSEDPARAM */
     // The output beat's bits: PE*FANOUT*OB thresholded, PE*ACC_W accumulators (checked).
     parameter integer OUT_BITS = 1
 ) (
@@ -167,23 +171,14 @@ module xnorc_mvu #(
     wire [XW-1:0] operand;
     generate
         if (NF > 1) begin : input_buffer
-            wire [XW-1:0] stored;
-            xnorc_ram #(
-                .WIDTH(XW),
-                .DEPTH(SF),
-                .ADDR_W(SFW),
-                .REGISTERED(0),
-                .STYLE(IBUF_STYLE)
-            ) ibuf (
-                .clk(clk),
-                .we(issue && need_in),
-                .waddr(sf),
-                .wdata(in_data),
-                .re(1'b1),
-                .raddr(sf),
-                .rdata(stored)
-            );
-            assign operand = need_in ? in_data : stored;
+            // Not an xnorc_ram: with the operand register below in the same module, yosys sees
+            // "write in_data at sf; x_r <= need_in ? in_data : ibuf[sf]" as one block RAM
+            // port reading through its write (a transparent synchronous read), which it maps
+            // to block RAM also when modules are synthesized one by one (-noflatten).
+            (* ram_style = IBUF_STYLE *)
+            reg [XW-1:0] ibuf[0:SF-1];
+            always @(posedge clk) if (issue && need_in) ibuf[sf] <= in_data;
+            assign operand = need_in ? in_data : ibuf[sf];
         end else begin : stream_only
             assign operand = in_data;
         end

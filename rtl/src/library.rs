@@ -48,13 +48,7 @@ const USES: &[(&str, &[&str])] = &[
     ("xnorc_fifo", &["xnorc_queue"]),
     (
         "xnorc_mvu",
-        &[
-            "xnorc_rom",
-            "xnorc_ram",
-            "xnorc_lane",
-            "xnorc_adder_tree",
-            "xnorc_queue",
-        ],
+        &["xnorc_rom", "xnorc_lane", "xnorc_adder_tree", "xnorc_queue"],
     ),
     ("xnorc_swg", &["xnorc_ram"]),
     ("xnorc_pool", &["xnorc_ram"]),

@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 use xnorc_plan::{memories, HardwarePlan, PlanReport};
 
 /// Why a design could not be written.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum RtlError {
     /// The output directory cannot be created (the machine's fault).
     #[error("{}: cannot create: {source}", path.display())]
+    #[diagnostic(code(xnorc::io))]
     CreateDir {
         /// The directory.
         path: PathBuf,
@@ -20,6 +21,7 @@ pub enum RtlError {
     },
     /// An output file cannot be written (the machine's fault).
     #[error("{}: cannot write: {source}", path.display())]
+    #[diagnostic(code(xnorc::io))]
     Write {
         /// The file.
         path: PathBuf,
@@ -28,6 +30,10 @@ pub enum RtlError {
     },
     /// The UART link cannot be built with these parameters (a bad board or clock).
     #[error("UART link: {0}")]
+    #[diagnostic(
+        code(xnorc::link_params),
+        help("the link's bit time comes from the core clock and the baud rate: pick another --clock-mhz")
+    )]
     Link(#[from] ShellError),
 }
 

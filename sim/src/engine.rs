@@ -8,7 +8,11 @@ use rayon::prelude::*;
 use xnorc_compiler::ir::{Graph, NodeId, Op, ValueType};
 
 /// Why a simulation cannot run.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic, PartialEq, Eq)]
+#[diagnostic(
+    code(xnorc::frames),
+    help("`xnorc inspect MODEL` shows the input the model takes: its shape, type and range")
+)]
 pub enum SimError {
     /// The graph still has float epilogues (run `passes::lower`).
     #[error("node \"{0}\" is an unfolded `binarize`; lower the model before simulating")]

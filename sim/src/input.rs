@@ -10,13 +10,21 @@ use std::path::{Path, PathBuf};
 use xnorc_compiler::ir::{Graph, ValueType};
 
 /// Why input data cannot be used or outputs cannot be written.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum DataError {
     /// A `.npy` file cannot be read or parsed (bad input).
     #[error("{0}")]
+    #[diagnostic(
+        code(xnorc::data::npy),
+        help("write arrays with numpy.save: C order, little-endian bool, integer or float32")
+    )]
     Npy(#[from] NpyError),
     /// The data do not fit the model (bad input): the message names the file.
     #[error("{}: {message}", path.display())]
+    #[diagnostic(
+        code(xnorc::data),
+        help("`xnorc inspect MODEL` shows the input the model takes: its shape, type and range")
+    )]
     Mismatch {
         /// The data file.
         path: PathBuf,
@@ -24,13 +32,16 @@ pub enum DataError {
         message: String,
     },
     /// The simulator refused the frames (bad input).
-    #[error("{0}")]
+    #[error(transparent)]
+    #[diagnostic(transparent)]
     Sim(#[from] SimError),
     /// The model is bad (file, node, field inside).
-    #[error("{0}")]
+    #[error(transparent)]
+    #[diagnostic(transparent)]
     Model(#[from] xnorc_compiler::ModelError),
     /// A directory cannot be created (the machine's fault).
     #[error("{}: cannot create: {source}", path.display())]
+    #[diagnostic(code(xnorc::io))]
     CreateDir {
         /// The directory.
         path: PathBuf,
@@ -39,6 +50,7 @@ pub enum DataError {
     },
     /// An output file cannot be written (the machine's fault).
     #[error("{}: cannot write: {source}", path.display())]
+    #[diagnostic(code(xnorc::io))]
     Write {
         /// The file.
         path: PathBuf,

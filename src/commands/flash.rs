@@ -42,12 +42,14 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     let name = args.board.clone().unwrap_or_else(|| built_for.clone());
     let board = xnorc_boards::board::find(&name)?;
     if !built_for.is_empty() && board.name != built_for {
-        return Err(CliError::Input(format!(
-            "{}: the bitstream was built for {built_for}, not {}\n  hint: drop --board or rebuild for {}",
-            args.dir.display(),
-            board.name,
-            board.name
-        )));
+        return Err(CliError::Refused {
+            message: format!(
+                "{}: the bitstream was built for {built_for}, not {}",
+                args.dir.display(),
+                board.name
+            ),
+            help: format!("drop --board, or rebuild for {}", board.name),
+        });
     }
     let file = report["bitstream"]
         .as_str()
@@ -59,16 +61,19 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             ))
         })?;
     if !file.is_file() {
-        return Err(CliError::Input(format!(
-            "{}: bitstream missing\n  hint: rebuild with `xnorc build`",
-            file.display()
-        )));
+        return Err(CliError::Refused {
+            message: format!("{}: bitstream missing", file.display()),
+            help: "rebuild with `xnorc build`".into(),
+        });
     }
     if !args.flash && !board.programmer.sram {
-        return Err(CliError::Input(format!(
-            "{}: openFPGALoader cannot load this board's SRAM\n  hint: write the SPI flash with --flash",
-            board.name
-        )));
+        return Err(CliError::Refused {
+            message: format!(
+                "{}: openFPGALoader cannot load this board's SRAM",
+                board.name
+            ),
+            help: "write the SPI flash with --flash".into(),
+        });
     }
     if args.flash && !board.programmer.flash {
         return Err(CliError::Input(format!(
@@ -84,7 +89,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         );
         return Ok(());
     }
-    let loader = tools::find(Tool::OpenFpgaLoader).map_err(|e| CliError::Failed(e.to_string()))?;
+    let loader = tools::find(Tool::OpenFpgaLoader)?;
     eprintln!(
         "flashing {} ({}) with {}",
         file.display(),

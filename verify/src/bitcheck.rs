@@ -106,7 +106,7 @@ fn run_tool(
     cwd: &Path,
     stdout: Option<&Path>,
 ) -> Result<(), VerifyError> {
-    let found = tools::find(tool).map_err(|e| VerifyError::Tool(e.to_string()))?;
+    let found = tools::find(tool)?;
     let mut cmd = Command::new(&found.path);
     cmd.args(args).current_dir(cwd).stdin(Stdio::null());
     if let Some(out) = stdout {
@@ -242,7 +242,7 @@ runpy.run_path(os.path.realpath(script), run_name='__main__')
 
 /// `icebox_vlog -s -n chip -p plain.pcf unpacked.asc > raw_netlist.txt` in `work`.
 fn icebox_vlog(work: &Path) -> Result<(), VerifyError> {
-    let found = tools::find(Tool::IceboxVlog).map_err(|e| VerifyError::Tool(e.to_string()))?;
+    let found = tools::find(Tool::IceboxVlog)?;
     let out_path = work.join("raw_netlist.txt");
     let out = std::fs::File::create(&out_path)
         .map_err(|e| VerifyError::Io(format!("{}: cannot write: {e}", out_path.display())))?;

@@ -10,21 +10,31 @@ const TESTBENCH: &str = include_str!("tb.cpp");
 const BOARD_TESTBENCH: &str = include_str!("board_tb.cpp");
 
 /// Why co-simulation could not run.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum HarnessError {
     /// Verilator is not installed.
-    #[error("verilator not found ({0}); run `make setup` or `apt-get install verilator`")]
+    #[error("verilator not found ({0})")]
+    #[diagnostic(
+        code(xnorc::tool_missing),
+        help("run `make setup`, or `apt-get install verilator`")
+    )]
     MissingVerilator(String),
     /// The Verilator build failed.
     #[error("verilator build failed; see {log}")]
+    #[diagnostic(code(xnorc::verilator::build))]
     Build {
         /// Build log.
         log: PathBuf,
     },
     /// File system trouble.
     #[error("{0}")]
+    #[diagnostic(code(xnorc::io))]
     Io(String),
     /// The simulation did not finish.
+    #[diagnostic(
+        code(xnorc::verilator::incomplete),
+        help("the event log shows the last beats; a design that hangs is a bug: report it with the model")
+    )]
     #[error(
         "simulation stopped after {cycles} cycles with {received} of {frames} outputs; see {log}"
     )]
