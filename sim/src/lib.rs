@@ -2,7 +2,8 @@
 //!
 //! Owns: executing a lowered IR graph (`xnorc_compiler::passes::lower`) on batches of frames
 //! with exact integer arithmetic (packed u64 words, popcounts, rayon over chunks of frames), node
-//! dumps for debugging, and NumPy `.npy` input/output. Later: the Verilator harness.
+//! dumps for debugging, NumPy `.npy`/`.npz` input and `.npy` output. Later: the Verilator
+//! harness.
 //! Must not touch: the model format or IR passes (compiler), Verilog generation (rtl).
 //! The semantics it implements are docs/semantics.md; tests/ compare it with a deliberately naive
 //! implementation.
