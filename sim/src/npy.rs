@@ -756,6 +756,27 @@ mod tests {
         let path = npz(dir.path(), "huge.npz", &[("big.npy", huge)], true);
         let e = NpyArray::read(&path).unwrap_err().0;
         assert!(e.contains("huge.npz:big: data has 4 bytes"), "{e}");
+        // A deflated member whose sizes (local and central headers) claim 3 GB, as its header
+        // does: the data stream runs dry long before, and no more than 64 MiB is reserved.
+        let claimed = 3_000_000_000usize;
+        let mut liar = npy_with_header(
+            &format!("{{'descr': '|u1', 'fortran_order': False, 'shape': ({claimed},), }}"),
+            &[1, 0, 1, 1],
+        );
+        let declared = (liar.len() - 4 + claimed) as u32;
+        liar.extend_from_slice(&[0; 1000]);
+        let path = npz(dir.path(), "liar.npz", &[("big.npy", liar)], true);
+        let mut zip = std::fs::read(&path).unwrap();
+        let central = zip.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        for at in [22, central + 24] {
+            zip[at..at + 4].copy_from_slice(&declared.to_le_bytes());
+        }
+        std::fs::write(&path, zip).unwrap();
+        let e = NpyArray::read(&path).unwrap_err().0;
+        assert!(
+            e.contains("liar.npz:big: data has 1004 bytes, but shape [3000000000]"),
+            "{e}"
+        );
         // An element count that overflows: an error, not a panic.
         let overflow = npy_with_header(
             "{'descr': '<i8', 'fortran_order': False, \
