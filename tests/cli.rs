@@ -224,6 +224,72 @@ fn bad_inputs_exit_2_and_leave_no_output() {
 }
 
 #[test]
+fn simulate_reads_arrays_from_npz_archives() {
+    // numpy-written archives (tests/fixtures/npy/make_npy_fixtures.py): frames and labels saved
+    // together, and the same frames alone as bool, deflated.
+    let dir = tmp();
+    let model = fixture("valid_dense.xnm");
+    let npz = fixture("npy/frames_labels.npz");
+    let frames = format!("{}:frames", npz.display());
+    let labels = format!("{}:labels", npz.display());
+    let y = dir.path().join("y.npy");
+    let out = ok(&[
+        "simulate",
+        s(&model),
+        "--input",
+        &frames,
+        "--labels",
+        &labels,
+        "--output",
+        s(&y),
+        "--json",
+    ]);
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary["frames"], 3);
+    // Accuracy against the archive's labels, recomputed from the written scores.
+    let scores = NpyArray::read(&y).unwrap().to_i64().unwrap();
+    let want = NpyArray::read(std::path::Path::new(&labels))
+        .unwrap()
+        .to_i64()
+        .unwrap();
+    let hits = scores
+        .chunks(2)
+        .zip(&want)
+        .filter(|(c, &l)| (if c[1] > c[0] { 1 } else { 0 }) == l)
+        .count();
+    assert_eq!(summary["accuracy"].as_f64().unwrap(), hits as f64 / 3.0);
+    // The same frames from an .npy and from the one-array archive score the same.
+    let x = dir.path().join("x.npy");
+    let array = NpyArray::read(std::path::Path::new(&frames)).unwrap();
+    std::fs::write(&x, array.to_bytes()).unwrap();
+    let compressed = fixture("npy/frames_compressed.npz");
+    for input in [s(&x), s(&compressed)] {
+        let y2 = dir.path().join("y2.npy");
+        ok(&["simulate", s(&model), "--input", input, "--output", s(&y2)]);
+        assert_eq!(std::fs::read(&y2).unwrap(), std::fs::read(&y).unwrap());
+    }
+    // Several arrays and no name, or a wrong name: exit 2 listing the arrays, no output.
+    let y3 = dir.path().join("y3.npy");
+    bad(
+        &[
+            "simulate",
+            s(&model),
+            "--input",
+            s(&npz),
+            "--output",
+            s(&y3),
+        ],
+        "frames_labels.npz: holds 2 arrays (frames, labels); name one, as in",
+    );
+    let wrong = format!("{}:images", npz.display());
+    bad(
+        &["simulate", s(&model), "--input", &wrong, "--output", s(&y3)],
+        "frames_labels.npz: no array named 'images'; it holds frames, labels",
+    );
+    assert!(!y3.exists());
+}
+
+#[test]
 fn untrusted_names_are_sanitized_in_dump_file_names() {
     let dir = tmp();
     let text = std::fs::read_to_string(fixture("valid_dense.xnm")).unwrap();
