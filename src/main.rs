@@ -8,6 +8,7 @@
 mod commands;
 mod diagnostics;
 mod errors;
+mod progress;
 
 use clap::{Parser, Subcommand};
 use errors::CliError;

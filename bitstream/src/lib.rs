@@ -7,8 +7,8 @@
 //! that travel with the bitstream).
 //! Must not touch: hardware decisions (crate `xnorc-plan`), Verilog (crate `xnorc-rtl`), tool
 //! invocation (crate `xnorc-boards`), printing of reports (the CLI prints the report it gets).
-//! Progress lines go to stderr through [`progress`], the one place this crate writes to a
-//! terminal.
+//! Each step and decision is reported through the caller's
+//! [`Progress`](xnorc_compiler::progress::Progress); this crate writes nothing to a terminal.
 
 mod error;
 pub mod fitting;
@@ -25,6 +25,7 @@ use std::time::Instant;
 use xnorc_boards::board::{Board, PllPrimitive};
 use xnorc_boards::flow::{Flow, PnrStats, SynthStats};
 use xnorc_boards::{constraints, Pll};
+use xnorc_compiler::progress::Progress;
 use xnorc_plan::fit::{self, folding_of};
 use xnorc_plan::HardwarePlan;
 use xnorc_rtl::board::{BoardTop, ClockSource};
@@ -59,13 +60,10 @@ impl Built {
     }
 }
 
-/// A progress line on stderr (the one place this crate writes to a terminal).
-pub fn progress(line: &str) {
-    eprintln!("{line}");
-}
-
-fn step(step: usize, total: usize, what: &str) {
-    progress(&format!("[{step}/{total}] {what}"));
+/// Starts step `step` of `total` (the previous one ends).
+fn step(progress: &dyn Progress, step: usize, total: usize, what: &str) {
+    progress.done();
+    progress.step(&format!("[{step}/{total}] {what}"), None);
 }
 
 /// Where the core clock is aimed first when the user does not say (the goals in
@@ -136,19 +134,26 @@ struct Pass {
 /// Builds the bitstream: plan, design, synthesis, place and route (again below a missed Fmax
 /// when the clock is automatic), pack, report.json. A missed clock is not an error here: see
 /// [`Built::timing_error`].
-pub fn build(opts: &Options) -> Result<Built, BuildError> {
+pub fn build(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildError> {
+    let result = build_steps(opts, progress);
+    progress.done();
+    result
+}
+
+fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildError> {
     let start = Instant::now();
     let board = xnorc_boards::board::find(&opts.board)?;
     let dir = opts.out_dir(&board);
     const STEPS: usize = 5;
     step(
+        progress,
         1,
         STEPS,
         &format!("plan for {} ({})", board.name, board.title),
     );
     let plan = fitting::plan_for_board(opts, &board)?;
     let est = fit::plan_estimate(&plan, &board);
-    progress(&format!(
+    progress.note(&format!(
         "      II {} cycles; estimate ≈{} LUT4, {} of {} block RAMs ({} memories in logic)",
         plan.ii_cycles,
         est.luts,
@@ -214,6 +219,7 @@ pub fn build(opts: &Options) -> Result<Built, BuildError> {
             led_active_low: board.led[0].active_low,
         };
         step(
+            progress,
             2,
             STEPS,
             &format!(
@@ -227,6 +233,7 @@ pub fn build(opts: &Options) -> Result<Built, BuildError> {
         let pins = constraints::file_name(&board);
         write_output(&dir.join(pins), constraints::render(&board).as_bytes())?;
         step(
+            progress,
             3,
             STEPS,
             &format!("yosys: synthesize for {}", board.device.family),
@@ -234,6 +241,7 @@ pub fn build(opts: &Options) -> Result<Built, BuildError> {
         let synth = flow.synthesize(&sources)?;
         fitting::check_synth_fit(opts, &board, &plan, &synth)?;
         step(
+            progress,
             4,
             STEPS,
             &format!(
@@ -242,14 +250,15 @@ pub fn build(opts: &Options) -> Result<Built, BuildError> {
                 pll.out_mhz()
             ),
         );
-        let pnr = flow.place_and_route(pins, pll.out_mhz(), opts.seed)?;
+        let pnr =
+            flow.place_and_route(pins, pll.out_mhz(), opts.seed, &|line| progress.note(line))?;
         let fmax = pnr.fmax_mhz.unwrap_or(0.0);
         // Placement varies between runs: up to two more tries, each a little under the Fmax
         // the last one reached.
         if auto_clock && attempt < 3 && fmax < pll.out_mhz() {
             // Aim a little under what this placement reached; the next one differs a bit.
             target = fmax * 0.95;
-            progress(&format!(
+            progress.note(&format!(
                 "      Fmax {fmax:.2} MHz < {:.3} MHz: building again at ≤{target:.2} MHz",
                 pll.out_mhz()
             ));
@@ -262,7 +271,7 @@ pub fn build(opts: &Options) -> Result<Built, BuildError> {
             params,
         };
     };
-    step(5, STEPS, "pack the bitstream");
+    step(progress, 5, STEPS, "pack the bitstream");
     let bitstream = flow.pack()?;
     let report = build_report(&board, &plan, &pass, &flow, &dir.join(&bitstream), start);
     let text = serde_json::to_string_pretty(&report).expect("report json") + "\n";

@@ -264,12 +264,13 @@ impl<'a> Flow<'a> {
     /// (seen here on an UP5K at 78 % of its logic cells; nextpnr issue #1062), silently. A run
     /// whose log stays silent for [`pnr_silence`] is stopped, its log kept as
     /// `nextpnr-stalled-seed<N>.log`, and placement starts again with the next seed, up to
-    /// [`PNR_SEEDS`] seeds.
+    /// [`PNR_SEEDS`] seeds; each restart is told to `note`.
     pub fn place_and_route(
         &mut self,
         constraints: &str,
         clock_mhz: f64,
         seed: u64,
+        note: &dyn Fn(&str),
     ) -> Result<PnrStats, FlowError> {
         let mut stalled = Vec::new();
         let silence = pnr_silence(self.board.device.family);
@@ -286,11 +287,11 @@ impl<'a> Flow<'a> {
             } else {
                 "giving up".into()
             };
-            eprintln!(
+            note(&format!(
                 "      nextpnr printed nothing for {} s with seed {try_seed} (a known placer \
                  hang): stopped, {next}",
                 silence.as_secs(),
-            );
+            ));
             stalled.push(try_seed);
         }
         let log = self

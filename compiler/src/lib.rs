@@ -4,7 +4,8 @@
 //! reader and the QONNX translation), the IR (`ir`), semantic passes (`passes`), loading a model
 //! file into the lowered graph (`load`), name
 //! sanitization (`sanitize`), random model generation for tests and benchmarks (`presets`), and
-//! a model's summary in figures and words (`summary`, what `xnorc inspect` prints).
+//! a model's summary in figures and words (`summary`, what `xnorc inspect` prints), and the
+//! trait every crate reports long steps through (`progress`).
 //! Must not touch: simulation (crate `xnorc-sim`), hardware plans (crate `xnorc-plan`), Verilog
 //! (crate `xnorc-rtl`), tool flows (crate `xnorc-boards`). The story is model → IR → passes →
 //! hardware plan → Verilog → flows; this crate ends where a hardware plan starts.
@@ -18,6 +19,7 @@ pub mod ir;
 pub mod load;
 pub mod passes;
 pub mod presets;
+pub mod progress;
 pub mod sanitize;
 pub mod summary;
 

@@ -2,6 +2,7 @@
 //! (`xnorc_bitstream`), and the report as a table or report.json.
 
 use crate::errors::CliError;
+use crate::progress::Terminal;
 use std::path::PathBuf;
 use xnorc_bitstream::report::BuildReport;
 use xnorc_bitstream::Options;
@@ -35,15 +36,18 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
-    let built = xnorc_bitstream::build(&Options {
-        model: args.model.clone(),
-        board: args.board.clone(),
-        folding: args.folding.clone(),
-        lut_budget: args.lut_budget,
-        out: args.out.clone(),
-        clock_mhz: args.clock_mhz,
-        seed: args.seed,
-    })?;
+    let built = xnorc_bitstream::build(
+        &Options {
+            model: args.model.clone(),
+            board: args.board.clone(),
+            folding: args.folding.clone(),
+            lut_budget: args.lut_budget,
+            out: args.out.clone(),
+            clock_mhz: args.clock_mhz,
+            seed: args.seed,
+        },
+        &Terminal::new(),
+    )?;
     if args.json {
         print!("{}", built.report_json);
     } else {

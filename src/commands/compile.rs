@@ -1,6 +1,7 @@
 //! `xnorc compile`: model → hardware plan → Verilog, memory files and plan.json.
 
 use crate::errors::CliError;
+use crate::progress::spin;
 use std::path::PathBuf;
 use xnorc_plan::{build_plan, Lane, PlanReport, StageKind};
 
@@ -23,7 +24,9 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
-    let (_, plan) = build_plan(&args.model, args.folding.as_deref(), args.lut_budget, false)?;
+    let (_, plan) = spin("plan: fold, size buffers, time", || {
+        build_plan(&args.model, args.folding.as_deref(), args.lut_budget, false)
+    })?;
     let top = xnorc_rtl::write::write_design(&args.output, &plan)?;
     if args.json {
         print!("{}", PlanReport::of(&plan).to_json());

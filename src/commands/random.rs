@@ -1,6 +1,7 @@
 //! `xnorc random-model` and `xnorc random-input`.
 
 use crate::errors::{write_output, CliError};
+use crate::progress::spin;
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use std::path::Path;
 use xnorc_compiler::load::load_graph;
@@ -45,7 +46,9 @@ pub fn model(
     }
     knobs.tau = tau.unwrap_or(knobs.tau);
     knobs.repeats = repeats.unwrap_or(knobs.repeats);
-    let model = preset.generate_with(seed, &knobs);
+    let model = spin(&format!("random-model: {arch}"), || {
+        preset.generate_with(seed, &knobs)
+    });
     // Check our own output with the real loader before writing it.
     passes::lower(&model)?;
     write_output(output, format::to_json(&model).as_bytes())?;

@@ -3,6 +3,7 @@
 //! the simulated board (`xnorc_verify::board`).
 
 use crate::errors::CliError;
+use crate::progress::{spin, Terminal};
 use std::path::PathBuf;
 use std::time::Duration;
 use xnorc_plan::build_plan;
@@ -86,7 +87,9 @@ pub fn print_summary(r: &RunReport, json: bool) {
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
-    let (graph, plan) = build_plan(&args.model, args.folding.as_deref(), None, false)?;
+    let (graph, plan) = spin("plan: fold, size buffers, time", || {
+        build_plan(&args.model, args.folding.as_deref(), None, false)
+    })?;
     let (all_frames, mut input) = read_input(&args.input, &graph)?;
     let frames = args.frames.map_or(all_frames, |n| n.min(all_frames));
     input.truncate(frames * graph.input_node().shape.numel());
@@ -100,7 +103,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         None => None,
     };
     let (_board, port_name) = if args.sim {
-        let (b, pty) = start_sim_board(&plan, &args.build_dir)?;
+        let (b, pty) = start_sim_board(&plan, &args.build_dir, &Terminal::new())?;
         (Some(b), pty)
     } else {
         (

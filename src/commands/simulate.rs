@@ -1,10 +1,11 @@
 //! `xnorc simulate`: the reference simulator on an .npy batch.
 
 use crate::errors::{write_output, CliError};
-use indicatif::{ProgressBar, ProgressStyle};
+use crate::progress::Terminal;
 use std::path::PathBuf;
 use std::time::Instant;
 use xnorc_compiler::load::load_graph;
+use xnorc_compiler::progress::Progress;
 use xnorc_sim::input::{argmax_f32, dump, read_input, read_labels, DataError};
 use xnorc_sim::npy::{NpyArray, NpyType};
 use xnorc_sim::Simulator;
@@ -54,25 +55,19 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     let float_tail = graph.float_tail.clone();
     let float_tail = float_tail.as_ref();
     let sim = Simulator::new(graph)?;
-    let bar = if frames >= PROGRESS_FRAMES {
-        let bar = ProgressBar::new(frames as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} frames {per_sec} eta {eta}")
-                .expect("template"),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let progress = Terminal::new();
+    if frames >= PROGRESS_FRAMES {
+        progress.step("simulate: frames", Some(frames as u64));
+    }
     let start = Instant::now();
     let results = sim
-        .run_with_progress(input.frames(), &|n| bar.inc(n as u64))
+        .run_with_progress(input.frames(), &|n| progress.advance(n as u64))
         .map_err(|e| DataError::Mismatch {
             path: args.input.clone(),
             message: e.to_string(),
         })?;
     let seconds = start.elapsed().as_secs_f64();
-    bar.finish_and_clear();
+    progress.done();
     let fits_i32 = score_range.0 >= i32::MIN as i64 && score_range.1 <= i32::MAX as i64;
     let dtype = if fits_i32 { NpyType::I32 } else { NpyType::I64 };
     let scores = NpyArray::from_i64(dtype, vec![frames, results.classes], &results.scores);

@@ -2,6 +2,7 @@
 //! (`xnorc_verify::cosim`), or with `--bitstream` the built bitstream (`xnorc_verify::bitcheck`).
 
 use crate::errors::CliError;
+use crate::progress::{spin, Terminal};
 use std::path::{Path, PathBuf};
 use xnorc_plan::build_plan;
 use xnorc_sim::input::{random_frames, read_input};
@@ -62,7 +63,9 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         .model
         .as_deref()
         .expect("clap requires a model without --bitstream");
-    let (graph, plan) = build_plan(model, args.folding.as_deref(), args.lut_budget, false)?;
+    let (graph, plan) = spin("plan: fold, size buffers, time", || {
+        build_plan(model, args.folding.as_deref(), args.lut_budget, false)
+    })?;
     let input = match &args.input {
         Some(p) => read_input(p, &graph)?.1,
         None => random_frames(&graph, args.vectors.unwrap_or(64), args.seed),
@@ -73,6 +76,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         seed: args.seed,
         stall_per_mille: args.stall_per_mille,
         vcd: args.vcd.as_deref(),
+        progress: &Terminal::new(),
     };
     let report = cosim::check(&graph, &plan, &input, &opts)?;
     if args.json {
@@ -114,7 +118,9 @@ fn run_bitstream(args: &Args, dir: &Path) -> Result<(), CliError> {
         .folding
         .clone()
         .or_else(|| Some(dir.join("folding.json")).filter(|f| f.is_file()));
-    let (graph, plan) = build_plan(&model, folding.as_deref(), args.lut_budget, false)?;
+    let (graph, plan) = spin("plan: fold, size buffers, time", || {
+        build_plan(&model, folding.as_deref(), args.lut_budget, false)
+    })?;
     let input = match &args.input {
         Some(p) => read_input(p, &graph)?.1,
         None => random_frames(&graph, args.vectors.unwrap_or(4), args.seed),
@@ -135,6 +141,7 @@ fn run_bitstream(args: &Args, dir: &Path) -> Result<(), CliError> {
         frames,
         reference: &reference,
         cache: &args.build_dir.join("verilator"),
+        progress: &Terminal::new(),
     };
     let json = args.json;
     let result = bitcheck::check(&check, &mut |row| {

@@ -17,6 +17,7 @@ use xnorc_boards::board::Board;
 use xnorc_boards::tools::{self, Tool};
 use xnorc_boards::Family;
 use xnorc_compiler::ir::Graph;
+use xnorc_compiler::progress::Progress;
 use xnorc_plan::HardwarePlan;
 use xnorc_sim::input::InputData;
 use xnorc_sim::Results;
@@ -98,6 +99,8 @@ pub struct Check<'a> {
     pub reference: &'a Results,
     /// Cache of Verilator builds.
     pub cache: &'a Path,
+    /// Where the steps are reported.
+    pub progress: &'a dyn Progress,
 }
 
 fn run_tool(
@@ -169,7 +172,8 @@ fn ice40(
     std::fs::create_dir_all(&work)
         .map_err(|e| VerifyError::Io(format!("{}: cannot create: {e}", work.display())))?;
     let start = Instant::now();
-    eprintln!("verify: iceunpack {}", bitstream.display());
+    c.progress
+        .step(&format!("verify: iceunpack {}", bitstream.display()), None);
     let bin = std::path::absolute(bitstream).unwrap_or_else(|_| bitstream.to_path_buf());
     run_tool(
         Tool::Iceunpack,
@@ -181,7 +185,8 @@ fn ice40(
     let pcf = std::fs::read_to_string(c.dir.join("pins.pcf"))
         .map_err(|e| VerifyError::Input(format!("{}: {e}", c.dir.join("pins.pcf").display())))?;
     write_output(&work.join("plain.pcf"), plain_pcf(&pcf).as_bytes())?;
-    eprintln!("verify: icebox_vlog → netlist of the bitstream");
+    c.progress
+        .step("verify: icebox_vlog → netlist of the bitstream", None);
     icebox_vlog(&work)?;
     let raw = std::fs::read_to_string(work.join("raw_netlist.txt"))
         .map_err(|e| VerifyError::Io(format!("{}: {e}", work.display())))?;
@@ -193,8 +198,13 @@ fn ice40(
         netlist_for_sim(&raw)?.as_bytes(),
     )?;
     write_output(&sim_dir.join("cells.v"), cell_models()?.as_bytes())?;
-    eprintln!("verify: building the bitstream's netlist with Verilator");
-    let exe = crate::verilator::build_board(&sim_dir, "chip", c.cache, c.board.reset.is_some())?;
+    c.progress.step(
+        "verify: building the bitstream's netlist with Verilator",
+        None,
+    );
+    let exe = crate::verilator::build_board(&sim_dir, "chip", c.cache, c.board.reset.is_some());
+    c.progress.done();
+    let exe = exe?;
     let cpb = c.report.clocks_per_bit.ok_or_else(|| {
         VerifyError::Input(format!(
             "{}: report.json has no uart.clocks_per_bit",

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use xnorc_compiler::ir::Graph;
+use xnorc_compiler::progress::Progress;
 use xnorc_host::{self as link, serial::Port, Wire};
 use xnorc_plan::HardwarePlan;
 use xnorc_rtl::board::{BoardTop, ClockSource};
@@ -35,6 +36,7 @@ impl Drop for SimBoard {
 pub fn start_sim_board(
     plan: &HardwarePlan,
     build_dir: &Path,
+    progress: &dyn Progress,
 ) -> Result<(SimBoard, String), VerifyError> {
     let top = top_name(plan, "simboard");
     let dir = build_dir
@@ -51,8 +53,10 @@ pub fn start_sim_board(
         led_active_low: false,
     };
     write_board_design(&dir, plan, board_top, &params)?;
-    eprintln!("run: building the simulated board with Verilator");
-    let exe = crate::verilator::build_board(&dir, &top, &build_dir.join("verilator"), true)?;
+    progress.step("run: building the simulated board with Verilator", None);
+    let exe = crate::verilator::build_board(&dir, &top, &build_dir.join("verilator"), true);
+    progress.done();
+    let exe = exe?;
     let _ = std::fs::remove_dir_all(&dir);
     spawn_board(&exe, SIM_CLOCKS_PER_BIT, "high")
 }

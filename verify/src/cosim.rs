@@ -8,13 +8,14 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use xnorc_compiler::ir::Graph;
+use xnorc_compiler::progress::Progress;
 use xnorc_host::{pack, unpack};
 use xnorc_plan::{schedule, HardwarePlan};
 use xnorc_sim::input::InputData;
 use xnorc_sim::Simulator;
 
 /// What a core check needs besides the model, its plan and the frames.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options<'a> {
     /// Check the design already in this directory (memory files included) instead of
     /// generating one.
@@ -27,6 +28,8 @@ pub struct Options<'a> {
     pub stall_per_mille: u32,
     /// Write a VCD of the stall run here.
     pub vcd: Option<&'a Path>,
+    /// Where the steps (build, runs, diagnosis) are reported.
+    pub progress: &'a dyn Progress,
 }
 
 /// The outcome of a core check (`xnorc verify --json`; field order is key order).
@@ -91,9 +94,12 @@ pub fn check(
     let top = xnorc_rtl::top_name(plan);
     let in_width = plan.stages[0].input.width();
     let start = Instant::now();
-    eprintln!(
-        "verify: building {top} with Verilator (cached under {})",
-        opts.build_dir.display()
+    opts.progress.step(
+        &format!(
+            "verify: building {top} with Verilator (cached under {})",
+            opts.build_dir.display()
+        ),
+        None,
     );
     let harness = verilator::build(
         &design_dir,
@@ -110,6 +116,10 @@ pub fn check(
     let beats = plan.stages[0].input.beats;
     let predicted = schedule::simulate(&plan.pipeline, beats, frames_n);
     let limit = predicted.output_cycles.last().copied().unwrap_or(0) * 20 + 10_000;
+    opts.progress.step(
+        &format!("verify: {frames_n} frames, stall-free and with stalls"),
+        None,
+    );
     let start = Instant::now();
     let timing = harness.run(&stim, frames_n, Stalls::NONE, limit, None)?;
     let sim_seconds = start.elapsed().as_secs_f64();
@@ -144,7 +154,10 @@ pub fn check(
         }
     }
     if !failures.is_empty() {
-        eprintln!("verify: outputs differ; locating the first differing stage");
+        opts.progress.step(
+            "verify: outputs differ; locating the first differing stage",
+            None,
+        );
         let found = crate::diagnose::first_differing_stage(
             graph,
             plan,
@@ -157,6 +170,7 @@ pub fn check(
             "every stage before the scores matches the reference: the scores stage differs".into()
         }));
     }
+    opts.progress.done();
     let measured_out: Vec<u64> = timing.outputs.iter().map(|(c, _)| *c).collect();
     if timing.input_cycles != predicted.input_cycles || measured_out != predicted.output_cycles {
         let first = measured_out
