@@ -41,8 +41,18 @@ fn synthesize(synth: &str) -> String {
         "--folding",
         s(&folding),
     ]);
-    // Run in the design directory: $readmemh paths are relative to it.
-    let script = format!("read_verilog tfc_core.v; {synth} -top tfc_core; tee -o stat.txt stat");
+    // Run in the design directory: $readmemh paths are relative to it. The design is the
+    // generated top and the library modules it uses, each in its own file.
+    let mut sources: Vec<String> = std::fs::read_dir(&design)
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().into_string().ok())
+        .filter(|n| n.ends_with(".v"))
+        .collect();
+    sources.sort();
+    let script = format!(
+        "read_verilog {}; {synth} -top tfc_core; tee -o stat.txt stat",
+        sources.join(" ")
+    );
     let out = Command::new("yosys")
         .current_dir(&design)
         .args(["-q", "-p", &script])
