@@ -220,22 +220,17 @@ pub fn link_widths(plan: &HardwarePlan) -> Vec<usize> {
     let mut widths = vec![plan.stages[0].input.width()];
     let mut w = widths[0];
     for c in &plan.pipeline {
-        w = match *c {
-            Component::Fifo { .. } => w,
-            Component::DwcUp { ratio } => w * ratio,
-            Component::DwcDown { ratio } => w / ratio,
-            Component::Mvu { stage, .. }
-            | Component::Swg { stage, .. }
-            | Component::Responses { stage, .. }
-            | Component::SplitThreshold { stage, .. }
-            | Component::Pool { stage, .. }
-            | Component::Scores { stage, .. } => {
+        w = match (c.stage(), *c) {
+            (Some(stage), _) => {
                 let s = &plan.stages[stage];
                 match &s.kind {
                     StageKind::Scores(sc) => scores_beat_bits(sc.classes, sc.score_bits),
                     _ => s.output.width(),
                 }
             }
+            (None, Component::DwcUp { ratio }) => w * ratio,
+            (None, Component::DwcDown { ratio }) => w / ratio,
+            (None, _) => w,
         };
         widths.push(w);
     }

@@ -47,17 +47,9 @@ impl Namer {
     }
 }
 
-/// The name of the stage (if any) component `i` computes.
+/// The name of the stage (if any) component `c` computes.
 fn stage_name(plan: &HardwarePlan, c: &Component) -> Option<String> {
-    match c {
-        Component::Mvu { stage, .. }
-        | Component::Swg { stage, .. }
-        | Component::Responses { stage, .. }
-        | Component::SplitThreshold { stage, .. }
-        | Component::Pool { stage, .. }
-        | Component::Scores { stage, .. } => Some(plan.stages[*stage].name.clone()),
-        Component::Fifo { .. } | Component::DwcUp { .. } | Component::DwcDown { .. } => None,
-    }
+    c.stage().map(|s| plan.stages[s].name.clone())
 }
 
 /// Base names of the pipeline's instances: a stage's own name, plumbing after the stage it

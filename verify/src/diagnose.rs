@@ -9,21 +9,13 @@ use crate::VerifyError;
 use std::path::Path;
 use xnorc_compiler::ir::{Graph, Shape};
 use xnorc_host::pack;
-use xnorc_plan::schedule::Component;
 use xnorc_plan::{stream_to_logical, HardwarePlan, MvuOutput, StageKind};
 use xnorc_rtl::write::write_design;
 use xnorc_sim::{Frames, Simulator};
 
 /// The plan cut after stage `i` (its output becomes the core's output).
 fn prefix(plan: &HardwarePlan, i: usize) -> Option<HardwarePlan> {
-    let end = plan.pipeline.iter().position(|c| match c {
-        Component::Mvu { stage, .. }
-        | Component::Swg { stage, .. }
-        | Component::SplitThreshold { stage, .. }
-        | Component::Pool { stage, .. }
-        | Component::Scores { stage, .. } => *stage == i,
-        _ => false,
-    })?;
+    let end = plan.pipeline.iter().position(|c| c.stage() == Some(i))?;
     Some(HardwarePlan {
         stages: plan.stages[..=i].to_vec(),
         pipeline: plan.pipeline[..=end].to_vec(),
