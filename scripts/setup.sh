@@ -21,9 +21,9 @@ cargo clippy --version >/dev/null 2>&1 || die "clippy is missing: rustup compone
 
 # Debian packages: Verilator for co-simulation, yosys for synthesis, nextpnr-ice40 and icestorm for
 # iCE40 place and route, packing and bitstream unpacking, iverilog for netlist simulation,
-# openFPGALoader for flashing. Installed only when missing so that a set-up machine does not touch
-# the network.
-APT_PACKAGES=(verilator yosys nextpnr-ice40 fpga-icestorm iverilog openfpgaloader)
+# openFPGALoader for flashing, ccache so that Verilator's runtime is compiled once rather than for
+# every design. Installed only when missing so that a set-up machine does not touch the network.
+APT_PACKAGES=(verilator yosys nextpnr-ice40 fpga-icestorm iverilog openfpgaloader ccache)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

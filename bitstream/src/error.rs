@@ -3,6 +3,7 @@
 use std::path::Path;
 use xnorc_boards::board::BoardError;
 use xnorc_boards::flow::FlowError;
+use xnorc_compiler::fsutil::{self, OutputError};
 use xnorc_compiler::ModelError;
 use xnorc_rtl::write::RtlError;
 
@@ -48,10 +49,10 @@ pub enum BuildError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Flow(#[from] FlowError),
-    /// The machine failed (a directory or file).
-    #[error("{0}")]
-    #[diagnostic(code(xnorc::io))]
-    Io(String),
+    /// An output cannot be written (the machine's fault).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Output(#[from] OutputError),
     /// The bitstream was built but place and route missed the clock.
     #[error("{0}")]
     #[diagnostic(
@@ -72,17 +73,15 @@ impl BuildError {
             | BuildError::Refused { .. }
             | BuildError::DoesNotFit { .. } => true,
             BuildError::Rtl(e) => matches!(e, RtlError::Link(_)),
-            BuildError::Flow(_) | BuildError::Io(_) | BuildError::TimingNotMet(_) => false,
+            BuildError::Flow(_) | BuildError::Output(_) | BuildError::TimingNotMet(_) => false,
         }
     }
 }
 
 pub(crate) fn create_dir(dir: &Path) -> Result<(), BuildError> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| BuildError::Io(format!("{}: cannot create: {e}", dir.display())))
+    Ok(fsutil::create_dir(dir)?)
 }
 
 pub(crate) fn write_output(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
-    xnorc_compiler::fsutil::write_atomic(path, bytes)
-        .map_err(|e| BuildError::Io(format!("{}: cannot write: {e}", path.display())))
+    Ok(fsutil::write_output(path, bytes)?)
 }

@@ -74,6 +74,31 @@ fn instance_bases(plan: &HardwarePlan) -> Vec<String> {
         .collect()
 }
 
+/// The name of each pipeline component's instance in the top, in pipeline order: unique, and
+/// distinct from the top's ports and every link wire.
+pub fn instance_names(plan: &HardwarePlan) -> Vec<String> {
+    let mut namer = Namer::default();
+    for port in PORTS {
+        namer.reserve(port);
+    }
+    instance_bases(plan)
+        .iter()
+        .map(|base| namer.fresh(base, &["_valid", "_ready", "_data"]))
+        .collect()
+}
+
+/// The core's ports.
+const PORTS: [&str; 8] = [
+    "clk",
+    "rst",
+    "in_valid",
+    "in_ready",
+    "in_data",
+    "out_valid",
+    "out_ready",
+    "out_data",
+];
+
 /// The core's top module `name` and the memory images its instances read.
 pub fn top(name: &str, plan: &HardwarePlan) -> (Module, Vec<(String, String)>) {
     let ctx = Context::new(plan, name);
@@ -88,13 +113,6 @@ pub fn top(name: &str, plan: &HardwarePlan) -> (Module, Vec<(String, String)>) {
         ),
         "Every instance is a module of the xnorc library (xnorc_*.v beside this file).".into(),
     ]);
-    let mut namer = Namer::default();
-    for port in ["clk", "rst", "in_valid", "in_ready", "in_data"] {
-        namer.reserve(port);
-    }
-    for port in ["out_valid", "out_ready", "out_data"] {
-        namer.reserve(port);
-    }
     m.input("clk", 1);
     m.input("rst", 1);
     m.input("in_valid", 1);
@@ -103,10 +121,7 @@ pub fn top(name: &str, plan: &HardwarePlan) -> (Module, Vec<(String, String)>) {
     m.output("out_valid", 1);
     m.input("out_ready", 1);
     m.output("out_data", widths[n]);
-    let names: Vec<String> = instance_bases(plan)
-        .iter()
-        .map(|base| namer.fresh(base, &["_valid", "_ready", "_data"]))
-        .collect();
+    let names = instance_names(plan);
     // Link i enters instance i: the core's input, or the previous instance's output.
     let link = |i: usize, what: &str| -> Expr {
         if i == 0 {

@@ -4,30 +4,17 @@
 
 use crate::board::{request_bytes, response_bytes, BoardTop};
 use crate::shell::{self, LinkParams, ShellError};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use xnorc_compiler::fsutil::{self, OutputError};
 use xnorc_plan::{memories, HardwarePlan, PlanReport};
 
 /// Why a design could not be written.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum RtlError {
-    /// The output directory cannot be created (the machine's fault).
-    #[error("{}: cannot create: {source}", path.display())]
-    #[diagnostic(code(xnorc::io))]
-    CreateDir {
-        /// The directory.
-        path: PathBuf,
-        /// What the OS said.
-        source: std::io::Error,
-    },
-    /// An output file cannot be written (the machine's fault).
-    #[error("{}: cannot write: {source}", path.display())]
-    #[diagnostic(code(xnorc::io))]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// What the OS said.
-        source: std::io::Error,
-    },
+    /// An output cannot be written (the machine's fault).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Output(#[from] OutputError),
     /// The UART link cannot be built with these parameters (a bad board or clock).
     #[error("UART link: {0}")]
     #[diagnostic(
@@ -38,17 +25,11 @@ pub enum RtlError {
 }
 
 fn create_dir(dir: &Path) -> Result<(), RtlError> {
-    std::fs::create_dir_all(dir).map_err(|source| RtlError::CreateDir {
-        path: dir.to_path_buf(),
-        source,
-    })
+    Ok(fsutil::create_dir(dir)?)
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), RtlError> {
-    xnorc_compiler::fsutil::write_atomic(path, bytes).map_err(|source| RtlError::Write {
-        path: path.to_path_buf(),
-        source,
-    })
+    Ok(fsutil::write_output(path, bytes)?)
 }
 
 /// Writes the core's design and plan.json into `dir`; returns the top module's name.

@@ -1,36 +1,95 @@
 //! The generated Verilog places every memory where the plan's inventory says: each memory of
-//! `plan::memories::plan_memories` is declared in its component's module with the matching
-//! `ram_style` attribute (and a buffer the plan leaves unplaced has none).
+//! `plan::memories::plan_memories` exists in the elaborated design under its component's
+//! instance, with the inventory's width and depth and the matching `ram_style` attribute
+//! ("auto" for a buffer the plan leaves unplaced).
+//!
+//! The memories live in parameterized library modules, so the text of the top cannot show
+//! them: yosys elaborates the design (hierarchy, flatten, memory_collect) and its netlist's
+//! memory cells are what is checked — what synthesis itself will see. yosys is installed by
+//! `make setup`; without it this test fails and says so.
 
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::process::Command;
 use xnorc_plan::folding::{FoldingFile, MemoryStyle};
-use xnorc_plan::memories::{self, BufferStyle, Placement};
+use xnorc_plan::memories::{self, BufferStyle, MemoryRole, Placement};
+use xnorc_plan::HardwarePlan;
 
-/// The declaration of memory `name` in module `module` of `text`: its `ram_style` (None
-/// without an attribute), width and depth; panics if the memory is not declared there.
-fn declared(text: &str, module: &str, name: &str) -> (Option<String>, usize, usize) {
-    let start = text
-        .find(&format!("module {module} ("))
-        .unwrap_or_else(|| panic!("module {module} missing"));
-    let body = &text[start..start + text[start..].find("endmodule").unwrap()];
-    let lines: Vec<&str> = body.lines().collect();
-    let decl = lines
+/// One elaborated memory: width, words, `ram_style`.
+#[derive(Debug)]
+struct Elaborated {
+    width: usize,
+    depth: usize,
+    style: Option<String>,
+}
+
+/// The memories of the design in `dir` (top `top`), keyed by their hierarchical names
+/// (`instance.submodule.memory`).
+fn elaborate(dir: &std::path::Path, top: &str) -> BTreeMap<String, Elaborated> {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".v"))
+        .collect();
+    files.sort();
+    let script = format!(
+        "read_verilog -sv {}; hierarchy -check -top {top}; proc; flatten; memory_collect; write_json netlist.json",
+        files.join(" ")
+    );
+    let out = Command::new("yosys")
+        .current_dir(dir)
+        .args(["-q", "-p", &script])
+        .output()
+        .unwrap_or_else(|e| panic!("yosys could not run ({e}): run `make setup`"));
+    assert!(
+        out.status.success(),
+        "yosys failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let netlist: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("netlist.json")).unwrap()).unwrap();
+    let number = |v: &Value| usize::from_str_radix(v.as_str().unwrap(), 2).unwrap();
+    let cells = netlist["modules"][top]["cells"].as_object().unwrap();
+    cells
         .iter()
-        .position(|l| {
-            let l = l.trim();
-            l.starts_with("reg ") && l.contains(&format!(" {name} [0:"))
+        .filter(|(_, c)| c["type"].as_str().unwrap().starts_with("$mem"))
+        .map(|(name, c)| {
+            let memory = Elaborated {
+                width: number(&c["parameters"]["WIDTH"]),
+                depth: number(&c["parameters"]["SIZE"]),
+                style: c["attributes"]["ram_style"].as_str().map(str::to_string),
+            };
+            (name.clone(), memory)
         })
-        .unwrap_or_else(|| panic!("{module}: no memory {name}"));
-    let prev = lines[decl - 1].trim();
-    let style = prev
-        .strip_prefix("(* ram_style = \"")
-        .and_then(|r| r.strip_suffix("\" *)"))
-        .map(str::to_string);
-    // `reg [W-1:0] name [0:D-1];`
-    let number = |s: &str| s.parse::<usize>().unwrap();
-    let line = lines[decl].trim();
-    let msb = &line[line.find('[').unwrap() + 1..line.find(':').unwrap()];
-    let tail = &line[line.rfind("[0:").unwrap() + 3..line.rfind(']').unwrap()];
-    (style, number(msb) + 1, number(tail) + 1)
+        .collect()
+}
+
+/// The instance of the component that owns a memory: `fifo<i>` is pipeline component i, any
+/// other name is a stage's.
+fn instance_of(plan: &HardwarePlan, names: &[String], component: &str) -> String {
+    let index = match component.strip_prefix("fifo").and_then(|i| i.parse().ok()) {
+        Some(i) => i,
+        None => plan
+            .pipeline
+            .iter()
+            .position(|c| c.stage().map(|s| plan.stages[s].name.as_str()) == Some(component))
+            .unwrap_or_else(|| panic!("no component computes stage {component}")),
+    };
+    names[index].clone()
+}
+
+/// The name of the library instance (a path segment) that holds a memory of `role`.
+fn holder(role: MemoryRole) -> &'static str {
+    match role {
+        MemoryRole::Weights => "weights",
+        MemoryRole::Thresholds => "thresholds",
+        MemoryRole::Planes => "planes",
+        MemoryRole::InputBuffer => "input_buffer",
+        MemoryRole::OutputQueue | MemoryRole::Fifo => "queue",
+        MemoryRole::LineBuffer => "lines",
+        MemoryRole::PoolRow => "row",
+        MemoryRole::SplitTables => "tables",
+    }
 }
 
 fn check(preset: &str) {
@@ -43,35 +102,72 @@ fn check(preset: &str) {
         0 | 1 => BufferStyle::Distributed,
         _ => BufferStyle::Registers,
     });
-    let design = xnorc_rtl::generate(&plan);
-    let text = &design.files[0].1;
-    let top = xnorc_rtl::top_name(&plan);
+    let dir = tempfile::tempdir().unwrap();
+    let top = xnorc_rtl::write::write_design(dir.path(), &plan).unwrap();
+    let elaborated = elaborate(dir.path(), &top);
+    let names = xnorc_rtl::top::instance_names(&plan);
     let inventory = memories::plan_memories(&plan);
     assert!(
         inventory.len() > 10,
         "{preset}: {} memories",
         inventory.len()
     );
+    let mut claimed = 0;
     for m in &inventory {
         let want = match m.placement {
-            Placement::Rom(MemoryStyle::Block) => Some("block"),
-            Placement::Rom(MemoryStyle::Lut) => Some("logic"),
-            Placement::Buffer(Some(BufferStyle::Block)) => Some("block"),
-            Placement::Buffer(Some(BufferStyle::Distributed)) => Some("distributed"),
-            Placement::Buffer(Some(BufferStyle::Registers)) => Some("logic"),
-            Placement::Buffer(None) => None,
+            Placement::Rom(MemoryStyle::Block) => "block",
+            Placement::Rom(MemoryStyle::Lut) => "logic",
+            Placement::Buffer(Some(BufferStyle::Block)) => "block",
+            Placement::Buffer(Some(BufferStyle::Distributed)) => "distributed",
+            Placement::Buffer(Some(BufferStyle::Registers)) => "logic",
+            Placement::Buffer(None) => "auto",
         };
-        let module = format!("{top}_{}", m.component);
-        let (style, width, depth) = declared(text, &module, m.role.name());
-        assert_eq!(style.as_deref(), want, "{preset}: {}", m.key());
-        // The estimate counts blocks from the inventory's shapes: they must be the RTL's.
-        assert_eq!((width, depth), (m.width, m.depth), "{preset}: {}", m.key());
+        let instance = instance_of(&plan, &names, &m.component);
+        let prefix = format!("{instance}.");
+        let found: Vec<(&String, &Elaborated)> = elaborated
+            .iter()
+            .filter(|(name, _)| {
+                name.strip_prefix(&prefix)
+                    .is_some_and(|rest| rest.split('.').any(|seg| seg == holder(m.role)))
+            })
+            .collect();
+        // One memory each, but a split stage gives every split channel its own table ROM.
+        let copies_allowed = m.role == MemoryRole::SplitTables;
+        assert!(
+            found.len() == 1 || (copies_allowed && !found.is_empty()),
+            "{preset}: {} is {} memories in the RTL: {found:?}",
+            m.key(),
+            found.len()
+        );
+        claimed += found.len();
+        for (name, e) in found {
+            assert_eq!(
+                e.style.as_deref(),
+                Some(want),
+                "{preset}: {} ({name})",
+                m.key()
+            );
+            // The estimate counts blocks from the inventory's shapes: they must be the RTL's.
+            assert_eq!(
+                (e.width, e.depth),
+                (m.width, m.depth),
+                "{preset}: {} ({name})",
+                m.key()
+            );
+        }
     }
+    // And the RTL has no memory the inventory (hence the estimate) does not know.
+    assert_eq!(
+        claimed,
+        elaborated.len(),
+        "{preset}: memories outside the inventory: {:?}",
+        elaborated.keys().collect::<Vec<_>>()
+    );
 }
 
 #[test]
 fn every_memory_carries_the_plans_placement() {
-    for preset in ["cnv-small-codebook", "cnv-small-tiled", "tfc"] {
+    for preset in ["cnv-small-codebook", "cnv-small-tiled", "tfc", "all-ops"] {
         check(preset);
     }
 }

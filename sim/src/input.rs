@@ -7,6 +7,7 @@ use crate::{Frames, SimError, Simulator};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::{Path, PathBuf};
+use xnorc_compiler::fsutil::{create_dir, OutputError};
 use xnorc_compiler::ir::{Graph, ValueType};
 
 /// Why input data cannot be used or outputs cannot be written.
@@ -39,31 +40,17 @@ pub enum DataError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Model(#[from] xnorc_compiler::ModelError),
-    /// A directory cannot be created (the machine's fault).
-    #[error("{}: cannot create: {source}", path.display())]
-    #[diagnostic(code(xnorc::io))]
-    CreateDir {
-        /// The directory.
-        path: PathBuf,
-        /// What the OS said.
-        source: std::io::Error,
-    },
-    /// An output file cannot be written (the machine's fault).
-    #[error("{}: cannot write: {source}", path.display())]
-    #[diagnostic(code(xnorc::io))]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// What the OS said.
-        source: std::io::Error,
-    },
+    /// An output cannot be written (the machine's fault).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Output(#[from] OutputError),
 }
 
 impl DataError {
     /// True when the machine failed (a directory or file could not be written), false when the
     /// data are bad.
     pub fn is_machine_failure(&self) -> bool {
-        matches!(self, DataError::CreateDir { .. } | DataError::Write { .. })
+        matches!(self, DataError::Output(_))
     }
 }
 
@@ -76,10 +63,7 @@ fn mismatch(path: &Path, message: impl std::fmt::Display) -> DataError {
 
 /// Writes `bytes` to `path` atomically (a failed run never leaves a partial file).
 pub fn write_output(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
-    xnorc_compiler::fsutil::write_atomic(path, bytes).map_err(|source| DataError::Write {
-        path: path.to_path_buf(),
-        source,
-    })
+    Ok(xnorc_compiler::fsutil::write_output(path, bytes)?)
 }
 
 /// Input frames owned in the byte type the model takes.
@@ -278,10 +262,7 @@ pub fn dump(
     input: Frames<'_>,
     frames: usize,
 ) -> Result<usize, DataError> {
-    std::fs::create_dir_all(dir).map_err(|source| DataError::CreateDir {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    create_dir(dir)?;
     let per = sim.frame_len();
     let trace = sim.trace(input.slice(0, frames * per))?;
     for (i, nv) in trace.iter().enumerate() {

@@ -54,6 +54,12 @@ fn io(e: std::io::Error, what: &Path) -> HarnessError {
     HarnessError::Io(format!("{}: {e}", what.display()))
 }
 
+/// `command` is an executable on PATH.
+fn on_path(command: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(command).is_file()))
+}
+
 /// FNV-1a, 64 bits: a stable cache key (std's hasher may change between Rust releases).
 fn fnv(bytes: &[u8], mut h: u64) -> u64 {
     for &b in bytes {
@@ -214,6 +220,13 @@ fn build_testbench(
         .args(["--x-initial", "0"]);
     if trace {
         cmd.arg("--trace");
+    }
+    // Verilator's runtime (verilated.cpp and its threads) and the testbench compile to the
+    // same objects for every design, and they are most of a small design's build: with ccache
+    // on PATH (`make setup` installs it) Verilator's makefile compiles through it (OBJCACHE),
+    // so they are compiled once per machine.
+    if on_path("ccache") {
+        cmd.env("OBJCACHE", "ccache");
     }
     cmd.args(&verilog).arg("tb.cpp");
     let out = cmd
