@@ -70,7 +70,7 @@ enum Command {
         /// Model file.
         model: PathBuf,
         /// Number of frames.
-        #[arg(short = 'n', long, default_value_t = 1000)]
+        #[arg(short = 'n', long, default_value_t = 1000, value_parser = commands::at_least_one())]
         frames: usize,
         /// Random seed.
         #[arg(long, default_value_t = 0)]
@@ -139,7 +139,19 @@ fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
+/// Lets a closed stdout (`xnorc inspect M | head -2`) end the process quietly, as it ends `ls`
+/// or `grep`: Rust ignores SIGPIPE, so every later `println!` would panic on the broken pipe.
+/// Files are written atomically (a temporary then a rename), so no output is left half-written.
+fn quiet_on_closed_stdout() {
+    #[cfg(unix)]
+    // SAFETY: called first in main, before any thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,6 +6,7 @@
 //! maps the error to exit code 2. Node names come from untrusted files, so they are escaped
 //! before they are printed.
 
+use crate::sanitize::printable;
 use std::fmt;
 
 /// A problem with a model (or with data given for a model): bad file, bad node, bad field.
@@ -72,13 +73,13 @@ impl ModelError {
 impl fmt::Display for ModelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(file) = &self.file {
-            write!(f, "{}: ", file.escape_debug())?;
+            write!(f, "{}: ", printable(file))?;
         }
         if let Some(node) = &self.node {
-            write!(f, "node \"{}\": ", node.escape_debug())?;
+            write!(f, "node \"{}\": ", printable(node))?;
         }
         if let Some(field) = &self.field {
-            write!(f, "field `{}`: ", field.escape_debug())?;
+            write!(f, "field `{}`: ", printable(field))?;
         }
         write!(f, "{}", self.message)
     }

@@ -262,6 +262,24 @@ const KEYWORDS: &[&str] = &[
     "xor",
 ];
 
+/// `text` as it may appear in a terminal message: control characters (a newline, an escape
+/// sequence that could rewrite the screen) shown as Rust escapes, everything else — quotes,
+/// backslashes, any script — unchanged, so names read as the model file spells them.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// True when `name` is a Verilog or SystemVerilog keyword.
 pub fn is_keyword(name: &str) -> bool {
     KEYWORDS.contains(&name)

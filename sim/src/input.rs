@@ -40,6 +40,13 @@ pub enum DataError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Model(#[from] xnorc_compiler::ModelError),
+    /// A batch larger than [`MAX_BATCH_VALUES`] (bad input: an argument or a file's shape).
+    #[error("{0}")]
+    #[diagnostic(
+        code(xnorc::data::too_large),
+        help("split the batch: run the command once per part")
+    )]
+    TooLarge(String),
     /// An output cannot be written (the machine's fault).
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -218,6 +225,25 @@ pub fn read_labels(path: &Path, frames: usize) -> Result<Vec<i64>, DataError> {
     })
 }
 
+/// The most input values (frames × values per frame) one batch may hold: 2^27, 128 MiB of
+/// bytes (and 1 GiB as the `i64` that [`random_values`] draws), a million MNIST frames.
+pub const MAX_BATCH_VALUES: usize = 1 << 27;
+
+/// The values of `n` frames of the model's input, refused beyond [`MAX_BATCH_VALUES`] before
+/// anything is allocated.
+pub fn batch_values(graph: &Graph, n: usize) -> Result<usize, DataError> {
+    let per_frame = graph.input_node().shape.numel();
+    n.checked_mul(per_frame)
+        .filter(|&v| v <= MAX_BATCH_VALUES)
+        .ok_or_else(|| {
+            DataError::TooLarge(format!(
+                "{n} frames of {per_frame} values are more than the {MAX_BATCH_VALUES} values \
+                 (2^27) of one batch; at most {} frames of this model",
+                MAX_BATCH_VALUES / per_frame.max(1)
+            ))
+        })
+}
+
 /// Uniformly random values over the model input's range, `n` frames, as `i64` with the `.npy`
 /// type they are stored in (uint8 for binary and uint8 inputs, int8 otherwise): what
 /// `xnorc random-input` writes.
@@ -225,7 +251,8 @@ pub fn read_labels(path: &Path, frames: usize) -> Result<Vec<i64>, DataError> {
 /// This and [`random_frames`] draw from the same seeded generator in different ways (an `i64`
 /// range here, the byte type there), so each command's seeds keep giving the frames they always
 /// gave; they are kept side by side rather than merged, which would change one of the two.
-pub fn random_values(graph: &Graph, n: usize, seed: u64) -> (NpyType, Vec<i64>) {
+pub fn random_values(graph: &Graph, n: usize, seed: u64) -> Result<(NpyType, Vec<i64>), DataError> {
+    let len = batch_values(graph, n)?;
     let node = graph.input_node();
     let (dtype, lo, hi) = match node.vtype {
         ValueType::Bits => (NpyType::U8, 0, 1),
@@ -233,25 +260,23 @@ pub fn random_values(graph: &Graph, n: usize, seed: u64) -> (NpyType, Vec<i64>) 
         ValueType::Int { min, max } => (NpyType::I8, min, max),
     };
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let values = (0..n * node.shape.numel())
-        .map(|_| rng.gen_range(lo..=hi))
-        .collect();
-    (dtype, values)
+    let values = (0..len).map(|_| rng.gen_range(lo..=hi)).collect();
+    Ok((dtype, values))
 }
 
 /// `n` random frames for the model (the stream `xnorc verify` checks without `--input`): bits
 /// 0/1, bytes over their whole type.
-pub fn random_frames(graph: &Graph, n: usize, seed: u64) -> InputData {
+pub fn random_frames(graph: &Graph, n: usize, seed: u64) -> Result<InputData, DataError> {
+    let len = batch_values(graph, n)?;
     let node = graph.input_node();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let len = n * node.shape.numel();
-    match node.vtype {
+    Ok(match node.vtype {
         ValueType::Bits => InputData::U8((0..len).map(|_| rng.gen_range(0..=1)).collect()),
         ValueType::Int { min, .. } if min < 0 => {
             InputData::I8((0..len).map(|_| rng.gen()).collect())
         }
         ValueType::Int { .. } => InputData::U8((0..len).map(|_| rng.gen()).collect()),
-    }
+    })
 }
 
 /// Writes every node's output for the first `frames` frames as `.npy` files into `dir`

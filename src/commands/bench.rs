@@ -10,14 +10,15 @@ pub struct Args {
     /// Preset to benchmark (a random model of that architecture), unless --model is given.
     #[arg(long, default_value = "tfc", value_parser = super::random::preset_parser())]
     arch: String,
-    /// Benchmark this model file instead of a preset.
+    /// Benchmark this model file instead of a preset (.xnm, or .onnx imported first: its
+    /// model load then times the imported .xnm).
     #[arg(long)]
     model: Option<PathBuf>,
     /// Frames per timed run.
-    #[arg(long, default_value_t = 1_000_000)]
+    #[arg(long, default_value_t = 1_000_000, value_parser = super::at_least_one())]
     frames: usize,
     /// Timed runs (the best is reported).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = super::at_least_one())]
     repeats: usize,
     /// Print JSON.
     #[arg(long)]
@@ -26,8 +27,18 @@ pub struct Args {
 
 pub fn run(args: &Args) -> Result<(), CliError> {
     let text = match &args.model {
-        Some(path) => std::fs::read(path)
-            .map_err(|e| CliError::Input(format!("{}: cannot read model: {e}", path.display())))?,
+        Some(path) => {
+            // Loaded once through the common loader first: a bad file is reported as by every
+            // other command (file, node, field), and ONNX is imported.
+            let model = xnorc_compiler::import::load_model(path)?;
+            if xnorc_compiler::import::is_imported(path) {
+                format::to_json(&model).into_bytes()
+            } else {
+                std::fs::read(path).map_err(|e| {
+                    CliError::Input(format!("{}: cannot read model: {e}", path.display()))
+                })?
+            }
+        }
         None => {
             let preset = presets::find(&args.arch).expect("clap checked the preset");
             format::to_json(&preset.generate(1)).into_bytes()

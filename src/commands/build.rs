@@ -18,7 +18,7 @@ pub struct Args {
     #[arg(long)]
     pub folding: Option<PathBuf>,
     /// LUT4 budget for the automatic folding (default: chosen for the device).
-    #[arg(long)]
+    #[arg(long, value_parser = super::at_least_one())]
     pub lut_budget: Option<usize>,
     /// Output directory (default: build/<board>).
     #[arg(short, long)]

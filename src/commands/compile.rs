@@ -16,7 +16,7 @@ pub struct Args {
     #[arg(long)]
     pub folding: Option<PathBuf>,
     /// LUT4 budget for the automatic folding of layers the folding file does not fix.
-    #[arg(long)]
+    #[arg(long, value_parser = super::at_least_one())]
     pub lut_budget: Option<usize>,
     /// Print the plan as JSON.
     #[arg(long)]

@@ -7,7 +7,7 @@ use xnorc_compiler::summary::summarize;
 
 /// Shortens and escapes an untrusted name for a table cell.
 fn cell(name: &str, width: usize) -> String {
-    let escaped: String = name.escape_debug().collect();
+    let escaped = xnorc_compiler::sanitize::printable(name).into_owned();
     if escaped.chars().count() > width {
         let cut: String = escaped.chars().take(width - 1).collect();
         format!("{cut}…")

@@ -63,7 +63,7 @@ pub fn model(
 /// `xnorc random-input`: uniform frames over the model input's range.
 pub fn input(model: &Path, frames: usize, seed: u64, output: &Path) -> Result<(), CliError> {
     let graph = load_graph(model)?;
-    let (dtype, values) = random_values(&graph, frames, seed);
+    let (dtype, values) = random_values(&graph, frames, seed)?;
     let mut shape = vec![frames];
     shape.extend(graph.input_node().shape.dims());
     write_output(

@@ -38,14 +38,14 @@ pub struct Args {
     #[arg(long)]
     pub labels: Option<PathBuf>,
     /// Send only the first N frames of --input (and --labels).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::at_least_one())]
     pub frames: Option<usize>,
     /// Directory for the simulated board's design and Verilator build.
     #[arg(long, default_value = "build")]
     pub build_dir: PathBuf,
     /// Corrupt one payload bit of every Nth request after its CRC is computed (tests that the
     /// board detects it: those frames must come back flagged).
-    #[arg(long, hide = true)]
+    #[arg(long, hide = true, value_parser = super::at_least_one())]
     pub corrupt_every: Option<usize>,
     /// Print JSON.
     #[arg(long)]

@@ -23,7 +23,7 @@ pub struct Args {
     bitstream: Option<PathBuf>,
     /// Random input frames to check (ignored with --input).
     /// (default 64; 4 with --bitstream, whose netlist simulates at the UART's real bit time).
-    #[arg(long)]
+    #[arg(long, value_parser = super::at_least_one())]
     vectors: Option<usize>,
     /// Input frames (.npy, as for `simulate`) instead of random ones.
     #[arg(long)]
@@ -32,13 +32,13 @@ pub struct Args {
     #[arg(long)]
     folding: Option<PathBuf>,
     /// LUT4 budget for the automatic folding (as for `compile`).
-    #[arg(long)]
+    #[arg(long, value_parser = super::at_least_one())]
     lut_budget: Option<usize>,
     /// Seed for random inputs and stall patterns.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Per mille of cycles with input stalls / output backpressure in the stall run.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(0..1000))]
     stall_per_mille: u32,
     /// Write a VCD of the stall run.
     #[arg(long)]
@@ -68,7 +68,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     })?;
     let input = match &args.input {
         Some(p) => read_input(p, &graph)?.1,
-        None => random_frames(&graph, args.vectors.unwrap_or(64), args.seed),
+        None => random_frames(&graph, args.vectors.unwrap_or(64), args.seed)?,
     };
     let opts = Options {
         design: args.design.as_deref(),
@@ -123,7 +123,7 @@ fn run_bitstream(args: &Args, dir: &Path) -> Result<(), CliError> {
     })?;
     let input = match &args.input {
         Some(p) => read_input(p, &graph)?.1,
-        None => random_frames(&graph, args.vectors.unwrap_or(4), args.seed),
+        None => random_frames(&graph, args.vectors.unwrap_or(4), args.seed)?,
     };
     let frames = input.frames().len() / graph.input_node().shape.numel();
     let reference = Simulator::new(graph.clone()).and_then(|s| s.run(input.frames()))?;

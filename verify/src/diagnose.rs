@@ -8,6 +8,7 @@ use crate::verilator::{self, Stalls};
 use crate::VerifyError;
 use std::path::Path;
 use xnorc_compiler::ir::{Graph, Shape};
+use xnorc_compiler::sanitize::printable;
 use xnorc_host::pack;
 use xnorc_plan::{stream_to_logical, HardwarePlan, MvuOutput, StageKind};
 use xnorc_rtl::write::write_design;
@@ -128,7 +129,7 @@ pub fn first_differing_stage(
                         "first differing stage: {} (node \"{}\"): frame {f}, output beat {}, \
                          element {e}: hardware {got}, reference {want}",
                         stage.name,
-                        graph.node(node).name.escape_debug(),
+                        printable(&graph.node(node).name),
                         b % out.beats
                     )));
                 }

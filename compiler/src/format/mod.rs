@@ -12,6 +12,7 @@ pub use schema::*;
 pub use tensor::{DType, TensorDef};
 
 use crate::error::{ModelError, Result};
+use crate::sanitize::printable;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use std::path::Path;
@@ -173,7 +174,7 @@ fn parse_op(op: &str, rest: Value) -> Result<OpDef> {
         other => {
             return Err(ModelError::new(format!(
                 "unknown op \"{}\"; known ops: {}",
-                other.escape_debug(),
+                printable(other),
                 OpDef::ALL.join(", ")
             ))
             .at_field("op"))

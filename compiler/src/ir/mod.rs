@@ -13,4 +13,4 @@ mod types;
 pub use float_io::{FloatTail, InputMap};
 pub use graph::{Graph, Node, NodeId};
 pub use ops::*;
-pub use types::{int_bits, Shape, ValueType};
+pub use types::{frame_elements, int_bits, Shape, ValueType, MAX_FRAME_ELEMENTS};

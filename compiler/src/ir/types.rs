@@ -19,6 +19,33 @@ pub enum Shape {
     },
 }
 
+/// The most elements one frame (the input, or any node's output) may hold: 2^24, a 4096 × 4096
+/// single-channel image, far beyond any network whose activations an FPGA of the bundled boards
+/// can buffer. Shapes read from a file are checked against it before anything is sized by them.
+pub const MAX_FRAME_ELEMENTS: usize = 1 << 24;
+
+/// The elements of a frame of `dims`, or why the shape is too large: the product exceeds
+/// [`MAX_FRAME_ELEMENTS`] (or overflows, which it exceeds too).
+pub fn frame_elements(dims: &[usize]) -> Result<usize, String> {
+    dims.iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .filter(|&n| n <= MAX_FRAME_ELEMENTS)
+        .ok_or_else(|| {
+            let exact = dims
+                .iter()
+                .map(|&d| d as u128)
+                .try_fold(1u128, |n, d| n.checked_mul(d));
+            let size = match exact {
+                Some(n) => format!("{n} elements"),
+                None => "more than 2^128 elements".to_string(),
+            };
+            format!(
+                "a frame of shape {dims:?} is {size}, more than the {MAX_FRAME_ELEMENTS} \
+                 (2^24) xnorc takes"
+            )
+        })
+}
+
 impl Shape {
     /// Elements per frame.
     pub fn numel(&self) -> usize {

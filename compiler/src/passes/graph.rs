@@ -6,6 +6,7 @@ use super::nodes::lower_node;
 use crate::error::{ModelError, Result};
 use crate::format::{InputDef, ModelFile, NodeDef, OpDef, OutputDef};
 use crate::ir::{Graph, Node, NodeId};
+use crate::sanitize::printable;
 use crate::sanitize::Identifiers;
 use std::collections::HashMap;
 
@@ -120,7 +121,7 @@ fn topological_order(model: &ModelFile) -> Result<Vec<usize>> {
             let &producer = index_of.get(name.as_str()).ok_or_else(|| {
                 ModelError::new(format!(
                     "refers to node \"{}\", which does not exist",
-                    name.escape_debug()
+                    printable(name)
                 ))
                 .at_node(&node.name)
                 .at_field(format!("inputs[{k}]"))

@@ -10,9 +10,10 @@ use crate::format::{
     PadMode, PaddingDef, TensorDef, ThresholdDef, WeightValues, WeightsDef,
 };
 use crate::ir::{
-    Binarize, Geometry, MatMul, MaxPool, Node, Op, Padding, ScaledRun, Scores, Shape, Threshold,
-    Tiled, ValueType, WeightStore, Weights,
+    frame_elements, Binarize, Geometry, MatMul, MaxPool, Node, Op, Padding, ScaledRun, Scores,
+    Shape, Threshold, Tiled, ValueType, WeightStore, Weights,
 };
+use crate::sanitize::printable;
 
 /// Most thresholds per channel (a 16-bit activation).
 const MAX_LEVELS: usize = 1 << 16;
@@ -37,7 +38,7 @@ pub(super) fn lower_node(def: &NodeDef, operands: &[&Node]) -> Result<Lowered> {
             return Err(ModelError::new(format!(
                 "reads \"{}\", a tiled layer with scales α, which only a `binarize` epilogue \
                  can apply; `{}` works on the integer sums S and would drop them",
-                x.name.escape_debug(),
+                printable(&x.name),
                 def.op.name()
             ))
             .at_field("inputs")
@@ -77,6 +78,7 @@ fn lower_input(d: &InputDef) -> Result<Lowered> {
             .at_field("shape"))
         }
     };
+    frame_elements(&shape.dims()).map_err(|e| ModelError::new(e).at_field("shape"))?;
     let vtype = match d.dtype {
         InputType::Bits => ValueType::Bits,
         InputType::Uint8 => ValueType::Int { min: 0, max: 255 },
@@ -121,7 +123,7 @@ fn lower_dense(w: &WeightsDef, x: &Node) -> Result<Lowered> {
     let Shape::Flat(n) = x.shape else {
         return Err(ModelError::new(format!(
             "dense needs a vector input, but \"{}\" gives a {} map",
-            x.name.escape_debug(),
+            printable(&x.name),
             x.shape
         ))
         .at_field("inputs")
@@ -168,7 +170,7 @@ fn lower_conv(d: &ConvDef, x: &Node) -> Result<Lowered> {
     let Shape::Map { c, h, w } = x.shape else {
         return Err(ModelError::new(format!(
             "conv2d needs a C×H×W input, but \"{}\" gives a vector of {}",
-            x.name.escape_debug(),
+            printable(&x.name),
             x.shape
         ))
         .at_field("inputs"));
@@ -256,7 +258,7 @@ fn require_integer_input(x: &Node, op: &str) -> Result<()> {
     if x.vtype == ValueType::Bits {
         return Err(ModelError::new(format!(
             "{op} needs integer input (a dense/conv accumulator or integer data), but \"{}\" is binary",
-            x.name.escape_debug()
+            printable(&x.name)
         ))
         .at_field("inputs"));
     }

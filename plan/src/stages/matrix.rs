@@ -19,6 +19,7 @@ use crate::stage::{Mvu, MvuOutput, Stage, StageKind};
 use crate::stream::Stream;
 use xnorc_compiler::error::{ModelError, Result};
 use xnorc_compiler::ir::{Graph, MatMul, Node, NodeId, Op, Shape, ValueType, WeightValues};
+use xnorc_compiler::sanitize::printable;
 
 /// The layer's (PE, SIMD): the folding file's, else the automatic rule's; PE must divide the
 /// distinct filters, SIMD the inputs a beat may hold.
@@ -31,7 +32,7 @@ fn checked_folding(
     let (k, filters, fan) = (fold.shape.k, fold.shape.o, fold.fanout);
     let pe = cfg.pe.unwrap_or(fold.auto.0);
     let simd = cfg.simd.unwrap_or(fold.auto.1);
-    let field = |f: &str| format!("layers.{}.{f}", node.name.escape_debug());
+    let field = |f: &str| format!("layers.{}.{f}", printable(&node.name));
     let choices = |n: usize| (1..=n).filter(|d| n.is_multiple_of(*d)).collect::<Vec<_>>();
     if pe == 0 || filters % pe != 0 {
         let what = if fan > 1 {

@@ -16,6 +16,7 @@ mod window;
 use chain::{chain, Step};
 use layer::{Fold, Input};
 use matrix::matrix_stages;
+use xnorc_compiler::sanitize::printable;
 
 use crate::folding::{auto_fold, FoldingFile, LayerFolding, LayerShape, DEFAULT_LANE_BUDGET};
 use crate::pipeline::{components, gcd, HardwarePlan};
@@ -61,10 +62,7 @@ fn fanout(
              p) > 1) and a threshold after it whose channels all fold to thresholds (none on \
              split partial sums)",
         )
-        .at_field(format!(
-            "layers.{}.fanout",
-            graph.node(id).name.escape_debug()
-        ))),
+        .at_field(format!("layers.{}.fanout", printable(&graph.node(id).name)))),
     }
 }
 
@@ -126,9 +124,9 @@ pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, 
         if !matrices.iter().any(|(m, _)| graph.node(*m).name == *name) {
             return Err(ModelError::new(format!(
                 "names no dense/conv layer of the model (\"{}\")",
-                name.escape_debug()
+                printable(name)
             ))
-            .at_field(format!("layers.{}", name.escape_debug())));
+            .at_field(format!("layers.{}", printable(name))));
         }
     }
     let shapes: Vec<(LayerShape, usize)> = matrices

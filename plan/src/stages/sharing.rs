@@ -9,6 +9,7 @@ use crate::stage::{CodebookDecode, Responses, Stage, StageKind};
 use crate::stream::Stream;
 use xnorc_compiler::error::{ModelError, Result};
 use xnorc_compiler::ir::{Geometry, MatMul, Node, WeightStore};
+use xnorc_compiler::sanitize::printable;
 
 /// A sharing unit's own folding, its responses' range and the layer as the cost rule saw it.
 pub(super) struct Share {
@@ -62,7 +63,7 @@ pub(super) fn choose(
         _ if cfg.compute.is_some() => Err(ModelError::new(
             "`compute` applies to kernel-codebook convolutions only; this layer is not one",
         )
-        .at_field(format!("layers.{}.compute", node.name.escape_debug()))),
+        .at_field(format!("layers.{}.compute", printable(&node.name)))),
         _ => Ok(None),
     }
 }

@@ -10,6 +10,7 @@
 use super::attribute_proto::AttributeType;
 use super::{AttributeProto, NodeProto, TensorProto};
 use crate::error::{ModelError, Result};
+use crate::sanitize::printable;
 
 /// An attribute's value, as chosen by its type; it borrows from the attribute.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -167,14 +168,14 @@ impl NodeProto {
         match self.attribute.iter().find(|a| !known.contains(&a.name())) {
             Some(a) => Err(ModelError::new(format!(
                 "attribute `{}` is not supported here (xnorc knows {})",
-                a.name().escape_debug(),
+                printable(a.name()),
                 if known.is_empty() {
                     "none".to_string()
                 } else {
                     known.join(", ")
                 }
             ))
-            .at_field(format!("attribute {}", a.name().escape_debug()))),
+            .at_field(format!("attribute {}", printable(a.name())))),
             None => Ok(()),
         }
     }

@@ -19,6 +19,17 @@ pub enum Dim {
     Unknown,
 }
 
+impl Dim {
+    /// The dimension as ONNX writes it: `7`, `"N"` (symbolic), or `unknown`.
+    pub fn describe(&self) -> String {
+        match self {
+            Dim::Value(v) => v.to_string(),
+            Dim::Param(p) => format!("symbolic ({:?})", p),
+            Dim::Unknown => "unknown".to_string(),
+        }
+    }
+}
+
 impl ValueInfoProto {
     /// The tensor type, when the value has a type and it is a tensor.
     fn tensor_type(&self) -> Option<&type_proto::Tensor> {

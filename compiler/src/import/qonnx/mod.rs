@@ -20,6 +20,8 @@ use crate::format::{
 };
 use crate::import::onnx::tensor_proto::DataType;
 use crate::import::onnx::{self, Dim, GraphProto, ModelProto, NodeProto, TensorProto};
+use crate::ir::frame_elements;
+use crate::sanitize::printable;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use values::{Const, FloatIn, IntVal, Val};
@@ -117,7 +119,7 @@ fn topological(graph: &GraphProto) -> Result<Vec<&NodeProto>> {
             return Err(ModelError::new(format!(
                 "input \"{}\" is produced by no node, initializer or graph input (or the graph \
                  has a cycle)",
-                missing.escape_debug()
+                printable(&missing)
             ))
             .at_node(display_name(node)));
         }
@@ -165,13 +167,13 @@ impl Importer {
                     "the graph has {} inputs ({}); xnorc compiles single-input models",
                     more.len(),
                     more.iter()
-                        .map(|i| format!("\"{}\"", i.name().escape_debug()))
+                        .map(|i| format!("\"{}\"", printable(i.name())))
                         .collect::<Vec<_>>()
                         .join(", ")
                 )))
             }
         };
-        let at = || format!("graph input \"{}\"", input.name().escape_debug());
+        let at = || format!("graph input \"{}\"", printable(input.name()));
         if input.elem_type() != DataType::Float as i32 {
             return Err(ModelError::new(format!(
                 "has element type {}, expected float",
@@ -185,17 +187,21 @@ impl Importer {
         let mut shape = Vec::with_capacity(dims.len());
         for (axis, d) in dims.iter().enumerate() {
             shape.push(match (axis, d) {
-                (_, Dim::Value(v)) if *v > 0 => *v as usize,
+                (_, Dim::Value(v)) if *v > 0 => usize::try_from(*v).unwrap_or(usize::MAX),
                 // A symbolic or unknown batch: xnorc runs one frame at a time.
                 (0, _) => 1,
                 (_, other) => {
                     return Err(ModelError::new(format!(
-                        "axis {axis} is {other:?}; every axis but the batch needs a fixed size"
+                        "axis {axis} is {}; every axis but the batch needs a fixed size",
+                        other.describe()
                     ))
                     .at_field(at()))
                 }
             });
         }
+        // Before anything is sized by it: the frame is the product of the axes after the batch.
+        frame_elements(&shape[1.min(shape.len())..])
+            .map_err(|e| ModelError::new(e).at_field(at()))?;
         if shape.first() != Some(&1) {
             return Err(
                 ModelError::new(format!("shape {shape:?} must start with a batch of 1"))
@@ -261,7 +267,7 @@ impl Importer {
                     return Err(ModelError::new(format!(
                         "finn_datatype {}: xnorc takes FLOAT32, BINARY, BIPOLAR, UINT1..8 and \
                          INT1..8 inputs",
-                        datatype.escape_debug()
+                        printable(datatype)
                     )));
                 };
                 (dtype, min, max, Codes::Int { min, max }, Vec::new())
@@ -291,7 +297,7 @@ impl Importer {
             .ok_or_else(|| ModelError::new(format!("input {i} is missing")))?;
         self.vals
             .get(name)
-            .ok_or_else(|| ModelError::new(format!("input \"{}\" is unknown", name.escape_debug())))
+            .ok_or_else(|| ModelError::new(format!("input \"{}\" is unknown", printable(name))))
     }
 
     /// Input `i` when it is present (optional inputs may be omitted or empty).
@@ -439,7 +445,7 @@ impl Importer {
                 )))
             }
         };
-        let at = || format!("graph output \"{}\"", output.name().escape_debug());
+        let at = || format!("graph output \"{}\"", printable(output.name()));
         let val = self
             .vals
             .get(output.name())
@@ -520,7 +526,7 @@ fn prune(nodes: Vec<NodeDef>, output: &str) -> Vec<NodeDef> {
 
 /// An initializer as a constant.
 fn constant(t: &TensorProto) -> Result<Const> {
-    let at = || format!("initializer \"{}\"", t.name().escape_debug());
+    let at = || format!("initializer \"{}\"", printable(t.name()));
     let shape = t
         .dims
         .iter()

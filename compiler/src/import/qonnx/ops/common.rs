@@ -5,6 +5,7 @@ use crate::error::{ModelError, Result};
 use crate::import::onnx::NodeProto;
 use crate::import::qonnx::values::{IntVal, Val};
 use crate::import::qonnx::Importer;
+use crate::sanitize::printable;
 
 /// The error for a node xnorc cannot translate: names its op (with the domain, if any) and why.
 pub(super) fn unsupported(node: &NodeProto, why: &str) -> ModelError {
@@ -13,9 +14,9 @@ pub(super) fn unsupported(node: &NodeProto, why: &str) -> ModelError {
         if node.domain().is_empty() {
             String::new()
         } else {
-            format!("{}::", node.domain().escape_debug())
+            format!("{}::", printable(node.domain()))
         },
-        node.op_type().escape_debug()
+        printable(node.op_type())
     ))
 }
 

@@ -1,0 +1,126 @@
+//! What a new user's mistakes and hostile inputs meet (issue 19): every one is refused up front
+//! with exit code 2 and a message naming what is wrong — no abort, no panic, no partial output.
+
+mod common;
+
+use common::{fails_with_2, fixture, ok, s, xnorc};
+use prost::Message;
+use std::path::Path;
+use xnorc_compiler::import::onnx::{tensor_shape_proto, type_proto, ModelProto};
+
+/// `fixture` (an ONNX file) with axis `axis` of its graph input set to `size`, written to `out`.
+fn with_input_dim(fixture_name: &str, axis: usize, size: i64, out: &Path) {
+    let bytes = std::fs::read(fixture(fixture_name)).unwrap();
+    let mut model = ModelProto::decode(bytes.as_slice()).unwrap();
+    let graph = model.graph.as_mut().unwrap();
+    let input = &mut graph.input[0];
+    let Some(type_proto::Value::TensorType(tensor)) = input.r#type.as_mut().unwrap().value.as_mut()
+    else {
+        panic!("{fixture_name}: the input is not a tensor")
+    };
+    let dim = &mut tensor.shape.as_mut().unwrap().dim[axis];
+    dim.value = Some(tensor_shape_proto::dimension::Value::DimValue(size));
+    std::fs::write(out, model.encode_to_vec()).unwrap();
+}
+
+#[test]
+fn an_onnx_input_too_large_is_refused_before_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.xnm");
+    // fc_digits' input is [1, 64]: a billion features, and a size whose product overflows.
+    for (size, phrase) in [
+        (1_000_000_000i64, "64000000000 elements"),
+        (1 << 62, "more than"),
+    ] {
+        let model = dir.path().join(format!("big{size}.onnx"));
+        with_input_dim("qonnx/fc_digits.onnx", 1, size, &model);
+        let err = fails_with_2(&["import", s(&model), "-o", s(&out)]);
+        assert!(err.contains("graph input"), "{err}");
+        assert!(err.contains(phrase), "{size}: {err}");
+        assert!(!out.exists(), "a refused import wrote {}", out.display());
+    }
+}
+
+#[test]
+fn a_symbolic_input_axis_is_described_in_onnx_terms() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("zero.onnx");
+    with_input_dim("qonnx/fc_digits.onnx", 1, 0, &model);
+    let err = fails_with_2(&["inspect", s(&model)]);
+    assert!(err.contains("axis 1 is 0"), "{err}");
+    assert!(!err.contains("Value("), "Rust internals in {err}");
+}
+
+#[test]
+fn random_input_refuses_more_frames_than_its_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.npy");
+    let model = fixture("valid_dense.xnm");
+    let err = fails_with_2(&[
+        "random-input",
+        s(&model),
+        "-n",
+        "100000000000",
+        "-o",
+        s(&out),
+    ]);
+    assert!(err.contains("frames"), "{err}");
+    assert!(!out.exists());
+    // Within the limit it writes.
+    ok(&["random-input", s(&model), "-n", "3", "-o", s(&out)]);
+    assert!(out.exists());
+}
+
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    use std::process::{Command, Stdio};
+    let model = fixture("valid_conv.xnm");
+    for args in [vec!["inspect", s(&model)], vec!["boards"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_xnorc"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the pipe before the command writes, as `| head -0` would.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn out_of_range_arguments_are_refused_up_front() {
+    let model = fixture("valid_dense.xnm");
+    let err = fails_with_2(&["verify", s(&model), "--stall-per-mille", "1000"]);
+    assert!(err.contains("1000"), "{err}");
+    let err = fails_with_2(&["bench", "--arch", "tiny", "--repeats", "0"]);
+    assert!(err.contains("repeats"), "{err}");
+    let out = xnorc(&["bench", "--arch", "tiny", "--frames", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn bench_takes_onnx_like_every_command() {
+    let model = fixture("qonnx/fc_digits.onnx");
+    let out = ok(&[
+        "bench",
+        "--model",
+        s(&model),
+        "--frames",
+        "64",
+        "--repeats",
+        "1",
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["frames"], 64, "{report}");
+    // A file that is not a model is named.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.xnm");
+    std::fs::write(&bad, "not json").unwrap();
+    let err = fails_with_2(&["bench", "--model", s(&bad)]);
+    assert!(err.contains("bad.xnm"), "{err}");
+}
