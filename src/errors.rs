@@ -6,6 +6,7 @@
 use xnorc_bitstream::BuildError;
 use xnorc_boards::tools::Missing;
 use xnorc_boards::BoardError;
+use xnorc_compiler::fsutil::OutputError;
 use xnorc_compiler::ModelError;
 use xnorc_rtl::write::RtlError;
 use xnorc_sim::input::DataError;
@@ -38,6 +39,10 @@ pub enum CliError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Build(Box<BuildError>),
+    /// An output that cannot be written.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Output(#[from] OutputError),
     /// A tool that is not installed.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -73,7 +78,8 @@ impl CliError {
             | CliError::Input(_)
             | CliError::Refused { .. } => true,
             CliError::Data(e) => !e.is_machine_failure(),
-            CliError::Rtl(e) => matches!(**e, RtlError::Link(_)),
+            CliError::Rtl(e) => e.is_bad_input(),
+            CliError::Output(e) => e.is_bad_path(),
             CliError::Verify(e) => e.is_bad_input(),
             CliError::Build(e) => e.is_bad_input(),
             CliError::Missing(_) | CliError::Failed(_) => false,
@@ -107,6 +113,12 @@ impl From<xnorc_sim::SimError> for CliError {
     fn from(e: xnorc_sim::SimError) -> Self {
         CliError::Data(Box::new(e.into()))
     }
+}
+
+/// Checks, before any work, that an output file can be written where the arguments say
+/// (`fsutil::check_output_file`): a missing or read-only folder is a bad argument.
+pub fn check_output(path: &std::path::Path) -> Result<(), CliError> {
+    Ok(xnorc_compiler::fsutil::check_output_file(path)?)
 }
 
 /// Writes an output file atomically, mapping failures to an error naming the file.

@@ -124,3 +124,78 @@ fn bench_takes_onnx_like_every_command() {
     let err = fails_with_2(&["bench", "--model", s(&bad)]);
     assert!(err.contains("bad.xnm"), "{err}");
 }
+
+#[test]
+fn verify_writes_a_waveform() {
+    common::require_tool("verilator");
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("tiny.xnm");
+    ok(&["random-model", "--arch", "tiny", "-o", s(&model)]);
+    let vcd = dir.path().join("wave.vcd");
+    let build = dir.path().join("build");
+    ok(&[
+        "verify",
+        s(&model),
+        "--vectors",
+        "2",
+        "--vcd",
+        s(&vcd),
+        "--build-dir",
+        s(&build),
+    ]);
+    let text = std::fs::read_to_string(&vcd).unwrap();
+    assert!(text.contains("$enddefinitions"), "not a VCD");
+    // The core's clock and its output handshake are traced, over more than a few cycles.
+    assert!(text.contains(" clk $end"), "no clock in the VCD");
+    assert!(text.contains(" out_valid $end"), "no out_valid in the VCD");
+    let stamps = text.lines().filter(|l| l.starts_with('#')).count();
+    assert!(stamps > 20, "{stamps} time stamps");
+}
+
+/// The one rule for output places: a file goes into an existing, writable folder (else exit 2
+/// before any work, naming the folder); nothing is written unless everything is.
+#[test]
+fn outputs_go_into_existing_folders_all_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = fixture("valid_dense.xnm");
+    let frames = dir.path().join("x.npy");
+    ok(&["random-input", s(&model), "-n", "4", "-o", s(&frames)]);
+    let missing = dir.path().join("no/such/folder/s.npy");
+    let written = dir.path().join("ok.npy");
+    let err = fails_with_2(&[
+        "simulate",
+        s(&model),
+        "--input",
+        s(&frames),
+        "--output",
+        s(&written),
+        "--scores",
+        s(&missing),
+    ]);
+    assert!(err.contains("does not exist"), "{err}");
+    assert!(!written.exists(), "simulate wrote one output of two");
+    // A "folder" that is a file, and a folder that takes no file (even for root).
+    let not_a_folder = frames.join("m.xnm");
+    let read_only = Path::new("/proc/xnorc-test.xnm");
+    for out in [&missing, &not_a_folder, read_only] {
+        for args in [
+            vec!["random-model", "--arch", "tiny", "-o", s(out)],
+            vec![
+                "import",
+                "tests/fixtures/qonnx/fc_digits.onnx",
+                "-o",
+                s(out),
+            ],
+            vec!["random-input", s(&model), "-o", s(out)],
+        ] {
+            let err = fails_with_2(&args);
+            assert!(err.contains("cannot write there"), "{args:?}: {err}");
+        }
+    }
+    let err = fails_with_2(&["verify", s(&model), "--vcd", s(&missing)]);
+    assert!(err.contains("does not exist"), "{err}");
+    // And a directory output is created with its parents.
+    let design = dir.path().join("a/b/design");
+    ok(&["compile", s(&model), "--output", s(&design)]);
+    assert!(design.join("plan.json").exists());
+}

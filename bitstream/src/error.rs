@@ -72,8 +72,9 @@ impl BuildError {
             | BuildError::Input(_)
             | BuildError::Refused { .. }
             | BuildError::DoesNotFit { .. } => true,
-            BuildError::Rtl(e) => matches!(e, RtlError::Link(_)),
-            BuildError::Flow(_) | BuildError::Output(_) | BuildError::TimingNotMet(_) => false,
+            BuildError::Rtl(e) => e.is_bad_input(),
+            BuildError::Output(e) => e.is_bad_path(),
+            BuildError::Flow(_) | BuildError::TimingNotMet(_) => false,
         }
     }
 }

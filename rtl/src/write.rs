@@ -24,6 +24,17 @@ pub enum RtlError {
     Link(#[from] ShellError),
 }
 
+impl RtlError {
+    /// True when the arguments were bad (a clock the link cannot use, an unusable output
+    /// folder), false when the machine failed.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            RtlError::Link(_) => true,
+            RtlError::Output(e) => e.is_bad_path(),
+        }
+    }
+}
+
 fn create_dir(dir: &Path) -> Result<(), RtlError> {
     Ok(fsutil::create_dir(dir)?)
 }

@@ -57,7 +57,7 @@ impl DataError {
     /// True when the machine failed (a directory or file could not be written), false when the
     /// data are bad.
     pub fn is_machine_failure(&self) -> bool {
-        matches!(self, DataError::Output(_))
+        matches!(self, DataError::Output(e) if !e.is_bad_path())
     }
 }
 

@@ -1,6 +1,6 @@
 //! `xnorc random-model` and `xnorc random-input`.
 
-use crate::errors::{write_output, CliError};
+use crate::errors::{check_output, write_output, CliError};
 use crate::progress::spin;
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use std::path::Path;
@@ -25,6 +25,7 @@ pub fn model(
     repeats: Option<usize>,
     output: &Path,
 ) -> Result<(), CliError> {
+    check_output(output)?;
     let preset =
         presets::find(arch).ok_or_else(|| CliError::Input(format!("unknown preset {arch}")))?;
     let mut knobs = presets::Knobs::default();
@@ -62,6 +63,7 @@ pub fn model(
 
 /// `xnorc random-input`: uniform frames over the model input's range.
 pub fn input(model: &Path, frames: usize, seed: u64, output: &Path) -> Result<(), CliError> {
+    check_output(output)?;
     let graph = load_graph(model)?;
     let (dtype, values) = random_values(&graph, frames, seed)?;
     let mut shape = vec![frames];

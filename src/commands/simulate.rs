@@ -1,9 +1,10 @@
 //! `xnorc simulate`: the reference simulator on an .npy batch.
 
-use crate::errors::{write_output, CliError};
+use crate::errors::{check_output, CliError};
 use crate::progress::Terminal;
 use std::path::PathBuf;
 use std::time::Instant;
+use xnorc_compiler::fsutil::OutputSet;
 use xnorc_compiler::load::load_graph;
 use xnorc_compiler::progress::Progress;
 use xnorc_sim::input::{argmax_f32, dump, read_input, read_labels, DataError};
@@ -44,6 +45,15 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
+    // Both outputs are written, or neither: their places are checked before any work.
+    for path in args.output.iter().chain(&args.scores) {
+        check_output(path)?;
+    }
+    if args.output.is_some() && args.output == args.scores {
+        return Err(CliError::Input(
+            "--output and --scores name the same file; give each its own".into(),
+        ));
+    }
     let graph = load_graph(&args.model)?;
     let (frames, input) = read_input(&args.input, &graph)?;
     let labels = args
@@ -78,12 +88,13 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         shape.extend(&tail.shape);
         (NpyArray::from_f32(shape, &values), values)
     });
+    let mut outputs = OutputSet::new();
     if let Some(out) = &args.output {
         let array = floats.as_ref().map_or(&scores, |(a, _)| a);
-        write_output(out, &array.to_bytes())?;
+        outputs.add(out, &array.to_bytes())?;
     }
     if let Some(out) = &args.scores {
-        write_output(out, &scores.to_bytes())?;
+        outputs.add(out, &scores.to_bytes())?;
     }
     let predictions: Vec<usize> = match &floats {
         Some((_, values)) => values
@@ -100,6 +111,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             dir.display()
         );
     }
+    outputs.commit()?;
     let accuracy = labels.map(|l| {
         let correct = l
             .iter()

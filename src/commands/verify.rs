@@ -56,6 +56,9 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
+    if let Some(vcd) = &args.vcd {
+        crate::errors::check_output(vcd)?;
+    }
     if let Some(dir) = &args.bitstream {
         return run_bitstream(args, dir);
     }

@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
     auto tick = [&]() {
         top->clk = 1; top->eval();
 #if VM_TRACE
-        if (vcd) vcd->dump(2 * t + 1);
+        if (vcd) vcd->dump((uint64_t)(2 * t + 1));
 #endif
         top->clk = 0;
     };
@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
         top->out_ready = ready;
         top->eval();
 #if VM_TRACE
-        if (vcd) vcd->dump(2 * t);
+        if (vcd) vcd->dump((uint64_t)(2 * t));
 #endif
         if (offer && top->in_ready) { fprintf(out, "i %ld\n", cycle); sent++; }
         if (top->out_valid && ready) {
