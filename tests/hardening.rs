@@ -199,3 +199,66 @@ fn outputs_go_into_existing_folders_all_or_none() {
     ok(&["compile", s(&model), "--output", s(&design)]);
     assert!(design.join("plan.json").exists());
 }
+
+#[test]
+fn data_that_means_nothing_is_refused() {
+    use xnorc_sim::npy::{NpyArray, NpyType};
+    let dir = tempfile::tempdir().unwrap();
+    let model = fixture("qonnx/fc_digits.onnx");
+    let frames = NpyArray::read(&fixture("qonnx/fc_digits.input.npy")).unwrap();
+    let n = frames.shape[0];
+    let mut values = frames.to_f32().unwrap();
+    // NaN and ±∞ in float32 frames: named, not turned into bit 0.
+    for (k, bad) in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY]
+        .iter()
+        .enumerate()
+    {
+        values[70 + k] = *bad;
+        let path = dir.path().join(format!("bad{k}.npy"));
+        std::fs::write(
+            &path,
+            NpyArray::from_f32(frames.shape.clone(), &values).to_bytes(),
+        )
+        .unwrap();
+        let err = fails_with_2(&["simulate", s(&model), "--input", s(&path)]);
+        assert!(err.contains("frame 1, element"), "{err}");
+        assert!(err.contains("finite"), "{err}");
+        values[70 + k] = 0.5;
+    }
+    // Labels outside the classes.
+    let input = fixture("qonnx/fc_digits.input.npy");
+    for bad in [-1i64, 10] {
+        let mut labels = vec![0i64; n];
+        labels[n - 1] = bad;
+        let path = dir.path().join("labels.npy");
+        std::fs::write(
+            &path,
+            NpyArray::from_i64(NpyType::I64, vec![n], &labels).to_bytes(),
+        )
+        .unwrap();
+        let err = fails_with_2(&[
+            "simulate",
+            s(&model),
+            "--input",
+            s(&input),
+            "--labels",
+            s(&path),
+        ]);
+        assert!(
+            err.contains(&format!("label {} is {bad}", n - 1)) && err.contains("10 classes"),
+            "{err}"
+        );
+    }
+    // float64 frames: the message says float32 is what the graph's input takes.
+    let as_f64: Vec<u8> = values
+        .iter()
+        .flat_map(|&v| (v as f64).to_le_bytes())
+        .collect();
+    let mut f64_frames = NpyArray::from_f32(frames.shape.clone(), &values);
+    f64_frames.dtype = NpyType::F64;
+    f64_frames.data = as_f64;
+    let path = dir.path().join("f64.npy");
+    std::fs::write(&path, f64_frames.to_bytes()).unwrap();
+    let err = fails_with_2(&["simulate", s(&model), "--input", s(&path)]);
+    assert!(err.contains("float32"), "{err}");
+}

@@ -116,6 +116,13 @@ pub fn read_input(path: &Path, graph: &Graph) -> Result<(usize, InputData), Data
     if array.dtype == NpyType::F32 {
         return map_float_input(path, graph, &array);
     }
+    if array.dtype == NpyType::F64 && graph.input_map.is_some() {
+        return Err(mismatch(
+            path,
+            "holds float64; the graph's float input takes float32 frames (convert with \
+             x.astype(numpy.float32)), or the model's input codes",
+        ));
+    }
     let node = graph.input_node();
     let dims = node.shape.dims();
     if array.shape.len() != dims.len() + 1 || array.shape[1..] != dims[..] {
@@ -137,10 +144,15 @@ pub fn read_input(path: &Path, graph: &Graph) -> Result<(usize, InputData), Data
         ValueType::Int { .. } => (&[NpyType::I8], "int8"),
     };
     if !allowed.contains(&array.dtype) {
+        // An imported model also reads float32 frames; say so.
+        let float = match &graph.input_map {
+            Some(_) => ", or float32 frames for the graph's float input",
+            None => "",
+        };
         return Err(mismatch(
             path,
             format!(
-                "dtype {} does not match the model's {} input; expected {hint}",
+                "dtype {} does not match the model's {} input; expected {hint}{float}",
                 array.dtype.name(),
                 node.vtype.describe()
             ),
@@ -208,8 +220,8 @@ fn map_float_input(
     Ok((array.shape[0], data))
 }
 
-/// Reads `frames` integer labels.
-pub fn read_labels(path: &Path, frames: usize) -> Result<Vec<i64>, DataError> {
+/// Reads `frames` integer labels, each a class index in `0..classes`.
+pub fn read_labels(path: &Path, frames: usize, classes: usize) -> Result<Vec<i64>, DataError> {
     let array = NpyArray::read(path)?;
     if array.shape != [frames] {
         return Err(mismatch(
@@ -217,12 +229,26 @@ pub fn read_labels(path: &Path, frames: usize) -> Result<Vec<i64>, DataError> {
             format!("labels shape {:?}, expected [{frames}]", array.shape),
         ));
     }
-    array.to_i64().ok_or_else(|| {
+    let labels = array.to_i64().ok_or_else(|| {
         mismatch(
             path,
             format!("labels must be integers, not {}", array.dtype.name()),
         )
-    })
+    })?;
+    if let Some(i) = labels
+        .iter()
+        .position(|&l| l < 0 || l as u64 >= classes as u64)
+    {
+        return Err(mismatch(
+            path,
+            format!(
+                "label {i} is {}; the model has {classes} classes, labelled 0 to {}",
+                labels[i],
+                classes.saturating_sub(1)
+            ),
+        ));
+    }
+    Ok(labels)
 }
 
 /// The most input values (frames × values per frame) one batch may hold: 2^27, 128 MiB of

@@ -96,7 +96,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     let reference = Simulator::new(graph.clone()).and_then(|s| s.run(input.frames()))?;
     let labels = match &args.labels {
         Some(p) => {
-            let mut l = read_labels(p, all_frames)?;
+            let mut l = read_labels(p, all_frames, graph.classes())?;
             l.truncate(frames);
             Some(l)
         }

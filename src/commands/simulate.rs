@@ -59,7 +59,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     let labels = args
         .labels
         .as_ref()
-        .map(|p| read_labels(p, frames))
+        .map(|p| read_labels(p, frames, graph.classes()))
         .transpose()?;
     let score_range = graph.node(graph.output).vtype.range();
     let float_tail = graph.float_tail.clone();

@@ -182,8 +182,15 @@ pub struct InputMap {
 }
 
 impl InputMap {
-    /// The code of element `i` of a frame holding `x`.
+    /// The code of element `i` of a frame holding `x`. NaN and ±∞ are refused: every
+    /// quantizer would turn them into some code (a sign quantizer into bit 0) that means
+    /// nothing, and such a frame is almost always a bug in the data's preparation.
     pub fn code(&self, i: usize, x: f32) -> Result<i64, String> {
+        if !x.is_finite() {
+            return Err(format!(
+                "element {i} is {x}; input frames must hold finite numbers"
+            ));
+        }
         let y = self.steps.iter().fold(x, |y, step| step.apply(i, y));
         self.quant.code(i, y)
     }
