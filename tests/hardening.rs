@@ -262,3 +262,91 @@ fn data_that_means_nothing_is_refused() {
     let err = fails_with_2(&["simulate", s(&model), "--input", s(&path)]);
     assert!(err.contains("float32"), "{err}");
 }
+
+#[test]
+fn messages_speak_of_the_files_not_of_rust() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = fixture("valid_dense.xnm");
+    // Folding files: the wrong JSON shape, and a layer the model does not have.
+    let cases = [
+        ("[1, 2, 3]", "a folding file is a JSON object"),
+        (
+            r#"{"layers": {"fc1": [1, 2]}}"#,
+            "a layer's folding is an object",
+        ),
+        (
+            r#"{"layers": {"nope": {"pe": 1}}}"#,
+            "names no dense/conv layer",
+        ),
+    ];
+    for (text, phrase) in cases {
+        let folding = dir.path().join("f.json");
+        std::fs::write(&folding, text).unwrap();
+        let out = dir.path().join("design");
+        let err = fails_with_2(&[
+            "compile",
+            s(&model),
+            "--folding",
+            s(&folding),
+            "-o",
+            s(&out),
+        ]);
+        assert!(err.contains(phrase), "{text}: {err}");
+        assert!(!err.contains("expected a boolean"), "{text}: {err}");
+    }
+    let folding = dir.path().join("f.json");
+    let err = fails_with_2(&["compile", s(&model), "--folding", s(&folding), "-o", "x"]);
+    let layers = ok(&["inspect", s(&model), "--json"]);
+    let summary: serde_json::Value = serde_json::from_str(&layers).unwrap();
+    let dense: Vec<&str> = summary["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["op"] == "dense")
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert!(!dense.is_empty(), "{summary}");
+    for name in &dense {
+        assert!(
+            err.contains(&format!("\"{name}\"")),
+            "{name} not listed: {err}"
+        );
+    }
+    // A padding that is neither a number nor four sides says what it may be.
+    let mut conv: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("valid_conv.xnm")).unwrap()).unwrap();
+    conv["nodes"][1]["padding"] = serde_json::json!("same");
+    let bad = dir.path().join("pad.xnm");
+    std::fs::write(&bad, conv.to_string()).unwrap();
+    let err = fails_with_2(&["inspect", s(&bad)]);
+    assert!(err.contains("[top, left, bottom, right]"), "{err}");
+    assert!(!err.contains("untagged"), "{err}");
+}
+
+#[test]
+fn the_compile_table_names_layers_as_a_folding_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(&[
+        "compile",
+        "models/tfc_w1a1_mnist.onnx",
+        "-o",
+        s(&dir.path().join("d")),
+    ]);
+    // The model's own names (MatMul_0), which `--folding` takes, not Verilog identifiers.
+    assert!(out.contains("\nMatMul_0 "), "{out}");
+    let folding = dir.path().join("f.json");
+    std::fs::write(
+        &folding,
+        r#"{"layers": {"MatMul_0": {"pe": 8, "simd": 49}}}"#,
+    )
+    .unwrap();
+    let out = ok(&[
+        "compile",
+        "models/tfc_w1a1_mnist.onnx",
+        "--folding",
+        s(&folding),
+        "-o",
+        s(&dir.path().join("e")),
+    ]);
+    assert!(out.contains("\nMatMul_0           8    49"), "{out}");
+}

@@ -114,6 +114,7 @@ impl FoldingFile {
         let shown = path.display().to_string();
         let text = std::fs::read(path)
             .map_err(|e| ModelError::new(format!("cannot read folding: {e}")).in_file(&shown))?;
+        check_objects(&text).map_err(|e| e.in_file(&shown))?;
         let de = &mut serde_json::Deserializer::from_slice(&text);
         serde_path_to_error::deserialize(de).map_err(|e| {
             ModelError::new(e.inner().to_string())
@@ -121,6 +122,41 @@ impl FoldingFile {
                 .in_file(&shown)
         })
     }
+}
+
+/// Refuses a folding whose top level or whose layers are not JSON objects before serde reads
+/// it: serde also reads a struct from an array, field by field in order, so `[1, 2, 3]` would
+/// be answered with "expected a boolean" for its second element.
+fn check_objects(text: &[u8]) -> Result<()> {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(text) else {
+        return Ok(()); // Not JSON at all: serde's own error says where.
+    };
+    let found = |v: &serde_json::Value| match v {
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Object(_) => "an object",
+    };
+    let Some(top) = value.as_object() else {
+        return Err(ModelError::new(format!(
+            "a folding file is a JSON object such as {{\"layers\": {{\"fc1\": {{\"pe\": 4, \"simd\": 16}}}}}}, not {}",
+            found(&value)
+        )));
+    };
+    if let Some(layers) = top.get("layers").and_then(|l| l.as_object()) {
+        for (name, layer) in layers {
+            if !layer.is_object() {
+                return Err(ModelError::new(format!(
+                    "a layer's folding is an object such as {{\"pe\": 4, \"simd\": 16}}, not {}",
+                    found(layer)
+                ))
+                .at_field(format!("layers.{name}")));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Default lane budget: ≈4,000 LUT4 at ≈4.5 LUT4 per lane with accumulator and threshold

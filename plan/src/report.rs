@@ -36,8 +36,10 @@ pub struct PlanReport<'a> {
 /// One stage of plan.json.
 #[derive(Debug, Clone, Serialize)]
 pub struct StageReport<'a> {
-    /// Stage name.
+    /// Stage name (the Verilog instance's).
     pub name: &'a str,
+    /// The model's layer it computes, as the model and folding files spell it.
+    pub layer: &'a str,
     /// What kind of stage, with its own figures.
     #[serde(flatten)]
     pub detail: StageDetail<'a>,
@@ -173,6 +175,7 @@ impl<'a> PlanReport<'a> {
                 .enumerate()
                 .map(|(i, s)| StageReport {
                     name: &s.name,
+                    layer: &s.layer,
                     detail: StageDetail::of(s),
                     input: s.input,
                     output: s.output,

@@ -265,6 +265,9 @@ pub enum StageKind {
 pub struct Stage {
     /// Sanitized identifier (from the model's node name).
     pub name: String,
+    /// The model's name of the layer the stage computes (or belongs to: a convolution's sliding
+    /// window), as the model file spells it: folding files key layers by it.
+    pub layer: String,
     /// What it is.
     #[serde(flatten)]
     pub kind: StageKind,

@@ -34,7 +34,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     }
     println!(
         "{:<14} {:>5} {:>5} {:>5} {:>5} {:>8} {:>10} {:>10}  memory",
-        "stage", "PE", "SIMD", "NF", "SF", "cycles", "mem bits", "dense bits"
+        "layer", "PE", "SIMD", "NF", "SF", "cycles", "mem bits", "dense bits"
     );
     for s in &plan.stages {
         if let StageKind::Mvu(m) = &s.kind {
@@ -49,7 +49,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             };
             println!(
                 "{:<14} {:>5} {:>5} {:>5} {:>5} {:>8} {:>10} {:>10}  {:?}{how}",
-                s.name,
+                xnorc_compiler::sanitize::printable(&s.layer),
                 m.pe,
                 m.simd,
                 m.nf(),

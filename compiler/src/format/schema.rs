@@ -311,13 +311,43 @@ pub enum PadMode {
 }
 
 /// Padding: one number for all four sides, or `[top, left, bottom, right]` (ONNX order).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum PaddingDef {
     /// The same on every side.
     Same(usize),
     /// `[top, left, bottom, right]`.
     Sides(Vec<usize>),
+}
+
+/// Written by hand rather than derived untagged, whose only error is "data did not match any
+/// variant of untagged enum PaddingDef": this one says what a padding may be.
+impl<'de> Deserialize<'de> for PaddingDef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Padding;
+        impl<'de> serde::de::Visitor<'de> for Padding {
+            type Value = PaddingDef;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("pixels on every side (a number ≥ 0) or [top, left, bottom, right]")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<PaddingDef, E> {
+                usize::try_from(v)
+                    .map(PaddingDef::Same)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<PaddingDef, A::Error> {
+                let mut sides = Vec::new();
+                while let Some(v) = seq.next_element::<usize>()? {
+                    sides.push(v);
+                }
+                Ok(PaddingDef::Sides(sides))
+            }
+        }
+        d.deserialize_any(Padding)
+    }
 }
 
 /// `op: conv2d`.

@@ -112,6 +112,7 @@ pub(super) fn matrix_stages(
         mvu_in.valid_bit = swg.masked;
         stages.push(Stage {
             name: format!("{}_swg", node.ident),
+            layer: node.name.clone(),
             kind: StageKind::Swg(swg),
             input: swg_in,
             output: mvu_in,
@@ -175,6 +176,7 @@ pub(super) fn matrix_stages(
     });
     stages.push(Stage {
         name: node.ident.clone(),
+        layer: node.name.clone(),
         kind: StageKind::Mvu(Mvu {
             node: id,
             threshold,

@@ -122,11 +122,19 @@ pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, 
         .collect();
     for name in folding.layers.keys() {
         if !matrices.iter().any(|(m, _)| graph.node(*m).name == *name) {
+            let layers: Vec<String> = matrices
+                .iter()
+                .map(|(m, _)| format!("\"{}\"", printable(&graph.node(*m).name)))
+                .collect();
             return Err(ModelError::new(format!(
                 "names no dense/conv layer of the model (\"{}\")",
                 printable(name)
             ))
-            .at_field(format!("layers.{}", printable(name))));
+            .at_field(format!("layers.{}", printable(name)))
+            .with_hint(format!(
+                "the model's dense/conv layers, as a folding names them: {}",
+                layers.join(", ")
+            )));
         }
     }
     let shapes: Vec<(LayerShape, usize)> = matrices
@@ -210,6 +218,7 @@ pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, 
                 };
                 stages.push(Stage {
                     name: graph.node(id).ident.clone(),
+                    layer: graph.node(id).name.clone(),
                     kind: StageKind::Pool(pool),
                     input: cur,
                     output: out,
@@ -262,6 +271,7 @@ fn scores_stage(graph: &Graph, stages: &[Stage], input: &Stream) -> Stage {
     Stage {
         channel_order: None,
         name: graph.node(output_id).ident.clone(),
+        layer: graph.node(output_id).name.clone(),
         kind: StageKind::Scores(ScoresStage {
             classes,
             mul,

@@ -105,6 +105,7 @@ pub(super) fn responses_stage(
     };
     let stage = Stage {
         name: format!("{}_responses", node.ident),
+        layer: node.name.clone(),
         kind: StageKind::Responses(responses),
         input: mvu_in,
         output: out,

@@ -226,6 +226,7 @@ pub(super) fn split_threshold_stage(
     };
     Stage {
         name: format!("{}_split", node.ident),
+        layer: node.name.clone(),
         kind: StageKind::SplitThreshold(st),
         input,
         output,
