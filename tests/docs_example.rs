@@ -32,3 +32,26 @@ fn sub_bit_example_from_the_docs() {
     assert_eq!(r.scores, vec![2, -2, 0]);
     assert_eq!(r.argmax, vec![0]);
 }
+
+/// docs/uart-protocol.md's worked figures for the bundled TFC are the link's.
+#[test]
+fn uart_example_from_the_docs() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/uart-protocol.md"
+    ))
+    .unwrap();
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/tfc_w1a1_mnist.onnx");
+    let graph = xnorc_compiler::load::load_graph(std::path::Path::new(model)).unwrap();
+    let plan = xnorc_plan::plan(&graph, &Default::default()).unwrap();
+    let link = xnorc_rtl::write::link_params(&plan, 48.0, 115_200);
+    let (n, m) = (link.request_bytes, link.response_bytes);
+    let claim = format!("a TFC frame ({n} + 3 bytes in; {m} + 4 out");
+    assert!(doc.contains(&claim), "the doc does not say {claim:?}");
+    // 10 bits a byte at 115,200 baud.
+    let ms = f64::from(n + 3 + m + 4) * 10.0 / 115_200.0 * 1e3;
+    assert!(
+        doc.contains(&format!("≈{ms:.1} ms, ≈{:.0} frames/s", 1e3 / ms)),
+        "{ms}"
+    );
+}

@@ -350,3 +350,77 @@ fn the_compile_table_names_layers_as_a_folding_does() {
     ]);
     assert!(out.contains("\nMatMul_0           8    49"), "{out}");
 }
+
+#[test]
+fn a_build_without_its_tools_stops_before_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = fixture("valid_dense.xnm");
+    let out = dir.path().join("build");
+    let empty = dir.path().join("bin");
+    std::fs::create_dir(&empty).unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_xnorc"))
+        .args([
+            "build",
+            s(&model),
+            "--board",
+            "icebreaker",
+            "--out",
+            s(&out),
+        ])
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{err}");
+    assert!(err.contains("yosys") && err.contains("make setup"), "{err}");
+    assert!(
+        !out.exists(),
+        "a build without tools wrote {}",
+        out.display()
+    );
+}
+
+/// Codebook indices are stored packed, τ bits each: a codebook CNV is smaller than the dense
+/// one, and the packed and the integer forms of the same indices compute the same scores.
+#[test]
+fn codebook_indices_are_stored_packed() {
+    use xnorc_compiler::format::{self, DType, TensorDef, WeightsDef};
+    let dir = tempfile::tempdir().unwrap();
+    let (packed, dense) = (dir.path().join("cb.xnm"), dir.path().join("cnv.xnm"));
+    ok(&["random-model", "--arch", "cnv-codebook", "-o", s(&packed)]);
+    ok(&["random-model", "--arch", "cnv", "-o", s(&dense)]);
+    let (p, d) = (
+        std::fs::metadata(&packed).unwrap().len(),
+        std::fs::metadata(&dense).unwrap().len(),
+    );
+    assert!(p * 2 < d, "codebook CNV {p} bytes, dense CNV {d}");
+    // The same model with its indices as plain integers computes the same scores.
+    let mut model = format::load(&packed).unwrap();
+    let mut converted = 0;
+    for node in &mut model.nodes {
+        let format::OpDef::Conv2d(conv) = &mut node.op else {
+            continue;
+        };
+        if let WeightsDef::Codebook { indices, tau, .. } = &mut conv.weights {
+            assert_eq!(indices.dtype, DType::Bits);
+            let bits = indices.to_bits().unwrap();
+            let t = *tau as usize;
+            let values: Vec<i64> = (0..bits.len() / t)
+                .map(|i| (0..t).map(|j| (bits.get(i * t + j) as i64) << j).sum())
+                .collect();
+            *indices = TensorDef::from_i64(indices.shape[..2].to_vec(), &values);
+            converted += 1;
+        }
+    }
+    assert!(converted >= 5, "{converted} codebook layers");
+    let integers = dir.path().join("cb_int.xnm");
+    std::fs::write(&integers, format::to_json(&model)).unwrap();
+    let frames = dir.path().join("x.npy");
+    ok(&["random-input", s(&packed), "-n", "8", "-o", s(&frames)]);
+    let scores = |m: &Path, name: &str| {
+        let out = dir.path().join(name);
+        ok(&["simulate", s(m), "--input", s(&frames), "--scores", s(&out)]);
+        std::fs::read(out).unwrap()
+    };
+    assert_eq!(scores(&packed, "a.npy"), scores(&integers, "b.npy"));
+}

@@ -143,6 +143,8 @@ pub fn build(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildErro
 fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildError> {
     let start = Instant::now();
     let board = xnorc_boards::board::find(&opts.board)?;
+    // A missing tool is found before a folder is written, not at step 3.
+    Flow::check_tools(board.device.family)?;
     let dir = opts.out_dir(&board);
     const STEPS: usize = 5;
     step(
@@ -199,6 +201,7 @@ fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildEr
     let mut attempt = 0;
     let pass = loop {
         attempt += 1;
+        flow.begin_pass(attempt);
         let pll = board
             .device
             .family
@@ -314,8 +317,8 @@ fn build_report(
         fmax_mhz: fmax,
         clock_mhz: clock,
         timing_met: fmax >= clock,
-        frames_per_second: fmax * 1e6 / plan.ii_cycles as f64,
-        frames_per_second_at_clock: clock * 1e6 / plan.ii_cycles as f64,
+        frames_per_second: clock * 1e6 / plan.ii_cycles as f64,
+        frames_per_second_at_fmax: fmax * 1e6 / plan.ii_cycles as f64,
         latency_cycles: plan.latency_cycles,
         ii_cycles: plan.ii_cycles,
         latency_us: plan.latency_cycles as f64 / clock,

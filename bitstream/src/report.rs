@@ -29,10 +29,10 @@ pub struct BuildReport {
     pub clock_mhz: f64,
     /// Fmax ≥ clock.
     pub timing_met: bool,
-    /// Frames per second at Fmax.
+    /// Frames per second at the clock the bitstream runs at (clock / II): the headline figure.
     pub frames_per_second: f64,
-    /// Frames per second at the clock.
-    pub frames_per_second_at_clock: f64,
+    /// Frames per second the same netlist would reach at Fmax (Fmax / II), were the PLL set to it.
+    pub frames_per_second_at_fmax: f64,
     /// Plan latency in cycles.
     pub latency_cycles: u64,
     /// Plan II in cycles per frame.

@@ -89,6 +89,9 @@ pub struct Flow<'a> {
     pub top: String,
     /// Steps run so far.
     pub steps: Vec<StepRecord>,
+    /// The pass through synthesis and place and route (from 1): every tool's log is
+    /// `<step>-pass<N>.log`, so a build that tries several clocks keeps every pass's logs.
+    pass: u32,
 }
 
 /// Cells after synthesis, summed per kind.
@@ -155,10 +158,37 @@ impl<'a> Flow<'a> {
             board,
             top: top.to_string(),
             steps: Vec::new(),
+            pass: 1,
         }
     }
 
-    /// Runs `tool` with `args` in the build directory, logging to `<step>.log`.
+    /// The tools a build for `family` runs: synthesis, place and route, pack.
+    pub fn tools(family: Family) -> [Tool; 3] {
+        match family {
+            Family::Ice40 => [Tool::Yosys, Tool::NextpnrIce40, Tool::Icepack],
+            Family::Ecp5 => [Tool::Yosys, Tool::NextpnrEcp5, Tool::Ecppack],
+        }
+    }
+
+    /// Checks that every tool of [`Flow::tools`] is installed, before anything is written.
+    pub fn check_tools(family: Family) -> Result<(), FlowError> {
+        for tool in Self::tools(family) {
+            tools::find(tool)?;
+        }
+        Ok(())
+    }
+
+    /// Starts pass `pass` (from 1): the logs of the tools run from now on are named after it.
+    pub fn begin_pass(&mut self, pass: u32) {
+        self.pass = pass;
+    }
+
+    /// The log of the step run last.
+    fn last_log(&self) -> PathBuf {
+        self.dir.join(&self.steps.last().expect("a step ran").log)
+    }
+
+    /// Runs `tool` with `args` in the build directory, logging to `<step>-pass<N>.log`.
     fn run(&mut self, step: &str, tool: Tool, args: &[String]) -> Result<f64, FlowError> {
         match self.run_watched(step, tool, args, None)? {
             Some(seconds) => Ok(seconds),
@@ -176,7 +206,7 @@ impl<'a> Flow<'a> {
         silence: Option<Duration>,
     ) -> Result<Option<f64>, FlowError> {
         let found = tools::find(tool)?;
-        let log_name = format!("{step}.log");
+        let log_name = format!("{step}-pass{}.log", self.pass);
         let log_path = self.dir.join(&log_name);
         let log = std::fs::File::create(&log_path)
             .map_err(|e| FlowError::Io(format!("{}: cannot write: {e}", log_path.display())))?;
@@ -234,19 +264,17 @@ impl<'a> Flow<'a> {
         let script_path = self.dir.join("synth.ys");
         std::fs::write(&script_path, script)
             .map_err(|e| FlowError::Io(format!("{}: cannot write: {e}", script_path.display())))?;
-        self.run(
-            "yosys",
-            Tool::Yosys,
-            &["-q".into(), "-s".into(), "synth.ys".into()],
-        )?;
+        // Not quiet: the whole log (every pass's statistics) is kept for the user.
+        self.run("yosys", Tool::Yosys, &["-s".into(), "synth.ys".into()])?;
         // yosys resolves a signal driven from two places silently (with a warning); that is
         // a generator bug, never something to place and route.
-        let log = std::fs::read_to_string(self.dir.join("yosys.log")).unwrap_or_default();
+        let log_path = self.last_log();
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
         if let Some(line) = log.lines().find(|l| l.contains("conflicting drivers")) {
             return Err(FlowError::Tool {
                 step: "yosys".into(),
                 code: 0,
-                log: self.dir.join("yosys.log").display().to_string(),
+                log: log_path.display().to_string(),
                 tail: format!("  | {line}"),
             });
         }
@@ -263,7 +291,7 @@ impl<'a> Flow<'a> {
     /// nextpnr's HeAP legaliser can loop forever on some placements of a nearly full device
     /// (seen here on an UP5K at 78 % of its logic cells; nextpnr issue #1062), silently. A run
     /// whose log stays silent for [`pnr_silence`] is stopped, its log kept as
-    /// `nextpnr-stalled-seed<N>.log`, and placement starts again with the next seed, up to
+    /// `nextpnr-pass<P>-stalled-seed<N>.log`, and placement starts again with the next seed, up to
     /// [`PNR_SEEDS`] seeds; each restart is told to `note`.
     pub fn place_and_route(
         &mut self,
@@ -279,8 +307,8 @@ impl<'a> Flow<'a> {
                 stats.stalled_seeds = stalled;
                 return Ok(stats);
             }
-            let keep = self.dir.join(format!("nextpnr-stalled-seed{try_seed}.log"));
-            std::fs::rename(self.dir.join("nextpnr.log"), &keep)
+            let keep = self.stalled_log(try_seed);
+            std::fs::rename(self.last_log(), &keep)
                 .map_err(|e| FlowError::Io(format!("{}: {e}", keep.display())))?;
             let next = if try_seed + 1 < seed + PNR_SEEDS {
                 format!("trying seed {}", try_seed + 1)
@@ -294,15 +322,19 @@ impl<'a> Flow<'a> {
             ));
             stalled.push(try_seed);
         }
-        let log = self
-            .dir
-            .join(format!("nextpnr-stalled-seed{}.log", seed + PNR_SEEDS - 1));
+        let log = self.stalled_log(seed + PNR_SEEDS - 1);
         Err(FlowError::Stalled {
             step: "nextpnr".into(),
             silent_secs: silence.as_secs(),
             seeds: stalled,
             log: log.display().to_string(),
         })
+    }
+
+    /// Where the log of a place and route stopped for silence with `seed` is kept.
+    fn stalled_log(&self, seed: u64) -> PathBuf {
+        self.dir
+            .join(format!("nextpnr-pass{}-stalled-seed{seed}.log", self.pass))
     }
 
     /// One place-and-route run with `seed`; `None` if it stalled.

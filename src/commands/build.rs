@@ -76,8 +76,8 @@ fn print_report(r: &BuildReport) {
         r.fmax_mhz, r.clock_mhz
     );
     println!(
-        "  throughput  {:.0} frames/s at Fmax ({:.0} at the clock); II {} cycles",
-        r.frames_per_second, r.frames_per_second_at_clock, r.ii_cycles
+        "  throughput  {:.0} frames/s at the {:.3} MHz clock; II {} cycles ({:.0} at Fmax)",
+        r.frames_per_second, r.clock_mhz, r.ii_cycles, r.frames_per_second_at_fmax
     );
     println!(
         "  latency     {} cycles ({:.2} µs)",

@@ -59,8 +59,8 @@ pub struct RoundTrip {
     pub round_trip: bool,
     /// No netlist-level check exists.
     pub netlist_check: bool,
-    /// What was and was not checked, in words.
-    pub note: &'static str,
+    /// What was and was not checked, in words, with the command that checks the rest.
+    pub note: String,
 }
 
 impl BitstreamReport {
@@ -494,9 +494,13 @@ fn ecp5_round_trip(c: &Check<'_>, bitstream: &Path) -> Result<BitstreamReport, V
             bitstream.display()
         )));
     }
-    let message = "ECP5: the bitstream round-trips through ecpunpack/ecppack unchanged. No open \
-                   tool turns an ECP5 bitstream back into a netlist, so no netlist-level check of \
-                   it exists; the design it came from was verified under Verilator (`xnorc verify`).";
+    let dir = c.dir.display();
+    let message = format!(
+        "ECP5: the bitstream round-trips through ecpunpack/ecppack unchanged. No open tool turns \
+         an ECP5 bitstream back into a netlist, so this did not check what it computes; to check \
+         the design it was built from under Verilator, run `xnorc verify {dir}/model.xnm \
+         --folding {dir}/folding.json --design {dir}`."
+    );
     Ok(BitstreamReport::RoundTrip(RoundTrip {
         family: "ecp5",
         round_trip: true,

@@ -2,7 +2,7 @@
 //! codebooks (τ-bit indices into a codebook of kernels) and tiles decoded.
 
 use crate::error::{ModelError, Result};
-use crate::format::{TensorDef, WeightsDef};
+use crate::format::{DType, TensorDef, WeightsDef};
 use crate::ir::{Codebook, Tiled, WeightStore, Weights};
 
 /// The weight shape a `weights` object declares, and the field that declares it.
@@ -20,12 +20,24 @@ pub(super) fn declared_shape(w: &WeightsDef) -> Result<(Vec<usize>, &'static str
                 ))
                 .at_field("weights.codebook.shape"));
             };
-            let [o, c] = indices.shape[..] else {
-                return Err(ModelError::new(format!(
-                    "expected [out, in] (one index per kernel), found {:?}",
-                    indices.shape
-                ))
-                .at_field("weights.indices.shape"));
+            // Integers [out, in], or packed τ bits per index: bits [out, in, τ].
+            let (o, c) = match (indices.dtype, &indices.shape[..]) {
+                (DType::Bits, &[o, c, _]) => (o, c),
+                (DType::Bits, _) => {
+                    return Err(ModelError::new(format!(
+                        "expected [out, in, tau] (τ bits per kernel's index), found {:?}",
+                        indices.shape
+                    ))
+                    .at_field("weights.indices.shape"))
+                }
+                (_, &[o, c]) => (o, c),
+                _ => {
+                    return Err(ModelError::new(format!(
+                        "expected [out, in] (one index per kernel), found {:?}",
+                        indices.shape
+                    ))
+                    .at_field("weights.indices.shape"))
+                }
             };
             if n == 0 {
                 return Err(ModelError::new("the codebook has no entries")
@@ -104,9 +116,7 @@ fn decode_codebook(tau: u32, codebook: &TensorDef, indices: &TensorDef) -> Resul
     let bits = codebook
         .to_bits()
         .map_err(|e| e.at_field("weights.codebook"))?;
-    let raw = indices
-        .to_i64()
-        .map_err(|e| e.at_field("weights.indices"))?;
+    let raw = decode_indices(tau, indices)?;
     let in_channels = indices.shape[1];
     let mut out = Vec::with_capacity(raw.len());
     for (i, &v) in raw.iter().enumerate() {
@@ -126,6 +136,32 @@ fn decode_codebook(tau: u32, codebook: &TensorDef, indices: &TensorDef) -> Resul
         bits,
         indices: out,
     }))
+}
+
+/// The indices as integers: read from an integer tensor `[out, in]`, or unpacked from a bits
+/// tensor `[out, in, τ]` whose last axis holds each index LSB first (Σ_j bit_j·2^j).
+fn decode_indices(tau: u32, indices: &TensorDef) -> Result<Vec<i64>> {
+    if indices.dtype != DType::Bits {
+        return indices.to_i64().map_err(|e| e.at_field("weights.indices"));
+    }
+    let width = indices.shape[2];
+    if width != tau as usize {
+        return Err(ModelError::new(format!(
+            "packed indices of {width} bits, but tau is {tau}: the last axis holds τ bits"
+        ))
+        .at_field("weights.indices.shape"));
+    }
+    let bits = indices
+        .to_bits()
+        .map_err(|e| e.at_field("weights.indices"))?;
+    Ok((0..bits.len() / width)
+        .map(|i| {
+            (0..width)
+                .filter(|&j| bits.get(i * width + j))
+                .map(|j| 1i64 << j)
+                .sum()
+        })
+        .collect())
 }
 
 fn decode_tiled(

@@ -228,7 +228,15 @@ impl Builder {
                         vec![entries, kh, kw],
                         &BitVec::from_bools(&book),
                     ),
-                    indices: TensorDef::from_i64(vec![o, c], &idx),
+                    // Packed: τ bits per index, LSB first (the format's bits form).
+                    indices: TensorDef::from_bits(
+                        vec![o, c, tau as usize],
+                        &BitVec::from_bools(
+                            &idx.iter()
+                                .flat_map(|&e| (0..tau).map(move |j| e >> j & 1 == 1))
+                                .collect::<Vec<_>>(),
+                        ),
+                    ),
                 };
                 (def, bools)
             }

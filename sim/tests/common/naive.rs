@@ -51,8 +51,27 @@ fn weight_values(w: &WeightsDef) -> (Vec<usize>, Vec<i64>) {
             ..
         } => {
             let cb = codebook.to_bits().unwrap();
-            let idx = indices.to_i64().unwrap();
             let (o, c) = (indices.shape[0], indices.shape[1]);
+            // Integers, or τ bits per index (LSB first) in a bits tensor [o, c, τ].
+            let idx: Vec<i64> = if indices.dtype == xnorc_compiler::format::DType::Bits {
+                let b = indices.to_bits().unwrap();
+                let tau = indices.shape[2];
+                let mut v = Vec::new();
+                for k in 0..o * c {
+                    let mut index = 0i64;
+                    let mut weight = 1i64;
+                    for j in 0..tau {
+                        if b.get(k * tau + j) {
+                            index += weight;
+                        }
+                        weight *= 2;
+                    }
+                    v.push(index);
+                }
+                v
+            } else {
+                indices.to_i64().unwrap()
+            };
             let (kh, kw) = (codebook.shape[1], codebook.shape[2]);
             let mut out = Vec::new();
             for oc in 0..o {
