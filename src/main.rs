@@ -36,6 +36,9 @@ enum Command {
         /// The .xnm file to write.
         #[arg(short, long)]
         output: PathBuf,
+        /// Print what was imported as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Validate a model and print its nodes: shapes, weight bits, MACs, accumulator widths.
     Inspect {
@@ -64,6 +67,9 @@ enum Command {
         /// Output model file.
         #[arg(short, long)]
         output: PathBuf,
+        /// Print what was written as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Write random input frames for a model as .npy (uniform over the input's range).
     RandomInput {
@@ -78,6 +84,9 @@ enum Command {
         /// Output .npy file.
         #[arg(short, long)]
         output: PathBuf,
+        /// Print what was written as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Generate the streaming dataflow accelerator: Verilog, memory files and plan.json.
     Compile(commands::compile::Args),
@@ -109,7 +118,11 @@ enum Command {
 
 fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        Command::Import { model, output } => commands::import::run(&model, &output),
+        Command::Import {
+            model,
+            output,
+            json,
+        } => commands::import::run(&model, &output, json),
         Command::Inspect { model, json } => commands::inspect::run(&model, json),
         Command::Simulate(args) => commands::simulate::run(&args),
         Command::RandomModel {
@@ -118,16 +131,18 @@ fn run(cli: Cli) -> Result<(), CliError> {
             tau,
             repeats,
             output,
+            json,
         } => {
             let repeats = repeats.map(|r| r.parse().expect("clap checked the value"));
-            commands::random::model(&arch, seed, tau, repeats, &output)
+            commands::random::model(&arch, seed, tau, repeats, &output, json)
         }
         Command::RandomInput {
             model,
             frames,
             seed,
             output,
-        } => commands::random::input(&model, frames, seed, &output),
+            json,
+        } => commands::random::input(&model, frames, seed, &output, json),
         Command::Bench(args) => commands::bench::run(&args),
         Command::Compile(args) => commands::compile::run(&args),
         Command::Verify(args) => commands::verify::run(&args),

@@ -233,6 +233,21 @@ fn ice40_build_bitstream_check_and_flash_commands() {
         cmd.trim(),
         format!("openFPGALoader -b ice40_generic -f {}", bin.display())
     );
+    let dry: serde_json::Value =
+        serde_json::from_str(&ok(&["flash", s(&out), "--flash", "--dry-run", "--json"])).unwrap();
+    assert_eq!(dry["target"], "flash", "{dry}");
+    assert_eq!(dry["programmed"], false, "{dry}");
+    assert_eq!(
+        dry["command"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect::<Vec<_>>()
+            .join(" "),
+        cmd.trim(),
+        "{dry}"
+    );
     let err = bad(&["flash", s(&out), "--dry-run"]);
     assert!(err.contains("--flash"), "{err}");
     let err = bad(&["flash", s(&out), "--board", "ulx3s-85f", "--dry-run"]);

@@ -424,3 +424,48 @@ fn codebook_indices_are_stored_packed() {
     };
     assert_eq!(scores(&packed, "a.npy"), scores(&integers, "b.npy"));
 }
+
+#[test]
+fn every_command_that_reports_has_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = ok(args);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+    };
+    let model = dir.path().join("m.xnm");
+    let r = json(&[
+        "random-model",
+        "--arch",
+        "tiny",
+        "--seed",
+        "4",
+        "-o",
+        s(&model),
+        "--json",
+    ]);
+    assert_eq!(
+        (r["preset"].as_str(), r["seed"].as_u64()),
+        (Some("tiny"), Some(4))
+    );
+    assert_eq!(
+        r["bytes"].as_u64(),
+        Some(std::fs::metadata(&model).unwrap().len())
+    );
+    let frames = dir.path().join("x.npy");
+    let r = json(&[
+        "random-input",
+        s(&model),
+        "-n",
+        "5",
+        "-o",
+        s(&frames),
+        "--json",
+    ]);
+    assert_eq!(r["shape"], serde_json::json!([5, 16]), "{r}");
+    assert_eq!(r["dtype"], "uint8", "{r}");
+    let imported = dir.path().join("i.xnm");
+    let onnx = fixture("qonnx/fc_digits.onnx");
+    let r = json(&["import", s(&onnx), "-o", s(&imported), "--json"]);
+    assert_eq!(r["classes"], 10, "{r}");
+    assert!(r["input_mapping"].is_string(), "{r}");
+}

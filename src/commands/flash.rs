@@ -21,6 +21,9 @@ pub struct Args {
     /// Print the command instead of running it.
     #[arg(long)]
     pub dry_run: bool,
+    /// Print what was (or, with --dry-run, would be) run as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Shell-quotes one argument for printing.
@@ -82,6 +85,23 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         )));
     }
     let cmd = flash_command(&board, &file, args.flash);
+    let report = |programmed: bool| {
+        serde_json::json!({
+            "board": board.name,
+            "bitstream": file.display().to_string(),
+            "target": if args.flash { "flash" } else { "sram" },
+            "command": cmd,
+            "dry_run": args.dry_run,
+            "programmed": programmed,
+        })
+    };
+    if args.dry_run && args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report(false)).expect("json")
+        );
+        return Ok(());
+    }
     if args.dry_run {
         println!(
             "{}",
@@ -101,6 +121,12 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         .status()
         .map_err(|e| CliError::Failed(format!("cannot run {}: {e}", loader.path.display())))?;
     if status.success() {
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report(true)).expect("json")
+            );
+        }
         Ok(())
     } else {
         Err(CliError::Failed(format!(

@@ -6,7 +6,7 @@ use xnorc_compiler::{format, import, passes};
 
 /// Imports `model`, checks that it lowers (so a model xnorc cannot compile is never written),
 /// and writes it to `output`.
-pub fn run(model: &Path, output: &Path) -> Result<(), CliError> {
+pub fn run(model: &Path, output: &Path, json: bool) -> Result<(), CliError> {
     check_output(output)?;
     let file = import::load_model(model)?;
     let graph = passes::lower(&file).map_err(|e| e.in_file(model.display().to_string()))?;
@@ -19,6 +19,22 @@ pub fn run(model: &Path, output: &Path) -> Result<(), CliError> {
             _ => None,
         })
         .sum();
+    let mapping = graph
+        .input_map
+        .as_ref()
+        .map(|map| xnorc_compiler::summary::describe_input_map(map, &graph));
+    if json {
+        let report = serde_json::json!({
+            "model": model.display().to_string(),
+            "output": output.display().to_string(),
+            "nodes": graph.nodes.len(),
+            "binary_weights": weights,
+            "classes": graph.classes(),
+            "input_mapping": mapping,
+        });
+        println!("{}", serde_json::to_string_pretty(&report).expect("json"));
+        return Ok(());
+    }
     println!(
         "imported {}: {} nodes, {} binary weights, {} classes -> {}",
         model.display(),
@@ -27,11 +43,8 @@ pub fn run(model: &Path, output: &Path) -> Result<(), CliError> {
         graph.classes(),
         output.display()
     );
-    if let Some(map) = &graph.input_map {
-        println!(
-            "input mapping: {}",
-            xnorc_compiler::summary::describe_input_map(map, &graph)
-        );
+    if let Some(mapping) = mapping {
+        println!("input mapping: {mapping}");
     }
     Ok(())
 }

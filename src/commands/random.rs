@@ -24,6 +24,7 @@ pub fn model(
     tau: Option<u32>,
     repeats: Option<usize>,
     output: &Path,
+    json: bool,
 ) -> Result<(), CliError> {
     check_output(output)?;
     let preset =
@@ -52,17 +53,35 @@ pub fn model(
     });
     // Check our own output with the real loader before writing it.
     passes::lower(&model)?;
-    write_output(output, format::to_json(&model).as_bytes())?;
-    eprintln!(
-        "wrote {} ({} nodes, preset {arch}, seed {seed})",
-        output.display(),
-        model.nodes.len()
-    );
+    let text = format::to_json(&model);
+    write_output(output, text.as_bytes())?;
+    if json {
+        let report = serde_json::json!({
+            "output": output.display().to_string(),
+            "preset": arch,
+            "seed": seed,
+            "nodes": model.nodes.len(),
+            "bytes": text.len(),
+        });
+        println!("{}", serde_json::to_string_pretty(&report).expect("json"));
+    } else {
+        eprintln!(
+            "wrote {} ({} nodes, preset {arch}, seed {seed})",
+            output.display(),
+            model.nodes.len()
+        );
+    }
     Ok(())
 }
 
 /// `xnorc random-input`: uniform frames over the model input's range.
-pub fn input(model: &Path, frames: usize, seed: u64, output: &Path) -> Result<(), CliError> {
+pub fn input(
+    model: &Path,
+    frames: usize,
+    seed: u64,
+    output: &Path,
+    json: bool,
+) -> Result<(), CliError> {
     check_output(output)?;
     let graph = load_graph(model)?;
     let (dtype, values) = random_values(&graph, frames, seed)?;
@@ -70,8 +89,19 @@ pub fn input(model: &Path, frames: usize, seed: u64, output: &Path) -> Result<()
     shape.extend(graph.input_node().shape.dims());
     write_output(
         output,
-        &NpyArray::from_i64(dtype, shape, &values).to_bytes(),
+        &NpyArray::from_i64(dtype, shape.clone(), &values).to_bytes(),
     )?;
-    eprintln!("wrote {} ({frames} frames)", output.display());
+    if json {
+        let report = serde_json::json!({
+            "output": output.display().to_string(),
+            "frames": frames,
+            "shape": shape,
+            "dtype": dtype.name(),
+            "seed": seed,
+        });
+        println!("{}", serde_json::to_string_pretty(&report).expect("json"));
+    } else {
+        eprintln!("wrote {} ({frames} frames)", output.display());
+    }
     Ok(())
 }
