@@ -469,3 +469,65 @@ fn every_command_that_reports_has_json() {
     assert_eq!(r["classes"], 10, "{r}");
     assert!(r["input_mapping"].is_string(), "{r}");
 }
+
+/// `simulate --labels` reports per-class accuracy and the confusion matrix, counted here again
+/// from the written output and the labels.
+#[test]
+fn simulate_reports_the_confusion_matrix() {
+    use xnorc_sim::npy::NpyArray;
+    let dir = tempfile::tempdir().unwrap();
+    let (images, labels) = (
+        "models/mnist_test_images.npy",
+        "models/mnist_test_labels.npy",
+    );
+    let output = dir.path().join("y.npy");
+    let out = ok(&[
+        "simulate",
+        "models/tfc_w1a1_mnist.onnx",
+        "--input",
+        images,
+        "--labels",
+        labels,
+        "--output",
+        s(&output),
+        "--json",
+    ]);
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let y = NpyArray::read(&output).unwrap();
+    let (n, classes) = (y.shape[0], y.shape[1]);
+    let values = y.to_f32().unwrap();
+    let truth = NpyArray::read(Path::new(labels)).unwrap().to_i64().unwrap();
+    let mut matrix = vec![vec![0u64; classes]; classes];
+    for f in 0..n {
+        let row = &values[f * classes..(f + 1) * classes];
+        let mut best = 0;
+        for c in 1..classes {
+            if row[c] > row[best] {
+                best = c;
+            }
+        }
+        matrix[truth[f] as usize][best] += 1;
+    }
+    assert_eq!(r["confusion"], serde_json::json!(matrix), "{r}");
+    let correct: u64 = (0..classes).map(|c| matrix[c][c]).sum();
+    assert_eq!(r["accuracy"].as_f64().unwrap(), correct as f64 / n as f64);
+    for c in 0..classes {
+        let labelled: u64 = matrix[c].iter().sum();
+        assert_eq!(r["per_class"][c]["frames"], labelled);
+        assert_eq!(r["per_class"][c]["correct"], matrix[c][c]);
+    }
+    // And the table.
+    let text = ok(&[
+        "simulate",
+        "models/tfc_w1a1_mnist.onnx",
+        "--input",
+        images,
+        "--labels",
+        labels,
+    ]);
+    assert!(
+        text.contains("confusion matrix (rows: label, columns: predicted)"),
+        "{text}"
+    );
+    assert!(text.contains("class   3: "), "{text}");
+}

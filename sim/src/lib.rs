@@ -15,6 +15,7 @@ mod engine;
 pub mod input;
 mod layout;
 mod matmul;
+pub mod metrics;
 pub mod npy;
 mod ops;
 mod popcount;

@@ -8,6 +8,7 @@ use xnorc_compiler::fsutil::OutputSet;
 use xnorc_compiler::load::load_graph;
 use xnorc_compiler::progress::Progress;
 use xnorc_sim::input::{argmax_f32, dump, read_input, read_labels, DataError};
+use xnorc_sim::metrics::Confusion;
 use xnorc_sim::npy::{NpyArray, NpyType};
 use xnorc_sim::Simulator;
 
@@ -112,14 +113,8 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         );
     }
     outputs.commit()?;
-    let accuracy = labels.map(|l| {
-        let correct = l
-            .iter()
-            .zip(&predictions)
-            .filter(|(&l, &p)| l == p as i64)
-            .count();
-        correct as f64 / frames.max(1) as f64
-    });
+    let confusion = labels.map(|l| Confusion::new(results.classes, &l, &predictions));
+    let accuracy = confusion.as_ref().map(Confusion::accuracy);
     let fps = frames as f64 / seconds.max(1e-9);
     if args.json {
         let summary = serde_json::json!({
@@ -128,6 +123,8 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             "seconds": seconds,
             "frames_per_second": fps,
             "accuracy": accuracy,
+            "per_class": confusion.as_ref().map(Confusion::per_class),
+            "confusion": confusion.as_ref().map(|c| &c.matrix),
             "output": args.output.as_ref().map(|p| p.display().to_string()),
             "scores": args.scores.as_ref().map(|p| p.display().to_string()),
             "float_output": float_tail.is_some(),
@@ -135,8 +132,12 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         println!("{}", serde_json::to_string_pretty(&summary).expect("json"));
     } else {
         println!("simulated {frames} frames in {seconds:.3} s ({fps:.0} frames/s)");
-        if let Some(a) = accuracy {
-            println!("accuracy: {:.2}% ({frames} labelled frames)", a * 100.0);
+        if let Some(c) = &confusion {
+            println!(
+                "accuracy: {:.2}% ({frames} labelled frames)",
+                c.accuracy() * 100.0
+            );
+            print_confusion(c);
         }
         if let Some(out) = &args.output {
             let what = if float_tail.is_some() {
@@ -151,4 +152,39 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// Classes up to which the confusion matrix is printed as a table (`--json` always has it).
+const MATRIX_CLASSES: usize = 20;
+
+/// Per-class accuracy, and the confusion matrix with true labels as rows.
+fn print_confusion(c: &Confusion) {
+    println!("per class (accuracy = correct / labelled):");
+    for k in c.per_class() {
+        let share = k
+            .accuracy
+            .map_or("-".to_string(), |a| format!("{:.2}%", a * 100.0));
+        println!(
+            "  class {:>3}: {share:>7} ({} / {})",
+            k.class, k.correct, k.frames
+        );
+    }
+    if c.classes > MATRIX_CLASSES {
+        println!("confusion matrix: {} classes, in --json", c.classes);
+        return;
+    }
+    let cell = c
+        .matrix
+        .iter()
+        .flatten()
+        .max()
+        .map_or(1, |m| m.to_string().len())
+        .max(3);
+    println!("confusion matrix (rows: label, columns: predicted):");
+    let header: String = (0..c.classes).map(|p| format!(" {p:>cell$}")).collect();
+    println!("  {:>5} {header}", "");
+    for (label, row) in c.matrix.iter().enumerate() {
+        let cells: String = row.iter().map(|n| format!(" {n:>cell$}")).collect();
+        println!("  {label:>5} {cells}");
+    }
 }
