@@ -531,3 +531,58 @@ fn simulate_reports_the_confusion_matrix() {
     );
     assert!(text.contains("class   3: "), "{text}");
 }
+
+/// plan.json gives every stage its cycles per frame, its share of the II and the bottleneck,
+/// here recomputed from the folding and TFC's layer sizes (784-64-64-64-10).
+#[test]
+fn plan_json_has_each_layers_share_of_the_ii() {
+    let dir = tempfile::tempdir().unwrap();
+    let folding = "models/tfc_w1a1_mnist.folding.json";
+    let out = ok(&[
+        "compile",
+        "models/tfc_w1a1_mnist.onnx",
+        "--folding",
+        folding,
+        "-o",
+        s(&dir.path().join("d")),
+        "--json",
+    ]);
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let f: serde_json::Value = serde_json::from_slice(&std::fs::read(folding).unwrap()).unwrap();
+    let ii = plan["ii_cycles"].as_u64().unwrap();
+    let sizes = [(784u64, 64u64), (64, 64), (64, 64), (64, 10)];
+    let mvus: Vec<&serde_json::Value> = plan["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "mvu")
+        .collect();
+    assert_eq!(mvus.len(), 4);
+    let mut expected = Vec::new();
+    for (i, (stage, (k, o))) in mvus.iter().zip(sizes).enumerate() {
+        let layer = &f["layers"][format!("MatMul_{i}")];
+        let (pe, simd) = (
+            layer["pe"].as_u64().unwrap(),
+            layer["simd"].as_u64().unwrap(),
+        );
+        let cycles = k.div_ceil(simd) * o.div_ceil(pe);
+        assert_eq!(stage["layer"], format!("MatMul_{i}"));
+        assert_eq!(stage["cycles_per_frame"].as_u64(), Some(cycles), "{stage}");
+        let share = stage["share_of_ii"].as_f64().unwrap();
+        assert!((share - cycles as f64 / ii as f64).abs() < 1e-12, "{stage}");
+        expected.push(cycles);
+    }
+    // The first of the slowest is marked, and only it.
+    let slowest = expected.iter().max().unwrap();
+    let first = expected.iter().position(|c| c == slowest).unwrap();
+    for (i, stage) in mvus.iter().enumerate() {
+        assert_eq!(stage["bottleneck"], i == first, "{stage}");
+    }
+    let marked = plan["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["bottleneck"] == true)
+        .count();
+    assert_eq!(marked, 1);
+}

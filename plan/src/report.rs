@@ -49,6 +49,12 @@ pub struct StageReport<'a> {
     pub output: Stream,
     /// First input beat → first output beat in the stall-free model run.
     pub latency_cycles: Option<u64>,
+    /// Cycles the stage is busy per frame ([`Stage::cycles_per_frame`]).
+    pub cycles_per_frame: usize,
+    /// `cycles_per_frame` / the plan's II: how much of the frame interval the stage takes.
+    pub share_of_ii: f64,
+    /// The stage with the most cycles per frame (the first, on a tie): the one to unfold first.
+    pub bottleneck: bool,
 }
 
 /// A stage's own figures, by kind (`"kind"` in the file).
@@ -69,8 +75,6 @@ pub enum StageDetail<'a> {
         lane: Lane,
         /// Input vectors per frame.
         vectors: usize,
-        /// vectors · NF · SF.
-        cycles_per_frame: usize,
         /// Accumulator bits.
         accumulator_bits: u32,
         /// Bits of the weight memory.
@@ -100,8 +104,6 @@ pub enum StageDetail<'a> {
         line_buffer_rows: usize,
         /// Padded taps masked.
         masked_padding: bool,
-        /// Beats per frame, the larger of input and output.
-        cycles_per_frame: usize,
         /// Bits of the line buffer.
         memory_bits: usize,
     },
@@ -115,8 +117,6 @@ pub enum StageDetail<'a> {
         lane: Lane,
         /// Bits of one response.
         response_bits: u32,
-        /// Input beats per frame.
-        cycles_per_frame: usize,
         /// Bits of the plane memory.
         memory_bits: usize,
     },
@@ -128,8 +128,6 @@ pub enum StageDetail<'a> {
         rows: usize,
         /// The split channels.
         split_channels: &'a [crate::split::SplitChannel],
-        /// Input beats per frame.
-        cycles_per_frame: usize,
         /// Bits of its tables.
         memory_bits: usize,
     },
@@ -137,8 +135,6 @@ pub enum StageDetail<'a> {
     Maxpool {
         /// Pool window.
         window: usize,
-        /// Input beats per frame.
-        cycles_per_frame: usize,
         /// Bits of the pool row.
         memory_bits: usize,
     },
@@ -148,8 +144,6 @@ pub enum StageDetail<'a> {
         classes: usize,
         /// Bits per score.
         score_bits: u32,
-        /// One cycle per frame.
-        cycles_per_frame: usize,
     },
 }
 
@@ -163,6 +157,8 @@ impl<'a> PlanReport<'a> {
                 .position(|c| c.stage() == Some(i))
                 .and_then(|c| plan.timing.component_latency(c))
         };
+        let cycles: Vec<usize> = plan.stages.iter().map(Stage::cycles_per_frame).collect();
+        let slowest = (0..cycles.len()).max_by_key(|&i| (cycles[i], std::cmp::Reverse(i)));
         PlanReport {
             model: &plan.model,
             tree_pipeline: plan.tree_pipeline,
@@ -180,6 +176,9 @@ impl<'a> PlanReport<'a> {
                     input: s.input,
                     output: s.output,
                     latency_cycles: stage_latency(i),
+                    cycles_per_frame: cycles[i],
+                    share_of_ii: cycles[i] as f64 / plan.ii_cycles.max(1) as f64,
+                    bottleneck: slowest == Some(i),
                 })
                 .collect(),
             pipeline: &plan.pipeline,
@@ -205,7 +204,6 @@ impl<'a> StageDetail<'a> {
                 sf: m.sf(),
                 lane: m.lane,
                 vectors: m.vectors,
-                cycles_per_frame: m.vectors * m.nf() * m.sf(),
                 accumulator_bits: m.acc_bits,
                 memory_bits: m.weight_bits(),
                 memory_style: m.memory,
@@ -221,7 +219,6 @@ impl<'a> StageDetail<'a> {
                 stride: g.window.stride,
                 line_buffer_rows: g.window.rows,
                 masked_padding: g.masked,
-                cycles_per_frame: s.output.beats.max(s.input.beats),
                 memory_bits: g.window.rows * g.window.w * g.c * s.input.bits as usize,
             },
             StageKind::Responses(r) => StageDetail::Responses {
@@ -229,26 +226,22 @@ impl<'a> StageDetail<'a> {
                 entries: r.entries,
                 lane: r.lane,
                 response_bits: r.response_bits,
-                cycles_per_frame: s.input.beats,
                 memory_bits: r.taps * r.entries,
             },
             StageKind::SplitThreshold(t) => StageDetail::SplitThreshold {
                 channels: t.o,
                 rows: t.rows,
                 split_channels: &t.split,
-                cycles_per_frame: s.input.beats,
                 memory_bits: t.o * (t.acc_bits as usize + 1)
                     + t.table_entries() * t.acc_bits as usize,
             },
             StageKind::Pool(p) => StageDetail::Maxpool {
                 window: p.k,
-                cycles_per_frame: s.input.beats,
                 memory_bits: p.out_w * p.c * s.input.bits as usize,
             },
             StageKind::Scores(sc) => StageDetail::Scores {
                 classes: sc.classes,
                 score_bits: sc.score_bits,
-                cycles_per_frame: 1,
             },
         }
     }

@@ -260,6 +260,22 @@ pub enum StageKind {
     Scores(ScoresStage),
 }
 
+impl Stage {
+    /// Cycles the stage is busy per frame: an MVU's vectors · NF · SF, a sliding window's
+    /// beats (the more of in and out), one beat a cycle for every other stage but the scores
+    /// (one cycle).
+    pub fn cycles_per_frame(&self) -> usize {
+        match &self.kind {
+            StageKind::Mvu(m) => m.vectors * m.nf() * m.sf(),
+            StageKind::Swg(_) => self.output.beats.max(self.input.beats),
+            StageKind::Responses(_) | StageKind::SplitThreshold(_) | StageKind::Pool(_) => {
+                self.input.beats
+            }
+            StageKind::Scores(_) => 1,
+        }
+    }
+}
+
 /// A stage with its name and streams.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Stage {

@@ -32,11 +32,12 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         print!("{}", PlanReport::of(&plan).to_json());
         return Ok(());
     }
+    let report = PlanReport::of(&plan);
     println!(
-        "{:<14} {:>5} {:>5} {:>5} {:>5} {:>8} {:>10} {:>10}  memory",
-        "layer", "PE", "SIMD", "NF", "SF", "cycles", "mem bits", "dense bits"
+        "{:<14} {:>5} {:>5} {:>5} {:>5} {:>8} {:>6} {:>10} {:>10}  memory",
+        "layer", "PE", "SIMD", "NF", "SF", "cycles", "of II", "mem bits", "dense bits"
     );
-    for s in &plan.stages {
+    for (s, r) in plan.stages.iter().zip(&report.stages) {
         if let StageKind::Mvu(m) = &s.kind {
             let how = match (&m.codebook, m.fanout) {
                 (Some(cb), _) => format!("; codebook τ={} decoded per lane", cb.tau),
@@ -47,19 +48,33 @@ pub fn run(args: &Args) -> Result<(), CliError> {
                 (None, 1) => String::new(),
                 (None, f) => format!("; tile stored once, fan-out x{f}"),
             };
+            let mark = if r.bottleneck { "; the bottleneck" } else { "" };
             println!(
-                "{:<14} {:>5} {:>5} {:>5} {:>5} {:>8} {:>10} {:>10}  {:?}{how}",
+                "{:<14} {:>5} {:>5} {:>5} {:>5} {:>8} {:>5.0}% {:>10} {:>10}  {:?}{how}{mark}",
                 xnorc_compiler::sanitize::printable(&s.layer),
                 m.pe,
                 m.simd,
                 m.nf(),
                 m.sf(),
-                m.vectors * m.nf() * m.sf(),
+                r.cycles_per_frame,
+                r.share_of_ii * 100.0,
                 m.weight_bits(),
                 m.dense_weight_bits(),
                 m.memory
             );
         }
+    }
+    // A stage other than a matrix unit can be the slowest (a window over a wide image).
+    if let Some((s, r)) = plan
+        .stages
+        .iter()
+        .zip(&report.stages)
+        .find(|(s, r)| r.bottleneck && !matches!(s.kind, StageKind::Mvu(_)))
+    {
+        println!(
+            "bottleneck: {} ({}), {} cycles per frame",
+            s.name, s.layer, r.cycles_per_frame
+        );
     }
     println!(
         "core {top}: latency {} cycles, II {} cycles/frame; written to {}",
