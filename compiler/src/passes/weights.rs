@@ -75,7 +75,16 @@ pub(super) fn decode_weights(w: &WeightsDef, expected_tail: &[usize]) -> Result<
         1 => (1, 1),
         _ => (dims[2], dims[3]),
     };
-    let count = dims.iter().product::<usize>();
+    // A declared shape is untrusted: its product may overflow (found by the loader's fuzzer).
+    let count = dims
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| {
+            ModelError::new(format!(
+                "shape {dims:?} holds more weights than can be counted"
+            ))
+            .at_field(field)
+        })?;
     let store = match w {
         WeightsDef::Dense { bits, .. } => {
             WeightStore::Dense(bits.to_bits().map_err(|e| e.at_field("weights.bits"))?)
