@@ -100,6 +100,31 @@ fn check_report(r: &serde_json::Value, clock: f64) {
     assert_eq!(steps, ["yosys", "nextpnr", "pack"]);
 }
 
+/// report.json carries the plan's estimate for the device: every stage of plan.json has its
+/// share (an MVU with its PE · SIMD lanes), and the total covers the shares.
+fn check_estimate(r: &serde_json::Value, dir: &Path) {
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("plan.json")).unwrap()).unwrap();
+    let parts = r["estimate"]["stages"].as_array().unwrap();
+    let mut sum = 0;
+    for stage in plan["stages"].as_array().unwrap() {
+        let part = parts
+            .iter()
+            .find(|p| p["stage"] == stage["name"])
+            .unwrap_or_else(|| panic!("no estimate for {}", stage["name"]));
+        if stage["kind"] == "mvu" {
+            let lanes = stage["pe"].as_u64().unwrap() * stage["simd"].as_u64().unwrap();
+            assert_eq!(part["lanes"].as_u64(), Some(lanes), "{part}");
+            assert!(part["luts"].as_u64().unwrap() > 0, "{part}");
+        }
+    }
+    for p in parts {
+        sum += p["luts"].as_u64().unwrap();
+    }
+    let total = r["estimate"]["luts"].as_u64().unwrap();
+    assert!(total >= sum && total > 0, "{}", r["estimate"]);
+}
+
 /// Every step's log is kept whole in the build directory under the name the report gives,
 /// one per pass: yosys's holds its statistics (it does not run quiet).
 fn check_logs(r: &serde_json::Value, dir: &Path) {
@@ -170,6 +195,7 @@ fn ice40_build_bitstream_check_and_flash_commands() {
     let r = report(&out);
     check_report(&r, 24.0);
     check_logs(&r, &out);
+    check_estimate(&r, &out);
     assert_eq!(r["board"], "icebreaker");
     // iCE40: no second operand register (its flip-flops cost logic cells).
     assert_eq!(

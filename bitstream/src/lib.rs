@@ -332,6 +332,7 @@ fn build_report(
             response_bytes: pass.params.response_bytes,
             via: board.uart.via.clone(),
         },
+        estimate: fit::plan_estimate(plan, board),
         synth_cells: pass.synth.cells.clone(),
         pnr_utilization: pass.pnr.utilization.clone(),
         pnr_seed: pass.pnr.seed,

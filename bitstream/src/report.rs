@@ -5,6 +5,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use xnorc_boards::flow::StepRecord;
 use xnorc_boards::{Family, Pll};
+use xnorc_plan::estimate::Estimate;
 
 /// The whole of report.json.
 #[derive(Debug, Clone, Serialize)]
@@ -47,6 +48,9 @@ pub struct BuildReport {
     pub pll: Pll,
     /// The UART link.
     pub uart: UartReport,
+    /// The plan's estimate for the device, whole and per component (stage, or `fifo<i>`), to
+    /// read beside what place and route used.
+    pub estimate: Estimate,
     /// Cells yosys mapped, by type.
     pub synth_cells: BTreeMap<String, u64>,
     /// nextpnr's utilization: (used, available) by resource.

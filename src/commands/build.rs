@@ -66,7 +66,13 @@ fn print_report(r: &BuildReport) {
         format!("{:>7} / {:<7} {:>5.1}%", u, a, 100.0 * u / a.max(1.0))
     };
     println!("board {} ({} {} {})", r.board, d.family, d.part, d.package);
-    println!("  LUT4        {}", pct(r.luts, d.luts));
+    let estimated = r.estimate.luts as f64;
+    println!(
+        "  LUT4        {}  (estimated {}, {:+.0}%)",
+        pct(r.luts, d.luts),
+        r.estimate.luts,
+        100.0 * (estimated - r.luts as f64) / (r.luts as f64).max(1.0)
+    );
     println!("  FF          {}", pct(r.ffs, d.ffs));
     println!("  block RAM   {}", pct(r.ram_blocks, d.ram_blocks));
     println!("  DSP         {}", pct(r.dsps, d.dsps));
