@@ -49,7 +49,7 @@ pub enum BuildError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Flow(#[from] FlowError),
-    /// An output cannot be written (the machine's fault).
+    /// An output cannot be written: an unusable folder (bad input) or the machine's fault.
     #[error(transparent)]
     #[diagnostic(transparent)]
     Output(#[from] OutputError),

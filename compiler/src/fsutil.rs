@@ -122,22 +122,10 @@ impl OutputSet {
 
     /// Writes `bytes` to a temporary file beside `path`.
     pub fn add(&mut self, path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
-        let tmp = temporary_for(path).map_err(|source| OutputError::Write {
+        let tmp = stage(path, bytes).map_err(|source| OutputError::Write {
             path: path.to_path_buf(),
             source,
         })?;
-        let written = (|| {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(bytes)?;
-            f.sync_all()
-        })();
-        if let Err(source) = written {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(OutputError::Write {
-                path: path.to_path_buf(),
-                source,
-            });
-        }
         self.staged.push((tmp, path.to_path_buf()));
         Ok(())
     }
@@ -165,17 +153,30 @@ impl Drop for OutputSet {
     }
 }
 
-/// The temporary name `path` is staged under: hidden, in the same folder (so the rename is
-/// atomic), unique to this process.
-fn temporary_for(path: &Path) -> std::io::Result<PathBuf> {
+/// Writes `bytes`, synced, to the temporary file `path` is staged under — hidden, in the same
+/// folder (so the rename is atomic), unique to this process — and returns its name; on failure
+/// nothing is left behind.
+fn stage(path: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
     let file_name = path
         .file_name()
         .ok_or_else(|| std::io::Error::other("output path has no file name"))?;
-    Ok(folder_of(path).join(format!(
+    let tmp = folder_of(path).join(format!(
         ".{}.tmp{}",
         file_name.to_string_lossy(),
         std::process::id()
-    )))
+    ));
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    })();
+    match written {
+        Ok(()) => Ok(tmp),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
 }
 
 /// Creates `dir` and its parents.
@@ -196,15 +197,8 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
 
 /// Writes `bytes` to `path` atomically (temporary file + rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = temporary_for(path)?;
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
+    let tmp = stage(path, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    })
 }

@@ -11,7 +11,7 @@ use xnorc_plan::{memories, HardwarePlan, PlanReport};
 /// Why a design could not be written.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum RtlError {
-    /// An output cannot be written (the machine's fault).
+    /// An output cannot be written: an unusable folder (bad input) or the machine's fault.
     #[error(transparent)]
     #[diagnostic(transparent)]
     Output(#[from] OutputError),

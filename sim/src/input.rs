@@ -47,7 +47,7 @@ pub enum DataError {
         help("split the batch: run the command once per part")
     )]
     TooLarge(String),
-    /// An output cannot be written (the machine's fault).
+    /// An output cannot be written: an unusable folder (bad input) or the machine's fault.
     #[error(transparent)]
     #[diagnostic(transparent)]
     Output(#[from] OutputError),

@@ -28,11 +28,11 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         build_plan(&args.model, args.folding.as_deref(), args.lut_budget, false)
     })?;
     let top = xnorc_rtl::write::write_design(&args.output, &plan)?;
+    let report = PlanReport::of(&plan);
     if args.json {
-        print!("{}", PlanReport::of(&plan).to_json());
+        print!("{}", report.to_json());
         return Ok(());
     }
-    let report = PlanReport::of(&plan);
     println!(
         "{:<14} {:>5} {:>5} {:>5} {:>5} {:>8} {:>6} {:>10} {:>10}  memory",
         "layer", "PE", "SIMD", "NF", "SF", "cycles", "of II", "mem bits", "dense bits"

@@ -27,23 +27,22 @@ pub const MAX_FRAME_ELEMENTS: usize = 1 << 24;
 /// The elements of a frame of `dims`, or why the shape is too large: the product exceeds
 /// [`MAX_FRAME_ELEMENTS`] (or overflows, which it exceeds too).
 pub fn frame_elements(dims: &[usize]) -> Result<usize, String> {
-    dims.iter()
-        .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .filter(|&n| n <= MAX_FRAME_ELEMENTS)
-        .ok_or_else(|| {
-            let exact = dims
-                .iter()
-                .map(|&d| d as u128)
-                .try_fold(1u128, |n, d| n.checked_mul(d));
-            let size = match exact {
-                Some(n) => format!("{n} elements"),
-                None => "more than 2^128 elements".to_string(),
-            };
-            format!(
+    // In 128 bits, so that a product beyond 64 bits is still reported by its size.
+    let product = dims
+        .iter()
+        .try_fold(1u128, |n, &d| n.checked_mul(d as u128));
+    match product {
+        Some(n) if n <= MAX_FRAME_ELEMENTS as u128 => Ok(n as usize),
+        _ => {
+            let size = product.map_or("more than 2^128 elements".to_string(), |n| {
+                format!("{n} elements")
+            });
+            Err(format!(
                 "a frame of shape {dims:?} is {size}, more than the {MAX_FRAME_ELEMENTS} \
                  (2^24) xnorc takes"
-            )
-        })
+            ))
+        }
+    }
 }
 
 impl Shape {
