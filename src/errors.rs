@@ -43,6 +43,10 @@ pub enum CliError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Output(#[from] OutputError),
+    /// An HTML report that cannot be made.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Report(#[from] xnorc_report::ReportError),
     /// A tool that is not installed.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -80,6 +84,7 @@ impl CliError {
             CliError::Data(e) => !e.is_machine_failure(),
             CliError::Rtl(e) => e.is_bad_input(),
             CliError::Output(e) => e.is_bad_path(),
+            CliError::Report(e) => e.is_bad_input(),
             CliError::Verify(e) => e.is_bad_input(),
             CliError::Build(e) => e.is_bad_input(),
             CliError::Missing(_) | CliError::Failed(_) => false,

@@ -97,6 +97,9 @@ enum Command {
     Bench(commands::bench::Args),
     /// Build a bitstream for a board: compile, shell, yosys, nextpnr, pack, report.
     Build(commands::build::Args),
+    /// Write the HTML report of a build (or compile) directory: graph, per-layer table, charts,
+    /// and accuracy with a confusion matrix when inputs and labels are given.
+    Report(commands::report::Args),
     /// Program a built bitstream onto the board with openFPGALoader.
     Flash(commands::flash::Args),
     /// Send input frames to a board over its UART (or to the simulated board) and print the
@@ -147,6 +150,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Compile(args) => commands::compile::run(&args),
         Command::Verify(args) => commands::verify::run(&args),
         Command::Build(args) => commands::build::run(&args),
+        Command::Report(args) => commands::report::run(&args),
         Command::Flash(args) => commands::flash::run(&args),
         Command::Run(args) => commands::run::run(&args),
         Command::Boards { json } => commands::boards::list(json),

@@ -53,6 +53,10 @@ pub enum BuildError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Output(#[from] OutputError),
+    /// The HTML report could not be made.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Report(#[from] xnorc_report::ReportError),
     /// The bitstream was built but place and route missed the clock.
     #[error("{0}")]
     #[diagnostic(
@@ -74,6 +78,7 @@ impl BuildError {
             | BuildError::DoesNotFit { .. } => true,
             BuildError::Rtl(e) => e.is_bad_input(),
             BuildError::Output(e) => e.is_bad_path(),
+            BuildError::Report(e) => e.is_bad_input(),
             BuildError::Flow(_) | BuildError::TimingNotMet(_) => false,
         }
     }

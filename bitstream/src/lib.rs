@@ -1,6 +1,7 @@
 //! xnorc's build orchestration (`xnorc build`): model + board → fitted plan → core + board
 //! shell → yosys → nextpnr → bitstream, with a report of resources, Fmax, frames/s and each
-//! tool's wall time ([`report::BuildReport`], written as report.json).
+//! tool's wall time ([`report::BuildReport`], written as report.json), per layer beside the
+//! plan's estimate ([`layers`]).
 //!
 //! Owns: the order of a build and its decisions that need a board (the plan for the device,
 //! [`fitting`]; the clock aimed at and the rebuild below a missed Fmax; the model and folding
@@ -12,6 +13,7 @@
 
 mod error;
 pub mod fitting;
+pub mod layers;
 mod options;
 pub mod report;
 
@@ -19,11 +21,12 @@ pub use error::BuildError;
 use error::{create_dir, write_output};
 pub use options::Options;
 
-use report::{BuildReport, DeviceReport, UartReport};
+use report::{BuildReport, DeviceReport, EstimateTotal, PassRecord, UartReport};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use xnorc_boards::board::{Board, PllPrimitive};
-use xnorc_boards::flow::{Flow, PnrStats, SynthStats};
+use xnorc_boards::flow::{Core, Flow, PnrStats, SynthStats};
+use xnorc_boards::netlist::Resources;
 use xnorc_boards::{constraints, Pll};
 use xnorc_compiler::progress::Progress;
 use xnorc_plan::fit::{self, folding_of};
@@ -199,6 +202,7 @@ fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildEr
     }
     let mut flow = Flow::new(&dir, &board, &top);
     let mut attempt = 0;
+    let mut passes = Vec::new();
     let pass = loop {
         attempt += 1;
         flow.begin_pass(attempt);
@@ -213,10 +217,11 @@ fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildEr
                 ))
             })?;
         let params = link_params(&plan, pll.out_mhz(), board.uart.baud);
+        let board_top_core = xnorc_rtl::top_name(&plan);
         let board_top = BoardTop {
             name: top.clone(),
             link_module: format!("{top}_link"),
-            core_module: xnorc_rtl::top_name(&plan),
+            core_module: board_top_core.clone(),
             clock: clock_source(&board, &pll),
             reset_button: board.reset.as_ref().map(|r| r.active_low),
             led_active_low: board.led[0].active_low,
@@ -232,7 +237,7 @@ fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildEr
                 dir.display()
             ),
         );
-        let sources = write_board_design(&dir, &plan, board_top, &params)?;
+        let sources = write_board_design(&dir, &plan, Some(&board), board_top, &params)?;
         let pins = constraints::file_name(&board);
         write_output(&dir.join(pins), constraints::render(&board).as_bytes())?;
         step(
@@ -241,7 +246,11 @@ fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildEr
             STEPS,
             &format!("yosys: synthesize for {}", board.device.family),
         );
-        let synth = flow.synthesize(&sources)?;
+        let core = Core {
+            module: &board_top_core,
+            instance: xnorc_rtl::board::CORE_INSTANCE,
+        };
+        let synth = flow.synthesize(&sources, core)?;
         fitting::check_synth_fit(opts, &board, &plan, &synth)?;
         step(
             progress,
@@ -256,6 +265,12 @@ fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildEr
         let pnr =
             flow.place_and_route(pins, pll.out_mhz(), opts.seed, &|line| progress.note(line))?;
         let fmax = pnr.fmax_mhz.unwrap_or(0.0);
+        passes.push(PassRecord {
+            pass: attempt,
+            clock_mhz: pll.out_mhz(),
+            fmax_mhz: fmax,
+            logic_cells: pnr.luts(),
+        });
         // Placement varies between runs: up to two more tries, each a little under the Fmax
         // the last one reached.
         if auto_clock && attempt < 3 && fmax < pll.out_mhz() {
@@ -276,9 +291,18 @@ fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildEr
     };
     step(progress, 5, STEPS, "pack the bitstream");
     let bitstream = flow.pack()?;
-    let report = build_report(&board, &plan, &pass, &flow, &dir.join(&bitstream), start);
+    let report = build_report(
+        &board,
+        &plan,
+        &pass,
+        passes,
+        &flow,
+        &dir.join(&bitstream),
+        start,
+    );
     let text = serde_json::to_string_pretty(&report).expect("report json") + "\n";
     write_output(&dir.join("report.json"), text.as_bytes())?;
+    xnorc_report::write_report(&dir, None)?;
     Ok(Built {
         report,
         dir,
@@ -290,11 +314,13 @@ fn build_report(
     board: &Board,
     plan: &HardwarePlan,
     pass: &Pass,
+    passes: Vec<PassRecord>,
     flow: &Flow<'_>,
     bitstream: &Path,
     start: Instant,
 ) -> BuildReport {
     let d = &board.device;
+    let (estimate, layers) = layers::layer_resources(plan, board, &pass.synth);
     let fmax = pass.pnr.fmax_mhz.unwrap_or(0.0);
     let clock = pass.pll.out_mhz();
     let bytes = std::fs::metadata(bitstream).map(|m| m.len()).unwrap_or(0);
@@ -332,7 +358,20 @@ fn build_report(
             response_bytes: pass.params.response_bytes,
             via: board.uart.via.clone(),
         },
-        estimate: fit::plan_estimate(plan, board),
+        synth: Resources {
+            luts: pass.synth.luts,
+            ffs: pass.synth.ffs,
+            ram_blocks: pass.synth.ram_blocks,
+            dsps: pass.synth.dsps,
+        },
+        estimate: EstimateTotal {
+            total: estimate.total,
+            logic_cells: (estimate.total.luts as f64
+                * xnorc_plan::estimate::cells_per_lut4(d.family))
+            .ceil() as usize,
+        },
+        layers,
+        passes,
         synth_cells: pass.synth.cells.clone(),
         pnr_utilization: pass.pnr.utilization.clone(),
         pnr_seed: pass.pnr.seed,

@@ -1,11 +1,13 @@
 //! report.json: what a build produced, measured (field order is key order).
 
 use crate::error::BuildError;
+use crate::layers::LayerResources;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use xnorc_boards::flow::StepRecord;
+use xnorc_boards::netlist::Resources;
 use xnorc_boards::{Family, Pll};
-use xnorc_plan::estimate::Estimate;
+use xnorc_plan::layer_estimate::Cost;
 
 /// The whole of report.json.
 #[derive(Debug, Clone, Serialize)]
@@ -16,7 +18,8 @@ pub struct BuildReport {
     pub device: DeviceReport,
     /// Model name.
     pub model: String,
-    /// LUT4s after place and route.
+    /// Logic cells place and route used (iCE40 ICESTORM_LC, ECP5 TRELLIS_COMB: a LUT4 slot),
+    /// what runs out on the device.
     pub luts: u64,
     /// Flip-flops (place and route's count, else synthesis').
     pub ffs: u64,
@@ -48,11 +51,20 @@ pub struct BuildReport {
     pub pll: Pll,
     /// The UART link.
     pub uart: UartReport,
-    /// The plan's estimate for the device, whole and per component (stage, or `fifo<i>`), to
-    /// read beside what place and route used.
-    pub estimate: Estimate,
+    /// What yosys mapped: LUT4s (before packing into logic cells), flip-flops, block RAMs and
+    /// DSPs.
+    pub synth: Resources,
+    /// The plan's estimate for the device, in yosys's terms (to read beside `synth`), with the
+    /// logic cells its LUT4s take once packed (to read beside `luts`).
+    pub estimate: EstimateTotal,
+    /// Per instance of the core (every stage, FIFO and converter), then the core's glue and the
+    /// shell: the estimate beside what yosys mapped.
+    pub layers: Vec<LayerResources>,
     /// Cells yosys mapped, by type.
     pub synth_cells: BTreeMap<String, u64>,
+    /// Every pass through synthesis and place and route: the clock it aimed at and what it
+    /// reached (a build whose Fmax misses its automatic clock tries again below it).
+    pub passes: Vec<PassRecord>,
     /// nextpnr's utilization: (used, available) by resource.
     pub pnr_utilization: BTreeMap<String, (u64, u64)>,
     /// nextpnr's placer seed that finished.
@@ -63,6 +75,29 @@ pub struct BuildReport {
     pub steps: Vec<StepRecord>,
     /// Wall time of the whole build.
     pub total_seconds: f64,
+}
+
+/// One pass through synthesis and place and route.
+#[derive(Debug, Clone, Serialize)]
+pub struct PassRecord {
+    /// From 1; its logs are `<step>-pass<N>.log`.
+    pub pass: u32,
+    /// The PLL's clock it was placed for.
+    pub clock_mhz: f64,
+    /// The Fmax nextpnr reported (0 when none).
+    pub fmax_mhz: f64,
+    /// Logic cells it placed.
+    pub logic_cells: u64,
+}
+
+/// The estimate's totals in report.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct EstimateTotal {
+    /// LUT4s, flip-flops, block RAMs, DSPs: the layers' and the shell's together.
+    #[serde(flatten)]
+    pub total: Cost,
+    /// Logic cells the LUT4s take once packed (the family's cells per LUT4).
+    pub logic_cells: usize,
 }
 
 /// The device part of report.json.

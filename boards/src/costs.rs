@@ -97,6 +97,14 @@ pub const ECP5: Costs = Costs {
 /// margin, the same on both families.
 pub const SHELL_LUTS: usize = 400;
 
+/// Flip-flops of the board shell (UART receiver and transmitter, framers, the link's FIFO,
+/// gearboxes, reset and LED timers), measured with yosys.
+pub const SHELL_FFS: usize = 500;
+
+/// LUT4s of a width converter apart from its width (a beat counter, the handshake; measured
+/// 8–13 on TFC's converters, iCE40).
+pub const CONVERTER_FIXED_LUTS: usize = 6;
+
 /// LUT4s of a FIFO's pointers and flags, its storage apart (measured 15–31 per FIFO).
 pub const FIFO_CONTROL_LUTS: usize = 20;
 

@@ -5,7 +5,7 @@
 //! block-RAM shapes ([`family`]), what logic costs on each family as measured with yosys
 //! ([`costs`], read by the plan's resource estimate), constraint files (PCF/LPF, [`constraints`]), finding the tools
 //! ([`tools`]) and running yosys, nextpnr-ice40/-ecp5, icepack/ecppack and openFPGALoader with
-//! logs and reports ([`flow`]).
+//! logs and reports ([`flow`]), and what synthesis mapped per core instance ([`netlist`]).
 //! Must not touch: Verilog generation (crate `xnorc-rtl`), hardware plans (crate `xnorc-plan`)
 //! or model semantics (crate `xnorc-compiler`); it depends on none of them and sees a design
 //! only as files and a top-module name.
@@ -15,6 +15,7 @@ pub mod constraints;
 pub mod costs;
 pub mod family;
 pub mod flow;
+pub mod netlist;
 pub mod tools;
 
 pub use board::{Board, BoardError};

@@ -36,3 +36,21 @@ pub enum Lane {
         taps: usize,
     },
 }
+
+impl Lane {
+    /// Width and signedness of one leaf of the unit's adder tree for input elements of `eb`
+    /// bits: 1 unsigned for a count (XNOR, AND), 2 signed for ±1/0 (masked), `eb + 1` signed for
+    /// ±x, the response width for a select lane.
+    pub fn leaf_format(self, eb: usize) -> (usize, bool) {
+        match self {
+            Lane::Xnor | Lane::And => (1, false),
+            Lane::XnorMasked | Lane::AndMasked => (2, true),
+            Lane::AddSub | Lane::AddZero => (eb + 1, true),
+            Lane::Select {
+                response_bits,
+                signed,
+                ..
+            } => (response_bits as usize, signed),
+        }
+    }
+}

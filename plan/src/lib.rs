@@ -5,7 +5,8 @@
 //! accumulator's domain, memories), the folding file and its automatic rule (`folding`), the
 //! codebook cost rule (`codebook`), split-channel tables (`split`), the memory inventory
 //! (`memories`), the cycle model and FIFO sizing (`schedule`), the resource estimate on a
-//! device family (`estimate`, reading `xnorc_boards::costs`), the automatic fit to a board
+//! device family (`estimate`, reading `xnorc_boards::costs`; per pipeline component with flip-flops in
+//! `layer_estimate`), the automatic fit to a board
 //! (`fit`), a plan from files (`load`) and plan.json (`report`). The plan's types live in
 //! `lane`, `stream`, `stage` and `pipeline`; this file only declares and re-exports, so the
 //! modules import each other without cycles.
@@ -25,6 +26,7 @@ pub mod estimate;
 pub mod fit;
 pub mod folding;
 pub mod lane;
+pub mod layer_estimate;
 pub mod load;
 pub mod memories;
 pub mod pipeline;

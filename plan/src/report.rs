@@ -3,12 +3,14 @@
 
 use crate::folding::MemoryStyle;
 use crate::lane::Lane;
+use crate::layer_estimate::PlanEstimate;
 use crate::memories::{self, Memory};
 use crate::pipeline::HardwarePlan;
 use crate::schedule::Component;
 use crate::stage::{CodebookDecode, Stage, StageKind};
 use crate::stream::Stream;
 use serde::Serialize;
+use xnorc_boards::board::Board;
 
 /// The whole of plan.json.
 #[derive(Debug, Clone, Serialize)]
@@ -31,6 +33,9 @@ pub struct PlanReport<'a> {
     pub memories: Vec<Memory>,
     /// Output cycles of the stall-free sizing run.
     pub predicted_output_cycles: &'a [u64],
+    /// Estimated resources on a board, per pipeline component (only with a board).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<PlanEstimate>,
 }
 
 /// One stage of plan.json.
@@ -184,6 +189,15 @@ impl<'a> PlanReport<'a> {
             pipeline: &plan.pipeline,
             memories: memories::plan_memories(plan),
             predicted_output_cycles: &plan.timing.output_cycles,
+            estimate: None,
+        }
+    }
+
+    /// The report of `plan` with its estimate on `board`.
+    pub fn on_board(plan: &'a HardwarePlan, board: &Board) -> Self {
+        PlanReport {
+            estimate: Some(PlanEstimate::of(plan, board)),
+            ..PlanReport::of(plan)
         }
     }
 

@@ -38,6 +38,9 @@ pub enum ClockSource {
     },
 }
 
+/// The core's instance name in the board top (the prefix of its cells in a flattened netlist).
+pub const CORE_INSTANCE: &str = "core";
+
 /// What the board's top needs to know about the board.
 #[derive(Debug, Clone)]
 pub struct BoardTop {
@@ -243,7 +246,7 @@ pub fn board_top(b: &BoardTop, in_width: usize, beats: usize, out_width: usize) 
     ));
     m.items.push(stream(
         &b.core_module,
-        "core",
+        CORE_INSTANCE,
         Vec::new(),
         "core_in",
         "core_out",

@@ -5,6 +5,7 @@
 use crate::board::{request_bytes, response_bytes, BoardTop};
 use crate::shell::{self, LinkParams, ShellError};
 use std::path::Path;
+use xnorc_boards::board::Board;
 use xnorc_compiler::fsutil::{self, OutputError};
 use xnorc_plan::{memories, HardwarePlan, PlanReport};
 
@@ -45,15 +46,25 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), RtlError> {
 
 /// Writes the core's design and plan.json into `dir`; returns the top module's name.
 pub fn write_design(dir: &Path, plan: &HardwarePlan) -> Result<String, RtlError> {
+    write_design_for(dir, plan, None)
+}
+
+/// As [`write_design`], with plan.json carrying the estimate on `board` when one is given.
+pub fn write_design_for(
+    dir: &Path,
+    plan: &HardwarePlan,
+    board: Option<&Board>,
+) -> Result<String, RtlError> {
     create_dir(dir)?;
     let design = crate::generate(plan);
     for (name, contents) in &design.files {
         write(&dir.join(name), contents.as_bytes())?;
     }
-    write(
-        &dir.join("plan.json"),
-        PlanReport::of(plan).to_json().as_bytes(),
-    )?;
+    let report = match board {
+        Some(b) => PlanReport::on_board(plan, b),
+        None => PlanReport::of(plan),
+    };
+    write(&dir.join("plan.json"), report.to_json().as_bytes())?;
     Ok(design.top)
 }
 
@@ -82,11 +93,12 @@ pub fn link_params_for(plan: &HardwarePlan, clocks_per_bit: u32, led_cycles: u32
     }
 }
 
-/// Renders the board design (core, link, gearboxes, top) and plan.json into `dir`; returns the
-/// Verilog sources.
+/// Renders the board design (core, link, gearboxes, top) and plan.json (with the estimate on
+/// `board`, for a real one) into `dir`; returns the Verilog sources.
 pub fn write_board_design(
     dir: &Path,
     plan: &HardwarePlan,
+    board: Option<&Board>,
     top: BoardTop,
     params: &LinkParams,
 ) -> Result<Vec<String>, RtlError> {
@@ -100,9 +112,10 @@ pub fn write_board_design(
             sources.push(name.clone());
         }
     }
-    write(
-        &dir.join("plan.json"),
-        PlanReport::of(plan).to_json().as_bytes(),
-    )?;
+    let report = match board {
+        Some(b) => PlanReport::on_board(plan, b),
+        None => PlanReport::of(plan),
+    };
+    write(&dir.join("plan.json"), report.to_json().as_bytes())?;
     Ok(sources)
 }

@@ -1,6 +1,7 @@
 //! `xnorc build`: model → verified core → board shell → yosys → nextpnr → bitstream
 //! (`xnorc_bitstream`), and the report as a table or report.json.
 
+use super::layer_table;
 use crate::errors::CliError;
 use crate::progress::Terminal;
 use std::path::PathBuf;
@@ -66,14 +67,26 @@ fn print_report(r: &BuildReport) {
         format!("{:>7} / {:<7} {:>5.1}%", u, a, 100.0 * u / a.max(1.0))
     };
     println!("board {} ({} {} {})", r.board, d.family, d.part, d.package);
-    let estimated = r.estimate.luts as f64;
+    let est = &r.estimate;
+    let off = |e: usize, used: u64| 100.0 * (e as f64 - used as f64) / (used as f64).max(1.0);
     println!(
-        "  LUT4        {}  (estimated {}, {:+.0}%)",
+        "  logic cells {}  (estimated {}, {:+.0}%)",
         pct(r.luts, d.luts),
-        r.estimate.luts,
-        100.0 * (estimated - r.luts as f64) / (r.luts as f64).max(1.0)
+        est.logic_cells,
+        off(est.logic_cells, r.luts)
     );
-    println!("  FF          {}", pct(r.ffs, d.ffs));
+    println!(
+        "  LUT4        {:>7}  (yosys, before packing; estimated {}, {:+.0}%)",
+        r.synth.luts,
+        est.total.luts,
+        off(est.total.luts, r.synth.luts)
+    );
+    println!(
+        "  FF          {}  (estimated {}, {:+.0}%)",
+        pct(r.ffs, d.ffs),
+        est.total.ffs,
+        off(est.total.ffs, r.ffs)
+    );
     println!("  block RAM   {}", pct(r.ram_blocks, d.ram_blocks));
     println!("  DSP         {}", pct(r.dsps, d.dsps));
     let met = if r.timing_met { "met" } else { "NOT MET" };
@@ -103,4 +116,17 @@ fn print_report(r: &BuildReport) {
         times.join(", "),
         r.total_seconds
     );
+    println!();
+    let rows: Vec<layer_table::Row> = r
+        .layers
+        .iter()
+        .map(|l| layer_table::Row {
+            instance: &l.instance,
+            kind: &l.kind,
+            layer: &l.layer,
+            estimate: l.estimate,
+            measured: Some(l.measured),
+        })
+        .collect();
+    layer_table::print(&rows);
 }

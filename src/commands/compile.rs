@@ -1,5 +1,6 @@
 //! `xnorc compile`: model → hardware plan → Verilog, memory files and plan.json.
 
+use super::layer_table;
 use crate::errors::CliError;
 use crate::progress::spin;
 use std::path::PathBuf;
@@ -18,6 +19,10 @@ pub struct Args {
     /// LUT4 budget for the automatic folding of layers the folding file does not fix.
     #[arg(long, value_parser = super::at_least_one())]
     pub lut_budget: Option<usize>,
+    /// Estimate the resources per layer on this board's device (see `xnorc boards`): printed
+    /// and written to plan.json.
+    #[arg(long)]
+    pub board: Option<String>,
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,
@@ -27,8 +32,15 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     let (_, plan) = spin("plan: fold, size buffers, time", || {
         build_plan(&args.model, args.folding.as_deref(), args.lut_budget, false)
     })?;
-    let top = xnorc_rtl::write::write_design(&args.output, &plan)?;
-    let report = PlanReport::of(&plan);
+    let board = match &args.board {
+        Some(name) => Some(xnorc_boards::board::find(name)?),
+        None => None,
+    };
+    let top = xnorc_rtl::write::write_design_for(&args.output, &plan, board.as_ref())?;
+    let report = match &board {
+        Some(b) => PlanReport::on_board(&plan, b),
+        None => PlanReport::of(&plan),
+    };
     if args.json {
         print!("{}", report.to_json());
         return Ok(());
@@ -82,5 +94,31 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         plan.ii_cycles,
         args.output.display()
     );
+    if let Some(e) = &report.estimate {
+        println!(
+            "\nestimate on {} ({}): {} LUT4, {} FF, {} block RAMs, {} DSPs",
+            e.board, e.family, e.total.luts, e.total.ffs, e.total.ram_blocks, e.total.dsps
+        );
+        let names = xnorc_rtl::top::instance_names(&plan);
+        let mut rows: Vec<layer_table::Row> = e
+            .components
+            .iter()
+            .map(|c| layer_table::Row {
+                instance: &names[c.index],
+                kind: c.kind,
+                layer: &c.layer,
+                estimate: c.cost,
+                measured: None,
+            })
+            .collect();
+        rows.push(layer_table::Row {
+            instance: "shell",
+            kind: "shell",
+            layer: "",
+            estimate: e.shell,
+            measured: None,
+        });
+        layer_table::print(&rows);
+    }
     Ok(())
 }

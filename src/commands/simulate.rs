@@ -12,6 +12,18 @@ use xnorc_sim::metrics::Confusion;
 use xnorc_sim::npy::{NpyArray, NpyType};
 use xnorc_sim::Simulator;
 
+/// The predicted class of every frame: the argmax of the integer scores, or for a model imported
+/// from ONNX of its source graph's float output (`float_outputs`), which decides there.
+pub fn predictions(results: &xnorc_sim::Results, float_outputs: Option<&[f32]>) -> Vec<usize> {
+    match float_outputs {
+        Some(values) => values
+            .chunks(results.classes.max(1))
+            .map(argmax_f32)
+            .collect(),
+        None => results.argmax.clone(),
+    }
+}
+
 /// Frames above which a progress bar is shown.
 const PROGRESS_FRAMES: usize = 20_000;
 
@@ -97,13 +109,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     if let Some(out) = &args.scores {
         outputs.add(out, &scores.to_bytes())?;
     }
-    let predictions: Vec<usize> = match &floats {
-        Some((_, values)) => values
-            .chunks(results.classes.max(1))
-            .map(argmax_f32)
-            .collect(),
-        None => results.argmax.clone(),
-    };
+    let predictions = predictions(&results, floats.as_ref().map(|(_, v)| v.as_slice()));
     if let Some(dir) = &args.dump {
         let dumped = args.dump_frames.min(frames);
         let nodes = dump(dir, &sim, input.frames(), dumped)?;

@@ -52,7 +52,7 @@ pub fn start_sim_board(
         reset_button: Some(false),
         led_active_low: false,
     };
-    write_board_design(&dir, plan, board_top, &params)?;
+    write_board_design(&dir, plan, None, board_top, &params)?;
     progress.step("run: building the simulated board with Verilator", None);
     let exe = crate::verilator::build_board(&dir, &top, &build_dir.join("verilator"), true);
     progress.done();

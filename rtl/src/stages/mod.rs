@@ -18,8 +18,6 @@ use xnorc_plan::memories::{self, BufferStyle, MemoryRole, Placement};
 use xnorc_plan::schedule::Component;
 use xnorc_plan::{HardwarePlan, Lane, StageKind};
 
-pub(crate) use mvu::leaf_format;
-
 /// A component as a library module instance.
 pub struct StageInstance {
     /// The library module.

@@ -8,21 +8,6 @@ use xnorc_plan::folding::MemoryStyle;
 use xnorc_plan::memories::MemoryRole;
 use xnorc_plan::{Lane, Mvu, MvuOutput, Stage};
 
-/// Width and signedness of the value a lane of kind `lane` adds to its tree, for input elements
-/// of `eb` bits (`xnorc_lane`'s table).
-pub(crate) fn leaf_format(lane: Lane, eb: usize) -> (usize, bool) {
-    match lane {
-        Lane::Xnor | Lane::And => (1, false),
-        Lane::XnorMasked | Lane::AndMasked => (2, true),
-        Lane::AddSub | Lane::AddZero => (eb + 1, true),
-        Lane::Select {
-            response_bits,
-            signed,
-            ..
-        } => (response_bits as usize, signed),
-    }
-}
-
 fn style(m: MemoryStyle) -> Param {
     Param::Str(
         match m {
@@ -45,7 +30,7 @@ pub(super) fn mvu(
     let (nf, sf, pe, simd) = (m.nf(), m.sf(), m.pe, m.simd);
     let eb = s.input.bits as usize;
     let a = m.acc_bits as usize;
-    let (leaf_w, leaf_signed) = leaf_format(m.lane, eb);
+    let (leaf_w, leaf_signed) = m.lane.leaf_format(eb);
     let (tau, entries, response_bits) = match (m.lane, &m.codebook) {
         (
             Lane::Select {

@@ -1,6 +1,6 @@
 //! The responses stage of a codebook convolution that shares responses (`xnorc_responses`).
 
-use super::{lane_name, leaf_format, Context, StageInstance};
+use super::{lane_name, Context, StageInstance};
 use crate::images::hex_words;
 use crate::verilog::Param;
 use xnorc_plan::{Responses, Stage};
@@ -8,7 +8,7 @@ use xnorc_plan::{Responses, Stage};
 /// The responses stage of stage `s` named `name`.
 pub(super) fn responses(ctx: &Context<'_>, name: &str, s: &Stage, r: &Responses) -> StageInstance {
     let eb = s.input.bits as usize;
-    let (leaf_w, leaf_signed) = leaf_format(r.lane, eb);
+    let (leaf_w, leaf_signed) = r.lane.leaf_format(eb);
     assert_eq!(
         s.output.width(),
         r.simd * r.entries * r.response_bits as usize,

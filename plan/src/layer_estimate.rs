@@ -1,0 +1,259 @@
+//! The estimate per instance of the core — every stage, FIFO and width converter of the
+//! pipeline — for the per-layer tables of `compile` and `build`: LUT4s and block RAMs as the
+//! fit counts them ([`crate::estimate`]), flip-flops counted from the registers each library
+//! module holds at the plan's widths, and hard multipliers (none: no library module
+//! multiplies two signals, so yosys infers no DSP from the core).
+//!
+//! The flip-flop count follows the modules' register lists (rtl/lib/*.v): an MVU's input,
+//! operand and weight registers, its adder tree's pipeline registers, accumulators, compare
+//! and result registers and its sequencing counters; a converter's collecting register; the
+//! output register of every other stage; and every writable memory the plan puts in
+//! flip-flops ([`crate::memories`]).
+
+use crate::estimate::{buffer_style, estimate};
+use crate::memories::{plan_memories, BufferStyle, Memory, Placement};
+use crate::pipeline::HardwarePlan;
+use crate::schedule::Component;
+use crate::stage::{Stage, StageKind};
+use serde::Serialize;
+use xnorc_boards::board::Board;
+use xnorc_boards::costs::{CONVERTER_FIXED_LUTS, SHELL_FFS, SHELL_LUTS};
+use xnorc_boards::Family;
+
+/// A component's resources.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Cost {
+    /// LUT4s (ECP5: carry and LUT RAM cells counted by the LUT4 slots they take).
+    pub luts: usize,
+    /// Flip-flops.
+    pub ffs: usize,
+    /// Block RAMs.
+    pub ram_blocks: usize,
+    /// Hard multipliers.
+    pub dsps: usize,
+}
+
+impl std::ops::AddAssign for Cost {
+    fn add_assign(&mut self, o: Cost) {
+        self.luts += o.luts;
+        self.ffs += o.ffs;
+        self.ram_blocks += o.ram_blocks;
+        self.dsps += o.dsps;
+    }
+}
+
+/// One pipeline component's estimate.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentEstimate {
+    /// Its index in the plan's pipeline (the core's instances come in this order).
+    pub index: usize,
+    /// What it is: `mvu`, `swg`, `responses`, `split_threshold`, `pool`, `scores`, `fifo`,
+    /// `dwc_up` or `dwc_down`.
+    pub kind: &'static str,
+    /// The model's layer it computes; for a FIFO or converter, the layer it feeds (empty after
+    /// the last stage).
+    pub layer: String,
+    /// Its estimated resources.
+    pub cost: Cost,
+}
+
+/// Flip-flops of the sequencing counters and handshake of a component (measured 20–60 on both
+/// families, counters sized by the loop bounds).
+const CONTROL_FFS: usize = 24;
+
+/// Bits to count to `n` (at least 1).
+fn bits_for(n: usize) -> usize {
+    (usize::BITS - n.max(2).saturating_sub(1).leading_zeros()) as usize
+}
+
+/// Flip-flops of a writable memory the plan puts in registers on `family`.
+fn memory_ffs(family: Family, m: &Memory) -> usize {
+    match m.placement {
+        Placement::Buffer(style) => match style.unwrap_or_else(|| buffer_style(family, m)) {
+            BufferStyle::Registers => m.depth * m.width,
+            BufferStyle::Block | BufferStyle::Distributed => 0,
+        },
+        Placement::Rom(_) => 0,
+    }
+}
+
+/// Registers of an adder tree over `simd` leaves of `leaf_w` bits with `registers` pipeline
+/// registers spread evenly over its levels (each level one bit wider than the one below).
+fn tree_ffs(simd: usize, leaf_w: usize, registers: usize) -> usize {
+    let levels = bits_for(simd);
+    (1..=registers)
+        .map(|j| {
+            let level = (j * levels).div_ceil(registers.max(1));
+            simd.div_ceil(1 << level) * (leaf_w + level)
+        })
+        .sum()
+}
+
+/// Flip-flops of a stage's logic (its memories apart), given its pipeline component.
+fn stage_ffs(s: &Stage, c: &Component) -> usize {
+    let out = s.output.width();
+    match (&s.kind, c) {
+        (
+            StageKind::Mvu(m),
+            &Component::Mvu {
+                nf,
+                sf,
+                tree_registers,
+                operand_registers,
+                ..
+            },
+        ) => {
+            let lanes = m.pe * m.simd;
+            let operand = s.input.width();
+            let (leaf_w, _) = m.lane.leaf_format(s.input.bits as usize);
+            // The input register, then each operand/weight register (and the decode register).
+            let weight_bits = m.word_bits().max(lanes);
+            let regs = operand
+                + operand_registers * (operand + weight_bits)
+                + m.decode_registers() * (operand + lanes);
+            let tree = m.pe * tree_ffs(m.simd, leaf_w, tree_registers);
+            let acc = m.pe * m.acc_bits as usize;
+            // Valid/last/pass tags riding the pipeline, and the nf, sf and credit counters.
+            let stages = 2 + operand_registers + tree_registers;
+            let control = CONTROL_FFS + stages * (3 + bits_for(nf)) + bits_for(sf);
+            regs + tree + acc + 2 * out + control
+        }
+        // The output register, the window counters.
+        (StageKind::Swg(w), _) => {
+            let g = &w.window;
+            out + CONTROL_FFS
+                + 2 * (bits_for(g.h) + bits_for(g.w) + bits_for(g.kh * g.kw) + bits_for(g.cb))
+        }
+        (StageKind::Pool(p), _) => out + CONTROL_FFS + 2 * (bits_for(p.h) + bits_for(p.w)),
+        // The counters per channel and kernel, the output register.
+        (StageKind::Responses(r), _) => {
+            r.simd * r.entries * r.response_bits as usize + out + CONTROL_FFS
+        }
+        // Per split channel its held accumulator; the output word.
+        (StageKind::SplitThreshold(t), _) => {
+            t.split.len() * t.acc_bits as usize + out + CONTROL_FFS
+        }
+        // The affine register, then per argmax level the surviving scores and indices.
+        (StageKind::Scores(sc), &Component::Scores { depth, .. }) => {
+            let score = sc.score_bits as usize;
+            let mut regs = sc.classes * score;
+            let mut alive = sc.classes;
+            for _ in 1..depth {
+                alive = alive.div_ceil(2);
+                regs += alive * (score + bits_for(sc.classes));
+            }
+            regs + CONTROL_FFS
+        }
+        _ => out + CONTROL_FFS,
+    }
+}
+
+/// The kind name of a component.
+fn kind_name(s: Option<&Stage>, c: &Component) -> &'static str {
+    match (s.map(|s| &s.kind), c) {
+        (Some(StageKind::Mvu(_)), _) => "mvu",
+        (Some(StageKind::Swg(_)), _) => "swg",
+        (Some(StageKind::Responses(_)), _) => "responses",
+        (Some(StageKind::SplitThreshold(_)), _) => "split_threshold",
+        (Some(StageKind::Pool(_)), _) => "pool",
+        (Some(StageKind::Scores(_)), _) => "scores",
+        (None, Component::Fifo { .. }) => "fifo",
+        (None, Component::DwcUp { .. }) => "dwc_up",
+        (None, _) => "dwc_down",
+    }
+}
+
+/// Every component of `plan`'s pipeline with its estimated resources on `board`, in pipeline
+/// order; LUT4s and block RAMs are [`estimate`]'s, per component.
+pub fn component_estimates(plan: &HardwarePlan, board: &Board) -> Vec<ComponentEstimate> {
+    let family = board.device.family;
+    let memories = plan_memories(plan);
+    let by_name = estimate(&plan.stages, &memories, board);
+    let widths = crate::memories::link_widths(plan);
+    plan.pipeline
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let stage = c.stage().map(|s| &plan.stages[s]);
+            let key = match stage {
+                Some(s) => s.name.clone(),
+                None => format!("fifo{i}"),
+            };
+            let mut cost = Cost::default();
+            if let Some(e) = by_name.stages.iter().find(|e| e.stage == key) {
+                cost.luts = e.luts;
+                cost.ram_blocks = e.ram_blocks;
+            }
+            cost.ffs = memories
+                .iter()
+                .filter(|m| m.component == key)
+                .map(|m| memory_ffs(family, m))
+                .sum();
+            match (stage, c) {
+                (Some(s), _) => cost.ffs += stage_ffs(s, c),
+                (None, Component::Fifo { depth, .. }) => cost.ffs += 3 * bits_for(depth + 1) + 2,
+                // The collecting (or holding) register, a beat counter and the valid flag.
+                (None, Component::DwcUp { ratio } | Component::DwcDown { ratio }) => {
+                    let wide = widths[i].max(widths[i + 1]);
+                    cost.ffs += wide + bits_for(*ratio) + 1;
+                    cost.luts += CONVERTER_FIXED_LUTS + wide / 4;
+                }
+                _ => {}
+            }
+            let layer = plan.pipeline[i..]
+                .iter()
+                .find_map(|c| c.stage())
+                .map(|s| plan.stages[s].layer.clone())
+                .unwrap_or_default();
+            ComponentEstimate {
+                index: i,
+                kind: kind_name(stage, c),
+                layer,
+                cost,
+            }
+        })
+        .collect()
+}
+
+/// The board shell's estimate (UART link, gearboxes, reset).
+pub fn shell_estimate() -> Cost {
+    Cost {
+        luts: SHELL_LUTS,
+        ffs: SHELL_FFS,
+        ..Cost::default()
+    }
+}
+
+/// A plan's estimate on one board: per component, the shell, and the total.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanEstimate {
+    /// The board estimated for.
+    pub board: String,
+    /// Its device's family (whose costs apply).
+    pub family: Family,
+    /// Per pipeline component, in pipeline order.
+    pub components: Vec<ComponentEstimate>,
+    /// The board shell.
+    pub shell: Cost,
+    /// Components and shell together.
+    pub total: Cost,
+}
+
+impl PlanEstimate {
+    /// `plan`'s estimate on `board`.
+    pub fn of(plan: &HardwarePlan, board: &Board) -> Self {
+        let components = component_estimates(plan, board);
+        let shell = shell_estimate();
+        let mut total = shell;
+        for c in &components {
+            total += c.cost;
+        }
+        PlanEstimate {
+            board: board.name.clone(),
+            family: board.device.family,
+            components,
+            shell,
+            total,
+        }
+    }
+}
