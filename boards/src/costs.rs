@@ -19,17 +19,26 @@ pub struct Costs {
     /// Logic cells (iCE40 ICESTORM_LC, ECP5 COMB slots) placed per LUT4 yosys maps: flip-flops
     /// not fed by a LUT4 of their own and carries that cannot share a cell with one take cells
     /// too. Measured: iCE40 1.49–1.59 (four cnv-small builds: 5,807 / 3,891, 5,409 / 3,474,
-    /// 5,658 / 3,633, 5,841 / 3,682), ECP5 1.27 (CNV tiled p = 4: 22,177 COMB for 11,307 LUT4 +
-    /// 3,083 CCU2C).
+    /// 5,658 / 3,633, 5,841 / 3,682) and 1.71 for TFC (3,874 / 2,267), ECP5 1.27 (CNV tiled
+    /// p = 4: 22,177 COMB for 11,307 LUT4 + 3,083 CCU2C).
     pub cells_per_lut4: f64,
     /// LUT4s every MVU spends whatever its width: sequencing counters, memory addressing, the
-    /// output queue's control (measured: small MVUs of 1–8 lanes take 140–250 on both families).
-    pub mvu_fixed_luts: usize,
+    /// output queue's control.
+    pub mvu_fixed_luts: f64,
+    /// LUT4s per bit of an MVU's adder trees (Σ over levels of adders × their width, per PE).
+    pub tree_luts_per_bit: f64,
+    /// LUT4s per binary lane for the lane function itself (the XNOR/AND before the tree; free
+    /// when the weights are constants).
+    pub lane_luts: f64,
+    /// LUT4s per input bit of an integer lane (it adds or subtracts its input).
+    pub int_lane_luts_per_bit: f64,
+    /// LUT4s per accumulator bit per PE (accumulate, compare with the thresholds).
+    pub acc_luts_per_bit: f64,
     /// LUT4s of a window generator apart from its output width: address counters and compares
-    /// (measured 211–273 per window generator on iCE40, 228–423 on ECP5).
+    /// (measured 183–283 per window generator on iCE40, 394–940 on ECP5, where the large maps'
+    /// address arithmetic costs most).
     pub window_fixed_luts: usize,
-    /// LUT4s of a max-pool apart from its output width (measured ≈245 per pool on iCE40, 84–124
-    /// on ECP5).
+    /// LUT4s of a max-pool apart from one per output bit (measured 59 on iCE40, 92–96 on ECP5).
     pub pool_fixed_luts: usize,
     /// Relative cost of one block RAM in yosys's `memory_libmap` (a flip-flop bit costs 1): an
     /// SB_RAM40_4K 64, a DP16KD 128.
@@ -64,25 +73,39 @@ pub enum RomMerge {
     Lut(usize),
 }
 
-/// iCE40's costs.
+/// iCE40's costs. The MVU's four were fitted by least squares to yosys's per-instance counts of
+/// 20 MVUs in five designs (tiny, TFC, TFC-u8, TFC tiled, all-ops on the iCEBreaker; see
+/// docs/benchmarks.md, "Per-layer estimate"): the tree, lane and accumulator terms as one scale
+/// (0.56) with an integer lane's bits weighted 8 and accumulator bits 2, as the iCE40 data alone
+/// does not separate them.
 pub const ICE40: Costs = Costs {
     luts_per_lane: 4.5,
-    cells_per_lut4: 1.55,
-    mvu_fixed_luts: 100,
+    cells_per_lut4: 1.7,
+    mvu_fixed_luts: 71.0,
+    tree_luts_per_bit: 0.56,
+    lane_luts: 0.56,
+    int_lane_luts_per_bit: 3.5,
+    acc_luts_per_bit: 1.12,
     window_fixed_luts: 230,
-    pool_fixed_luts: 200,
+    pool_fixed_luts: 50,
     block_ram_cost: 64,
     lut_ram: None,
     rom_merge: RomMerge::Lut(3),
 };
 
-/// ECP5's costs.
+/// ECP5's costs. The MVU's four were fitted by least squares to yosys's per-instance counts of
+/// 14 MVUs in four designs (TFC, cnv-small, cnv-small-codebook on the ULX3S-25F; see
+/// docs/benchmarks.md, "Per-layer estimate").
 pub const ECP5: Costs = Costs {
     luts_per_lane: 5.0,
     cells_per_lut4: 1.27,
-    mvu_fixed_luts: 200,
-    window_fixed_luts: 300,
-    pool_fixed_luts: 80,
+    mvu_fixed_luts: 148.0,
+    tree_luts_per_bit: 0.61,
+    lane_luts: 1.2,
+    int_lane_luts_per_bit: 1.2,
+    acc_luts_per_bit: 2.33,
+    window_fixed_luts: 450,
+    pool_fixed_luts: 50,
     block_ram_cost: 128,
     lut_ram: Some(LutRam {
         depth: 16,
@@ -93,13 +116,18 @@ pub const ECP5: Costs = Costs {
     rom_merge: RomMerge::Free(8),
 };
 
-/// LUT4s the board shell (UART link, gearboxes, reset, control) takes, measured with yosys: a
-/// margin, the same on both families.
-pub const SHELL_LUTS: usize = 400;
+/// LUT4s the board shell (UART link, gearboxes, reset, control) takes on `family`, measured with
+/// yosys: iCE40 414–510 (five designs), ECP5 567–596 (three).
+pub fn shell_luts(family: Family) -> usize {
+    match family {
+        Family::Ice40 => 470,
+        Family::Ecp5 => 590,
+    }
+}
 
 /// Flip-flops of the board shell (UART receiver and transmitter, framers, the link's FIFO,
-/// gearboxes, reset and LED timers), measured with yosys.
-pub const SHELL_FFS: usize = 500;
+/// gearboxes, reset and LED timers), measured with yosys: 375–566 over eight designs.
+pub const SHELL_FFS: usize = 480;
 
 /// LUT4s of a width converter apart from its width (a beat counter, the handshake; measured
 /// 8–13 on TFC's converters, iCE40).
@@ -112,9 +140,6 @@ pub const FIFO_CONTROL_LUTS: usize = 20;
 /// counter, the plane ROM and the handshake.
 pub const RESPONSES_FIXED_LUTS: usize = 20;
 
-/// LUT4s per input bit of an integer lane, which adds or subtracts its input: about 4 on both
-/// families (measured 31–33 per 8-bit lane: conv1 of cnv-small on iCE40, of CNV on ECP5).
-pub const INT_LANE_LUTS_PER_BIT: f64 = 4.0;
 
 impl Family {
     /// This family's costs.

@@ -12,11 +12,11 @@ use crate::codebook;
 use crate::folding::MemoryStyle;
 use crate::lane::Lane;
 use crate::memories::{BufferStyle, Memory, MemoryRole, Placement};
-use crate::stage::{Stage, StageKind};
+use crate::stage::{Mvu, Stage, StageKind};
 use serde::Serialize;
 use xnorc_boards::board::Board;
 use xnorc_boards::costs::{
-    RomMerge, FIFO_CONTROL_LUTS, INT_LANE_LUTS_PER_BIT, RESPONSES_FIXED_LUTS, SHELL_LUTS,
+    shell_luts, RomMerge, FIFO_CONTROL_LUTS, RESPONSES_FIXED_LUTS,
 };
 use xnorc_boards::Family;
 
@@ -156,20 +156,37 @@ pub fn luts_per_lane(family: Family) -> f64 {
     family.costs().luts_per_lane
 }
 
-/// LUT4s per lane of kind `lane` whose inputs are `input_bits` wide. An integer lane adds or
-/// subtracts its input, so it costs per input bit (`INT_LANE_LUTS_PER_BIT`).
-fn lane_luts(family: Family, lane: Lane, input_bits: u32) -> f64 {
-    match lane {
-        Lane::AddSub | Lane::AddZero => INT_LANE_LUTS_PER_BIT * f64::from(input_bits),
-        Lane::Xnor | Lane::And | Lane::XnorMasked | Lane::AndMasked => luts_per_lane(family),
-        // A sharing codebook unit's lane: a binary lane's share of tree, accumulator and
-        // compare, widened to the responses, and the multiplexer selecting one.
-        Lane::Select {
-            entries,
-            response_bits,
-            ..
-        } => luts_per_lane(family) + codebook::select_lane_luts(entries, response_bits) as f64,
-    }
+/// Bits to count to `n` (at least 1).
+pub(crate) fn bits_for(n: usize) -> usize {
+    (usize::BITS - n.max(2).saturating_sub(1).leading_zeros()) as usize
+}
+
+/// Adder bits of a tree over `simd` leaves of `leaf_w` bits: Σ over its levels of the adders
+/// there times their width (each level one bit wider than the one below).
+pub(crate) fn tree_bits(simd: usize, leaf_w: usize) -> usize {
+    (1..=bits_for(simd))
+        .map(|level| simd.div_ceil(1 << level) * (leaf_w + level))
+        .sum()
+}
+
+/// LUT4s of an MVU's datapath on `family`: a fixed share, per PE its adder tree and
+/// accumulator (with the compare), and per lane its function — an integer lane per input bit,
+/// a binary lane nothing when its weights are constants (one weight word: XNOR with a constant
+/// is a wire or an inverter folded into the tree). Coefficients in `xnorc_boards::costs`.
+fn mvu_datapath_luts(family: Family, m: &Mvu, input_bits: u32) -> f64 {
+    let c = family.costs();
+    let (leaf_w, _) = m.lane.leaf_format(input_bits as usize);
+    let lanes = (m.pe * m.simd) as f64;
+    let lane = match m.lane {
+        Lane::AddSub | Lane::AddZero => c.int_lane_luts_per_bit * f64::from(input_bits),
+        _ if m.weight_words.len() <= 1 && m.codebook.is_none() => 0.0,
+        _ => c.lane_luts,
+    };
+    c.mvu_fixed_luts
+        + m.pe as f64
+            * (c.tree_luts_per_bit * tree_bits(m.simd, leaf_w) as f64
+                + c.acc_luts_per_bit * f64::from(m.acc_bits))
+        + lanes * lane
 }
 
 /// LUT4s of a window generator or pool apart from its output width (`xnorc_boards::costs`).
@@ -187,8 +204,16 @@ fn stage_logic(s: &Stage, family: Family) -> (usize, usize) {
     match &s.kind {
         StageKind::Mvu(m) => {
             let lanes = m.pe * m.simd;
-            let per_lane = lane_luts(family, m.lane, s.input.bits);
-            let mut luts = family.costs().mvu_fixed_luts + (lanes as f64 * per_lane) as usize;
+            let mut luts = mvu_datapath_luts(family, m, s.input.bits) as usize;
+            if let Lane::Select {
+                entries,
+                response_bits,
+                ..
+            } = m.lane
+            {
+                // Per lane, the multiplexer selecting one of the responses.
+                luts += lanes * codebook::select_lane_luts(entries, response_bits);
+            }
             if let Some(cb) = &m.codebook {
                 // Per lane, a 2^τ:1 multiplexer picks the weight bit from the plane.
                 luts += lanes * codebook::decode_lane_luts(cb.tau, m.memory == MemoryStyle::Block);
@@ -209,9 +234,15 @@ fn stage_logic(s: &Stage, family: Family) -> (usize, usize) {
             let address = usize::BITS as usize - t.table_entries().leading_zeros() as usize;
             (0, 20 + 2 * a + t.o + t.split.len() * (3 * a + address))
         }
-        // Window generators, pools and the scores stage: counters, registers and compares.
-        kind @ (StageKind::Swg(_) | StageKind::Pool(_) | StageKind::Scores(_)) => {
-            (0, window_fixed_luts(family, kind) + s.output.width() * 2)
+        // Window generators: counters, address arithmetic, the output register.
+        kind @ StageKind::Swg(_) => (0, window_fixed_luts(family, kind) + s.output.width() * 2),
+        // A compare and a multiplexer per output bit.
+        kind @ StageKind::Pool(_) => (0, window_fixed_luts(family, kind) + s.output.width()),
+        // The affine step and the argmax tree's compares and multiplexers: ≈1.7 LUT4 per bit of
+        // score and index per class (measured 35–332 for 3–10 classes).
+        StageKind::Scores(sc) => {
+            let bits = sc.classes * (sc.score_bits as usize + bits_for(sc.classes));
+            (0, (1.7 * bits as f64) as usize)
         }
     }
 }
@@ -253,7 +284,7 @@ pub fn estimate(stages: &[Stage], memories: &[Memory], board: &Board) -> Estimat
         out[slot].luts += luts;
     }
     Estimate {
-        luts: out.iter().map(|s| s.luts).sum::<usize>() + SHELL_LUTS,
+        luts: out.iter().map(|s| s.luts).sum::<usize>() + shell_luts(family),
         ram_blocks: out.iter().map(|s| s.ram_blocks).sum(),
         stages: out,
     }
@@ -307,12 +338,13 @@ mod tests {
     }
 
     #[test]
-    fn integer_lanes_cost_by_input_width() {
-        // An 8-bit add/sub lane: 32 LUT4 (measured 31–33), seven times a binary lane.
-        assert_eq!(lane_luts(Family::Ice40, Lane::AddSub, 8), 32.0);
-        assert_eq!(lane_luts(Family::Ecp5, Lane::AddZero, 8), 32.0);
-        assert_eq!(lane_luts(Family::Ice40, Lane::Xnor, 1), 4.5);
-        assert_eq!(lane_luts(Family::Ecp5, Lane::AndMasked, 1), 5.0);
+    fn an_adder_tree_sums_its_levels_widths() {
+        // 16 one-bit leaves: 8 two-bit adders, 4 of 3 bits, 2 of 4, 1 of 5.
+        assert_eq!(tree_bits(16, 1), 8 * 2 + 4 * 3 + 2 * 4 + 5);
+        // 5 nine-bit leaves (integer lanes): 3 × 10, 2 × 11, 1 × 12.
+        assert_eq!(tree_bits(5, 9), 30 + 22 + 12);
+        assert_eq!(tree_bits(1, 1), 2);
+        assert_eq!((bits_for(1), bits_for(2), bits_for(3), bits_for(1024)), (1, 1, 2, 10));
     }
 
     #[test]
@@ -321,6 +353,6 @@ mod tests {
         let board = xnorc_boards::board::find("icebreaker").expect("bundled board");
         let e = estimate(&[], &[fifo], &board);
         // 32 bits in flip-flops: a read multiplexer of 16 LUT4, plus 20 of pointers and flags.
-        assert_eq!(e.luts, SHELL_LUTS + 16 + FIFO_CONTROL_LUTS);
+        assert_eq!(e.luts, shell_luts(Family::Ice40) + 16 + FIFO_CONTROL_LUTS);
     }
 }

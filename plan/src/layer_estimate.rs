@@ -1,8 +1,8 @@
 //! The estimate per instance of the core — every stage, FIFO and width converter of the
 //! pipeline — for the per-layer tables of `compile` and `build`: LUT4s and block RAMs as the
 //! fit counts them ([`crate::estimate`]), flip-flops counted from the registers each library
-//! module holds at the plan's widths, and hard multipliers (none: no library module
-//! multiplies two signals, so yosys infers no DSP from the core).
+//! module holds at the plan's widths, and hard multipliers (an ECP5 window generator's address
+//! arithmetic).
 //!
 //! The flip-flop count follows the modules' register lists (rtl/lib/*.v): an MVU's input,
 //! operand and weight registers, its adder tree's pipeline registers, accumulators, compare
@@ -10,14 +10,14 @@
 //! output register of every other stage; and every writable memory the plan puts in
 //! flip-flops ([`crate::memories`]).
 
-use crate::estimate::{buffer_style, estimate};
+use crate::estimate::{bits_for, buffer_style, estimate};
 use crate::memories::{plan_memories, BufferStyle, Memory, Placement};
 use crate::pipeline::HardwarePlan;
 use crate::schedule::Component;
 use crate::stage::{Stage, StageKind};
 use serde::Serialize;
 use xnorc_boards::board::Board;
-use xnorc_boards::costs::{CONVERTER_FIXED_LUTS, SHELL_FFS, SHELL_LUTS};
+use xnorc_boards::costs::{shell_luts, CONVERTER_FIXED_LUTS, SHELL_FFS};
 use xnorc_boards::Family;
 
 /// A component's resources.
@@ -57,14 +57,8 @@ pub struct ComponentEstimate {
     pub cost: Cost,
 }
 
-/// Flip-flops of the sequencing counters and handshake of a component (measured 20–60 on both
-/// families, counters sized by the loop bounds).
-const CONTROL_FFS: usize = 24;
-
-/// Bits to count to `n` (at least 1).
-fn bits_for(n: usize) -> usize {
-    (usize::BITS - n.max(2).saturating_sub(1).leading_zeros()) as usize
-}
+/// Flip-flops of the handshake and flags of a component, its counters apart.
+const CONTROL_FFS: usize = 12;
 
 /// Flip-flops of a writable memory the plan puts in registers on `family`.
 fn memory_ffs(family: Family, m: &Memory) -> usize {
@@ -106,17 +100,29 @@ fn stage_ffs(s: &Stage, c: &Component) -> usize {
             let lanes = m.pe * m.simd;
             let operand = s.input.width();
             let (leaf_w, _) = m.lane.leaf_format(s.input.bits as usize);
-            // The input register, then each operand/weight register (and the decode register).
-            let weight_bits = m.word_bits().max(lanes);
-            let regs = operand
-                + operand_registers * (operand + weight_bits)
-                + m.decode_registers() * (operand + lanes);
+            // Constant weight (or index) words need no register: yosys folds them into the
+            // logic. A block RAM's output register holds the first copy of a stored word; every
+            // further operand register takes a bit per lane (a select lane's index bits).
+            let per_register = if matches!(m.lane, crate::Lane::Select { .. }) {
+                m.word_bits()
+            } else {
+                lanes
+            };
+            let weight_registers = if m.weight_words.len() <= 1 {
+                0
+            } else if m.memory == crate::folding::MemoryStyle::Block {
+                operand_registers.saturating_sub(1)
+            } else {
+                operand_registers
+            };
+            // The input register, then each operand register and the weights'.
+            let regs = operand + operand_registers * operand + weight_registers * per_register;
             let tree = m.pe * tree_ffs(m.simd, leaf_w, tree_registers);
             let acc = m.pe * m.acc_bits as usize;
             // Valid/last/pass tags riding the pipeline, and the nf, sf and credit counters.
             let stages = 2 + operand_registers + tree_registers;
-            let control = CONTROL_FFS + stages * (3 + bits_for(nf)) + bits_for(sf);
-            regs + tree + acc + 2 * out + control
+            let control = CONTROL_FFS + stages * 2 + bits_for(nf) + bits_for(sf);
+            regs + tree + acc + out + control
         }
         // The output register, the window counters.
         (StageKind::Swg(w), _) => {
@@ -124,7 +130,7 @@ fn stage_ffs(s: &Stage, c: &Component) -> usize {
             out + CONTROL_FFS
                 + 2 * (bits_for(g.h) + bits_for(g.w) + bits_for(g.kh * g.kw) + bits_for(g.cb))
         }
-        (StageKind::Pool(p), _) => out + CONTROL_FFS + 2 * (bits_for(p.h) + bits_for(p.w)),
+        (StageKind::Pool(p), _) => out + 2 * (bits_for(p.h) + bits_for(p.w)),
         // The counters per channel and kernel, the output register.
         (StageKind::Responses(r), _) => {
             r.simd * r.entries * r.response_bits as usize + out + CONTROL_FFS
@@ -133,18 +139,24 @@ fn stage_ffs(s: &Stage, c: &Component) -> usize {
         (StageKind::SplitThreshold(t), _) => {
             t.split.len() * t.acc_bits as usize + out + CONTROL_FFS
         }
-        // The affine register, then per argmax level the surviving scores and indices.
+        // The affine register, then each argmax level's scores and indices with their delayed
+        // copies: ≈ 3/4 of classes × (score + index bits) per register stage (measured 50–443
+        // for 3–10 classes).
         (StageKind::Scores(sc), &Component::Scores { depth, .. }) => {
-            let score = sc.score_bits as usize;
-            let mut regs = sc.classes * score;
-            let mut alive = sc.classes;
-            for _ in 1..depth {
-                alive = alive.div_ceil(2);
-                regs += alive * (score + bits_for(sc.classes));
-            }
-            regs + CONTROL_FFS
+            let bits = sc.classes * (sc.score_bits as usize + bits_for(sc.classes));
+            bits * depth * 3 / 4
         }
         _ => out + CONTROL_FFS,
+    }
+}
+
+/// Hard multipliers of a stage: yosys maps an ECP5 window generator's address arithmetic
+/// (row × width products) to two MULT18X18Ds (measured on every window generator of
+/// cnv-small); on iCE40 it stays in logic. No other library module multiplies two signals.
+fn stage_dsps(family: Family, s: &Stage) -> usize {
+    match (family, &s.kind) {
+        (Family::Ecp5, StageKind::Swg(_)) => 2,
+        _ => 0,
     }
 }
 
@@ -190,13 +202,22 @@ pub fn component_estimates(plan: &HardwarePlan, board: &Board) -> Vec<ComponentE
                 .map(|m| memory_ffs(family, m))
                 .sum();
             match (stage, c) {
-                (Some(s), _) => cost.ffs += stage_ffs(s, c),
+                (Some(s), _) => {
+                    cost.ffs += stage_ffs(s, c);
+                    cost.dsps += stage_dsps(family, s);
+                }
                 (None, Component::Fifo { depth, .. }) => cost.ffs += 3 * bits_for(depth + 1) + 2,
-                // The collecting (or holding) register, a beat counter and the valid flag.
-                (None, Component::DwcUp { ratio } | Component::DwcDown { ratio }) => {
-                    let wide = widths[i].max(widths[i + 1]);
-                    cost.ffs += wide + bits_for(*ratio) + 1;
+                // Collecting: the wide word and its output register (measured ≈ 2 per bit).
+                (None, Component::DwcUp { ratio }) => {
+                    let wide = widths[i + 1];
+                    cost.ffs += 2 * wide + bits_for(*ratio);
                     cost.luts += CONVERTER_FIXED_LUTS + wide / 4;
+                }
+                // Splitting: the held word, and a multiplexer to the narrow beat.
+                (None, Component::DwcDown { ratio }) => {
+                    let wide = widths[i];
+                    cost.ffs += wide + bits_for(*ratio);
+                    cost.luts += CONVERTER_FIXED_LUTS + wide / 2;
                 }
                 _ => {}
             }
@@ -215,10 +236,10 @@ pub fn component_estimates(plan: &HardwarePlan, board: &Board) -> Vec<ComponentE
         .collect()
 }
 
-/// The board shell's estimate (UART link, gearboxes, reset).
-pub fn shell_estimate() -> Cost {
+/// The board shell's estimate on `family` (UART link, gearboxes, reset).
+pub fn shell_estimate(family: Family) -> Cost {
     Cost {
-        luts: SHELL_LUTS,
+        luts: shell_luts(family),
         ffs: SHELL_FFS,
         ..Cost::default()
     }
@@ -243,7 +264,7 @@ impl PlanEstimate {
     /// `plan`'s estimate on `board`.
     pub fn of(plan: &HardwarePlan, board: &Board) -> Self {
         let components = component_estimates(plan, board);
-        let shell = shell_estimate();
+        let shell = shell_estimate(board.device.family);
         let mut total = shell;
         for c in &components {
             total += c.cost;

@@ -19,8 +19,8 @@ pub struct Args {
     /// LUT4 budget for the automatic folding of layers the folding file does not fix.
     #[arg(long, value_parser = super::at_least_one())]
     pub lut_budget: Option<usize>,
-    /// Estimate the resources per layer on this board's device (see `xnorc boards`): printed
-    /// and written to plan.json.
+    /// Plan for this board's device family (buffers placed as `build` places them) and
+    /// estimate the resources per layer on it (see `xnorc boards`): printed and in plan.json.
     #[arg(long)]
     pub board: Option<String>,
     /// Print the plan as JSON.
@@ -29,13 +29,17 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
-    let (_, plan) = spin("plan: fold, size buffers, time", || {
-        build_plan(&args.model, args.folding.as_deref(), args.lut_budget, false)
-    })?;
     let board = match &args.board {
         Some(name) => Some(xnorc_boards::board::find(name)?),
         None => None,
     };
+    let (_, mut plan) = spin("plan: fold, size buffers, time", || {
+        build_plan(&args.model, args.folding.as_deref(), args.lut_budget, false)
+    })?;
+    // On a board, writable buffers go where its family's costs put them, as in `build`.
+    if let Some(b) = &board {
+        xnorc_plan::fit::place_buffers(&mut plan, b);
+    }
     let top = xnorc_rtl::write::write_design_for(&args.output, &plan, board.as_ref())?;
     let report = match &board {
         Some(b) => PlanReport::on_board(&plan, b),
