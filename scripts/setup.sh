@@ -23,7 +23,7 @@ cargo clippy --version >/dev/null 2>&1 || die "clippy is missing: rustup compone
 # iCE40 place and route, packing and bitstream unpacking, iverilog for netlist simulation,
 # openFPGALoader for flashing, ccache so that Verilator's runtime is compiled once rather than for
 # every design. Installed only when missing so that a set-up machine does not touch the network.
-APT_PACKAGES=(verilator yosys nextpnr-ice40 fpga-icestorm iverilog openfpgaloader ccache)
+APT_PACKAGES=(verilator yosys nextpnr-ice40 fpga-icestorm iverilog openfpgaloader ccache chromium)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -100,29 +100,142 @@ fn check_report(r: &serde_json::Value, clock: f64) {
     assert_eq!(steps, ["yosys", "nextpnr", "pack"]);
 }
 
-/// report.json carries the plan's estimate for the device: every stage of plan.json has its
-/// share (an MVU with its PE · SIMD lanes), and the total covers the shares.
-fn check_estimate(r: &serde_json::Value, dir: &Path) {
+/// report.json's per-layer rows: one per instance of the generated core (named as in its
+/// Verilog) in pipeline order, then the core's glue and the shell. What yosys mapped per row
+/// (counted from the flattened netlist) adds up to yosys's own statistics for the whole design
+/// (`stat`, a separate count), and every MVU has its estimate and its measured LUT4s.
+fn check_layers(r: &serde_json::Value, dir: &Path) {
     let plan: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("plan.json")).unwrap()).unwrap();
-    let parts = r["estimate"]["stages"].as_array().unwrap();
-    let mut sum = 0;
-    for stage in plan["stages"].as_array().unwrap() {
-        let part = parts
-            .iter()
-            .find(|p| p["stage"] == stage["name"])
-            .unwrap_or_else(|| panic!("no estimate for {}", stage["name"]));
-        if stage["kind"] == "mvu" {
-            let lanes = stage["pe"].as_u64().unwrap() * stage["simd"].as_u64().unwrap();
-            assert_eq!(part["lanes"].as_u64(), Some(lanes), "{part}");
-            assert!(part["luts"].as_u64().unwrap() > 0, "{part}");
+    let layers = r["layers"].as_array().unwrap();
+    let pipeline = plan["pipeline"].as_array().unwrap();
+    assert_eq!(layers.len(), pipeline.len() + 2, "{layers:?}");
+    let core = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("_core.v"))
+        .expect("core Verilog");
+    let verilog = std::fs::read_to_string(core).unwrap();
+    for (row, component) in layers.iter().zip(pipeline) {
+        let instance = row["instance"].as_str().unwrap();
+        assert!(
+            verilog.contains(&format!(") {instance} (")),
+            "{instance} is no instance of the core"
+        );
+        assert_eq!(row["kind"], component["kind"], "{row}");
+        if component["kind"] == "mvu" {
+            assert!(row["estimate"]["luts"].as_u64().unwrap() > 0, "{row}");
+            assert!(row["measured"]["luts"].as_u64().unwrap() > 0, "{row}");
+            let stage = &plan["stages"][component["stage"].as_u64().unwrap() as usize];
+            assert_eq!(row["layer"], stage["layer"], "{row}");
         }
     }
-    for p in parts {
-        sum += p["luts"].as_u64().unwrap();
+    let tail: Vec<&str> = layers[pipeline.len()..]
+        .iter()
+        .map(|l| l["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(tail, ["glue", "shell"]);
+    for field in ["luts", "ffs", "ram_blocks", "dsps"] {
+        let measured: u64 = layers
+            .iter()
+            .map(|l| l["measured"][field].as_u64().unwrap())
+            .sum();
+        assert_eq!(measured, r["synth"][field].as_u64().unwrap(), "{field}");
+        let estimated: u64 = layers
+            .iter()
+            .map(|l| l["estimate"][field].as_u64().unwrap())
+            .sum();
+        assert_eq!(estimated, r["estimate"][field].as_u64().unwrap(), "{field}");
     }
-    let total = r["estimate"]["luts"].as_u64().unwrap();
-    assert!(total >= sum && total > 0, "{}", r["estimate"]);
+    assert!(r["synth"]["luts"].as_u64().unwrap() > 100, "{}", r["synth"]);
+    // The build wrote its HTML report beside report.json.
+    assert!(dir.join("report.html").is_file());
+}
+
+/// `xnorc report` on a build with inputs and labels: the accuracy is the share of frames whose
+/// reference-simulator class (argmax of `simulate`'s scores, counted here) matches the label;
+/// the page loads in Chromium with nothing on its console, holds every chart and table, and its
+/// screenshot is not blank.
+fn check_html_report(dir: &Path, model: &Path, out: &Path) {
+    use xnorc_sim::npy::{NpyArray, NpyType};
+    let frames = dir.join("frames.npy");
+    ok(&["random-input", s(model), "-n", "40", "-o", s(&frames)]);
+    let labels: Vec<i64> = (0..40).map(|i| i % 4).collect();
+    let label_path = dir.join("labels.npy");
+    std::fs::write(
+        &label_path,
+        NpyArray::from_i64(NpyType::I64, vec![40], &labels).to_bytes(),
+    )
+    .unwrap();
+    let scores = dir.join("scores.npy");
+    ok(&[
+        "simulate",
+        s(model),
+        "--input",
+        s(&frames),
+        "--output",
+        s(&scores),
+    ]);
+    let bytes = std::fs::read(&scores).unwrap();
+    let scores = NpyArray::parse(&bytes).unwrap().to_i64().unwrap();
+    let correct = scores
+        .chunks(4)
+        .zip(&labels)
+        .filter(|(row, &label)| {
+            let best = (0..4)
+                .max_by_key(|&j| (row[j], std::cmp::Reverse(j)))
+                .unwrap();
+            best as i64 == label
+        })
+        .count();
+    let summary: serde_json::Value = serde_json::from_str(&ok(&[
+        "report",
+        s(out),
+        "--inputs",
+        s(&frames),
+        "--labels",
+        s(&label_path),
+        "--json",
+    ]))
+    .unwrap();
+    let accuracy = summary["accuracy"].as_f64().unwrap();
+    assert!(
+        (accuracy - correct as f64 / 40.0).abs() < 1e-12,
+        "{summary}"
+    );
+    let page = out.join("report.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    // Self-contained: nothing is fetched, nothing runs (the SVG namespace is a name, not a
+    // fetch).
+    let own = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+    for outside in ["<script", "http://", "https://", "<link", "<img", "@import"] {
+        assert!(!own.contains(outside), "{outside} in the page");
+    }
+    let loaded = common::browser::load(&page, 1200, 2400);
+    assert!(loaded.console.is_empty(), "{:?}", loaded.console);
+    // Four charts (cycles, resources against the device, estimate against yosys, Fmax per
+    // pass) and the graph; the per-layer table has a row per instance.
+    assert_eq!(loaded.dom.matches("<svg").count(), 5, "{}", loaded.dom);
+    for heading in [
+        "Summary",
+        "Accuracy",
+        "Per layer",
+        "Charts",
+        "Dataflow graph",
+        "Tool steps",
+    ] {
+        assert!(
+            loaded.dom.contains(&format!("<h2>{heading}</h2>")),
+            "{heading}"
+        );
+    }
+    assert!(loaded.width == 1200);
+    assert!(
+        loaded.inked() > 0.03,
+        "blank screenshot: {}",
+        loaded.inked()
+    );
+    assert!(loaded.colours() > 8, "{} colours", loaded.colours());
 }
 
 /// Every step's log is kept whole in the build directory under the name the report gives,
@@ -195,7 +308,8 @@ fn ice40_build_bitstream_check_and_flash_commands() {
     let r = report(&out);
     check_report(&r, 24.0);
     check_logs(&r, &out);
-    check_estimate(&r, &out);
+    check_layers(&r, &out);
+    check_html_report(dir.path(), &model, &out);
     assert_eq!(r["board"], "icebreaker");
     // iCE40: no second operand register (its flip-flops cost logic cells).
     assert_eq!(
@@ -298,6 +412,7 @@ fn ecp5_build_and_round_trip() {
     let r = report(&out);
     check_report(&r, 50.0);
     check_logs(&r, &out);
+    check_layers(&r, &out);
     // ECP5: the second operand register behind the block RAMs, recorded and generated.
     assert_eq!(
         memory_output_register(&out),

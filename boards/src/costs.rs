@@ -140,7 +140,6 @@ pub const FIFO_CONTROL_LUTS: usize = 20;
 /// counter, the plane ROM and the handshake.
 pub const RESPONSES_FIXED_LUTS: usize = 20;
 
-
 impl Family {
     /// This family's costs.
     pub fn costs(self) -> &'static Costs {

@@ -15,9 +15,7 @@ use crate::memories::{BufferStyle, Memory, MemoryRole, Placement};
 use crate::stage::{Mvu, Stage, StageKind};
 use serde::Serialize;
 use xnorc_boards::board::Board;
-use xnorc_boards::costs::{
-    shell_luts, RomMerge, FIFO_CONTROL_LUTS, RESPONSES_FIXED_LUTS,
-};
+use xnorc_boards::costs::{shell_luts, RomMerge, FIFO_CONTROL_LUTS, RESPONSES_FIXED_LUTS};
 use xnorc_boards::Family;
 
 /// One component's share.
@@ -344,7 +342,10 @@ mod tests {
         // 5 nine-bit leaves (integer lanes): 3 × 10, 2 × 11, 1 × 12.
         assert_eq!(tree_bits(5, 9), 30 + 22 + 12);
         assert_eq!(tree_bits(1, 1), 2);
-        assert_eq!((bits_for(1), bits_for(2), bits_for(3), bits_for(1024)), (1, 1, 2, 10));
+        assert_eq!(
+            (bits_for(1), bits_for(2), bits_for(3), bits_for(1024)),
+            (1, 1, 2, 10)
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use super::simulate::predictions;
 use crate::errors::CliError;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use xnorc_compiler::load::load_graph;
 use xnorc_report::Accuracy;
 use xnorc_sim::input::{read_input, read_labels, DataError};
@@ -31,7 +31,7 @@ pub struct Args {
 }
 
 /// The reference simulator's predictions for `inputs` against `labels`.
-fn accuracy(args: &Args, inputs: &PathBuf, labels: &PathBuf) -> Result<Accuracy, CliError> {
+fn accuracy(args: &Args, inputs: &Path, labels: &Path) -> Result<Accuracy, CliError> {
     let model = args
         .model
         .clone()
@@ -48,7 +48,7 @@ fn accuracy(args: &Args, inputs: &PathBuf, labels: &PathBuf) -> Result<Accuracy,
     let float_tail = graph.float_tail.clone();
     let sim = Simulator::new(graph)?;
     let results = sim.run(input.frames()).map_err(|e| DataError::Mismatch {
-        path: inputs.clone(),
+        path: inputs.to_path_buf(),
         message: e.to_string(),
     })?;
     let floats = float_tail.map(|tail| tail.outputs(&results.scores, results.classes));

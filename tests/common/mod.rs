@@ -3,6 +3,8 @@
 //! Each test crate uses a different subset, so unused ones are allowed here.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
