@@ -1,5 +1,7 @@
 //! The worked example in docs/model-format.md loads and computes what the page derives by hand.
 
+mod common;
+
 use xnorc_compiler::{format, passes};
 use xnorc_sim::{Frames, Simulator};
 
@@ -54,4 +56,40 @@ fn uart_example_from_the_docs() {
         doc.contains(&format!("≈{ms:.1} ms, ≈{:.0} frames/s", 1e3 / ms)),
         "{ms}"
     );
+}
+
+/// The README's table of commands lists every command `xnorc --help` has, each with every long
+/// option its own `--help` lists.
+#[test]
+fn readme_lists_every_command_with_its_options() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let help = common::ok(&["--help"]);
+    let commands: Vec<&str> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(commands.len() >= 14, "{commands:?}");
+    for command in commands {
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with(&format!("| `xnorc {command}` |")))
+            .unwrap_or_else(|| panic!("README has no row for `xnorc {command}`"));
+        let options = common::ok(&[command, "--help"]);
+        for option in options
+            .split_whitespace()
+            .filter(|w| w.starts_with("--") && *w != "--help")
+            .map(|w| w.trim_end_matches([',', '.', ')', ':', '`']))
+            .filter(|w| w.len() > 2 && w[2..].chars().all(|c| c.is_ascii_lowercase() || c == '-'))
+        {
+            assert!(
+                row.contains(&format!("`{option}`")) || row.contains(&format!("/{option}`")),
+                "README's row for `xnorc {command}` does not list {option}"
+            );
+        }
+    }
 }

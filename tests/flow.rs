@@ -191,7 +191,7 @@ fn check_html_report(dir: &Path, model: &Path, out: &Path) {
     let summary: serde_json::Value = serde_json::from_str(&ok(&[
         "report",
         s(out),
-        "--inputs",
+        "--input",
         s(&frames),
         "--labels",
         s(&label_path),

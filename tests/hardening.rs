@@ -586,3 +586,91 @@ fn plan_json_has_each_layers_share_of_the_ii() {
         .count();
     assert_eq!(marked, 1);
 }
+
+/// `compile --board` estimates every component of the plan on the board (in plan.json and a
+/// table); `report` makes the page of a compile directory, escaping a hostile layer name, and
+/// refuses what it cannot use with exit 2: a directory without plan.json, inputs without
+/// labels, accuracy without a model.
+#[test]
+fn compile_estimates_per_layer_and_report_pages_a_compile_directory() {
+    use xnorc_sim::npy::{NpyArray, NpyType};
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(fixture("valid_dense.xnm")).unwrap();
+    let hostile = "fc<script>alert(1)</script>&\"";
+    let mut m: serde_json::Value = serde_json::from_str(&text).unwrap();
+    m["nodes"][1]["name"] = hostile.into();
+    m["nodes"][2]["inputs"][0] = hostile.into();
+    let model = dir.path().join("h.xnm");
+    std::fs::write(&model, serde_json::to_string(&m).unwrap()).unwrap();
+    // A board that does not exist is refused before anything is planned or written.
+    let out = dir.path().join("core");
+    let err = fails_with_2(&["compile", s(&model), "-o", s(&out), "--board", "nope"]);
+    assert!(err.contains("nope"), "{err}");
+    assert!(!out.exists());
+    let table = ok(&["compile", s(&model), "-o", s(&out), "--board", "ulx3s-25f"]);
+    assert!(table.contains("estimate on ulx3s-25f (ecp5)"), "{table}");
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("plan.json")).unwrap()).unwrap();
+    let estimate = &plan["estimate"];
+    let components = estimate["components"].as_array().unwrap();
+    assert_eq!(components.len(), plan["pipeline"].as_array().unwrap().len());
+    for field in ["luts", "ffs", "ram_blocks", "dsps"] {
+        let sum: u64 = components
+            .iter()
+            .map(|c| c["cost"][field].as_u64().unwrap())
+            .chain([estimate["shell"][field].as_u64().unwrap()])
+            .sum();
+        assert_eq!(sum, estimate["total"][field].as_u64().unwrap(), "{field}");
+    }
+    for (c, p) in components.iter().zip(plan["pipeline"].as_array().unwrap()) {
+        assert_eq!(c["kind"], p["kind"]);
+        if p["kind"] == "mvu" {
+            assert!(c["cost"]["luts"].as_u64().unwrap() > 0, "{c}");
+            assert!(c["cost"]["ffs"].as_u64().unwrap() > 0, "{c}");
+        }
+    }
+    // The table prints the model's own name, made printable, never raw control characters.
+    assert!(table.contains("fc<script>"), "{table}");
+    // The page of the compile directory: the name escaped, nothing that runs.
+    ok(&["report", s(&out)]);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("fc&lt;script&gt;alert(1)&lt;/script&gt;&amp;&quot;"));
+    assert!(!html.contains("<script"), "a model's name became markup");
+    // Refusals.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let err = fails_with_2(&["report", s(&empty)]);
+    assert!(err.contains("plan.json"), "{err}");
+    let x = dir.path().join("x.npy");
+    std::fs::write(
+        &x,
+        NpyArray::from_i64(NpyType::U8, vec![2, 4], &[1, 0, 1, 1, 0, 0, 1, 0]).to_bytes(),
+    )
+    .unwrap();
+    let labels = dir.path().join("l.npy");
+    std::fs::write(
+        &labels,
+        NpyArray::from_i64(NpyType::I64, vec![2], &[0, 1]).to_bytes(),
+    )
+    .unwrap();
+    let err = fails_with_2(&["report", s(&out), "--input", s(&x)]);
+    assert!(err.contains("--labels"), "{err}");
+    let args = ["report", s(&out), "--input", s(&x), "--labels", s(&labels)];
+    let err = fails_with_2(&args);
+    assert!(err.contains("--model"), "{err}");
+    let with_model = [&args[..], &["--model", s(&model), "--json"]].concat();
+    let summary: serde_json::Value = serde_json::from_str(&ok(&with_model)).unwrap();
+    let simulated: serde_json::Value = serde_json::from_str(&ok(&[
+        "simulate",
+        s(&model),
+        "--input",
+        s(&x),
+        "--labels",
+        s(&labels),
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(summary["accuracy"], simulated["accuracy"], "{summary}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<h2>Accuracy</h2>"));
+}

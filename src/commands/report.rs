@@ -17,9 +17,9 @@ pub struct Args {
     /// Input frames (.npy or .npz, as for `simulate`) whose predictions against --labels give
     /// the accuracy and the confusion matrix.
     #[arg(long, requires = "labels")]
-    pub inputs: Option<PathBuf>,
-    /// Labels .npy [N] for --inputs.
-    #[arg(long, requires = "inputs")]
+    pub input: Option<PathBuf>,
+    /// Labels .npy [N] for --input.
+    #[arg(long, requires = "input")]
     pub labels: Option<PathBuf>,
     /// The model the accuracy is computed for (default: DIR/model.xnm, which every build
     /// writes).
@@ -61,7 +61,7 @@ fn accuracy(args: &Args, inputs: &Path, labels: &Path) -> Result<Accuracy, CliEr
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
-    let accuracy = match (&args.inputs, &args.labels) {
+    let accuracy = match (&args.input, &args.labels) {
         (Some(i), Some(l)) => Some(accuracy(args, i, l)?),
         _ => None,
     };
