@@ -296,6 +296,23 @@ fn table_section(out: &mut String, rows: &[LayerRow]) {
     out.push_str("</table>");
 }
 
+/// A bar chart under its caption.
+fn chart(
+    out: &mut String,
+    title: &str,
+    unit: &str,
+    series: &[Series<'_>],
+    rows: &[(String, Vec<f64>)],
+    marker: Option<Marker<'_>>,
+) {
+    let _ = write!(
+        out,
+        "<h3>{}</h3>{}",
+        escape(title),
+        bar_chart(title, unit, series, rows, marker)
+    );
+}
+
 fn charts(out: &mut String, plan: &Plan, build: Option<&Build>, rows: &[LayerRow]) {
     out.push_str("<h2>Charts</h2>");
     let cycles: Vec<(String, Vec<f64>)> = plan
@@ -304,7 +321,8 @@ fn charts(out: &mut String, plan: &Plan, build: Option<&Build>, rows: &[LayerRow
         .map(|s| (s.layer.clone(), vec![s.cycles_per_frame as f64]))
         .collect();
     let ii = format!("II {}", plan.ii_cycles);
-    out.push_str(&bar_chart(
+    chart(
+        out,
         "Cycles per frame per stage",
         "cycles per frame",
         &[Series {
@@ -316,7 +334,7 @@ fn charts(out: &mut String, plan: &Plan, build: Option<&Build>, rows: &[LayerRow
             value: plan.ii_cycles as f64,
             label: &ii,
         }),
-    ));
+    );
     let Some(b) = build else {
         return;
     };
@@ -356,7 +374,8 @@ fn charts(out: &mut String, plan: &Plan, build: Option<&Build>, rows: &[LayerRow
             )
         })
         .collect();
-    out.push_str(&bar_chart(
+    chart(
+        out,
         &format!(
             "Resources per layer, % of the {} {} (yosys)",
             d.family, d.part
@@ -381,7 +400,7 @@ fn charts(out: &mut String, plan: &Plan, build: Option<&Build>, rows: &[LayerRow
             value: 100.0,
             label: "device",
         }),
-    ));
+    );
     let versus: Vec<(String, Vec<f64>)> = rows
         .iter()
         .filter_map(|r| {
@@ -390,7 +409,8 @@ fn charts(out: &mut String, plan: &Plan, build: Option<&Build>, rows: &[LayerRow
             Some((r.instance.clone(), vec![e.luts as f64, m.luts as f64]))
         })
         .collect();
-    out.push_str(&bar_chart(
+    chart(
+        out,
         "LUT4 per instance: estimate against yosys",
         "LUT4",
         &[
@@ -405,14 +425,15 @@ fn charts(out: &mut String, plan: &Plan, build: Option<&Build>, rows: &[LayerRow
         ],
         &versus,
         None,
-    ));
+    );
     if !b.passes.is_empty() {
         let passes: Vec<(String, Vec<f64>)> = b
             .passes
             .iter()
             .map(|p| (format!("pass {}", p.pass), vec![p.clock_mhz, p.fmax_mhz]))
             .collect();
-        out.push_str(&bar_chart(
+        chart(
+            out,
             "Fmax per pass against the clock it was placed for",
             "MHz",
             &[
@@ -427,7 +448,7 @@ fn charts(out: &mut String, plan: &Plan, build: Option<&Build>, rows: &[LayerRow
             ],
             &passes,
             None,
-        ));
+        );
     }
 }
 
