@@ -245,6 +245,17 @@ fn stage_logic(s: &Stage, family: Family) -> (usize, usize) {
     }
 }
 
+/// Split channels of the split threshold stage named `name` (0 when there is none).
+fn split_channels(stages: &[Stage], name: &str) -> usize {
+    stages
+        .iter()
+        .find(|s| s.name == name)
+        .map_or(0, |s| match &s.kind {
+            StageKind::SplitThreshold(t) => t.split.len(),
+            _ => 0,
+        })
+}
+
 /// Estimates `stages` with `memories` (from `plan::memories`: the whole plan's, or only the
 /// stages' before the FIFOs are sized) on `board`'s family.
 pub fn estimate(stages: &[Stage], memories: &[Memory], board: &Board) -> Estimate {
@@ -263,6 +274,11 @@ pub fn estimate(stages: &[Stage], memories: &[Memory], board: &Board) -> Estimat
         .collect();
     for m in memories {
         let (ram, mut luts) = memory_cost(family, m);
+        // Every split channel reads the whole table through a ROM of its own
+        // (xnorc_split_threshold), so the logic is there once per split channel.
+        if m.role == MemoryRole::SplitTables {
+            luts *= split_channels(stages, &m.component).max(1);
+        }
         if m.role == MemoryRole::Fifo {
             luts += FIFO_CONTROL_LUTS;
         }
@@ -346,6 +362,54 @@ mod tests {
             (bits_for(1), bits_for(2), bits_for(3), bits_for(1024)),
             (1, 1, 2, 10)
         );
+    }
+
+    #[test]
+    fn every_split_channel_pays_for_its_own_table_rom() {
+        use crate::split::{ProbeKey, SplitChannel, SplitThreshold};
+        use crate::stream::Stream;
+        let channel = |c: usize| SplitChannel {
+            channel: c,
+            probe_row: 8 + c,
+            run: (0, 4),
+            key: ProbeKey::Difference,
+            key_min: -10,
+            ge: true,
+            table: vec![0; 20],
+        };
+        let stream = |elems, bits| Stream {
+            elems,
+            bits,
+            signed: false,
+            beats: 1,
+            valid_bit: false,
+        };
+        let stage = Stage {
+            name: "t".into(),
+            layer: "T".into(),
+            kind: StageKind::SplitThreshold(SplitThreshold {
+                node: xnorc_compiler::ir::NodeId(0),
+                o: 8,
+                rows: 12,
+                acc_bits: 6,
+                ge: vec![true; 8],
+                thresholds: vec![0; 8],
+                split: (0..3).map(channel).collect(),
+            }),
+            input: stream(1, 6),
+            output: stream(8, 1),
+            channel_order: None,
+        };
+        let memories = crate::memories::stage_memories(&stage, &Default::default());
+        let board = xnorc_boards::board::find("icebreaker").expect("bundled board");
+        let e = estimate(std::slice::from_ref(&stage), &memories, &board);
+        // The tables: 60 words of 6 bits, a ROM of ⌈60/16⌉ = 4 LUT4 per bit and one more to
+        // merge them (iCE40: a LUT4 per three), read by each of the 3 split channels.
+        let tables = 3 * 6 * (4 + 1);
+        // The thresholds: 8 words of 7 bits, one LUT4 per bit.
+        let thresholds = 7;
+        let (_, logic) = stage_logic(&stage, Family::Ice40);
+        assert_eq!(e.stages[0].luts, logic + tables + thresholds);
     }
 
     #[test]
