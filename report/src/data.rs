@@ -2,6 +2,11 @@
 //! directory) and, when the user gives them, the reference simulator's predictions against
 //! labels. Only the fields the page shows are read; each file is parsed with its path named in
 //! any error.
+//!
+//! These are a reader's types, not the writers' (`xnorc_plan::report::PlanReport`,
+//! `xnorc_bitstream::report::BuildReport`): the build calls this crate to write its page, so
+//! this crate cannot depend on the build's; and the page reads the files as any user of them
+//! would. The flow tests keep the two in step: every build parses its own report.json here.
 
 use crate::ReportError;
 use serde::Deserialize;

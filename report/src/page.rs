@@ -238,23 +238,29 @@ fn graph_section(out: &mut String, plan: &Plan) {
     out.push_str(&graph(&nodes));
 }
 
+/// A resource column: its name and how to read it from a cost.
+type Column = (&'static str, fn(&Cost) -> u64);
+
+/// The resource columns of the per-layer table.
+const RESOURCES: [Column; 4] = [
+    ("LUT4", |c| c.luts),
+    ("FF", |c| c.ffs),
+    ("BRAM", |c| c.ram_blocks),
+    ("DSP", |c| c.dsps),
+];
+
 fn table_section(out: &mut String, rows: &[LayerRow]) {
     let measured = rows.iter().any(|r| r.measured.is_some());
     out.push_str("<h2>Per layer</h2><p class=\"note\">Estimate: the plan's, before synthesis. ");
     if measured {
         out.push_str("Used: what yosys mapped for the instance (LUT4s before packing into logic cells; ECP5 carries count as two).");
     }
-    out.push_str("</p><table><tr><th>instance</th><th>kind</th><th>layer</th><th>folding</th><th>cycles/frame</th><th>share of II</th><th>LUT4 est.</th>");
-    if measured {
-        out.push_str("<th>LUT4 used</th>");
-    }
-    out.push_str("<th>FF est.</th>");
-    if measured {
-        out.push_str("<th>FF used</th>");
-    }
-    out.push_str("<th>BRAM est.</th>");
-    if measured {
-        out.push_str("<th>BRAM used</th><th>DSP used</th>");
+    out.push_str("</p><table><tr><th>instance</th><th>kind</th><th>layer</th><th>folding</th><th>cycles/frame</th><th>share of II</th>");
+    for (name, _) in RESOURCES {
+        let _ = write!(out, "<th>{name} est.</th>");
+        if measured {
+            let _ = write!(out, "<th>{name} used</th>");
+        }
     }
     out.push_str("</tr>");
     for r in rows {
@@ -277,19 +283,11 @@ fn table_section(out: &mut String, rows: &[LayerRow]) {
                 .unwrap_or_default()),
         );
         let e = r.estimate.unwrap_or_default();
-        let m = r.measured;
-        out.push_str(&num(e.luts));
-        if let Some(m) = m {
-            out.push_str(&num(m.luts));
-        }
-        out.push_str(&num(e.ffs));
-        if let Some(m) = m {
-            out.push_str(&num(m.ffs));
-        }
-        out.push_str(&num(e.ram_blocks));
-        if let Some(m) = m {
-            out.push_str(&num(m.ram_blocks));
-            out.push_str(&num(m.dsps));
+        for (_, get) in RESOURCES {
+            out.push_str(&num(get(&e)));
+            if measured {
+                out.push_str(&num(r.measured.as_ref().map(get).unwrap_or_default()));
+            }
         }
         out.push_str("</tr>");
     }
