@@ -151,8 +151,9 @@ fn stage_ffs(s: &Stage, c: &Component) -> usize {
 }
 
 /// Hard multipliers of a stage: yosys maps an ECP5 window generator's address arithmetic
-/// (row × width products) to two MULT18X18Ds (measured on every window generator of
-/// cnv-small); on iCE40 it stays in logic. No other library module multiplies two signals.
+/// (slot × row words, column × channel blocks) to two MULT18X18Ds (measured on every ECP5
+/// window generator but a 1×1 one over a 7×7 map); on iCE40 no window generator measured
+/// (all-ops' small maps) took an SB_MAC16. No other library module multiplies.
 fn stage_dsps(family: Family, s: &Stage) -> usize {
     match (family, &s.kind) {
         (Family::Ecp5, StageKind::Swg(_)) => 2,
