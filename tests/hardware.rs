@@ -727,3 +727,77 @@ fn verify_works_with_a_relative_build_dir() {
     );
     assert!(dir.path().join("build/verilator").is_dir());
 }
+
+/// The seeds' other layer order, conv → max-pool → threshold (BinaryNet and VGG-small as Bop
+/// and SiMaN train them): the plan thresholds first and pools after, with the max where a
+/// channel's count rises with S and the min where it falls. Both directions, one and several
+/// levels, binary and 8-bit input, and foldings that put several beats in a pixel (so the
+/// pool's per-channel choice follows the channel block): bit- and cycle-exact against the
+/// reference simulator, which pools the integers first as the model says.
+#[test]
+fn max_pool_before_the_threshold_verifies_in_both_directions() {
+    let dir = tempfile::tempdir().unwrap();
+    let make = |seed: u64, dtype: InputType| {
+        let mut b = Builder::new(seed);
+        b.input(&[2, 8, 8], dtype);
+        b.conv(
+            "conv0",
+            8,
+            3,
+            1,
+            1,
+            format::PadMode::Zero,
+            WeightValues::Pm1,
+        );
+        b.maxpool("pool0", 2);
+        b.threshold("act0", 1, true);
+        b.conv(
+            "conv1",
+            8,
+            2,
+            1,
+            0,
+            format::PadMode::Zero,
+            WeightValues::Pm1,
+        );
+        b.maxpool("pool1", 2);
+        b.threshold("multi1", 3, true);
+        b.flatten("flatten");
+        b.dense("classifier", 3, WeightValues::Pm1);
+        b.output(false);
+        b.finish(&format!("poolfirst{seed}"))
+    };
+    let (mut falling, mut rising) = (0, 0);
+    for (seed, dtype) in [(11, InputType::Bits), (12, InputType::Uint8)] {
+        let model = make(seed, dtype);
+        let graph = xnorc_compiler::passes::lower(&model).unwrap();
+        let (stages, _, _) = xnorc_plan::plan_stages(&graph, &FoldingFile::default()).unwrap();
+        for s in &stages {
+            if let StageKind::Pool(p) = &s.kind {
+                falling += p.minimum.iter().filter(|&&m| m).count();
+                rising += p.minimum.iter().filter(|&&m| !m).count();
+            }
+        }
+        let path = dir.path().join(format!("p{seed}.xnm"));
+        std::fs::write(&path, format::to_json(&model)).unwrap();
+        verify(&path, None, &[]);
+        // Two channels per beat: four channel blocks per pixel.
+        let folding = dir.path().join(format!("p{seed}.json"));
+        let two_if = |n: usize| if n.is_multiple_of(2) { 2 } else { 1 };
+        let json = folding_json(
+            &model,
+            1,
+            "block",
+            false,
+            false,
+            Compute::Rule,
+            |unit, o| (two_if(o), two_if(unit)),
+        );
+        std::fs::write(&folding, json).unwrap();
+        verify(&path, Some(&folding), &["--stall-per-mille", "300"]);
+    }
+    assert!(
+        falling > 0 && rising > 0,
+        "{falling} falling, {rising} rising channels"
+    );
+}

@@ -201,15 +201,20 @@ fn width_converters_concatenate_and_split_low_bits_first() {
     assert_eq!(down, narrow);
 }
 
-#[test]
-fn pool_takes_the_max_of_each_whole_window() {
-    // 4 channels, 2 per beat, 3-bit signed elements, 5×5 map, 2×2 windows: 2×2 outputs; the
-    // last row and column are dropped.
-    let (c, elems, eb, h, w, k) = (4, 2, 3, 5, 5, 2);
-    let mut rng = ChaCha8Rng::seed_from_u64(3);
+/// xnorc_pool over random maps of `c` channels (`elems` per beat, `eb`-bit elements), 5×5 with
+/// 2×2 windows (the last row and column dropped), against a naive pool: per channel the max of
+/// each window, or the min where `minimum` says.
+fn pool_case(seed: u64, (c, elems): (usize, usize), eb: usize, signed: bool, minimum: &[bool]) {
+    let (h, w, k) = (5, 5, 2);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let frames = 2;
+    let (lo, hi) = if signed {
+        (-(1i64 << (eb - 1)), 1i64 << (eb - 1))
+    } else {
+        (0, 1i64 << eb)
+    };
     let maps: Vec<Vec<i64>> = (0..frames)
-        .map(|_| (0..h * w * c).map(|_| rng.gen_range(-4..4)).collect())
+        .map(|_| (0..h * w * c).map(|_| rng.gen_range(lo..hi)).collect())
         .collect();
     // Streamed pixel by pixel, channels innermost, `elems` channels per beat.
     let mut input = Vec::new();
@@ -233,11 +238,14 @@ fn pool_takes_the_max_of_each_whole_window() {
                         (0..elems)
                             .flat_map(|e| {
                                 let ch = b * elems + e;
-                                let max = (0..k * k)
-                                    .map(|t| map[((oy * k + t / k) * w + ox * k + t % k) * c + ch])
-                                    .max()
-                                    .unwrap();
-                                bits_of(max, eb)
+                                let window = (0..k * k)
+                                    .map(|t| map[((oy * k + t / k) * w + ox * k + t % k) * c + ch]);
+                                let pick = if minimum.get(ch) == Some(&true) {
+                                    window.min()
+                                } else {
+                                    window.max()
+                                };
+                                bits_of(pick.unwrap(), eb)
                             })
                             .collect(),
                     );
@@ -245,23 +253,51 @@ fn pool_takes_the_max_of_each_whole_window() {
             }
         }
     }
+    let mut params = vec![
+        ("C", Param::Int(c as i64)),
+        ("ELEMS", Param::Int(elems as i64)),
+        ("EB", Param::Int(eb as i64)),
+        ("IN_SIGNED", Param::flag(signed)),
+        ("H", Param::Int(h as i64)),
+        ("W", Param::Int(w as i64)),
+        ("K", Param::Int(k as i64)),
+    ];
+    if !minimum.is_empty() {
+        let mask = minimum.iter().map(|&m| i64::from(m)).collect();
+        params.push(("MIN_MASK", Param::Fields(1, mask)));
+    }
     let out = run(
         "xnorc_pool",
-        vec![
-            ("C", Param::Int(c as i64)),
-            ("ELEMS", Param::Int(elems as i64)),
-            ("EB", Param::Int(eb as i64)),
-            ("IN_SIGNED", Param::Int(1)),
-            ("H", Param::Int(h as i64)),
-            ("W", Param::Int(w as i64)),
-            ("K", Param::Int(k as i64)),
-        ],
+        params,
         &[],
         (elems * eb, elems * eb),
         &input,
         want.len(),
     );
-    assert_eq!(out, want);
+    assert_eq!(
+        out, want,
+        "c {c}, elems {elems}, eb {eb}, minimum {minimum:?}"
+    );
+}
+
+#[test]
+fn pool_takes_the_max_of_each_whole_window() {
+    // 4 channels, 2 per beat, 3-bit signed elements.
+    pool_case(3, (4, 2), 3, true, &[]);
+}
+
+#[test]
+fn pool_takes_the_min_where_its_mask_says() {
+    // Bits (AND where masked), counts and signed values; the mask follows the channel block.
+    pool_case(4, (4, 2), 1, false, &[false, true, true, false]);
+    pool_case(
+        5,
+        (6, 2),
+        2,
+        false,
+        &[true, false, false, false, true, true],
+    );
+    pool_case(6, (3, 3), 3, true, &[true, false, true]);
 }
 
 /// The window generator's taps for one frame: (pixel index or None for padding, channel

@@ -142,6 +142,10 @@ pub enum StageDetail<'a> {
         window: usize,
         /// Bits of the pool row.
         memory_bits: usize,
+        /// A max-pool moved after the threshold that followed it: the stream positions pooled
+        /// with the minimum (the threshold's count falls there as its input rises).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        minimum_channels: Option<Vec<usize>>,
     },
     /// The scores/argmax stage.
     Scores {
@@ -252,6 +256,8 @@ impl<'a> StageDetail<'a> {
             StageKind::Pool(p) => StageDetail::Maxpool {
                 window: p.k,
                 memory_bits: p.out_w * p.c * s.input.bits as usize,
+                minimum_channels: (!p.minimum.is_empty())
+                    .then(|| (0..p.c).filter(|&j| p.minimum[j]).collect()),
             },
             StageKind::Scores(sc) => StageDetail::Scores {
                 classes: sc.classes,

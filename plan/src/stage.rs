@@ -84,6 +84,11 @@ pub struct Mvu {
     pub memory: MemoryStyle,
     /// Where the thresholds live (chosen by their own size).
     pub threshold_memory: MemoryStyle,
+    /// Its threshold is the one the model applies after the max-pool that follows: the pool
+    /// stage's output is that node's value, and this unit's is no node's (the model pools
+    /// before thresholding; the plan thresholds first, which is exact, docs/hardware.md).
+    #[serde(skip)]
+    pub threshold_before_pool: bool,
 }
 
 /// How a codebook layer's MVU turns the indices it reads into weight bits.
@@ -223,7 +228,8 @@ impl Swg {
 /// Max-pool with a k×k window and stride k on a stream of pixels (C/elems beats each).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Pool {
-    /// The max-pool node.
+    /// The node whose values the stage streams: the max-pool, or for a max-pool moved after
+    /// the threshold that followed it (`minimum`), that threshold.
     #[serde(skip)]
     pub node: NodeId,
     /// Channels.
@@ -240,6 +246,13 @@ pub struct Pool {
     pub out_w: usize,
     /// Channels per beat.
     pub elems: usize,
+    /// Per channel position of the stream (element e of the pixel's beat cb is position
+    /// cb·elems + e): take the minimum instead of the maximum. Empty for a max-pool of the
+    /// model's; for a max-pool moved after the threshold that followed it, set where that
+    /// threshold's count falls as its input rises (`le`): max then threshold equals threshold
+    /// then max where the count rises with the input, threshold then min where it falls.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub minimum: Vec<bool>,
 }
 
 /// A stage of the dataflow pipeline.

@@ -4,8 +4,10 @@
 // Computation
 //   Output pixel (oy, ox) channel c is the max over the K x K input pixels (oy*K + ky,
 //   ox*K + kx): the OR of bits for EB = 1, the signed (IN_SIGNED) or unsigned max of
-//   EB-bit integers otherwise. Rows and columns past the last whole window are consumed and
-//   dropped (OUT_H = floor(H / K), OUT_W = floor(W / K)).
+//   EB-bit integers otherwise; for a channel whose MIN_MASK bit is set, the min (the AND of
+//   bits) instead — a max-pool moved after a threshold whose count falls as its input rises
+//   (docs/hardware.md, "Max-pool before the threshold"). Rows and columns past the last whole
+//   window are consumed and dropped (OUT_H = floor(H / K), OUT_W = floor(W / K)).
 // Memory
 //   A row of partial results, OUT_W * C/ELEMS words of ELEMS*EB bits (xnorc_ram, read
 //   asynchronously), placed as ROW_STYLE says.
@@ -16,7 +18,8 @@
 //   in_ready = !out_valid || out_ready; the input beat completing a window is registered as
 //   the output beat, valid in the next cycle.
 // Parameters
-//   ELEMS >= 1 dividing C; EB >= 1; K >= 1; H, W >= K.
+//   ELEMS >= 1 dividing C; EB >= 1; K >= 1; H, W >= K; MIN_MASK: C bits, bit c for channel c
+//   (stream position cb*ELEMS + e), 0 everywhere for a plain max-pool.
 `default_nettype none
 
 module xnorc_pool #(
@@ -27,6 +30,7 @@ module xnorc_pool #(
     parameter integer H = 2,
     parameter integer W = 2,
     parameter integer K = 2,
+    parameter [C-1:0] MIN_MASK = 0,
     parameter ROW_STYLE = "auto"
 ) (
     input  wire                clk,
@@ -118,19 +122,28 @@ module xnorc_pool #(
         .rdata(stored)
     );
 
-    // Elementwise combine of the stored partial result and the new beat.
-    genvar e;
+    // Elementwise combine of the stored partial result and the new beat: max, or min where
+    // the channel's MIN_MASK bit is set (element e of channel block cb is channel cb*ELEMS + e).
+    genvar e, b;
     generate
         for (e = 0; e < ELEMS; e = e + 1) begin : element
             wire [EB-1:0] a = stored[e*EB+:EB];
-            wire [EB-1:0] b = in_data[e*EB+:EB];
-            if (EB == 1) begin : or_bits
-                assign maxed[e*EB+:EB] = a | b;
-            end else if (IN_SIGNED != 0) begin : signed_max
-                assign maxed[e*EB+:EB] = ($signed(a) > $signed(b)) ? a : b;
-            end else begin : unsigned_max
-                assign maxed[e*EB+:EB] = (a > b) ? a : b;
+            wire [EB-1:0] v = in_data[e*EB+:EB];
+            wire [CB-1:0] min_of_block;
+            for (b = 0; b < CB; b = b + 1) begin : block
+                assign min_of_block[b] = MIN_MASK[b*ELEMS+e];
             end
+            wire take_min = min_of_block[cb];
+            wire a_above;
+            if (EB == 1) begin : bits
+                assign a_above = a & ~v;
+            end else if (IN_SIGNED != 0) begin : signed_compare
+                assign a_above = $signed(a) > $signed(v);
+            end else begin : unsigned_compare
+                assign a_above = a > v;
+            end
+            // The max keeps a when it is above v, the min when it is not (ties: equal values).
+            assign maxed[e*EB+:EB] = (a_above != take_min) ? a : v;
         end
     endgenerate
     assign combined = first ? in_data : maxed;

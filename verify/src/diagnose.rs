@@ -54,6 +54,9 @@ pub fn first_differing_stage(
             // A unit with probe rows streams more than its node's values; the split threshold
             // stage after it is compared with the threshold node.
             StageKind::Mvu(m) if m.probes > 0 => continue,
+            // A threshold moved before the max-pool: the pool stage streams the threshold
+            // node's values, the unit no node's.
+            StageKind::Mvu(m) if m.threshold_before_pool => continue,
             StageKind::SplitThreshold(t) => (t.node, None),
             StageKind::Mvu(m) => match (&m.output, m.threshold) {
                 (MvuOutput::Threshold { .. }, Some(t)) => (t, None),

@@ -199,6 +199,7 @@ pub(super) fn matrix_stages(
             storage: w.storage(),
             memory,
             threshold_memory,
+            threshold_before_pool: false,
         }),
         input: mvu_in,
         output: out,

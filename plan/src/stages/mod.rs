@@ -194,7 +194,7 @@ pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, 
                     flattened = Some(m);
                 }
             }
-            Step::Pool(id) => {
+            Step::Pool(id, moved) => {
                 let Op::MaxPool(p) = &graph.node(id).op else {
                     unreachable!()
                 };
@@ -202,8 +202,21 @@ pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, 
                 let Shape::Map { h: oh, w: ow, .. } = graph.node(id).shape else {
                     unreachable!()
                 };
+                let minimum = match moved {
+                    Some(t) => {
+                        // The threshold now sits in the unit before: mark it, and take the
+                        // minimum where its count falls as S rises.
+                        if let Some(StageKind::Mvu(m)) =
+                            stages.last_mut().map(|s: &mut Stage| &mut s.kind)
+                        {
+                            m.threshold_before_pool = true;
+                        }
+                        falling_channels(graph, t, c, order.as_deref())
+                    }
+                    None => Vec::new(),
+                };
                 let pool = Pool {
-                    node: id,
+                    node: moved.unwrap_or(id),
                     c,
                     h,
                     w,
@@ -211,6 +224,7 @@ pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, 
                     out_h: oh,
                     out_w: ow,
                     elems: cur.elems,
+                    minimum,
                 };
                 let out = Stream {
                     beats: oh * ow * c / cur.elems,
@@ -250,6 +264,20 @@ pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, 
     }
     stages.push(scores_stage(graph, &stages, &cur));
     Ok((stages, tree_pipeline, input_order))
+}
+
+/// Per channel position of a `c`-channel stream (logical channel `order[j]` at position j, or
+/// j), whether threshold `t`'s count falls as its input rises (`le`).
+fn falling_channels(graph: &Graph, t: NodeId, c: usize, order: Option<&[usize]>) -> Vec<bool> {
+    let Op::Threshold(th) = &graph.node(t).op else {
+        unreachable!("chain() moves only thresholds")
+    };
+    (0..c)
+        .map(|j| {
+            let channel = order.map_or(j, |o| o[j]);
+            matches!(th.channels[channel], ChannelRule::Le(_))
+        })
+        .collect()
 }
 
 /// Scores: score = scale·S + offset with S = s_scale·acc + s_offset.

@@ -69,32 +69,44 @@ pub(super) fn pool(ctx: &Context<'_>, s: &Stage, p: &Pool) -> StageInstance {
         "generator bug: a pool reads plain beats and keeps whole windows only"
     );
     let eb = s.input.bits as usize;
+    let minima = p.minimum.iter().filter(|&&m| m).count();
+    let how = match (eb, minima) {
+        (1, 0) => "OR of bits".to_string(),
+        (_, 0) => "elementwise max".to_string(),
+        (1, n) => format!(
+            "moved after its threshold: OR of bits, AND for the {n} channels whose threshold falls"
+        ),
+        (_, n) => format!(
+            "moved after its threshold: elementwise max, min for the {n} channels whose \
+             threshold falls"
+        ),
+    };
+    let mut params = vec![
+        ("C", Param::int(p.c)),
+        ("ELEMS", Param::int(p.elems)),
+        ("EB", Param::int(eb)),
+        ("IN_SIGNED", Param::flag(s.input.signed)),
+        ("H", Param::int(p.h)),
+        ("W", Param::int(p.w)),
+        ("K", Param::int(p.k)),
+    ];
+    if minima > 0 {
+        let mask = p.minimum.iter().map(|&m| i64::from(m)).collect();
+        params.push(("MIN_MASK", Param::Fields(1, mask)));
+    }
+    params.push(("ROW_STYLE", ctx.buffer_style(&s.name, MemoryRole::PoolRow)));
     StageInstance {
         module: "xnorc_pool",
         summary: vec![format!(
-            "Max-pool: {}x{}x{} map, {k}x{k} window, stride {k} -> {}x{}; {}",
+            "Max-pool: {}x{}x{} map, {k}x{k} window, stride {k} -> {}x{}; {how}",
             p.c,
             p.h,
             p.w,
             p.out_h,
             p.out_w,
-            if eb == 1 {
-                "OR of bits"
-            } else {
-                "elementwise max"
-            },
             k = p.k
         )],
-        params: vec![
-            ("C", Param::int(p.c)),
-            ("ELEMS", Param::int(p.elems)),
-            ("EB", Param::int(eb)),
-            ("IN_SIGNED", Param::flag(s.input.signed)),
-            ("H", Param::int(p.h)),
-            ("W", Param::int(p.w)),
-            ("K", Param::int(p.k)),
-            ("ROW_STYLE", ctx.buffer_style(&s.name, MemoryRole::PoolRow)),
-        ],
+        params,
         files: Vec::new(),
     }
 }
