@@ -18,19 +18,6 @@ pub struct Loaded {
     pub width: usize,
 }
 
-/// The browser, or a failure naming how to install it.
-fn chromium() -> &'static str {
-    let found = Command::new("chromium")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found,
-        "chromium is not installed: run `make setup` (apt-get install chromium)"
-    );
-    "chromium"
-}
-
 /// Flags for a headless run as root in a container: no sandbox, no GPU, no first-run work.
 const FLAGS: [&str; 5] = [
     "--headless",
@@ -42,7 +29,8 @@ const FLAGS: [&str; 5] = [
 
 /// Loads `page` (a file) and returns the console, the DOM and a `width`×`height` screenshot.
 pub fn load(page: &Path, width: usize, height: usize) -> Loaded {
-    let browser = chromium();
+    super::require_tool("chromium");
+    let browser = "chromium";
     let url = format!("file://{}", page.canonicalize().unwrap().display());
     let shot = page.with_extension("png");
     let out = Command::new(browser)
