@@ -25,6 +25,7 @@ demo: setup
 	$(XNORC) simulate $(MODEL) --input $(IMAGES) --labels $(LABELS) --output $(DEMO)/outputs.npy --scores $(DEMO)/scores.npy
 	$(XNORC) verify $(MODEL) --folding $(FOLDING) --input $(IMAGES)
 	$(XNORC) build $(MODEL) --board $(BOARD) --folding $(FOLDING) --out $(DEMO)/$(BOARD)
+	$(XNORC) report $(DEMO)/$(BOARD) --input $(IMAGES) --labels $(LABELS)
 	$(XNORC) verify --bitstream $(DEMO)/$(BOARD) --vectors 4
 	$(XNORC) run $(MODEL) --sim --input $(IMAGES) --labels $(LABELS) --frames 20 --folding $(FOLDING)
 	$(XNORC) flash $(DEMO)/$(BOARD) --flash --dry-run
