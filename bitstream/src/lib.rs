@@ -30,6 +30,7 @@ use xnorc_boards::netlist::Resources;
 use xnorc_boards::{constraints, Pll};
 use xnorc_compiler::progress::Progress;
 use xnorc_plan::fit::{self, folding_of};
+use xnorc_plan::layer_estimate::PlanEstimate;
 use xnorc_plan::HardwarePlan;
 use xnorc_rtl::board::{BoardTop, ClockSource};
 use xnorc_rtl::shell::LinkParams;
@@ -157,7 +158,8 @@ fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildEr
         &format!("plan for {} ({})", board.name, board.title),
     );
     let plan = fitting::plan_for_board(opts, &board)?;
-    let est = fit::plan_estimate(&plan, &board);
+    // The same totals the report prints beside yosys's (every component, converters too).
+    let est = PlanEstimate::of(&plan, &board).total;
     progress.note(&format!(
         "      II {} cycles; estimate ≈{} LUT4, {} of {} block RAMs ({} memories in logic)",
         plan.ii_cycles,
@@ -179,7 +181,7 @@ fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildEr
     }
     // The estimate is rough: stop before synthesis only when its packed logic cells are far
     // over the device's.
-    let cells = est.logic_cells(board.device.family);
+    let cells = logic_cells(est.luts, board.device.family);
     if cells as f64 > board.device.luts as f64 * 1.5 {
         return Err(fitting::does_not_fit(
             opts,
@@ -310,6 +312,11 @@ fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildEr
     })
 }
 
+/// Logic cells `luts` estimated LUT4s take once packed on `family`.
+fn logic_cells(luts: usize, family: xnorc_boards::Family) -> usize {
+    (luts as f64 * xnorc_plan::estimate::cells_per_lut4(family)).ceil() as usize
+}
+
 fn build_report(
     board: &Board,
     plan: &HardwarePlan,
@@ -366,9 +373,7 @@ fn build_report(
         },
         estimate: EstimateTotal {
             total: estimate.total,
-            logic_cells: (estimate.total.luts as f64
-                * xnorc_plan::estimate::cells_per_lut4(d.family))
-            .ceil() as usize,
+            logic_cells: logic_cells(estimate.total.luts, d.family),
         },
         layers,
         passes,
