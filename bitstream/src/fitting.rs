@@ -148,9 +148,9 @@ pub fn check_synth_fit(
 ) -> Result<(), BuildError> {
     let d = &board.device;
     let over = [
-        ("LUT4", synth.luts, d.luts),
-        ("flip-flops", synth.ffs, d.ffs),
-        ("block RAMs", synth.ram_blocks, d.ram_blocks),
+        ("LUT4", synth.total.luts, d.luts),
+        ("flip-flops", synth.total.ffs, d.ffs),
+        ("block RAMs", synth.total.ram_blocks, d.ram_blocks),
     ]
     .into_iter()
     .filter(|(_, used, have)| used > have)

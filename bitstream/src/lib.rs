@@ -26,9 +26,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use xnorc_boards::board::{Board, PllPrimitive};
 use xnorc_boards::flow::{Core, Flow, PnrStats, SynthStats};
-use xnorc_boards::netlist::Resources;
 use xnorc_boards::{constraints, Pll};
 use xnorc_compiler::progress::Progress;
+use xnorc_plan::estimate::packed_cells;
 use xnorc_plan::fit::{self, folding_of};
 use xnorc_plan::layer_estimate::PlanEstimate;
 use xnorc_plan::HardwarePlan;
@@ -181,7 +181,7 @@ fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildEr
     }
     // The estimate is rough: stop before synthesis only when its packed logic cells are far
     // over the device's.
-    let cells = logic_cells(est.luts, board.device.family);
+    let cells = packed_cells(est.luts, board.device.family);
     if cells as f64 > board.device.luts as f64 * 1.5 {
         return Err(fitting::does_not_fit(
             opts,
@@ -312,11 +312,6 @@ fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildEr
     })
 }
 
-/// Logic cells `luts` estimated LUT4s take once packed on `family`.
-fn logic_cells(luts: usize, family: xnorc_boards::Family) -> usize {
-    (luts as f64 * xnorc_plan::estimate::cells_per_lut4(family)).ceil() as usize
-}
-
 fn build_report(
     board: &Board,
     plan: &HardwarePlan,
@@ -344,7 +339,7 @@ fn build_report(
         },
         model: plan.model.clone(),
         luts: pass.pnr.luts(),
-        ffs: pass.pnr.ffs().unwrap_or(pass.synth.ffs),
+        ffs: pass.pnr.ffs().unwrap_or(pass.synth.total.ffs),
         ram_blocks: pass.pnr.ram_blocks(),
         dsps: pass.pnr.dsps(),
         fmax_mhz: fmax,
@@ -365,15 +360,10 @@ fn build_report(
             response_bytes: pass.params.response_bytes,
             via: board.uart.via.clone(),
         },
-        synth: Resources {
-            luts: pass.synth.luts,
-            ffs: pass.synth.ffs,
-            ram_blocks: pass.synth.ram_blocks,
-            dsps: pass.synth.dsps,
-        },
+        synth: pass.synth.total,
         estimate: EstimateTotal {
             total: estimate.total,
-            logic_cells: logic_cells(estimate.total.luts, d.family),
+            logic_cells: packed_cells(estimate.total.luts, d.family),
         },
         layers,
         passes,

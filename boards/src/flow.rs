@@ -98,14 +98,8 @@ pub struct Flow<'a> {
 /// Cells after synthesis, summed per kind.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SynthStats {
-    /// LUT4s (ECP5: a CCU2C carry cell counts as two).
-    pub luts: u64,
-    /// Flip-flops.
-    pub ffs: u64,
-    /// Block RAMs.
-    pub ram_blocks: u64,
-    /// Hard multipliers.
-    pub dsps: u64,
+    /// LUT4s, flip-flops, block RAMs and hard multipliers of the whole design.
+    pub total: Resources,
     /// Every cell type and its count.
     pub cells: BTreeMap<String, u64>,
     /// The same cells split by the core instance (layer, FIFO, converter) they came from.
@@ -529,13 +523,11 @@ fn parse_stat(text: &str, family: Family) -> Option<SynthStats> {
     let v: serde_json::Value = serde_json::from_str(text).ok()?;
     let cells = v.get("design")?.get("num_cells_by_type")?.as_object()?;
     let mut s = SynthStats::default();
-    let mut total = Resources::default();
     for (kind, n) in cells {
         let n = n.as_u64()?;
         s.cells.insert(kind.clone(), n);
-        total.add_cells(family, kind, n);
+        s.total.add_cells(family, kind, n);
     }
-    (s.luts, s.ffs, s.ram_blocks, s.dsps) = (total.luts, total.ffs, total.ram_blocks, total.dsps);
     Some(s)
 }
 
@@ -617,11 +609,13 @@ mod tests {
         let text = r#"{"design": {"num_cells_by_type": {"SB_LUT4": 10, "SB_DFFE": 3, "SB_DFF": 2,
             "SB_RAM40_4K": 4, "SB_CARRY": 7}}}"#;
         let s = parse_stat(text, Family::Ice40).unwrap();
-        assert_eq!((s.luts, s.ffs, s.ram_blocks, s.dsps), (10, 5, 4, 0));
+        let t = s.total;
+        assert_eq!((t.luts, t.ffs, t.ram_blocks, t.dsps), (10, 5, 4, 0));
         let text = r#"{"design": {"num_cells_by_type": {"LUT4": 10, "CCU2C": 3,
             "TRELLIS_FF": 6, "DP16KD": 2, "MULT18X18D": 1}}}"#;
         let s = parse_stat(text, Family::Ecp5).unwrap();
-        assert_eq!((s.luts, s.ffs, s.ram_blocks, s.dsps), (16, 6, 2, 1));
+        let t = s.total;
+        assert_eq!((t.luts, t.ffs, t.ram_blocks, t.dsps), (16, 6, 2, 1));
     }
 
     #[test]

@@ -48,9 +48,9 @@ impl Estimate {
         self.stages.iter().max_by_key(|s| (s.ram_blocks, s.luts))
     }
 
-    /// Logic cells the estimated LUT4s take after packing on `family` ([`cells_per_lut4`]).
+    /// Logic cells the estimated LUT4s take after packing on `family` ([`packed_cells`]).
     pub fn logic_cells(&self, family: Family) -> usize {
-        (self.luts as f64 * cells_per_lut4(family)).ceil() as usize
+        packed_cells(self.luts, family)
     }
 
     /// Does it fit `board`'s device, keeping `lut_fraction` of its logic cells as the ceiling?
@@ -141,6 +141,11 @@ pub fn memory_cost(family: Family, m: &Memory) -> (usize, usize) {
             other => (0, buffer_luts(family, other, d, w)),
         },
     }
+}
+
+/// Logic cells `luts` LUT4s take after packing on `family` ([`cells_per_lut4`]).
+pub fn packed_cells(luts: usize, family: Family) -> usize {
+    (luts as f64 * cells_per_lut4(family)).ceil() as usize
 }
 
 /// Logic cells placed per LUT4 yosys maps on `family` (`xnorc_boards::costs::Costs`).

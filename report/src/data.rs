@@ -11,6 +11,7 @@
 use crate::ReportError;
 use serde::Deserialize;
 use std::path::Path;
+pub use xnorc_sim::metrics::Confusion;
 
 /// A component's (or a total's) resources.
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
@@ -220,28 +221,13 @@ pub struct Step {
 }
 
 /// Accuracy against labels: the reference simulator's predictions (which the hardware
-/// reproduces bit for bit).
+/// reproduces bit for bit), counted by the simulator's own confusion matrix.
 #[derive(Debug, Clone)]
 pub struct Accuracy {
     /// The inputs file, as the user named it.
     pub inputs: String,
-    /// `matrix[label][predicted]`.
-    pub matrix: Vec<Vec<u64>>,
-}
-
-impl Accuracy {
-    /// Correct predictions over labelled frames (0 without frames).
-    pub fn accuracy(&self) -> f64 {
-        let total: u64 = self.matrix.iter().flatten().sum();
-        let correct: u64 = (0..self.matrix.len())
-            .map(|i| self.matrix[i].get(i).copied().unwrap_or(0))
-            .sum();
-        if total == 0 {
-            0.0
-        } else {
-            correct as f64 / total as f64
-        }
-    }
+    /// Predictions against labels.
+    pub confusion: Confusion,
 }
 
 /// Reads and parses `dir/name` as `T`; `Ok(None)` when the file does not exist.

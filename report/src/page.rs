@@ -451,21 +451,22 @@ fn charts(out: &mut String, plan: &Plan, build: Option<&Build>, rows: &[LayerRow
 }
 
 fn accuracy_section(out: &mut String, a: &Accuracy) {
-    let total: u64 = a.matrix.iter().flatten().sum();
+    let c = &a.confusion;
     let _ = write!(
         out,
-        "<h2>Accuracy</h2><p>{:.2}% of {total} labelled frames of {}, from the reference simulator, which the hardware matches bit for bit.</p>",
-        100.0 * a.accuracy(),
+        "<h2>Accuracy</h2><p>{:.2}% of {} labelled frames of {}, from the reference simulator, which the hardware matches bit for bit.</p>",
+        100.0 * c.accuracy(),
+        c.frames(),
         escape(&a.inputs)
     );
-    let peak = a.matrix.iter().flatten().copied().max().unwrap_or(0).max(1);
+    let peak = c.matrix.iter().flatten().copied().max().unwrap_or(0).max(1);
     out.push_str("<table><tr><th>label \\ predicted</th>");
-    for j in 0..a.matrix.len() {
+    for j in 0..c.classes {
         let _ = write!(out, "<th>{j}</th>");
     }
     out.push_str("<th>accuracy</th></tr>");
-    for (i, row) in a.matrix.iter().enumerate() {
-        let _ = write!(out, "<tr><th>{i}</th>");
+    for (row, class) in c.matrix.iter().zip(c.per_class()) {
+        let _ = write!(out, "<tr><th>{}</th>", class.class);
         for &v in row {
             // Darker blue for more frames; white text on the darkest cells.
             let level = v as f64 / peak as f64;
@@ -476,12 +477,9 @@ fn accuracy_section(out: &mut String, a: &Accuracy) {
                 r#"<td class="n" style="background:hsl(220,60%,{light:.0}%);color:{ink}">{v}</td>"#
             );
         }
-        let labelled: u64 = row.iter().sum();
-        let hit = row.get(i).copied().unwrap_or(0);
-        let acc = if labelled > 0 {
-            format!("{:.1}%", pct(hit as f64, labelled as f64))
-        } else {
-            "–".into()
+        let acc = match class.accuracy {
+            Some(share) => format!("{:.1}%", 100.0 * share),
+            None => "–".into(),
         };
         let _ = write!(out, "{}</tr>", num(acc));
     }

@@ -53,10 +53,9 @@ fn accuracy(args: &Args, inputs: &Path, labels: &Path) -> Result<Accuracy, CliEr
     })?;
     let floats = float_tail.map(|tail| tail.outputs(&results.scores, results.classes));
     let predicted = predictions(&results, floats.as_deref());
-    let confusion = Confusion::new(results.classes, &labels, &predicted);
     Ok(Accuracy {
         inputs: inputs.display().to_string(),
-        matrix: confusion.matrix,
+        confusion: Confusion::new(results.classes, &labels, &predicted),
     })
 }
 
@@ -69,7 +68,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     if args.json {
         let summary = serde_json::json!({
             "report": path.display().to_string(),
-            "accuracy": accuracy.as_ref().map(Accuracy::accuracy),
+            "accuracy": accuracy.as_ref().map(|a| a.confusion.accuracy()),
         });
         println!("{}", serde_json::to_string_pretty(&summary).expect("json"));
     } else {
