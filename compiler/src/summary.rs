@@ -3,7 +3,7 @@
 //! input mapping and float output in words. Serializable; printing is the CLI's.
 
 use crate::ir::{
-    ChannelRule, FloatStep, FloatTail, Geometry, Graph, InputMap, NodeId, Op, WeightStore,
+    ChannelRule, FloatStep, FloatTail, Geometry, Graph, InputMap, NodeId, Op, SumPool, WeightStore,
     WeightValues,
 };
 use serde::Serialize;
@@ -144,6 +144,11 @@ pub fn describe_float_tail(tail: &FloatTail) -> String {
     format!("{} -> float32 {:?} per frame", parts.join(", "), tail.shape)
 }
 
+/// ", saturating to iN" for a saturating stream op.
+fn saturation(bits: Option<u32>) -> String {
+    bits.map_or(String::new(), |b| format!(", saturating to i{b}"))
+}
+
 fn detail(graph: &Graph, id: NodeId) -> String {
     match &graph.node(id).op {
         Op::MatMul(m) => {
@@ -151,9 +156,10 @@ fn detail(graph: &Graph, id: NodeId) -> String {
             let values = match w.values {
                 WeightValues::Pm1 => "±1",
                 WeightValues::ZeroOne => "{0,1}",
+                WeightValues::Int => "int8",
             };
             let storage = match &w.store {
-                WeightStore::Dense(_) => String::new(),
+                WeightStore::Dense(_) | WeightStore::Int(_) => String::new(),
                 WeightStore::Codebook(cb) => {
                     format!("; codebook τ={} ({} kernels)", cb.tau, cb.entries)
                 }
@@ -217,6 +223,28 @@ fn detail(graph: &Graph, id: NodeId) -> String {
         }
         Op::MaxPool(p) => format!("{}x{} stride {}", p.kernel, p.kernel, p.stride),
         Op::Output(_) => "scores + argmax".to_string(),
+        Op::Add(a) => {
+            let shift = if a.shift == [0, 0] {
+                String::new()
+            } else {
+                format!(" (<< {}, << {})", a.shift[0], a.shift[1])
+            };
+            format!("a + b{shift}{}", saturation(a.saturate))
+        }
+        Op::Affine(a) => format!(
+            "{}, >> {}{}",
+            if a.is_piecewise() {
+                "PReLU (x + pre)·mul | ·neg_mul, + bias"
+            } else {
+                "x·mul + bias"
+            },
+            a.shift,
+            saturation(a.saturate)
+        ),
+        Op::SumPool(SumPool::Global) => "global sum".to_string(),
+        Op::SumPool(SumPool::Window { kernel, stride }) => {
+            format!("{kernel}x{kernel} sum stride {stride}")
+        }
         _ => String::new(),
     }
 }

@@ -185,6 +185,7 @@ pub fn probe_bit(values: WeightValues, run: (usize, usize), flat: usize, bit: bo
     match values {
         WeightValues::Pm1 => bit ^ inside,
         WeightValues::ZeroOne => bit && inside,
+        WeightValues::Int => unreachable!("only tiled (binary) layers split"),
     }
 }
 

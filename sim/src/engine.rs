@@ -1,9 +1,11 @@
 //! Running a lowered graph on batches of frames, in parallel over chunks of frames.
 
+use crate::intmat::IntMatMulPlan;
 use crate::layout::{Buf, Frames, Geometry};
 use crate::matmul::MatMulPlan;
 use crate::ops::{flatten, maxpool, scores, ThresholdPlan};
 use crate::split::SplitPlan;
+use crate::stream;
 use rayon::prelude::*;
 use xnorc_compiler::ir::{Graph, NodeId, Op, ValueType};
 
@@ -52,10 +54,13 @@ pub enum SimError {
 enum Plan {
     Input,
     MatMul(MatMulPlan),
+    IntMatMul(IntMatMulPlan),
     Threshold(ThresholdPlan),
     MaxPool,
     Flatten,
     Output,
+    /// The residual stream's ops, computed from the node's own op.
+    Stream,
 }
 
 /// Class scores and predictions for a batch.
@@ -104,6 +109,9 @@ impl Simulator {
             let node = graph.node(id);
             plans.push(match &node.op {
                 Op::Input => Plan::Input,
+                Op::MatMul(m) if m.weights.is_int() => {
+                    Plan::IntMatMul(IntMatMulPlan::new(m, graph.operand(id, 0), node.shape))
+                }
                 Op::MatMul(m) => Plan::MatMul(MatMulPlan::new(m, graph.operand(id, 0), node.shape)),
                 Op::Binarize(_) => return Err(SimError::Unfolded(node.name.clone())),
                 Op::Threshold(t) => {
@@ -119,6 +127,7 @@ impl Simulator {
                 Op::MaxPool(_) => Plan::MaxPool,
                 Op::Flatten => Plan::Flatten,
                 Op::Output(_) => Plan::Output,
+                Op::Add(_) | Op::Affine(_) | Op::SumPool(_) => Plan::Stream,
             });
         }
         let mut last_use: Vec<usize> = (0..graph.nodes.len()).collect();
@@ -286,6 +295,26 @@ impl Simulator {
             let out = match &self.plans[id.0] {
                 Plan::Input => Buf::from_frames(input, frames, geometry, node.vtype),
                 Plan::MatMul(m) => m.run(frames, operand()),
+                Plan::IntMatMul(m) => m.run(frames, operand()),
+                Plan::Stream => {
+                    let input = |i: usize| {
+                        bufs[node.inputs[i].0]
+                            .as_ref()
+                            .expect("producer ran and its buffer is live")
+                    };
+                    match &node.op {
+                        Op::Add(op) => stream::add(op, input(0), input(1)),
+                        Op::Affine(op) => stream::affine(op, geometry, input(0)),
+                        Op::SumPool(op) => stream::sumpool(
+                            op,
+                            frames,
+                            g.operand(id, 0).shape,
+                            node.shape,
+                            input(0),
+                        ),
+                        _ => unreachable!("stream plans are made for stream ops"),
+                    }
+                }
                 Plan::Threshold(t) => {
                     let layer_input = split_layer_input(g, &self.plans, id).map(|i| {
                         bufs[i.0]

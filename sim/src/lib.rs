@@ -13,6 +13,7 @@
 pub mod bench;
 mod engine;
 pub mod input;
+mod intmat;
 mod layout;
 mod matmul;
 pub mod metrics;
@@ -20,6 +21,7 @@ pub mod npy;
 mod ops;
 mod popcount;
 mod split;
+mod stream;
 pub use popcount::xor_popcount_rate;
 
 pub use engine::{argmax, NodeValues, Results, SimError, Simulator};

@@ -16,10 +16,17 @@
 
 use crate::layout::Buf;
 use crate::popcount::{and_pop, pop, xor_pop};
+use xnorc_compiler::ir::WeightValues;
 use xnorc_compiler::ir::{
     int_bits, Geometry as LayerGeometry, MatMul, Node, PadMode, Padding, Shape, ValueType,
-    WeightValues,
 };
+
+/// What a stored weight bit means (integer weights have a plan of their own).
+#[derive(Debug, Clone, Copy)]
+enum BitWeights {
+    Pm1,
+    ZeroOne,
+}
 
 #[derive(Debug, Clone, Copy)]
 enum InputKind {
@@ -30,7 +37,7 @@ enum InputKind {
 /// A matrix layer prepared for simulation: weights re-laid out as patch rows.
 #[derive(Debug, Clone)]
 pub(crate) struct MatMulPlan {
-    values: WeightValues,
+    values: BitWeights,
     input: InputKind,
     in_c: usize,
     in_h: usize,
@@ -98,7 +105,11 @@ impl MatMulPlan {
         let row_ones = weights.chunks_exact(pw).map(|r| pop(r) as i64).collect();
         MatMulPlan {
             row_ones,
-            values: w.values,
+            values: match w.values {
+                WeightValues::ZeroOne => BitWeights::ZeroOne,
+                WeightValues::Pm1 => BitWeights::Pm1,
+                WeightValues::Int => unreachable!("integer layers run on IntMatMulPlan"),
+            },
             input: input_kind,
             in_c: w.in_channels,
             in_h,
@@ -252,14 +263,14 @@ impl MatMulPlan {
         let (pw, oc) = (self.pw, self.out_c);
         let finish = |o: usize, count: u32| -> i64 {
             match self.values {
-                WeightValues::Pm1 => k - 2 * count as i64,
-                WeightValues::ZeroOne => 2 * count as i64 - self.row_ones[o],
+                BitWeights::Pm1 => k - 2 * count as i64,
+                BitWeights::ZeroOne => 2 * count as i64 - self.row_ones[o],
             }
         };
         let combine = |w: u64, x: u64| -> u32 {
             match self.values {
-                WeightValues::Pm1 => (w ^ x).count_ones(),
-                WeightValues::ZeroOne => (w & x).count_ones(),
+                BitWeights::Pm1 => (w ^ x).count_ones(),
+                BitWeights::ZeroOne => (w & x).count_ones(),
             }
         };
         let x = &x[..frames * pw];
@@ -324,14 +335,14 @@ impl MatMulPlan {
                 for (b, plane) in frame.chunks_exact(pw).enumerate() {
                     let both = and_pop(row, plane) as i64;
                     acc += match self.values {
-                        WeightValues::Pm1 => (2 * both - u_ones[b]) << b,
-                        WeightValues::ZeroOne => both << b,
+                        BitWeights::Pm1 => (2 * both - u_ones[b]) << b,
+                        BitWeights::ZeroOne => both << b,
                     };
                 }
                 *s = acc
                     + match self.values {
-                        WeightValues::Pm1 => min * (2 * self.row_ones[o] - k),
-                        WeightValues::ZeroOne => min * self.row_ones[o],
+                        BitWeights::Pm1 => min * (2 * self.row_ones[o] - k),
+                        BitWeights::ZeroOne => min * self.row_ones[o],
                     };
             }
         }
@@ -387,14 +398,14 @@ impl MatMulPlan {
         for (o, s) in dst.iter_mut().enumerate() {
             let w = &self.weights[o * self.pw..(o + 1) * self.pw];
             *s = match self.values {
-                WeightValues::Pm1 => {
+                BitWeights::Pm1 => {
                     let m: u32 = ranges
                         .iter()
                         .map(|&(a, b)| xor_pop(&w[a..b], &x[a..b]))
                         .sum();
                     valid_taps - 2 * m as i64
                 }
-                WeightValues::ZeroOne => {
+                BitWeights::ZeroOne => {
                     let both: u32 = ranges
                         .iter()
                         .map(|&(a, b)| and_pop(&w[a..b], &x[a..b]))
@@ -427,14 +438,14 @@ impl MatMulPlan {
                     .map(|&(a, z)| and_pop(&w[a..z], &u[a..z]) as i64)
                     .sum();
                 acc += match self.values {
-                    WeightValues::Pm1 => (2 * both - u_ones) << b,
-                    WeightValues::ZeroOne => both << b,
+                    BitWeights::Pm1 => (2 * both - u_ones) << b,
+                    BitWeights::ZeroOne => both << b,
                 };
             }
             *s = acc
                 + match self.values {
-                    WeightValues::Pm1 => min * (2 * w_ones - valid_taps),
-                    WeightValues::ZeroOne => min * w_ones,
+                    BitWeights::Pm1 => min * (2 * w_ones - valid_taps),
+                    BitWeights::ZeroOne => min * w_ones,
                 };
         }
     }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{naive, random_inputs, random_model};
+use common::{naive, random_inputs, random_model, random_residual_model};
 use proptest::prelude::*;
 use xnorc_compiler::format::ModelFile;
 use xnorc_compiler::passes::lower;
@@ -54,7 +54,7 @@ fn every_small_preset_matches_naive() {
 }
 
 /// Every preset except the CNV-sized ones.
-const SMALL_PRESETS: [&str; 8] = [
+const SMALL_PRESETS: [&str; 9] = [
     "tiny",
     "all-ops",
     "tfc",
@@ -63,11 +63,12 @@ const SMALL_PRESETS: [&str; 8] = [
     "tfc-tiled",
     "cnv-small-codebook",
     "cnv-small-tiled",
+    "resnet-mini",
 ];
 
 #[test]
 fn cnv_matches_naive_on_one_frame() {
-    for name in ["cnv", "cnv-codebook", "cnv-tiled"] {
+    for name in ["cnv", "cnv-codebook", "cnv-tiled", "resnet20"] {
         let model = presets::find(name).unwrap().generate(1);
         check(&model, 1, 7).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
@@ -77,7 +78,7 @@ fn cnv_matches_naive_on_one_frame() {
 fn every_preset_is_tested() {
     for p in presets::PRESETS {
         assert!(
-            SMALL_PRESETS.contains(&p.name) || p.name.starts_with("cnv"),
+            SMALL_PRESETS.contains(&p.name) || p.name.starts_with("cnv") || p.name == "resnet20",
             "{} is in no test list",
             p.name
         );
@@ -128,6 +129,12 @@ proptest! {
     #[test]
     fn random_models_match_naive(seed in any::<u64>()) {
         let model = random_model(seed);
+        check(&model, 3, seed ^ 0x5eed)?;
+    }
+
+    #[test]
+    fn random_residual_models_match_naive(seed in any::<u64>()) {
+        let model = random_residual_model(seed);
         check(&model, 3, seed ^ 0x5eed)?;
     }
 }

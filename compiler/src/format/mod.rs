@@ -6,6 +6,7 @@
 //! The full description with a worked example is docs/model-format.md.
 
 pub mod schema;
+mod stream;
 pub mod tensor;
 
 pub use schema::*;
@@ -53,6 +54,7 @@ pub fn parse(bytes: &[u8]) -> Result<ModelFile> {
         return Err(ModelError::new("the top level must be a JSON object"));
     };
     check_header(&top)?;
+    let version = top["version"].as_u64().expect("checked by check_header");
     if let Some(unknown) = top.keys().find(|k| !TOP_LEVEL_FIELDS.contains(&k.as_str())) {
         return Err(ModelError::new(format!(
             "unknown top-level field; expected one of {}",
@@ -80,6 +82,18 @@ pub fn parse(bytes: &[u8]) -> Result<ModelFile> {
         .enumerate()
         .map(|(i, v)| parse_node(i, v))
         .collect::<Result<Vec<_>>>()?;
+    if let Some(node) = nodes.iter().find(|n| n.op.version() > version) {
+        return Err(ModelError::new(format!(
+            "`{}` needs format version {}, but the file says version {version}",
+            node.op.name(),
+            node.op.version()
+        ))
+        .at_node(&node.name)
+        .at_field("op")
+        .with_hint(format!(
+            "set \"version\": {FORMAT_VERSION} at the top of the file"
+        )));
+    }
     Ok(ModelFile {
         name,
         metadata,
@@ -104,10 +118,12 @@ fn check_header(top: &Map<String, Value>) -> Result<()> {
             .at_field("format"))
         }
     }
+    let supported = OLDEST_FORMAT_VERSION..=FORMAT_VERSION;
     match top.get("version") {
-        Some(Value::Number(n)) if n.as_u64() == Some(FORMAT_VERSION) => Ok(()),
+        Some(Value::Number(n)) if n.as_u64().is_some_and(|v| supported.contains(&v)) => Ok(()),
         Some(Value::Number(n)) => Err(ModelError::new(format!(
-            "unsupported version {n}; this xnorc reads version {FORMAT_VERSION}"
+            "unsupported version {n}; this xnorc reads versions {OLDEST_FORMAT_VERSION} to \
+             {FORMAT_VERSION}"
         ))
         .at_field("version")
         .with_hint("re-export the model with a matching xnorc, or upgrade xnorc")),
@@ -171,6 +187,9 @@ fn parse_op(op: &str, rest: Value) -> Result<OpDef> {
         "maxpool" => OpDef::MaxPool(from_value(rest)?),
         "flatten" => OpDef::Flatten(from_value(rest)?),
         "output" => OpDef::Output(from_value(rest)?),
+        "add" => OpDef::Add(from_value(rest)?),
+        "affine" => OpDef::Affine(from_value(rest)?),
+        "sumpool" => OpDef::SumPool(from_value(rest)?),
         other => {
             return Err(ModelError::new(format!(
                 "unknown op \"{}\"; known ops: {}",
@@ -199,7 +218,7 @@ fn from_value<T: DeserializeOwned>(value: Value) -> Result<T> {
 pub fn to_json(model: &ModelFile) -> String {
     let mut top = Map::new();
     top.insert("format".into(), FORMAT_NAME.into());
-    top.insert("version".into(), FORMAT_VERSION.into());
+    top.insert("version".into(), model.version().into());
     top.insert("name".into(), model.name.clone().into());
     top.insert(
         "metadata".into(),
@@ -228,6 +247,9 @@ fn node_to_value(node: &NodeDef) -> Value {
         OpDef::MaxPool(d) => serde_json::to_value(d),
         OpDef::Flatten(d) => serde_json::to_value(d),
         OpDef::Output(d) => serde_json::to_value(d),
+        OpDef::Add(d) => serde_json::to_value(d),
+        OpDef::Affine(d) => serde_json::to_value(d),
+        OpDef::SumPool(d) => serde_json::to_value(d),
     }
     .expect("schema types serialize");
     if let Value::Object(fields) = fields {

@@ -3,14 +3,19 @@
 //! These types are the file's vocabulary, not the IR: they hold what the user wrote (float
 //! parameters included). `passes::graph` checks them against each other and lowers them to the IR.
 
+pub use super::stream::{AddDef, AffineDef, SumPoolDef};
 use super::tensor::TensorDef;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The `format` field every model file starts with.
 pub const FORMAT_NAME: &str = "xnorc-model";
-/// The format version this build reads and writes.
-pub const FORMAT_VERSION: u64 = 1;
+/// The newest format version this build reads and writes. Version 2 added the residual stream
+/// (`add`, `affine`, `sumpool`) and integer weights; a file is written with the oldest version
+/// that holds it ([`ModelFile::version`]), so plain models stay readable by older builds.
+pub const FORMAT_VERSION: u64 = 2;
+/// The oldest format version this build reads.
+pub const OLDEST_FORMAT_VERSION: u64 = 1;
 
 /// A whole model file.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +27,18 @@ pub struct ModelFile {
     pub metadata: BTreeMap<String, serde_json::Value>,
     /// The graph's nodes, in any order; edges are the `inputs` names.
     pub nodes: Vec<NodeDef>,
+}
+
+impl ModelFile {
+    /// The oldest format version that holds every node of the model: what [`super::to_json`]
+    /// writes.
+    pub fn version(&self) -> u64 {
+        self.nodes
+            .iter()
+            .map(|n| n.op.version())
+            .max()
+            .unwrap_or(OLDEST_FORMAT_VERSION)
+    }
 }
 
 /// One node: its name, the names of the nodes it reads, and what it computes.
@@ -54,6 +71,12 @@ pub enum OpDef {
     Flatten(FlattenDef),
     /// Class scores (optional integer affine) and argmax.
     Output(OutputDef),
+    /// Saturating sum of two integer streams (a residual join). Version 2.
+    Add(AddDef),
+    /// Per-channel fixed-point affine, PReLU/ReLU and saturation. Version 2.
+    Affine(AffineDef),
+    /// Window or global sum (average pooling). Version 2.
+    SumPool(SumPoolDef),
 }
 
 impl OpDef {
@@ -68,6 +91,20 @@ impl OpDef {
             OpDef::MaxPool(_) => "maxpool",
             OpDef::Flatten(_) => "flatten",
             OpDef::Output(_) => "output",
+            OpDef::Add(_) => "add",
+            OpDef::Affine(_) => "affine",
+            OpDef::SumPool(_) => "sumpool",
+        }
+    }
+
+    /// The oldest format version that has this node (its op and weight storage).
+    pub fn version(&self) -> u64 {
+        let int_weights = |w: &WeightsDef| matches!(w, WeightsDef::Int { .. });
+        match self {
+            OpDef::Add(_) | OpDef::Affine(_) | OpDef::SumPool(_) => 2,
+            OpDef::Dense(d) if int_weights(&d.weights) => 2,
+            OpDef::Conv2d(d) if int_weights(&d.weights) => 2,
+            _ => 1,
         }
     }
 
@@ -81,6 +118,9 @@ impl OpDef {
         "maxpool",
         "flatten",
         "output",
+        "add",
+        "affine",
+        "sumpool",
     ];
 }
 
@@ -237,6 +277,9 @@ pub enum WeightValues {
     Pm1,
     /// Bit b is the weight b ({0,+1}, AND-popcount; SiMaN's encoding).
     ZeroOne,
+    /// Multi-bit signed integers (storage `int` only): a stem, head or shortcut layer kept in
+    /// higher precision.
+    Int,
 }
 
 /// How a layer's weights are stored.
@@ -279,6 +322,12 @@ pub enum WeightsDef {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         alpha: Option<TensorDef>,
     },
+    /// Multi-bit integer weights, one integer per weight (version 2): an integer tensor
+    /// `[O, I]` (dense) or `[O, C, kh, kw]` (conv), every value in [−128, 127].
+    Int {
+        /// The weights.
+        ints: TensorDef,
+    },
 }
 
 impl WeightsDef {
@@ -288,6 +337,7 @@ impl WeightsDef {
             WeightsDef::Dense { values, .. }
             | WeightsDef::Codebook { values, .. }
             | WeightsDef::Tiled { values, .. } => *values,
+            WeightsDef::Int { .. } => WeightValues::Int,
         }
     }
 }

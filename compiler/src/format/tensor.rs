@@ -224,6 +224,16 @@ impl TensorDef {
         }
     }
 
+    /// Encodes `i8` values (integer weights) one byte each.
+    pub fn from_i8(shape: Vec<usize>, values: &[i8]) -> Self {
+        let bytes: Vec<u8> = values.iter().map(|&v| v as u8).collect();
+        TensorDef {
+            dtype: DType::Int8,
+            shape,
+            data: b64().encode(bytes),
+        }
+    }
+
     /// Encodes `f32` values (an imported graph's parameters, kept in their own precision).
     pub fn from_f32(shape: Vec<usize>, values: &[f32]) -> Self {
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();

@@ -8,9 +8,11 @@
 pub mod float_io;
 mod graph;
 mod ops;
+mod stream;
 mod types;
 
 pub use float_io::{FloatTail, InputMap};
 pub use graph::{Graph, Node, NodeId};
 pub use ops::*;
+pub use stream::{signed_range, Add, Affine, SumPool};
 pub use types::{frame_elements, int_bits, Shape, ValueType, MAX_FRAME_ELEMENTS};

@@ -32,6 +32,8 @@ pub enum WeightStore {
     Codebook(Codebook),
     /// One tile repeated: weight f (row-major over (out, in, kh, kw)) is `tile[f mod L]`.
     Tiled(Tiled),
+    /// One integer per weight, row-major over (out, in, kh, kw) (values `Int`).
+    Int(Vec<i8>),
 }
 
 /// A kernel codebook and the index of every kernel.
@@ -84,7 +86,13 @@ impl Weights {
             WeightStore::Dense(bits) => bits.len(),
             WeightStore::Codebook(cb) => cb.indices.len() * cb.tau as usize + cb.bits.len(),
             WeightStore::Tiled(t) => t.tile.len(),
+            WeightStore::Int(w) => w.len() * 8,
         }
+    }
+
+    /// True for multi-bit integer weights (which have no single stored bit).
+    pub fn is_int(&self) -> bool {
+        matches!(self.store, WeightStore::Int(_))
     }
 
     /// The storage kind (the model format's `storage` string).
@@ -93,13 +101,16 @@ impl Weights {
             WeightStore::Dense(_) => "dense",
             WeightStore::Codebook(_) => "codebook",
             WeightStore::Tiled(_) => "tiled",
+            WeightStore::Int(_) => "int",
         }
     }
 
-    /// The stored bit of weight (o, c, ky, kx).
+    /// The stored bit of weight (o, c, ky, kx). Integer weights have none: their consumers read
+    /// [`Weights::value`].
     pub fn bit(&self, o: usize, c: usize, ky: usize, kx: usize) -> bool {
         let index = ((o * self.in_channels + c) * self.kh + ky) * self.kw + kx;
         match &self.store {
+            WeightStore::Int(_) => panic!("integer weights have no stored bit; read value()"),
             WeightStore::Dense(bits) => bits.get(index),
             WeightStore::Codebook(cb) => {
                 let entry = cb.indices[o * self.in_channels + c] as usize;
@@ -109,16 +120,20 @@ impl Weights {
         }
     }
 
-    /// The integer weight value of (o, c, ky, kx): ±1 or 0/1 depending on the encoding.
+    /// The integer weight value of (o, c, ky, kx): ±1, 0/1 or the integer, by the encoding.
     pub fn value(&self, o: usize, c: usize, ky: usize, kx: usize) -> i64 {
+        if let WeightStore::Int(w) = &self.store {
+            return w[((o * self.in_channels + c) * self.kh + ky) * self.kw + kx] as i64;
+        }
         let b = self.bit(o, c, ky, kx) as i64;
         match self.values {
             WeightValues::Pm1 => 2 * b - 1,
             WeightValues::ZeroOne => b,
+            WeightValues::Int => unreachable!("integer values are stored as integers"),
         }
     }
 
-    /// Every weight bit, row-major over (out, in, kh, kw).
+    /// Every weight bit, row-major over (out, in, kh, kw) (not for integer weights).
     pub fn expand(&self) -> BitVec {
         match &self.store {
             WeightStore::Dense(bits) => bits.clone(),
@@ -447,6 +462,12 @@ pub enum Op {
     Flatten,
     /// Class scores and argmax.
     Output(Scores),
+    /// Saturating sum of two integer streams (inputs: the two operands).
+    Add(super::Add),
+    /// Per-channel fixed-point affine / PReLU with saturation.
+    Affine(super::Affine),
+    /// Window or global sum.
+    SumPool(super::SumPool),
 }
 
 impl Op {
@@ -463,6 +484,9 @@ impl Op {
             Op::MaxPool(_) => "maxpool",
             Op::Flatten => "flatten",
             Op::Output(_) => "output",
+            Op::Add(_) => "add",
+            Op::Affine(_) => "affine",
+            Op::SumPool(_) => "sumpool",
         }
     }
 }

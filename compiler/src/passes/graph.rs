@@ -160,6 +160,7 @@ fn topological_order(model: &ModelFile) -> Result<Vec<usize>> {
 fn check_arity(node: &NodeDef) -> Result<()> {
     let expected = match node.op {
         OpDef::Input(_) => 0,
+        OpDef::Add(_) => 2,
         _ => 1,
     };
     if node.inputs.len() != expected {

@@ -2,8 +2,8 @@
 //!
 //! - `graph`: model file → validated IR (order, arity, reachability), each node lowered by
 //!   `nodes` (shapes, value types, accumulator ranges) with `weights` (decoded weight stores)
-//!   and `steps` (float epilogue steps), and `float_edges` (an imported model's input map and
-//!   float tail).
+//!   and `steps` (float epilogue steps), `stream` (the residual stream's add, affine and
+//!   sumpool), and `float_edges` (an imported model's input map and float tail).
 //! - `fold`: float epilogues → exact integer thresholds.
 //!
 //! Hardware planning (folding into PE/SIMD, memory placement) belongs to later passes that read
@@ -13,6 +13,7 @@ mod float_edges;
 pub mod graph;
 mod nodes;
 mod steps;
+mod stream;
 mod weights;
 
 pub(crate) use float_edges::int_range;

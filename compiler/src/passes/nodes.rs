@@ -60,6 +60,9 @@ pub(super) fn lower_node(def: &NodeDef, operands: &[&Node]) -> Result<Lowered> {
             Ok((Op::Flatten, Shape::Flat(x.shape.numel()), x.vtype))
         }
         OpDef::Output(d) => lower_output(d, operands[0]),
+        OpDef::Add(d) => super::stream::lower_add(d, operands[0], operands[1]),
+        OpDef::Affine(d) => super::stream::lower_affine(d, operands[0]),
+        OpDef::SumPool(d) => super::stream::lower_sumpool(d, operands[0]),
     }
 }
 
@@ -90,32 +93,59 @@ fn lower_input(d: &InputDef) -> Result<Lowered> {
     Ok((Op::Input, shape, vtype))
 }
 
-/// The accumulator range of Σ w·x over `taps` taps (derived, so hardware never overflows).
-fn accumulator(
-    values: WeightValues,
-    input: ValueType,
-    taps: usize,
-    zero_pad: bool,
-) -> Result<ValueType> {
+/// The accumulator range of Σ w·x over each output's taps (derived, so hardware never
+/// overflows): the extreme products times the taps for binary weights, and for integer weights
+/// the sums of each row's own extreme products (a tighter bound, which sizes the multiplier
+/// lanes' adders).
+fn accumulator(w: &Weights, input: ValueType, zero_pad: bool) -> Result<ValueType> {
     let (xmin, xmax) = input.range();
-    let weights: &[i64] = match values {
-        WeightValues::Pm1 => &[-1, 1],
-        WeightValues::ZeroOne => &[0, 1],
-    };
-    let mut products: Vec<i64> = weights.iter().flat_map(|&w| [w * xmin, w * xmax]).collect();
-    if zero_pad {
-        products.push(0);
-    }
-    let cmin = *products.iter().min().expect("nonempty");
-    let cmax = *products.iter().max().expect("nonempty");
-    let taps = taps as i64;
-    match (cmin.checked_mul(taps), cmax.checked_mul(taps)) {
-        (Some(min), Some(max)) if min > -(1 << 62) && max < (1 << 62) => {
-            Ok(ValueType::Int { min, max })
+    let extremes = |weight: i64| {
+        let (a, b) = (weight * xmin, weight * xmax);
+        let (lo, hi) = (a.min(b), a.max(b));
+        // A zero-padded tap contributes 0 instead of w·x.
+        if zero_pad {
+            (lo.min(0) as i128, hi.max(0) as i128)
+        } else {
+            (lo as i128, hi as i128)
         }
-        _ => Err(ModelError::new(
+    };
+    let (min, max) = match &w.store {
+        WeightStore::Int(ints) => {
+            let taps = w.taps().max(1);
+            ints.chunks(taps)
+                .map(|row| {
+                    row.iter()
+                        .map(|&v| extremes(v as i64))
+                        .fold((0, 0), |(lo, hi), (a, b)| (lo + a, hi + b))
+                })
+                .fold((i128::MAX, i128::MIN), |(lo, hi), (a, b)| {
+                    (lo.min(a), hi.max(b))
+                })
+        }
+        _ => {
+            let weights: &[i64] = match w.values {
+                WeightValues::ZeroOne => &[0, 1],
+                _ => &[-1, 1],
+            };
+            let (lo, hi) = weights
+                .iter()
+                .map(|&v| extremes(v))
+                .fold((i128::MAX, i128::MIN), |(lo, hi), (a, b)| {
+                    (lo.min(a), hi.max(b))
+                });
+            let taps = w.taps() as i128;
+            (lo * taps, hi * taps)
+        }
+    };
+    if min > -(1 << 62) && max < (1 << 62) {
+        Ok(ValueType::Int {
+            min: min as i64,
+            max: max as i64,
+        })
+    } else {
+        Err(ModelError::new(
             "the accumulator would need more than 63 bits",
-        )),
+        ))
     }
 }
 
@@ -130,7 +160,7 @@ fn lower_dense(w: &WeightsDef, x: &Node) -> Result<Lowered> {
         .with_hint("insert a `flatten` node before the dense layer"));
     };
     let weights = decode_weights(w, &[n])?;
-    let acc = accumulator(weights.values, x.vtype, weights.taps(), false)?;
+    let acc = accumulator(&weights, x.vtype, false)?;
     let shape = Shape::Flat(weights.out_channels);
     let op = Op::MatMul(MatMul {
         weights,
@@ -237,7 +267,7 @@ fn lower_conv(d: &ConvDef, x: &Node) -> Result<Lowered> {
     let oh = out_dim(h, padding.top, padding.bottom, kh)?;
     let ow = out_dim(w, padding.left, padding.right, kw)?;
     let zero_pad = pad_mode == PadMode::Zero && !padding.is_none();
-    let acc = accumulator(weights.values, x.vtype, weights.taps(), zero_pad)?;
+    let acc = accumulator(&weights, x.vtype, zero_pad)?;
     let shape = Shape::Map {
         c: weights.out_channels,
         h: oh,
@@ -254,7 +284,7 @@ fn lower_conv(d: &ConvDef, x: &Node) -> Result<Lowered> {
     Ok((op, shape, acc))
 }
 
-fn require_integer_input(x: &Node, op: &str) -> Result<()> {
+pub(super) fn require_integer_input(x: &Node, op: &str) -> Result<()> {
     if x.vtype == ValueType::Bits {
         return Err(ModelError::new(format!(
             "{op} needs integer input (a dense/conv accumulator or integer data), but \"{}\" is binary",

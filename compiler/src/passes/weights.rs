@@ -2,7 +2,7 @@
 //! codebooks (τ-bit indices into a codebook of kernels) and tiles decoded.
 
 use crate::error::{ModelError, Result};
-use crate::format::{DType, TensorDef, WeightsDef};
+use crate::format::{DType, TensorDef, WeightValues, WeightsDef};
 use crate::ir::{Codebook, Tiled, WeightStore, Weights};
 
 /// The weight shape a `weights` object declares, and the field that declares it.
@@ -10,6 +10,7 @@ pub(super) fn declared_shape(w: &WeightsDef) -> Result<(Vec<usize>, &'static str
     match w {
         WeightsDef::Dense { bits, .. } => Ok((bits.shape.clone(), "weights.bits.shape")),
         WeightsDef::Tiled { shape, .. } => Ok((shape.clone(), "weights.shape")),
+        WeightsDef::Int { ints } => Ok((ints.shape.clone(), "weights.ints.shape")),
         WeightsDef::Codebook {
             codebook, indices, ..
         } => {
@@ -96,7 +97,16 @@ pub(super) fn decode_weights(w: &WeightsDef, expected_tail: &[usize]) -> Result<
             ..
         } => decode_codebook(*tau, codebook, indices)?,
         WeightsDef::Tiled { p, tile, alpha, .. } => decode_tiled(*p, tile, alpha, count)?,
+        WeightsDef::Int { ints } => decode_ints(ints)?,
     };
+    if w.values() == WeightValues::Int && !matches!(store, WeightStore::Int(_)) {
+        return Err(ModelError::new(format!(
+            "\"int\" weights are stored one integer each, not as {} bits",
+            w_storage(w)
+        ))
+        .at_field("weights.values")
+        .with_hint("use {\"storage\": \"int\", \"ints\": …}, or values pm1 / zero_one"));
+    }
     Ok(Weights {
         values: w.values(),
         out_channels: dims[0],
@@ -105,6 +115,35 @@ pub(super) fn decode_weights(w: &WeightsDef, expected_tail: &[usize]) -> Result<
         kw,
         store,
     })
+}
+
+/// The `storage` name of a weights object.
+fn w_storage(w: &WeightsDef) -> &'static str {
+    match w {
+        WeightsDef::Dense { .. } => "dense",
+        WeightsDef::Codebook { .. } => "codebook",
+        WeightsDef::Tiled { .. } => "tiled",
+        WeightsDef::Int { .. } => "int",
+    }
+}
+
+/// Integer weights: any integer tensor whose values fit 8 signed bits (the hardware's
+/// multiplier lanes are sized for them).
+fn decode_ints(ints: &TensorDef) -> Result<WeightStore> {
+    let values = ints.to_i64().map_err(|e| e.at_field("weights.ints"))?;
+    let out: Vec<i8> = values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            i8::try_from(v).map_err(|_| {
+                ModelError::new(format!(
+                    "weight {i} (row-major) is {v}; integer weights must lie in [-128, 127]"
+                ))
+                .at_field("weights.ints")
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(WeightStore::Int(out))
 }
 
 fn decode_codebook(tau: u32, codebook: &TensorDef, indices: &TensorDef) -> Result<WeightStore> {

@@ -8,7 +8,10 @@ use crate::format::{
     WeightValues, WeightsDef,
 };
 use rand::{Rng, SeedableRng};
+
+mod stream;
 use rand_chacha::ChaCha8Rng;
+pub use stream::Branch;
 
 /// How a builder stores a layer's weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,6 +202,9 @@ impl Builder {
         self.expect_no_scale();
         let n: usize = shape.iter().product();
         let storage = std::mem::replace(&mut self.storage, Storage::Dense);
+        if values == WeightValues::Int {
+            return self.int_weights(shape);
+        }
         let (def, bools) = match storage {
             Storage::Dense => {
                 let bools: Vec<bool> = (0..n).map(|_| self.rng.gen()).collect();
@@ -264,6 +270,7 @@ impl Builder {
             .map(|&b| match values {
                 WeightValues::Pm1 => 2 * b as i64 - 1,
                 WeightValues::ZeroOne => b as i64,
+                WeightValues::Int => unreachable!("integer weights returned above"),
             })
             .collect();
         (def, ints)

@@ -8,11 +8,13 @@
 mod archs;
 mod builder;
 mod knobs;
+mod residual;
 
 use crate::format::ModelFile;
 use archs::*;
-pub use builder::{Builder, Storage};
+pub use builder::{Branch, Builder, Storage};
 pub use knobs::{Knob, Knobs};
+use residual::{resnet20, resnet_mini};
 
 /// A preset: its name, a one-line description, and its generator.
 pub struct Preset {
@@ -98,6 +100,21 @@ pub const PRESETS: &[Preset] = &[
                       α folded by binarize epilogues",
         build: cnv_tiled,
         knobs: &[Knob::Repeats],
+    },
+    Preset {
+        name: "resnet-mini",
+        description: "residual binary network for 1x28x28 uint8 input: int8 stem, an identity \
+                      and a downsampling Bi-Real block (8-bit stream, RPReLU), int8 head",
+        build: resnet_mini,
+        knobs: &[],
+    },
+    Preset {
+        name: "resnet20",
+        description: "Bi-Real / ReActNet-style binary ResNet-20 for 3x32x32 uint8 input: \
+                      int8 stem, 9 blocks of binary 3x3 convs (16-32-64), 8-bit stream, \
+                      int8 head",
+        build: resnet20,
+        knobs: &[],
     },
 ];
 

@@ -77,6 +77,9 @@ pub(super) fn chain(graph: &Graph) -> Result<Vec<Step>> {
         match &graph.node(next).op {
             Op::Flatten => steps.push(Step::Flatten),
             Op::MaxPool(p) if p.stride == p.kernel => steps.push(Step::Pool(next, None)),
+            Op::MatMul(m) if m.weights.is_int() => {
+                return Err(unsupported(graph, next, "a layer with integer weights"))
+            }
             Op::MatMul(_) => match users(next)[..] {
                 [t] if matches!(graph.node(t).op, Op::Threshold(_)) => {
                     steps.push(Step::Matrix(next, Some(t)));

@@ -75,6 +75,7 @@ fn lane_of(binary: bool, mm: &MatMul) -> Lane {
         (true, WeightValues::ZeroOne, true) => Lane::AndMasked,
         (false, WeightValues::Pm1, _) => Lane::AddSub,
         (false, WeightValues::ZeroOne, _) => Lane::AddZero,
+        (_, WeightValues::Int, _) => unreachable!("`chain` refuses integer weights"),
     }
 }
 

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod naive;
+mod residual;
+pub use residual::random_residual_model;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -7,8 +7,8 @@
 
 use std::collections::HashMap;
 use xnorc_compiler::format::{
-    Arithmetic, InputType, ModelFile, OpDef, PadMode, PaddingDef, StepDef, TensorDef, WeightValues,
-    WeightsDef,
+    AddDef, AffineDef, Arithmetic, InputType, ModelFile, OpDef, PadMode, PaddingDef, StepDef,
+    SumPoolDef, TensorDef, WeightValues, WeightsDef,
 };
 
 /// A node's value for one frame: logical C,H,W order.
@@ -36,6 +36,7 @@ fn f64s(t: &TensorDef, n: usize) -> Vec<f64> {
 /// definitions: codebook kernel (o, c) is entry indices[o][c]; tiled weight f is tile[f mod L].
 fn weight_values(w: &WeightsDef) -> (Vec<usize>, Vec<i64>) {
     let (values, shape, bits): (_, Vec<usize>, Vec<bool>) = match w {
+        WeightsDef::Int { ints } => return (ints.shape.clone(), ints.to_i64().unwrap()),
         WeightsDef::Dense { values, bits } => {
             let b = bits.to_bits().unwrap();
             (
@@ -104,6 +105,7 @@ fn weight_values(w: &WeightsDef) -> (Vec<usize>, Vec<i64>) {
         .map(|&bit| match values {
             WeightValues::Pm1 => 2 * bit as i64 - 1,
             WeightValues::ZeroOne => bit as i64,
+            WeightValues::Int => panic!("int values with bit storage pass no validation"),
         })
         .collect();
     (shape, v)
@@ -148,7 +150,12 @@ pub fn eval_all(model: &ModelFile, input: &[i64]) -> HashMap<String, Value> {
                 continue;
             }
             let x = node.inputs.first().map(|i| done[i].clone());
-            let value = eval_node(&node.op, x, input);
+            let value = match &node.op {
+                OpDef::Add(d) => add(d, x.unwrap(), &done[&node.inputs[1]]),
+                OpDef::Affine(d) => affine(d, x.unwrap()),
+                OpDef::SumPool(d) => sumpool(d, x.unwrap()),
+                op => eval_node(op, x, input),
+            };
             done.insert(node.name.clone(), value);
         }
     }
@@ -380,6 +387,7 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
                 ..x
             }
         }
+        OpDef::Add(_) | OpDef::Affine(_) | OpDef::SumPool(_) => unreachable!("see eval_all"),
         OpDef::Output(d) => {
             let x = x.unwrap();
             let n = x.v.len();
@@ -400,6 +408,109 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
                 scaled: None,
             }
         }
+    }
+}
+
+/// `v` clipped to a signed `bits`-wide register, by comparison with its two ends.
+fn saturate(v: i128, bits: Option<u32>) -> i64 {
+    let Some(b) = bits else {
+        return i64::try_from(v).unwrap();
+    };
+    let top = 2i128.pow(b - 1) - 1;
+    let bottom = -(2i128.pow(b - 1));
+    (if v > top {
+        top
+    } else if v < bottom {
+        bottom
+    } else {
+        v
+    }) as i64
+}
+
+/// The per-channel parameter of channel `c`, or `default` when absent ([1] broadcasts).
+fn param(t: Option<&TensorDef>, c: usize, default: i64) -> i64 {
+    match t {
+        None => default,
+        Some(t) => {
+            let v = t.to_i64().unwrap();
+            if v.len() == 1 {
+                v[0]
+            } else {
+                v[c]
+            }
+        }
+    }
+}
+
+/// Channel of logical element `i` of a value.
+fn channel(x: &Value, i: usize) -> usize {
+    if x.dims.len() == 1 {
+        i
+    } else {
+        i / (x.dims[1] * x.dims[2])
+    }
+}
+
+/// `add`: a·2^sa + b·2^sb in i128, then clipped.
+fn add(d: &AddDef, a: Value, b: &Value) -> Value {
+    let shift = d.shift.clone().unwrap_or(vec![0, 0]);
+    let v =
+        a.v.iter()
+            .zip(&b.v)
+            .map(|(&a, &b)| {
+                let sum = a as i128 * 2i128.pow(shift[0]) + b as i128 * 2i128.pow(shift[1]);
+                saturate(sum, d.bits)
+            })
+            .collect();
+    Value { v, ..a }
+}
+
+/// `affine`: the formula of docs/semantics.md in i128, floor division by 2^shift.
+fn affine(d: &AffineDef, x: Value) -> Value {
+    let v = (0..x.v.len())
+        .map(|i| {
+            let c = channel(&x, i);
+            let mul = param(Some(&d.mul), c, 0) as i128;
+            let t = x.v[i] as i128 + param(d.pre.as_ref(), c, 0) as i128;
+            let m = if t < 0 {
+                param(d.neg_mul.as_ref(), c, mul as i64) as i128
+            } else {
+                mul
+            };
+            let u = m * t + param(d.bias.as_ref(), c, 0) as i128;
+            saturate(u.div_euclid(2i128.pow(d.shift)), d.bits)
+        })
+        .collect();
+    Value { v, ..x }
+}
+
+/// `sumpool`: window sums over the logical C, H, W map (the whole map when global).
+fn sumpool(d: &SumPoolDef, x: Value) -> Value {
+    let (c, h, w) = (x.dims[0], x.dims[1], x.dims[2]);
+    let (kh, kw, s) = match d.kernel {
+        Some(k) => (k, k, d.stride.unwrap_or(k)),
+        None => (h, w, 1),
+    };
+    let (oh, ow) = ((h - kh) / s + 1, (w - kw) / s + 1);
+    let mut v = Vec::new();
+    for ch in 0..c {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut sum = 0i64;
+                for y in oy * s..oy * s + kh {
+                    for xx in ox * s..ox * s + kw {
+                        sum += x.v[(ch * h + y) * w + xx];
+                    }
+                }
+                v.push(sum);
+            }
+        }
+    }
+    Value {
+        dims: vec![c, oh, ow],
+        binary: false,
+        v,
+        scaled: None,
     }
 }
 

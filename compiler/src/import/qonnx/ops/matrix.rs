@@ -206,6 +206,7 @@ impl Importer {
                     match split.values {
                         WeightValues::Pm1 => 2 * b - 1,
                         WeightValues::ZeroOne => b,
+                        WeightValues::Int => unreachable!("the importer splits binary weights"),
                     }
                 })
                 .sum();
