@@ -449,3 +449,75 @@ fn codebook_compute_is_chosen_per_layer_and_recorded_in_the_plan() {
         "the rule shared a layer whose indices are in logic"
     );
 }
+
+/// A residual network goes through inspect and simulate like a plain one (its inspect figures
+/// derived by hand), is written as a version-2 file, and the hardware commands refuse it with
+/// the node they cannot build, exit 2, writing nothing.
+#[test]
+fn residual_models_simulate_and_hardware_refuses_them_cleanly() {
+    let dir = tmp();
+    let model = dir.path().join("r.xnm");
+    let x = dir.path().join("x.npy");
+    let y = dir.path().join("y.npy");
+    ok(&[
+        "random-model",
+        "--arch",
+        "resnet-mini",
+        "--seed",
+        "1",
+        "-o",
+        s(&model),
+    ]);
+    let text = std::fs::read_to_string(&model).unwrap();
+    assert!(
+        text.contains("\"version\": 2"),
+        "a residual model is version 2"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&["inspect", s(&model), "--json"])).unwrap();
+    let nodes = json["nodes"].as_array().unwrap();
+    let by_name = |n: &str| nodes.iter().find(|v| v["name"] == n).unwrap();
+    // The stem: 16 int8 3x3 filters over 1 channel, stride 2 → 16x14x14, 9 taps per output.
+    assert_eq!(by_name("stem")["macs"], 16 * 14 * 14 * 9);
+    assert_eq!(by_name("stem")["weight_bits"], 16 * 9);
+    assert_eq!(by_name("stem")["stored_weight_bits"], 16 * 9 * 8);
+    // Saturated to 8 signed bits.
+    assert_eq!(by_name("block1_add")["value_bits"], 8);
+    ok(&[
+        "random-input",
+        s(&model),
+        "-n",
+        "20",
+        "--seed",
+        "3",
+        "-o",
+        s(&x),
+    ]);
+    let dump = dir.path().join("dump");
+    ok(&[
+        "simulate",
+        s(&model),
+        "--input",
+        s(&x),
+        "--output",
+        s(&y),
+        "--dump",
+        s(&dump),
+        "--dump-frames",
+        "1",
+    ]);
+    assert_eq!(NpyArray::read(&y).unwrap().shape, vec![20, 10]);
+    let add = NpyArray::read(&dump.join("14_block2_add.npy")).unwrap();
+    assert_eq!(add.shape, vec![1, 32, 7, 7]);
+    assert!(add
+        .to_i64()
+        .unwrap()
+        .iter()
+        .all(|v| (-128..=127).contains(v)));
+    let out = dir.path().join("hw");
+    bad(
+        &["compile", s(&model), "-o", s(&out)],
+        "node \"stem\": a layer with integer weights is not supported by the hardware generator",
+    );
+    assert!(!out.exists(), "no partial output");
+}

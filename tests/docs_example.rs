@@ -35,6 +35,22 @@ fn sub_bit_example_from_the_docs() {
     assert_eq!(r.argmax, vec![0]);
 }
 
+#[test]
+fn residual_example_from_the_docs() {
+    let model = example("residual-example");
+    let sim = Simulator::new(passes::lower(&model).unwrap()).unwrap();
+    let r = sim.run(Frames::I8(&[5, -3, 2, 7])).unwrap();
+    assert_eq!(r.scores, vec![24, -16]);
+    assert_eq!(r.argmax, vec![0]);
+    // Saturation is what made 10 a 7 in `r`: the derivation's middle step.
+    let trace = sim.trace(Frames::I8(&[5, -3, 2, 7])).unwrap();
+    let r_node = trace
+        .iter()
+        .find(|v| sim.graph().node(v.node).name == "r")
+        .unwrap();
+    assert_eq!(r_node.values, vec![-4, 6, 7, -3]);
+}
+
 /// docs/uart-protocol.md's worked figures for the bundled TFC are the link's.
 #[test]
 fn uart_example_from_the_docs() {

@@ -43,6 +43,7 @@ fn the_unbroken_bases_load() {
         "valid_conv.xnm",
         "valid_codebook.xnm",
         "valid_tiled.xnm",
+        "valid_residual.xnm",
     ] {
         load_graph(&dir.join(name)).unwrap_or_else(|e| panic!("{e}"));
     }

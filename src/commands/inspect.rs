@@ -66,13 +66,19 @@ pub fn run(model: &Path, json: bool) -> Result<(), CliError> {
             n.detail
         );
     }
+    // Sub-bit storage makes a model smaller than one bit per weight; integer layers larger.
+    let ratio = r.total_dense_weight_bits as f64 / r.total_weight_bits.max(1) as f64;
+    let comparison = if ratio >= 1.0 {
+        format!("{ratio:.2}x smaller than")
+    } else {
+        format!("{:.2}x larger than", 1.0 / ratio)
+    };
     println!(
-        "total: {} weight bits stored ({:.1} KiB), {:.3} bit/weight: {:.2}x smaller than the \
-         {} bits of dense binary weights; {} MACs per frame",
+        "total: {} weight bits stored ({:.1} KiB), {:.3} bit/weight: {comparison} the {} bits \
+         of one bit per weight; {} MACs per frame",
         r.total_weight_bits,
         r.total_weight_bits as f64 / 8192.0,
         r.bits_per_weight,
-        r.total_dense_weight_bits as f64 / r.total_weight_bits.max(1) as f64,
         r.total_dense_weight_bits,
         r.total_macs
     );
