@@ -72,6 +72,36 @@ fn run(
     module: &str,
     params: Vec<(&str, Param)>,
     images: &[(&str, String)],
+    widths: (usize, usize),
+    input: &[Beat],
+    outputs: usize,
+) -> Vec<Beat> {
+    let mut files = xnorc_rtl::library::files_for([module]);
+    for (name, text) in images {
+        files.push((name.to_string(), text.clone()));
+    }
+    run_design(module, params, files, widths, input, outputs)
+}
+
+/// Runs `wrapper`, the Verilog of a module `tb_wrapped` with the single-stream ports of
+/// [`run`] that connects library modules `uses` (a fork and its join, say).
+fn run_wrapped(
+    wrapper: &str,
+    uses: &[&str],
+    widths: (usize, usize),
+    input: &[Beat],
+    outputs: usize,
+) -> Vec<Beat> {
+    let mut files = xnorc_rtl::library::files_for(uses.iter().copied());
+    files.push(("tb_wrapped.v".into(), wrapper.to_string()));
+    run_design("tb_wrapped", Vec::new(), files, widths, input, outputs)
+}
+
+/// Runs `module` (with `params`) among `files` under Verilator: the harness of [`run`].
+fn run_design(
+    module: &str,
+    params: Vec<(&str, Param)>,
+    mut files: Vec<(String, String)>,
     (in_width, out_width): (usize, usize),
     input: &[Beat],
     outputs: usize,
@@ -104,7 +134,6 @@ fn run(
         params: params.into_iter().map(|(p, v)| (p.into(), v)).collect(),
         ports: ports.iter().map(|p| (p.to_string(), r(*p))).collect(),
     });
-    let mut files = xnorc_rtl::library::files_for([module]);
     files.push((
         "tb_top.v".into(),
         format!(
@@ -112,9 +141,6 @@ fn run(
             top.render()
         ),
     ));
-    for (name, text) in images {
-        files.push((name.to_string(), text.clone()));
-    }
     for (name, text) in &files {
         std::fs::write(dir.path().join(name), text).unwrap();
     }
@@ -857,11 +883,180 @@ fn gearboxes_carry_frames_through_bytes() {
     assert_eq!(bytes_out, bytes);
 }
 
+/// A residual block's skeleton: the input forks to an `xnorc_affine` path and a shortcut of
+/// `fifos` FIFOs of `depth` beats, joined by `xnorc_add` — random signed maps, per-channel
+/// parameters of both signs (PReLU slopes, shifts before the multiply, biases), saturation on
+/// both ops, under random stalls and backpressure, against the formulas of docs/semantics.md
+/// written out here.
+fn residual_block_case(seed: u64, fifos: usize, depth: usize) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (c, elems, pixels, frames) = (6, 2, 10, 2);
+    let (in_bits, param_bits, acc_bits, shift) = (6, 6, 20, 3);
+    let (aff_bits, out_bits, sum_bits) = (5usize, 6usize, 9usize);
+    let per_channel = |rng: &mut ChaCha8Rng, lo: i64, hi: i64| -> Vec<i64> {
+        (0..c).map(|_| rng.gen_range(lo..=hi)).collect()
+    };
+    let mul = per_channel(&mut rng, -20, 20);
+    let neg_mul = per_channel(&mut rng, -20, 20);
+    let pre = per_channel(&mut rng, -8, 8);
+    let bias = per_channel(&mut rng, -64, 64);
+    let clamp = |v: i64, bits: usize| v.clamp(-(1 << (bits - 1)), (1 << (bits - 1)) - 1);
+    let x: Vec<i64> = (0..frames * pixels * c)
+        .map(|_| rng.gen_range(-32..32))
+        .collect();
+    let want_values: Vec<i64> = x
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let ch = i % c;
+            let t = v + pre[ch];
+            let u = if t >= 0 { mul[ch] } else { neg_mul[ch] } * t + bias[ch];
+            // Floor division by 2^shift, written as such.
+            let y = clamp(u.div_euclid(1 << shift), aff_bits);
+            clamp(2 * y + v, out_bits)
+        })
+        .collect();
+    let beats = |values: &[i64], bits: usize| -> Vec<Beat> {
+        values
+            .chunks(elems)
+            .map(|e| e.iter().flat_map(|&v| bits_of(v, bits)).collect())
+            .collect()
+    };
+    let mut m = Module::new("tb_wrapped");
+    for (name, width) in [("clk", 1), ("rst", 1), ("in_valid", 1), ("out_ready", 1)] {
+        m.input(name, width);
+    }
+    m.input("in_data", elems * in_bits);
+    m.output("in_ready", 1);
+    m.output("out_valid", 1);
+    m.output("out_data", elems * out_bits);
+    let stream = |m: &mut Module, name: &str, width: usize| {
+        m.wire(&format!("{name}_valid"), 1);
+        m.wire(&format!("{name}_ready"), 1);
+        m.wire(&format!("{name}_data"), width);
+    };
+    stream(&mut m, "main", elems * in_bits);
+    stream(&mut m, "short", elems * in_bits);
+    stream(&mut m, "scaled", elems * aff_bits);
+    for f in 0..fifos {
+        stream(&mut m, &format!("delayed{f}"), elems * in_bits);
+    }
+    let ports = |pairs: &[(&str, &str)]| -> Vec<(String, xnorc_rtl::verilog::Expr)> {
+        pairs.iter().map(|(p, w)| (p.to_string(), r(*w))).collect()
+    };
+    let link = |port: &str, wire: &str| -> Vec<(String, String)> {
+        ["valid", "ready", "data"]
+            .iter()
+            .map(|k| (format!("{port}_{k}"), format!("{wire}_{k}")))
+            .collect()
+    };
+    let instance =
+        |module: &str, name: &str, params: Vec<(&str, Param)>, links: Vec<(String, String)>| {
+            let mut all: Vec<(&str, &str)> = vec![("clk", "clk"), ("rst", "rst")];
+            all.extend(links.iter().map(|(p, w)| (p.as_str(), w.as_str())));
+            Instance {
+                module: module.into(),
+                name: name.into(),
+                comment: Vec::new(),
+                params: params.into_iter().map(|(p, v)| (p.into(), v)).collect(),
+                ports: ports(&all),
+            }
+        };
+    let i = |v: usize| Param::int(v);
+    m.instance(instance(
+        "xnorc_fork",
+        "duplicate",
+        vec![("WIDTH", i(elems * in_bits))],
+        [
+            link("in", "in"),
+            link("out0", "main"),
+            link("out1", "short"),
+        ]
+        .concat(),
+    ));
+    m.instance(instance(
+        "xnorc_affine",
+        "rescale",
+        vec![
+            ("C", i(c)),
+            ("ELEMS", i(elems)),
+            ("IN_BITS", i(in_bits)),
+            ("IN_SIGNED", Param::flag(true)),
+            ("OUT_BITS", i(aff_bits)),
+            ("SATURATE", Param::flag(true)),
+            ("PARAM_BITS", i(param_bits)),
+            ("ACC_BITS", i(acc_bits)),
+            ("SHIFT", i(shift)),
+            ("MUL", Param::Fields(param_bits, mul.clone())),
+            ("NEG_MUL", Param::Fields(param_bits, neg_mul.clone())),
+            ("PRE", Param::Fields(acc_bits, pre.clone())),
+            ("BIAS", Param::Fields(acc_bits, bias.clone())),
+        ],
+        [link("in", "main"), link("out", "scaled")].concat(),
+    ));
+    for f in 0..fifos {
+        let from = if f == 0 {
+            "short".to_string()
+        } else {
+            format!("delayed{}", f - 1)
+        };
+        m.instance(instance(
+            "xnorc_fifo",
+            &format!("shortcut{f}"),
+            vec![("WIDTH", i(elems * in_bits)), ("DEPTH", i(depth))],
+            [link("in", &from), link("out", &format!("delayed{f}"))].concat(),
+        ));
+    }
+    let delayed = format!("delayed{}", fifos - 1);
+    m.instance(instance(
+        "xnorc_add",
+        "merge",
+        vec![
+            ("ELEMS", i(elems)),
+            ("A_BITS", i(aff_bits)),
+            ("B_BITS", i(in_bits)),
+            ("SHIFT_A", i(1)),
+            ("SUM_BITS", i(sum_bits)),
+            ("OUT_BITS", i(out_bits)),
+            ("SATURATE", Param::flag(true)),
+        ],
+        [link("a", "scaled"), link("b", &delayed), link("out", "out")].concat(),
+    ));
+    let wrapper = format!(
+        "`default_nettype none\n{}`default_nettype wire\n",
+        m.render()
+    );
+    let input = beats(&x, in_bits);
+    let want = beats(&want_values, out_bits);
+    let out = run_wrapped(
+        &wrapper,
+        &["xnorc_fork", "xnorc_affine", "xnorc_fifo", "xnorc_add"],
+        (elems * in_bits, elems * out_bits),
+        &input,
+        want.len(),
+    );
+    let got: Vec<i64> = out
+        .iter()
+        .flat_map(|b| (0..elems).map(move |e| value_of(field(b, e, out_bits), true)))
+        .collect();
+    assert_eq!(got, want_values, "{fifos} FIFOs of {depth} on the shortcut");
+}
+
+#[test]
+fn fork_affine_and_add_join_a_residual_block() {
+    // A one-beat shortcut that is often full (the fork must wait for it), and a slower
+    // two-FIFO shortcut (the join must wait for it while the affine's beat is ready).
+    residual_block_case(20, 1, 1);
+    residual_block_case(21, 2, 4);
+}
+
 #[test]
 fn parameter_limits_stop_elaboration() {
     require_tool("verilator");
-    // A window generator whose line buffer is not a power of two, and an MVU whose weight word
-    // does not hold PE·SIMD bits: each module's own check names the problem.
+    // A window generator whose line buffer is not a power of two, an MVU whose weight word
+    // does not hold PE·SIMD bits, a join whose sum register cannot hold a shifted operand and
+    // an affine whose arithmetic is narrower than its input: each module's own check names
+    // the problem.
     for (module, params, message) in [
         (
             "xnorc_swg",
@@ -872,6 +1067,16 @@ fn parameter_limits_stop_elaboration() {
             "xnorc_mvu",
             "#(.PE(2), .SIMD(2), .WEIGHT_WORD(3), .WEIGHTS_FILE(\"w.hex\"), .OUT_BITS(2))",
             "WEIGHT_WORD must be",
+        ),
+        (
+            "xnorc_add",
+            "#(.A_BITS(8), .SHIFT_A(2), .SUM_BITS(10))",
+            "needs SUM_BITS > A_BITS + SHIFT_A",
+        ),
+        (
+            "xnorc_affine",
+            "#(.IN_BITS(8), .ACC_BITS(8))",
+            "IN_BITS < ACC_BITS",
         ),
     ] {
         let dir = tempfile::tempdir().unwrap();

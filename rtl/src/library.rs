@@ -32,6 +32,9 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../lib/xnorc_split_threshold.v"),
     ),
     ("xnorc_scores.v", include_str!("../lib/xnorc_scores.v")),
+    ("xnorc_fork.v", include_str!("../lib/xnorc_fork.v")),
+    ("xnorc_affine.v", include_str!("../lib/xnorc_affine.v")),
+    ("xnorc_add.v", include_str!("../lib/xnorc_add.v")),
     (
         "xnorc_bytes_to_beats.v",
         include_str!("../lib/xnorc_bytes_to_beats.v"),
