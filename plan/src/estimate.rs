@@ -247,6 +247,41 @@ fn stage_logic(s: &Stage, family: Family) -> (usize, usize) {
             let bits = sc.classes * (sc.score_bits as usize + bits_for(sc.classes));
             (0, (1.7 * bits as f64) as usize)
         }
+        // First principles, not yet measured (issue 20). Per element: the adders (pre, bias),
+        // the sign multiplexer and the clamp, plus the multiplier where the family has no hard
+        // one (an array of multiplier × product bits); per channel block, the parameters'
+        // multiplexer (parameters are constants indexed by the block counter).
+        StageKind::Affine(a) => {
+            let (acc, param) = (a.acc_bits as usize, a.param_bits as usize);
+            let blocks = a.c / s.input.elems;
+            let multiplier = match family {
+                Family::Ecp5 => 0,
+                Family::Ice40 => param * acc,
+            };
+            let parameters = if blocks > 1 {
+                (2 * param + 2 * acc) * blocks.div_ceil(4)
+            } else {
+                0
+            };
+            let per_element = 3 * acc + s.output.bits as usize + multiplier + parameters;
+            (0, s.input.elems * per_element)
+        }
+        // A compare per element and level, and the thresholds' multiplexer per channel block.
+        StageKind::Threshold(t) => {
+            let blocks = t.c / s.input.elems;
+            let compare = s.input.bits as usize + 1;
+            let parameters = if blocks > 1 {
+                s.input.bits as usize * blocks.div_ceil(4)
+            } else {
+                0
+            };
+            (0, s.input.elems * t.levels * (compare + parameters))
+        }
+        // The sum and its clamp per element.
+        StageKind::Add(a) => (
+            0,
+            s.input.elems * (a.sum_bits as usize + s.output.bits as usize),
+        ),
     }
 }
 

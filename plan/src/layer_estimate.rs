@@ -131,6 +131,10 @@ fn stage_ffs(s: &Stage, c: &Component) -> usize {
                 + 2 * (bits_for(g.h) + bits_for(g.w) + bits_for(g.kh * g.kw) + bits_for(g.cb))
         }
         (StageKind::Pool(p), _) => out + 2 * (bits_for(p.h) + bits_for(p.w)),
+        // The output register and the channel-block counter.
+        (StageKind::Affine(a), _) => out + 1 + bits_for(a.c),
+        (StageKind::Threshold(t), _) => out + 1 + bits_for(t.c),
+        (StageKind::Add(_), _) => out + 1,
         // The counters per channel and kernel, the output register.
         (StageKind::Responses(r), _) => {
             r.simd * r.entries * r.response_bits as usize + out + CONTROL_FFS
@@ -153,10 +157,17 @@ fn stage_ffs(s: &Stage, c: &Component) -> usize {
 /// Hard multipliers of a stage: yosys maps an ECP5 window generator's address arithmetic
 /// (slot × row words, column × channel blocks) to two MULT18X18Ds (measured on every ECP5
 /// window generator but a 1×1 one over a 7×7 map); on iCE40 no window generator measured
-/// (all-ops' small maps) took an SB_MAC16. No other library module multiplies.
+/// (all-ops' small maps) took an SB_MAC16. An affine multiplies each element.
 fn stage_dsps(family: Family, s: &Stage) -> usize {
     match (family, &s.kind) {
         (Family::Ecp5, StageKind::Swg(_)) => 2,
+        // One multiplier per element: a MULT18X18D takes 18×18 bits (first principles, not
+        // yet measured).
+        (Family::Ecp5, StageKind::Affine(a)) => {
+            s.input.elems
+                * (a.acc_bits as usize).div_ceil(18)
+                * (a.param_bits as usize).div_ceil(18)
+        }
         _ => 0,
     }
 }
@@ -170,6 +181,10 @@ fn kind_name(s: Option<&Stage>, c: &Component) -> &'static str {
         (Some(StageKind::SplitThreshold(_)), _) => "split_threshold",
         (Some(StageKind::Pool(_)), _) => "pool",
         (Some(StageKind::Scores(_)), _) => "scores",
+        (Some(StageKind::Affine(_)), _) => "affine",
+        (Some(StageKind::Threshold(_)), _) => "threshold",
+        (Some(StageKind::Add(_)), _) => "add",
+        (None, Component::Fork) => "fork",
         (None, Component::Fifo { .. }) => "fifo",
         (None, Component::DwcUp { .. }) => "dwc_up",
         (None, _) => "dwc_down",

@@ -42,7 +42,8 @@ pub use load::build_plan;
 pub use pipeline::{tree_registers, HardwarePlan};
 pub use report::PlanReport;
 pub use stage::{
-    CodebookDecode, Mvu, MvuOutput, Pool, Responses, ScoresStage, Stage, StageKind, Swg,
+    AddStage, AffineStage, CodebookDecode, Mvu, MvuOutput, Pool, Responses, ScoresStage, Stage,
+    StageKind, Swg, ThresholdStage,
 };
 pub use stages::{plan, plan_from_stages, plan_stages};
 pub use stream::{stream_to_logical, Stream};

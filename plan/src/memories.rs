@@ -14,7 +14,7 @@
 pub use crate::folding::BufferStyle;
 use crate::folding::{MemoryStyle, IBUF_LOGIC_BITS};
 use crate::pipeline::HardwarePlan;
-use crate::schedule::Component;
+use crate::schedule::{Component, Source};
 use crate::stage::{MvuOutput, Stage, StageKind};
 use serde::Serialize;
 
@@ -203,7 +203,11 @@ pub fn stage_memories(
                 Placement::Rom(MemoryStyle::Lut),
             ));
         }
-        StageKind::Scores(_) => {}
+        // Their parameters are constants in the logic.
+        StageKind::Scores(_)
+        | StageKind::Affine(_)
+        | StageKind::Threshold(_)
+        | StageKind::Add(_) => {}
     }
     out
 }
@@ -214,13 +218,31 @@ pub fn scores_beat_bits(classes: usize, score_bits: u32) -> usize {
     classes * score_bits as usize + index_bits
 }
 
-/// Widths of every link of the pipeline (link i feeds component i; the last link is the
-/// core's output).
+/// Widths of every link of the pipeline: entry i is component i's input (port 0), the last
+/// entry the core's output.
 pub fn link_widths(plan: &HardwarePlan) -> Vec<usize> {
-    let mut widths = vec![plan.stages[0].input.width()];
-    let mut w = widths[0];
-    for c in &plan.pipeline {
-        w = match (c.stage(), *c) {
+    let outputs = output_widths(plan);
+    let mut widths: Vec<usize> = (0..plan.pipeline.len())
+        .map(|i| input_width(plan, &outputs, i))
+        .collect();
+    widths.push(*outputs.last().expect("a pipeline has components"));
+    widths
+}
+
+/// The width of component `i`'s input port 0, given every component's output width.
+fn input_width(plan: &HardwarePlan, outputs: &[usize], i: usize) -> usize {
+    match plan.sources[i][0] {
+        Source::Input => plan.stages[0].input.width(),
+        Source::Component { index, .. } => outputs[index],
+    }
+}
+
+/// Bits of each component's output beat (both outputs of a fork are its input's).
+pub fn output_widths(plan: &HardwarePlan) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::with_capacity(plan.pipeline.len());
+    for (i, c) in plan.pipeline.iter().enumerate() {
+        let w = input_width(plan, &out, i);
+        out.push(match (c.stage(), *c) {
             (Some(stage), _) => {
                 let s = &plan.stages[stage];
                 match &s.kind {
@@ -231,10 +253,9 @@ pub fn link_widths(plan: &HardwarePlan) -> Vec<usize> {
             (None, Component::DwcUp { ratio }) => w * ratio,
             (None, Component::DwcDown { ratio }) => w / ratio,
             (None, _) => w,
-        };
-        widths.push(w);
+        });
     }
-    widths
+    out
 }
 
 /// Every memory of the plan's core, in pipeline order.
@@ -257,7 +278,7 @@ pub fn plan_memories(plan: &HardwarePlan) -> Vec<Memory> {
                     placement: Placement::Buffer(style),
                 });
             }
-            Component::DwcUp { .. } | Component::DwcDown { .. } => {}
+            Component::DwcUp { .. } | Component::DwcDown { .. } | Component::Fork => {}
             Component::Mvu { stage, queue, .. } => {
                 let s = &plan.stages[stage];
                 out.extend(stage_memories(s, &plan.buffer_styles));
@@ -274,7 +295,9 @@ pub fn plan_memories(plan: &HardwarePlan) -> Vec<Memory> {
             | Component::Responses { stage, .. }
             | Component::SplitThreshold { stage, .. }
             | Component::Pool { stage, .. }
-            | Component::Scores { stage, .. } => {
+            | Component::Scores { stage, .. }
+            | Component::Elementwise { stage }
+            | Component::Add { stage } => {
                 out.extend(stage_memories(&plan.stages[stage], &plan.buffer_styles));
             }
         }

@@ -19,6 +19,10 @@ pub struct HardwarePlan {
     pub stages: Vec<Stage>,
     /// The core's components in stream order: FIFOs, width converters and the stages.
     pub pipeline: Vec<Component>,
+    /// Per component, where each input port reads from: a chain (each component reads the one
+    /// before) unless the model forks and joins (then shown in plan.json).
+    #[serde(skip_serializing_if = "crate::schedule::is_chain")]
+    pub sources: Vec<Vec<crate::schedule::Source>>,
     /// Cycles from a frame's first input beat to its output beat (idle pipeline).
     pub latency_cycles: u64,
     /// Cycles per frame at steady state.
@@ -33,6 +37,18 @@ pub struct HardwarePlan {
     /// (C, H, W) order: maps stream pixel by pixel, channels innermost.
     #[serde(skip)]
     pub input_order: Vec<usize>,
+}
+
+impl HardwarePlan {
+    /// The cycle model's stall-free run of `frames` frames through this plan's pipeline.
+    pub fn simulate(&self, frames: usize) -> crate::schedule::Timing {
+        crate::schedule::simulate_graph(
+            &self.pipeline,
+            &self.sources,
+            self.stages[0].input.beats,
+            frames,
+        )
+    }
 }
 
 /// Pipeline registers of a SIMD-input adder tree with a register every `every` levels.
@@ -121,6 +137,8 @@ pub fn components(
                 stage: i,
                 depth: scores_depth(sc.classes),
             },
+            StageKind::Affine(_) | StageKind::Threshold(_) => Component::Elementwise { stage: i },
+            StageKind::Add(_) => Component::Add { stage: i },
         });
     }
     out

@@ -154,6 +154,35 @@ pub enum StageDetail<'a> {
         /// Bits per score.
         score_bits: u32,
     },
+    /// The residual stream's affine.
+    Affine {
+        /// The input's left shift (an accumulator's domain).
+        in_shift: u32,
+        /// The right shift.
+        shift: u32,
+        /// Saturating width, if any.
+        saturate: Option<u32>,
+        /// Multiplier bits.
+        multiplier_bits: u32,
+        /// Bits of the products.
+        accumulator_bits: u32,
+        /// With a PReLU slope (the multipliers differ by sign).
+        piecewise: bool,
+    },
+    /// Thresholds on an integer stream.
+    Threshold {
+        /// Thresholds per channel.
+        levels: usize,
+    },
+    /// The join of two streams.
+    Add {
+        /// Left shifts of the operands.
+        shift: [u32; 2],
+        /// Saturating width, if any.
+        saturate: Option<u32>,
+        /// Bits of the exact sum.
+        sum_bits: u32,
+    },
 }
 
 impl<'a> PlanReport<'a> {
@@ -262,6 +291,20 @@ impl<'a> StageDetail<'a> {
             StageKind::Scores(sc) => StageDetail::Scores {
                 classes: sc.classes,
                 score_bits: sc.score_bits,
+            },
+            StageKind::Affine(a) => StageDetail::Affine {
+                in_shift: a.in_shift,
+                shift: a.shift,
+                saturate: a.saturate,
+                multiplier_bits: a.param_bits,
+                accumulator_bits: a.acc_bits,
+                piecewise: a.mul != a.neg_mul,
+            },
+            StageKind::Threshold(t) => StageDetail::Threshold { levels: t.levels },
+            StageKind::Add(a) => StageDetail::Add {
+                shift: a.shift,
+                saturate: a.saturate,
+                sum_bits: a.sum_bits,
             },
         }
     }

@@ -255,6 +255,70 @@ pub struct Pool {
     pub minimum: Vec<bool>,
 }
 
+/// The residual stream's per-channel affine (the model's `affine`, docs/semantics.md) on an
+/// integer stream: t = (x << in_shift) + pre; u = (t ≥ 0 ? mul : neg_mul)·t + bias;
+/// y = sat(⌊u / 2^shift⌋). An MVU's accumulator enters the stream through one: `in_shift` and
+/// `pre` then also carry its domain (S = 2^in_shift·acc + offset).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AffineStage {
+    /// The node whose values the stage streams.
+    #[serde(skip)]
+    pub node: NodeId,
+    /// Channels.
+    pub c: usize,
+    /// Left shift of the input (1 for a binary unit's popcount domain, else 0).
+    pub in_shift: u32,
+    /// Per stream channel position: multiplier where t ≥ 0.
+    pub mul: Vec<i64>,
+    /// Per stream channel position: multiplier where t < 0.
+    pub neg_mul: Vec<i64>,
+    /// Per stream channel position: added before the multiply.
+    pub pre: Vec<i64>,
+    /// Per stream channel position: added after the multiply.
+    pub bias: Vec<i64>,
+    /// Arithmetic right shift.
+    pub shift: u32,
+    /// Signed width the result saturates to, if any.
+    pub saturate: Option<u32>,
+    /// Bits of the multipliers (two's complement).
+    pub param_bits: u32,
+    /// Bits of t and u (two's complement), from their exact ranges.
+    pub acc_bits: u32,
+}
+
+/// Thresholds on an integer stream (RSign: the sign of the residual stream): per channel
+/// position, the count of `levels` thresholds passed (≥, or ≤ where `ge` is false).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ThresholdStage {
+    /// The node whose values the stage streams.
+    #[serde(skip)]
+    pub node: NodeId,
+    /// Channels.
+    pub c: usize,
+    /// Thresholds per channel.
+    pub levels: usize,
+    /// Per stream channel position: compare with ≥ (true) or ≤.
+    pub ge: Vec<bool>,
+    /// `c × levels` thresholds, stream channel position major.
+    pub thresholds: Vec<i64>,
+}
+
+/// The join of two streams of one shape: y = sat((a << shift[0]) + (b << shift[1])).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AddStage {
+    /// The node whose values the stage streams.
+    #[serde(skip)]
+    pub node: NodeId,
+    /// The second operand's stream (the first is the stage's input).
+    pub b: Stream,
+    /// Left shift of each operand.
+    pub shift: [u32; 2],
+    /// Signed width the sum saturates to, if any.
+    pub saturate: Option<u32>,
+    /// Bits of the exact sum (two's complement).
+    pub sum_bits: u32,
+}
+
 /// A stage of the dataflow pipeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
@@ -271,6 +335,12 @@ pub enum StageKind {
     Pool(Pool),
     /// Scores and argmax.
     Scores(ScoresStage),
+    /// Per-channel affine on the residual stream.
+    Affine(AffineStage),
+    /// Thresholds on an integer stream.
+    Threshold(ThresholdStage),
+    /// The join of two streams.
+    Add(AddStage),
 }
 
 impl Stage {
@@ -281,9 +351,12 @@ impl Stage {
         match &self.kind {
             StageKind::Mvu(m) => m.vectors * m.nf() * m.sf(),
             StageKind::Swg(_) => self.output.beats.max(self.input.beats),
-            StageKind::Responses(_) | StageKind::SplitThreshold(_) | StageKind::Pool(_) => {
-                self.input.beats
-            }
+            StageKind::Responses(_)
+            | StageKind::SplitThreshold(_)
+            | StageKind::Pool(_)
+            | StageKind::Affine(_)
+            | StageKind::Threshold(_)
+            | StageKind::Add(_) => self.input.beats,
             StageKind::Scores(_) => 1,
         }
     }

@@ -5,8 +5,11 @@
 //   Element e of a beat is channel c = cb*ELEMS + e, cb the beat's position in its pixel
 //   (C/ELEMS beats per pixel, channels innermost). With x its value (IN_BITS bits, two's
 //   complement when IN_SIGNED, else unsigned):
-//     t = x + PRE[c];  u = (t >= 0 ? MUL[c] : NEG_MUL[c]) * t + BIAS[c];  y = u >>> SHIFT
+//     t = (x << IN_SHIFT) + PRE[c];  u = (t >= 0 ? MUL[c] : NEG_MUL[c]) * t + BIAS[c];
+//     y = u >>> SHIFT
 //   computed in ACC_BITS-bit two's complement (an arithmetic shift: the floor of u / 2^SHIFT).
+//   IN_SHIFT and PRE bring a matrix unit's popcount accumulator into its integer domain
+//   (S = 2*acc - K: IN_SHIFT = 1 and the offset folded into PRE).
 //   With SATURATE, y is clamped to [-2^(OUT_BITS-1), 2^(OUT_BITS-1) - 1]; without, the plan
 //   guarantees y fits and its low OUT_BITS bits are the output (two's complement).
 // Interface
@@ -16,7 +19,8 @@
 //   One register stage: in_ready = !out_valid || out_ready; a beat accepted in cycle t is the
 //   output from cycle t + 1. One multiplier per element (a DSP where the family has them).
 // Parameters
-//   C >= 1, ELEMS >= 1 dividing C; IN_BITS, OUT_BITS >= 1; ACC_BITS large enough for every
+//   C >= 1, ELEMS >= 1 dividing C; IN_BITS, OUT_BITS >= 1; IN_SHIFT >= 0; ACC_BITS large
+//   enough for x << IN_SHIFT and every
 //   t and u of the input's range (the plan derives it from the exact ranges; at most 64);
 //   SHIFT >= 0. MUL, NEG_MUL: C fields of PARAM_BITS bits; PRE, BIAS: C fields of ACC_BITS
 //   bits (channel c at [c*B +: B], two's complement).
@@ -27,6 +31,7 @@ module xnorc_affine #(
     parameter integer ELEMS = 1,
     parameter integer IN_BITS = 8,
     parameter integer IN_SIGNED = 1,
+    parameter integer IN_SHIFT = 0,
     parameter integer OUT_BITS = 8,
     parameter integer SATURATE = 1,
     parameter integer PARAM_BITS = 8,
@@ -53,7 +58,8 @@ module xnorc_affine #(
 
     generate
         if (ELEMS < 1 || C % ELEMS != 0 || IN_BITS < 1 || OUT_BITS < 1 || PARAM_BITS < 1
-            || ACC_BITS < IN_BITS + 1 || ACC_BITS < OUT_BITS || ACC_BITS > 64
+            || ACC_BITS < IN_BITS + IN_SHIFT + 1 || ACC_BITS < OUT_BITS || ACC_BITS > 64
+            || IN_SHIFT < 0
             || SHIFT < 0 || SHIFT >= ACC_BITS) begin : bad_shape
             $error("xnorc_affine: needs ELEMS dividing C, IN_BITS < ACC_BITS <= 64, OUT_BITS <= ACC_BITS and 0 <= SHIFT < ACC_BITS");
         end
@@ -75,7 +81,7 @@ module xnorc_affine #(
             wire signed [PARAM_BITS-1:0] neg_mul = NEG_MUL[ch*PARAM_BITS +: PARAM_BITS];
             wire signed [ACC_BITS-1:0] pre = PRE[ch*ACC_BITS +: ACC_BITS];
             wire signed [ACC_BITS-1:0] bias = BIAS[ch*ACC_BITS +: ACC_BITS];
-            wire signed [ACC_BITS-1:0] t = x + pre;
+            wire signed [ACC_BITS-1:0] t = (x <<< IN_SHIFT) + pre;
             wire signed [PARAM_BITS-1:0] m = t[ACC_BITS-1] ? neg_mul : mul;
             wire signed [ACC_BITS-1:0] m_wide = {{(ACC_BITS - PARAM_BITS) {m[PARAM_BITS-1]}}, m};
             wire signed [ACC_BITS-1:0] u = m_wide * t + bias;

@@ -36,6 +36,10 @@ pub const FILES: &[(&str, &str)] = &[
     ("xnorc_affine.v", include_str!("../lib/xnorc_affine.v")),
     ("xnorc_add.v", include_str!("../lib/xnorc_add.v")),
     (
+        "xnorc_threshold.v",
+        include_str!("../lib/xnorc_threshold.v"),
+    ),
+    (
         "xnorc_bytes_to_beats.v",
         include_str!("../lib/xnorc_bytes_to_beats.v"),
     ),

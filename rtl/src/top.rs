@@ -11,7 +11,8 @@
 use crate::stages::{self, Context};
 use crate::verilog::{r, Expr, Instance, Module};
 use std::collections::BTreeSet;
-use xnorc_plan::schedule::Component;
+use xnorc_plan::memories::output_widths;
+use xnorc_plan::schedule::{Component, Source};
 use xnorc_plan::HardwarePlan;
 
 /// Hands out identifiers unique within one module.
@@ -52,26 +53,58 @@ fn stage_name(plan: &HardwarePlan, c: &Component) -> Option<String> {
     c.stage().map(|s| plan.stages[s].name.clone())
 }
 
+/// The component whose input port 0 reads component `i`'s output port 0, if any.
+fn reader(plan: &HardwarePlan, i: usize) -> Option<usize> {
+    let link = Source::Component { index: i, port: 0 };
+    plan.sources.iter().position(|ports| ports.contains(&link))
+}
+
 /// Base names of the pipeline's instances: a stage's own name, plumbing after the stage it
-/// feeds.
+/// feeds, a fork after the stage whose output it copies.
 fn instance_bases(plan: &HardwarePlan) -> Vec<String> {
     let n = plan.pipeline.len();
     (0..n)
         .map(|i| {
             let c = &plan.pipeline[i];
-            stage_name(plan, c).unwrap_or_else(|| {
-                let kind = match c {
-                    Component::Fifo { .. } => "fifo",
-                    Component::DwcUp { .. } => "dwc_up",
-                    _ => "dwc_down",
-                };
-                match plan.pipeline[i..].iter().find_map(|c| stage_name(plan, c)) {
-                    Some(next) => format!("{next}_in_{kind}"),
-                    None => format!("out_{kind}"),
+            if let Some(name) = stage_name(plan, c) {
+                return name;
+            }
+            if *c == Component::Fork {
+                let mut at = plan.sources[i][0];
+                while let Source::Component { index, .. } = at {
+                    if let Some(name) = stage_name(plan, &plan.pipeline[index]) {
+                        return format!("{name}_fork");
+                    }
+                    at = plan.sources[index][0];
                 }
-            })
+                return "in_fork".to_string();
+            }
+            let kind = match c {
+                Component::Fifo { .. } => "fifo",
+                Component::DwcUp { .. } => "dwc_up",
+                _ => "dwc_down",
+            };
+            // Follow the stream to the stage it feeds.
+            let mut at = reader(plan, i);
+            while let Some(j) = at {
+                if let Some(next) = stage_name(plan, &plan.pipeline[j]) {
+                    return format!("{next}_in_{kind}");
+                }
+                at = reader(plan, j);
+            }
+            format!("out_{kind}")
         })
         .collect()
+}
+
+/// The suffixes of the link wires out of component `c`'s instance.
+fn link_suffixes(c: &Component) -> &'static [&'static str] {
+    match c {
+        Component::Fork => &[
+            "_0_valid", "_0_ready", "_0_data", "_1_valid", "_1_ready", "_1_data",
+        ],
+        _ => &["_valid", "_ready", "_data"],
+    }
 }
 
 /// The name of each pipeline component's instance in the top, in pipeline order: unique, and
@@ -83,7 +116,8 @@ pub fn instance_names(plan: &HardwarePlan) -> Vec<String> {
     }
     instance_bases(plan)
         .iter()
-        .map(|base| namer.fresh(base, &["_valid", "_ready", "_data"]))
+        .zip(&plan.pipeline)
+        .map(|(base, c)| namer.fresh(base, link_suffixes(c)))
         .collect()
 }
 
@@ -122,23 +156,56 @@ pub fn top(name: &str, plan: &HardwarePlan) -> (Module, Vec<(String, String)>) {
     m.input("out_ready", 1);
     m.output("out_data", widths[n]);
     let names = instance_names(plan);
-    // Link i enters instance i: the core's input, or the previous instance's output.
-    let link = |i: usize, what: &str| -> Expr {
-        if i == 0 {
-            r(format!("in_{what}"))
-        } else if i == n {
-            r(format!("out_{what}"))
+    let outputs = output_widths(plan);
+    // The link out of output `port` of component `i`: the core's output for the last one.
+    let out_link = |i: usize, port: usize| -> String {
+        if i == n - 1 && port == 0 {
+            "out".to_string()
+        } else if plan.pipeline[i] == Component::Fork {
+            format!("{}_{port}", names[i])
         } else {
-            r(format!("{}_{what}", names[i - 1]))
+            names[i].clone()
+        }
+    };
+    let in_link = |source: Source| -> String {
+        match source {
+            Source::Input => "in".to_string(),
+            Source::Component { index, port } => out_link(index, port),
         }
     };
     let mut files = Vec::new();
     for (i, instance_name) in names.iter().enumerate() {
         let stage = stages::instance(&ctx, i, instance_name);
-        if i + 1 < n {
-            m.wire(&format!("{instance_name}_valid"), 1);
-            m.wire(&format!("{instance_name}_ready"), 1);
-            m.wire(&format!("{instance_name}_data"), widths[i + 1]);
+        let c = &plan.pipeline[i];
+        let out_ports = if *c == Component::Fork { 2 } else { 1 };
+        for port in 0..out_ports {
+            if i + 1 < n || port > 0 {
+                let link = out_link(i, port);
+                m.wire(&format!("{link}_valid"), 1);
+                m.wire(&format!("{link}_ready"), 1);
+                m.wire(&format!("{link}_data"), outputs[i]);
+            }
+        }
+        let in_names: &[&str] = match c {
+            Component::Add { .. } => &["a", "b"],
+            _ => &["in"],
+        };
+        let out_names: &[&str] = match c {
+            Component::Fork => &["out0", "out1"],
+            _ => &["out"],
+        };
+        let mut ports: Vec<(String, Expr)> =
+            vec![("clk".into(), r("clk")), ("rst".into(), r("rst"))];
+        let mut connect = |port: &str, link: &str| {
+            for what in ["valid", "ready", "data"] {
+                ports.push((format!("{port}_{what}"), r(format!("{link}_{what}"))));
+            }
+        };
+        for (k, name) in in_names.iter().enumerate() {
+            connect(name, &in_link(plan.sources[i][k]));
+        }
+        for (port, name) in out_names.iter().enumerate() {
+            connect(name, &out_link(i, port));
         }
         m.instance(Instance {
             module: stage.module.to_string(),
@@ -149,16 +216,7 @@ pub fn top(name: &str, plan: &HardwarePlan) -> (Module, Vec<(String, String)>) {
                 .into_iter()
                 .map(|(p, v)| (p.to_string(), v))
                 .collect(),
-            ports: vec![
-                ("clk".into(), r("clk")),
-                ("rst".into(), r("rst")),
-                ("in_valid".into(), link(i, "valid")),
-                ("in_ready".into(), link(i, "ready")),
-                ("in_data".into(), link(i, "data")),
-                ("out_valid".into(), link(i + 1, "valid")),
-                ("out_ready".into(), link(i + 1, "ready")),
-                ("out_data".into(), link(i + 1, "data")),
-            ],
+            ports,
         });
         files.extend(stage.files);
     }

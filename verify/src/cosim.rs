@@ -10,7 +10,7 @@ use std::time::Instant;
 use xnorc_compiler::ir::Graph;
 use xnorc_compiler::progress::Progress;
 use xnorc_host::{pack, unpack};
-use xnorc_plan::{schedule, HardwarePlan};
+use xnorc_plan::HardwarePlan;
 use xnorc_sim::input::InputData;
 use xnorc_sim::Simulator;
 
@@ -113,8 +113,7 @@ pub fn check(
     }
     let build_seconds = start.elapsed().as_secs_f64();
     let stim = pack(plan, input.frames(), harness.in_words);
-    let beats = plan.stages[0].input.beats;
-    let predicted = schedule::simulate(&plan.pipeline, beats, frames_n);
+    let predicted = plan.simulate(frames_n);
     let limit = predicted.output_cycles.last().copied().unwrap_or(0) * 20 + 10_000;
     opts.progress.step(
         &format!("verify: {frames_n} frames, stall-free and with stalls"),

@@ -10,16 +10,37 @@ use std::path::Path;
 use xnorc_compiler::ir::{Graph, Shape};
 use xnorc_compiler::sanitize::printable;
 use xnorc_host::pack;
+use xnorc_plan::schedule::{Component, Source};
 use xnorc_plan::{stream_to_logical, HardwarePlan, MvuOutput, StageKind};
 use xnorc_rtl::write::write_design;
 use xnorc_sim::{Frames, Simulator};
 
-/// The plan cut after stage `i` (its output becomes the core's output).
+/// The plan cut after stage `i` (its output becomes the core's output), if that leaves no
+/// branch dangling (a fork whose other consumer comes later would wait for it forever).
 fn prefix(plan: &HardwarePlan, i: usize) -> Option<HardwarePlan> {
     let end = plan.pipeline.iter().position(|c| c.stage() == Some(i))?;
+    let sources = plan.sources[..=end].to_vec();
+    let read = |index: usize, port: usize| {
+        sources
+            .iter()
+            .flatten()
+            .any(|s| *s == Source::Component { index, port })
+    };
+    let dangling = (0..end).any(|c| {
+        let ports = if plan.pipeline[c] == Component::Fork {
+            2
+        } else {
+            1
+        };
+        (0..ports).any(|p| !read(c, p))
+    });
+    if dangling {
+        return None;
+    }
     Some(HardwarePlan {
         stages: plan.stages[..=i].to_vec(),
         pipeline: plan.pipeline[..=end].to_vec(),
+        sources,
         model: format!("{}_upto{i}", plan.model),
         ..plan.clone()
     })
@@ -63,10 +84,15 @@ pub fn first_differing_stage(
                 _ => (m.node, Some(m)),
             },
             StageKind::Pool(p) => (p.node, None),
+            StageKind::Affine(a) => (a.node, None),
+            StageKind::Threshold(t) => (t.node, None),
+            StageKind::Add(a) => (a.node, None),
             // Windows are no node of the model; the scores are what verify compared.
             StageKind::Swg(_) | StageKind::Responses(_) | StageKind::Scores(_) => continue,
         };
-        let cut = prefix(plan, i).expect("every stage has a component");
+        let Some(cut) = prefix(plan, i) else {
+            continue;
+        };
         let dir = build_dir
             .join("designs")
             .join(format!("{}-{}", cut.model, std::process::id()));

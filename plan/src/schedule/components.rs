@@ -101,6 +101,54 @@ pub enum Component {
         /// Register stages from input to output.
         depth: usize,
     },
+    /// One stream to two consumers (output ports 0 and 1), unregistered: an output shows the
+    /// input beat until it has taken it; the input moves when both have.
+    Fork,
+    /// A stage computing each beat on its own through one output register (affine,
+    /// threshold): the handshake and timing of [`Component::DwcUp`] with ratio 1.
+    Elementwise {
+        /// Index into the plan's stages.
+        stage: usize,
+    },
+    /// The join of two streams (input ports 0 and 1) through one output register: a pair
+    /// moves when both inputs are valid and the register is free.
+    Add {
+        /// Index into the plan's stages.
+        stage: usize,
+    },
+}
+
+/// Where a component's input port reads from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The core's input stream.
+    Input,
+    /// Output `port` of component `index` (port 1 only for a fork's second output).
+    Component {
+        /// The producing component.
+        index: usize,
+        /// Its output port.
+        port: usize,
+    },
+}
+
+/// The sources of a chain of `n` components: each reads the one before, the first the input.
+pub fn chain_sources(n: usize) -> Vec<Vec<Source>> {
+    (0..n)
+        .map(|i| match i {
+            0 => vec![Source::Input],
+            _ => vec![Source::Component {
+                index: i - 1,
+                port: 0,
+            }],
+        })
+        .collect()
+}
+
+/// True when `sources` are those of a chain ([`chain_sources`]).
+pub fn is_chain(sources: &[Vec<Source>]) -> bool {
+    sources == chain_sources(sources.len()).as_slice()
 }
 
 impl Component {
@@ -112,8 +160,13 @@ impl Component {
             | Component::Responses { stage, .. }
             | Component::SplitThreshold { stage, .. }
             | Component::Pool { stage, .. }
-            | Component::Scores { stage, .. } => Some(stage),
-            Component::Fifo { .. } | Component::DwcUp { .. } | Component::DwcDown { .. } => None,
+            | Component::Scores { stage, .. }
+            | Component::Elementwise { stage }
+            | Component::Add { stage } => Some(stage),
+            Component::Fifo { .. }
+            | Component::DwcUp { .. }
+            | Component::DwcDown { .. }
+            | Component::Fork => None,
         }
     }
 }

@@ -21,9 +21,10 @@ mod state;
 mod step;
 
 pub use components::{
-    scores_depth, swg_available, swg_write_ok, Component, SwgState, WindowGeometry,
+    chain_sources, is_chain, scores_depth, swg_available, swg_write_ok, Component, Source,
+    SwgState, WindowGeometry,
 };
-pub use cycles::{simulate, Timing};
+pub use cycles::{simulate, simulate_graph, Timing};
 pub use sizing::{size_fifos, SIZING_FRAMES};
 
 #[cfg(test)]
@@ -80,7 +81,7 @@ mod tests {
         }
         assert_eq!(simulate(&single, 3, 1).output_cycles, vec![15]);
         // Back to back the MVU issues one op per cycle: 6 cycles per frame.
-        let t = size_fifos(&mut c, 3);
+        let t = size_fifos(&mut c, &chain_sources(5), 3);
         assert_eq!(t.ii(), 6);
         // One credit: claimed at 3, back in cycle 10 (the beat visible at 9 leaves at 9), so
         // the second pass's last op waits from 6 to 10, its beat shows at 16 instead of 12 and
@@ -150,8 +151,9 @@ mod tests {
                 };
                 for pipeline in [sized.clone(), resized(generous), resized(least)] {
                     // Timing's equality covers the buffers' needs and first beats too.
-                    let skipped = run(&pipeline, beats, 2, true, None);
-                    let stepped = run(&pipeline, beats, 2, false, None);
+                    let sources = chain_sources(pipeline.len());
+                    let skipped = run(&pipeline, &sources, beats, 2, true, None);
+                    let stepped = run(&pipeline, &sources, beats, 2, false, None);
                     assert_eq!(skipped, stepped, "{preset} budget {budget:?}");
                     runs += 1;
                 }
@@ -271,5 +273,85 @@ mod tests {
         let t = simulate(&c, 1, 2);
         assert_eq!(t.input_cycles, vec![0, 3]);
         assert_eq!(t.output_cycles.len(), 2);
+    }
+
+    /// A fork to a one-register path (port 1) and a FIFO (port 0), joined again: its timing
+    /// by hand.
+    #[test]
+    fn fork_and_join_by_hand() {
+        let c = vec![
+            Component::Fork,
+            fifo(),
+            Component::Elementwise { stage: 0 },
+            Component::Add { stage: 1 },
+        ];
+        let at = |index: usize, port: usize| Source::Component { index, port };
+        let sources = vec![
+            vec![Source::Input],
+            vec![at(0, 0)],
+            vec![at(0, 1)],
+            vec![at(1, 0), at(2, 0)],
+        ];
+        // Beat j: both outputs take it at j (the FIFO has room, the register is free or
+        // leaving); the FIFO shows it and the register holds it at j + 1, so the pair moves at
+        // j + 1 and the sum is out at j + 2.
+        let t = simulate_graph(&c, &sources, 1, 3);
+        assert_eq!(t.input_cycles, vec![0, 1, 2]);
+        assert_eq!(t.output_cycles, vec![2, 3, 4]);
+    }
+
+    /// A main path that holds a whole frame of 4 beats before its first output (collect 4,
+    /// then split): the shortcut FIFO must take all 4 meanwhile, as the fork moves both
+    /// together.
+    fn holding_block(shortcut: usize) -> (Vec<Component>, Vec<Vec<Source>>) {
+        let at = |index: usize, port: usize| Source::Component { index, port };
+        (
+            vec![
+                Component::Fork,
+                Component::DwcUp { ratio: 4 },
+                Component::DwcDown { ratio: 4 },
+                Component::Fifo {
+                    depth: shortcut,
+                    beats: 4,
+                },
+                Component::Add { stage: 0 },
+            ],
+            vec![
+                vec![Source::Input],
+                vec![at(0, 0)],
+                vec![at(1, 0)],
+                vec![at(0, 1)],
+                vec![at(2, 0), at(3, 0)],
+            ],
+        )
+    }
+
+    #[test]
+    #[should_panic(expected = "never drains")]
+    fn a_short_shortcut_deadlocks_the_join() {
+        let (c, sources) = holding_block(2);
+        simulate_graph(&c, &sources, 4, 2);
+    }
+
+    #[test]
+    fn sizing_gives_the_shortcut_what_the_join_needs() {
+        let (mut c, sources) = holding_block(2);
+        let t = size_fifos(&mut c, &sources, 4);
+        let Component::Fifo { depth, .. } = c[3] else {
+            unreachable!()
+        };
+        assert!(
+            depth >= 4,
+            "the shortcut holds the 4 beats the main path collects"
+        );
+        // As fast as with two frames of buffering.
+        let (roomy, _) = holding_block(8);
+        let reference = simulate_graph(&roomy, &sources, 4, SIZING_FRAMES);
+        assert_eq!(t.output_cycles, reference.output_cycles);
+        // And one less would not do.
+        let (smaller, _) = holding_block(depth - 1);
+        let late =
+            std::panic::catch_unwind(|| simulate_graph(&smaller, &sources, 4, SIZING_FRAMES));
+        assert!(late.map_or(true, |r| r.output_cycles != reference.output_cycles));
     }
 }

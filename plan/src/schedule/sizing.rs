@@ -1,8 +1,8 @@
 //! FIFO and output-queue sizing: the least size of every buffer that keeps each output cycle of
 //! a run with roomy buffers (see the module doc of `schedule`).
 
-use super::components::Component;
-use super::cycles::{matches, simulate, Timing};
+use super::components::{Component, Source};
+use super::cycles::{matches, simulate_graph, Timing};
 
 /// Frames the sizing run uses.
 pub const SIZING_FRAMES: usize = 8;
@@ -50,7 +50,11 @@ pub(super) fn least(c: &Component) -> usize {
 /// every output cycle of the reference. A candidate's run stops at its first late beat; the run
 /// of the size accepted gives the next buffer's need. The sized pipeline's run is checked
 /// against the reference at the end.
-pub fn size_fifos(components: &mut [Component], input_beats: usize) -> Timing {
+pub fn size_fifos(
+    components: &mut [Component],
+    sources: &[Vec<Source>],
+    input_beats: usize,
+) -> Timing {
     let mut roomy = vec![0usize; components.len()];
     for (i, c) in components.iter_mut().enumerate() {
         let g = generous(c);
@@ -59,7 +63,7 @@ pub fn size_fifos(components: &mut [Component], input_beats: usize) -> Timing {
             roomy[i] = g;
         }
     }
-    let reference = simulate(components, input_beats, SIZING_FRAMES);
+    let reference = simulate_graph(components, sources, input_beats, SIZING_FRAMES);
     let mut latest = reference.clone();
     let set_size = |components: &mut [Component], i: usize, d: usize| {
         if let Some(size) = buffer(&mut components[i]) {
@@ -85,7 +89,7 @@ pub fn size_fifos(components: &mut [Component], input_beats: usize) -> Timing {
         while lo < hi {
             let probe = (lo + step - 1).min(hi - 1);
             set_size(components, i, probe);
-            match matches(components, input_beats, &reference.output_cycles) {
+            match matches(components, sources, input_beats, &reference.output_cycles) {
                 Some(run) => {
                     hi = probe;
                     latest = run;
@@ -98,7 +102,7 @@ pub fn size_fifos(components: &mut [Component], input_beats: usize) -> Timing {
         while lo < hi {
             let mid = (lo + hi) / 2;
             set_size(components, i, mid);
-            match matches(components, input_beats, &reference.output_cycles) {
+            match matches(components, sources, input_beats, &reference.output_cycles) {
                 Some(run) => {
                     hi = mid;
                     latest = run;
@@ -109,7 +113,7 @@ pub fn size_fifos(components: &mut [Component], input_beats: usize) -> Timing {
         set_size(components, i, lo);
     }
     // The sized pipeline's own run, which must keep the reference.
-    let sized = simulate(components, input_beats, SIZING_FRAMES);
+    let sized = simulate_graph(components, sources, input_beats, SIZING_FRAMES);
     assert_eq!(
         sized.output_cycles, reference.output_cycles,
         "buffer sizing changed the schedule"

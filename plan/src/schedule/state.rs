@@ -86,6 +86,10 @@ pub(super) enum State {
         /// Valid flag of each register stage; the last one is the output's.
         pipe: Stages,
     },
+    Fork {
+        /// Which outputs have taken the current input beat.
+        taken: [bool; 2],
+    },
 }
 
 impl State {
@@ -94,7 +98,9 @@ impl State {
             Component::Fifo { .. } => State::Fifo { count: 0 },
             Component::DwcUp { .. }
             | Component::Responses { .. }
-            | Component::SplitThreshold { .. } => State::DwcUp {
+            | Component::SplitThreshold { .. }
+            | Component::Elementwise { .. }
+            | Component::Add { .. } => State::DwcUp {
                 count: 0,
                 out_valid: false,
             },
@@ -127,10 +133,19 @@ impl State {
             Component::Scores { depth, .. } => State::Scores {
                 pipe: Stages::new(depth),
             },
+            Component::Fork => State::Fork { taken: [false; 2] },
         }
     }
 
-    pub(super) fn out_valid(&self) -> bool {
+    /// Output `port`'s valid flag; `valid_in` is input port 0's (a fork's outputs show it).
+    pub(super) fn port_valid(&self, port: usize, valid_in: bool) -> bool {
+        match self {
+            State::Fork { taken } => valid_in && !taken[port],
+            _ => self.out_valid(),
+        }
+    }
+
+    fn out_valid(&self) -> bool {
         match self {
             State::Fifo { count } => *count > 0,
             State::DwcUp { out_valid, .. } => *out_valid,
@@ -139,6 +154,7 @@ impl State {
             State::Swg { out_valid, .. } => *out_valid,
             State::Pool { out_valid, .. } => *out_valid,
             State::Scores { pipe } => pipe.last(),
+            State::Fork { .. } => unreachable!("a fork's outputs are port_valid's"),
         }
     }
 }

@@ -4,15 +4,42 @@
 use super::components::{swg_available, swg_write_ok, Component};
 use super::state::State;
 
-/// A component's input ready in this cycle, given its output's (ready flows backwards: each
-/// component's input ready may depend on its output ready).
-pub(super) fn ready_in_of(c: &Component, s: &State, ready_out: bool) -> bool {
+/// Per port: the valid, ready and fire signals of one component in one cycle (port 1 only for
+/// a fork's second output and a join's second input).
+#[derive(Clone, Copy, Default)]
+pub(super) struct Ports {
+    pub valid_in: [bool; 2],
+    pub ready_in: [bool; 2],
+    pub ready_out: [bool; 2],
+    pub fire_in: [bool; 2],
+    pub fire_out: [bool; 2],
+}
+
+/// A component's input readies in this cycle, given its outputs' (ready flows backwards: an
+/// input ready may depend on the output ready) and, for a join, its inputs' valids.
+pub(super) fn ready_in_of(c: &Component, s: &State, p: &Ports) -> [bool; 2] {
+    match (c, s) {
+        (Component::Fork, State::Fork { taken }) => {
+            let done = |k: usize| taken[k] || p.ready_out[k];
+            [done(0) && done(1), false]
+        }
+        (Component::Add { .. }, State::DwcUp { out_valid, .. }) => {
+            let free = !*out_valid || p.ready_out[0];
+            [p.valid_in[1] && free, p.valid_in[0] && free]
+        }
+        _ => [ready_one(c, s, p.ready_out[0]), false],
+    }
+}
+
+/// The input ready of a component with one input and one output.
+fn ready_one(c: &Component, s: &State, ready_out: bool) -> bool {
     match (c, s) {
         (Component::Fifo { depth, .. }, State::Fifo { count }) => *count < *depth,
         (
             Component::DwcUp { .. }
             | Component::Responses { .. }
-            | Component::SplitThreshold { .. },
+            | Component::SplitThreshold { .. }
+            | Component::Elementwise { .. },
             State::DwcUp { out_valid, .. },
         ) => !*out_valid || ready_out,
         (Component::DwcDown { ratio }, State::DwcDown { holding, idx }) => {
@@ -32,17 +59,33 @@ pub(super) fn ready_in_of(c: &Component, s: &State, ready_out: bool) -> bool {
 }
 
 /// Steps a component through one cycle.
-pub(super) fn step(
-    c: &Component,
-    s: &mut State,
-    valid_in: bool,
-    fire_in: bool,
-    fire_out: bool,
-    ready_out: bool,
-) {
+pub(super) fn step(c: &Component, s: &mut State, p: &Ports) {
+    match (c, &mut *s) {
+        (Component::Fork, State::Fork { taken }) => {
+            if p.fire_in[0] {
+                *taken = [false; 2];
+            } else if p.valid_in[0] {
+                for (taken, ready) in taken.iter_mut().zip(p.ready_out) {
+                    *taken = *taken || ready;
+                }
+            }
+            return;
+        }
+        (Component::Add { .. }, State::DwcUp { out_valid, .. }) => {
+            // Both inputs fire together, or neither does.
+            *out_valid = p.fire_in[0] || (*out_valid && !p.fire_out[0]);
+            return;
+        }
+        _ => {}
+    }
+    let (valid_in, fire_in, fire_out, ready_out) =
+        (p.valid_in[0], p.fire_in[0], p.fire_out[0], p.ready_out[0]);
     match (c, s) {
         (Component::Fifo { .. }, State::Fifo { count }) => {
             *count = *count + usize::from(fire_in) - usize::from(fire_out);
+        }
+        (Component::Elementwise { .. }, State::DwcUp { out_valid, .. }) => {
+            *out_valid = fire_in || (*out_valid && !fire_out);
         }
         (
             Component::DwcUp { ratio }

@@ -20,7 +20,7 @@ use xnorc_compiler::sanitize::printable;
 
 use crate::folding::{auto_fold, FoldingFile, LayerFolding, LayerShape, DEFAULT_LANE_BUDGET};
 use crate::pipeline::{components, gcd, HardwarePlan};
-use crate::schedule::size_fifos;
+use crate::schedule::{chain_sources, size_fifos};
 use crate::stage::{Pool, ScoresStage, Stage, StageKind};
 use crate::stream::{stream_to_logical, Stream};
 use xnorc_compiler::error::{ModelError, Result};
@@ -93,7 +93,8 @@ pub fn plan_from_stages(
         tree_pipeline,
         1 + usize::from(memory_output_register),
     );
-    let timing = size_fifos(&mut pipeline, stages[0].input.beats);
+    let sources = chain_sources(pipeline.len());
+    let timing = size_fifos(&mut pipeline, &sources, stages[0].input.beats);
     HardwarePlan {
         model: graph.ident.clone(),
         tree_pipeline,
@@ -103,6 +104,7 @@ pub fn plan_from_stages(
         timing,
         buffer_styles: Default::default(),
         pipeline,
+        sources,
         stages,
         input_order,
     }

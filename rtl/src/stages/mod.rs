@@ -6,6 +6,7 @@
 //! functions only spell it as the library module's parameters.
 
 mod mvu;
+mod residual;
 mod responses;
 mod scores;
 mod split;
@@ -124,6 +125,16 @@ pub fn instance(ctx: &Context<'_>, i: usize, name: &str) -> StageInstance {
                 unreachable!("a scores component computes the scores stage")
             };
             scores::scores(s, sc)
+        }
+        Component::Fork => residual::fork(ctx, i),
+        Component::Elementwise { stage } | Component::Add { stage } => {
+            let s = &plan.stages[stage];
+            match &s.kind {
+                StageKind::Affine(a) => residual::affine(s, a),
+                StageKind::Threshold(t) => residual::threshold(s, t),
+                StageKind::Add(a) => residual::add(s, a),
+                _ => unreachable!("elementwise and add components compute residual stages"),
+            }
         }
     }
 }

@@ -1,0 +1,117 @@
+//! The residual stream's stages and the fork: `xnorc_affine`, `xnorc_threshold`, `xnorc_add`,
+//! `xnorc_fork`.
+
+use super::{Context, StageInstance};
+use crate::verilog::Param;
+use xnorc_plan::{AddStage, AffineStage, Stage, ThresholdStage};
+
+/// Bits of a signed register holding every value of `values` (at least 2).
+fn signed_bits(values: &[i64]) -> usize {
+    let (lo, hi) = values
+        .iter()
+        .fold((-1i64, 0i64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    xnorc_compiler::ir::int_bits(lo, hi) as usize
+}
+
+/// The fork after component `i`: its input's beats to both outputs.
+pub(super) fn fork(ctx: &Context<'_>, i: usize) -> StageInstance {
+    let width = ctx.widths[i];
+    StageInstance {
+        module: "xnorc_fork",
+        summary: vec![format!("Fork: {width}-bit beats to two consumers")],
+        params: vec![("WIDTH", Param::int(width))],
+        files: Vec::new(),
+    }
+}
+
+/// Stage `s`, the residual stream's affine `a`.
+pub(super) fn affine(s: &Stage, a: &AffineStage) -> StageInstance {
+    let (acc, param) = (a.acc_bits as usize, a.param_bits as usize);
+    StageInstance {
+        module: "xnorc_affine",
+        summary: vec![format!(
+            "Affine: {} channels, {} per beat: t = (x << {}) + pre; u = (t >= 0 ? mul : neg_mul) \
+             * t + bias in {acc} bits; y = u >>> {}{}",
+            a.c,
+            s.input.elems,
+            a.in_shift,
+            a.shift,
+            a.saturate
+                .map_or(String::new(), |b| format!(", saturated to {b} bits"))
+        )],
+        params: vec![
+            ("C", Param::int(a.c)),
+            ("ELEMS", Param::int(s.input.elems)),
+            ("IN_BITS", Param::Int(s.input.bits.into())),
+            ("IN_SIGNED", Param::flag(s.input.signed)),
+            ("IN_SHIFT", Param::Int(a.in_shift.into())),
+            ("OUT_BITS", Param::Int(s.output.bits.into())),
+            ("SATURATE", Param::flag(a.saturate.is_some())),
+            ("PARAM_BITS", Param::int(param)),
+            ("ACC_BITS", Param::int(acc)),
+            ("SHIFT", Param::Int(a.shift.into())),
+            ("MUL", Param::Fields(param, a.mul.clone())),
+            ("NEG_MUL", Param::Fields(param, a.neg_mul.clone())),
+            ("PRE", Param::Fields(acc, a.pre.clone())),
+            ("BIAS", Param::Fields(acc, a.bias.clone())),
+        ],
+        files: Vec::new(),
+    }
+}
+
+/// Stage `s`, thresholds `t` on an integer stream.
+pub(super) fn threshold(s: &Stage, t: &ThresholdStage) -> StageInstance {
+    // Thresholds and x compare in one more bit than either needs.
+    let tb = signed_bits(&t.thresholds).max(s.input.bits as usize + 1);
+    StageInstance {
+        module: "xnorc_threshold",
+        summary: vec![format!(
+            "Thresholds: {} channels, {} per beat, {} level(s) each",
+            t.c, s.input.elems, t.levels
+        )],
+        params: vec![
+            ("C", Param::int(t.c)),
+            ("ELEMS", Param::int(s.input.elems)),
+            ("IN_BITS", Param::Int(s.input.bits.into())),
+            ("IN_SIGNED", Param::flag(s.input.signed)),
+            ("TB", Param::int(tb)),
+            ("LEVELS", Param::int(t.levels)),
+            ("OB", Param::Int(s.output.bits.into())),
+            ("THRESHOLDS", Param::Fields(tb, t.thresholds.clone())),
+            (
+                "GE",
+                Param::Fields(1, t.ge.iter().map(|&g| i64::from(g)).collect()),
+            ),
+        ],
+        files: Vec::new(),
+    }
+}
+
+/// Stage `s`, the join `a` of its input and `a.b`.
+pub(super) fn add(s: &Stage, a: &AddStage) -> StageInstance {
+    StageInstance {
+        module: "xnorc_add",
+        summary: vec![format!(
+            "Join: {} elements per beat, (a << {}) + (b << {}) in {} bits{}",
+            s.input.elems,
+            a.shift[0],
+            a.shift[1],
+            a.sum_bits,
+            a.saturate
+                .map_or(String::new(), |b| format!(", saturated to {b} bits"))
+        )],
+        params: vec![
+            ("ELEMS", Param::int(s.input.elems)),
+            ("A_BITS", Param::Int(s.input.bits.into())),
+            ("A_SIGNED", Param::flag(s.input.signed)),
+            ("B_BITS", Param::Int(a.b.bits.into())),
+            ("B_SIGNED", Param::flag(a.b.signed)),
+            ("SHIFT_A", Param::Int(a.shift[0].into())),
+            ("SHIFT_B", Param::Int(a.shift[1].into())),
+            ("SUM_BITS", Param::Int(a.sum_bits.into())),
+            ("OUT_BITS", Param::Int(s.output.bits.into())),
+            ("SATURATE", Param::flag(a.saturate.is_some())),
+        ],
+        files: Vec::new(),
+    }
+}
