@@ -805,3 +805,50 @@ fn max_pool_before_the_threshold_verifies_in_both_directions() {
         "{falling} falling, {rising} rising channels"
     );
 }
+
+/// A binary residual network: a uint8 stem whose accumulator enters the 8-bit stream through
+/// its BatchNorm affine, then two Bi-Real blocks — RSign (a threshold on the stream), a binary
+/// 3×3 convolution, its affine, the join with the shortcut (one with shifts, one saturating),
+/// an RPReLU — and a binary classifier: bit- and cycle-exact under random stalls, with the
+/// automatic folding and with two channels per beat.
+fn residual_model(seed: u64) -> ModelFile {
+    let mut b = Builder::new(seed);
+    b.input(&[2, 6, 6], InputType::Uint8);
+    let zero = format::PadMode::Zero;
+    b.conv("stem", 8, 3, 1, 1, zero, WeightValues::Pm1);
+    b.affine("stem_bn", false, Some(8));
+    for (i, shift) in [[0, 0], [1, 0]].into_iter().enumerate() {
+        let x = b.fork();
+        b.threshold(&format!("b{i}_sign"), 1, true);
+        b.conv(&format!("b{i}_conv"), 8, 3, 1, 1, zero, WeightValues::Pm1);
+        b.affine(&format!("b{i}_bn"), false, Some(7));
+        b.add(&format!("b{i}_add"), &x, shift, Some(8));
+        b.affine(&format!("b{i}_prelu"), true, Some(8));
+    }
+    b.threshold("head_sign", 1, false);
+    b.flatten("flatten");
+    b.dense("classifier", 5, WeightValues::Pm1);
+    b.output(false);
+    b.finish(&format!("residual{seed}"))
+}
+
+#[test]
+fn residual_networks_verify_under_stalls() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = residual_model(31);
+    let path = dir.path().join("r.xnm");
+    std::fs::write(&path, format::to_json(&model)).unwrap();
+    if let Ok(keep) = std::env::var("XNORC_TEST_KEEP") {
+        std::fs::create_dir_all(&keep).unwrap();
+        std::fs::copy(&path, Path::new(&keep).join("residual.xnm")).unwrap();
+    }
+    verify(&path, None, &["--stall-per-mille", "300"]);
+    let folding = dir.path().join("r.json");
+    let two_if = |n: usize| if n.is_multiple_of(2) { 2 } else { 1 };
+    let json = folding_json(&model, 1, "lut", false, false, Compute::Rule, |unit, o| {
+        (two_if(o), two_if(unit))
+    });
+    std::fs::write(&folding, json).unwrap();
+    verify(&path, Some(&folding), &["--stall-per-mille", "300"]);
+    lint(&path);
+}

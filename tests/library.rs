@@ -983,7 +983,7 @@ fn residual_block_case(seed: u64, fifos: usize, depth: usize) {
             ("IN_BITS", i(in_bits)),
             ("IN_SIGNED", Param::flag(true)),
             ("OUT_BITS", i(aff_bits)),
-            ("SATURATE", Param::flag(true)),
+            ("SAT_BITS", i(aff_bits)),
             ("PARAM_BITS", i(param_bits)),
             ("ACC_BITS", i(acc_bits)),
             ("SHIFT", i(shift)),
@@ -1018,7 +1018,7 @@ fn residual_block_case(seed: u64, fifos: usize, depth: usize) {
             ("SHIFT_A", i(1)),
             ("SUM_BITS", i(sum_bits)),
             ("OUT_BITS", i(out_bits)),
-            ("SATURATE", Param::flag(true)),
+            ("SAT_BITS", i(out_bits)),
         ],
         [link("a", "scaled"), link("b", &delayed), link("out", "out")].concat(),
     ));

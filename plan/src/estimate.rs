@@ -439,6 +439,7 @@ mod tests {
             input: stream(1, 6),
             output: stream(8, 1),
             channel_order: None,
+            sources: Vec::new(),
         };
         let memories = crate::memories::stage_memories(&stage, &Default::default());
         let board = xnorc_boards::board::find("icebreaker").expect("bundled board");

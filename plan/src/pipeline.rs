@@ -2,7 +2,7 @@
 //! converters), the cycle model's timing and the buffers' placement.
 
 use crate::folding::BufferStyle;
-use crate::schedule::{scores_depth, Component, Timing};
+use crate::schedule::{scores_depth, Component, Source, Timing};
 use crate::stage::{Stage, StageKind};
 use serde::Serialize;
 
@@ -83,27 +83,110 @@ pub fn gcd(a: usize, b: usize) -> usize {
     }
 }
 
-/// The components of a plan's stages, FIFOs unsized.
+/// The stages each stage reads, resolved: `None` is the core's input (an empty `sources`
+/// means the stage before).
+pub fn stage_sources(stages: &[Stage]) -> Vec<Vec<Option<usize>>> {
+    stages
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if s.sources.is_empty() {
+                vec![i.checked_sub(1)]
+            } else {
+                s.sources.clone()
+            }
+        })
+        .collect()
+}
+
+/// The components of a plan's stages, FIFOs unsized, and where each reads from.
 /// `operand_registers` counts the operand/weight registers every MVU has; a codebook MVU adds
 /// its decode register.
+///
+/// The core's input enters a FIFO; between a stage and each reader come width converters and
+/// a FIFO; a stream read by several stages is copied by forks first (a chain of them, one
+/// per extra reader), so every reader has its own FIFO — the shortcut's, which the cycle
+/// model sizes so the join never waits on a full one.
 pub fn components(
     stages: &[Stage],
     tree_pipeline: u32,
     operand_registers: usize,
-) -> Vec<Component> {
-    let mut out = vec![Component::Fifo {
-        depth: 2,
-        beats: stages[0].input.beats,
-    }];
-    for (i, stage) in stages.iter().enumerate() {
-        if i > 0 {
-            out.extend(converters(stages[i - 1].output.elems, stage.input.elems));
-            out.push(Component::Fifo {
-                depth: 2,
-                beats: stage.input.beats,
-            });
+) -> (Vec<Component>, Vec<Vec<Source>>) {
+    let sources = stage_sources(stages);
+    // Readers of each producer (`stages.len()` stands for the core's input), in stage order.
+    let key = |p: Option<usize>| p.unwrap_or(stages.len());
+    let mut readers = vec![0usize; stages.len() + 1];
+    for ps in &sources {
+        for &p in ps {
+            readers[key(p)] += 1;
         }
-        out.push(match &stage.kind {
+    }
+    let mut out: Vec<Component> = Vec::new();
+    let mut wires: Vec<Vec<Source>> = Vec::new();
+    let mut push = |c: Component, from: Vec<Source>| -> Source {
+        out.push(c);
+        wires.push(from);
+        Source::Component {
+            index: out.len() - 1,
+            port: 0,
+        }
+    };
+    // The taps of each producer's stream still to hand out, one per reader.
+    let mut taps: Vec<Vec<Source>> = vec![Vec::new(); stages.len() + 1];
+    let fan_out = |push: &mut dyn FnMut(Component, Vec<Source>) -> Source,
+                   from: Source,
+                   n: usize|
+     -> Vec<Source> {
+        let mut taps = Vec::new();
+        let mut at = from;
+        for _ in 1..n {
+            let Source::Component { index, .. } = push(Component::Fork, vec![at]) else {
+                unreachable!()
+            };
+            taps.push(Source::Component { index, port: 0 });
+            at = Source::Component { index, port: 1 };
+        }
+        taps.push(at);
+        taps.reverse();
+        taps
+    };
+    let input = push(
+        Component::Fifo {
+            depth: 2,
+            beats: stages[0].input.beats,
+        },
+        vec![Source::Input],
+    );
+    taps[stages.len()] = fan_out(&mut push, input, readers[stages.len()].max(1));
+    for (i, stage) in stages.iter().enumerate() {
+        let mut ins = Vec::new();
+        for (k, &p) in sources[i].iter().enumerate() {
+            let mut at = taps[key(p)].pop().expect("a tap per reader");
+            // The core's input reaches its first reader straight from the input FIFO.
+            if let Some(p) = p {
+                let elems = if k == 0 {
+                    stage.input.elems
+                } else {
+                    match &stage.kind {
+                        StageKind::Add(a) => a.b.elems,
+                        _ => unreachable!("only a join reads two streams"),
+                    }
+                };
+                for c in converters(stages[p].output.elems, elems) {
+                    at = push(c, vec![at]);
+                }
+                // A join's operands arrive as beats of its own width.
+                at = push(
+                    Component::Fifo {
+                        depth: 2,
+                        beats: stage.input.beats,
+                    },
+                    vec![at],
+                );
+            }
+            ins.push(at);
+        }
+        let component = match &stage.kind {
             StageKind::Mvu(m) => Component::Mvu {
                 nf: m.nf(),
                 sf: m.sf(),
@@ -139,7 +222,9 @@ pub fn components(
             },
             StageKind::Affine(_) | StageKind::Threshold(_) => Component::Elementwise { stage: i },
             StageKind::Add(_) => Component::Add { stage: i },
-        });
+        };
+        let done = push(component, ins);
+        taps[i] = fan_out(&mut push, done, readers[i]);
     }
-    out
+    (out, wires)
 }

@@ -29,6 +29,10 @@ pub struct PlanReport<'a> {
     pub stages: Vec<StageReport<'a>>,
     /// The core's components in stream order.
     pub pipeline: &'a [Component],
+    /// Where each component's inputs read from, when the core forks and joins (absent for a
+    /// chain, where each reads the one before).
+    #[serde(skip_serializing_if = "crate::schedule::is_chain")]
+    pub sources: &'a [Vec<crate::schedule::Source>],
     /// Every memory and where it lives (buffers unplaced, `null`, without a board).
     pub memories: Vec<Memory>,
     /// Output cycles of the stall-free sizing run.
@@ -220,6 +224,7 @@ impl<'a> PlanReport<'a> {
                 })
                 .collect(),
             pipeline: &plan.pipeline,
+            sources: &plan.sources,
             memories: memories::plan_memories(plan),
             predicted_output_cycles: &plan.timing.output_cycles,
             estimate: None,

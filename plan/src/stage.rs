@@ -377,6 +377,11 @@ pub struct Stage {
     pub input: Stream,
     /// Stream it writes.
     pub output: Stream,
+    /// The stages it reads, per input (`None`: the core's input); empty means the stage just
+    /// before it in the plan (the core's input for the first), as in every chain. A join
+    /// reads two.
+    #[serde(skip)]
+    pub sources: Vec<Option<usize>>,
     /// The logical channel at each channel position of the output stream (per pixel of a map,
     /// per element of a vector) when that is not the identity: a fanned-out MVU interleaves
     /// its channel groups, and the layers after it read their inputs in that order.

@@ -3,9 +3,9 @@
 //
 // Computation
 //   Element e: y = (a << SHIFT_A) + (b << SHIFT_B) in SUM_BITS-bit two's complement (a and b
-//   sign-extended when A_SIGNED / B_SIGNED, else zero-extended); with SATURATE clamped to
-//   [-2^(OUT_BITS-1), 2^(OUT_BITS-1) - 1], else its low OUT_BITS bits (the plan guarantees
-//   the sum fits).
+//   sign-extended when A_SIGNED / B_SIGNED, else zero-extended); with SAT_BITS > 0 clamped to
+//   [-2^(SAT_BITS-1), 2^(SAT_BITS-1) - 1] (the model's saturation). The output is the low
+//   OUT_BITS bits: the plan sizes OUT_BITS to the result's exact range.
 // Interface
 //   a_*, b_*: valid/ready streams of ELEMS elements (A_BITS, B_BITS bits); out_*: ELEMS
 //   elements of OUT_BITS bits, out_valid and out_data registers.
@@ -17,7 +17,8 @@
 //   the join cannot deadlock.
 // Parameters
 //   ELEMS >= 1; A_BITS, B_BITS, OUT_BITS >= 1; SUM_BITS > max(A_BITS + SHIFT_A,
-//   B_BITS + SHIFT_B), at most 64; SHIFT_A, SHIFT_B >= 0.
+//   B_BITS + SHIFT_B), at most 64; SHIFT_A, SHIFT_B >= 0; SAT_BITS 0 (none) or at most
+//   SUM_BITS.
 `default_nettype none
 
 module xnorc_add #(
@@ -30,7 +31,7 @@ module xnorc_add #(
     parameter integer SHIFT_B = 0,
     parameter integer SUM_BITS = 10,
     parameter integer OUT_BITS = 8,
-    parameter integer SATURATE = 1
+    parameter integer SAT_BITS = 8
 ) (
     input  wire                      clk,
     input  wire                      rst,
@@ -69,10 +70,10 @@ module xnorc_add #(
             /* verilator lint_off UNUSEDSIGNAL */
             wire signed [SUM_BITS-1:0] sum = (a <<< SHIFT_A) + (b <<< SHIFT_B);
             /* verilator lint_on UNUSEDSIGNAL */
-            if (SATURATE != 0 && OUT_BITS < SUM_BITS) begin : clamp
+            if (SAT_BITS != 0 && SAT_BITS < SUM_BITS) begin : clamp
                 // The saturation bounds, made in 64 bits and cut to the sum's width.
-                localparam signed [63:0] TOP64 = (64'sd1 <<< (OUT_BITS - 1)) - 64'sd1;
-                localparam signed [63:0] BOTTOM64 = -(64'sd1 <<< (OUT_BITS - 1));
+                localparam signed [63:0] TOP64 = (64'sd1 <<< (SAT_BITS - 1)) - 64'sd1;
+                localparam signed [63:0] BOTTOM64 = -(64'sd1 <<< (SAT_BITS - 1));
                 localparam signed [SUM_BITS-1:0] TOP = TOP64[SUM_BITS-1:0];
                 localparam signed [SUM_BITS-1:0] BOTTOM = BOTTOM64[SUM_BITS-1:0];
                 // Only the low OUT_BITS of the clamped value are the output.

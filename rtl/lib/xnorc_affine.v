@@ -10,8 +10,9 @@
 //   computed in ACC_BITS-bit two's complement (an arithmetic shift: the floor of u / 2^SHIFT).
 //   IN_SHIFT and PRE bring a matrix unit's popcount accumulator into its integer domain
 //   (S = 2*acc - K: IN_SHIFT = 1 and the offset folded into PRE).
-//   With SATURATE, y is clamped to [-2^(OUT_BITS-1), 2^(OUT_BITS-1) - 1]; without, the plan
-//   guarantees y fits and its low OUT_BITS bits are the output (two's complement).
+//   With SAT_BITS > 0, y is clamped to [-2^(SAT_BITS-1), 2^(SAT_BITS-1) - 1] (the model's
+//   saturation). The output is the low OUT_BITS bits of the result: the plan sizes OUT_BITS to
+//   the result's exact range (unsigned when it cannot be negative).
 // Interface
 //   in_*, out_*: valid/ready streams of ELEMS elements (IN_BITS in, OUT_BITS out); out_valid
 //   and out_data are registers.
@@ -22,7 +23,7 @@
 //   C >= 1, ELEMS >= 1 dividing C; IN_BITS, OUT_BITS >= 1; IN_SHIFT >= 0; ACC_BITS large
 //   enough for x << IN_SHIFT and every
 //   t and u of the input's range (the plan derives it from the exact ranges; at most 64);
-//   SHIFT >= 0. MUL, NEG_MUL: C fields of PARAM_BITS bits; PRE, BIAS: C fields of ACC_BITS
+//   SHIFT >= 0; SAT_BITS 0 (none) or at most ACC_BITS. MUL, NEG_MUL: C fields of PARAM_BITS bits; PRE, BIAS: C fields of ACC_BITS
 //   bits (channel c at [c*B +: B], two's complement).
 `default_nettype none
 
@@ -33,7 +34,7 @@ module xnorc_affine #(
     parameter integer IN_SIGNED = 1,
     parameter integer IN_SHIFT = 0,
     parameter integer OUT_BITS = 8,
-    parameter integer SATURATE = 1,
+    parameter integer SAT_BITS = 8,
     parameter integer PARAM_BITS = 8,
     parameter integer ACC_BITS = 24,
     parameter integer SHIFT = 0,
@@ -60,7 +61,7 @@ module xnorc_affine #(
         if (ELEMS < 1 || C % ELEMS != 0 || IN_BITS < 1 || OUT_BITS < 1 || PARAM_BITS < 1
             || ACC_BITS < IN_BITS + IN_SHIFT + 1 || ACC_BITS < OUT_BITS || ACC_BITS > 64
             || IN_SHIFT < 0
-            || SHIFT < 0 || SHIFT >= ACC_BITS) begin : bad_shape
+            || SHIFT < 0 || SHIFT >= ACC_BITS || SAT_BITS < 0 || SAT_BITS > ACC_BITS) begin : bad_shape
             $error("xnorc_affine: needs ELEMS dividing C, IN_BITS < ACC_BITS <= 64, OUT_BITS <= ACC_BITS and 0 <= SHIFT < ACC_BITS");
         end
     endgenerate
@@ -89,10 +90,10 @@ module xnorc_affine #(
             /* verilator lint_off UNUSEDSIGNAL */
             wire signed [ACC_BITS-1:0] shifted = u >>> SHIFT;
             /* verilator lint_on UNUSEDSIGNAL */
-            if (SATURATE != 0 && OUT_BITS < ACC_BITS) begin : clamp
+            if (SAT_BITS != 0 && SAT_BITS < ACC_BITS) begin : clamp
                 // The saturation bounds, made in 64 bits and cut to the sum's width.
-                localparam signed [63:0] TOP64 = (64'sd1 <<< (OUT_BITS - 1)) - 64'sd1;
-                localparam signed [63:0] BOTTOM64 = -(64'sd1 <<< (OUT_BITS - 1));
+                localparam signed [63:0] TOP64 = (64'sd1 <<< (SAT_BITS - 1)) - 64'sd1;
+                localparam signed [63:0] BOTTOM64 = -(64'sd1 <<< (SAT_BITS - 1));
                 localparam signed [ACC_BITS-1:0] TOP = TOP64[ACC_BITS-1:0];
                 localparam signed [ACC_BITS-1:0] BOTTOM = BOTTOM64[ACC_BITS-1:0];
                 // Only the low OUT_BITS of the clamped value are the output.

@@ -1,6 +1,6 @@
-//! The graph as the chain of steps the hardware streams through: matrix layers with their
-//! fused thresholds, max-pools and flattens, from the input to the output; anything else is
-//! refused with the node's name. A max-pool between a matrix layer and its threshold (the
+//! The graph as the steps the hardware streams through, producers before readers: matrix
+//! layers with their fused thresholds, max-pools and flattens, and the residual stream's
+//! forks, affines, thresholds and joins; anything else is refused with the node's name. A max-pool between a matrix layer and its threshold (the
 //! order BinaryNet and VGG-small train: conv → max-pool → BatchNorm → sign) becomes the
 //! threshold fused into the layer, then the pool — max where the threshold's count rises with
 //! its input, min where it falls — which computes the same values (docs/hardware.md).
@@ -10,22 +10,47 @@ use xnorc_compiler::ir::{ChannelRule, Graph, NodeId, Op};
 
 fn unsupported(graph: &Graph, id: NodeId, what: &str) -> ModelError {
     ModelError::new(format!(
-        "{what} is not supported by the hardware generator yet (supported: chains of dense and \
-         conv2d layers with fused thresholds, max-pool with stride = window before or after the \
-         threshold, flatten)"
+        "{what} is not supported by the hardware generator yet (supported: dense and conv2d \
+         layers with binary weights and fused thresholds, max-pool with stride = window before \
+         or after the threshold, flatten, and on the residual stream forks, affine, threshold \
+         and add)"
     ))
     .at_node(&graph.node(id).name)
 }
 
-/// One step of the chain from the input to the output.
+/// One step of the walk from the input to the output.
 pub(super) enum Step {
-    /// A dense or conv layer, with the threshold fused into it.
+    /// A dense or conv layer, with the threshold fused into it. Without one, its accumulator
+    /// feeds the scores, or enters the stream through the affine that reads it alone, or
+    /// through a [`Step::Convert`].
     Matrix(NodeId, Option<NodeId>),
     /// Max-pool; with the threshold that followed it in the model when the threshold moved
     /// before it (into the matrix layer before).
     Pool(NodeId, Option<NodeId>),
     /// Flatten (a no-op on vectors).
-    Flatten,
+    Flatten(NodeId),
+    /// The matrix layer's accumulator brought into the stream as S (an affine of 1).
+    Convert(NodeId),
+    /// The model's affine.
+    Affine(NodeId),
+    /// A threshold no matrix layer fuses (on the residual stream).
+    Threshold(NodeId),
+    /// A join.
+    Add(NodeId),
+}
+
+/// The readers of node `id`.
+pub(super) fn users(graph: &Graph, id: NodeId) -> Vec<NodeId> {
+    graph
+        .ids()
+        .filter(|u| graph.node(*u).inputs.contains(&id))
+        .collect()
+}
+
+/// Does affine `a` take its matrix layer's accumulator itself (it is the layer's only reader)?
+pub(super) fn takes_accumulator(graph: &Graph, a: NodeId) -> bool {
+    let m = graph.node(a).inputs[0];
+    matches!(graph.node(m).op, Op::MatMul(_)) && users(graph, m) == [a]
 }
 
 /// The threshold after max-pool `p` (itself after a matrix layer, read by `p_users`) when the
@@ -59,66 +84,80 @@ fn pooled_threshold(graph: &Graph, p: NodeId, p_users: &[NodeId]) -> Result<Opti
     Ok(Some(t))
 }
 
-/// The chain of `graph` (it must end with a dense layer feeding the output).
-pub(super) fn chain(graph: &Graph) -> Result<Vec<Step>> {
-    let users = |id: NodeId| -> Vec<NodeId> {
-        graph
-            .ids()
-            .filter(|u| graph.node(*u).inputs.contains(&id))
-            .collect()
-    };
+/// The steps of `graph`, producers before readers: every node the hardware computes, each
+/// threshold fused into the matrix layer before it where it is that layer's only reader.
+pub(super) fn walk(graph: &Graph) -> Result<Vec<Step>> {
     let mut steps = Vec::new();
-    let mut at = graph.input;
-    loop {
-        let next = users(at);
-        let [next] = next[..] else {
-            return Err(unsupported(graph, at, "a node with several consumers"));
-        };
-        match &graph.node(next).op {
-            Op::Flatten => steps.push(Step::Flatten),
-            Op::MaxPool(p) if p.stride == p.kernel => steps.push(Step::Pool(next, None)),
+    let mut absorbed = vec![false; graph.nodes.len()];
+    for id in graph.ids() {
+        if absorbed[id.0] {
+            continue;
+        }
+        let readers = users(graph, id);
+        match &graph.node(id).op {
+            Op::Input | Op::Output(_) => {}
+            Op::Flatten => steps.push(Step::Flatten(id)),
+            Op::MaxPool(p) if p.stride == p.kernel => steps.push(Step::Pool(id, None)),
+            Op::MaxPool(_) => return Err(unsupported(graph, id, "max-pool with stride ≠ window")),
             Op::MatMul(m) if m.weights.is_int() => {
-                return Err(unsupported(graph, next, "a layer with integer weights"))
+                return Err(unsupported(graph, id, "a layer with integer weights"))
             }
-            Op::MatMul(_) => match users(next)[..] {
+            Op::MatMul(_) => match readers[..] {
                 [t] if matches!(graph.node(t).op, Op::Threshold(_)) => {
-                    steps.push(Step::Matrix(next, Some(t)));
-                    at = t;
-                    continue;
+                    steps.push(Step::Matrix(id, Some(t)));
+                    absorbed[t.0] = true;
                 }
-                [p] => match pooled_threshold(graph, p, &users(p))? {
-                    Some(t) => {
-                        steps.push(Step::Matrix(next, Some(t)));
-                        steps.push(Step::Pool(p, Some(t)));
-                        at = t;
-                        continue;
-                    }
-                    None => steps.push(Step::Matrix(next, None)),
-                },
-                _ => steps.push(Step::Matrix(next, None)),
+                [p] if pooled_threshold(graph, p, &users(graph, p))?.is_some() => {
+                    let t = pooled_threshold(graph, p, &users(graph, p))?.expect("checked");
+                    steps.push(Step::Matrix(id, Some(t)));
+                    steps.push(Step::Pool(p, Some(t)));
+                    absorbed[p.0] = true;
+                    absorbed[t.0] = true;
+                }
+                [o] if o == graph.output => steps.push(Step::Matrix(id, None)),
+                _ if readers.contains(&graph.output) => {
+                    return Err(unsupported(
+                        graph,
+                        id,
+                        "a classifier whose accumulator is read by more than the output",
+                    ))
+                }
+                [a] if matches!(graph.node(a).op, Op::Affine(_)) => {
+                    steps.push(Step::Matrix(id, None))
+                }
+                _ => {
+                    steps.push(Step::Matrix(id, None));
+                    steps.push(Step::Convert(id));
+                }
             },
-            Op::Output(_) => break,
-            Op::MaxPool(_) => {
-                return Err(unsupported(graph, next, "max-pool with stride ≠ window"))
-            }
-            other => {
+            Op::Affine(_) => steps.push(Step::Affine(id)),
+            Op::Threshold(t)
+                if t.channels
+                    .iter()
+                    .any(|r| matches!(r, ChannelRule::Split(_))) =>
+            {
                 return Err(unsupported(
                     graph,
-                    next,
-                    &format!("`{}` here", other.kind()),
+                    id,
+                    "a threshold with split channels that is not its tiled layer's only reader",
                 ))
             }
+            Op::Threshold(_) => steps.push(Step::Threshold(id)),
+            Op::Add(_) => steps.push(Step::Add(id)),
+            other => return Err(unsupported(graph, id, &format!("`{}` here", other.kind()))),
         }
-        at = next;
     }
-    match steps.last() {
-        Some(Step::Matrix(m, None)) if graph.node(*m).shape.channels() == graph.classes() => {
-            Ok(steps)
-        }
-        _ => Err(unsupported(
+    let classifier = graph.node(graph.output).inputs[0];
+    let fed_by_layer = steps
+        .iter()
+        .any(|s| matches!(s, Step::Matrix(m, None) if *m == classifier));
+    if fed_by_layer && graph.node(classifier).shape.channels() == graph.classes() {
+        Ok(steps)
+    } else {
+        Err(unsupported(
             graph,
             graph.output,
             "an output not fed directly by a dense layer",
-        )),
+        ))
     }
 }

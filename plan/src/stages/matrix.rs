@@ -118,6 +118,7 @@ pub(super) fn matrix_stages(
             input: swg_in,
             output: mvu_in,
             channel_order: input.order.clone(),
+            sources: Vec::new(),
         });
     }
     // Split channels (filters spanning tiled chunks of different α): the unit computes a
@@ -205,6 +206,7 @@ pub(super) fn matrix_stages(
         input: mvu_in,
         output: out,
         channel_order,
+        sources: Vec::new(),
     });
     let out = match split {
         Some(st) => {

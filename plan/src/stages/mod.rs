@@ -9,18 +9,19 @@ mod chain;
 mod layer;
 mod matrix;
 mod sharing;
+mod stream_ops;
 mod thresholds;
 mod weights;
 mod window;
 
-use chain::{chain, Step};
+use chain::{takes_accumulator, walk, Step};
 use layer::{Fold, Input};
 use matrix::matrix_stages;
 use xnorc_compiler::sanitize::printable;
 
 use crate::folding::{auto_fold, FoldingFile, LayerFolding, LayerShape, DEFAULT_LANE_BUDGET};
 use crate::pipeline::{components, gcd, HardwarePlan};
-use crate::schedule::{chain_sources, size_fifos};
+use crate::schedule::size_fifos;
 use crate::stage::{Pool, ScoresStage, Stage, StageKind};
 use crate::stream::{stream_to_logical, Stream};
 use xnorc_compiler::error::{ModelError, Result};
@@ -88,12 +89,11 @@ pub fn plan_from_stages(
     input_order: Vec<usize>,
     memory_output_register: bool,
 ) -> HardwarePlan {
-    let mut pipeline = components(
+    let (mut pipeline, sources) = components(
         &stages,
         tree_pipeline,
         1 + usize::from(memory_output_register),
     );
-    let sources = chain_sources(pipeline.len());
     let timing = size_fifos(&mut pipeline, &sources, stages[0].input.beats);
     HardwarePlan {
         model: graph.ident.clone(),
@@ -114,7 +114,7 @@ pub fn plan_from_stages(
 /// cheap, for resource estimates over many candidate foldings. Also returns the tree
 /// pipelining and the input order.
 pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, u32, Vec<usize>)> {
-    let steps = chain(graph)?;
+    let steps = walk(graph)?;
     let matrices: Vec<(NodeId, Option<NodeId>)> = steps
         .iter()
         .filter_map(|s| match s {
@@ -172,35 +172,53 @@ pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, 
         ValueType::Bits => (1, false),
         ValueType::Int { min, max } => (int_bits(min, max), min < 0),
     };
-    let mut cur = Stream {
-        elems: 1,
-        bits,
-        signed,
-        beats: input.shape.numel(),
-        valid_bit: false,
+    let input_value = Value {
+        stage: None,
+        stream: Stream {
+            elems: 1,
+            bits,
+            signed,
+            beats: input.shape.numel(),
+            valid_bit: false,
+        },
+        map: match input.shape {
+            Shape::Map { c, h, w } => Some((c, h, w)),
+            Shape::Flat(_) => None,
+        },
+        flattened: None,
+        order: None,
     };
-    let (mut map, input_order) = match input.shape {
-        Shape::Map { c, h, w } => (Some((c, h, w)), stream_to_logical(c, h, w, None)),
-        Shape::Flat(n) => (None, (0..n).collect()),
+    let input_order = match input.shape {
+        Shape::Map { c, h, w } => stream_to_logical(c, h, w, None),
+        Shape::Flat(n) => (0..n).collect(),
     };
-    // The map a flatten turned into the current vector (its stream order is H, W, C).
-    let mut flattened: Option<(usize, usize, usize)> = None;
-    // The current stream's channel order, when a fanned-out layer permuted it.
-    let mut order: Option<Vec<usize>> = None;
-    let mut stages = Vec::new();
+    // The stream carrying each node's value, as the stages so far compute it.
+    let mut values: std::collections::HashMap<NodeId, Value> = Default::default();
+    values.insert(graph.input, input_value);
+    let mut stages: Vec<Stage> = Vec::new();
+    // Appends `new` stages, the first reading `from` (the rest each the one before); returns
+    // the last one's index.
+    let append = |stages: &mut Vec<Stage>, mut new: Vec<Stage>, from: Vec<Option<usize>>| {
+        new[0].sources = from;
+        stages.extend(new);
+        stages.len() - 1
+    };
     let mut layer = 0;
     for step in &steps {
         match *step {
-            Step::Flatten => {
-                if let Some(m) = map.take() {
-                    flattened = Some(m);
+            Step::Flatten(id) => {
+                let mut v = values[&graph.node(id).inputs[0]].clone();
+                if let Some(m) = v.map.take() {
+                    v.flattened = Some(m);
                 }
+                values.insert(id, v);
             }
             Step::Pool(id, moved) => {
+                let from = values[&graph.node(id).inputs[0]].clone();
                 let Op::MaxPool(p) = &graph.node(id).op else {
                     unreachable!()
                 };
-                let (c, h, w) = map.expect("pool on a map");
+                let (c, h, w) = from.map.expect("pool on a map");
                 let Shape::Map { h: oh, w: ow, .. } = graph.node(id).shape else {
                     unreachable!()
                 };
@@ -208,12 +226,10 @@ pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, 
                     Some(t) => {
                         // The threshold now sits in the unit before: mark it, and take the
                         // minimum where its count falls as S rises.
-                        if let Some(StageKind::Mvu(m)) =
-                            stages.last_mut().map(|s: &mut Stage| &mut s.kind)
-                        {
+                        if let Some(StageKind::Mvu(m)) = from.stage.map(|s| &mut stages[s].kind) {
                             m.threshold_before_pool = true;
                         }
-                        falling_channels(graph, t, c, order.as_deref())
+                        falling_channels(graph, t, c, from.order.as_deref())
                     }
                     None => Vec::new(),
                 };
@@ -225,25 +241,34 @@ pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, 
                     k: p.kernel,
                     out_h: oh,
                     out_w: ow,
-                    elems: cur.elems,
+                    elems: from.stream.elems,
                     minimum,
                 };
                 let out = Stream {
-                    beats: oh * ow * c / cur.elems,
-                    ..cur
+                    beats: oh * ow * c / from.stream.elems,
+                    ..from.stream
                 };
-                stages.push(Stage {
+                let stage = Stage {
                     name: graph.node(id).ident.clone(),
                     layer: graph.node(id).name.clone(),
                     kind: StageKind::Pool(pool),
-                    input: cur,
+                    input: from.stream,
                     output: out,
-                    channel_order: order.clone(),
-                });
-                cur = out;
-                map = Some((c, oh, ow));
+                    channel_order: from.order.clone(),
+                    sources: Vec::new(),
+                };
+                let at = append(&mut stages, vec![stage], vec![from.stage]);
+                let value = Value {
+                    stage: Some(at),
+                    stream: out,
+                    map: Some((c, oh, ow)),
+                    ..from
+                };
+                values.insert(moved.unwrap_or(id), value.clone());
+                values.insert(id, value);
             }
             Step::Matrix(id, t) => {
+                let from = values[&graph.node(id).inputs[0]].clone();
                 let fold = Fold {
                     shape: shapes[layer].0,
                     fanout: shapes[layer].1,
@@ -251,21 +276,100 @@ pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, 
                 };
                 layer += 1;
                 let input = Input {
-                    stream: cur,
-                    map,
-                    flattened: flattened.take(),
-                    order: order.take(),
+                    stream: from.stream,
+                    map: from.map,
+                    flattened: from.flattened,
+                    order: from.order,
                 };
                 let (stage_list, out, out_map) = matrix_stages(graph, folding, id, t, fold, input)?;
-                order = stage_list.last().and_then(|s| s.channel_order.clone());
-                stages.extend(stage_list);
-                cur = out;
-                map = out_map;
+                let order = stage_list.last().and_then(|s| s.channel_order.clone());
+                let at = append(&mut stages, stage_list, vec![from.stage]);
+                values.insert(
+                    t.unwrap_or(id),
+                    Value {
+                        stage: Some(at),
+                        stream: out,
+                        map: out_map,
+                        flattened: None,
+                        order,
+                    },
+                );
+            }
+            Step::Convert(id) => {
+                let v = values[&id].clone();
+                let stage = stream_ops::convert(graph, id, &stages, &v)?;
+                let at = append(&mut stages, vec![stage], vec![v.stage]);
+                values.insert(
+                    id,
+                    Value {
+                        stage: Some(at),
+                        stream: stages[at].output,
+                        ..v
+                    },
+                );
+            }
+            Step::Affine(id) => {
+                let operand = graph.node(id).inputs[0];
+                let v = values[&operand].clone();
+                let merged = takes_accumulator(graph, id);
+                let stage = stream_ops::affine(graph, id, &stages, &v, merged)?;
+                let at = append(&mut stages, vec![stage], vec![v.stage]);
+                values.insert(
+                    id,
+                    Value {
+                        stage: Some(at),
+                        stream: stages[at].output,
+                        ..v
+                    },
+                );
+            }
+            Step::Threshold(id) => {
+                let v = values[&graph.node(id).inputs[0]].clone();
+                let stage = stream_ops::threshold(graph, id, &v)?;
+                let at = append(&mut stages, vec![stage], vec![v.stage]);
+                values.insert(
+                    id,
+                    Value {
+                        stage: Some(at),
+                        stream: stages[at].output,
+                        ..v
+                    },
+                );
+            }
+            Step::Add(id) => {
+                let inputs = &graph.node(id).inputs;
+                let (a, b) = (values[&inputs[0]].clone(), values[&inputs[1]].clone());
+                let stage = stream_ops::add(graph, id, &a, &b)?;
+                let at = append(&mut stages, vec![stage], vec![a.stage, b.stage]);
+                values.insert(
+                    id,
+                    Value {
+                        stage: Some(at),
+                        stream: stages[at].output,
+                        ..a
+                    },
+                );
             }
         }
     }
-    stages.push(scores_stage(graph, &stages, &cur));
+    let classifier = &values[&graph.node(graph.output).inputs[0]];
+    let head = classifier.stage.expect("a dense layer feeds the output");
+    let mut scores = scores_stage(graph, &stages[head], &classifier.stream);
+    scores.sources = vec![Some(head)];
+    stages.push(scores);
     Ok((stages, tree_pipeline, input_order))
+}
+
+/// The stream carrying a node's value: the stage computing it (`None`: the core's input), the
+/// stream, the map it carries (or the map a flatten turned into this vector) and its channel
+/// order when a fanned-out layer permuted it.
+#[derive(Clone)]
+pub(super) struct Value {
+    pub stage: Option<usize>,
+    pub stream: Stream,
+    pub map: layer::Map,
+    pub flattened: layer::Map,
+    pub order: Option<Vec<usize>>,
 }
 
 /// Per channel position of a `c`-channel stream (logical channel `order[j]` at position j, or
@@ -283,13 +387,13 @@ fn falling_channels(graph: &Graph, t: NodeId, c: usize, order: Option<&[usize]>)
 }
 
 /// Scores: score = scale·S + offset with S = s_scale·acc + s_offset.
-fn scores_stage(graph: &Graph, stages: &[Stage], input: &Stream) -> Stage {
+fn scores_stage(graph: &Graph, head: &Stage, input: &Stream) -> Stage {
     let output_id = graph.output;
     let Op::Output(scores) = &graph.node(output_id).op else {
         unreachable!()
     };
-    let StageKind::Mvu(last) = &stages.last().expect("a dense layer").kind else {
-        unreachable!("chain() ends with a dense layer")
+    let StageKind::Mvu(last) = &head.kind else {
+        unreachable!("walk() has a dense layer feed the output")
     };
     let classes = last.o;
     let mul: Vec<i64> = scores.scale.iter().map(|&a| a * last.s_scale).collect();
@@ -300,6 +404,7 @@ fn scores_stage(graph: &Graph, stages: &[Stage], input: &Stream) -> Stage {
     let score_bits = int_bits(smin.min(-1), smax);
     Stage {
         channel_order: None,
+        sources: Vec::new(),
         name: graph.node(output_id).ident.clone(),
         layer: graph.node(output_id).name.clone(),
         kind: StageKind::Scores(ScoresStage {

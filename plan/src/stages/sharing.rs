@@ -110,6 +110,7 @@ pub(super) fn responses_stage(
         input: mvu_in,
         output: out,
         channel_order: order,
+        sources: Vec::new(),
     };
     let select = Lane::Select {
         tau: layer.tau,

@@ -231,6 +231,7 @@ pub(super) fn split_threshold_stage(
         input,
         output,
         channel_order: None,
+        sources: Vec::new(),
     }
 }
 

@@ -46,7 +46,7 @@ pub(super) fn affine(s: &Stage, a: &AffineStage) -> StageInstance {
             ("IN_SIGNED", Param::flag(s.input.signed)),
             ("IN_SHIFT", Param::Int(a.in_shift.into())),
             ("OUT_BITS", Param::Int(s.output.bits.into())),
-            ("SATURATE", Param::flag(a.saturate.is_some())),
+            ("SAT_BITS", Param::Int(a.saturate.unwrap_or(0).into())),
             ("PARAM_BITS", Param::int(param)),
             ("ACC_BITS", Param::int(acc)),
             ("SHIFT", Param::Int(a.shift.into())),
@@ -110,7 +110,7 @@ pub(super) fn add(s: &Stage, a: &AddStage) -> StageInstance {
             ("SHIFT_B", Param::Int(a.shift[1].into())),
             ("SUM_BITS", Param::Int(a.sum_bits.into())),
             ("OUT_BITS", Param::Int(s.output.bits.into())),
-            ("SATURATE", Param::flag(a.saturate.is_some())),
+            ("SAT_BITS", Param::Int(a.saturate.unwrap_or(0).into())),
         ],
         files: Vec::new(),
     }
