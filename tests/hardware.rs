@@ -832,9 +832,41 @@ fn residual_model(seed: u64) -> ModelFile {
     b.finish(&format!("residual{seed}"))
 }
 
+/// The residual stream with integer weights: an int8 stem on int8 input, a block widening the
+/// stream from 6 to 10 channels whose shortcut is an int8 1×1 projection with its affine, and
+/// an int8 classifier on the flattened stream.
+fn integer_residual_model(seed: u64) -> ModelFile {
+    let mut b = Builder::new(seed);
+    b.input(&[3, 5, 5], InputType::Int8);
+    let zero = format::PadMode::Zero;
+    b.conv("stem", 6, 3, 1, 1, zero, WeightValues::Int);
+    b.affine("stem_bn", true, Some(8));
+    let x = b.fork();
+    b.threshold("sign", 1, true);
+    b.conv("conv", 10, 3, 1, 1, zero, WeightValues::Pm1);
+    b.affine("bn", false, Some(8));
+    let main = b.fork();
+    b.resume(&x);
+    b.conv("proj", 10, 1, 1, 0, zero, WeightValues::Int);
+    b.affine("proj_bn", false, Some(8));
+    b.add("join", &main, [0, 1], Some(9));
+    b.flatten("flatten");
+    b.dense("classifier", 4, WeightValues::Int);
+    b.output(true);
+    b.finish(&format!("intresidual{seed}"))
+}
+
 #[test]
 fn residual_networks_verify_under_stalls() {
     let dir = tempfile::tempdir().unwrap();
+    let model = integer_residual_model(32);
+    let path = dir.path().join("i.xnm");
+    std::fs::write(&path, format::to_json(&model)).unwrap();
+    if let Ok(keep) = std::env::var("XNORC_TEST_KEEP") {
+        std::fs::create_dir_all(&keep).unwrap();
+        std::fs::copy(&path, Path::new(&keep).join("integer_residual.xnm")).unwrap();
+    }
+    verify(&path, None, &["--stall-per-mille", "300"]);
     let model = residual_model(31);
     let path = dir.path().join("r.xnm");
     std::fs::write(&path, format::to_json(&model)).unwrap();

@@ -64,7 +64,9 @@ pub fn response_range(lane: Lane, taps: usize, input_bits: u32, input_signed: bo
         Lane::XnorMasked | Lane::AndMasked => (-1, 1),
         Lane::AddSub => (xmin.min(-xmax), xmax.max(-xmin)),
         Lane::AddZero => (xmin.min(0), xmax.max(0)),
-        Lane::Select { .. } => unreachable!("responses are computed from a tap lane"),
+        Lane::Select { .. } | Lane::Mul { .. } => {
+            unreachable!("responses are computed from a binary-weight tap lane")
+        }
     };
     (lo * taps as i64, hi * taps as i64)
 }

@@ -182,6 +182,12 @@ fn mvu_datapath_luts(family: Family, m: &Mvu, input_bits: u32) -> f64 {
     let lanes = (m.pe * m.simd) as f64;
     let lane = match m.lane {
         Lane::AddSub | Lane::AddZero => c.int_lane_luts_per_bit * f64::from(input_bits),
+        // A multiplier per lane: a hard one on ECP5 (counted as DSPs), an array of input ×
+        // weight bits in logic on iCE40 (first principles, not yet measured).
+        Lane::Mul { weight_bits } => match family {
+            Family::Ecp5 => c.int_lane_luts_per_bit * f64::from(input_bits),
+            Family::Ice40 => f64::from(input_bits * weight_bits),
+        },
         _ if m.weight_words.len() <= 1 && m.codebook.is_none() => 0.0,
         _ => c.lane_luts,
     };

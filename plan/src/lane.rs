@@ -35,17 +35,24 @@ pub enum Lane {
         /// Kernel positions summed into one response.
         taps: usize,
     },
+    /// Integer input, integer weights of `weight_bits` bits (two's complement): x·w, a
+    /// multiplier per lane (a stem, head or shortcut projection kept in higher precision).
+    Mul {
+        /// Bits of one weight.
+        weight_bits: u32,
+    },
 }
 
 impl Lane {
     /// Width and signedness of one leaf of the unit's adder tree for input elements of `eb`
     /// bits: 1 unsigned for a count (XNOR, AND), 2 signed for ±1/0 (masked), `eb + 1` signed for
-    /// ±x, the response width for a select lane.
+    /// ±x, the response width for a select lane, `eb + weight_bits + 1` signed for x·w.
     pub fn leaf_format(self, eb: usize) -> (usize, bool) {
         match self {
             Lane::Xnor | Lane::And => (1, false),
             Lane::XnorMasked | Lane::AndMasked => (2, true),
             Lane::AddSub | Lane::AddZero => (eb + 1, true),
+            Lane::Mul { weight_bits } => (eb + weight_bits as usize + 1, true),
             Lane::Select {
                 response_bits,
                 signed,

@@ -103,11 +103,12 @@ fn stage_ffs(s: &Stage, c: &Component) -> usize {
             // Constant weight (or index) words need no register: yosys folds them into the
             // logic. A block RAM's output register holds the first copy of a stored word; every
             // further operand register takes a bit per lane (a select lane's index bits).
-            let per_register = if matches!(m.lane, crate::Lane::Select { .. }) {
-                m.word_bits()
-            } else {
-                lanes
-            };
+            let per_register =
+                if matches!(m.lane, crate::Lane::Select { .. } | crate::Lane::Mul { .. }) {
+                    m.word_bits()
+                } else {
+                    lanes
+                };
             let weight_registers = if m.weight_words.len() <= 1 {
                 0
             } else if m.memory == crate::folding::MemoryStyle::Block {
@@ -163,6 +164,9 @@ fn stage_dsps(family: Family, s: &Stage) -> usize {
         (Family::Ecp5, StageKind::Swg(_)) => 2,
         // One multiplier per element: a MULT18X18D takes 18×18 bits (first principles, not
         // yet measured).
+        (Family::Ecp5, StageKind::Mvu(m)) if matches!(m.lane, crate::Lane::Mul { .. }) => {
+            m.pe * m.simd
+        }
         (Family::Ecp5, StageKind::Affine(a)) => {
             s.input.elems
                 * (a.acc_bits as usize).div_ceil(18)

@@ -38,7 +38,9 @@ impl ProbeKey {
             Lane::Xnor => ProbeKey::Difference,
             Lane::XnorMasked | Lane::AddSub => ProbeKey::HalfDifference,
             Lane::And | Lane::AndMasked | Lane::AddZero => ProbeKey::Probe,
-            Lane::Select { .. } => unreachable!("codebook layers have no chunk scales"),
+            Lane::Select { .. } | Lane::Mul { .. } => {
+                unreachable!("only tiled binary layers have chunk scales")
+            }
         }
     }
 }

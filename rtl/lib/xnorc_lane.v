@@ -11,10 +11,13 @@
 //   "add_zero"    EB-bit integer 1 bit      w ? x : 0                          EB + 1    yes
 //   "select"      ENTRIES fields 1 index    field w of x (RESPONSE_BITS each;  RESP_BITS as the
 //                 of RESPONSE_BITS (TAU bits) zero for w >= ENTRIES)                     responses
+//   "mul"         EB-bit integer WB-bit     x * w (w two's complement)         EB + WB + 1 yes
+//                                integer
 // x of an integer lane is two's complement when IN_SIGNED, else unsigned; the masked lanes read
 // the beat's valid flag (0: a padded tap that must count as 0) and count S itself.
 //
-// Interface: combinational, w (W_BITS: TAU for "select", else 1), x (EB bits), valid; leaf.
+// Interface: combinational, w (W_BITS: TAU for "select", WB for "mul", else 1), x (EB bits),
+// valid; leaf.
 // Parameters: LANE as above; EB >= 1 (1 for the binary lanes); LEAF_W must equal the table's
 // width (the generator computes it, this module checks it); "select": TAU >= 1,
 // 1 <= ENTRIES <= 2^TAU, EB = ENTRIES * RESPONSE_BITS.
@@ -28,6 +31,7 @@ module xnorc_lane #(
     parameter integer TAU = 1,
     parameter integer ENTRIES = 1,
     parameter integer RESPONSE_BITS = 1,
+    parameter integer WB = 1,
     parameter integer W_BITS = 1
 ) (
     // Which inputs a lane reads depends on its kind.
@@ -44,11 +48,12 @@ module xnorc_lane #(
     localparam [0:0] XNOR_MASKED = LANE == "xnor_masked", AND_MASKED = LANE == "and_masked";
     localparam [0:0] ADD_SUB = LANE == "add_sub", ADD_ZERO = LANE == "add_zero";
     localparam [0:0] SELECT = LANE == "select";
+    localparam [0:0] MUL = LANE == "mul";
     /* verilator lint_on WIDTH */
 
     generate
-        if (W_BITS != (SELECT ? TAU : 1)) begin : bad_weight
-            $error("xnorc_lane: W_BITS must be TAU for a select lane, else 1");
+        if (W_BITS != (SELECT ? TAU : (MUL ? WB : 1))) begin : bad_weight
+            $error("xnorc_lane: W_BITS must be TAU for a select lane, WB for a mul lane, else 1");
         end
         if (XNOR || AND) begin : binary
             if (EB != 1 || LEAF_W != 1) begin : bad_width
@@ -79,6 +84,15 @@ module xnorc_lane #(
             end else begin : add_zero_leaf
                 assign leaf = w[0] ? wide : {(EB + 1) {1'b0}};
             end
+        end else if (MUL) begin : mul_lane
+            if (LEAF_W != EB + WB + 1) begin : bad_width
+                $error("xnorc_lane: a mul lane gives EB + WB + 1-bit leaves");
+            end
+            // x widened by one bit so an unsigned x stays non-negative; both signed.
+            wire signed [EB:0] xs = {IN_SIGNED != 0 && x[EB-1], x};
+            wire signed [WB-1:0] ws = w;
+            wire signed [EB+WB:0] product = xs * ws;
+            assign leaf = product;
         end else if (SELECT) begin : select
             if (TAU < 1 || ENTRIES < 1 || ENTRIES > (1 << TAU)) begin : bad_codebook
                 $error("xnorc_lane: a select lane needs 1 <= ENTRIES <= 2^TAU");

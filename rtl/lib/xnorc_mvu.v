@@ -17,7 +17,8 @@
 //                    per row, reread for each of the KPOS kernel positions), and PLANES_FILE
 //                    holds KPOS planes of 2^TAU bits (bit j: codebook entry j's bit at that
 //                    position) that turn each index into its weight bit. A "select" lane's
-//                    words hold PE*SIMD TAU-bit indices of the responses to add.
+//                    words hold PE*SIMD TAU-bit indices of the responses to add; a "mul"
+//                    lane's, PE*SIMD WB-bit integer weights (lane l at [l*WB +: WB]).
 //   THRESHOLDS_FILE  NF words: PE*FANOUT*LEVELS offset-binary bounds of ACC_W bits (output e,
 //                    level k at [(e*LEVELS + k)*ACC_W +: ACC_W]), then PE*FANOUT direction bits
 //                    (1: total >= threshold; 0: total <= threshold, stored as the bound t + 1
@@ -39,7 +40,7 @@
 // Parameters
 //   PE, SIMD, NF, SF, FANOUT, EB, ACC_W, QUEUE, LEVELS, OB >= 1; LANE, EB, LEAF_W, TAU, ENTRIES,
 //   RESPONSE_BITS as xnorc_lane takes them (LEAF_SIGNED: the leaves are two's complement);
-//   WEIGHT_WORD = PE*SIMD*(TAU for "select" or DECODE, else 1); OUTPUT "threshold" or
+//   WEIGHT_WORD = PE*SIMD*(TAU for "select" or DECODE, WB for "mul", else 1); OUTPUT "threshold" or
 //   "accumulator" (then FANOUT = 1 and OB = ACC_W); DECODE 0/1 (binary lanes only), MEM_REG
 //   0/1, TREE_PIPELINE >= 0; *_STYLE: ram_style of each memory (xnorc_rom, xnorc_ram).
 `default_nettype none
@@ -59,6 +60,7 @@ module xnorc_mvu #(
     parameter integer TAU = 1,
     parameter integer ENTRIES = 1,
     parameter integer RESPONSE_BITS = 1,
+    parameter integer WB = 1,
     parameter integer ACC_W = 2,
     parameter integer WEIGHT_WORD = 1,
     parameter integer WEIGHT_DEPTH = 1,
@@ -97,12 +99,14 @@ module xnorc_mvu #(
     localparam [0:0] THRESHOLDED = OUTPUT == "threshold";
     localparam [0:0] ACCUMULATES = OUTPUT == "accumulator";
     localparam [0:0] SELECT = LANE == "select";
+    localparam [0:0] MUL = LANE == "mul";
     /* verilator lint_on WIDTH */
     localparam integer OUTS = THRESHOLDED ? PE * FANOUT : PE;
     localparam integer OUT_W = THRESHOLDED ? OUTS * OB : PE * ACC_W;
     localparam integer XW = SIMD * EB + VALID_BIT;
-    // Weight bits per lane reaching the lanes: an index for select lanes, else one bit.
-    localparam integer LANE_W = SELECT ? TAU : 1;
+    // Weight bits per lane reaching the lanes: an index for select lanes, an integer for mul
+    // lanes, else one bit.
+    localparam integer LANE_W = SELECT ? TAU : (MUL ? WB : 1);
     localparam integer WW = PE * SIMD * LANE_W;
     localparam integer NFW = (NF > 1) ? $clog2(NF) : 1;
     localparam integer SFW = (SF > 1) ? $clog2(SF) : 1;
@@ -144,9 +148,9 @@ module xnorc_mvu #(
         if (ACCUMULATES && FANOUT != 1) begin : bad_fanout
             $error("xnorc_mvu: only a thresholded unit fans out");
         end
-        if (WEIGHT_WORD != PE * SIMD * ((DECODE == 1 || SELECT) ? TAU : 1))
+        if (WEIGHT_WORD != PE * SIMD * ((DECODE == 1 || SELECT) ? TAU : (MUL ? WB : 1)))
         begin : bad_word
-            $error("xnorc_mvu: WEIGHT_WORD must be PE*SIMD weight bits or TAU-bit indices");
+            $error("xnorc_mvu: WEIGHT_WORD must be PE*SIMD weight bits, TAU-bit indices or WB-bit integers");
         end
         if (DECODE != 0 && DECODE != 1 || MEM_REG != 0 && MEM_REG != 1) begin : bad_flag
             $error("xnorc_mvu: DECODE and MEM_REG must be 0 or 1");
@@ -329,6 +333,7 @@ module xnorc_mvu #(
                     .TAU(TAU),
                     .ENTRIES(ENTRIES),
                     .RESPONSE_BITS(RESPONSE_BITS),
+                    .WB(WB),
                     .W_BITS(LANE_W)
                 ) unit (
                     .w(w_p[(p*SIMD+s)*LANE_W+:LANE_W]),

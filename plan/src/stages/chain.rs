@@ -6,7 +6,7 @@
 //! its input, min where it falls — which computes the same values (docs/hardware.md).
 
 use xnorc_compiler::error::{ModelError, Result};
-use xnorc_compiler::ir::{ChannelRule, Graph, NodeId, Op};
+use xnorc_compiler::ir::{ChannelRule, Graph, NodeId, Op, ValueType};
 
 fn unsupported(graph: &Graph, id: NodeId, what: &str) -> ModelError {
     ModelError::new(format!(
@@ -99,8 +99,14 @@ pub(super) fn walk(graph: &Graph) -> Result<Vec<Step>> {
             Op::Flatten => steps.push(Step::Flatten(id)),
             Op::MaxPool(p) if p.stride == p.kernel => steps.push(Step::Pool(id, None)),
             Op::MaxPool(_) => return Err(unsupported(graph, id, "max-pool with stride ≠ window")),
-            Op::MatMul(m) if m.weights.is_int() => {
-                return Err(unsupported(graph, id, "a layer with integer weights"))
+            Op::MatMul(m)
+                if m.weights.is_int() && graph.operand(id, 0).vtype == ValueType::Bits =>
+            {
+                return Err(unsupported(
+                    graph,
+                    id,
+                    "a layer with integer weights on binary input",
+                ))
             }
             Op::MatMul(_) => match readers[..] {
                 [t] if matches!(graph.node(t).op, Op::Threshold(_)) => {

@@ -65,6 +65,24 @@ fn checked_folding(
     Ok((pe, simd))
 }
 
+/// Bits of a two's complement register holding every integer weight of `mm` (at least 2).
+fn int_weight_bits(mm: &MatMul) -> u32 {
+    let w = &mm.weights;
+    let (mut lo, mut hi) = (-1i64, 0i64);
+    for o in 0..w.out_channels {
+        for c in 0..w.in_channels {
+            for ky in 0..w.kh {
+                for kx in 0..w.kw {
+                    let v = w.value(o, c, ky, kx);
+                    lo = lo.min(v);
+                    hi = hi.max(v);
+                }
+            }
+        }
+    }
+    xnorc_compiler::ir::int_bits(lo, hi)
+}
+
 /// What a lane computes: from the input (binary or integer), the weight values and whether
 /// padded taps are masked.
 fn lane_of(binary: bool, mm: &MatMul) -> Lane {
@@ -75,7 +93,10 @@ fn lane_of(binary: bool, mm: &MatMul) -> Lane {
         (true, WeightValues::ZeroOne, true) => Lane::AndMasked,
         (false, WeightValues::Pm1, _) => Lane::AddSub,
         (false, WeightValues::ZeroOne, _) => Lane::AddZero,
-        (_, WeightValues::Int, _) => unreachable!("`chain` refuses integer weights"),
+        (false, WeightValues::Int, _) => Lane::Mul {
+            weight_bits: int_weight_bits(mm),
+        },
+        (true, WeightValues::Int, _) => unreachable!("walk() refuses integer weights on bits"),
     }
 }
 
@@ -133,7 +154,13 @@ pub(super) fn matrix_stages(
     let probes = splits.len().div_ceil(pe) * pe;
     let bits = RowBits::new(w, o, tap, splits);
     let rows = o + probes;
-    let acc = acc_range(lane, k, rows, node, &bits);
+    let mut acc = acc_range(lane, k, rows, node, &bits);
+    // The tightest bound of integer weights' sums can be narrower than one product; the adder
+    // tree takes whole products, so the accumulator is at least that wide.
+    if let Lane::Mul { .. } = lane {
+        let (leaf_w, _) = lane.leaf_format(input.stream.bits as usize);
+        acc.bits = acc.bits.max(leaf_w as u32);
+    }
     // A sharing unit's inputs are the C channels' response vectors.
     let unit_k = if share.is_some() { w.in_channels } else { k };
     let (nf, sf) = ((filters + probes) / pe, unit_k / simd);
@@ -147,7 +174,7 @@ pub(super) fn matrix_stages(
     };
     let decode = codebook_decode(mm, simd);
     let (weight_words, memory) =
-        weight_memory(mm, decode.as_ref(), (nf, sf), (pe, simd), &bits, &cfg);
+        weight_memory(mm, lane, decode.as_ref(), (nf, sf), (pe, simd), &bits, &cfg);
     let threshold_memory = threshold_memory(&cfg, &output, o, acc.bits);
     let out = Stream {
         elems: pe * fan,

@@ -4,6 +4,7 @@
 
 use super::window::RowBits;
 use crate::folding::{LayerFolding, MemoryStyle, LUT_MEMORY_BITS};
+use crate::lane::Lane;
 use crate::stage::CodebookDecode;
 use xnorc_compiler::ir::{Geometry, MatMul, WeightStore};
 
@@ -31,6 +32,7 @@ pub(super) fn codebook_decode(mm: &MatMul, simd: usize) -> Option<CodebookDecode
 /// lanes), and where it lives: as the folding says, else in logic up to `LUT_MEMORY_BITS`.
 pub(super) fn weight_memory(
     mm: &MatMul,
+    lane: Lane,
     decode: Option<&CodebookDecode>,
     (nf, sf): (usize, usize),
     (pe, simd): (usize, usize),
@@ -56,6 +58,26 @@ pub(super) fn weight_memory(
                 })
                 .collect::<Vec<Vec<bool>>>();
             (words, d.channel_blocks)
+        }
+        (_, WeightStore::Int(_)) => {
+            // Lane l = pe·SIMD + s holds the weight of filter nf·PE + pe, input sf·SIMD + s, in
+            // `width` bits two's complement.
+            let width = match lane {
+                Lane::Mul { weight_bits } => weight_bits as usize,
+                _ => unreachable!("integer weights run on mul lanes"),
+            };
+            let words = (0..nf * sf)
+                .map(|addr| {
+                    let (f, s) = (addr / sf, addr % sf);
+                    (0..pe * simd)
+                        .flat_map(|l| {
+                            let v = bits.value(f * pe + l / simd, s * simd + l % simd);
+                            (0..width).map(move |i| (v >> i) & 1 == 1)
+                        })
+                        .collect()
+                })
+                .collect::<Vec<Vec<bool>>>();
+            (words, sf)
         }
         _ => {
             let words = (0..nf * sf)

@@ -124,6 +124,13 @@ impl<'a> RowBits<'a> {
         self.w.bit(o, c, ky, kx)
     }
 
+    /// Integer weight of output channel `row` at input position i (integer weights have no
+    /// probe rows).
+    pub fn value(&self, row: usize, i: usize) -> i64 {
+        let (c, ky, kx) = self.tap(i);
+        self.w.value(row, c, ky, kx)
+    }
+
     /// Weight bit of the unit's row `row` (output channel, or probe row) at input position i.
     pub fn bit(&self, row: usize, i: usize) -> bool {
         let (c, ky, kx) = self.tap(i);

@@ -149,5 +149,6 @@ fn lane_name(lane: Lane) -> &'static str {
         Lane::XnorMasked => "xnor_masked",
         Lane::AndMasked => "and_masked",
         Lane::Select { .. } => "select",
+        Lane::Mul { .. } => "mul",
     }
 }

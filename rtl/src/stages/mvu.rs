@@ -61,6 +61,13 @@ pub(super) fn mvu(
         ("TAU", Param::Int(tau.into())),
         ("ENTRIES", Param::int(entries)),
         ("RESPONSE_BITS", Param::Int(response_bits.into())),
+        (
+            "WB",
+            Param::Int(match m.lane {
+                Lane::Mul { weight_bits } => weight_bits.into(),
+                _ => 1,
+            }),
+        ),
         ("ACC_W", Param::int(a)),
         ("WEIGHT_WORD", Param::int(m.word_bits())),
         ("WEIGHT_DEPTH", Param::int(m.weight_words.len())),
