@@ -450,11 +450,11 @@ fn codebook_compute_is_chosen_per_layer_and_recorded_in_the_plan() {
     );
 }
 
-/// A residual network goes through inspect and simulate like a plain one (its inspect figures
-/// derived by hand), is written as a version-2 file, and the hardware commands refuse it with
-/// the node they cannot build, exit 2, writing nothing.
+/// A residual network goes through inspect, simulate and compile like a plain one (its inspect
+/// figures derived by hand), is written as a version-2 file; what the hardware cannot build yet
+/// is refused naming the node, exit 2, writing nothing.
 #[test]
-fn residual_models_simulate_and_hardware_refuses_them_cleanly() {
+fn residual_models_simulate_and_compile() {
     let dir = tmp();
     let model = dir.path().join("r.xnm");
     let x = dir.path().join("x.npy");
@@ -515,9 +515,38 @@ fn residual_models_simulate_and_hardware_refuses_them_cleanly() {
         .iter()
         .all(|v| (-128..=127).contains(v)));
     let out = dir.path().join("hw");
-    bad(
-        &["compile", s(&model), "-o", s(&out)],
-        "node \"stem\": a layer with integer weights is not supported by the hardware generator",
+    ok(&["compile", s(&model), "-o", s(&out)]);
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("plan.json")).unwrap()).unwrap();
+    // Two blocks: each block's input is read twice, so a fork copies it; the joins read two.
+    let kinds: Vec<&str> = plan["pipeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "fork").count(),
+        2,
+        "{kinds:?}"
     );
-    assert!(!out.exists(), "no partial output");
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "add").count(),
+        2,
+        "{kinds:?}"
+    );
+    assert!(
+        plan["sources"].is_array(),
+        "a forking core lists its sources"
+    );
+    // Integer weights on a binary input have no lane yet.
+    let text = std::fs::read_to_string(fixture("valid_residual.xnm")).unwrap();
+    let binary_input = dir.path().join("bits.xnm");
+    std::fs::write(&binary_input, text.replace("\"uint8\"", "\"bits\"")).unwrap();
+    let refused = dir.path().join("refused");
+    bad(
+        &["compile", s(&binary_input), "-o", s(&refused)],
+        "node \"stem\": a layer with integer weights on binary input is not supported",
+    );
+    assert!(!refused.exists(), "no partial output");
 }

@@ -832,6 +832,133 @@ fn residual_model(seed: u64) -> ModelFile {
     b.finish(&format!("residual{seed}"))
 }
 
+/// A random residual network within what the hardware builds: an integer or binary input, an
+/// integer stem (a binary one on binary input) entering the stream through its affine, 1–3
+/// blocks of random kinds — a binary path with RSign (one- or multi-level), a downsampling
+/// block (binary stride-2 convolution against a 2×2 sum-pooled, int8-projected shortcut, on
+/// even maps), an int8 convolution straight on the stream, x + x — joined with random shifts,
+/// saturation or none, an optional PReLU, then a global sum (square maps) or a flatten and an
+/// int8 or binary classifier.
+fn random_residual(seed: u64) -> ModelFile {
+    let mut b = Builder::new(seed);
+    let zero = format::PadMode::Zero;
+    let sat = |b: &mut Builder| b.rng().gen_bool(0.7).then(|| b.rng().gen_range(4..=10));
+    let dtype = [InputType::Bits, InputType::Uint8, InputType::Int8][b.rng().gen_range(0..3)];
+    let side = [4, 5, 6][b.rng().gen_range(0..3)];
+    let c = b.rng().gen_range(1..=3);
+    b.input(&[c, side, side], dtype);
+    let stem = [2, 4, 6][b.rng().gen_range(0..3)];
+    let stem_values = if dtype == InputType::Bits {
+        WeightValues::Pm1
+    } else {
+        WeightValues::Int
+    };
+    b.conv("stem", stem, 3, 1, 1, zero, stem_values);
+    let piecewise = b.rng().gen_bool(0.5);
+    let s = sat(&mut b);
+    b.affine("stem_bn", piecewise, s);
+    for i in 0..b.rng().gen_range(1..=3) {
+        let x = b.fork();
+        let (c, h) = (b.dims()[0], b.dims()[1]);
+        let name = |s: &str| format!("b{i}_{s}");
+        let kind = b.rng().gen_range(0..4);
+        match kind {
+            0 => {
+                let levels = if b.rng().gen_bool(0.8) { 1 } else { 3 };
+                b.threshold(&name("sign"), levels, true);
+                b.conv(&name("conv"), c, 3, 1, 1, zero, WeightValues::Pm1);
+                let s = sat(&mut b);
+                b.affine(&name("bn"), false, s);
+            }
+            1 if h % 2 == 0 => {
+                let out = [4, 8][b.rng().gen_range(0..2)];
+                b.threshold(&name("sign"), 1, true);
+                b.conv(&name("conv"), out, 3, 2, 1, zero, WeightValues::Pm1);
+                let s = sat(&mut b);
+                b.affine(&name("bn"), false, s);
+                let main = b.fork();
+                b.resume(&x);
+                b.sumpool(&name("pool"), Some((2, 2)));
+                b.conv(&name("proj"), out, 1, 1, 0, zero, WeightValues::Int);
+                let s = sat(&mut b);
+                b.affine(&name("proj_bn"), false, s);
+                let s = sat(&mut b);
+                let shift = [0, b.rng().gen_range(0..=1)];
+                b.add(&name("add"), &main, shift, s);
+                continue;
+            }
+            2 => {
+                b.conv(&name("conv"), c, 3, 1, 1, zero, WeightValues::Int);
+                let s = sat(&mut b);
+                b.affine(&name("bn"), true, s);
+            }
+            _ => {}
+        }
+        let shift = [b.rng().gen_range(0..=1), b.rng().gen_range(0..=1)];
+        let s = sat(&mut b);
+        b.add(&name("add"), &x, shift, s);
+        if b.rng().gen_bool(0.5) {
+            let s = sat(&mut b);
+            b.affine(&name("prelu"), true, s);
+        }
+    }
+    if b.rng().gen_bool(0.5) {
+        b.sumpool("pool", None);
+    }
+    b.flatten("flatten");
+    let classes = b.rng().gen_range(2..=6);
+    if b.rng().gen_bool(0.6) {
+        b.dense("classifier", classes, WeightValues::Int);
+    } else {
+        b.threshold("head_sign", 1, true);
+        b.dense("classifier", classes, WeightValues::Pm1);
+    }
+    let affine = b.rng().gen_bool(0.5);
+    b.output(affine);
+    b.finish(&format!("randres{seed}"))
+}
+
+#[test]
+fn random_residual_models_verify() {
+    check_random_residual(0..4);
+}
+
+/// Each random residual model with the automatic folding under stalls, and with random
+/// PE/SIMD.
+fn check_random_residual(seeds: std::ops::Range<u64>) {
+    let dir = tempfile::tempdir().unwrap();
+    for seed in seeds {
+        let model = random_residual(seed);
+        let path = dir.path().join(format!("r{seed}.xnm"));
+        std::fs::write(&path, format::to_json(&model)).unwrap();
+        if let Ok(keep) = std::env::var("XNORC_TEST_KEEP") {
+            std::fs::create_dir_all(&keep).unwrap();
+            std::fs::copy(&path, Path::new(&keep).join(format!("r{seed}.xnm"))).unwrap();
+        }
+        verify(
+            &path,
+            None,
+            &["--stall-per-mille", "300", "--seed", &seed.to_string()],
+        );
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let json = folding_json(
+            &model,
+            1,
+            "lut",
+            seed % 2 == 0,
+            false,
+            Compute::Rule,
+            |k, o| {
+                let (p, q) = (divisors(o), divisors(k));
+                (p[rng.gen_range(0..p.len())], q[rng.gen_range(0..q.len())])
+            },
+        );
+        let folding = dir.path().join(format!("r{seed}.json"));
+        std::fs::write(&folding, json).unwrap();
+        verify(&path, Some(&folding), &["--seed", &seed.to_string()]);
+    }
+}
+
 /// The residual stream with integer weights: an int8 stem on int8 input, a block widening the
 /// stream from 6 to 10 channels whose shortcut is an int8 1×1 projection with its affine, and
 /// an int8 classifier on the flattened stream.
@@ -883,4 +1010,7 @@ fn residual_networks_verify_under_stalls() {
     std::fs::write(&folding, json).unwrap();
     verify(&path, Some(&folding), &["--stall-per-mille", "300"]);
     lint(&path);
+    // The preset: downsampling with a sum-pooled, projected shortcut, a global sum.
+    let preset = preset("resnet-mini", dir.path());
+    verify(&preset, None, &["--stall-per-mille", "300"]);
 }

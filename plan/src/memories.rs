@@ -185,7 +185,8 @@ pub fn stage_memories(
         StageKind::Pool(p) => out.push(mem(
             MemoryRole::PoolRow,
             p.out_w * (p.c / p.elems),
-            stage.input.width(),
+            // Partial maxima or sums, as wide as the output.
+            stage.output.width(),
             buffer(MemoryRole::PoolRow, None),
         )),
         // Read asynchronously, one channel per cycle: logic.

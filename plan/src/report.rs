@@ -150,6 +150,9 @@ pub enum StageDetail<'a> {
         /// with the minimum (the threshold's count falls there as its input rises).
         #[serde(skip_serializing_if = "Option::is_none")]
         minimum_channels: Option<Vec<usize>>,
+        /// The window's sum (a sumpool) instead of its maximum.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        sum: bool,
     },
     /// The scores/argmax stage.
     Scores {
@@ -289,9 +292,10 @@ impl<'a> StageDetail<'a> {
             },
             StageKind::Pool(p) => StageDetail::Maxpool {
                 window: p.k,
-                memory_bits: p.out_w * p.c * s.input.bits as usize,
+                memory_bits: p.out_w * p.c * s.output.bits as usize,
                 minimum_channels: (!p.minimum.is_empty())
                     .then(|| (0..p.c).filter(|&j| p.minimum[j]).collect()),
+                sum: p.sum,
             },
             StageKind::Scores(sc) => StageDetail::Scores {
                 classes: sc.classes,

@@ -225,7 +225,8 @@ impl Swg {
     }
 }
 
-/// Max-pool with a k×k window and stride k on a stream of pixels (C/elems beats each).
+/// Max-pool (or sum-pool) with a k×k window and stride k on a stream of pixels (C/elems beats
+/// each).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Pool {
     /// The node whose values the stage streams: the max-pool, or for a max-pool moved after
@@ -253,6 +254,10 @@ pub struct Pool {
     /// then max where the count rises with the input, threshold then min where it falls.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub minimum: Vec<bool>,
+    /// The window's sum instead of its maximum (the model's `sumpool`; k = h = w for the
+    /// global sum), in the output stream's width.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sum: bool,
 }
 
 /// The residual stream's per-channel affine (the model's `affine`, docs/semantics.md) on an

@@ -1,25 +1,28 @@
-// xnorc_pool: max-pool with window = stride = K over a map streamed pixel by pixel (raster
-// order, C/ELEMS beats per pixel, channels innermost).
+// xnorc_pool: max-pool (or sum-pool) with window = stride = K over a map streamed pixel by
+// pixel (raster order, C/ELEMS beats per pixel, channels innermost).
 //
 // Computation
 //   Output pixel (oy, ox) channel c is the max over the K x K input pixels (oy*K + ky,
 //   ox*K + kx): the OR of bits for EB = 1, the signed (IN_SIGNED) or unsigned max of
 //   EB-bit integers otherwise; for a channel whose MIN_MASK bit is set, the min (the AND of
 //   bits) instead — a max-pool moved after a threshold whose count falls as its input rises
-//   (docs/hardware.md, "Max-pool before the threshold"). Rows and columns past the last whole
-//   window are consumed and dropped (OUT_H = floor(H / K), OUT_W = floor(W / K)).
+//   (docs/hardware.md, "Max-pool before the threshold"). With SUM = 1 the output is instead
+//   the sum of the window (the model's `sumpool`; K = H = W is the global sum), in OB-bit two's
+//   complement, each EB-bit input sign- (IN_SIGNED) or zero-extended. Rows and columns past the
+//   last whole window are consumed and dropped (OUT_H = floor(H / K), OUT_W = floor(W / K)).
 // Memory
-//   A row of partial results, OUT_W * C/ELEMS words of ELEMS*EB bits (xnorc_ram, read
+//   A row of partial results, OUT_W * C/ELEMS words of ELEMS*OB bits (xnorc_ram, read
 //   asynchronously), placed as ROW_STYLE says.
 // Interface
-//   in_*, out_*: valid/ready streams of ELEMS elements of EB bits; out_valid and out_data are
-//   registers.
+//   in_*, out_*: valid/ready streams of ELEMS elements of EB bits in, OB bits out; out_valid
+//   and out_data are registers.
 // Timing (xnorc_plan's Pool component)
 //   in_ready = !out_valid || out_ready; the input beat completing a window is registered as
 //   the output beat, valid in the next cycle.
 // Parameters
 //   ELEMS >= 1 dividing C; EB >= 1; K >= 1; H, W >= K; MIN_MASK: C bits, bit c for channel c
-//   (stream position cb*ELEMS + e), 0 everywhere for a plain max-pool.
+//   (stream position cb*ELEMS + e), 0 everywhere for a plain max-pool and for a sum; OB = EB
+//   for a max, OB >= EB + 1 for a sum (the plan sizes it to the window sum's range).
 `default_nettype none
 
 module xnorc_pool #(
@@ -31,6 +34,8 @@ module xnorc_pool #(
     parameter integer W = 2,
     parameter integer K = 2,
     parameter [C-1:0] MIN_MASK = 0,
+    parameter integer SUM = 0,
+    parameter integer OB = EB,
     parameter ROW_STYLE = "auto"
 ) (
     input  wire                clk,
@@ -40,9 +45,9 @@ module xnorc_pool #(
     input  wire [ELEMS*EB-1:0] in_data,
     output reg                 out_valid,
     input  wire                out_ready,
-    output reg  [ELEMS*EB-1:0] out_data
+    output reg  [ELEMS*OB-1:0] out_data
 );
-    localparam integer DW = ELEMS * EB;
+    localparam integer DW = ELEMS * OB;
     localparam integer CB = C / ELEMS;
     localparam integer OUT_H = H / K;
     localparam integer OUT_W = W / K;
@@ -75,6 +80,9 @@ module xnorc_pool #(
         if (ELEMS < 1 || EB < 1 || K < 1 || C % ELEMS != 0 || H < K || W < K) begin : bad_shape
             $error("xnorc_pool: needs ELEMS dividing C, EB >= 1, K >= 1 and H, W >= K");
         end
+        if ((SUM == 0 && OB != EB) || (SUM != 0 && (OB <= EB || MIN_MASK != 0))) begin : bad_sum
+            $error("xnorc_pool: a max needs OB = EB; a sum needs OB > EB and no MIN_MASK");
+        end
     endgenerate
 
     reg [HB-1:0] iy;
@@ -105,7 +113,7 @@ module xnorc_pool #(
     endgenerate
     wire [AW-1:0] addr = ox_a * CB_WORDS + cb_a;
 
-    wire [DW-1:0] stored, combined, maxed;
+    wire [DW-1:0] stored, combined;
     xnorc_ram #(
         .WIDTH(DW),
         .DEPTH(DEPTH),
@@ -122,31 +130,41 @@ module xnorc_pool #(
         .rdata(stored)
     );
 
-    // Elementwise combine of the stored partial result and the new beat: max, or min where
-    // the channel's MIN_MASK bit is set (element e of channel block cb is channel cb*ELEMS + e).
+    // Elementwise combine of the stored partial result and the new beat: the sum, or the max
+    // (min where the channel's MIN_MASK bit is set; element e of channel block cb is channel
+    // cb*ELEMS + e); the window's first beat starts it.
     genvar e, b;
     generate
-        for (e = 0; e < ELEMS; e = e + 1) begin : element
-            wire [EB-1:0] a = stored[e*EB+:EB];
-            wire [EB-1:0] v = in_data[e*EB+:EB];
-            wire [CB-1:0] min_of_block;
-            for (b = 0; b < CB; b = b + 1) begin : block
-                assign min_of_block[b] = MIN_MASK[b*ELEMS+e];
+        if (SUM != 0) begin : sums
+            for (e = 0; e < ELEMS; e = e + 1) begin : element
+                wire [EB-1:0] v = in_data[e*EB+:EB];
+                wire [OB-1:0] v_wide = {{(OB - EB) {IN_SIGNED != 0 && v[EB-1]}}, v};
+                assign combined[e*OB+:OB] = first ? v_wide : stored[e*OB+:OB] + v_wide;
             end
-            wire take_min = min_of_block[cb];
-            wire a_above;
-            if (EB == 1) begin : bits
-                assign a_above = a & ~v;
-            end else if (IN_SIGNED != 0) begin : signed_compare
-                assign a_above = $signed(a) > $signed(v);
-            end else begin : unsigned_compare
-                assign a_above = a > v;
+        end else begin : maxima
+            wire [DW-1:0] maxed;
+            for (e = 0; e < ELEMS; e = e + 1) begin : element
+                wire [EB-1:0] a = stored[e*EB+:EB];
+                wire [EB-1:0] v = in_data[e*EB+:EB];
+                wire [CB-1:0] min_of_block;
+                for (b = 0; b < CB; b = b + 1) begin : block
+                    assign min_of_block[b] = MIN_MASK[b*ELEMS+e];
+                end
+                wire take_min = min_of_block[cb];
+                wire a_above;
+                if (EB == 1) begin : bits
+                    assign a_above = a & ~v;
+                end else if (IN_SIGNED != 0) begin : signed_compare
+                    assign a_above = $signed(a) > $signed(v);
+                end else begin : unsigned_compare
+                    assign a_above = a > v;
+                end
+                // The max keeps a when it is above v, the min when it is not (ties: equal values).
+                assign maxed[e*EB+:EB] = (a_above != take_min) ? a : v;
             end
-            // The max keeps a when it is above v, the min when it is not (ties: equal values).
-            assign maxed[e*EB+:EB] = (a_above != take_min) ? a : v;
+            assign combined = first ? in_data : maxed;
         end
     endgenerate
-    assign combined = first ? in_data : maxed;
     wire completes = fire && in_bounds && last;
 
     always @(posedge clk) begin

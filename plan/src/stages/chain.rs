@@ -6,7 +6,7 @@
 //! its input, min where it falls — which computes the same values (docs/hardware.md).
 
 use xnorc_compiler::error::{ModelError, Result};
-use xnorc_compiler::ir::{ChannelRule, Graph, NodeId, Op, ValueType};
+use xnorc_compiler::ir::{ChannelRule, Graph, NodeId, Op, Shape, SumPool, ValueType};
 
 fn unsupported(graph: &Graph, id: NodeId, what: &str) -> ModelError {
     ModelError::new(format!(
@@ -24,8 +24,8 @@ pub(super) enum Step {
     /// feeds the scores, or enters the stream through the affine that reads it alone, or
     /// through a [`Step::Convert`].
     Matrix(NodeId, Option<NodeId>),
-    /// Max-pool; with the threshold that followed it in the model when the threshold moved
-    /// before it (into the matrix layer before).
+    /// Max-pool (or sum-pool); with the threshold that followed a max-pool in the model when
+    /// the threshold moved before it (into the matrix layer before).
     Pool(NodeId, Option<NodeId>),
     /// Flatten (a no-op on vectors).
     Flatten(NodeId),
@@ -37,6 +37,11 @@ pub(super) enum Step {
     Threshold(NodeId),
     /// A join.
     Add(NodeId),
+}
+
+/// Is the map node `id` reads square (H = W)?
+fn square(graph: &Graph, id: NodeId) -> bool {
+    matches!(graph.operand(id, 0).shape, Shape::Map { h, w, .. } if h == w)
 }
 
 /// The readers of node `id`.
@@ -150,6 +155,20 @@ pub(super) fn walk(graph: &Graph) -> Result<Vec<Step>> {
             }
             Op::Threshold(_) => steps.push(Step::Threshold(id)),
             Op::Add(_) => steps.push(Step::Add(id)),
+            Op::SumPool(SumPool::Window { kernel, stride }) if kernel == stride => {
+                steps.push(Step::Pool(id, None))
+            }
+            Op::SumPool(SumPool::Global) if square(graph, id) => steps.push(Step::Pool(id, None)),
+            Op::SumPool(SumPool::Window { .. }) => {
+                return Err(unsupported(graph, id, "a sumpool with stride ≠ window"))
+            }
+            Op::SumPool(SumPool::Global) => {
+                return Err(unsupported(
+                    graph,
+                    id,
+                    "a global sumpool of a map that is not square",
+                ))
+            }
             other => return Err(unsupported(graph, id, &format!("`{}` here", other.kind()))),
         }
     }

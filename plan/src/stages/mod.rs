@@ -26,7 +26,7 @@ use crate::stage::{Pool, ScoresStage, Stage, StageKind};
 use crate::stream::{stream_to_logical, Stream};
 use xnorc_compiler::error::{ModelError, Result};
 use xnorc_compiler::ir::{
-    int_bits, ChannelRule, Geometry, Graph, NodeId, Op, Shape, ValueType, WeightStore,
+    int_bits, ChannelRule, Geometry, Graph, NodeId, Op, Shape, SumPool, ValueType, WeightStore,
 };
 
 /// How many channel groups of a layer share their filters and get them computed once: the
@@ -215,10 +215,13 @@ pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, 
             }
             Step::Pool(id, moved) => {
                 let from = values[&graph.node(id).inputs[0]].clone();
-                let Op::MaxPool(p) = &graph.node(id).op else {
-                    unreachable!()
-                };
                 let (c, h, w) = from.map.expect("pool on a map");
+                let (k, sum) = match &graph.node(id).op {
+                    Op::MaxPool(p) => (p.kernel, false),
+                    Op::SumPool(SumPool::Window { kernel, .. }) => (*kernel, true),
+                    Op::SumPool(SumPool::Global) => (h, true),
+                    _ => unreachable!("pool steps are max- and sum-pools"),
+                };
                 let Shape::Map { h: oh, w: ow, .. } = graph.node(id).shape else {
                     unreachable!()
                 };
@@ -238,16 +241,23 @@ pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, 
                     c,
                     h,
                     w,
-                    k: p.kernel,
+                    k,
                     out_h: oh,
                     out_w: ow,
                     elems: from.stream.elems,
                     minimum,
+                    sum,
                 };
-                let out = Stream {
+                let mut out = Stream {
                     beats: oh * ow * c / from.stream.elems,
                     ..from.stream
                 };
+                if sum {
+                    // The window sum's own range.
+                    let (min, max) = graph.node(id).vtype.range();
+                    out.bits = int_bits(min, max).max(from.stream.bits + 1);
+                    out.signed = min < 0;
+                }
                 let stage = Stage {
                     name: graph.node(id).ident.clone(),
                     layer: graph.node(id).name.clone(),

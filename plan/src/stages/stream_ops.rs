@@ -4,13 +4,20 @@
 
 use super::Value;
 use crate::stage::{AddStage, AffineStage, Stage, StageKind, ThresholdStage};
-use crate::stream::Stream;
+use crate::stream::{stream_to_logical, Stream};
 use xnorc_compiler::error::{ModelError, Result};
 use xnorc_compiler::ir::{int_bits, Affine, ChannelRule, Graph, NodeId, Op};
 
-/// The logical channel at stream channel position `j`.
-fn channel(v: &Value, j: usize) -> usize {
-    v.order.as_ref().map_or(j, |o| o[j])
+/// The logical channel (a vector's element) at each position of `v`'s channel counter: a
+/// map's channels in its stream order, or every element of a vector in stream order — a
+/// flattened map arrives pixel by pixel (H, W, C), not in its logical (C, H, W) order.
+fn positions(v: &Value, channels: usize) -> Vec<usize> {
+    match (v.map, v.flattened) {
+        (None, Some((c, h, w))) => stream_to_logical(c, h, w, v.order.as_deref()),
+        _ => (0..channels)
+            .map(|j| v.order.as_ref().map_or(j, |o| o[j]))
+            .collect(),
+    }
 }
 
 /// The stream of node `id`'s values with `elems` per beat and `beats` beats.
@@ -54,10 +61,9 @@ fn affine_stage(
     let node = graph.node(id);
     let c = node.shape.channels();
     let (in_shift, offset) = domain.unwrap_or((0, vec![0; c]));
-    let at = |p: &[i64], j: usize| p[channel(v, j)];
-    let pre: Vec<i64> = (0..c)
-        .map(|j| at(&a.pre, j) + offset[channel(v, j)])
-        .collect();
+    let channel = positions(v, c);
+    let at = |p: &[i64], j: usize| p[channel[j]];
+    let pre: Vec<i64> = (0..c).map(|j| at(&a.pre, j) + offset[channel[j]]).collect();
     let (mul, neg_mul, bias): (Vec<i64>, Vec<i64>, Vec<i64>) = (
         (0..c).map(|j| at(&a.mul, j)).collect(),
         (0..c).map(|j| at(&a.neg_mul, j)).collect(),
@@ -168,10 +174,10 @@ pub(super) fn threshold(graph: &Graph, id: NodeId, v: &Value) -> Result<Stage> {
     let c = node.shape.channels();
     let levels = th.levels;
     let (mut ge, mut thresholds) = (Vec::with_capacity(c), Vec::with_capacity(c * levels));
-    for j in 0..c {
+    for channel in positions(v, c) {
         // Thresholds beyond the input's range clamp to one past it: the same decisions in the
         // fewest bits.
-        match &th.channels[channel(v, j)] {
+        match &th.channels[channel] {
             ChannelRule::Ge(t) => {
                 ge.push(true);
                 thresholds.extend(t.iter().map(|&t| t.clamp(xmin, xmax + 1)));
@@ -218,7 +224,7 @@ pub(super) fn add(graph: &Graph, id: NodeId, a: &Value, b: &Value) -> Result<Sta
     let Op::Add(op) = &node.op else {
         unreachable!()
     };
-    if a.order != b.order {
+    if a.order != b.order || a.flattened != b.flattened {
         return Err(ModelError::new(
             "its operands are streamed in different channel orders (a fanned-out tiled layer \
              before one of them); the hardware joins streams of one order",

@@ -61,19 +61,15 @@ pub(super) fn mvu(
         ("TAU", Param::Int(tau.into())),
         ("ENTRIES", Param::int(entries)),
         ("RESPONSE_BITS", Param::Int(response_bits.into())),
-        (
-            "WB",
-            Param::Int(match m.lane {
-                Lane::Mul { weight_bits } => weight_bits.into(),
-                _ => 1,
-            }),
-        ),
         ("ACC_W", Param::int(a)),
         ("WEIGHT_WORD", Param::int(m.word_bits())),
         ("WEIGHT_DEPTH", Param::int(m.weight_words.len())),
         ("WEIGHTS_FILE", Param::Str(weights)),
         ("WEIGHT_STYLE", style(m.memory)),
     ];
+    if let Lane::Mul { weight_bits } = m.lane {
+        params.push(("WB", Param::Int(weight_bits.into())));
+    }
     if let Some(cb) = &m.codebook {
         let planes = ctx.image(name, "planes");
         files.push((planes.clone(), hex_words(cb.planes.iter().cloned())));

@@ -71,6 +71,7 @@ pub(super) fn pool(ctx: &Context<'_>, s: &Stage, p: &Pool) -> StageInstance {
     let eb = s.input.bits as usize;
     let minima = p.minimum.iter().filter(|&&m| m).count();
     let how = match (eb, minima) {
+        _ if p.sum => format!("window sums in {} bits", s.output.bits),
         (1, 0) => "OR of bits".to_string(),
         (_, 0) => "elementwise max".to_string(),
         (1, n) => format!(
@@ -94,11 +95,16 @@ pub(super) fn pool(ctx: &Context<'_>, s: &Stage, p: &Pool) -> StageInstance {
         let mask = p.minimum.iter().map(|&m| i64::from(m)).collect();
         params.push(("MIN_MASK", Param::Fields(1, mask)));
     }
+    if p.sum {
+        params.push(("SUM", Param::Int(1)));
+        params.push(("OB", Param::Int(s.output.bits.into())));
+    }
     params.push(("ROW_STYLE", ctx.buffer_style(&s.name, MemoryRole::PoolRow)));
     StageInstance {
         module: "xnorc_pool",
         summary: vec![format!(
-            "Max-pool: {}x{}x{} map, {k}x{k} window, stride {k} -> {}x{}; {how}",
+            "{}: {}x{}x{} map, {k}x{k} window, stride {k} -> {}x{}; {how}",
+            if p.sum { "Sum-pool" } else { "Max-pool" },
             p.c,
             p.h,
             p.w,
