@@ -989,8 +989,10 @@ fn residual_block_case(seed: u64, fifos: usize, depth: usize) {
             ("SHIFT", i(shift)),
             ("MUL", Param::Fields(param_bits, mul.clone())),
             ("NEG_MUL", Param::Fields(param_bits, neg_mul.clone())),
+            ("PRE_BITS", i(acc_bits)),
+            ("BIAS_BITS", i(8)),
             ("PRE", Param::Fields(acc_bits, pre.clone())),
-            ("BIAS", Param::Fields(acc_bits, bias.clone())),
+            ("BIAS", Param::Fields(8, bias.clone())),
         ],
         [link("in", "main"), link("out", "scaled")].concat(),
     ));

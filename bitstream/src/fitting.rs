@@ -151,6 +151,8 @@ pub fn check_synth_fit(
         ("LUT4", synth.total.luts, d.luts),
         ("flip-flops", synth.total.ffs, d.ffs),
         ("block RAMs", synth.total.ram_blocks, d.ram_blocks),
+        // Multiplier lanes and affines take one each (more when wider than 16/18 bits).
+        ("DSPs", synth.total.dsps, d.dsps),
     ]
     .into_iter()
     .filter(|(_, used, have)| used > have)

@@ -264,8 +264,11 @@ impl<'a> Flow<'a> {
         sources: &[String],
         core: Core<'_>,
     ) -> Result<SynthStats, FlowError> {
+        // No SB_MAC16 on iCE40: icebox_vlog, which turns the bitstream back into the netlist
+        // `verify --bitstream` runs, has no model of the DSP tiles (it traces their inputs
+        // only), so a multiplier there could not be proved; in logic it can.
         let synth = match self.board.device.family {
-            Family::Ice40 => "synth_ice40 -dsp",
+            Family::Ice40 => "synth_ice40",
             Family::Ecp5 => "synth_ecp5",
         };
         // `$scopeinfo` cells from newer yosys break nextpnr-ice40 0.4; deleting none is harmless.

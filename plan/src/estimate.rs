@@ -254,18 +254,19 @@ fn stage_logic(s: &Stage, family: Family) -> (usize, usize) {
             (0, (1.7 * bits as f64) as usize)
         }
         // First principles, not yet measured (issue 20). Per element: the adders (pre, bias),
-        // the sign multiplexer and the clamp, plus the multiplier where the family has no hard
-        // one (an array of multiplier × product bits); per channel block, the parameters'
-        // multiplexer (parameters are constants indexed by the block counter).
+        // the sign multiplexer and the clamp, and on iCE40 the multiplier in logic (an array of
+        // multiplier × input bits; a DSP on ECP5); per channel block, the parameters'
+        // multiplexer (constants indexed by the block counter).
         StageKind::Affine(a) => {
             let (acc, param) = (a.acc_bits as usize, a.param_bits as usize);
             let blocks = a.c / s.input.elems;
             let multiplier = match family {
                 Family::Ecp5 => 0,
-                Family::Ice40 => param * acc,
+                Family::Ice40 => param * (s.input.bits as usize + a.in_shift as usize + 1),
             };
+            let (pre, bias) = a.field_bits();
             let parameters = if blocks > 1 {
-                (2 * param + 2 * acc) * blocks.div_ceil(4)
+                (2 * param + (pre + bias) as usize) * blocks.div_ceil(4)
             } else {
                 0
             };

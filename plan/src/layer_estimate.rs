@@ -132,8 +132,13 @@ fn stage_ffs(s: &Stage, c: &Component) -> usize {
                 + 2 * (bits_for(g.h) + bits_for(g.w) + bits_for(g.kh * g.kw) + bits_for(g.cb))
         }
         (StageKind::Pool(p), _) => out + 2 * (bits_for(p.h) + bits_for(p.w)),
-        // The output register and the channel-block counter.
-        (StageKind::Affine(a), _) => out + 1 + bits_for(a.c),
+        // Per element the registered t, multiplier, bias and product; the output register; the
+        // valid flags and the channel-block counter.
+        (StageKind::Affine(a), _) => {
+            let (_, bias) = a.field_bits();
+            let per_element = 2 * a.acc_bits + a.param_bits + bias;
+            s.input.elems * per_element as usize + out + 3 + bits_for(a.c)
+        }
         (StageKind::Threshold(t), _) => out + 1 + bits_for(t.c),
         (StageKind::Add(_), _) => out + 1,
         // The counters per channel and kernel, the output register.
@@ -160,10 +165,12 @@ fn stage_ffs(s: &Stage, c: &Component) -> usize {
 /// window generator but a 1×1 one over a 7×7 map); on iCE40 no window generator measured
 /// (all-ops' small maps) took an SB_MAC16. An affine multiplies each element.
 fn stage_dsps(family: Family, s: &Stage) -> usize {
+    // iCE40 builds keep multipliers in logic (see `xnorc_boards::flow`); ECP5's MULT18X18D
+    // takes 18 × 18 bits.
     match (family, &s.kind) {
         (Family::Ecp5, StageKind::Swg(_)) => 2,
-        // One multiplier per element: a MULT18X18D takes 18×18 bits (first principles, not
-        // yet measured).
+        // One multiplier per lane and per affine element (first principles, not yet
+        // measured).
         (Family::Ecp5, StageKind::Mvu(m)) if matches!(m.lane, crate::Lane::Mul { .. }) => {
             m.pe * m.simd
         }

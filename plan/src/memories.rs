@@ -297,7 +297,7 @@ pub fn plan_memories(plan: &HardwarePlan) -> Vec<Memory> {
             | Component::SplitThreshold { stage, .. }
             | Component::Pool { stage, .. }
             | Component::Scores { stage, .. }
-            | Component::Elementwise { stage }
+            | Component::Elementwise { stage, .. }
             | Component::Add { stage } => {
                 out.extend(stage_memories(&plan.stages[stage], &plan.buffer_styles));
             }

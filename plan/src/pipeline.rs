@@ -51,6 +51,10 @@ impl HardwarePlan {
     }
 }
 
+/// Register stages of an affine (`xnorc_affine`): the shifted input and the parameters, the
+/// product and bias, the shifted and clamped result.
+pub const AFFINE_DEPTH: usize = 3;
+
 /// Pipeline registers of a SIMD-input adder tree with a register every `every` levels.
 pub fn tree_registers(simd: usize, every: u32) -> usize {
     let levels = usize::BITS - (simd.max(1) - 1).leading_zeros();
@@ -220,7 +224,11 @@ pub fn components(
                 stage: i,
                 depth: scores_depth(sc.classes),
             },
-            StageKind::Affine(_) | StageKind::Threshold(_) => Component::Elementwise { stage: i },
+            StageKind::Affine(_) => Component::Elementwise {
+                stage: i,
+                depth: AFFINE_DEPTH,
+            },
+            StageKind::Threshold(_) => Component::Elementwise { stage: i, depth: 1 },
             StageKind::Add(_) => Component::Add { stage: i },
         };
         let done = push(component, ins);

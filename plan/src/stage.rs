@@ -291,6 +291,19 @@ pub struct AffineStage {
     pub acc_bits: u32,
 }
 
+impl AffineStage {
+    /// Bits of the `pre` and `bias` fields: two's complement wide enough for each's values.
+    pub fn field_bits(&self) -> (u32, u32) {
+        let bits = |v: &[i64]| {
+            let (lo, hi) = v
+                .iter()
+                .fold((-1i64, 0i64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+            xnorc_compiler::ir::int_bits(lo, hi)
+        };
+        (bits(&self.pre), bits(&self.bias))
+    }
+}
+
 /// Thresholds on an integer stream (RSign: the sign of the residual stream): per channel
 /// position, the count of `levels` thresholds passed (≥, or ≤ where `ge` is false).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -16,15 +16,19 @@
 // Interface
 //   in_*, out_*: valid/ready streams of ELEMS elements (IN_BITS in, OUT_BITS out); out_valid
 //   and out_data are registers.
-// Timing (xnorc_plan's Affine component)
-//   One register stage: in_ready = !out_valid || out_ready; a beat accepted in cycle t is the
-//   output from cycle t + 1. One multiplier per element (a DSP where the family has them).
+// Timing (xnorc_plan's Elementwise component, depth 3)
+//   Three register stages under one enable ce = !out_valid || out_ready (in_ready = ce): t and
+//   the parameters, then the product plus bias, then the shifted and clamped result; a beat
+//   accepted in cycle t is the output from cycle t + 3. One multiplier per element (a DSP on
+//   ECP5; in logic on iCE40), with a register on either side.
 // Parameters
 //   C >= 1, ELEMS >= 1 dividing C; IN_BITS, OUT_BITS >= 1; IN_SHIFT >= 0; ACC_BITS large
 //   enough for x << IN_SHIFT and every
 //   t and u of the input's range (the plan derives it from the exact ranges; at most 64);
-//   SHIFT >= 0; SAT_BITS 0 (none) or at most ACC_BITS. MUL, NEG_MUL: C fields of PARAM_BITS bits; PRE, BIAS: C fields of ACC_BITS
-//   bits (channel c at [c*B +: B], two's complement).
+//   SHIFT >= 0; SAT_BITS 0 (none) or at most ACC_BITS. MUL, NEG_MUL: C fields of PARAM_BITS
+//   bits; PRE, BIAS: C fields of PRE_BITS, BIAS_BITS <= ACC_BITS bits (channel c at
+//   [c*B +: B], two's complement). The parameters are constants indexed by the channel counter:
+//   each field as narrow as its values allows keeps that multiplexer small.
 `default_nettype none
 
 module xnorc_affine #(
@@ -36,12 +40,14 @@ module xnorc_affine #(
     parameter integer OUT_BITS = 8,
     parameter integer SAT_BITS = 8,
     parameter integer PARAM_BITS = 8,
+    parameter integer PRE_BITS = 8,
+    parameter integer BIAS_BITS = 8,
     parameter integer ACC_BITS = 24,
     parameter integer SHIFT = 0,
     parameter [C*PARAM_BITS-1:0] MUL = 0,
     parameter [C*PARAM_BITS-1:0] NEG_MUL = 0,
-    parameter [C*ACC_BITS-1:0] PRE = 0,
-    parameter [C*ACC_BITS-1:0] BIAS = 0
+    parameter [C*PRE_BITS-1:0] PRE = 0,
+    parameter [C*BIAS_BITS-1:0] BIAS = 0
 ) (
     input  wire                      clk,
     input  wire                      rst,
@@ -61,31 +67,54 @@ module xnorc_affine #(
         if (ELEMS < 1 || C % ELEMS != 0 || IN_BITS < 1 || OUT_BITS < 1 || PARAM_BITS < 1
             || ACC_BITS < IN_BITS + IN_SHIFT + 1 || ACC_BITS < OUT_BITS || ACC_BITS > 64
             || IN_SHIFT < 0
-            || SHIFT < 0 || SHIFT >= ACC_BITS || SAT_BITS < 0 || SAT_BITS > ACC_BITS) begin : bad_shape
+            || SHIFT < 0 || SHIFT >= ACC_BITS || SAT_BITS < 0 || SAT_BITS > ACC_BITS
+            || PRE_BITS < 1 || PRE_BITS > ACC_BITS || BIAS_BITS < 1 || BIAS_BITS > ACC_BITS) begin : bad_shape
             $error("xnorc_affine: needs ELEMS dividing C, IN_BITS < ACC_BITS <= 64, OUT_BITS <= ACC_BITS and 0 <= SHIFT < ACC_BITS");
         end
     endgenerate
 
+    // Three register stages under one enable: (1) t, the multiplier t's sign picks and the
+    // bias; (2) u = m*t + bias; (3) the shifted, clamped result.
     reg [CBB-1:0] cb;
-    assign in_ready = !out_valid || out_ready;
-    wire fire = in_valid && in_ready;
+    reg v1, v2;
+    wire ce = !out_valid || out_ready;
+    assign in_ready = ce;
+    wire fire = in_valid && ce;
 
+    reg [ELEMS*ACC_BITS-1:0] t1, u2;
+    reg [ELEMS*PARAM_BITS-1:0] m1;
+    reg [ELEMS*BIAS_BITS-1:0] b1;
     wire [ELEMS*OUT_BITS-1:0] y;
     genvar e;
     generate
         for (e = 0; e < ELEMS; e = e + 1) begin : lane
+            // Stage 1's inputs: channel cb*ELEMS + e's parameters.
             wire [IN_BITS-1:0] x_raw = in_data[e*IN_BITS +: IN_BITS];
             wire signed [ACC_BITS-1:0] x = {{(ACC_BITS - IN_BITS) {IN_SIGNED != 0 && x_raw[IN_BITS-1]}}, x_raw};
-            // Channel cb*ELEMS + e's parameters.
             wire [31:0] ch = cb * ELEMS + e;
-            wire signed [PARAM_BITS-1:0] mul = MUL[ch*PARAM_BITS +: PARAM_BITS];
-            wire signed [PARAM_BITS-1:0] neg_mul = NEG_MUL[ch*PARAM_BITS +: PARAM_BITS];
-            wire signed [ACC_BITS-1:0] pre = PRE[ch*ACC_BITS +: ACC_BITS];
-            wire signed [ACC_BITS-1:0] bias = BIAS[ch*ACC_BITS +: ACC_BITS];
+            wire [PRE_BITS-1:0] pre_raw = PRE[ch*PRE_BITS +: PRE_BITS];
+            wire signed [ACC_BITS-1:0] pre = {{(ACC_BITS - PRE_BITS) {pre_raw[PRE_BITS-1]}}, pre_raw};
             wire signed [ACC_BITS-1:0] t = (x <<< IN_SHIFT) + pre;
-            wire signed [PARAM_BITS-1:0] m = t[ACC_BITS-1] ? neg_mul : mul;
-            wire signed [ACC_BITS-1:0] m_wide = {{(ACC_BITS - PARAM_BITS) {m[PARAM_BITS-1]}}, m};
-            wire signed [ACC_BITS-1:0] u = m_wide * t + bias;
+            wire [PARAM_BITS-1:0] m = t[ACC_BITS-1] ? NEG_MUL[ch*PARAM_BITS +: PARAM_BITS]
+                                                    : MUL[ch*PARAM_BITS +: PARAM_BITS];
+            always @(posedge clk) begin
+                if (ce) begin
+                    t1[e*ACC_BITS +: ACC_BITS] <= t;
+                    m1[e*PARAM_BITS +: PARAM_BITS] <= m;
+                    b1[e*BIAS_BITS +: BIAS_BITS] <= BIAS[ch*BIAS_BITS +: BIAS_BITS];
+                end
+            end
+            // Stage 2: the product and the bias, parameters widened where they are added.
+            wire [PARAM_BITS-1:0] m_r = m1[e*PARAM_BITS +: PARAM_BITS];
+            wire [BIAS_BITS-1:0] b_r = b1[e*BIAS_BITS +: BIAS_BITS];
+            wire signed [ACC_BITS-1:0] m_wide = {{(ACC_BITS - PARAM_BITS) {m_r[PARAM_BITS-1]}}, m_r};
+            wire signed [ACC_BITS-1:0] bias = {{(ACC_BITS - BIAS_BITS) {b_r[BIAS_BITS-1]}}, b_r};
+            wire signed [ACC_BITS-1:0] t_r = t1[e*ACC_BITS +: ACC_BITS];
+            always @(posedge clk) begin
+                if (ce) u2[e*ACC_BITS +: ACC_BITS] <= m_wide * t_r + bias;
+            end
+            // Stage 3: the floor shift and the model's saturation.
+            wire signed [ACC_BITS-1:0] u = u2[e*ACC_BITS +: ACC_BITS];
             // Without saturation only its low OUT_BITS are used (the plan guarantees they hold it).
             /* verilator lint_off UNUSEDSIGNAL */
             wire signed [ACC_BITS-1:0] shifted = u >>> SHIFT;
@@ -100,8 +129,8 @@ module xnorc_affine #(
                 /* verilator lint_off UNUSEDSIGNAL */
                 wire signed [ACC_BITS-1:0] clamped =
                     shifted > TOP ? TOP : (shifted < BOTTOM ? BOTTOM : shifted);
-                assign y[e*OUT_BITS +: OUT_BITS] = clamped[OUT_BITS-1:0];
                 /* verilator lint_on UNUSEDSIGNAL */
+                assign y[e*OUT_BITS +: OUT_BITS] = clamped[OUT_BITS-1:0];
             end else begin : plain
                 assign y[e*OUT_BITS +: OUT_BITS] = shifted[OUT_BITS-1:0];
             end
@@ -109,15 +138,17 @@ module xnorc_affine #(
     endgenerate
 
     always @(posedge clk) begin
+        if (ce) out_data <= y;
         if (rst) begin
+            v1 <= 1'b0;
+            v2 <= 1'b0;
             out_valid <= 1'b0;
             cb <= {CBB{1'b0}};
-        end else begin
-            if (fire) begin
-                out_data <= y;
-                cb <= (cb == CB_LAST) ? {CBB{1'b0}} : cb + 1'b1;
-            end
-            if (in_ready) out_valid <= in_valid;
+        end else if (ce) begin
+            v1 <= in_valid;
+            v2 <= v1;
+            out_valid <= v2;
+            if (fire) cb <= (cb == CB_LAST) ? {CBB{1'b0}} : cb + 1'b1;
         end
     end
 endmodule

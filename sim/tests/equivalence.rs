@@ -54,7 +54,7 @@ fn every_small_preset_matches_naive() {
 }
 
 /// Every preset except the CNV-sized ones.
-const SMALL_PRESETS: [&str; 9] = [
+const SMALL_PRESETS: [&str; 10] = [
     "tiny",
     "all-ops",
     "tfc",
@@ -64,6 +64,7 @@ const SMALL_PRESETS: [&str; 9] = [
     "cnv-small-codebook",
     "cnv-small-tiled",
     "resnet-mini",
+    "tiny-residual",
 ];
 
 #[test]

@@ -14,7 +14,7 @@ use crate::format::ModelFile;
 use archs::*;
 pub use builder::{Branch, Builder, Storage};
 pub use knobs::{Knob, Knobs};
-use residual::{resnet20, resnet_mini};
+use residual::{resnet20, resnet_mini, tiny_residual};
 
 /// A preset: its name, a one-line description, and its generator.
 pub struct Preset {
@@ -102,9 +102,17 @@ pub const PRESETS: &[Preset] = &[
         knobs: &[Knob::Repeats],
     },
     Preset {
+        name: "tiny-residual",
+        description: "residual binary MLP for fast tests: 16 bits in, a 6-bit stream, one \
+                      block (sign, dense, affine, saturating join, PReLU), 4 classes",
+        build: tiny_residual,
+        knobs: &[],
+    },
+    Preset {
         name: "resnet-mini",
-        description: "residual binary network for 1x28x28 uint8 input: int8 stem, an identity \
-                      and a downsampling Bi-Real block (8-bit stream, RPReLU), int8 head",
+        description: "residual binary network for 1x28x28 uint8 input that fits an iCE40 UP5K: \
+                      binary stem with stride 2, one Bi-Real block on an 8-bit stream (RSign, \
+                      RPReLU), sign, max-pool, binary classifier",
         build: resnet_mini,
         knobs: &[],
     },

@@ -58,12 +58,36 @@ fn head(b: &mut Builder, classes: usize) {
     b.output(false);
 }
 
+/// Small enough for an iCE40 UP5K: a binary-weight stem on the pixels (±x lanes, no
+/// multiplier) with stride 2, its BatchNorm into the 8-bit stream, one Bi-Real block, then the
+/// stream's sign, a 2×2 max-pool of the bits and a binary classifier.
 pub(super) fn resnet_mini(b: &mut Builder, _: &Knobs) {
     b.input(&[1, 28, 28], InputType::Uint8);
-    stem(b, 16, 2);
-    basic_block(b, "block1", 16, 1);
-    basic_block(b, "block2", 32, 2);
-    head(b, 10);
+    b.conv("stem", 8, 3, 2, 1, PadMode::Zero, WeightValues::Pm1);
+    b.affine("stem_bn", false, Some(STREAM_BITS));
+    basic_block(b, "block1", 8, 1);
+    b.threshold("head_sign", 1, false);
+    b.maxpool("pool", 2);
+    b.flatten("flatten");
+    b.dense("fc", 10, WeightValues::Pm1);
+    b.output(false);
+}
+
+/// A residual MLP for fast tests: binary 16 inputs, a dense layer into a 6-bit stream, one
+/// block (sign, dense, affine, saturating join, PReLU), sign, a 4-class dense layer.
+pub(super) fn tiny_residual(b: &mut Builder, _: &Knobs) {
+    b.input(&[16], InputType::Bits);
+    b.dense("fc1", 12, WeightValues::Pm1);
+    b.affine("bn1", false, Some(6));
+    let x = b.fork();
+    b.threshold("sign", 1, true);
+    b.dense("fc2", 12, WeightValues::Pm1);
+    b.affine("bn2", false, Some(6));
+    b.add("join", &x, [0, 0], Some(6));
+    b.affine("prelu", true, Some(6));
+    b.threshold("head_sign", 1, false);
+    b.dense("fc3", 4, WeightValues::Pm1);
+    b.output(false);
 }
 
 pub(super) fn resnet20(b: &mut Builder, _: &Knobs) {

@@ -104,11 +104,13 @@ pub enum Component {
     /// One stream to two consumers (output ports 0 and 1), unregistered: an output shows the
     /// input beat until it has taken it; the input moves when both have.
     Fork,
-    /// A stage computing each beat on its own through one output register (affine,
-    /// threshold): the handshake and timing of [`Component::DwcUp`] with ratio 1.
+    /// A stage computing each beat on its own through `depth` register stages stalled
+    /// together (affine: 3, threshold: 1), as [`Component::Scores`].
     Elementwise {
         /// Index into the plan's stages.
         stage: usize,
+        /// Register stages from input to output.
+        depth: usize,
     },
     /// The join of two streams (input ports 0 and 1) through one output register: a pair
     /// moves when both inputs are valid and the register is free.
@@ -161,7 +163,7 @@ impl Component {
             | Component::SplitThreshold { stage, .. }
             | Component::Pool { stage, .. }
             | Component::Scores { stage, .. }
-            | Component::Elementwise { stage }
+            | Component::Elementwise { stage, .. }
             | Component::Add { stage } => Some(stage),
             Component::Fifo { .. }
             | Component::DwcUp { .. }

@@ -282,7 +282,7 @@ mod tests {
         let c = vec![
             Component::Fork,
             fifo(),
-            Component::Elementwise { stage: 0 },
+            Component::Elementwise { stage: 0, depth: 1 },
             Component::Add { stage: 1 },
         ];
         let at = |index: usize, port: usize| Source::Component { index, port };

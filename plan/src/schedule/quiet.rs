@@ -38,7 +38,7 @@ pub(super) fn quiet_horizon(c: &Component, s: &State, ready_out: bool) -> u64 {
             0
         }
         // Register stages move whenever the last is free.
-        (Component::Scores { .. }, State::Scores { pipe })
+        (Component::Scores { .. } | Component::Elementwise { .. }, State::Scores { pipe })
             if (!pipe.last() || ready_out) && pipe.any() =>
         {
             0

@@ -99,7 +99,6 @@ impl State {
             Component::DwcUp { .. }
             | Component::Responses { .. }
             | Component::SplitThreshold { .. }
-            | Component::Elementwise { .. }
             | Component::Add { .. } => State::DwcUp {
                 count: 0,
                 out_valid: false,
@@ -130,9 +129,11 @@ impl State {
                 cb: 0,
                 out_valid: false,
             },
-            Component::Scores { depth, .. } => State::Scores {
-                pipe: Stages::new(depth),
-            },
+            Component::Scores { depth, .. } | Component::Elementwise { depth, .. } => {
+                State::Scores {
+                    pipe: Stages::new(depth),
+                }
+            }
             Component::Fork => State::Fork { taken: [false; 2] },
         }
     }

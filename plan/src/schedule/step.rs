@@ -38,8 +38,7 @@ fn ready_one(c: &Component, s: &State, ready_out: bool) -> bool {
         (
             Component::DwcUp { .. }
             | Component::Responses { .. }
-            | Component::SplitThreshold { .. }
-            | Component::Elementwise { .. },
+            | Component::SplitThreshold { .. },
             State::DwcUp { out_valid, .. },
         ) => !*out_valid || ready_out,
         (Component::DwcDown { ratio }, State::DwcDown { holding, idx }) => {
@@ -53,7 +52,9 @@ fn ready_one(c: &Component, s: &State, ready_out: bool) -> bool {
         ) => *nf == 0 && (*sf != sfs - 1 || *credits > 0),
         (Component::Swg { geometry, .. }, State::Swg { s, .. }) => swg_write_ok(s, geometry),
         (Component::Pool { .. }, State::Pool { out_valid, .. }) => !*out_valid || ready_out,
-        (Component::Scores { .. }, State::Scores { pipe }) => !pipe.last() || ready_out,
+        (Component::Scores { .. } | Component::Elementwise { .. }, State::Scores { pipe }) => {
+            !pipe.last() || ready_out
+        }
         _ => unreachable!("state matches component"),
     }
 }
@@ -83,9 +84,6 @@ pub(super) fn step(c: &Component, s: &mut State, p: &Ports) {
     match (c, s) {
         (Component::Fifo { .. }, State::Fifo { count }) => {
             *count = *count + usize::from(fire_in) - usize::from(fire_out);
-        }
-        (Component::Elementwise { .. }, State::DwcUp { out_valid, .. }) => {
-            *out_valid = fire_in || (*out_valid && !fire_out);
         }
         (
             Component::DwcUp { ratio }
@@ -195,7 +193,7 @@ pub(super) fn step(c: &Component, s: &mut State, p: &Ports) {
             }
             *out_valid = completes || (*out_valid && !fire_out);
         }
-        (Component::Scores { .. }, State::Scores { pipe }) => {
+        (Component::Scores { .. } | Component::Elementwise { .. }, State::Scores { pipe }) => {
             // One clock enable for all stages: they advance together or not at all.
             let ce = !pipe.last() || ready_out;
             if ce {

@@ -127,7 +127,7 @@ pub fn instance(ctx: &Context<'_>, i: usize, name: &str) -> StageInstance {
             scores::scores(s, sc)
         }
         Component::Fork => residual::fork(ctx, i),
-        Component::Elementwise { stage } | Component::Add { stage } => {
+        Component::Elementwise { stage, .. } | Component::Add { stage } => {
             let s = &plan.stages[stage];
             match &s.kind {
                 StageKind::Affine(a) => residual::affine(s, a),

@@ -27,6 +27,8 @@ pub(super) fn fork(ctx: &Context<'_>, i: usize) -> StageInstance {
 /// Stage `s`, the residual stream's affine `a`.
 pub(super) fn affine(s: &Stage, a: &AffineStage) -> StageInstance {
     let (acc, param) = (a.acc_bits as usize, a.param_bits as usize);
+    let (pre_bits, bias_bits) = a.field_bits();
+    let (pre_bits, bias_bits) = (pre_bits as usize, bias_bits as usize);
     StageInstance {
         module: "xnorc_affine",
         summary: vec![format!(
@@ -48,12 +50,14 @@ pub(super) fn affine(s: &Stage, a: &AffineStage) -> StageInstance {
             ("OUT_BITS", Param::Int(s.output.bits.into())),
             ("SAT_BITS", Param::Int(a.saturate.unwrap_or(0).into())),
             ("PARAM_BITS", Param::int(param)),
+            ("PRE_BITS", Param::int(pre_bits)),
+            ("BIAS_BITS", Param::int(bias_bits)),
             ("ACC_BITS", Param::int(acc)),
             ("SHIFT", Param::Int(a.shift.into())),
             ("MUL", Param::Fields(param, a.mul.clone())),
             ("NEG_MUL", Param::Fields(param, a.neg_mul.clone())),
-            ("PRE", Param::Fields(acc, a.pre.clone())),
-            ("BIAS", Param::Fields(acc, a.bias.clone())),
+            ("PRE", Param::Fields(pre_bits, a.pre.clone())),
+            ("BIAS", Param::Fields(bias_bits, a.bias.clone())),
         ],
         files: Vec::new(),
     }
