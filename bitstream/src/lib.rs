@@ -161,12 +161,15 @@ fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildEr
     // The same totals the report prints beside yosys's (every component, converters too).
     let est = PlanEstimate::of(&plan, &board).total;
     progress.note(&format!(
-        "      II {} cycles; estimate ≈{} LUT4, {} of {} block RAMs ({} memories in logic)",
+        "      II {} cycles; estimate ≈{} LUT4, {} of {} block RAMs ({} memories in logic), {} of \
+         {} DSPs",
         plan.ii_cycles,
         est.luts,
         est.ram_blocks,
         board.device.ram_blocks,
-        fit::logic_roms(&plan)
+        fit::logic_roms(&plan),
+        est.dsps,
+        board.device.dsps
     ));
     if est.ram_blocks as u64 > board.device.ram_blocks {
         return Err(fitting::does_not_fit(
@@ -176,6 +179,17 @@ fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildEr
             format!(
                 "its memories need ≈{} block RAMs, the device has {}",
                 est.ram_blocks, board.device.ram_blocks
+            ),
+        )?);
+    }
+    if est.dsps as u64 > board.device.dsps {
+        return Err(fitting::does_not_fit(
+            opts,
+            &board,
+            &plan,
+            format!(
+                "its multiplier lanes and affines need ≈{} DSPs, the device has {}",
+                est.dsps, board.device.dsps
             ),
         )?);
     }

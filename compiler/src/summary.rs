@@ -242,6 +242,10 @@ fn detail(graph: &Graph, id: NodeId) -> String {
             saturation(a.saturate)
         ),
         Op::SumPool(SumPool::Global) => "global sum".to_string(),
+        Op::MeanSign => "bit = [N·x ≥ Σx] over the frame".to_string(),
+        Op::PadChannels { before, after } => {
+            format!("{before} zero channels before, {after} after")
+        }
         Op::SumPool(SumPool::Window { kernel, stride }) => {
             format!("{kernel}x{kernel} sum stride {stride}")
         }

@@ -38,6 +38,8 @@ pub struct Estimate {
     pub luts: usize,
     /// Block RAMs.
     pub ram_blocks: usize,
+    /// Hard multipliers.
+    pub dsps: usize,
     /// Per component, in pipeline order.
     pub stages: Vec<StageEstimate>,
 }
@@ -57,6 +59,7 @@ impl Estimate {
     pub fn fits(&self, board: &Board, lut_fraction: f64) -> bool {
         let d = &board.device;
         self.ram_blocks as u64 <= d.ram_blocks
+            && self.dsps as u64 <= d.dsps
             && self.logic_cells(d.family) as f64 <= d.luts as f64 * lut_fraction
     }
 }
@@ -208,6 +211,29 @@ fn window_fixed_luts(family: Family, kind: &StageKind) -> usize {
     }
 }
 
+/// Hard multipliers of a stage: yosys maps an ECP5 window generator's address arithmetic
+/// (slot × row words, column × channel blocks) to two MULT18X18Ds (measured on every ECP5
+/// window generator but a 1×1 one over a 7×7 map); on iCE40 no window generator measured
+/// (all-ops' small maps) took an SB_MAC16. An affine multiplies each element.
+pub(crate) fn stage_dsps(family: Family, s: &Stage) -> usize {
+    // iCE40 builds keep multipliers in logic (see `xnorc_boards::flow`); ECP5's MULT18X18D
+    // takes 18 × 18 bits.
+    match (family, &s.kind) {
+        (Family::Ecp5, StageKind::Swg(_)) => 2,
+        // One multiplier per lane and per affine element (first principles, not yet
+        // measured).
+        (Family::Ecp5, StageKind::Mvu(m)) if matches!(m.lane, crate::Lane::Mul { .. }) => {
+            m.pe * m.simd
+        }
+        (Family::Ecp5, StageKind::Affine(a)) => {
+            s.input.elems
+                * (a.acc_bits as usize).div_ceil(18)
+                * (a.param_bits as usize).div_ceil(18)
+        }
+        _ => 0,
+    }
+}
+
 /// LUT4s of a stage's logic, memories apart.
 fn stage_logic(s: &Stage, family: Family) -> (usize, usize) {
     match &s.kind {
@@ -347,6 +373,7 @@ pub fn estimate(stages: &[Stage], memories: &[Memory], board: &Board) -> Estimat
     Estimate {
         luts: out.iter().map(|s| s.luts).sum::<usize>() + shell_luts(family),
         ram_blocks: out.iter().map(|s| s.ram_blocks).sum(),
+        dsps: stages.iter().map(|s| stage_dsps(family, s)).sum(),
         stages: out,
     }
 }

@@ -160,29 +160,6 @@ fn stage_ffs(s: &Stage, c: &Component) -> usize {
     }
 }
 
-/// Hard multipliers of a stage: yosys maps an ECP5 window generator's address arithmetic
-/// (slot × row words, column × channel blocks) to two MULT18X18Ds (measured on every ECP5
-/// window generator but a 1×1 one over a 7×7 map); on iCE40 no window generator measured
-/// (all-ops' small maps) took an SB_MAC16. An affine multiplies each element.
-fn stage_dsps(family: Family, s: &Stage) -> usize {
-    // iCE40 builds keep multipliers in logic (see `xnorc_boards::flow`); ECP5's MULT18X18D
-    // takes 18 × 18 bits.
-    match (family, &s.kind) {
-        (Family::Ecp5, StageKind::Swg(_)) => 2,
-        // One multiplier per lane and per affine element (first principles, not yet
-        // measured).
-        (Family::Ecp5, StageKind::Mvu(m)) if matches!(m.lane, crate::Lane::Mul { .. }) => {
-            m.pe * m.simd
-        }
-        (Family::Ecp5, StageKind::Affine(a)) => {
-            s.input.elems
-                * (a.acc_bits as usize).div_ceil(18)
-                * (a.param_bits as usize).div_ceil(18)
-        }
-        _ => 0,
-    }
-}
-
 /// The kind name of a component.
 fn kind_name(s: Option<&Stage>, c: &Component) -> &'static str {
     match (s.map(|s| &s.kind), c) {
@@ -231,7 +208,7 @@ pub fn component_estimates(plan: &HardwarePlan, board: &Board) -> Vec<ComponentE
             match (stage, c) {
                 (Some(s), _) => {
                     cost.ffs += stage_ffs(s, c);
-                    cost.dsps += stage_dsps(family, s);
+                    cost.dsps += crate::estimate::stage_dsps(family, s);
                 }
                 (None, Component::Fifo { depth, .. }) => cost.ffs += 3 * bits_for(depth + 1) + 2,
                 // Collecting: the wide word and its output register (measured ≈ 2 per bit).

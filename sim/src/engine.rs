@@ -127,7 +127,11 @@ impl Simulator {
                 Op::MaxPool(_) => Plan::MaxPool,
                 Op::Flatten => Plan::Flatten,
                 Op::Output(_) => Plan::Output,
-                Op::Add(_) | Op::Affine(_) | Op::SumPool(_) => Plan::Stream,
+                Op::Add(_)
+                | Op::Affine(_)
+                | Op::SumPool(_)
+                | Op::MeanSign
+                | Op::PadChannels { .. } => Plan::Stream,
             });
         }
         let mut last_use: Vec<usize> = (0..graph.nodes.len()).collect();
@@ -312,6 +316,10 @@ impl Simulator {
                             node.shape,
                             input(0),
                         ),
+                        Op::MeanSign => stream::meansign(frames, geometry, input(0)),
+                        &Op::PadChannels { before, after } => {
+                            stream::pad_channels(before, after, frames, geometry, input(0))
+                        }
                         _ => unreachable!("stream plans are made for stream ops"),
                     }
                 }

@@ -61,3 +61,40 @@ pub(crate) fn sumpool(op: &SumPool, frames: usize, input: Shape, out: Shape, x: 
     }
     Buf::Int(sums)
 }
+
+/// Bit = [N·x_i ≥ Σ x] over each frame's N elements (SiMaN's sign against the mean).
+pub(crate) fn meansign(frames: usize, g: Geometry, x: &Buf) -> Buf {
+    let x = ints(x);
+    let n = g.pixels * g.channels;
+    let words = g.words();
+    let mut out = vec![0u64; frames * g.pixels * words];
+    for (f, frame) in x.chunks_exact(n).enumerate() {
+        let sum: i64 = frame.iter().sum();
+        for (p, pixel) in frame.chunks_exact(g.channels).enumerate() {
+            let dst = &mut out[(f * g.pixels + p) * words..][..words];
+            for (c, &v) in pixel.iter().enumerate() {
+                if n as i64 * v >= sum {
+                    dst[c / 64] |= 1 << (c % 64);
+                }
+            }
+        }
+    }
+    Buf::Bits(out)
+}
+
+/// The map with `before` zero channels in front of each pixel's and `after` behind.
+pub(crate) fn pad_channels(
+    before: usize,
+    after: usize,
+    frames: usize,
+    out: Geometry,
+    x: &Buf,
+) -> Buf {
+    let x = ints(x);
+    let c = out.channels - before - after;
+    let mut padded = vec![0i64; frames * out.pixels * out.channels];
+    for (src, dst) in x.chunks_exact(c).zip(padded.chunks_exact_mut(out.channels)) {
+        dst[before..before + c].copy_from_slice(src);
+    }
+    Buf::Int(padded)
+}

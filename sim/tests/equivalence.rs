@@ -69,7 +69,13 @@ const SMALL_PRESETS: [&str; 10] = [
 
 #[test]
 fn cnv_matches_naive_on_one_frame() {
-    for name in ["cnv", "cnv-codebook", "cnv-tiled", "resnet20"] {
+    for name in [
+        "cnv",
+        "cnv-codebook",
+        "cnv-tiled",
+        "resnet20",
+        "resnet20-siman",
+    ] {
         let model = presets::find(name).unwrap().generate(1);
         check(&model, 1, 7).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
@@ -79,7 +85,9 @@ fn cnv_matches_naive_on_one_frame() {
 fn every_preset_is_tested() {
     for p in presets::PRESETS {
         assert!(
-            SMALL_PRESETS.contains(&p.name) || p.name.starts_with("cnv") || p.name == "resnet20",
+            SMALL_PRESETS.contains(&p.name)
+                || p.name.starts_with("cnv")
+                || p.name.starts_with("resnet20"),
             "{} is in no test list",
             p.name
         );

@@ -190,6 +190,8 @@ fn parse_op(op: &str, rest: Value) -> Result<OpDef> {
         "add" => OpDef::Add(from_value(rest)?),
         "affine" => OpDef::Affine(from_value(rest)?),
         "sumpool" => OpDef::SumPool(from_value(rest)?),
+        "meansign" => OpDef::MeanSign(from_value(rest)?),
+        "pad_channels" => OpDef::PadChannels(from_value(rest)?),
         other => {
             return Err(ModelError::new(format!(
                 "unknown op \"{}\"; known ops: {}",
@@ -250,6 +252,8 @@ fn node_to_value(node: &NodeDef) -> Value {
         OpDef::Add(d) => serde_json::to_value(d),
         OpDef::Affine(d) => serde_json::to_value(d),
         OpDef::SumPool(d) => serde_json::to_value(d),
+        OpDef::MeanSign(d) => serde_json::to_value(d),
+        OpDef::PadChannels(d) => serde_json::to_value(d),
     }
     .expect("schema types serialize");
     if let Value::Object(fields) = fields {

@@ -3,7 +3,7 @@
 //! These types are the file's vocabulary, not the IR: they hold what the user wrote (float
 //! parameters included). `passes::graph` checks them against each other and lowers them to the IR.
 
-pub use super::stream::{AddDef, AffineDef, SumPoolDef};
+pub use super::stream::{AddDef, AffineDef, MeanSignDef, PadChannelsDef, SumPoolDef};
 use super::tensor::TensorDef;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -77,6 +77,10 @@ pub enum OpDef {
     Affine(AffineDef),
     /// Window or global sum (average pooling). Version 2.
     SumPool(SumPoolDef),
+    /// Sign against the frame's mean (SiMaN). Version 2.
+    MeanSign(MeanSignDef),
+    /// Zero channels around a map (option-A shortcut). Version 2.
+    PadChannels(PadChannelsDef),
 }
 
 impl OpDef {
@@ -94,6 +98,8 @@ impl OpDef {
             OpDef::Add(_) => "add",
             OpDef::Affine(_) => "affine",
             OpDef::SumPool(_) => "sumpool",
+            OpDef::MeanSign(_) => "meansign",
+            OpDef::PadChannels(_) => "pad_channels",
         }
     }
 
@@ -101,7 +107,11 @@ impl OpDef {
     pub fn version(&self) -> u64 {
         let int_weights = |w: &WeightsDef| matches!(w, WeightsDef::Int { .. });
         match self {
-            OpDef::Add(_) | OpDef::Affine(_) | OpDef::SumPool(_) => 2,
+            OpDef::Add(_)
+            | OpDef::Affine(_)
+            | OpDef::SumPool(_)
+            | OpDef::MeanSign(_)
+            | OpDef::PadChannels(_) => 2,
             OpDef::Dense(d) if int_weights(&d.weights) => 2,
             OpDef::Conv2d(d) if int_weights(&d.weights) => 2,
             _ => 1,
@@ -121,6 +131,8 @@ impl OpDef {
         "add",
         "affine",
         "sumpool",
+        "meansign",
+        "pad_channels",
     ];
 }
 

@@ -43,6 +43,25 @@ pub struct AffineDef {
     pub bits: Option<u32>,
 }
 
+/// `op: meansign` — SiMaN's per-sample sign against the mean of the whole input (every
+/// element of the frame's map or vector): bit = [N·x_i ≥ Σ_j x_j]. No fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeanSignDef {}
+
+/// `op: pad_channels` — a map with `before` zero channels in front of its own and `after`
+/// behind (the channel half of the CIFAR ResNet "option A" shortcut).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PadChannelsDef {
+    /// Zero channels before the input's.
+    #[serde(default)]
+    pub before: usize,
+    /// Zero channels after the input's.
+    #[serde(default)]
+    pub after: usize,
+}
+
 /// `op: sumpool` — the sum over each window (average pooling whose 1/n the consumer absorbs):
 /// a `kernel`×`kernel` window moved by `stride`, or the whole map (`global`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

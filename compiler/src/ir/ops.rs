@@ -468,6 +468,15 @@ pub enum Op {
     Affine(super::Affine),
     /// Window or global sum.
     SumPool(super::SumPool),
+    /// Bit = [N·x_i ≥ Σ x] over the whole frame (SiMaN).
+    MeanSign,
+    /// Zero channels before and after a map's own.
+    PadChannels {
+        /// Zero channels in front.
+        before: usize,
+        /// Zero channels behind.
+        after: usize,
+    },
 }
 
 impl Op {
@@ -487,6 +496,8 @@ impl Op {
             Op::Add(_) => "add",
             Op::Affine(_) => "affine",
             Op::SumPool(_) => "sumpool",
+            Op::MeanSign => "meansign",
+            Op::PadChannels { .. } => "pad_channels",
         }
     }
 }

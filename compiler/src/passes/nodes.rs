@@ -63,6 +63,8 @@ pub(super) fn lower_node(def: &NodeDef, operands: &[&Node]) -> Result<Lowered> {
         OpDef::Add(d) => super::stream::lower_add(d, operands[0], operands[1]),
         OpDef::Affine(d) => super::stream::lower_affine(d, operands[0]),
         OpDef::SumPool(d) => super::stream::lower_sumpool(d, operands[0]),
+        OpDef::MeanSign(_) => super::stream::lower_meansign(operands[0]),
+        OpDef::PadChannels(d) => super::stream::lower_pad_channels(d, operands[0]),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::nodes::require_integer_input;
 use crate::error::{ModelError, Result};
-use crate::format::{AddDef, AffineDef, SumPoolDef, TensorDef};
+use crate::format::{AddDef, AffineDef, PadChannelsDef, SumPoolDef, TensorDef};
 use crate::ir::{signed_range, Add, Affine, Node, Op, Shape, SumPool, ValueType};
 use crate::sanitize::printable;
 
@@ -206,4 +206,47 @@ pub(super) fn lower_sumpool(d: &SumPoolDef, x: &Node) -> Result<Lowered> {
     let n = window as i128;
     let vtype = clipped(n * xmin as i128, n * xmax as i128, None, "the window sum")?;
     Ok((Op::SumPool(pool), shape, vtype))
+}
+
+pub(super) fn lower_meansign(x: &Node) -> Result<Lowered> {
+    require_integer_input(x, "meansign")?;
+    // N·x_i and Σ x both stay within 62 bits.
+    let n = x.shape.numel() as i128;
+    let (min, max) = x.vtype.range();
+    let reach = n * (min as i128).abs().max(max as i128);
+    if reach >= LIMIT {
+        return Err(ModelError::new(format!(
+            "N·x reaches {reach} over the input's {n} elements, beyond the 62 bits xnorc \
+             computes in"
+        ))
+        .at_field("inputs"));
+    }
+    Ok((Op::MeanSign, x.shape, ValueType::Bits))
+}
+
+pub(super) fn lower_pad_channels(d: &PadChannelsDef, x: &Node) -> Result<Lowered> {
+    require_integer_input(x, "pad_channels")?;
+    let Shape::Map { c, h, w } = x.shape else {
+        return Err(ModelError::new("pad_channels needs a C×H×W input").at_field("inputs"));
+    };
+    let channels = c
+        .checked_add(d.before)
+        .and_then(|c| c.checked_add(d.after))
+        .filter(|&c| c <= crate::ir::MAX_FRAME_ELEMENTS)
+        .ok_or_else(|| ModelError::new("too many channels").at_field("after"))?;
+    // The zero channels join the input's range.
+    let (min, max) = x.vtype.range();
+    let (min, max) = if d.before + d.after > 0 {
+        (min.min(0), max.max(0))
+    } else {
+        (min, max)
+    };
+    Ok((
+        Op::PadChannels {
+            before: d.before,
+            after: d.after,
+        },
+        Shape::Map { c: channels, h, w },
+        ValueType::Int { min, max },
+    ))
 }

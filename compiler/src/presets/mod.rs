@@ -14,7 +14,7 @@ use crate::format::ModelFile;
 use archs::*;
 pub use builder::{Branch, Builder, Storage};
 pub use knobs::{Knob, Knobs};
-use residual::{resnet20, resnet_mini, tiny_residual};
+use residual::{resnet20, resnet20_siman, resnet_mini, tiny_residual};
 
 /// A preset: its name, a one-line description, and its generator.
 pub struct Preset {
@@ -122,6 +122,14 @@ pub const PRESETS: &[Preset] = &[
                       int8 stem, 9 blocks of binary 3x3 convs (16-32-64), 8-bit stream, \
                       int8 head",
         build: resnet20,
+        knobs: &[],
+    },
+    Preset {
+        name: "resnet20-siman",
+        description: "SiMaN's CIFAR ResNet-20 for 3x32x32 uint8 input: int8 stem, 9 blocks of \
+                      {0,+1} 3x3 convs (16-32-64) on the sign against each frame's mean, option-A \
+                      shortcuts (subsample, zero channels), 8-bit stream, int8 head",
+        build: resnet20_siman,
         knobs: &[],
     },
 ];

@@ -106,3 +106,49 @@ pub(super) fn resnet20(b: &mut Builder, _: &Knobs) {
     }
     head(b, 10);
 }
+
+/// SiMaN's CIFAR block: the sign against the frame's mean, a {0,+1}-weight 3×3 convolution and
+/// its BatchNorm (α of either sign folded in) as an affine, joined with the option-A shortcut —
+/// every other pixel (a 1×1 sum-pool with stride 2) and zero channels on either side when the
+/// block downsamples — then a PReLU.
+fn siman_block(b: &mut Builder, name: &str, out: usize, stride: usize) {
+    let input = b.fork();
+    let c = b.dims()[0];
+    b.meansign(&format!("{name}_sign"));
+    b.conv(
+        &format!("{name}_conv"),
+        out,
+        3,
+        stride,
+        1,
+        PadMode::Zero,
+        WeightValues::ZeroOne,
+    );
+    b.affine(&format!("{name}_bn"), false, Some(STREAM_BITS));
+    let main = b.fork();
+    b.resume(&input);
+    if stride != 1 || c != out {
+        b.sumpool(&format!("{name}_subsample"), Some((1, stride)));
+        let pad = (out - c) / 2;
+        b.pad_channels(&format!("{name}_pad"), pad, out - c - pad);
+    }
+    b.add(&format!("{name}_add"), &main, [0, 0], Some(STREAM_BITS));
+    b.affine(&format!("{name}_prelu"), true, Some(STREAM_BITS));
+}
+
+pub(super) fn resnet20_siman(b: &mut Builder, _: &Knobs) {
+    b.input(&[3, 32, 32], InputType::Uint8);
+    stem(b, 16, 1);
+    for (stage, width) in [16, 32, 64].into_iter().enumerate() {
+        for block in 0..3 {
+            let stride = if stage > 0 && block == 0 { 2 } else { 1 };
+            siman_block(
+                b,
+                &format!("stage{}_block{}", stage + 1, block + 1),
+                width,
+                stride,
+            );
+        }
+    }
+    head(b, 10);
+}

@@ -7,8 +7,8 @@
 
 use std::collections::HashMap;
 use xnorc_compiler::format::{
-    AddDef, AffineDef, Arithmetic, InputType, ModelFile, OpDef, PadMode, PaddingDef, StepDef,
-    SumPoolDef, TensorDef, WeightValues, WeightsDef,
+    AddDef, AffineDef, Arithmetic, InputType, ModelFile, OpDef, PadChannelsDef, PadMode,
+    PaddingDef, StepDef, SumPoolDef, TensorDef, WeightValues, WeightsDef,
 };
 
 /// A node's value for one frame: logical C,H,W order.
@@ -154,6 +154,8 @@ pub fn eval_all(model: &ModelFile, input: &[i64]) -> HashMap<String, Value> {
                 OpDef::Add(d) => add(d, x.unwrap(), &done[&node.inputs[1]]),
                 OpDef::Affine(d) => affine(d, x.unwrap()),
                 OpDef::SumPool(d) => sumpool(d, x.unwrap()),
+                OpDef::MeanSign(_) => meansign(x.unwrap()),
+                OpDef::PadChannels(d) => pad_channels(d, x.unwrap()),
                 op => eval_node(op, x, input),
             };
             done.insert(node.name.clone(), value);
@@ -387,7 +389,11 @@ fn eval_node(op: &OpDef, x: Option<Value>, input: &[i64]) -> Value {
                 ..x
             }
         }
-        OpDef::Add(_) | OpDef::Affine(_) | OpDef::SumPool(_) => unreachable!("see eval_all"),
+        OpDef::Add(_)
+        | OpDef::Affine(_)
+        | OpDef::SumPool(_)
+        | OpDef::MeanSign(_)
+        | OpDef::PadChannels(_) => unreachable!("see eval_all"),
         OpDef::Output(d) => {
             let x = x.unwrap();
             let n = x.v.len();
@@ -511,6 +517,34 @@ fn sumpool(d: &SumPoolDef, x: Value) -> Value {
         binary: false,
         v,
         scaled: None,
+    }
+}
+
+/// `meansign`: x_i ≥ mean, compared as N·x_i ≥ Σ x in i128.
+fn meansign(x: Value) -> Value {
+    let n = x.v.len() as i128;
+    let sum: i128 = x.v.iter().map(|&v| v as i128).sum();
+    let v =
+        x.v.iter()
+            .map(|&v| if n * v as i128 >= sum { 1 } else { -1 })
+            .collect();
+    Value {
+        binary: true,
+        v,
+        ..x
+    }
+}
+
+/// `pad_channels`: zero planes before and after, in logical C, H, W order.
+fn pad_channels(d: &PadChannelsDef, x: Value) -> Value {
+    let plane = x.dims[1] * x.dims[2];
+    let mut v = vec![0i64; d.before * plane];
+    v.extend(&x.v);
+    v.extend(vec![0i64; d.after * plane]);
+    Value {
+        dims: vec![x.dims[0] + d.before + d.after, x.dims[1], x.dims[2]],
+        v,
+        ..x
     }
 }
 

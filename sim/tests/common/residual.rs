@@ -25,7 +25,30 @@ fn block(b: &mut Builder, i: usize) {
     let (c, h, w) = (b.dims()[0], b.dims()[1], b.dims()[2]);
     let name = |s: &str| format!("b{i}_{s}");
     let out = [1, 3, 8, 16, 65][b.rng().gen_range(0..5)];
-    match b.rng().gen_range(0..4) {
+    match b.rng().gen_range(0..5) {
+        // SiMaN: the sign against the frame's mean, then the option-A shortcut when the
+        // block downsamples (every other pixel, zero channels around).
+        4 => {
+            b.meansign(&name("sign"));
+            let v = binary_values(b);
+            let stride = b.rng().gen_range(1..=2);
+            let wider = c + b.rng().gen_range(0..=3);
+            let k = if h >= 3 && w >= 3 { 3 } else { 1 };
+            b.conv(&name("conv"), wider, k, stride, k / 2, PadMode::Zero, v);
+            let sat = bits(b);
+            b.affine(&name("bn"), false, sat);
+            let main = b.fork();
+            b.resume(&x);
+            if stride == 2 || wider != c {
+                b.sumpool(&name("subsample"), Some((1, stride)));
+                let before = b.rng().gen_range(0..=wider - c);
+                b.pad_channels(&name("pad"), before, wider - c - before);
+            }
+            let shift = [b.rng().gen_range(0..=2), b.rng().gen_range(0..=2)];
+            let sat = bits(b);
+            b.add(&name("add"), &main, shift, sat);
+            return;
+        }
         // Binary path, shape kept: sign, binary 3×3 (or 1×1) conv, affine.
         0 => {
             let levels = if b.rng().gen_bool(0.8) { 1 } else { 3 };

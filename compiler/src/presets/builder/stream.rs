@@ -1,8 +1,12 @@
-//! The builder's residual stream: integer weights, forks and joins, `affine` and `sumpool`,
+//! The builder's residual stream: integer weights, forks and joins, `affine`, `sumpool`,
+//! SiMaN's `meansign` and the option-A `pad_channels`,
 //! each placed from the sample frames so that values use their range without always clipping.
 
 use super::Builder;
-use crate::format::{AddDef, AffineDef, OpDef, SumPoolDef, TensorDef, WeightValues, WeightsDef};
+use crate::format::{
+    AddDef, AffineDef, MeanSignDef, OpDef, PadChannelsDef, SumPoolDef, TensorDef, WeightValues,
+    WeightsDef,
+};
 use rand::Rng;
 
 /// A point of the chain to join later (the shortcut of a residual block).
@@ -175,6 +179,38 @@ impl Builder {
                 global: window.is_none(),
             }),
         );
+    }
+
+    /// SiMaN's sign against the frame's mean: bit = [N·x_i ≥ Σ x].
+    pub fn meansign(&mut self, name: &str) {
+        self.expect_no_scale();
+        assert!(
+            !self.binary,
+            "preset bug: meansign after a binary activation"
+        );
+        for frame in &mut self.samples {
+            let n = frame.len() as i64;
+            let sum: i64 = frame.iter().sum();
+            for v in frame.iter_mut() {
+                *v = if n * *v >= sum { 1 } else { -1 };
+            }
+        }
+        self.binary = true;
+        self.push(name, OpDef::MeanSign(MeanSignDef {}));
+    }
+
+    /// Zero channels around the current map (the option-A shortcut's channel part).
+    pub fn pad_channels(&mut self, name: &str, before: usize, after: usize) {
+        self.expect_no_scale();
+        let (c, h, w) = (self.dims[0], self.dims[1], self.dims[2]);
+        for frame in &mut self.samples {
+            let mut v = vec![0i64; before * h * w];
+            v.extend(frame.iter());
+            v.extend(vec![0i64; after * h * w]);
+            *frame = v;
+        }
+        self.dims = vec![c + before + after, h, w];
+        self.push(name, OpDef::PadChannels(PadChannelsDef { before, after }));
     }
 
     /// An integer-weight dense layer (a classifier head kept in higher precision).
