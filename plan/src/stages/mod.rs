@@ -308,57 +308,25 @@ pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, 
             Step::Convert(id) => {
                 let v = values[&id].clone();
                 let stage = stream_ops::convert(graph, id, &stages, &v)?;
-                let at = append(&mut stages, vec![stage], vec![v.stage]);
-                values.insert(
-                    id,
-                    Value {
-                        stage: Some(at),
-                        stream: stages[at].output,
-                        ..v
-                    },
-                );
+                follow(&mut stages, &mut values, id, stage, vec![v.stage], v);
             }
             Step::Affine(id) => {
-                let operand = graph.node(id).inputs[0];
-                let v = values[&operand].clone();
+                let v = values[&graph.node(id).inputs[0]].clone();
                 let merged = takes_accumulator(graph, id);
                 let stage = stream_ops::affine(graph, id, &stages, &v, merged)?;
-                let at = append(&mut stages, vec![stage], vec![v.stage]);
-                values.insert(
-                    id,
-                    Value {
-                        stage: Some(at),
-                        stream: stages[at].output,
-                        ..v
-                    },
-                );
+                follow(&mut stages, &mut values, id, stage, vec![v.stage], v);
             }
             Step::Threshold(id) => {
                 let v = values[&graph.node(id).inputs[0]].clone();
                 let stage = stream_ops::threshold(graph, id, &v)?;
-                let at = append(&mut stages, vec![stage], vec![v.stage]);
-                values.insert(
-                    id,
-                    Value {
-                        stage: Some(at),
-                        stream: stages[at].output,
-                        ..v
-                    },
-                );
+                follow(&mut stages, &mut values, id, stage, vec![v.stage], v);
             }
             Step::Add(id) => {
                 let inputs = &graph.node(id).inputs;
                 let (a, b) = (values[&inputs[0]].clone(), values[&inputs[1]].clone());
                 let stage = stream_ops::add(graph, id, &a, &b)?;
-                let at = append(&mut stages, vec![stage], vec![a.stage, b.stage]);
-                values.insert(
-                    id,
-                    Value {
-                        stage: Some(at),
-                        stream: stages[at].output,
-                        ..a
-                    },
-                );
+                let sources = vec![a.stage, b.stage];
+                follow(&mut stages, &mut values, id, stage, sources, a);
             }
         }
     }
@@ -368,6 +336,27 @@ pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, 
     scores.sources = vec![Some(head)];
     stages.push(scores);
     Ok((stages, tree_pipeline, input_order))
+}
+
+/// Appends `stage` (reading `sources`) as the computation of node `id`, whose value is then
+/// that stage's output stream, with the map and channel order of `like` (the stream it read).
+fn follow(
+    stages: &mut Vec<Stage>,
+    values: &mut std::collections::HashMap<NodeId, Value>,
+    id: NodeId,
+    mut stage: Stage,
+    sources: Vec<Option<usize>>,
+    like: Value,
+) {
+    stage.sources = sources;
+    let output = stage.output;
+    stages.push(stage);
+    let value = Value {
+        stage: Some(stages.len() - 1),
+        stream: output,
+        ..like
+    };
+    values.insert(id, value);
 }
 
 /// The stream carrying a node's value: the stage computing it (`None`: the core's input), the
