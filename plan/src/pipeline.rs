@@ -87,6 +87,14 @@ pub fn gcd(a: usize, b: usize) -> usize {
     }
 }
 
+/// A residual stream stage: affine, threshold or join (one or a few registers, no memory).
+fn is_register_stage(s: &Stage) -> bool {
+    matches!(
+        s.kind,
+        StageKind::Affine(_) | StageKind::Threshold(_) | StageKind::Add(_)
+    )
+}
+
 /// The stages each stage reads, resolved: `None` is the core's input (an empty `sources`
 /// means the stage before).
 pub fn stage_sources(stages: &[Stage]) -> Vec<Vec<Option<usize>>> {
@@ -176,17 +184,28 @@ pub fn components(
                         _ => unreachable!("only a join reads two streams"),
                     }
                 };
-                for c in converters(stages[p].output.elems, elems) {
+                let converted = converters(stages[p].output.elems, elems);
+                let direct = converted.is_empty()
+                    && readers[p] == 1
+                    && is_register_stage(stage)
+                    && (is_register_stage(&stages[p])
+                        || matches!(stages[p].kind, StageKind::Mvu(_)));
+                for c in converted {
                     at = push(c, vec![at]);
                 }
-                // A join's operands arrive as beats of its own width.
-                at = push(
-                    Component::Fifo {
-                        depth: 2,
-                        beats: stage.input.beats,
-                    },
-                    vec![at],
-                );
+                // A join's operands arrive as beats of its own width. A register stage of the
+                // residual stream needs no FIFO after another or after a matrix unit's output
+                // queue: each holds its beat in a register, and the short ready chain through
+                // them stays in one cycle.
+                if !direct {
+                    at = push(
+                        Component::Fifo {
+                            depth: 2,
+                            beats: stage.input.beats,
+                        },
+                        vec![at],
+                    );
+                }
             }
             ins.push(at);
         }

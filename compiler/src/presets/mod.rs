@@ -111,7 +111,7 @@ pub const PRESETS: &[Preset] = &[
     Preset {
         name: "resnet-mini",
         description: "residual binary network for 1x28x28 uint8 input that fits an iCE40 UP5K: \
-                      binary stem with stride 2, one Bi-Real block on an 8-bit stream (RSign, \
+                      binary stem with stride 2, one Bi-Real block on a 6-bit stream (RSign, \
                       RPReLU), sign, max-pool, binary classifier",
         build: resnet_mini,
         knobs: &[],

@@ -13,6 +13,11 @@ const STREAM_BITS: u32 = 8;
 /// BatchNorm as a fixed-point affine → + shortcut → RPReLU. With `stride` 2 the shortcut is
 /// Bi-Real's 2×2 average pool (a sum) and an integer 1×1 convolution to `out` channels.
 pub(super) fn basic_block(b: &mut Builder, name: &str, out: usize, stride: usize) {
+    basic_block_bits(b, name, out, stride, STREAM_BITS)
+}
+
+/// [`basic_block`] on a stream of `bits` bits.
+fn basic_block_bits(b: &mut Builder, name: &str, out: usize, stride: usize, bits: u32) {
     let input = b.fork();
     b.threshold(&format!("{name}_sign"), 1, false);
     b.conv(
@@ -24,7 +29,7 @@ pub(super) fn basic_block(b: &mut Builder, name: &str, out: usize, stride: usize
         PadMode::Zero,
         WeightValues::Pm1,
     );
-    b.affine(&format!("{name}_bn"), false, Some(STREAM_BITS));
+    b.affine(&format!("{name}_bn"), false, Some(bits));
     let main = b.fork();
     b.resume(&input);
     if stride != 1 || b.dims()[0] != out {
@@ -38,10 +43,10 @@ pub(super) fn basic_block(b: &mut Builder, name: &str, out: usize, stride: usize
             PadMode::Zero,
             WeightValues::Int,
         );
-        b.affine(&format!("{name}_down_bn"), false, Some(STREAM_BITS));
+        b.affine(&format!("{name}_down_bn"), false, Some(bits));
     }
-    b.add(&format!("{name}_add"), &main, [0, 0], Some(STREAM_BITS));
-    b.affine(&format!("{name}_prelu"), true, Some(STREAM_BITS));
+    b.add(&format!("{name}_add"), &main, [0, 0], Some(bits));
+    b.affine(&format!("{name}_prelu"), true, Some(bits));
 }
 
 /// An integer stem: a 3×3 convolution with int8 weights and its BatchNorm as an affine.
@@ -59,13 +64,14 @@ fn head(b: &mut Builder, classes: usize) {
 }
 
 /// Small enough for an iCE40 UP5K: a binary-weight stem on the pixels (±x lanes, no
-/// multiplier) with stride 2, its BatchNorm into the 8-bit stream, one Bi-Real block, then the
+/// multiplier) with stride 2, its BatchNorm into a 6-bit stream, one Bi-Real block, then the
 /// stream's sign, a 2×2 max-pool of the bits and a binary classifier.
 pub(super) fn resnet_mini(b: &mut Builder, _: &Knobs) {
+    const BITS: u32 = 6;
     b.input(&[1, 28, 28], InputType::Uint8);
     b.conv("stem", 8, 3, 2, 1, PadMode::Zero, WeightValues::Pm1);
-    b.affine("stem_bn", false, Some(STREAM_BITS));
-    basic_block(b, "block1", 8, 1);
+    b.affine("stem_bn", false, Some(BITS));
+    basic_block_bits(b, "block1", 8, 1, BITS);
     b.threshold("head_sign", 1, false);
     b.maxpool("pool", 2);
     b.flatten("flatten");
