@@ -91,17 +91,35 @@ module xnorc_affine #(
             // Stage 1's inputs: channel cb*ELEMS + e's parameters.
             wire [IN_BITS-1:0] x_raw = in_data[e*IN_BITS +: IN_BITS];
             wire signed [ACC_BITS-1:0] x = {{(ACC_BITS - IN_BITS) {IN_SIGNED != 0 && x_raw[IN_BITS-1]}}, x_raw};
-            wire [31:0] ch = cb * ELEMS + e;
-            wire [PRE_BITS-1:0] pre_raw = PRE[ch*PRE_BITS +: PRE_BITS];
+            // The channel block's parameters: a CB:1 multiplexer over constants picked with
+            // constant indices (an index computed as cb*ELEMS + e would make yosys build a
+            // multiplier and a barrel shifter over the whole parameter vector).
+            reg [PRE_BITS-1:0] pre_raw;
+            reg [PARAM_BITS-1:0] mul_c, neg_mul_c;
+            reg [BIAS_BITS-1:0] bias_c;
+            integer b;
+            always @(*) begin
+                pre_raw = {PRE_BITS{1'b0}};
+                mul_c = {PARAM_BITS{1'b0}};
+                neg_mul_c = {PARAM_BITS{1'b0}};
+                bias_c = {BIAS_BITS{1'b0}};
+                for (b = 0; b < CB; b = b + 1) begin
+                    if (cb == b[CBB-1:0]) begin
+                        pre_raw = PRE[(b*ELEMS + e)*PRE_BITS +: PRE_BITS];
+                        mul_c = MUL[(b*ELEMS + e)*PARAM_BITS +: PARAM_BITS];
+                        neg_mul_c = NEG_MUL[(b*ELEMS + e)*PARAM_BITS +: PARAM_BITS];
+                        bias_c = BIAS[(b*ELEMS + e)*BIAS_BITS +: BIAS_BITS];
+                    end
+                end
+            end
             wire signed [ACC_BITS-1:0] pre = {{(ACC_BITS - PRE_BITS) {pre_raw[PRE_BITS-1]}}, pre_raw};
             wire signed [ACC_BITS-1:0] t = (x <<< IN_SHIFT) + pre;
-            wire [PARAM_BITS-1:0] m = t[ACC_BITS-1] ? NEG_MUL[ch*PARAM_BITS +: PARAM_BITS]
-                                                    : MUL[ch*PARAM_BITS +: PARAM_BITS];
+            wire [PARAM_BITS-1:0] m = t[ACC_BITS-1] ? neg_mul_c : mul_c;
             always @(posedge clk) begin
                 if (ce) begin
                     t1[e*ACC_BITS +: ACC_BITS] <= t;
                     m1[e*PARAM_BITS +: PARAM_BITS] <= m;
-                    b1[e*BIAS_BITS +: BIAS_BITS] <= BIAS[ch*BIAS_BITS +: BIAS_BITS];
+                    b1[e*BIAS_BITS +: BIAS_BITS] <= bias_c;
                 end
             end
             // Stage 2: the product and the bias, parameters widened where they are added.

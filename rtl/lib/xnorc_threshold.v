@@ -61,11 +61,24 @@ module xnorc_threshold #(
         for (e = 0; e < ELEMS; e = e + 1) begin : lane
             wire [IN_BITS-1:0] x_raw = in_data[e*IN_BITS +: IN_BITS];
             wire signed [TB-1:0] x = {{(TB - IN_BITS) {IN_SIGNED != 0 && x_raw[IN_BITS-1]}}, x_raw};
-            wire [31:0] ch = cb * ELEMS + e;
-            wire ge = GE[ch];
+            // The channel block's direction and thresholds: a CB:1 multiplexer over constants
+            // picked with constant indices (no multiplier for cb*ELEMS + e).
+            reg ge;
+            reg [LEVELS*TB-1:0] row;
+            integer b;
+            always @(*) begin
+                ge = 1'b0;
+                row = {(LEVELS * TB) {1'b0}};
+                for (b = 0; b < CB; b = b + 1) begin
+                    if (cb == b[CBB-1:0]) begin
+                        ge = GE[b*ELEMS + e];
+                        row = THRESHOLDS[(b*ELEMS + e)*LEVELS*TB +: LEVELS*TB];
+                    end
+                end
+            end
             wire [LEVELS-1:0] passed;
             for (k = 0; k < LEVELS; k = k + 1) begin : level
-                wire signed [TB-1:0] t = THRESHOLDS[(ch*LEVELS + k)*TB +: TB];
+                wire signed [TB-1:0] t = row[k*TB +: TB];
                 assign passed[k] = ge ? (x >= t) : (x <= t);
             end
             // The count of passed levels.
