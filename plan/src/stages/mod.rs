@@ -214,7 +214,10 @@ pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, 
                 values.insert(id, v);
             }
             Step::Pool(id, moved) => {
-                let from = values[&graph.node(id).inputs[0]].clone();
+                // A pool after a matrix layer whose threshold moved before it reads the unit,
+                // which streams that threshold's counts.
+                let read = moved.unwrap_or(graph.node(id).inputs[0]);
+                let from = values[&read].clone();
                 let (c, h, w) = from.map.expect("pool on a map");
                 let (k, sum) = match &graph.node(id).op {
                     Op::MaxPool(p) => (p.kernel, false),
