@@ -46,4 +46,4 @@ pub use stage::{
     StageKind, Swg, ThresholdStage,
 };
 pub use stages::{plan, plan_from_stages, plan_stages};
-pub use stream::{stream_to_logical, Stream};
+pub use stream::{signed_bits, stream_to_logical, Stream};

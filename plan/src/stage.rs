@@ -294,12 +294,7 @@ pub struct AffineStage {
 impl AffineStage {
     /// Bits of the `pre` and `bias` fields: two's complement wide enough for each's values.
     pub fn field_bits(&self) -> (u32, u32) {
-        let bits = |v: &[i64]| {
-            let (lo, hi) = v
-                .iter()
-                .fold((-1i64, 0i64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-            xnorc_compiler::ir::int_bits(lo, hi)
-        };
+        let bits = |v: &[i64]| crate::stream::signed_bits(v.iter().map(|&x| x as i128));
         (bits(&self.pre), bits(&self.bias))
     }
 }

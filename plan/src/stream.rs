@@ -27,6 +27,15 @@ impl Stream {
     }
 }
 
+/// Bits of the two's complement register that holds every one of `values` (and −1 and 0): the
+/// width of a stage's parameter fields and sums.
+pub fn signed_bits(values: impl IntoIterator<Item = i128>) -> u32 {
+    let (lo, hi) = values
+        .into_iter()
+        .fold((-1i128, 0i128), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    xnorc_compiler::ir::int_bits(lo as i64, hi as i64)
+}
+
 /// Stream position → logical (C, H, W) index for a map of `c`×`h`×`w` streamed pixel by pixel
 /// with channel position j holding logical channel `order[j]` (the identity when `None`).
 pub fn stream_to_logical(c: usize, h: usize, w: usize, order: Option<&[usize]>) -> Vec<usize> {

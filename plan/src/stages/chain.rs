@@ -99,6 +99,11 @@ pub(super) fn walk(graph: &Graph) -> Result<Vec<Step>> {
             continue;
         }
         let readers = users(graph, id);
+        // A max-pool after a matrix layer that the threshold after it can move before.
+        let pooled = match (&graph.node(id).op, &readers[..]) {
+            (Op::MatMul(_), &[p]) => pooled_threshold(graph, p, &users(graph, p))?,
+            _ => None,
+        };
         match &graph.node(id).op {
             Op::Input | Op::Output(_) => {}
             Op::Flatten => steps.push(Step::Flatten(id)),
@@ -118,8 +123,8 @@ pub(super) fn walk(graph: &Graph) -> Result<Vec<Step>> {
                     steps.push(Step::Matrix(id, Some(t)));
                     absorbed[t.0] = true;
                 }
-                [p] if pooled_threshold(graph, p, &users(graph, p))?.is_some() => {
-                    let t = pooled_threshold(graph, p, &users(graph, p))?.expect("checked");
+                [p] if pooled.is_some() => {
+                    let t = pooled.expect("checked");
                     steps.push(Step::Matrix(id, Some(t)));
                     steps.push(Step::Pool(p, Some(t)));
                     absorbed[p.0] = true;

@@ -67,20 +67,12 @@ fn checked_folding(
 
 /// Bits of a two's complement register holding every integer weight of `mm` (at least 2).
 fn int_weight_bits(mm: &MatMul) -> u32 {
-    let w = &mm.weights;
-    let (mut lo, mut hi) = (-1i64, 0i64);
-    for o in 0..w.out_channels {
-        for c in 0..w.in_channels {
-            for ky in 0..w.kh {
-                for kx in 0..w.kw {
-                    let v = w.value(o, c, ky, kx);
-                    lo = lo.min(v);
-                    hi = hi.max(v);
-                }
-            }
+    match &mm.weights.store {
+        xnorc_compiler::ir::WeightStore::Int(w) => {
+            crate::stream::signed_bits(w.iter().map(|&v| v as i128))
         }
+        _ => unreachable!("integer values are stored as integers"),
     }
-    xnorc_compiler::ir::int_bits(lo, hi)
 }
 
 /// What a lane computes: from the input (binary or integer), the weight values and whether

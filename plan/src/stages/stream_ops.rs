@@ -4,7 +4,7 @@
 
 use super::Value;
 use crate::stage::{AddStage, AffineStage, Stage, StageKind, ThresholdStage};
-use crate::stream::{stream_to_logical, Stream};
+use crate::stream::{signed_bits, stream_to_logical, Stream};
 use xnorc_compiler::error::{ModelError, Result};
 use xnorc_compiler::ir::{int_bits, Affine, ChannelRule, Graph, NodeId, Op};
 
@@ -29,14 +29,6 @@ fn value_stream(graph: &Graph, id: NodeId, like: &Stream) -> Stream {
         valid_bit: false,
         ..*like
     }
-}
-
-/// Signed bits holding every value of `values` (and 0).
-fn signed_bits(values: impl IntoIterator<Item = i128>) -> u32 {
-    let (lo, hi) = values
-        .into_iter()
-        .fold((-1i128, 0i128), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    int_bits(lo as i64, hi as i64)
 }
 
 /// The domain of the accumulator `v` streams, when it is a matrix unit's: S = 2^shift·acc +

@@ -3,15 +3,7 @@
 
 use super::{Context, StageInstance};
 use crate::verilog::Param;
-use xnorc_plan::{AddStage, AffineStage, Stage, ThresholdStage};
-
-/// Bits of a signed register holding every value of `values` (at least 2).
-fn signed_bits(values: &[i64]) -> usize {
-    let (lo, hi) = values
-        .iter()
-        .fold((-1i64, 0i64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-    xnorc_compiler::ir::int_bits(lo, hi) as usize
-}
+use xnorc_plan::{signed_bits, AddStage, AffineStage, Stage, ThresholdStage};
 
 /// The fork after component `i`: its input's beats to both outputs.
 pub(super) fn fork(ctx: &Context<'_>, i: usize) -> StageInstance {
@@ -66,7 +58,8 @@ pub(super) fn affine(s: &Stage, a: &AffineStage) -> StageInstance {
 /// Stage `s`, thresholds `t` on an integer stream.
 pub(super) fn threshold(s: &Stage, t: &ThresholdStage) -> StageInstance {
     // Thresholds and x compare in one more bit than either needs.
-    let tb = signed_bits(&t.thresholds).max(s.input.bits as usize + 1);
+    let tb = (signed_bits(t.thresholds.iter().map(|&v| v as i128)) as usize)
+        .max(s.input.bits as usize + 1);
     StageInstance {
         module: "xnorc_threshold",
         summary: vec![format!(
