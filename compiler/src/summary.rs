@@ -232,13 +232,18 @@ fn detail(graph: &Graph, id: NodeId) -> String {
             format!("a + b{shift}{}", saturation(a.saturate))
         }
         Op::Affine(a) => format!(
-            "{}, >> {}{}",
+            "{}, >> {}{}{}",
             if a.is_piecewise() {
                 "PReLU (x + pre)·mul | ·neg_mul, + bias"
             } else {
                 "x·mul + bias"
             },
             a.shift,
+            if a.round_half_even {
+                " rounded half to even"
+            } else {
+                ""
+            },
             saturation(a.saturate)
         ),
         Op::SumPool(SumPool::Global) => "global sum".to_string(),

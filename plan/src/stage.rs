@@ -262,7 +262,7 @@ pub struct Pool {
 
 /// The residual stream's per-channel affine (the model's `affine`, docs/semantics.md) on an
 /// integer stream: t = (x << in_shift) + pre; u = (t ≥ 0 ? mul : neg_mul)·t + bias;
-/// y = sat(⌊u / 2^shift⌋). An MVU's accumulator enters the stream through one: `in_shift` and
+/// y = sat(⌊u / 2^shift⌋) (or rounded to the nearest, ties to even). An MVU's accumulator enters the stream through one: `in_shift` and
 /// `pre` then also carry its domain (S = 2^in_shift·acc + offset).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AffineStage {
@@ -283,6 +283,9 @@ pub struct AffineStage {
     pub bias: Vec<i64>,
     /// Arithmetic right shift.
     pub shift: u32,
+    /// The shift rounds to the nearest, ties to even, instead of down.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub round_half_even: bool,
     /// Signed width the result saturates to, if any.
     pub saturate: Option<u32>,
     /// Bits of the multipliers (two's complement).

@@ -7,7 +7,10 @@
 //   complement when IN_SIGNED, else unsigned):
 //     t = (x << IN_SHIFT) + PRE[c];  u = (t >= 0 ? MUL[c] : NEG_MUL[c]) * t + BIAS[c];
 //     y = u >>> SHIFT
-//   computed in ACC_BITS-bit two's complement (an arithmetic shift: the floor of u / 2^SHIFT).
+//   computed in ACC_BITS-bit two's complement (an arithmetic shift: the floor of u / 2^SHIFT);
+//   with ROUND_HALF_EVEN = 1, y is u / 2^SHIFT rounded to the nearest integer, ties to even
+//   (PyTorch's round), which is the floor plus one where the dropped bits exceed one half, or
+//   equal it and the floor is odd.
 //   IN_SHIFT and PRE bring a matrix unit's popcount accumulator into its integer domain
 //   (S = 2*acc - K: IN_SHIFT = 1 and the offset folded into PRE).
 //   With SAT_BITS > 0, y is clamped to [-2^(SAT_BITS-1), 2^(SAT_BITS-1) - 1] (the model's
@@ -25,7 +28,7 @@
 //   C >= 1, ELEMS >= 1 dividing C; IN_BITS, OUT_BITS >= 1; IN_SHIFT >= 0; ACC_BITS large
 //   enough for x << IN_SHIFT and every
 //   t and u of the input's range (the plan derives it from the exact ranges; at most 64);
-//   SHIFT >= 0; SAT_BITS 0 (none) or at most ACC_BITS. MUL, NEG_MUL: C fields of PARAM_BITS
+//   SHIFT >= 0; ROUND_HALF_EVEN 0 or 1; SAT_BITS 0 (none) or at most ACC_BITS. MUL, NEG_MUL: C fields of PARAM_BITS
 //   bits; PRE, BIAS: C fields of PRE_BITS, BIAS_BITS <= ACC_BITS bits (channel c at
 //   [c*B +: B], two's complement). The parameters are constants indexed by the channel counter:
 //   each field as narrow as its values allows keeps that multiplexer small.
@@ -44,6 +47,7 @@ module xnorc_affine #(
     parameter integer BIAS_BITS = 8,
     parameter integer ACC_BITS = 24,
     parameter integer SHIFT = 0,
+    parameter integer ROUND_HALF_EVEN = 0,
     parameter [C*PARAM_BITS-1:0] MUL = 0,
     parameter [C*PARAM_BITS-1:0] NEG_MUL = 0,
     parameter [C*PRE_BITS-1:0] PRE = 0,
@@ -67,7 +71,7 @@ module xnorc_affine #(
         if (ELEMS < 1 || C % ELEMS != 0 || IN_BITS < 1 || OUT_BITS < 1 || PARAM_BITS < 1
             || ACC_BITS < IN_BITS + IN_SHIFT + 1 || ACC_BITS < OUT_BITS || ACC_BITS > 64
             || IN_SHIFT < 0
-            || SHIFT < 0 || SHIFT >= ACC_BITS || SAT_BITS < 0 || SAT_BITS > ACC_BITS
+            || SHIFT < 0 || SHIFT >= ACC_BITS || ROUND_HALF_EVEN < 0 || ROUND_HALF_EVEN > 1 || SAT_BITS < 0 || SAT_BITS > ACC_BITS
             || PRE_BITS < 1 || PRE_BITS > ACC_BITS || BIAS_BITS < 1 || BIAS_BITS > ACC_BITS) begin : bad_shape
             $error("xnorc_affine: needs ELEMS dividing C, IN_BITS < ACC_BITS <= 64, OUT_BITS <= ACC_BITS and 0 <= SHIFT < ACC_BITS");
         end
@@ -135,8 +139,21 @@ module xnorc_affine #(
             wire signed [ACC_BITS-1:0] u = u2[e*ACC_BITS +: ACC_BITS];
             // Without saturation only its low OUT_BITS are used (the plan guarantees they hold it).
             /* verilator lint_off UNUSEDSIGNAL */
-            wire signed [ACC_BITS-1:0] shifted = u >>> SHIFT;
+            wire signed [ACC_BITS-1:0] floor_q = u >>> SHIFT;
+            wire signed [ACC_BITS-1:0] shifted;
             /* verilator lint_on UNUSEDSIGNAL */
+            if (ROUND_HALF_EVEN != 0 && SHIFT > 0) begin : half_even
+                // The dropped bits: the top one is the half, the rest break a tie. u's range
+                // leaves room for the floor plus one (it is at most half of u).
+                localparam [63:0] BELOW_HALF64 = (64'd1 << (SHIFT - 1)) - 64'd1;
+                localparam [ACC_BITS-1:0] BELOW_HALF = BELOW_HALF64[ACC_BITS-1:0];
+                wire half = u[SHIFT-1];
+                wire above = |(u & BELOW_HALF);
+                wire up = half && (above || floor_q[0]);
+                assign shifted = floor_q + {{(ACC_BITS - 1) {1'b0}}, up};
+            end else begin : down
+                assign shifted = floor_q;
+            end
             if (SAT_BITS != 0 && SAT_BITS < ACC_BITS) begin : clamp
                 // The saturation bounds, made in 64 bits and cut to the sum's width.
                 localparam signed [63:0] TOP64 = (64'sd1 <<< (SAT_BITS - 1)) - 64'sd1;

@@ -3,7 +3,9 @@
 //! These types are the file's vocabulary, not the IR: they hold what the user wrote (float
 //! parameters included). `passes::graph` checks them against each other and lowers them to the IR.
 
-pub use super::stream::{AddDef, AffineDef, MeanSignDef, PadChannelsDef, SumPoolDef};
+pub use super::stream::{
+    AddDef, AffineDef, MeanSignDef, PadChannelsDef, ShiftRounding, SumPoolDef,
+};
 use super::tensor::TensorDef;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -19,7 +19,8 @@ pub struct AddDef {
 }
 
 /// `op: affine` — per channel c, t = x + pre; u = (t ≥ 0 ? mul : neg_mul)·t + bias;
-/// y = sat(⌊u / 2^shift⌋). Integer tensors `[C]` or `[1]`.
+/// y = sat(⌊u / 2^shift⌋), or with `rounding: half_even` the nearest integer to u / 2^shift,
+/// ties to even. Integer tensors `[C]` or `[1]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AffineDef {
@@ -38,9 +39,31 @@ pub struct AffineDef {
     /// Arithmetic right shift (floor division by 2^shift). Default 0.
     #[serde(default)]
     pub shift: u32,
+    /// How the shift rounds (default `floor`; `half_even` is the round-to-nearest-even of
+    /// PyTorch's and Brevitas' `round`, which a floor cannot express at exact ties).
+    #[serde(default, skip_serializing_if = "ShiftRounding::is_floor")]
+    pub rounding: ShiftRounding,
     /// Signed width the result saturates to (absent: never clipped).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bits: Option<u32>,
+}
+
+/// How an `affine` rounds u / 2^shift.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShiftRounding {
+    /// ⌊u / 2^shift⌋: an arithmetic right shift.
+    #[default]
+    Floor,
+    /// The nearest integer, ties to the even one.
+    HalfEven,
+}
+
+impl ShiftRounding {
+    /// True for the default, `floor` (not written to files).
+    pub fn is_floor(&self) -> bool {
+        *self == ShiftRounding::Floor
+    }
 }
 
 /// `op: meansign` — SiMaN's per-sample sign against the mean of the whole input (every

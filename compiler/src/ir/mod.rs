@@ -14,5 +14,5 @@ mod types;
 pub use float_io::{FloatTail, InputMap};
 pub use graph::{Graph, Node, NodeId};
 pub use ops::*;
-pub use stream::{signed_range, Add, Affine, SumPool};
+pub use stream::{shift_right, signed_range, Add, Affine, SumPool};
 pub use types::{frame_elements, int_bits, Shape, ValueType, MAX_FRAME_ELEMENTS};

@@ -36,7 +36,7 @@ impl Add {
 }
 
 /// Per channel c: t = x + pre[c]; u = (t ≥ 0 ? mul[c] : neg_mul[c])·t + bias[c];
-/// y = sat(⌊u / 2^shift⌋).
+/// y = sat(⌊u / 2^shift⌋), or sat(round_half_even(u / 2^shift)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Affine {
     /// Multiplier where t ≥ 0, per channel.
@@ -49,8 +49,26 @@ pub struct Affine {
     pub bias: Vec<i64>,
     /// Arithmetic right shift.
     pub shift: u32,
+    /// Round u / 2^shift to the nearest, ties to even, instead of down.
+    pub round_half_even: bool,
     /// Signed width the result saturates to, if any.
     pub saturate: Option<u32>,
+}
+
+/// u / 2^shift rounded down, or to the nearest with ties to even.
+pub fn shift_right(u: i128, shift: u32, half_even: bool) -> i128 {
+    // `>>` on a signed integer is arithmetic: the floor.
+    let q = u >> shift;
+    if !half_even || shift == 0 {
+        return q;
+    }
+    let rem = u - (q << shift);
+    let half = 1i128 << (shift - 1);
+    if rem > half || (rem == half && q & 1 == 1) {
+        q + 1
+    } else {
+        q
+    }
 }
 
 impl Affine {
@@ -64,8 +82,8 @@ impl Affine {
 
     /// Channel `c`'s output for input `x`.
     pub fn apply(&self, c: usize, x: i64) -> i64 {
-        // `>>` on a signed integer is arithmetic: the floor of u / 2^shift.
-        saturate(self.product(c, x) >> self.shift, self.saturate)
+        let y = shift_right(self.product(c, x) as i128, self.shift, self.round_half_even);
+        saturate(y as i64, self.saturate)
     }
 
     /// True when the multipliers differ by the sign of t (PReLU, ReLU), not a plain affine.

@@ -3,8 +3,8 @@
 
 use super::nodes::require_integer_input;
 use crate::error::{ModelError, Result};
-use crate::format::{AddDef, AffineDef, PadChannelsDef, SumPoolDef, TensorDef};
-use crate::ir::{signed_range, Add, Affine, Node, Op, Shape, SumPool, ValueType};
+use crate::format::{AddDef, AffineDef, PadChannelsDef, ShiftRounding, SumPoolDef, TensorDef};
+use crate::ir::{shift_right, signed_range, Add, Affine, Node, Op, Shape, SumPool, ValueType};
 use crate::sanitize::printable;
 
 type Lowered = (Op, Shape, ValueType);
@@ -125,6 +125,7 @@ pub(super) fn lower_affine(d: &AffineDef, x: &Node) -> Result<Lowered> {
     let bias = per_channel(d.bias.as_ref(), c, &vec![0; c], "bias")?;
     check_shift(d.shift, "shift")?;
     check_bits(d.bits)?;
+    let half_even = d.rounding == ShiftRounding::HalfEven;
     // Each side of t = 0 is linear and the floor shift is monotone, so the extremes of every
     // channel lie at the ends of its two pieces: x = min, max, and the kink at t = −1, 0.
     let (xmin, xmax) = x.vtype.range();
@@ -145,7 +146,7 @@ pub(super) fn lower_affine(d: &AffineDef, x: &Node) -> Result<Lowered> {
                 ))
                 .at_field("mul"));
             }
-            let y = u >> d.shift;
+            let y = shift_right(u, d.shift, half_even);
             lo = lo.min(y);
             hi = hi.max(y);
         }
@@ -157,6 +158,7 @@ pub(super) fn lower_affine(d: &AffineDef, x: &Node) -> Result<Lowered> {
         pre,
         bias,
         shift: d.shift,
+        round_half_even: half_even,
         saturate: d.bits,
     });
     Ok((op, x.shape, vtype))

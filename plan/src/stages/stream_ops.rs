@@ -100,6 +100,7 @@ fn affine_stage(
             pre,
             bias,
             shift: a.shift,
+            round_half_even: a.round_half_even,
             saturate: a.saturate,
             param_bits,
             acc_bits: acc_bits.max(output.bits),
@@ -120,6 +121,7 @@ pub(super) fn convert(graph: &Graph, id: NodeId, stages: &[Stage], v: &Value) ->
         pre: vec![0; c],
         bias: vec![0; c],
         shift: 0,
+        round_half_even: false,
         saturate: None,
     };
     let domain = accumulator_domain(stages, v).expect("a matrix unit streams its accumulator");

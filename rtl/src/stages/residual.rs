@@ -25,11 +25,15 @@ pub(super) fn affine(s: &Stage, a: &AffineStage) -> StageInstance {
         module: "xnorc_affine",
         summary: vec![format!(
             "Affine: {} channels, {} per beat: t = (x << {}) + pre; u = (t >= 0 ? mul : neg_mul) \
-             * t + bias in {acc} bits; y = u >>> {}{}",
+             * t + bias in {acc} bits; y = {}{}",
             a.c,
             s.input.elems,
             a.in_shift,
-            a.shift,
+            if a.round_half_even {
+                format!("u / 2^{} rounded half to even", a.shift)
+            } else {
+                format!("u >>> {}", a.shift)
+            },
             a.saturate
                 .map_or(String::new(), |b| format!(", saturated to {b} bits"))
         )],
@@ -46,6 +50,7 @@ pub(super) fn affine(s: &Stage, a: &AffineStage) -> StageInstance {
             ("BIAS_BITS", Param::int(bias_bits)),
             ("ACC_BITS", Param::int(acc)),
             ("SHIFT", Param::Int(a.shift.into())),
+            ("ROUND_HALF_EVEN", Param::flag(a.round_half_even)),
             ("MUL", Param::Fields(param, a.mul.clone())),
             ("NEG_MUL", Param::Fields(param, a.neg_mul.clone())),
             ("PRE", Param::Fields(pre_bits, a.pre.clone())),

@@ -10,6 +10,7 @@
 //! (docs/semantics.md, "Imported models").
 
 mod consts;
+mod fixed_point;
 mod ops;
 pub mod values;
 mod weights;

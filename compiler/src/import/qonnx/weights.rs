@@ -12,40 +12,81 @@ use crate::bits::BitVec;
 use crate::error::{ModelError, Result};
 use crate::format::WeightValues;
 
-/// A weight tensor split into bits and one float32 scale per output channel: w = α_o·(2b − 1)
-/// (`Pm1`) or w = α_o·b (`ZeroOne`).
+/// A weight tensor split into integer codes and one float32 scale per output channel:
+/// w = α_o·(2b − 1) (`Pm1`), w = α_o·b (`ZeroOne`) or w = α_o·q with q an int8 code (`Int`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct BinaryWeights {
-    /// Meaning of the bits.
+pub struct LayerWeights {
+    /// Meaning of the codes.
     pub values: WeightValues,
-    /// Row-major bits, `rows × per_row`.
+    /// Row-major bits, `rows × per_row` (empty for `Int`).
     pub bits: BitVec,
+    /// Row-major int8 codes, `rows × per_row` (only for `Int`).
+    pub ints: Vec<i8>,
     /// α per row (output channel).
     pub alpha: Vec<f32>,
 }
 
-/// Splits `w` (`rows` rows of `per_row` float32 weights, one row per output channel) into bits
-/// and per-row scales: ±α in every row (±1 weights), else {0, α} in every row ({0, 1} weights).
-pub fn split(w: &[f32], rows: usize, per_row: usize) -> Result<BinaryWeights> {
+impl LayerWeights {
+    /// Binary weights.
+    pub fn binary(values: WeightValues, bits: BitVec, alpha: Vec<f32>) -> LayerWeights {
+        LayerWeights {
+            values,
+            bits,
+            ints: Vec::new(),
+            alpha,
+        }
+    }
+
+    /// The integer value of weight `i` (row-major): ±1, 0/1 or the int8 code.
+    pub fn code(&self, i: usize) -> i64 {
+        match self.values {
+            WeightValues::Pm1 => 2 * self.bits.get(i) as i64 - 1,
+            WeightValues::ZeroOne => self.bits.get(i) as i64,
+            WeightValues::Int => self.ints[i] as i64,
+        }
+    }
+
+    /// The largest magnitude of a code.
+    pub fn max_code(&self) -> i64 {
+        match self.values {
+            WeightValues::Int => self.ints.iter().map(|&q| (q as i64).abs()).max().unwrap_or(0),
+            _ => 1,
+        }
+    }
+}
+
+/// Splits `w` (`rows` rows of `per_row` float32 weights, one row per output channel) into codes
+/// and per-row scales: ±α in every row (±1 weights), else {0, α} in every row ({0, 1} weights),
+/// else α·q with α a power of two and q in [−128, 127] (the int8 weights of a stem, a
+/// projection shortcut or a head, quantized with a power-of-two scale).
+pub fn split(w: &[f32], rows: usize, per_row: usize) -> Result<LayerWeights> {
     if let Some(alpha) = (0..rows)
         .map(|o| pm1_scale(&w[o * per_row..(o + 1) * per_row]))
         .collect::<Option<Vec<f32>>>()
     {
         let bits = BitVec::from_bools(&w.iter().map(|&v| v > 0.0).collect::<Vec<_>>());
-        return Ok(BinaryWeights {
-            values: WeightValues::Pm1,
-            bits,
-            alpha,
-        });
+        return Ok(LayerWeights::binary(WeightValues::Pm1, bits, alpha));
     }
     if let Some(alpha) = (0..rows)
         .map(|o| zero_one_scale(&w[o * per_row..(o + 1) * per_row]))
         .collect::<Option<Vec<f32>>>()
     {
         let bits = BitVec::from_bools(&w.iter().map(|&v| v != 0.0).collect::<Vec<_>>());
-        return Ok(BinaryWeights {
-            values: WeightValues::ZeroOne,
-            bits,
+        return Ok(LayerWeights::binary(WeightValues::ZeroOne, bits, alpha));
+    }
+    if let Some(alpha) = (0..rows)
+        .map(|o| int8_scale(&w[o * per_row..(o + 1) * per_row]))
+        .collect::<Option<Vec<f32>>>()
+    {
+        let ints = w
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| (v / alpha[i / per_row.max(1)]) as i8)
+            .collect();
+        return Ok(LayerWeights {
+            values: WeightValues::Int,
+            bits: BitVec::zeros(0),
+            ints,
             alpha,
         });
     }
@@ -62,9 +103,45 @@ pub fn split(w: &[f32], rows: usize, per_row: usize) -> Result<BinaryWeights> {
         }
     }
     Err(ModelError::new(format!(
-        "the weights are not binary: output channel {row} holds {distinct:?}…; xnorc takes \
-         ±α or {{0, α}} per output channel (quantize them with a 1-bit BipolarQuant/Quant)"
+        "the weights are neither binary nor int8: output channel {row} holds {distinct:?}…; \
+         xnorc takes ±α or {{0, α}} per output channel (a 1-bit BipolarQuant/Quant), or int8 \
+         codes times a power-of-two scale (an up to 8-bit Quant with a power-of-two scale, \
+         Brevitas' Int8WeightPerTensorFixedPoint)"
     )))
+}
+
+/// α, a power of two, when every value of the row is α·q with q an integer in [−128, 127]:
+/// the largest power of two that divides every value (an all-zero row takes α = 1).
+fn int8_scale(row: &[f32]) -> Option<f32> {
+    let lowest = row
+        .iter()
+        .filter(|v| **v != 0.0)
+        .map(|&v| lowest_bit_exponent(v))
+        .min();
+    let Some(e) = lowest else {
+        return Some(1.0);
+    };
+    let alpha = 2f64.powi(e);
+    let alpha32 = alpha as f32;
+    (alpha32 as f64 == alpha
+        && alpha32 > 0.0
+        && row
+            .iter()
+            .all(|&v| (-128.0..=127.0).contains(&(v as f64 / alpha))))
+    .then_some(alpha32)
+}
+
+/// The exponent of x's lowest set bit: x = M·2^e with M odd (x finite and non-zero).
+fn lowest_bit_exponent(x: f32) -> i32 {
+    let bits = x.to_bits();
+    let exponent = ((bits >> 23) & 0xff) as i32;
+    let mantissa = bits & 0x7f_ffff;
+    let (m, e) = if exponent == 0 {
+        (mantissa, -149)
+    } else {
+        (mantissa | 0x80_0000, exponent - 150)
+    };
+    e + m.trailing_zeros() as i32
 }
 
 /// α when every value of the row is +α or −α (α > 0).
@@ -124,18 +201,7 @@ pub fn biased_multiples_exact(c: f32, bias: f32, max_multiple: u64) -> bool {
     if bias == 0.0 {
         return multiples_exact(c, max_multiple);
     }
-    let lowest = |x: f32| -> i32 {
-        // The exponent of x's lowest set bit: x = M·2^e with M odd.
-        let bits = x.to_bits();
-        let exponent = ((bits >> 23) & 0xff) as i32;
-        let mantissa = bits & 0x7f_ffff;
-        let (m, e) = if exponent == 0 {
-            (mantissa, -149)
-        } else {
-            (mantissa | 0x80_0000, exponent - 150)
-        };
-        e + m.trailing_zeros() as i32
-    };
+    let lowest = lowest_bit_exponent;
     let grid = if c == 0.0 {
         lowest(bias)
     } else {

@@ -139,6 +139,7 @@ impl Builder {
                 pre: piecewise.then(|| t(&pre)),
                 bias: Some(t(&bias)),
                 shift,
+                rounding: Default::default(),
                 bits,
             }),
         );

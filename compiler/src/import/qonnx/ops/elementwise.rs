@@ -18,11 +18,12 @@ impl Importer {
             (Val::Const(_), Val::Const(_)) => return self.const_binary(node),
             (Val::Const(c), x) => (x, c, true),
             (x, Val::Const(c)) => (x, c, false),
+            (a, b) if op == "Add" => return self.join(node, a, b),
             _ => {
                 return Err(unsupported(
                     node,
-                    "both operands are computed tensors (a residual or similar join); xnorc \
-                     imports chains of layers",
+                    "both operands are computed tensors; xnorc joins two computed tensors \
+                     only with Add (a residual join)",
                 ))
             }
         };

@@ -1,4 +1,4 @@
-//! Binary matrix layers: `MatMul`, `Gemm`, `Conv` and FINN's `XnorPopcountMatMul` become
+//! Matrix layers with binary or int8 weights: `MatMul`, `Gemm`, `Conv` and FINN's `XnorPopcountMatMul` become
 //! `dense` / `conv2d` nodes whose float32 sums the importer proves exact, with the per-channel
 //! scale and bias left as pending steps.
 
@@ -183,33 +183,33 @@ impl Importer {
         }
         let split = weights::split(w, o, k).map_err(|e| e.at_field("weights"))?;
         let max_u = x.codes.max_abs();
+        let max_w = split.max_code().max(1) as u64;
         // Float32 holds integers exactly up to 2^24; no exact layer sums beyond that.
-        if (k as u64).saturating_mul((max_u + z.abs()) as u64) >= 1 << 24 {
+        let graph_multiples = (k as u64)
+            .saturating_mul((max_u + z.abs()) as u64)
+            .saturating_mul(max_w);
+        if graph_multiples >= 1 << 24 {
             return Err(unsupported(
                 node,
-                &format!("{k} inputs of magnitude up to {max_u}: the float32 sum cannot be exact"),
+                &format!(
+                    "{k} inputs of magnitude up to {max_u} times weights up to {max_w}: the \
+                     float32 sum cannot be exact"
+                ),
             ));
         }
-        // The graph's terms are c·β·(u + z): its partial sums are multiples of c up to this.
-        let graph_multiples = (k as u64).saturating_mul((max_u + z.abs()) as u64);
-        // Ours: c·S with |S| ≤ K·max|u|, then one add of d = c·z·R + b.
-        let our_multiples = (k as u64).saturating_mul(max_u as u64);
+        // The graph's terms are c·q·(u + z): its partial sums are multiples of c up to
+        // `graph_multiples`. Ours: c·S with |S| ≤ K·max|q|·max|u|, then one add of
+        // d = c·z·R + b.
+        let our_multiples = (k as u64)
+            .saturating_mul(max_u as u64)
+            .saturating_mul(max_w);
         let mut scale = Vec::with_capacity(o);
         let mut offset = Vec::with_capacity(o);
         for row in 0..o {
             let alpha = split.alpha[row];
             let c = exact_product(alpha, s).ok_or_else(|| inexact(node, row, alpha, s))?;
-            // R = Σ of the row's weight values (bits as ±1 or 0/1).
-            let r: i64 = (0..k)
-                .map(|i| {
-                    let b = split.bits.get(row * k + i) as i64;
-                    match split.values {
-                        WeightValues::Pm1 => 2 * b - 1,
-                        WeightValues::ZeroOne => b,
-                        WeightValues::Int => unreachable!("the importer splits binary weights"),
-                    }
-                })
-                .sum();
+            // R = Σ of the row's weight values (bits as ±1 or 0/1, or int8 codes).
+            let r: i64 = (0..k).map(|i| split.code(row * k + i)).sum();
             let b = bias
                 .as_ref()
                 .map_or(0.0, |b| if b.len() == 1 { b[0] } else { b[row] });
@@ -261,7 +261,7 @@ impl Importer {
         &mut self,
         node: &NodeProto,
         x: &IntVal,
-        split: &weights::BinaryWeights,
+        split: &weights::LayerWeights,
         o: usize,
         layer: Layer,
     ) -> Result<(String, Vec<usize>)> {
@@ -271,10 +271,7 @@ impl Importer {
                 let k = x.shape[1];
                 (
                     OpDef::Dense(DenseDef {
-                        weights: WeightsDef::Dense {
-                            values: split.values,
-                            bits: TensorDef::from_bits(vec![o, k], &split.bits),
-                        },
+                        weights: weights_def(split, vec![o, k]),
                     }),
                     vec![1, o],
                 )
@@ -290,10 +287,7 @@ impl Importer {
                 let padded = pads.iter().any(|&p| p > 0);
                 (
                     OpDef::Conv2d(ConvDef {
-                        weights: WeightsDef::Dense {
-                            values: split.values,
-                            bits: TensorDef::from_bits(vec![o, c, kh, kw], &split.bits),
-                        },
+                        weights: weights_def(split, vec![o, c, kh, kw]),
                         stride,
                         padding: padded.then(|| PaddingDef::Sides(pads.to_vec())),
                         // ONNX pads the float tensor with 0.0, which contributes nothing.
@@ -337,13 +331,13 @@ impl Importer {
             )));
         }
         let rows = consts::transpose(w, &[1, 0])?;
-        let split = weights::BinaryWeights {
-            values: WeightValues::Pm1,
-            bits: crate::bits::BitVec::from_bools(
+        let split = weights::LayerWeights::binary(
+            WeightValues::Pm1,
+            crate::bits::BitVec::from_bools(
                 &rows.values.iter().map(|&v| v == 1.0).collect::<Vec<_>>(),
             ),
-            alpha: vec![1.0; o],
-        };
+            vec![1.0; o],
+        );
         let bare = IntVal {
             steps: Vec::new(),
             ..x
@@ -359,6 +353,19 @@ impl Importer {
             steps: Pending::half_sum(k as f32).to_vec(),
         };
         self.set_output(node, Val::Int(v))
+    }
+}
+
+/// The weights in the model format: bits, or int8 codes.
+fn weights_def(split: &weights::LayerWeights, shape: Vec<usize>) -> WeightsDef {
+    match split.values {
+        WeightValues::Int => WeightsDef::Int {
+            ints: TensorDef::from_i8(shape, &split.ints),
+        },
+        values => WeightsDef::Dense {
+            values,
+            bits: TensorDef::from_bits(shape, &split.bits),
+        },
     }
 }
 
@@ -403,7 +410,7 @@ fn inexact(node: &NodeProto, row: usize, alpha: f32, s: f32) -> ModelError {
 
 /// The input of a matrix layer as s·(u + z): one float32 scale s and an integer offset z for
 /// every code u, checked code by code (the graph multiplies these float values by the weights).
-fn linear_codes(x: &IntVal) -> std::result::Result<(f32, i64), ModelError> {
+pub(super) fn linear_codes(x: &IntVal) -> std::result::Result<(f32, i64), ModelError> {
     let channels = x.channels();
     let (lo, hi, step_lo) = match x.codes {
         Codes::Bits => (-1, 1, 2),

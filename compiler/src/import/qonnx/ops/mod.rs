@@ -10,6 +10,7 @@ mod matrix;
 mod params;
 mod pool;
 mod quant;
+mod residual;
 mod shape;
 
 use super::Importer;
@@ -47,6 +48,8 @@ impl Importer {
             ("Conv", true, _) => self.conv(node),
             ("BatchNormalization", true, _) => self.batchnorm(node),
             ("MaxPool", true, _) => self.maxpool(node),
+            ("AveragePool", true, _) => self.average_pool(node),
+            ("GlobalAveragePool" | "ReduceMean", true, _) => self.global_average(node),
             ("Reshape" | "Flatten", true, _) => self.reshape(node),
             ("Transpose", true, _) => self.transpose(node),
             ("BipolarQuant", _, true) => self.bipolar_quant(node),

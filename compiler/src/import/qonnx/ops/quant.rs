@@ -5,13 +5,19 @@
 use super::common::unsupported;
 use crate::error::{ModelError, Result};
 use crate::format::{
-    Arithmetic, BinarizeDef, InputType, IntQuantDef, OpDef, QuantDef, RoundingMode, TensorDef,
+    AffineDef, Arithmetic, BinarizeDef, InputType, IntQuantDef, OpDef, QuantDef, RoundingMode, TensorDef,
     ThresholdDef, ThresholdQuantDef,
 };
 use crate::import::onnx::NodeProto;
 use crate::import::qonnx::consts::{self, IntQuant};
 use crate::import::qonnx::values::{Arith, Codes, Const, FloatIn, IntVal, Pending, Val};
+use crate::import::qonnx::fixed_point::{self, Target};
 use crate::import::qonnx::Importer;
+
+/// Quantizers of at least this many bits on an integer tensor become an `affine` where one is
+/// exact: from 5 bits on, a threshold table (31 levels and more per channel) costs more than
+/// a multiplier, and a residual stream's 8 bits would need 255.
+const AFFINE_FROM_BITS: u32 = 5;
 
 impl Importer {
     /// QONNX `BipolarQuant`: ±scale by the sign.
@@ -164,6 +170,11 @@ impl Importer {
         q: &IntQuant,
         s: f32,
     ) -> Result<IntVal> {
+        if q.bits >= AFFINE_FROM_BITS {
+            if let Some(out) = self.affine_activation(node, &v, q, s) {
+                return Ok(out);
+            }
+        }
         let (min, max) = crate::passes::int_range(q.bits, q.signed, q.narrow);
         // code(u) = round(clamp(f(u) / s)) is monotone in f(u); level L (min < L ≤ max) is
         // reached where the rounded value first is ≥ L.
@@ -184,6 +195,59 @@ impl Importer {
                 .into_iter()
                 .flatten()
                 .collect(),
+        })
+    }
+
+    /// A multi-bit `Quant` on an integer tensor as an `affine` node whose codes are the
+    /// quantizer's own (q, then q · scale), when one reproduces the quantizer at every input
+    /// value (see `fixed_point`); `None` leaves it to the thresholds.
+    fn affine_activation(
+        &mut self,
+        node: &NodeProto,
+        v: &IntVal,
+        q: &IntQuant,
+        s: f32,
+    ) -> Option<IntVal> {
+        let Codes::Int { min: lo, max: hi } = v.codes else {
+            return None;
+        };
+        let (qmin, qmax) = crate::passes::int_range(q.bits, q.signed, q.narrow);
+        let mode = q.rounding;
+        let code = |c: usize, u: i64| {
+            crate::ir::float_io::clamp_round(v.value(c, u) / s, qmin, qmax, mode) as i64
+        };
+        let fit = fixed_point::fit(&Target {
+            channels: v.channels(),
+            range: (lo, hi),
+            codes: (qmin, qmax),
+            ties: true,
+            code: &code,
+        })?;
+        let c = v.channels();
+        let t = |x: &[i64]| TensorDef::from_i64(vec![c], x);
+        let piecewise = fit.neg_mul != fit.mul;
+        let name = self.fresh_name(node, "");
+        self.push(
+            name.clone(),
+            vec![v.node.clone()],
+            OpDef::Affine(AffineDef {
+                mul: t(&fit.mul),
+                neg_mul: piecewise.then(|| t(&fit.neg_mul)),
+                pre: fit.pre.iter().any(|&p| p != 0).then(|| t(&fit.pre)),
+                bias: fit.bias.iter().any(|&b| b != 0).then(|| t(&fit.bias)),
+                shift: fit.shift,
+                rounding: fit.rounding,
+                bits: Some(fit.bits),
+            }),
+        );
+        Some(IntVal {
+            node: name,
+            shape: v.shape.clone(),
+            codes: Codes::Int {
+                min: qmin,
+                max: qmax,
+            },
+            steps: Pending::scale(vec![s]).into_iter().collect(),
         })
     }
 
