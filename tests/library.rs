@@ -886,9 +886,9 @@ fn gearboxes_carry_frames_through_bytes() {
 /// A residual block's skeleton: the input forks to an `xnorc_affine` path and a shortcut of
 /// `fifos` FIFOs of `depth` beats, joined by `xnorc_add` — random signed maps, per-channel
 /// parameters of both signs (PReLU slopes, shifts before the multiply, biases), saturation on
-/// both ops, under random stalls and backpressure, against the formulas of docs/semantics.md
-/// written out here.
-fn residual_block_case(seed: u64, fifos: usize, depth: usize) {
+/// both ops, the affine's shift flooring or rounding half to even, under random stalls and
+/// backpressure, against the formulas of docs/semantics.md written out here.
+fn residual_block_case(seed: u64, fifos: usize, depth: usize, half_even: bool) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (c, elems, pixels, frames) = (6, 2, 10, 2);
     let (in_bits, param_bits, acc_bits, shift) = (6, 6, 20, 3);
@@ -911,8 +911,15 @@ fn residual_block_case(seed: u64, fifos: usize, depth: usize) {
             let ch = i % c;
             let t = v + pre[ch];
             let u = if t >= 0 { mul[ch] } else { neg_mul[ch] } * t + bias[ch];
-            // Floor division by 2^shift, written as such.
-            let y = clamp(u.div_euclid(1 << shift), aff_bits);
+            // Floor division by 2^shift, written as such; half to even compares twice the
+            // remainder with the divisor.
+            let (q, rem) = (u.div_euclid(1 << shift), u.rem_euclid(1 << shift));
+            let q = match (half_even, (2 * rem).cmp(&(1 << shift))) {
+                (false, _) | (true, std::cmp::Ordering::Less) => q,
+                (true, std::cmp::Ordering::Greater) => q + 1,
+                (true, std::cmp::Ordering::Equal) => q + q.rem_euclid(2),
+            };
+            let y = clamp(q, aff_bits);
             clamp(2 * y + v, out_bits)
         })
         .collect();
@@ -987,6 +994,7 @@ fn residual_block_case(seed: u64, fifos: usize, depth: usize) {
             ("PARAM_BITS", i(param_bits)),
             ("ACC_BITS", i(acc_bits)),
             ("SHIFT", i(shift)),
+            ("ROUND_HALF_EVEN", Param::flag(half_even)),
             ("MUL", Param::Fields(param_bits, mul.clone())),
             ("NEG_MUL", Param::Fields(param_bits, neg_mul.clone())),
             ("PRE_BITS", i(acc_bits)),
@@ -1048,8 +1056,8 @@ fn residual_block_case(seed: u64, fifos: usize, depth: usize) {
 fn fork_affine_and_add_join_a_residual_block() {
     // A one-beat shortcut that is often full (the fork must wait for it), and a slower
     // two-FIFO shortcut (the join must wait for it while the affine's beat is ready).
-    residual_block_case(20, 1, 1);
-    residual_block_case(21, 2, 4);
+    residual_block_case(20, 1, 1, false);
+    residual_block_case(21, 2, 4, true);
 }
 
 #[test]

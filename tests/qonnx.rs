@@ -24,10 +24,11 @@ const FIXTURES: &[&str] = &[
     "finn_binary_input",
     "finn_uint4_input",
     "finn_binary01_input",
+    "residual_digits",
 ];
 
 /// The fixtures trained on real data, with labels.
-const TRAINED: &[&str] = &["fc_digits", "tfc_mnist", "cnv_mnist"];
+const TRAINED: &[&str] = &["fc_digits", "tfc_mnist", "cnv_mnist", "residual_digits"];
 
 fn qonnx(name: &str) -> PathBuf {
     fixture(&format!("qonnx/{name}"))
@@ -133,7 +134,12 @@ fn trained_fixtures_report_the_accuracy_of_the_graph_output() {
 #[test]
 fn import_writes_the_same_model_every_time_and_it_simulates_like_the_onnx_file() {
     let dir = scratch("import");
-    for name in ["fc_digits", "cnv_mnist", "finn_streamlined"] {
+    for name in [
+        "fc_digits",
+        "cnv_mnist",
+        "finn_streamlined",
+        "residual_digits",
+    ] {
         let onnx = qonnx(&format!("{name}.onnx"));
         let (a, b) = (
             dir.join(format!("{name}.a.xnm")),

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use xnorc_compiler::format::{
     AddDef, AffineDef, Arithmetic, InputType, ModelFile, OpDef, PadChannelsDef, PadMode,
-    PaddingDef, StepDef, SumPoolDef, TensorDef, WeightValues, WeightsDef,
+    PaddingDef, ShiftRounding, StepDef, SumPoolDef, TensorDef, WeightValues, WeightsDef,
 };
 
 /// A node's value for one frame: logical C,H,W order.
@@ -471,7 +471,8 @@ fn add(d: &AddDef, a: Value, b: &Value) -> Value {
     Value { v, ..a }
 }
 
-/// `affine`: the formula of docs/semantics.md in i128, floor division by 2^shift.
+/// `affine`: the formula of docs/semantics.md in i128, floor division by 2^shift, or the
+/// nearest quotient with ties to the even one.
 fn affine(d: &AffineDef, x: Value) -> Value {
     let v = (0..x.v.len())
         .map(|i| {
@@ -484,7 +485,19 @@ fn affine(d: &AffineDef, x: Value) -> Value {
                 mul
             };
             let u = m * t + param(d.bias.as_ref(), c, 0) as i128;
-            saturate(u.div_euclid(2i128.pow(d.shift)), d.bits)
+            let d_ = 2i128.pow(d.shift);
+            let (q, r) = (u.div_euclid(d_), u.rem_euclid(d_));
+            let q = match d.rounding {
+                ShiftRounding::Floor => q,
+                // Compare twice the remainder with the divisor: above half rounds up, exactly
+                // half rounds to the even quotient.
+                ShiftRounding::HalfEven => match (2 * r).cmp(&d_) {
+                    std::cmp::Ordering::Greater => q + 1,
+                    std::cmp::Ordering::Equal => q + q.rem_euclid(2),
+                    std::cmp::Ordering::Less => q,
+                },
+            };
+            saturate(q, d.bits)
         })
         .collect();
     Value { v, ..x }

@@ -1,14 +1,24 @@
 //! Random residual models: a fork on the stream, two paths, a saturating join — over every
 //! residual op and option (integer weights on binary and integer inputs, affine with and
-//! without PReLU, saturation or none, operand shifts, window and global sums, downsampling
+//! without PReLU, floor or half-even shifts, saturation or none, operand shifts, window and global sums, downsampling
 //! shortcuts, a node added to itself).
 
 use rand::Rng;
-use xnorc_compiler::format::{InputType, ModelFile, PadMode, WeightValues};
+use xnorc_compiler::format::{InputType, ModelFile, PadMode, ShiftRounding, WeightValues};
 use xnorc_compiler::presets::Builder;
 
 fn bits(b: &mut Builder) -> Option<u32> {
     b.rng().gen_bool(0.7).then(|| b.rng().gen_range(3..=12))
+}
+
+/// An affine whose shift floors, or (one in three) rounds half to even.
+fn affine(b: &mut Builder, name: &str, piecewise: bool, sat: Option<u32>) {
+    let rounding = if b.rng().gen_ratio(1, 3) {
+        ShiftRounding::HalfEven
+    } else {
+        ShiftRounding::Floor
+    };
+    b.affine_rounded(name, piecewise, sat, rounding);
 }
 
 fn binary_values(b: &mut Builder) -> WeightValues {
@@ -36,7 +46,7 @@ fn block(b: &mut Builder, i: usize) {
             let k = if h >= 3 && w >= 3 { 3 } else { 1 };
             b.conv(&name("conv"), wider, k, stride, k / 2, PadMode::Zero, v);
             let sat = bits(b);
-            b.affine(&name("bn"), false, sat);
+            affine(b, &name("bn"), false, sat);
             let main = b.fork();
             b.resume(&x);
             if stride == 2 || wider != c {
@@ -62,7 +72,7 @@ fn block(b: &mut Builder, i: usize) {
             b.conv(&name("conv"), c, k, 1, k / 2, PadMode::Zero, v);
             let piecewise = b.rng().gen_bool(0.3);
             let sat = bits(b);
-            b.affine(&name("bn"), piecewise, sat);
+            affine(b, &name("bn"), piecewise, sat);
         }
         // Downsampling: binary conv with stride 2 against a sum-pooled, projected shortcut.
         1 if h >= 2 && w >= 2 => {
@@ -70,7 +80,7 @@ fn block(b: &mut Builder, i: usize) {
             let v = binary_values(b);
             b.conv(&name("conv"), out, 3, 2, 1, PadMode::Zero, v);
             let sat = bits(b);
-            b.affine(&name("bn"), false, sat);
+            affine(b, &name("bn"), false, sat);
             let main = b.fork();
             b.resume(&x);
             // ⌈h/2⌉ rows like the conv: 2×2 windows on even sizes, every other pixel else.
@@ -86,7 +96,7 @@ fn block(b: &mut Builder, i: usize) {
                 WeightValues::Int,
             );
             let sat = bits(b);
-            b.affine(&name("proj_bn"), false, sat);
+            affine(b, &name("proj_bn"), false, sat);
             let shift = [b.rng().gen_range(0..=2), b.rng().gen_range(0..=2)];
             let sat = bits(b);
             b.add(&name("add"), &main, shift, sat);
@@ -106,7 +116,7 @@ fn block(b: &mut Builder, i: usize) {
             );
             let sat = bits(b);
             let piecewise = b.rng().gen_bool(0.5);
-            b.affine(&name("bn"), piecewise, sat);
+            affine(b, &name("bn"), piecewise, sat);
         }
         // x + x.
         _ => {}
@@ -139,12 +149,12 @@ pub fn random_residual_model(seed: u64) -> ModelFile {
     b.conv("stem", stem, k, stride, k / 2, mode, WeightValues::Int);
     let piecewise = b.rng().gen_bool(0.5);
     let sat = bits(&mut b);
-    b.affine("stem_bn", piecewise, sat);
+    affine(&mut b, "stem_bn", piecewise, sat);
     for i in 0..b.rng().gen_range(1..=3) {
         block(&mut b, i);
         if b.rng().gen_bool(0.5) {
             let sat = bits(&mut b);
-            b.affine(&format!("b{i}_prelu"), true, sat);
+            affine(&mut b, &format!("b{i}_prelu"), true, sat);
         }
     }
     let (h, w) = (b.dims()[1], b.dims()[2]);

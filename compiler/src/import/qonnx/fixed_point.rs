@@ -371,7 +371,10 @@ mod tests {
         for slope in [0.3712f64, -0.3712, 0.004113, 1.5013] {
             let signed =
                 |u: i64| round_half_even(slope * u as f64 - 5.2301).clamp(-128.0, 127.0) as i64;
-            assert!(fits((-128, 127), (-600, 600), true, &signed), "signed, slope {slope}");
+            assert!(
+                fits((-128, 127), (-600, 600), true, &signed),
+                "signed, slope {slope}"
+            );
             let unsigned =
                 |u: i64| round_half_even(slope * u as f64 - 5.2301).clamp(0.0, 255.0) as i64;
             // Unsigned codes clamp at a kink, where the line must read 0: a slope above one

@@ -49,7 +49,12 @@ impl LayerWeights {
     /// The largest magnitude of a code.
     pub fn max_code(&self) -> i64 {
         match self.values {
-            WeightValues::Int => self.ints.iter().map(|&q| (q as i64).abs()).max().unwrap_or(0),
+            WeightValues::Int => self
+                .ints
+                .iter()
+                .map(|&q| (q as i64).abs())
+                .max()
+                .unwrap_or(0),
             _ => 1,
         }
     }
@@ -217,7 +222,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn splits_pm1_and_zero_one_rows() {
+    fn splits_pm1_zero_one_and_int8_rows() {
         let w = split(&[1.0, -1.0, 0.5, 0.5], 2, 2).unwrap();
         assert_eq!(w.values, WeightValues::Pm1);
         assert_eq!(w.alpha, [1.0, 0.5]);
@@ -225,8 +230,17 @@ mod tests {
         let z = split(&[0.0, 2.0, 0.0, 0.0, -3.0, -3.0], 3, 2).unwrap();
         assert_eq!(z.values, WeightValues::ZeroOne);
         assert_eq!(z.alpha, [2.0, 1.0, -3.0]);
-        let err = split(&[1.0, 0.5], 1, 2).unwrap_err();
-        assert!(err.message.contains("not binary"), "{err}");
+        // Multiples of a power of two are int8 codes, per row: 0.5·[2, 1] and 2^−3·[−8, 3].
+        let q = split(&[1.0, 0.5, -1.0, 0.375], 2, 2).unwrap();
+        assert_eq!(q.values, WeightValues::Int);
+        assert_eq!(q.alpha, [0.5, 0.125]);
+        assert_eq!(q.ints, [2, 1, -8, 3]);
+        assert_eq!((0..4).map(|i| q.code(i)).collect::<Vec<_>>(), [2, 1, -8, 3]);
+        // 0.3 is no multiple of a power of two within int8; 1 and 2^−8 would need code 256.
+        for w in [[1.0, 0.3], [1.0, 1.0 / 256.0]] {
+            let err = split(&w, 1, 2).unwrap_err();
+            assert!(err.message.contains("neither binary nor int8"), "{err}");
+        }
     }
 
     #[test]

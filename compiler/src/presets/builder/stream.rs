@@ -4,8 +4,8 @@
 
 use super::Builder;
 use crate::format::{
-    AddDef, AffineDef, MeanSignDef, OpDef, PadChannelsDef, SumPoolDef, TensorDef, WeightValues,
-    WeightsDef,
+    AddDef, AffineDef, MeanSignDef, OpDef, PadChannelsDef, ShiftRounding, SumPoolDef, TensorDef,
+    WeightValues, WeightsDef,
 };
 use rand::Rng;
 
@@ -88,6 +88,17 @@ impl Builder {
     /// ±2^(bits−2) (so some values clip at `bits`), and, when `piecewise`, a PReLU slope in
     /// [0, 1/2] with an RPReLU shift.
     pub fn affine(&mut self, name: &str, piecewise: bool, bits: Option<u32>) {
+        self.affine_rounded(name, piecewise, bits, ShiftRounding::Floor);
+    }
+
+    /// [`Builder::affine`] whose shift rounds as `rounding` says.
+    pub fn affine_rounded(
+        &mut self,
+        name: &str,
+        piecewise: bool,
+        bits: Option<u32>,
+        rounding: ShiftRounding,
+    ) {
         self.expect_no_scale();
         assert!(!self.binary, "preset bug: affine after a binary activation");
         let per_channel = self.channel_samples();
@@ -125,10 +136,12 @@ impl Builder {
             pre.push(p);
             bias.push(b);
         }
+        let half_even = rounding == ShiftRounding::HalfEven;
         self.map_samples(|ch, x| {
             let t = x + pre[ch];
             let m = if t >= 0 { mul[ch] } else { neg_mul[ch] };
-            requantize(m * t + bias[ch], shift, bits)
+            let y = crate::ir::shift_right((m * t + bias[ch]) as i128, shift, half_even);
+            requantize(y as i64, 0, bits)
         });
         let t = |v: &[i64]| TensorDef::from_i64(vec![c], v);
         self.push(
@@ -139,7 +152,7 @@ impl Builder {
                 pre: piecewise.then(|| t(&pre)),
                 bias: Some(t(&bias)),
                 shift,
-                rounding: Default::default(),
+                rounding,
                 bits,
             }),
         );

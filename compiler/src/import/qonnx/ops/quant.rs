@@ -5,13 +5,13 @@
 use super::common::unsupported;
 use crate::error::{ModelError, Result};
 use crate::format::{
-    AffineDef, Arithmetic, BinarizeDef, InputType, IntQuantDef, OpDef, QuantDef, RoundingMode, TensorDef,
-    ThresholdDef, ThresholdQuantDef,
+    AffineDef, Arithmetic, BinarizeDef, InputType, IntQuantDef, OpDef, QuantDef, RoundingMode,
+    TensorDef, ThresholdDef, ThresholdQuantDef,
 };
 use crate::import::onnx::NodeProto;
 use crate::import::qonnx::consts::{self, IntQuant};
-use crate::import::qonnx::values::{Arith, Codes, Const, FloatIn, IntVal, Pending, Val};
 use crate::import::qonnx::fixed_point::{self, Target};
+use crate::import::qonnx::values::{Arith, Codes, Const, FloatIn, IntVal, Pending, Val};
 use crate::import::qonnx::Importer;
 
 /// Quantizers of at least this many bits on an integer tensor become an `affine` where one is

@@ -205,7 +205,10 @@ impl Importer {
                 Some(_) => return Err(unsupported(node, "axes that are not a constant")),
                 None => node.attr_ints("axes")?.unwrap_or_default().to_vec(),
             };
-            let mut axes: Vec<i64> = axes.iter().map(|&a| if a < 0 { a + 4 } else { a }).collect();
+            let mut axes: Vec<i64> = axes
+                .iter()
+                .map(|&a| if a < 0 { a + 4 } else { a })
+                .collect();
             axes.sort_unstable();
             if axes != [2, 3] {
                 return Err(unsupported(
