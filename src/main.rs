@@ -30,16 +30,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Convert a model from another tool (QONNX/ONNX from Brevitas or FINN) to a .xnm model.
-    Import {
-        /// The model to import (.onnx).
-        model: PathBuf,
-        /// The .xnm file to write.
-        #[arg(short, long)]
-        output: PathBuf,
-        /// Print what was imported as JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Import(commands::import::Args),
     /// Validate a model and print its nodes: shapes, weight bits, MACs, accumulator widths.
     Inspect {
         /// Model file (.xnm, or .onnx imported on the way).
@@ -121,11 +112,7 @@ enum Command {
 
 fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        Command::Import {
-            model,
-            output,
-            json,
-        } => commands::import::run(&model, &output, json),
+        Command::Import(args) => commands::import::run(&args),
         Command::Inspect { model, json } => commands::inspect::run(&model, json),
         Command::Simulate(args) => commands::simulate::run(&args),
         Command::RandomModel {

@@ -832,12 +832,22 @@ fn residual_model(seed: u64) -> ModelFile {
     b.finish(&format!("residual{seed}"))
 }
 
+/// An affine whose shift floors or (one in three) rounds half to even.
+fn affine(b: &mut Builder, name: &str, piecewise: bool, bits: Option<u32>) {
+    let rounding = if b.rng().gen_ratio(1, 3) {
+        format::ShiftRounding::HalfEven
+    } else {
+        format::ShiftRounding::Floor
+    };
+    b.affine_rounded(name, piecewise, bits, rounding);
+}
+
 /// A random residual network within what the hardware builds: an integer or binary input, an
 /// integer stem (a binary one on binary input) entering the stream through its affine, 1–3
 /// blocks of random kinds — a binary path with RSign (one- or multi-level), a downsampling
 /// block (binary stride-2 convolution against a 2×2 sum-pooled, int8-projected shortcut, on
 /// even maps), an int8 convolution straight on the stream, x + x — joined with random shifts,
-/// saturation or none, an optional PReLU, then a global sum (square maps) or a flatten and an
+/// saturation or none, floor or half-even shifts, an optional PReLU, then a global sum (square maps) or a flatten and an
 /// int8 or binary classifier.
 fn random_residual(seed: u64) -> ModelFile {
     let mut b = Builder::new(seed);
@@ -856,7 +866,7 @@ fn random_residual(seed: u64) -> ModelFile {
     b.conv("stem", stem, 3, 1, 1, zero, stem_values);
     let piecewise = b.rng().gen_bool(0.5);
     let s = sat(&mut b);
-    b.affine("stem_bn", piecewise, s);
+    affine(&mut b, "stem_bn", piecewise, s);
     for i in 0..b.rng().gen_range(1..=3) {
         let x = b.fork();
         let (c, h) = (b.dims()[0], b.dims()[1]);
@@ -868,20 +878,20 @@ fn random_residual(seed: u64) -> ModelFile {
                 b.threshold(&name("sign"), levels, true);
                 b.conv(&name("conv"), c, 3, 1, 1, zero, WeightValues::Pm1);
                 let s = sat(&mut b);
-                b.affine(&name("bn"), false, s);
+                affine(&mut b, &name("bn"), false, s);
             }
             1 if h % 2 == 0 => {
                 let out = [4, 8][b.rng().gen_range(0..2)];
                 b.threshold(&name("sign"), 1, true);
                 b.conv(&name("conv"), out, 3, 2, 1, zero, WeightValues::Pm1);
                 let s = sat(&mut b);
-                b.affine(&name("bn"), false, s);
+                affine(&mut b, &name("bn"), false, s);
                 let main = b.fork();
                 b.resume(&x);
                 b.sumpool(&name("pool"), Some((2, 2)));
                 b.conv(&name("proj"), out, 1, 1, 0, zero, WeightValues::Int);
                 let s = sat(&mut b);
-                b.affine(&name("proj_bn"), false, s);
+                affine(&mut b, &name("proj_bn"), false, s);
                 let s = sat(&mut b);
                 let shift = [0, b.rng().gen_range(0..=1)];
                 b.add(&name("add"), &main, shift, s);
@@ -890,7 +900,7 @@ fn random_residual(seed: u64) -> ModelFile {
             2 => {
                 b.conv(&name("conv"), c, 3, 1, 1, zero, WeightValues::Int);
                 let s = sat(&mut b);
-                b.affine(&name("bn"), true, s);
+                affine(&mut b, &name("bn"), true, s);
             }
             _ => {}
         }
@@ -899,7 +909,7 @@ fn random_residual(seed: u64) -> ModelFile {
         b.add(&name("add"), &x, shift, s);
         if b.rng().gen_bool(0.5) {
             let s = sat(&mut b);
-            b.affine(&name("prelu"), true, s);
+            affine(&mut b, &name("prelu"), true, s);
         }
     }
     if b.rng().gen_bool(0.5) {

@@ -8,6 +8,7 @@ mod common;
 
 use common::{fails_with_2, fixture, ok, require_tool, s};
 use std::path::{Path, PathBuf};
+use xnorc_compiler::import::qonnx::calibrate;
 use xnorc_sim::npy::NpyArray;
 
 /// Every importable fixture.
@@ -323,4 +324,109 @@ fn bundled_model_matches_its_reference_and_recorded_accuracy() {
     ]);
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["matches"], true, "{report}");
+}
+
+/// The float graph on `name`'s frames, as the calibration trace computes it.
+fn traced(name: &str) -> Vec<Vec<f32>> {
+    let (shape, values) = read_f32(&qonnx(&format!("{name}.input.npy")));
+    let per: usize = shape[1..].iter().product();
+    let frames: Vec<Vec<f32>> = values.chunks(per).map(<[f32]>::to_vec).collect();
+    let (_, cal) =
+        calibrate::load(&qonnx(&format!("{name}.onnx")), &frames, 8).expect("calibrated import");
+    cal.float_outputs
+}
+
+#[test]
+fn the_calibration_trace_computes_what_the_qonnx_executor_does() {
+    // The trace folds every layer in float32 on one frame at a time; on graphs whose every
+    // tensor is quantized it must give QONNX's outputs (sums of exact products are exact in
+    // any order), and on the graph with float adds the float32 rounding of its own order.
+    for name in FIXTURES.iter().chain(&["residual_float_add"]) {
+        let got: Vec<f32> = traced(name).concat();
+        let (shape, want) = read_f32(&qonnx(&format!("{name}.expected.npy")));
+        assert_close(name, &got, &want, shape[1..].iter().product());
+    }
+}
+
+#[test]
+fn unquantized_adds_import_only_with_calibration_which_reports_the_distance() {
+    let dir = scratch("calibrate");
+    let model = qonnx("residual_float_add.onnx");
+    let frames = qonnx("residual_float_add.input.npy");
+    let out = dir.join("calibrated.xnm");
+    let _ = std::fs::remove_file(&out);
+    let err = fails_with_2(&["import", s(&model), "-o", s(&out)]);
+    assert!(
+        err.contains("node \"/Add\"") && err.contains("--calibrate"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    let said = ok(&[
+        "import",
+        s(&model),
+        "-o",
+        s(&out),
+        "--calibrate",
+        s(&frames),
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&said).unwrap();
+    let cal = &report["calibration"];
+    let tensors = cal["tensors"].as_array().unwrap();
+    // Both joins read a BatchNorm's float output; each gets an 8-bit power-of-two format that
+    // holds the largest magnitude the frames gave it.
+    assert_eq!(tensors.len(), 2, "{report}");
+    for t in tensors {
+        let (m, scale) = (t["max_abs"].as_f64().unwrap(), t["scale"].as_f64().unwrap());
+        assert!(m <= 127.0 * scale && m > 63.0 * scale, "{t}");
+        assert!(t["tensor"].as_str().unwrap().contains("BatchNormalization"));
+    }
+    // The report is the simulated model against the float graph (the executor's outputs).
+    let (_, want) = read_f32(&qonnx("residual_float_add.expected.npy"));
+    let got = simulate(&out, "residual_float_add", &dir).1;
+    let agree = want
+        .chunks(10)
+        .zip(got.chunks(10))
+        .filter(|(a, b)| xnorc_sim::input::argmax_f32(a) == xnorc_sim::input::argmax_f32(b))
+        .count();
+    assert_eq!(cal["argmax_agree"], agree as u64, "{report}");
+    assert!(agree * 10 >= 64 * 9, "{agree} of 64 frames agree: {report}");
+    // Frames that are not float32 frames of the graph input are refused, naming the file.
+    for (frames, text) in [
+        (
+            "residual_float_add.labels.npy",
+            "calibration frames are float32",
+        ),
+        ("tfc_mnist.input.npy", "calibration frames are [N, 1, 8, 8]"),
+    ] {
+        let err = fails_with_2(&[
+            "import",
+            s(&model),
+            "-o",
+            s(&out),
+            "--calibrate",
+            s(&qonnx(frames)),
+        ]);
+        assert!(
+            err.contains(text) && err.contains(frames.split('.').next().unwrap()),
+            "{err}"
+        );
+    }
+    // A graph whose every tensor is quantized needs no format: the same model as without.
+    let plain = dir.join("plain.xnm");
+    let calibrated = dir.join("exact.xnm");
+    ok(&["import", s(&qonnx("residual_digits.onnx")), "-o", s(&plain)]);
+    let said = ok(&[
+        "import",
+        s(&qonnx("residual_digits.onnx")),
+        "-o",
+        s(&calibrated),
+        "--calibrate",
+        s(&qonnx("residual_digits.input.npy")),
+    ]);
+    assert!(said.contains("the import is exact"), "{said}");
+    assert_eq!(
+        std::fs::read(&plain).unwrap(),
+        std::fs::read(&calibrated).unwrap()
+    );
 }

@@ -85,3 +85,66 @@ mod tests {
         assert_eq!((per[2].frames, per[2].accuracy), (0, None));
     }
 }
+
+/// How far a model's float outputs are from a reference's on the same frames (what `import
+/// --calibrate` reports: the integer model against the float graph it approximates).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Agreement {
+    /// Frames compared.
+    pub frames: usize,
+    /// Frames whose argmax (lowest index on ties) is the reference's.
+    pub argmax_agree: usize,
+    /// The largest |model − reference| over every output of every frame.
+    pub max_abs_error: f64,
+    /// The largest |model − reference| of a frame divided by that frame's largest reference
+    /// magnitude.
+    pub max_rel_error: f64,
+}
+
+impl Agreement {
+    /// Compares `got` with `reference`, frame by frame (equal lengths).
+    pub fn between(reference: &[Vec<f32>], got: &[Vec<f32>]) -> Agreement {
+        let mut out = Agreement {
+            frames: reference.len().min(got.len()),
+            argmax_agree: 0,
+            max_abs_error: 0.0,
+            max_rel_error: 0.0,
+        };
+        for (r, g) in reference.iter().zip(got) {
+            if crate::input::argmax_f32(r) == crate::input::argmax_f32(g) {
+                out.argmax_agree += 1;
+            }
+            let err = r
+                .iter()
+                .zip(g)
+                .fold(0f64, |m, (&a, &b)| m.max((a as f64 - b as f64).abs()));
+            let scale = r.iter().fold(0f64, |m, &a| m.max((a as f64).abs()));
+            out.max_abs_error = out.max_abs_error.max(err);
+            if scale > 0.0 {
+                out.max_rel_error = out.max_rel_error.max(err / scale);
+            }
+        }
+        out
+    }
+
+    /// The share of frames whose argmax agrees.
+    pub fn argmax_share(&self) -> f64 {
+        self.argmax_agree as f64 / self.frames.max(1) as f64
+    }
+}
+
+#[cfg(test)]
+mod agreement_tests {
+    use super::*;
+
+    #[test]
+    fn agreement_by_hand() {
+        let reference = vec![vec![1.0, 3.0, 2.0], vec![0.5, 0.25, -1.0]];
+        let got = vec![vec![1.0, 2.5, 2.75], vec![0.5, 0.25, -0.5]];
+        let a = Agreement::between(&reference, &got);
+        // Frame 0: argmax 1 vs 2, error 0.75 of 3.0; frame 1: argmax 0 both, error 0.5 of 1.0.
+        assert_eq!((a.frames, a.argmax_agree), (2, 1));
+        assert_eq!(a.max_abs_error, 0.75);
+        assert_eq!(a.max_rel_error, 0.5);
+    }
+}

@@ -9,7 +9,9 @@
 //! exactly what it computes in float32 or is rejected naming the node, its op type and why
 //! (docs/semantics.md, "Imported models").
 
+pub mod calibrate;
 mod consts;
+mod eval;
 mod fixed_point;
 mod ops;
 pub mod values;
@@ -138,6 +140,13 @@ pub(crate) struct Importer {
     float_input: (String, Vec<usize>),
     /// The input node, once a quantizer made it.
     input_made: bool,
+    /// Fixed-point formats chosen by calibration for tensors no quantizer covers (the
+    /// operands of joins and averages), by ONNX tensor name.
+    formats: HashMap<String, calibrate::FixedFormat>,
+    /// The calibrated formats the import used, in order.
+    calibrated: Vec<calibrate::CalibratedTensor>,
+    /// In the calibration trace: the largest magnitude seen per probed tensor.
+    probes: Option<HashMap<String, f32>>,
 }
 
 impl Importer {
@@ -221,6 +230,9 @@ impl Importer {
             names: HashSet::new(),
             float_input: (input.name().to_owned(), frame),
             input_made: false,
+            formats: HashMap::new(),
+            calibrated: Vec::new(),
+            probes: None,
         };
         let datatype = graph
             .quantization_annotation

@@ -51,6 +51,21 @@ pub(super) fn map_dims(node: &NodeProto, shape: &[usize]) -> Result<[usize; 3]> 
 }
 
 impl Importer {
+    /// Input `i` of a layer or pool: a computed integer tensor, or a constant that the layer
+    /// folds (in the calibration trace every tensor is one).
+    pub(super) fn layer_input(&self, node: &NodeProto, i: usize) -> Result<Val> {
+        match self.input(node, i)? {
+            v @ (Val::Int(_) | Val::Const(_)) => Ok(v.clone()),
+            other => Err(unsupported(
+                node,
+                &format!(
+                    "its input is {}; quantize it first (BipolarQuant / Quant)",
+                    other.describe()
+                ),
+            )),
+        }
+    }
+
     /// A computed integer tensor as input `i`.
     pub(super) fn int_input(&self, node: &NodeProto, i: usize) -> Result<IntVal> {
         match self.input(node, i)? {

@@ -7,7 +7,7 @@ use super::params::{channel_shape, channel_vector, per_channel, per_element};
 use crate::error::Result;
 use crate::import::onnx::NodeProto;
 use crate::import::qonnx::values::{Arith, Const, Pending, Val};
-use crate::import::qonnx::Importer;
+use crate::import::qonnx::{eval, Importer};
 
 impl Importer {
     /// `Mul`, `Add`, `Sub`, `Div`: folded on constants, a step on a computed tensor.
@@ -15,7 +15,14 @@ impl Importer {
         let (a, b) = (self.input(node, 0)?.clone(), self.input(node, 1)?.clone());
         let op = node.op_type();
         let (x, c, const_left) = match (a, b) {
-            (Val::Const(_), Val::Const(_)) => return self.const_binary(node),
+            (Val::Const(a), Val::Const(b)) => {
+                if op == "Add" {
+                    // In the calibration trace, the operands of what may be a join.
+                    self.probe(node, 0, &a);
+                    self.probe(node, 1, &b);
+                }
+                return self.const_binary(node);
+            }
             (Val::Const(c), x) => (x, c, true),
             (x, Val::Const(c)) => (x, c, false),
             (a, b) if op == "Add" => return self.join(node, a, b),
@@ -98,6 +105,18 @@ impl Importer {
             param(4, "variance")?,
         );
         let out = match x {
+            Val::Const(x) => {
+                let rank = x.shape.len();
+                let channel = |c: &Const| per_channel(&channel_vector(c, rank), &x.shape);
+                let step = Pending::BatchNorm {
+                    gamma: channel(&gamma)?,
+                    beta: channel(&beta)?,
+                    mean: channel(&mean)?,
+                    var: channel(&var)?,
+                    eps,
+                };
+                Val::Const(eval::per_channel(&x, |c, v| step.apply(c, v)))
+            }
             Val::Int(mut v) => {
                 let rank = v.shape.len();
                 let channel = |c: &Const| per_channel(&channel_vector(c, rank), &v.shape);
@@ -130,12 +149,6 @@ impl Importer {
                     x = self.apply_step(x, op, &c)?;
                 }
                 x
-            }
-            other => {
-                return Err(unsupported(
-                    node,
-                    &format!("BatchNormalization of {}", other.describe()),
-                ))
             }
         };
         self.set_output(node, out)

@@ -9,15 +9,15 @@ use crate::format::{
     ConvDef, DenseDef, OpDef, PadMode, PaddingDef, TensorDef, WeightValues, WeightsDef,
 };
 use crate::import::onnx::NodeProto;
-use crate::import::qonnx::consts;
 use crate::import::qonnx::values::{Codes, Const, IntVal, Pending, Val};
 use crate::import::qonnx::weights::{self, biased_multiples_exact, exact_product, multiples_exact};
 use crate::import::qonnx::Importer;
+use crate::import::qonnx::{consts, eval};
 
 impl Importer {
     /// `MatMul` with a constant `[in, out]` weight.
     pub(super) fn matmul(&mut self, node: &NodeProto) -> Result<()> {
-        let x = self.int_input(node, 0)?;
+        let x = self.layer_input(node, 0)?;
         let w = self.constant_input(node, 1, "weight")?;
         let (k, o) = in_out(node, w)?;
         let rows = consts::transpose(w, &[1, 0])?.as_f32();
@@ -37,7 +37,7 @@ impl Importer {
                  the weights",
             ));
         }
-        let x = self.int_input(node, 0)?;
+        let x = self.layer_input(node, 0)?;
         let w = self.constant_input(node, 1, "weight")?;
         let rows = if node.attr_int("transB")?.unwrap_or(0) != 0 {
             w.clone()
@@ -70,7 +70,7 @@ impl Importer {
             "pads",
             "strides",
         ])?;
-        let x = self.int_input(node, 0)?;
+        let x = self.layer_input(node, 0)?;
         let w = self.constant_input(node, 1, "weight")?.clone();
         let [o, c, kh, kw] = w.shape[..] else {
             return Err(unsupported(node, "only 2-D convolutions (a 4-D weight)"));
@@ -120,7 +120,7 @@ impl Importer {
                 &format!("pads {pads:?} as large as the {kh}×{kw} kernel"),
             ));
         }
-        let [xc, h, wd] = map_dims(node, &x.shape)?;
+        let [xc, h, wd] = map_dims(node, x.shape())?;
         if xc != c {
             return Err(ModelError::new(format!(
                 "the weight has {c} input channels, the input {xc}"
@@ -147,17 +147,19 @@ impl Importer {
             stride,
             pads,
             out: (out_h, out_w),
+            input: (c, h, wd),
         };
         self.matrix(node, x, &w.as_f32(), o, c * kh * kw, bias, layer)
     }
 
-    /// A binary matrix layer: splits the weights, checks that the float32 sum is exact, and
-    /// records the accumulator with its per-channel scale (and bias) as pending steps.
+    /// A matrix layer: splits the weights, checks that the float32 sum is exact, and
+    /// records the accumulator with its per-channel scale (and bias) as pending steps; on a
+    /// constant input, the float32 result.
     #[allow(clippy::too_many_arguments)]
     fn matrix(
         &mut self,
         node: &NodeProto,
-        x: IntVal,
+        x: Val,
         w: &[f32],
         o: usize,
         k: usize,
@@ -165,14 +167,39 @@ impl Importer {
         layer: Layer,
     ) -> Result<()> {
         if let Layer::Dense = layer {
-            if x.shape.len() != 2 || x.shape[1] != k {
+            if x.shape().len() != 2 || x.shape()[1] != k {
                 return Err(ModelError::new(format!(
                     "the input has shape {:?}, the weight {k} inputs; xnorc takes a [1, {k}] \
                      vector",
-                    x.shape
+                    x.shape()
                 )));
             }
         }
+        let x = match x {
+            Val::Int(v) => v,
+            Val::Const(c) => {
+                let geometry = match layer {
+                    Layer::Dense => None,
+                    Layer::Conv {
+                        kh,
+                        kw,
+                        stride,
+                        pads,
+                        out,
+                        input,
+                    } => Some(eval::ConvGeometry {
+                        input,
+                        kernel: (kh, kw),
+                        stride,
+                        pads,
+                        out,
+                    }),
+                };
+                let y = eval::layer(&c, w, (o, k), bias.as_deref(), geometry);
+                return self.set_output(node, Val::Const(y));
+            }
+            Val::Float(_) => unreachable!("layer_input refuses the float input"),
+        };
         let (s, z) =
             linear_codes(&x).map_err(|e| ModelError::new(format!("its input {}", e.message)))?;
         if z != 0 && matches!(layer, Layer::Conv { pads, .. } if pads.iter().any(|&p| p > 0)) {
@@ -282,6 +309,7 @@ impl Importer {
                 stride,
                 pads,
                 out,
+                ..
             } => {
                 let c = x.shape[1];
                 let padded = pads.iter().any(|&p| p > 0);
@@ -304,6 +332,20 @@ impl Importer {
     /// FINN's `XnorPopcountMatMul` on {0, 1} activations and weights: the number of agreeing
     /// bits P = (S + K) / 2 of the ±1 product S.
     pub(super) fn xnor_popcount(&mut self, node: &NodeProto) -> Result<()> {
+        if let Val::Const(x) = self.input(node, 0)?.clone() {
+            // The calibration trace: count the agreeing {0, 1} bits in float32.
+            let w = self.constant_input(node, 1, "weight")?;
+            let (k, o) = in_out(node, w)?;
+            let (x, w) = (x.as_f32(), w.as_f32());
+            let counts = (0..o)
+                .map(|j| {
+                    (0..k)
+                        .map(|i| x[i] * w[i * o + j] + (1.0 - x[i]) * (1.0 - w[i * o + j]))
+                        .sum()
+                })
+                .collect();
+            return self.set_output(node, Val::Const(Const::f32(vec![1, o], counts)));
+        }
         let x = self.int_input(node, 0)?;
         let binary01 = x.codes == Codes::Bits
             && (0..x.channels()).all(|c| x.value(c, -1) == 0.0 && x.value(c, 1) == 1.0);
@@ -393,6 +435,7 @@ enum Layer {
         stride: usize,
         pads: [usize; 4],
         out: (usize, usize),
+        input: (usize, usize, usize),
     },
 }
 

@@ -6,7 +6,7 @@ use crate::error::{ModelError, Result};
 use crate::format::{MaxPoolDef, OpDef};
 use crate::import::onnx::NodeProto;
 use crate::import::qonnx::values::{IntVal, Val};
-use crate::import::qonnx::Importer;
+use crate::import::qonnx::{eval, Importer};
 
 impl Importer {
     /// `MaxPool` with a square window and no padding.
@@ -45,13 +45,21 @@ impl Importer {
         {
             return Err(unsupported(node, "padding, ceil_mode or dilation"));
         }
-        let x = self.int_input(node, 0)?;
-        let [c, h, w] = map_dims(node, &x.shape)?;
+        let x = self.layer_input(node, 0)?;
+        let [c, h, w] = map_dims(node, x.shape())?;
         if h < k || w < k {
             return Err(ModelError::new(format!(
                 "the {k}×{k} window is larger than {h}×{w}"
             )));
         }
+        let x = match x {
+            Val::Const(x) => {
+                let y = eval::pool(&x, eval::PoolKind::Max, Some((k, s)));
+                return self.set_output(node, Val::Const(y));
+            }
+            Val::Int(v) => v,
+            Val::Float(_) => unreachable!("layer_input refuses the float input"),
+        };
         // max(f(u)) = f(max(u)) only for a non-decreasing f.
         if let Some(ch) =
             (0..c).find(|&ch| x.steps.iter().map(|st| st.slope_sign(ch)).product::<i32>() < 0)

@@ -12,7 +12,7 @@ use crate::import::onnx::NodeProto;
 use crate::import::qonnx::consts::{self, IntQuant};
 use crate::import::qonnx::fixed_point::{self, Target};
 use crate::import::qonnx::values::{Arith, Codes, Const, FloatIn, IntVal, Pending, Val};
-use crate::import::qonnx::Importer;
+use crate::import::qonnx::{eval, Importer};
 
 /// Quantizers of at least this many bits on an integer tensor become an `affine` where one is
 /// exact: from 5 bits on, a threshold table (31 levels and more per channel) costs more than
@@ -73,7 +73,10 @@ impl Importer {
             // QONNX computes a 1-bit signed Quant as ±1 from x / scale ≥ 0.
             (x, true) => self.binarize(node, x, &[Pending::Arith(Arith::Div, vec![s])], s)?,
             (Val::Float(f), false) => self.int_input_quant(node, f, &q, s)?,
-            (Val::Int(v), false) => self.int_activation(node, v, &q, s)?,
+            (Val::Int(v), false) => {
+                let name = self.fresh_name(node, "");
+                self.int_activation(node, name, v, &q, s)?
+            }
             (Val::Const(_), _) => unreachable!("constants handled above"),
         };
         self.set_output(node, Val::Int(out))
@@ -163,25 +166,36 @@ impl Importer {
 
     /// A multi-bit `Quant` on an integer tensor: a multi-level threshold whose count c gives the
     /// code q = c + min, then (q − 0) · scale.
-    fn int_activation(
+    pub(super) fn int_activation(
         &mut self,
         node: &NodeProto,
+        name: String,
         v: IntVal,
         q: &IntQuant,
         s: f32,
     ) -> Result<IntVal> {
         if q.bits >= AFFINE_FROM_BITS {
-            if let Some(out) = self.affine_activation(node, &v, q, s) {
+            if let Some(out) = self.affine_activation(&name, &v, q, s) {
                 return Ok(out);
             }
         }
         let (min, max) = crate::passes::int_range(q.bits, q.signed, q.narrow);
+        if q.bits > 8 {
+            return Err(unsupported(
+                node,
+                &format!(
+                    "a {}-bit quantizer that no affine reproduces exactly (thresholds stop at \
+                     8 bits)",
+                    q.bits
+                ),
+            ));
+        }
         // code(u) = round(clamp(f(u) / s)) is monotone in f(u); level L (min < L ≤ max) is
         // reached where the rounded value first is ≥ L.
         let rounding = q.rounding;
         let code = move |y: f32| crate::ir::float_io::clamp_round(y / s, min, max, rounding);
         let n = (max - min) as usize;
-        let name = self.threshold_node(node, &v, n, |_, k, y| {
+        let name = self.threshold_node(node, name, &v, n, |_, k, y| {
             code(y) >= (min + 1 + k as i64) as f32
         })?;
         Ok(IntVal {
@@ -203,7 +217,7 @@ impl Importer {
     /// value (see `fixed_point`); `None` leaves it to the thresholds.
     fn affine_activation(
         &mut self,
-        node: &NodeProto,
+        name: &str,
         v: &IntVal,
         q: &IntQuant,
         s: f32,
@@ -226,7 +240,7 @@ impl Importer {
         let c = v.channels();
         let t = |x: &[i64]| TensorDef::from_i64(vec![c], x);
         let piecewise = fit.neg_mul != fit.mul;
-        let name = self.fresh_name(node, "");
+        let name = name.to_string();
         self.push(
             name.clone(),
             vec![v.node.clone()],
@@ -257,6 +271,7 @@ impl Importer {
     fn threshold_node(
         &mut self,
         node: &NodeProto,
+        name: String,
         v: &IntVal,
         n: usize,
         fires: impl Fn(usize, usize, f32) -> bool,
@@ -280,7 +295,6 @@ impl Importer {
             }
             direction.push(if d < 0 { -1 } else { 1 });
         }
-        let name = self.fresh_name(node, "");
         let thresholds = if n == 1 {
             TensorDef::from_i64(vec![channels], &table)
         } else {
@@ -331,7 +345,8 @@ impl Importer {
         let values = t.as_f32();
         let (name, shape) = match x {
             Val::Int(v) => {
-                let name = self.threshold_node(node, &v, n, |c, k, y| {
+                let name = self.fresh_name(node, "");
+                let name = self.threshold_node(node, name, &v, n, |c, k, y| {
                     y >= values[if tc == 1 { k } else { c * n + k }]
                 })?;
                 (name, v.shape)
@@ -353,7 +368,14 @@ impl Importer {
                 };
                 self.make_input(node, &f, dtype, quant)?
             }
-            Val::Const(_) => return Err(unsupported(node, "MultiThreshold on a constant")),
+            Val::Const(x) => {
+                let y = eval::per_channel(&x, |c, v| {
+                    let t = |k: usize| values[if tc == 1 { k } else { c * n + k }];
+                    let count = (0..n).filter(|&k| v >= t(k)).count() as f32;
+                    count * out_scale + out_bias
+                });
+                return self.set_output(node, Val::Const(y));
+            }
         };
         // One level: a binary tensor u = ±1, count = (u + 1) / 2.
         let count = if n == 1 {

@@ -11,8 +11,8 @@ use super::matrix::linear_codes;
 use crate::error::{ModelError, Result};
 use crate::format::{AddDef, AffineDef, OpDef, SumPoolDef, TensorDef};
 use crate::import::onnx::NodeProto;
-use crate::import::qonnx::values::{Arith, Codes, IntVal, Pending, Val};
-use crate::import::qonnx::Importer;
+use crate::import::qonnx::values::{Arith, Codes, Const, IntVal, Pending, Val};
+use crate::import::qonnx::{calibrate, eval, Importer};
 
 /// Largest alignment shift between the operands of an add (the format's limit).
 const MAX_ALIGN_SHIFT: u32 = 32;
@@ -36,20 +36,8 @@ impl Importer {
                 ),
             ));
         }
-        let operand = |v: &IntVal, which: &str| {
-            linear_codes(v).map_err(|e| {
-                unsupported(
-                    node,
-                    &format!(
-                        "its {which} operand {}: an add is exact only on one fixed-point grid; \
-                         quantize both operands (Brevitas QuantIdentity) before the add",
-                        e.message
-                    ),
-                )
-            })
-        };
-        let (sa, za) = operand(&a, "first")?;
-        let (sb, zb) = operand(&b, "second")?;
+        let (a, sa, za) = self.on_grid(node, 0, a, "an add")?;
+        let (b, sb, zb) = self.on_grid(node, 1, b, "an add")?;
         let a = self.without_offset(a, sa, za);
         let b = self.without_offset(b, sb, zb);
         // The finer scale is the sum's; the coarser operand shifts left onto its grid.
@@ -105,6 +93,52 @@ impl Importer {
             steps: Pending::scale(vec![fine]).into_iter().collect(),
         };
         self.set_output(node, Val::Int(v))
+    }
+
+    /// Input `i` of `node` (`v`) as s·(u + z) on one fixed-point grid: as it is, or through the
+    /// format calibration chose for it (a quantizer the graph lacks); else the refusal, which
+    /// names `what` needs the grid and how to give it one.
+    fn on_grid(
+        &mut self,
+        node: &NodeProto,
+        i: usize,
+        v: IntVal,
+        what: &str,
+    ) -> Result<(IntVal, f32, i64)> {
+        let e = match linear_codes(&v) {
+            Ok((s, z)) => return Ok((v, s, z)),
+            Err(e) => e,
+        };
+        let tensor = node.input.get(i).cloned().unwrap_or_default();
+        let Some(format) = self.formats.get(&tensor).copied() else {
+            return Err(unsupported(
+                node,
+                &format!(
+                    "its {} operand {}: {what} is exact only on one fixed-point grid; quantize \
+                     it in the model (Brevitas QuantIdentity), or import with --calibrate \
+                     FRAMES.npy to choose a fixed-point format from sample frames",
+                    if i == 0 { "first" } else { "second" },
+                    e.message
+                ),
+            ));
+        };
+        let name = self.fresh_name(node, &format!("in{i}_fixed"));
+        let quantizer = crate::import::qonnx::consts::IntQuant {
+            bits: format.bits,
+            signed: true,
+            narrow: false,
+            rounding: crate::format::RoundingMode::HalfEven,
+        };
+        let q = self.int_activation(node, name.clone(), v, &quantizer, format.scale)?;
+        self.calibrated.push(calibrate::CalibratedTensor {
+            tensor,
+            node: name,
+            max_abs: format.max_abs,
+            bits: format.bits,
+            scale: format.scale,
+        });
+        let (s, z) = linear_codes(&q).map_err(|e| unsupported(node, &e.message))?;
+        Ok((q, s, z))
     }
 
     /// `v`, read as s·(u + z), with its offset z moved into the integers: u + z by an
@@ -176,13 +210,22 @@ impl Importer {
         {
             return Err(unsupported(node, "padding, ceil_mode or dilation"));
         }
-        let x = self.int_input(node, 0)?;
-        let [c, h, w] = map_dims(node, &x.shape)?;
+        let x = self.layer_input(node, 0)?;
+        let [c, h, w] = map_dims(node, x.shape())?;
         if h < k || w < k {
             return Err(ModelError::new(format!(
                 "the {k}×{k} window is larger than {h}×{w}"
             )));
         }
+        let x = match x {
+            Val::Const(x) => {
+                self.probe(node, 0, &x);
+                let y = eval::pool(&x, eval::PoolKind::Average, Some((k, stride)));
+                return self.set_output(node, Val::Const(y));
+            }
+            Val::Int(v) => v,
+            Val::Float(_) => unreachable!("layer_input refuses the float input"),
+        };
         let shape = vec![1, c, (h - k) / stride + 1, (w - k) / stride + 1];
         let def = SumPoolDef {
             kernel: Some(k),
@@ -195,8 +238,8 @@ impl Importer {
     /// `GlobalAveragePool`, and `ReduceMean` over axes 2 and 3 (how PyTorch's
     /// `AdaptiveAvgPool2d(1)` and `mean((2, 3))` export).
     pub(super) fn global_average(&mut self, node: &NodeProto) -> Result<()> {
-        let x = self.int_input(node, 0)?;
-        let [c, h, w] = map_dims(node, &x.shape)?;
+        let x = self.layer_input(node, 0)?;
+        let [c, h, w] = map_dims(node, x.shape())?;
         let keep = if node.op_type() == "ReduceMean" {
             node.check_attributes(&["axes", "keepdims", "noop_with_empty_axes"])?;
             // Opset 18 moved the axes from an attribute to an optional input.
@@ -222,6 +265,16 @@ impl Importer {
             true
         };
         let shape = if keep { vec![1, c, 1, 1] } else { vec![1, c] };
+        let x = match x {
+            Val::Const(x) => {
+                self.probe(node, 0, &x);
+                let y = eval::pool(&x, eval::PoolKind::Average, None);
+                let y = Const { shape, ..y };
+                return self.set_output(node, Val::Const(y));
+            }
+            Val::Int(v) => v,
+            Val::Float(_) => unreachable!("layer_input refuses the float input"),
+        };
         let def = SumPoolDef {
             kernel: None,
             stride: None,
@@ -240,16 +293,7 @@ impl Importer {
         n: usize,
         shape: Vec<usize>,
     ) -> Result<()> {
-        let (s, z) = linear_codes(&x).map_err(|e| {
-            unsupported(
-                node,
-                &format!(
-                    "its input {}; an average is exact only on one fixed-point grid, so \
-                     quantize its input",
-                    e.message
-                ),
-            )
-        })?;
+        let (x, s, z) = self.on_grid(node, 0, x, "an average")?;
         let max = x.codes.max_abs() + z.abs();
         if (n as i64).saturating_mul(max) >= 1 << 24 {
             return Err(unsupported(
