@@ -26,10 +26,17 @@ const FIXTURES: &[&str] = &[
     "finn_uint4_input",
     "finn_binary01_input",
     "residual_digits",
+    "residual_relu",
 ];
 
 /// The fixtures trained on real data, with labels.
-const TRAINED: &[&str] = &["fc_digits", "tfc_mnist", "cnv_mnist", "residual_digits"];
+const TRAINED: &[&str] = &[
+    "fc_digits",
+    "tfc_mnist",
+    "cnv_mnist",
+    "residual_digits",
+    "residual_relu",
+];
 
 fn qonnx(name: &str) -> PathBuf {
     fixture(&format!("qonnx/{name}"))

@@ -481,8 +481,27 @@ impl Importer {
             // A map of scores (e.g. a 1×1 convolution head): flatten it in C, H, W order.
             v = self.flatten(v, "scores_flat")?;
         }
+        let steps = v
+            .steps
+            .iter()
+            .map(|s| s.to_step())
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                let err = ModelError::new(
+                    "op Relu/PRelu after the last quantizer is not supported: it reaches the \
+                     output, whose float steps are affine only; quantize after it",
+                )
+                .at_field(at());
+                match graph
+                    .node
+                    .iter()
+                    .find(|n| n.output.iter().any(|o| o == output.name()))
+                {
+                    Some(producer) => err.at_node(display_name(producer)),
+                    None => err,
+                }
+            })?;
         let name = self.fresh("scores".to_string(), "");
-        let steps = v.steps.iter().map(|s| s.to_step()).collect();
         self.push(
             name.clone(),
             vec![v.node.clone()],

@@ -124,6 +124,12 @@ pub enum Pending {
         /// ε.
         eps: f32,
     },
+    /// ONNX `PRelu` (x < 0 ? slope·x : x) with slopes ≥ 0, and `Relu` (slope 0): monotone, but
+    /// not affine, so only quantizers (thresholds) and max-pools take it.
+    PRelu {
+        /// The slope where x < 0.
+        slope: Vec<f32>,
+    },
 }
 
 /// Channel `c`'s value of a parameter that holds one value for all channels or one per channel.
@@ -171,6 +177,13 @@ impl Pending {
                 var,
                 eps,
             } => (x - at(mean)) / (at(var) + eps).sqrt() * at(gamma) + at(beta),
+            Pending::PRelu { slope } => {
+                if x < 0.0 {
+                    at(slope) * x
+                } else {
+                    x
+                }
+            }
         }
     }
 
@@ -182,7 +195,14 @@ impl Pending {
             Pending::Arith(Arith::Add, _) => 1,
             Pending::Arith(_, p) => sign(at(p)),
             Pending::BatchNorm { gamma, .. } => sign(at(gamma)),
+            // Non-decreasing: the slopes are ≥ 0 (checked when the node is read).
+            Pending::PRelu { .. } => 1,
         }
+    }
+
+    /// True for the steps the model format's float steps hold (all but `PRelu`).
+    pub fn is_affine(&self) -> bool {
+        !matches!(self, Pending::PRelu { .. })
     }
 
     /// The step with every per-channel parameter repeated `each` times (a C×H×W map flattened
@@ -212,13 +232,17 @@ impl Pending {
                 var: spread(var),
                 eps: *eps,
             },
+            Pending::PRelu { slope } => Pending::PRelu {
+                slope: spread(slope),
+            },
         }
     }
 
-    /// The step in the model format (float32 tensors `[C]` or `[1]`).
-    pub fn to_step(&self) -> StepDef {
+    /// The step in the model format (float32 tensors `[C]` or `[1]`); `None` for `PRelu`,
+    /// which the format's float steps do not hold.
+    pub fn to_step(&self) -> Option<StepDef> {
         let t = |v: &[f32]| TensorDef::from_f32(vec![v.len()], v);
-        match self {
+        Some(match self {
             Pending::Arith(Arith::Mul, p) => StepDef::Mul(t(p)),
             Pending::Arith(Arith::Add, p) => StepDef::Add(t(p)),
             Pending::Arith(Arith::Div, p) => StepDef::Div(t(p)),
@@ -235,7 +259,8 @@ impl Pending {
                 var: t(var),
                 eps: *eps as f64,
             }),
-        }
+            Pending::PRelu { .. } => return None,
+        })
     }
 }
 

@@ -153,4 +153,52 @@ impl Importer {
         };
         self.set_output(node, out)
     }
+
+    /// `Relu` and `PRelu` (slope where x < 0): folded on constants, a pending step on an
+    /// integer tensor when it is monotone (every slope ≥ 0).
+    pub(super) fn rectify(&mut self, node: &NodeProto) -> Result<()> {
+        let x = self.input(node, 0)?.clone();
+        let slope = match node.op_type() {
+            "PRelu" => {
+                let c = self.constant_input(node, 1, "slope")?.clone();
+                // ONNX broadcasting (PyTorch exports a [C, 1, 1] slope for maps).
+                per_channel(&c, x.shape())?
+            }
+            _ => vec![0.0],
+        };
+        let at = |c: usize| if slope.len() == 1 { slope[0] } else { slope[c] };
+        let out = match x {
+            Val::Const(x) => Val::Const(eval::per_channel(
+                &x,
+                |c, v| {
+                    if v < 0.0 {
+                        at(c) * v
+                    } else {
+                        v
+                    }
+                },
+            )),
+            Val::Int(mut v) => {
+                if let Some(c) = (0..slope.len()).find(|&c| !(slope[c] >= 0.0)) {
+                    return Err(unsupported(
+                        node,
+                        &format!(
+                            "channel {c}'s slope {} is negative, so the activation is not \
+                             monotone and no threshold or max-pool follows it exactly",
+                            slope[c]
+                        ),
+                    ));
+                }
+                v.steps.push(Pending::PRelu { slope });
+                Val::Int(v)
+            }
+            Val::Float(_) => {
+                return Err(unsupported(
+                    node,
+                    "it acts on the float input before its quantizer; quantize the input first",
+                ))
+            }
+        };
+        self.set_output(node, out)
+    }
 }

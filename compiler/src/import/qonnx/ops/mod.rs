@@ -34,6 +34,7 @@ impl Importer {
         match (node.op_type(), standard, custom) {
             ("Identity", true, _) => self.alias(node),
             ("Dropout", true, _) => self.dropout(node),
+            ("Relu" | "PRelu", true, _) => self.rectify(node),
             ("Constant", true, _) => self.constant_node(node),
             ("Shape", true, _) => self.shape_of(node),
             ("Gather", true, _) => self.gather(node),

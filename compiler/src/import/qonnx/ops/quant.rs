@@ -105,9 +105,28 @@ impl Importer {
             Val::Int(v) if v.codes == Codes::Bits => {
                 Err(unsupported(node, "binarizing an already binary tensor"))
             }
+            Val::Int(v) if v.steps.iter().chain(extra).any(|s| !s.is_affine()) => {
+                // A ReLU / PReLU on the way: no float step holds it, but the sign of a
+                // monotone function of u is a threshold on u, found exactly by bisection.
+                let name = self.fresh_name(node, "");
+                let mut w = v.clone();
+                w.steps.extend(extra.iter().cloned());
+                let name = self.threshold_node(node, name, &w, 1, |_, _, y| y >= 0.0)?;
+                Ok(IntVal {
+                    node: name,
+                    shape: v.shape,
+                    codes: Codes::Bits,
+                    steps: out_steps,
+                })
+            }
             Val::Int(v) => {
                 let name = self.fresh_name(node, "");
-                let steps = v.steps.iter().chain(extra).map(|s| s.to_step()).collect();
+                let steps = v
+                    .steps
+                    .iter()
+                    .chain(extra)
+                    .filter_map(|s| s.to_step())
+                    .collect();
                 self.push(
                     name.clone(),
                     vec![v.node.clone()],
