@@ -179,7 +179,7 @@ impl Importer {
                 },
             )),
             Val::Int(mut v) => {
-                if let Some(c) = (0..slope.len()).find(|&c| !(slope[c] >= 0.0)) {
+                if let Some(c) = (0..slope.len()).find(|&c| slope[c] < 0.0 || slope[c].is_nan()) {
                     return Err(unsupported(
                         node,
                         &format!(
