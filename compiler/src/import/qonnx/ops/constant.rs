@@ -87,12 +87,23 @@ impl Importer {
         self.set_output(node, Val::Const(out))
     }
 
-    /// `Sqrt` of a constant, in float32.
-    pub(super) fn sqrt(&mut self, node: &NodeProto) -> Result<()> {
+    /// `Sqrt`, `Log`, `Ceil`, `Floor` of a constant, in float32 (Brevitas computes a
+    /// truncation's bit width as ⌈log(·) / log 2⌉).
+    pub(super) fn unary(&mut self, node: &NodeProto) -> Result<()> {
         let x = self.constant_input(node, 0, "input")?.clone();
-        let values: Vec<f64> = x.values.iter().map(|&v| (v as f32).sqrt() as f64).collect();
-        if values.iter().any(|v| !v.is_finite()) {
-            return Err(ModelError::new("Sqrt of a negative constant"));
+        let f: fn(f32) -> f32 = match node.op_type() {
+            "Sqrt" => f32::sqrt,
+            "Log" => f32::ln,
+            "Ceil" => f32::ceil,
+            _ => f32::floor,
+        };
+        let values: Vec<f64> = x.values.iter().map(|&v| f(v as f32) as f64).collect();
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(ModelError::new(format!(
+                "{} of {} is not finite",
+                node.op_type(),
+                x.values[i]
+            )));
         }
         self.set_output(
             node,

@@ -41,7 +41,7 @@ impl Importer {
             ("Unsqueeze" | "Squeeze", true, _) => self.squeeze(node),
             ("Concat", true, _) => self.concat(node),
             ("Cast", true, _) => self.cast(node),
-            ("Sqrt", true, _) => self.sqrt(node),
+            ("Sqrt" | "Log" | "Ceil" | "Floor", true, _) => self.unary(node),
             ("Pow", true, _) => self.const_binary(node),
             ("Mul" | "Add" | "Sub" | "Div", true, _) => self.arith(node),
             ("MatMul", true, _) => self.matmul(node),
@@ -55,6 +55,7 @@ impl Importer {
             ("Transpose", true, _) => self.transpose(node),
             ("BipolarQuant", _, true) => self.bipolar_quant(node),
             ("Quant", _, true) => self.quant(node),
+            ("Trunc", _, true) => self.trunc(node),
             ("MultiThreshold", _, true) => self.multithreshold(node),
             ("XnorPopcountMatMul", _, true) => self.xnor_popcount(node),
             _ => Err(unsupported(

@@ -82,6 +82,65 @@ impl Importer {
         self.set_output(node, Val::Int(out))
     }
 
+    /// QONNX `Trunc` version 2 (Brevitas' `TruncAvgPool2d` after its `AveragePool`):
+    /// y = round_half_even(x / scale + zeropt) / 2^round(log2(out_scale / scale)), clamped to
+    /// the output bits, rounded by the rounding mode, then · out_scale (zero points 0).
+    pub(super) fn trunc(&mut self, node: &NodeProto) -> Result<()> {
+        node.check_attributes(&["signed", "narrow", "rounding_mode"])?;
+        let scalar = |i: usize, role: &str| -> Result<f32> {
+            self.constant_input(node, i, role)?
+                .uniform()
+                .map(|v| v as f32)
+                .ok_or_else(|| unsupported(node, &format!("a {role} that is not one number")))
+        };
+        let scale = scalar(1, "scale")?;
+        if scalar(2, "zero point")? != 0.0 {
+            return Err(unsupported(node, "a non-zero zero point"));
+        }
+        if node.input.len() < 6 {
+            return Err(unsupported(
+                node,
+                "Trunc version 1 (five inputs, no output scale); export with a current \
+                 Brevitas, which writes version 2",
+            ));
+        }
+        let (out_scale, out_bits) = (scalar(4, "output scale")?, scalar(5, "output bit width")?);
+        if out_bits.fract() != 0.0 || !(1.0..=16.0).contains(&out_bits) || !(scale > 0.0) {
+            return Err(unsupported(
+                node,
+                &format!("output bit width {out_bits} and scale {scale}; xnorc takes 1–16 bits"),
+            ));
+        }
+        let bits = out_bits as u32;
+        let signed = node.attr_int("signed")?.unwrap_or(1) != 0;
+        let narrow = node.attr_int("narrow")?.unwrap_or(0) != 0;
+        let rounding = rounding_mode(node.attr_string("rounding_mode")?.unwrap_or("FLOOR"))?;
+        // A power of two: QONNX rounds its exponent.
+        let step = 2f64.powf(((out_scale / scale) as f64).log2().round()) as f32;
+        let range = crate::passes::int_range(bits, signed, narrow);
+        let code = move |x: f32| {
+            let y = crate::ir::float_io::round(x / scale, RoundingMode::HalfEven) / step;
+            crate::ir::float_io::clamp_round(y, range.0, range.1, rounding)
+        };
+        let out = match self.input(node, 0)?.clone() {
+            Val::Const(x) => Val::Const(Const {
+                values: x
+                    .values
+                    .iter()
+                    .map(|&v| (code(v as f32) * out_scale) as f64)
+                    .collect(),
+                float: true,
+                ..x
+            }),
+            Val::Int(v) => {
+                let name = self.fresh_name(node, "");
+                Val::Int(self.requantize(node, name, v, (bits, range), &code, out_scale)?)
+            }
+            Val::Float(_) => return Err(unsupported(node, "Trunc of the unquantized input")),
+        };
+        self.set_output(node, out)
+    }
+
     /// A sign quantizer (`BipolarQuant`, 1-bit signed `Quant`) on the float input or on an
     /// integer tensor; `extra` are float32 steps the quantizer applies before comparing with 0.
     fn binarize(&mut self, node: &NodeProto, x: Val, extra: &[Pending], s: f32) -> Result<IntVal> {
@@ -183,8 +242,8 @@ impl Importer {
         })
     }
 
-    /// A multi-bit `Quant` on an integer tensor: a multi-level threshold whose count c gives the
-    /// code q = c + min, then (q − 0) · scale.
+    /// A multi-bit `Quant` on an integer tensor: code(u) = round(clamp(f(u) / s)), then
+    /// code · s.
     pub(super) fn int_activation(
         &mut self,
         node: &NodeProto,
@@ -193,26 +252,41 @@ impl Importer {
         q: &IntQuant,
         s: f32,
     ) -> Result<IntVal> {
-        if q.bits >= AFFINE_FROM_BITS {
-            if let Some(out) = self.affine_activation(&name, &v, q, s) {
+        let range = crate::passes::int_range(q.bits, q.signed, q.narrow);
+        let rounding = q.rounding;
+        let code =
+            move |y: f32| crate::ir::float_io::clamp_round(y / s, range.0, range.1, rounding);
+        self.requantize(node, name, v, (q.bits, range), &code, s)
+    }
+
+    /// A quantizer on an integer tensor whose float32 `code` of the value y = f(u) is an
+    /// integer in `range` (a `bits`-bit range), monotone in y; the result reads code · `scale`.
+    /// From [`AFFINE_FROM_BITS`] bits on an exact `affine` when one exists (see `fixed_point`),
+    /// else a multi-level threshold whose count c gives the code c + min.
+    pub(super) fn requantize(
+        &mut self,
+        node: &NodeProto,
+        name: String,
+        v: IntVal,
+        (bits, (min, max)): (u32, (i64, i64)),
+        code: &dyn Fn(f32) -> f32,
+        scale: f32,
+    ) -> Result<IntVal> {
+        if bits >= AFFINE_FROM_BITS {
+            if let Some(out) = self.affine_activation(&name, &v, (min, max), code, scale) {
                 return Ok(out);
             }
         }
-        let (min, max) = crate::passes::int_range(q.bits, q.signed, q.narrow);
-        if q.bits > 8 {
+        if bits > 8 {
             return Err(unsupported(
                 node,
                 &format!(
-                    "a {}-bit quantizer that no affine reproduces exactly (thresholds stop at \
-                     8 bits)",
-                    q.bits
+                    "a {bits}-bit quantizer that no affine reproduces exactly (thresholds stop \
+                     at 8 bits)"
                 ),
             ));
         }
-        // code(u) = round(clamp(f(u) / s)) is monotone in f(u); level L (min < L ≤ max) is
-        // reached where the rounded value first is ≥ L.
-        let rounding = q.rounding;
-        let code = move |y: f32| crate::ir::float_io::clamp_round(y / s, min, max, rounding);
+        // Level L (min < L ≤ max) is reached where the code first is ≥ L.
         let n = (max - min) as usize;
         let name = self.threshold_node(node, name, &v, n, |_, k, y| {
             code(y) >= (min + 1 + k as i64) as f32
@@ -224,31 +298,31 @@ impl Importer {
                 min: 0,
                 max: max - min,
             },
-            steps: [Pending::offset(vec![min as f32]), Pending::scale(vec![s])]
-                .into_iter()
-                .flatten()
-                .collect(),
+            steps: [
+                Pending::offset(vec![min as f32]),
+                Pending::scale(vec![scale]),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
         })
     }
 
-    /// A multi-bit `Quant` on an integer tensor as an `affine` node whose codes are the
-    /// quantizer's own (q, then q · scale), when one reproduces the quantizer at every input
-    /// value (see `fixed_point`); `None` leaves it to the thresholds.
+    /// A quantizer on an integer tensor as an `affine` node whose codes are the quantizer's
+    /// own (q, then q · scale), when one reproduces it at every input value (see
+    /// `fixed_point`); `None` leaves it to the thresholds.
     fn affine_activation(
         &mut self,
         name: &str,
         v: &IntVal,
-        q: &IntQuant,
+        (qmin, qmax): (i64, i64),
+        code: &dyn Fn(f32) -> f32,
         s: f32,
     ) -> Option<IntVal> {
         let Codes::Int { min: lo, max: hi } = v.codes else {
             return None;
         };
-        let (qmin, qmax) = crate::passes::int_range(q.bits, q.signed, q.narrow);
-        let mode = q.rounding;
-        let code = |c: usize, u: i64| {
-            crate::ir::float_io::clamp_round(v.value(c, u) / s, qmin, qmax, mode) as i64
-        };
+        let code = |c: usize, u: i64| code(v.value(c, u)) as i64;
         let fit = fixed_point::fit(&Target {
             channels: v.channels(),
             range: (lo, hi),
