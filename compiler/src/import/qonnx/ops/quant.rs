@@ -105,7 +105,7 @@ impl Importer {
             ));
         }
         let (out_scale, out_bits) = (scalar(4, "output scale")?, scalar(5, "output bit width")?);
-        if out_bits.fract() != 0.0 || !(1.0..=16.0).contains(&out_bits) || !(scale > 0.0) {
+        if out_bits.fract() != 0.0 || !(1.0..=16.0).contains(&out_bits) || scale <= 0.0 {
             return Err(unsupported(
                 node,
                 &format!("output bit width {out_bits} and scale {scale}; xnorc takes 1–16 bits"),
