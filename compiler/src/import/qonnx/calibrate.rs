@@ -85,20 +85,14 @@ pub struct Calibration {
 /// Reads an ONNX file and imports it with formats calibrated on `frames` (each the graph
 /// input's elements without the batch axis, row-major). Errors name the file.
 pub fn load(path: &Path, frames: &[Vec<f32>], bits: u32) -> Result<(ModelFile, Calibration)> {
-    let shown = path.display().to_string();
-    let bytes = onnx::read_file(path).map_err(|e| e.in_file(&shown))?;
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model".into());
+    let (bytes, stem, shown) = super::read(path)?;
     import(&bytes, &stem, frames, bits).map_err(|e| e.in_file(&shown))
 }
 
 /// The shape of one frame of the graph's float input (without the batch axis), which
 /// calibration frames must have. Errors name the file.
 pub fn frame_shape(path: &Path) -> Result<Vec<usize>> {
-    let shown = path.display().to_string();
-    let bytes = onnx::read_file(path).map_err(|e| e.in_file(&shown))?;
+    let (bytes, _, shown) = super::read(path)?;
     let model = onnx::parse_model(&bytes).map_err(|e| e.in_file(&shown))?;
     let graph = model
         .graph

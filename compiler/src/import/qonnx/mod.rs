@@ -34,13 +34,19 @@ pub const EXTENSION: &str = "onnx";
 
 /// Reads an ONNX file and translates it. Errors name the file.
 pub fn load(path: &Path) -> Result<ModelFile> {
+    let (bytes, stem, shown) = read(path)?;
+    import(&bytes, &stem).map_err(|e| e.in_file(&shown))
+}
+
+/// An ONNX file's bytes, the model name its file stem gives, and the path as errors show it.
+fn read(path: &Path) -> Result<(Vec<u8>, String, String)> {
     let shown = path.display().to_string();
     let bytes = onnx::read_file(path).map_err(|e| e.in_file(&shown))?;
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "model".into());
-    import(&bytes, &stem).map_err(|e| e.in_file(&shown))
+    Ok((bytes, stem, shown))
 }
 
 /// Translates ONNX bytes into a model named `name`.

@@ -42,6 +42,43 @@ pub(super) fn dilated(node: &NodeProto) -> Result<bool> {
         .is_some_and(|d| d.iter().any(|&v| v != 1)))
 }
 
+/// The square window and equal strides of a pooling node (`MaxPool`, `AveragePool`), with no
+/// padding, ceiling or dilation; `extra` are the op's other attributes.
+pub(super) fn pool_window(node: &NodeProto, extra: &[&str]) -> Result<(usize, usize)> {
+    let mut known = vec![
+        "auto_pad",
+        "ceil_mode",
+        "dilations",
+        "kernel_shape",
+        "pads",
+        "strides",
+    ];
+    known.extend_from_slice(extra);
+    node.check_attributes(&known)?;
+    let kernel = node.attr_ints("kernel_shape")?.unwrap_or_default();
+    let k = square(kernel).ok_or_else(|| {
+        unsupported(
+            node,
+            &format!("kernel_shape {kernel:?}; xnorc pools square windows"),
+        )
+    })?;
+    let strides = node.attr_ints("strides")?.unwrap_or(&[1, 1]);
+    let s = square(strides).ok_or_else(|| unsupported(node, &format!("strides {strides:?}")))?;
+    if node
+        .attr_ints("pads")?
+        .is_some_and(|p| p.iter().any(|&v| v != 0))
+        || node.attr_int("ceil_mode")?.unwrap_or(0) != 0
+        || dilated(node)?
+        || !matches!(
+            node.attr_string("auto_pad")?.unwrap_or("NOTSET"),
+            "NOTSET" | "VALID"
+        )
+    {
+        return Err(unsupported(node, "padding, ceil_mode or dilation"));
+    }
+    Ok((k, s))
+}
+
 /// C, H and W of an input that must be a `[1, C, H, W]` feature map.
 pub(super) fn map_dims(node: &NodeProto, shape: &[usize]) -> Result<[usize; 3]> {
     match *shape {

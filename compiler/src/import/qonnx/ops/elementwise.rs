@@ -104,30 +104,24 @@ impl Importer {
             param(3, "mean")?,
             param(4, "variance")?,
         );
+        // On a constant or an integer tensor: one step per channel.
+        let per_channel_step = |shape: &[usize]| -> Result<Pending> {
+            let channel = |c: &Const| per_channel(&channel_vector(c, shape.len()), shape);
+            Ok(Pending::BatchNorm {
+                gamma: channel(&gamma)?,
+                beta: channel(&beta)?,
+                mean: channel(&mean)?,
+                var: channel(&var)?,
+                eps,
+            })
+        };
         let out = match x {
             Val::Const(x) => {
-                let rank = x.shape.len();
-                let channel = |c: &Const| per_channel(&channel_vector(c, rank), &x.shape);
-                let step = Pending::BatchNorm {
-                    gamma: channel(&gamma)?,
-                    beta: channel(&beta)?,
-                    mean: channel(&mean)?,
-                    var: channel(&var)?,
-                    eps,
-                };
+                let step = per_channel_step(&x.shape)?;
                 Val::Const(eval::per_channel(&x, |c, v| step.apply(c, v)))
             }
             Val::Int(mut v) => {
-                let rank = v.shape.len();
-                let channel = |c: &Const| per_channel(&channel_vector(c, rank), &v.shape);
-                let step = Pending::BatchNorm {
-                    gamma: channel(&gamma)?,
-                    beta: channel(&beta)?,
-                    mean: channel(&mean)?,
-                    var: channel(&var)?,
-                    eps,
-                };
-                v.steps.push(step);
+                v.steps.push(per_channel_step(&v.shape)?);
                 Val::Int(v)
             }
             Val::Float(f) => {

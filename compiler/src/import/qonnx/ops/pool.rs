@@ -1,7 +1,7 @@
 //! `MaxPool` on an integer tensor: the max of the integers, valid while every channel's
 //! pending steps are non-decreasing.
 
-use super::common::{dilated, map_dims, output_used, square, unsupported};
+use super::common::{map_dims, output_used, pool_window, unsupported};
 use crate::error::{ModelError, Result};
 use crate::format::{MaxPoolDef, OpDef};
 use crate::import::onnx::NodeProto;
@@ -11,39 +11,9 @@ use crate::import::qonnx::{eval, Importer};
 impl Importer {
     /// `MaxPool` with a square window and no padding.
     pub(super) fn maxpool(&mut self, node: &NodeProto) -> Result<()> {
-        node.check_attributes(&[
-            "auto_pad",
-            "ceil_mode",
-            "dilations",
-            "kernel_shape",
-            "pads",
-            "storage_order",
-            "strides",
-        ])?;
+        let (k, s) = pool_window(node, &["storage_order"])?;
         if output_used(node, 1) {
             return Err(unsupported(node, "its Indices output is used"));
-        }
-        let kernel = node.attr_ints("kernel_shape")?.unwrap_or_default();
-        let k = square(kernel).ok_or_else(|| {
-            unsupported(
-                node,
-                &format!("kernel_shape {kernel:?}; xnorc pools square windows"),
-            )
-        })?;
-        let strides = node.attr_ints("strides")?.unwrap_or(&[1, 1]);
-        let s =
-            square(strides).ok_or_else(|| unsupported(node, &format!("strides {strides:?}")))?;
-        if node
-            .attr_ints("pads")?
-            .is_some_and(|p| p.iter().any(|&v| v != 0))
-            || node.attr_int("ceil_mode")?.unwrap_or(0) != 0
-            || dilated(node)?
-            || !matches!(
-                node.attr_string("auto_pad")?.unwrap_or("NOTSET"),
-                "NOTSET" | "VALID"
-            )
-        {
-            return Err(unsupported(node, "padding, ceil_mode or dilation"));
         }
         let x = self.layer_input(node, 0)?;
         let [c, h, w] = map_dims(node, x.shape())?;

@@ -6,7 +6,7 @@
 //! s·(u + z) for its integer codes u, and two scales must differ by a power of two. A float
 //! tensor with no quantizer, or scales without a common grid, is refused naming the node.
 
-use super::common::{map_dims, unsupported};
+use super::common::{map_dims, pool_window, unsupported};
 use super::matrix::linear_codes;
 use crate::error::{ModelError, Result};
 use crate::format::{AddDef, AffineDef, OpDef, SumPoolDef, TensorDef};
@@ -179,37 +179,8 @@ impl Importer {
 
     /// `AveragePool`: a square window moved by its own size or less, no padding.
     pub(super) fn average_pool(&mut self, node: &NodeProto) -> Result<()> {
-        node.check_attributes(&[
-            "auto_pad",
-            "ceil_mode",
-            "count_include_pad",
-            "dilations",
-            "kernel_shape",
-            "pads",
-            "strides",
-        ])?;
-        let kernel = node.attr_ints("kernel_shape")?.unwrap_or_default();
-        let k = super::common::square(kernel).ok_or_else(|| {
-            unsupported(
-                node,
-                &format!("kernel_shape {kernel:?}; xnorc pools square windows"),
-            )
-        })?;
-        let strides = node.attr_ints("strides")?.unwrap_or(&[1, 1]);
-        let stride = super::common::square(strides)
-            .ok_or_else(|| unsupported(node, &format!("strides {strides:?}")))?;
-        if node
-            .attr_ints("pads")?
-            .is_some_and(|p| p.iter().any(|&v| v != 0))
-            || node.attr_int("ceil_mode")?.unwrap_or(0) != 0
-            || super::common::dilated(node)?
-            || !matches!(
-                node.attr_string("auto_pad")?.unwrap_or("NOTSET"),
-                "NOTSET" | "VALID"
-            )
-        {
-            return Err(unsupported(node, "padding, ceil_mode or dilation"));
-        }
+        // count_include_pad only matters with padding, which is refused.
+        let (k, stride) = pool_window(node, &["count_include_pad"])?;
         let x = self.layer_input(node, 0)?;
         let [c, h, w] = map_dims(node, x.shape())?;
         if h < k || w < k {
