@@ -844,7 +844,8 @@ fn affine(b: &mut Builder, name: &str, piecewise: bool, bits: Option<u32>) {
 
 /// A random residual network within what the hardware builds: an integer or binary input, an
 /// integer stem (a binary one on binary input) entering the stream through its affine, 1–3
-/// blocks of random kinds — a binary path with RSign (one- or multi-level), a downsampling
+/// blocks of random kinds — a binary path with RSign (one- or multi-level) or SiMaN's
+/// meansign, a downsampling
 /// block (binary stride-2 convolution against a 2×2 sum-pooled, int8-projected shortcut, on
 /// even maps), an int8 convolution straight on the stream, x + x — joined with random shifts,
 /// saturation or none, floor or half-even shifts, an optional PReLU, then a global sum (square maps) or a flatten and an
@@ -871,7 +872,7 @@ fn random_residual(seed: u64) -> ModelFile {
         let x = b.fork();
         let (c, h) = (b.dims()[0], b.dims()[1]);
         let name = |s: &str| format!("b{i}_{s}");
-        let kind = b.rng().gen_range(0..4);
+        let kind = b.rng().gen_range(0..5);
         match kind {
             0 => {
                 let levels = if b.rng().gen_bool(0.8) { 1 } else { 3 };
@@ -901,6 +902,18 @@ fn random_residual(seed: u64) -> ModelFile {
                 b.conv(&name("conv"), c, 3, 1, 1, zero, WeightValues::Int);
                 let s = sat(&mut b);
                 affine(&mut b, &name("bn"), true, s);
+            }
+            // SiMaN: the sign against the frame's mean, {0, 1} or ±1 weights.
+            3 => {
+                b.meansign(&name("sign"));
+                let values = if b.rng().gen_bool(0.5) {
+                    WeightValues::ZeroOne
+                } else {
+                    WeightValues::Pm1
+                };
+                b.conv(&name("conv"), c, 3, 1, 1, zero, values);
+                let s = sat(&mut b);
+                affine(&mut b, &name("bn"), false, s);
             }
             _ => {}
         }
@@ -991,6 +1004,52 @@ fn integer_residual_model(seed: u64) -> ModelFile {
     b.dense("classifier", 4, WeightValues::Int);
     b.output(true);
     b.finish(&format!("intresidual{seed}"))
+}
+
+/// SiMaN's identity blocks (issue 20): the sign against the frame's mean before each binary
+/// convolution ({0, 1} weights, as SiMaN trains them, and ±1), the shortcut joined after its
+/// affine. The shortcut FIFO must hold what the meansign buffers.
+fn siman_model(seed: u64) -> ModelFile {
+    let mut b = Builder::new(seed);
+    b.input(&[2, 5, 5], InputType::Int8);
+    let zero = format::PadMode::Zero;
+    b.conv("stem", 6, 3, 1, 1, zero, WeightValues::Int);
+    b.affine("stem_bn", false, Some(8));
+    for (i, values) in [WeightValues::ZeroOne, WeightValues::Pm1]
+        .into_iter()
+        .enumerate()
+    {
+        let x = b.fork();
+        b.meansign(&format!("b{i}_sign"));
+        b.conv(&format!("b{i}_conv"), 6, 3, 1, 1, zero, values);
+        b.affine(&format!("b{i}_bn"), false, Some(8));
+        b.add(&format!("b{i}_join"), &x, [0, 0], Some(9));
+    }
+    b.flatten("flatten");
+    b.dense("classifier", 4, WeightValues::Int);
+    b.output(true);
+    b.finish(&format!("siman{seed}"))
+}
+
+#[test]
+fn siman_blocks_verify_under_stalls() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = siman_model(40);
+    let path = dir.path().join("s.xnm");
+    std::fs::write(&path, format::to_json(&model)).unwrap();
+    if let Ok(keep) = std::env::var("XNORC_TEST_KEEP") {
+        std::fs::create_dir_all(&keep).unwrap();
+        std::fs::copy(&path, Path::new(&keep).join("siman.xnm")).unwrap();
+    }
+    verify(&path, None, &["--stall-per-mille", "300"]);
+    // Two elements a beat where the channels allow it: the meansign sums and compares per beat.
+    let folding = dir.path().join("s.json");
+    let two_if = |n: usize| if n.is_multiple_of(2) { 2 } else { 1 };
+    let json = folding_json(&model, 1, "lut", false, false, Compute::Rule, |unit, o| {
+        (two_if(o), two_if(unit))
+    });
+    std::fs::write(&folding, json).unwrap();
+    verify(&path, Some(&folding), &["--stall-per-mille", "300"]);
 }
 
 #[test]

@@ -315,6 +315,10 @@ fn stage_logic(s: &Stage, family: Family) -> (usize, usize) {
             0,
             s.input.elems * (a.sum_bits as usize + s.output.bits as usize),
         ),
+        // First principles, not yet measured: per element its share of the frame's sum (an
+        // adder), N·x (shifts and adds of the constant N) and the compare with the total; the
+        // address counters and the phase.
+        StageKind::MeanSign(m) => (0, s.input.elems * 3 * m.sum_bits as usize + 30),
     }
 }
 

@@ -141,6 +141,10 @@ fn stage_ffs(s: &Stage, c: &Component) -> usize {
         }
         (StageKind::Threshold(t), _) => out + 1 + bits_for(t.c),
         (StageKind::Add(_), _) => out + 1,
+        // The sum, the frame's total per pipeline beat, the counters and flags.
+        (StageKind::MeanSign(m), _) => {
+            2 * m.sum_bits as usize + out + 2 * bits_for(s.input.beats) + 4
+        }
         // The counters per channel and kernel, the output register.
         (StageKind::Responses(r), _) => {
             r.simd * r.entries * r.response_bits as usize + out + CONTROL_FFS
@@ -172,6 +176,7 @@ fn kind_name(s: Option<&Stage>, c: &Component) -> &'static str {
         (Some(StageKind::Affine(_)), _) => "affine",
         (Some(StageKind::Threshold(_)), _) => "threshold",
         (Some(StageKind::Add(_)), _) => "add",
+        (Some(StageKind::MeanSign(_)), _) => "meansign",
         (None, Component::Fork) => "fork",
         (None, Component::Fifo { .. }) => "fifo",
         (None, Component::DwcUp { .. }) => "dwc_up",

@@ -40,6 +40,8 @@ pub enum MemoryRole {
     Fifo,
     /// A split threshold stage's tables (per split channel, the threshold by key).
     SplitTables,
+    /// A meansign stage's frame, held while its sum completes.
+    FrameBuffer,
 }
 
 impl MemoryRole {
@@ -62,6 +64,7 @@ impl MemoryRole {
             MemoryRole::PoolRow => "acc",
             MemoryRole::Fifo => "mem",
             MemoryRole::SplitTables => "tables",
+            MemoryRole::FrameBuffer => "frame",
         }
     }
 }
@@ -204,6 +207,15 @@ pub fn stage_memories(
                 Placement::Rom(MemoryStyle::Lut),
             ));
         }
+        StageKind::MeanSign(_) => {
+            let (depth, width) = (stage.input.beats, stage.input.width());
+            out.push(mem(
+                MemoryRole::FrameBuffer,
+                depth,
+                width,
+                buffer(MemoryRole::FrameBuffer, Some(default_ibuf(depth, width))),
+            ));
+        }
         // Their parameters are constants in the logic.
         StageKind::Scores(_)
         | StageKind::Affine(_)
@@ -298,7 +310,8 @@ pub fn plan_memories(plan: &HardwarePlan) -> Vec<Memory> {
             | Component::Pool { stage, .. }
             | Component::Scores { stage, .. }
             | Component::Elementwise { stage, .. }
-            | Component::Add { stage } => {
+            | Component::Add { stage }
+            | Component::MeanSign { stage, .. } => {
                 out.extend(stage_memories(&plan.stages[stage], &plan.buffer_styles));
             }
         }

@@ -249,6 +249,10 @@ pub fn components(
             },
             StageKind::Threshold(_) => Component::Elementwise { stage: i, depth: 1 },
             StageKind::Add(_) => Component::Add { stage: i },
+            StageKind::MeanSign(_) => Component::MeanSign {
+                stage: i,
+                beats: stage.input.beats,
+            },
         };
         let done = push(component, ins);
         taps[i] = fan_out(&mut push, done, readers[i]);

@@ -181,6 +181,13 @@ pub enum StageDetail<'a> {
         /// Thresholds per channel.
         levels: usize,
     },
+    /// SiMaN's sign against the frame's mean.
+    MeanSign {
+        /// Elements per frame.
+        elements: usize,
+        /// Bits of the frame's sum.
+        sum_bits: u32,
+    },
     /// The join of two streams.
     Add {
         /// Left shifts of the operands.
@@ -310,6 +317,10 @@ impl<'a> StageDetail<'a> {
                 piecewise: a.mul != a.neg_mul,
             },
             StageKind::Threshold(t) => StageDetail::Threshold { levels: t.levels },
+            StageKind::MeanSign(m) => StageDetail::MeanSign {
+                elements: m.n,
+                sum_bits: m.sum_bits,
+            },
             StageKind::Add(a) => StageDetail::Add {
                 shift: a.shift,
                 saturate: a.saturate,

@@ -319,6 +319,19 @@ pub struct ThresholdStage {
     pub thresholds: Vec<i64>,
 }
 
+/// SiMaN's `meansign` on an integer stream: the whole frame (`beats` beats of N elements in
+/// all) into a buffer while its sum accumulates, then out of it as bits [N·x ≥ Σ].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MeanSignStage {
+    /// The node whose values the stage streams.
+    #[serde(skip)]
+    pub node: NodeId,
+    /// Elements per frame (N).
+    pub n: usize,
+    /// Bits of the sum and of N·x (two's complement), from the input's range.
+    pub sum_bits: u32,
+}
+
 /// The join of two streams of one shape: y = sat((a << shift[0]) + (b << shift[1])).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AddStage {
@@ -357,6 +370,8 @@ pub enum StageKind {
     Threshold(ThresholdStage),
     /// The join of two streams.
     Add(AddStage),
+    /// SiMaN's sign against the frame's mean.
+    MeanSign(MeanSignStage),
 }
 
 impl Stage {
@@ -373,6 +388,8 @@ impl Stage {
             | StageKind::Affine(_)
             | StageKind::Threshold(_)
             | StageKind::Add(_) => self.input.beats,
+            // The frame goes into the buffer, then out of it.
+            StageKind::MeanSign(_) => 2 * self.input.beats,
             StageKind::Scores(_) => 1,
         }
     }

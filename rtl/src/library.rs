@@ -39,6 +39,7 @@ pub const FILES: &[(&str, &str)] = &[
         "xnorc_threshold.v",
         include_str!("../lib/xnorc_threshold.v"),
     ),
+    ("xnorc_meansign.v", include_str!("../lib/xnorc_meansign.v")),
     (
         "xnorc_bytes_to_beats.v",
         include_str!("../lib/xnorc_bytes_to_beats.v"),
@@ -59,6 +60,7 @@ const USES: &[(&str, &[&str])] = &[
     ),
     ("xnorc_swg", &["xnorc_ram"]),
     ("xnorc_pool", &["xnorc_ram"]),
+    ("xnorc_meansign", &["xnorc_ram"]),
     ("xnorc_responses", &["xnorc_rom", "xnorc_lane"]),
     ("xnorc_split_threshold", &["xnorc_rom"]),
 ];

@@ -89,12 +89,18 @@ fn holder(role: MemoryRole) -> &'static str {
         MemoryRole::LineBuffer => "lines",
         MemoryRole::PoolRow => "row",
         MemoryRole::SplitTables => "tables",
+        MemoryRole::FrameBuffer => "frame",
     }
 }
 
 fn check(preset: &str) {
     let model = xnorc_compiler::presets::find(preset).unwrap().generate(2);
-    let graph = xnorc_compiler::passes::lower(&model).unwrap();
+    check_model(preset, &model, 10);
+}
+
+/// Checks `model`'s design, which must have more than `least` memories.
+fn check_model(preset: &str, model: &xnorc_compiler::format::ModelFile, least: usize) {
+    let graph = xnorc_compiler::passes::lower(model).unwrap();
     let mut plan = xnorc_plan::plan(&graph, &FoldingFile::default()).unwrap();
     // Every buffer style appears somewhere: a choice by shape, not by any real cost.
     memories::place_buffers(&mut plan, |m| match (m.depth + m.width) % 3 {
@@ -108,7 +114,7 @@ fn check(preset: &str) {
     let names = xnorc_rtl::top::instance_names(&plan);
     let inventory = memories::plan_memories(&plan);
     assert!(
-        inventory.len() > 10,
+        inventory.len() > least,
         "{preset}: {} memories",
         inventory.len()
     );
@@ -170,4 +176,16 @@ fn every_memory_carries_the_plans_placement() {
     for preset in ["cnv-small-codebook", "cnv-small-tiled", "tfc", "all-ops"] {
         check(preset);
     }
+    // SiMaN's meansign buffers a whole frame.
+    use xnorc_compiler::format::{InputType, PadMode, WeightValues};
+    let mut b = xnorc_compiler::presets::Builder::new(3);
+    b.input(&[2, 6, 6], InputType::Int8);
+    b.conv("stem", 4, 3, 1, 1, PadMode::Zero, WeightValues::Int);
+    b.affine("stem_bn", false, Some(8));
+    b.meansign("sign");
+    b.conv("conv", 4, 3, 1, 1, PadMode::Zero, WeightValues::ZeroOne);
+    b.flatten("flatten");
+    b.dense("classifier", 3, WeightValues::Pm1);
+    b.output(false);
+    check_model("meansign", &b.finish("meansign"), 3);
 }

@@ -87,6 +87,7 @@ pub fn first_differing_stage(
             StageKind::Affine(a) => (a.node, None),
             StageKind::Threshold(t) => (t.node, None),
             StageKind::Add(a) => (a.node, None),
+            StageKind::MeanSign(m) => (m.node, None),
             // Windows are no node of the model; the scores are what verify compared.
             StageKind::Swg(_) | StageKind::Responses(_) | StageKind::Scores(_) => continue,
         };

@@ -118,6 +118,17 @@ pub enum Component {
         /// Index into the plan's stages.
         stage: usize,
     },
+    /// SiMaN's meansign over a frame buffer: it fills (input ready, one beat a cycle, the
+    /// sum accumulating) until the frame's `beats` are in, then drains: a read issued in each
+    /// cycle its two-stage pipeline moves (the registered read, then the compare into the
+    /// output register, stalled together as [`Component::Elementwise`]), and fills again as
+    /// soon as the last read is issued.
+    MeanSign {
+        /// Index into the plan's stages.
+        stage: usize,
+        /// Beats per frame.
+        beats: usize,
+    },
 }
 
 /// Where a component's input port reads from.
@@ -164,7 +175,8 @@ impl Component {
             | Component::Pool { stage, .. }
             | Component::Scores { stage, .. }
             | Component::Elementwise { stage, .. }
-            | Component::Add { stage } => Some(stage),
+            | Component::Add { stage }
+            | Component::MeanSign { stage, .. } => Some(stage),
             Component::Fifo { .. }
             | Component::DwcUp { .. }
             | Component::DwcDown { .. }

@@ -43,6 +43,12 @@ pub(super) fn quiet_horizon(c: &Component, s: &State, ready_out: bool) -> u64 {
         {
             0
         }
+        // A meansign reading out issues reads on its own; its pipeline moves as register stages.
+        (Component::MeanSign { .. }, State::MeanSign { filling, pipe, .. })
+            if (!pipe.last() || ready_out) && (!*filling || pipe.any()) =>
+        {
+            0
+        }
         // Buffers, converters and the pool change only when a beat moves; so does the rest.
         _ => u64::MAX,
     }

@@ -90,6 +90,14 @@ pub(super) enum State {
         /// Which outputs have taken the current input beat.
         taken: [bool; 2],
     },
+    MeanSign {
+        /// Taking the frame (else reading it out).
+        filling: bool,
+        /// Beats written (filling) or reads issued (draining) of this frame.
+        count: usize,
+        /// The registered read, then the output register.
+        pipe: Stages,
+    },
 }
 
 impl State {
@@ -135,6 +143,11 @@ impl State {
                 }
             }
             Component::Fork => State::Fork { taken: [false; 2] },
+            Component::MeanSign { .. } => State::MeanSign {
+                filling: true,
+                count: 0,
+                pipe: Stages::new(2),
+            },
         }
     }
 
@@ -154,7 +167,7 @@ impl State {
             State::Mvu { queued, .. } => *queued > 0,
             State::Swg { out_valid, .. } => *out_valid,
             State::Pool { out_valid, .. } => *out_valid,
-            State::Scores { pipe } => pipe.last(),
+            State::Scores { pipe } | State::MeanSign { pipe, .. } => pipe.last(),
             State::Fork { .. } => unreachable!("a fork's outputs are port_valid's"),
         }
     }

@@ -55,6 +55,7 @@ fn ready_one(c: &Component, s: &State, ready_out: bool) -> bool {
         (Component::Scores { .. } | Component::Elementwise { .. }, State::Scores { pipe }) => {
             !pipe.last() || ready_out
         }
+        (Component::MeanSign { .. }, State::MeanSign { filling, .. }) => *filling,
         _ => unreachable!("state matches component"),
     }
 }
@@ -198,6 +199,34 @@ pub(super) fn step(c: &Component, s: &mut State, p: &Ports) {
             let ce = !pipe.last() || ready_out;
             if ce {
                 pipe.shift(fire_in);
+            }
+        }
+        (
+            &Component::MeanSign { beats, .. },
+            State::MeanSign {
+                filling,
+                count,
+                pipe,
+            },
+        ) => {
+            let ce = !pipe.last() || ready_out;
+            if *filling {
+                if fire_in {
+                    *count += 1;
+                    if *count == beats {
+                        (*filling, *count) = (false, 0);
+                    }
+                }
+                if ce {
+                    pipe.shift(false);
+                }
+            } else if ce {
+                // A read issues with every move of the pipeline.
+                pipe.shift(true);
+                *count += 1;
+                if *count == beats {
+                    (*filling, *count) = (true, 0);
+                }
             }
         }
         _ => unreachable!("state matches component"),

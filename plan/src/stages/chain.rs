@@ -12,8 +12,8 @@ fn unsupported(graph: &Graph, id: NodeId, what: &str) -> ModelError {
     ModelError::new(format!(
         "{what} is not supported by the hardware generator yet (supported: dense and conv2d \
          layers with binary weights and fused thresholds, max-pool with stride = window before \
-         or after the threshold, flatten, and on the residual stream forks, affine, threshold \
-         and add)"
+         or after the threshold, flatten, and on the residual stream forks, affine, threshold, \
+         add and meansign)"
     ))
     .at_node(&graph.node(id).name)
 }
@@ -37,6 +37,8 @@ pub(super) enum Step {
     Threshold(NodeId),
     /// A join.
     Add(NodeId),
+    /// SiMaN's sign against the frame's mean.
+    MeanSign(NodeId),
 }
 
 /// Is the map node `id` reads square (H = W)?
@@ -160,6 +162,7 @@ pub(super) fn walk(graph: &Graph) -> Result<Vec<Step>> {
             }
             Op::Threshold(_) => steps.push(Step::Threshold(id)),
             Op::Add(_) => steps.push(Step::Add(id)),
+            Op::MeanSign => steps.push(Step::MeanSign(id)),
             Op::SumPool(SumPool::Window { kernel, stride }) if kernel == stride => {
                 steps.push(Step::Pool(id, None))
             }

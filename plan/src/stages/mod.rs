@@ -324,6 +324,11 @@ pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, 
                 let stage = stream_ops::threshold(graph, id, &v)?;
                 follow(&mut stages, &mut values, id, stage, vec![v.stage], v);
             }
+            Step::MeanSign(id) => {
+                let v = values[&graph.node(id).inputs[0]].clone();
+                let stage = stream_ops::mean_sign(graph, id, &v)?;
+                follow(&mut stages, &mut values, id, stage, vec![v.stage], v);
+            }
             Step::Add(id) => {
                 let inputs = &graph.node(id).inputs;
                 let (a, b) = (values[&inputs[0]].clone(), values[&inputs[1]].clone());

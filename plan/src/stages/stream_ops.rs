@@ -3,7 +3,7 @@
 //! Every width comes from the exact ranges the IR derived, so no register overflows.
 
 use super::Value;
-use crate::stage::{AddStage, AffineStage, Stage, StageKind, ThresholdStage};
+use crate::stage::{AddStage, AffineStage, MeanSignStage, Stage, StageKind, ThresholdStage};
 use crate::stream::{signed_bits, stream_to_logical, Stream};
 use xnorc_compiler::error::{ModelError, Result};
 use xnorc_compiler::ir::{int_bits, Affine, ChannelRule, Graph, NodeId, Op};
@@ -204,6 +204,48 @@ pub(super) fn threshold(graph: &Graph, id: NodeId, v: &Value) -> Result<Stage> {
             levels,
             ge,
             thresholds,
+        }),
+        input: v.stream,
+        output,
+        channel_order: v.order.clone(),
+        sources: Vec::new(),
+    })
+}
+
+/// SiMaN's `meansign` `id` on the integer stream `v`: one bit per element, as a threshold's.
+pub(super) fn mean_sign(graph: &Graph, id: NodeId, v: &Value) -> Result<Stage> {
+    let node = graph.node(id);
+    let (xmin, xmax) = graph.operand(id, 0).vtype.range();
+    let n = graph.operand(id, 0).shape.numel();
+    if v.stream.valid_bit || v.stream.beats * v.stream.elems != n {
+        return Err(ModelError::new(format!(
+            "meansign reads a stream of {} beats of {} elements for a frame of {n}; it needs the \
+             frame's elements exactly",
+            v.stream.beats, v.stream.elems
+        ))
+        .at_node(&node.name));
+    }
+    // Σx and N·x lie within N·[min, max]; their difference within twice that.
+    let n128 = n as i128;
+    let sum_bits = signed_bits([
+        2 * n128 * xmin as i128,
+        2 * n128 * xmax as i128,
+        2 * n128 * (xmax as i128 - xmin as i128),
+        -2 * n128 * (xmax as i128 - xmin as i128),
+    ]);
+    let output = Stream {
+        bits: 1,
+        signed: false,
+        valid_bit: false,
+        ..v.stream
+    };
+    Ok(Stage {
+        name: node.ident.clone(),
+        layer: node.name.clone(),
+        kind: StageKind::MeanSign(MeanSignStage {
+            node: id,
+            n,
+            sum_bits,
         }),
         input: v.stream,
         output,

@@ -127,6 +127,13 @@ pub fn instance(ctx: &Context<'_>, i: usize, name: &str) -> StageInstance {
             scores::scores(s, sc)
         }
         Component::Fork => residual::fork(ctx, i),
+        Component::MeanSign { stage, .. } => {
+            let s = &plan.stages[stage];
+            let StageKind::MeanSign(m) = &s.kind else {
+                unreachable!("a meansign component computes a meansign stage")
+            };
+            residual::mean_sign(ctx, s, m)
+        }
         Component::Elementwise { stage, .. } | Component::Add { stage } => {
             let s = &plan.stages[stage];
             match &s.kind {

@@ -3,7 +3,8 @@
 
 use super::{Context, StageInstance};
 use crate::verilog::Param;
-use xnorc_plan::{signed_bits, AddStage, AffineStage, Stage, ThresholdStage};
+use xnorc_plan::memories::MemoryRole;
+use xnorc_plan::{signed_bits, AddStage, AffineStage, MeanSignStage, Stage, ThresholdStage};
 
 /// The fork after component `i`: its input's beats to both outputs.
 pub(super) fn fork(ctx: &Context<'_>, i: usize) -> StageInstance {
@@ -113,6 +114,33 @@ pub(super) fn add(s: &Stage, a: &AddStage) -> StageInstance {
             ("SUM_BITS", Param::Int(a.sum_bits.into())),
             ("OUT_BITS", Param::Int(s.output.bits.into())),
             ("SAT_BITS", Param::Int(a.saturate.unwrap_or(0).into())),
+        ],
+        files: Vec::new(),
+    }
+}
+
+/// Stage `s`, SiMaN's meansign `m`: the frame buffer in the place the plan chose.
+pub(super) fn mean_sign(ctx: &Context<'_>, s: &Stage, m: &MeanSignStage) -> StageInstance {
+    let beats = s.input.beats;
+    let addr = (usize::BITS - beats.saturating_sub(1).leading_zeros()).max(1) as usize;
+    StageInstance {
+        module: "xnorc_meansign",
+        summary: vec![format!(
+            "Meansign: a frame of {} elements ({beats} beats of {}) into a buffer, then \
+             bit = [N*x >= sum] in {} bits",
+            m.n, s.input.elems, m.sum_bits
+        )],
+        params: vec![
+            ("ELEMS", Param::int(s.input.elems)),
+            ("BEATS", Param::int(beats)),
+            ("IN_BITS", Param::Int(s.input.bits.into())),
+            ("IN_SIGNED", Param::flag(s.input.signed)),
+            ("SUM_BITS", Param::Int(m.sum_bits.into())),
+            ("ADDR_W", Param::int(addr)),
+            (
+                "BUF_STYLE",
+                ctx.buffer_style(&s.name, MemoryRole::FrameBuffer),
+            ),
         ],
         files: Vec::new(),
     }
