@@ -845,7 +845,7 @@ fn affine(b: &mut Builder, name: &str, piecewise: bool, bits: Option<u32>) {
 /// A random residual network within what the hardware builds: an integer or binary input, an
 /// integer stem (a binary one on binary input) entering the stream through its affine, 1–3
 /// blocks of random kinds — a binary path with RSign (one- or multi-level) or SiMaN's
-/// meansign, a downsampling
+/// meansign (identity, or downsampling with the option-A shortcut), a downsampling
 /// block (binary stride-2 convolution against a 2×2 sum-pooled, int8-projected shortcut, on
 /// even maps), an int8 convolution straight on the stream, x + x — joined with random shifts,
 /// saturation or none, floor or half-even shifts, an optional PReLU, then a global sum (square maps) or a flatten and an
@@ -903,7 +903,9 @@ fn random_residual(seed: u64) -> ModelFile {
                 let s = sat(&mut b);
                 affine(&mut b, &name("bn"), true, s);
             }
-            // SiMaN: the sign against the frame's mean, {0, 1} or ±1 weights.
+            // SiMaN: the sign against the frame's mean, {0, 1} or ±1 weights; half the time a
+            // downsampling block with the option-A shortcut (every other pixel, as many zero
+            // channels as its own, before or after them).
             3 => {
                 b.meansign(&name("sign"));
                 let values = if b.rng().gen_bool(0.5) {
@@ -911,9 +913,21 @@ fn random_residual(seed: u64) -> ModelFile {
                 } else {
                     WeightValues::Pm1
                 };
-                b.conv(&name("conv"), c, 3, 1, 1, zero, values);
+                let downsample = b.rng().gen_bool(0.5);
+                let (out, stride) = if downsample { (2 * c, 2) } else { (c, 1) };
+                b.conv(&name("conv"), out, 3, stride, 1, zero, values);
                 let s = sat(&mut b);
                 affine(&mut b, &name("bn"), false, s);
+                if downsample {
+                    let main = b.fork();
+                    b.resume(&x);
+                    b.sumpool(&name("subsample"), Some((1, 2)));
+                    let before = if b.rng().gen_bool(0.5) { 0 } else { c };
+                    b.pad_channels(&name("pad"), before, c - before);
+                    let s = sat(&mut b);
+                    b.add(&name("add"), &main, [0, 0], s);
+                    continue;
+                }
             }
             _ => {}
         }
@@ -1006,9 +1020,10 @@ fn integer_residual_model(seed: u64) -> ModelFile {
     b.finish(&format!("intresidual{seed}"))
 }
 
-/// SiMaN's identity blocks (issue 20): the sign against the frame's mean before each binary
-/// convolution ({0, 1} weights, as SiMaN trains them, and ±1), the shortcut joined after its
-/// affine. The shortcut FIFO must hold what the meansign buffers.
+/// SiMaN's blocks (issue 20): the sign against the frame's mean before each binary convolution
+/// ({0, 1} weights, as SiMaN trains them, and ±1), the shortcut joined after its affine; two
+/// identity blocks and one that downsamples with the option-A shortcut. The shortcut FIFO must
+/// hold what the meansign buffers.
 fn siman_model(seed: u64) -> ModelFile {
     let mut b = Builder::new(seed);
     b.input(&[2, 5, 5], InputType::Int8);
@@ -1025,6 +1040,16 @@ fn siman_model(seed: u64) -> ModelFile {
         b.affine(&format!("b{i}_bn"), false, Some(8));
         b.add(&format!("b{i}_join"), &x, [0, 0], Some(9));
     }
+    // Downsampling with the option-A shortcut: every other pixel, six zero channels before.
+    let x = b.fork();
+    b.meansign("down_sign");
+    b.conv("down_conv", 12, 3, 2, 1, zero, WeightValues::ZeroOne);
+    b.affine("down_bn", false, Some(8));
+    let main = b.fork();
+    b.resume(&x);
+    b.sumpool("down_subsample", Some((1, 2)));
+    b.pad_channels("down_pad", 6, 0);
+    b.add("down_join", &main, [0, 0], Some(9));
     b.flatten("flatten");
     b.dense("classifier", 4, WeightValues::Int);
     b.output(true);

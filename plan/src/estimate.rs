@@ -319,6 +319,8 @@ fn stage_logic(s: &Stage, family: Family) -> (usize, usize) {
         // adder), N·x (shifts and adds of the constant N) and the compare with the total; the
         // address counters and the phase.
         StageKind::MeanSign(m) => (0, s.input.elems * 3 * m.sum_bits as usize + 30),
+        // Counters and the output register (a multiplexer with zero for the padding).
+        StageKind::Subsample(_) | StageKind::PadChannels(_) => (0, 20 + s.output.width()),
     }
 }
 

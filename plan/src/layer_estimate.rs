@@ -177,6 +177,8 @@ fn kind_name(s: Option<&Stage>, c: &Component) -> &'static str {
         (Some(StageKind::Threshold(_)), _) => "threshold",
         (Some(StageKind::Add(_)), _) => "add",
         (Some(StageKind::MeanSign(_)), _) => "meansign",
+        (Some(StageKind::Subsample(_)), _) => "subsample",
+        (Some(StageKind::PadChannels(_)), _) => "pad_channels",
         (None, Component::Fork) => "fork",
         (None, Component::Fifo { .. }) => "fifo",
         (None, Component::DwcUp { .. }) => "dwc_up",

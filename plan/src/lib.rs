@@ -42,8 +42,8 @@ pub use load::build_plan;
 pub use pipeline::{tree_registers, HardwarePlan};
 pub use report::PlanReport;
 pub use stage::{
-    AddStage, AffineStage, CodebookDecode, MeanSignStage, Mvu, MvuOutput, Pool, Responses,
-    ScoresStage, Stage, StageKind, Swg, ThresholdStage,
+    AddStage, AffineStage, CodebookDecode, MeanSignStage, Mvu, MvuOutput, PadChannelsStage, Pool,
+    Responses, ScoresStage, Stage, StageKind, SubsampleStage, Swg, ThresholdStage,
 };
 pub use stages::{plan, plan_from_stages, plan_stages};
 pub use stream::{signed_bits, stream_to_logical, Stream};

@@ -217,7 +217,9 @@ pub fn stage_memories(
             ));
         }
         // Their parameters are constants in the logic.
-        StageKind::Scores(_)
+        StageKind::Subsample(_)
+        | StageKind::PadChannels(_)
+        | StageKind::Scores(_)
         | StageKind::Affine(_)
         | StageKind::Threshold(_)
         | StageKind::Add(_) => {}
@@ -311,7 +313,9 @@ pub fn plan_memories(plan: &HardwarePlan) -> Vec<Memory> {
             | Component::Scores { stage, .. }
             | Component::Elementwise { stage, .. }
             | Component::Add { stage }
-            | Component::MeanSign { stage, .. } => {
+            | Component::MeanSign { stage, .. }
+            | Component::Subsample { stage, .. }
+            | Component::PadChannels { stage, .. } => {
                 out.extend(stage_memories(&plan.stages[stage], &plan.buffer_styles));
             }
         }

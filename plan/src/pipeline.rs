@@ -249,6 +249,19 @@ pub fn components(
             },
             StageKind::Threshold(_) => Component::Elementwise { stage: i, depth: 1 },
             StageKind::Add(_) => Component::Add { stage: i },
+            StageKind::Subsample(p) => Component::Subsample {
+                stage: i,
+                cb: p.cb,
+                h: p.h,
+                w: p.w,
+                stride: p.stride,
+            },
+            StageKind::PadChannels(p) => Component::PadChannels {
+                stage: i,
+                before: p.before,
+                own: p.own,
+                after: p.after,
+            },
             StageKind::MeanSign(_) => Component::MeanSign {
                 stage: i,
                 beats: stage.input.beats,

@@ -181,6 +181,18 @@ pub enum StageDetail<'a> {
         /// Thresholds per channel.
         levels: usize,
     },
+    /// Every stride-th pixel.
+    Subsample {
+        /// The stride.
+        stride: usize,
+    },
+    /// Zero beats around each pixel's.
+    PadChannels {
+        /// Zero beats before.
+        before: usize,
+        /// Zero beats after.
+        after: usize,
+    },
     /// SiMaN's sign against the frame's mean.
     MeanSign {
         /// Elements per frame.
@@ -317,6 +329,11 @@ impl<'a> StageDetail<'a> {
                 piecewise: a.mul != a.neg_mul,
             },
             StageKind::Threshold(t) => StageDetail::Threshold { levels: t.levels },
+            StageKind::Subsample(p) => StageDetail::Subsample { stride: p.stride },
+            StageKind::PadChannels(p) => StageDetail::PadChannels {
+                before: p.before,
+                after: p.after,
+            },
             StageKind::MeanSign(m) => StageDetail::MeanSign {
                 elements: m.n,
                 sum_bits: m.sum_bits,

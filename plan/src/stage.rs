@@ -332,6 +332,37 @@ pub struct MeanSignStage {
     pub sum_bits: u32,
 }
 
+/// A 1×1 window moved by `stride`: pixel (oy, ox) of the output is (oy·stride, ox·stride) of
+/// the input; the other beats are consumed and dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubsampleStage {
+    /// The node whose values the stage streams.
+    #[serde(skip)]
+    pub node: NodeId,
+    /// Beats per pixel.
+    pub cb: usize,
+    /// Input rows.
+    pub h: usize,
+    /// Input columns.
+    pub w: usize,
+    /// The stride.
+    pub stride: usize,
+}
+
+/// Zero channels before and after each pixel's own, in beats of the stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PadChannelsStage {
+    /// The node whose values the stage streams.
+    #[serde(skip)]
+    pub node: NodeId,
+    /// Zero beats before each pixel's.
+    pub before: usize,
+    /// The pixel's own beats.
+    pub own: usize,
+    /// Zero beats after.
+    pub after: usize,
+}
+
 /// The join of two streams of one shape: y = sat((a << shift[0]) + (b << shift[1])).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AddStage {
@@ -372,6 +403,10 @@ pub enum StageKind {
     Add(AddStage),
     /// SiMaN's sign against the frame's mean.
     MeanSign(MeanSignStage),
+    /// Every stride-th pixel of every stride-th row (the option-A shortcut's spatial half).
+    Subsample(SubsampleStage),
+    /// Zero channels around each pixel's (the option-A shortcut's channel half).
+    PadChannels(PadChannelsStage),
 }
 
 impl Stage {
@@ -390,6 +425,8 @@ impl Stage {
             | StageKind::Add(_) => self.input.beats,
             // The frame goes into the buffer, then out of it.
             StageKind::MeanSign(_) => 2 * self.input.beats,
+            StageKind::Subsample(_) => self.input.beats,
+            StageKind::PadChannels(_) => self.output.beats,
             StageKind::Scores(_) => 1,
         }
     }

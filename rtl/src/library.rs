@@ -41,6 +41,14 @@ pub const FILES: &[(&str, &str)] = &[
     ),
     ("xnorc_meansign.v", include_str!("../lib/xnorc_meansign.v")),
     (
+        "xnorc_subsample.v",
+        include_str!("../lib/xnorc_subsample.v"),
+    ),
+    (
+        "xnorc_pad_channels.v",
+        include_str!("../lib/xnorc_pad_channels.v"),
+    ),
+    (
         "xnorc_bytes_to_beats.v",
         include_str!("../lib/xnorc_bytes_to_beats.v"),
     ),

@@ -88,6 +88,8 @@ pub fn first_differing_stage(
             StageKind::Threshold(t) => (t.node, None),
             StageKind::Add(a) => (a.node, None),
             StageKind::MeanSign(m) => (m.node, None),
+            StageKind::Subsample(p) => (p.node, None),
+            StageKind::PadChannels(p) => (p.node, None),
             // Windows are no node of the model; the scores are what verify compared.
             StageKind::Swg(_) | StageKind::Responses(_) | StageKind::Scores(_) => continue,
         };

@@ -118,6 +118,33 @@ pub enum Component {
         /// Index into the plan's stages.
         stage: usize,
     },
+    /// A subsample: pixel (y, x) with y and x multiples of `stride` is registered as the
+    /// output beat, the others consumed and dropped; handshake as [`Component::Pool`].
+    Subsample {
+        /// Index into the plan's stages.
+        stage: usize,
+        /// Beats per pixel.
+        cb: usize,
+        /// Input rows.
+        h: usize,
+        /// Input columns.
+        w: usize,
+        /// The stride.
+        stride: usize,
+    },
+    /// Channel padding: per pixel `before` zero beats, the `own` input beats, `after` zero
+    /// beats, each through the output register; a zero beat loads whenever the register is
+    /// free (no input), an own beat when the input has one.
+    PadChannels {
+        /// Index into the plan's stages.
+        stage: usize,
+        /// Zero beats before.
+        before: usize,
+        /// Input beats per pixel.
+        own: usize,
+        /// Zero beats after.
+        after: usize,
+    },
     /// SiMaN's meansign over a frame buffer: it fills (input ready, one beat a cycle, the
     /// sum accumulating) until the frame's `beats` are in, then drains: a read issued in each
     /// cycle its two-stage pipeline moves (the registered read, then the compare into the
@@ -176,7 +203,9 @@ impl Component {
             | Component::Scores { stage, .. }
             | Component::Elementwise { stage, .. }
             | Component::Add { stage }
-            | Component::MeanSign { stage, .. } => Some(stage),
+            | Component::MeanSign { stage, .. }
+            | Component::Subsample { stage, .. }
+            | Component::PadChannels { stage, .. } => Some(stage),
             Component::Fifo { .. }
             | Component::DwcUp { .. }
             | Component::DwcDown { .. }

@@ -43,6 +43,12 @@ pub(super) fn quiet_horizon(c: &Component, s: &State, ready_out: bool) -> u64 {
         {
             0
         }
+        // Channel padding loads its zero beats on its own.
+        (&Component::PadChannels { before, own, .. }, State::Pad { pos, out_valid })
+            if (!*out_valid || ready_out) && !(before..before + own).contains(pos) =>
+        {
+            0
+        }
         // A meansign reading out issues reads on its own; its pipeline moves as register stages.
         (Component::MeanSign { .. }, State::MeanSign { filling, pipe, .. })
             if (!pipe.last() || ready_out) && (!*filling || pipe.any()) =>

@@ -90,6 +90,11 @@ pub(super) enum State {
         /// Which outputs have taken the current input beat.
         taken: [bool; 2],
     },
+    Pad {
+        /// The next output beat's position within the pixel's.
+        pos: usize,
+        out_valid: bool,
+    },
     MeanSign {
         /// Taking the frame (else reading it out).
         filling: bool,
@@ -131,7 +136,11 @@ impl State {
                 s: SwgState::default(),
                 out_valid: false,
             },
-            Component::Pool { .. } => State::Pool {
+            Component::PadChannels { .. } => State::Pad {
+                pos: 0,
+                out_valid: false,
+            },
+            Component::Pool { .. } | Component::Subsample { .. } => State::Pool {
                 iy: 0,
                 ix: 0,
                 cb: 0,
@@ -166,7 +175,7 @@ impl State {
             State::DwcDown { holding, .. } => *holding,
             State::Mvu { queued, .. } => *queued > 0,
             State::Swg { out_valid, .. } => *out_valid,
-            State::Pool { out_valid, .. } => *out_valid,
+            State::Pool { out_valid, .. } | State::Pad { out_valid, .. } => *out_valid,
             State::Scores { pipe } | State::MeanSign { pipe, .. } => pipe.last(),
             State::Fork { .. } => unreachable!("a fork's outputs are port_valid's"),
         }

@@ -51,7 +51,12 @@ fn ready_one(c: &Component, s: &State, ready_out: bool) -> bool {
             },
         ) => *nf == 0 && (*sf != sfs - 1 || *credits > 0),
         (Component::Swg { geometry, .. }, State::Swg { s, .. }) => swg_write_ok(s, geometry),
-        (Component::Pool { .. }, State::Pool { out_valid, .. }) => !*out_valid || ready_out,
+        (Component::Pool { .. } | Component::Subsample { .. }, State::Pool { out_valid, .. }) => {
+            !*out_valid || ready_out
+        }
+        (&Component::PadChannels { before, own, .. }, State::Pad { pos, out_valid }) => {
+            (before..before + own).contains(pos) && (!*out_valid || ready_out)
+        }
         (Component::Scores { .. } | Component::Elementwise { .. }, State::Scores { pipe }) => {
             !pipe.last() || ready_out
         }
@@ -200,6 +205,44 @@ pub(super) fn step(c: &Component, s: &mut State, p: &Ports) {
             if ce {
                 pipe.shift(fire_in);
             }
+        }
+        (
+            &Component::Subsample {
+                cb: cbs,
+                h,
+                w,
+                stride,
+                ..
+            },
+            State::Pool {
+                iy,
+                ix,
+                cb,
+                out_valid,
+            },
+        ) => {
+            let keeps = fire_in && *iy % stride == 0 && *ix % stride == 0;
+            if fire_in {
+                advance(&mut [(cb, cbs), (ix, w), (iy, h)]);
+            }
+            *out_valid = keeps || (*out_valid && !fire_out);
+        }
+        (
+            &Component::PadChannels {
+                before, own, after, ..
+            },
+            State::Pad { pos, out_valid },
+        ) => {
+            let ce = !*out_valid || ready_out;
+            let loads = if (before..before + own).contains(pos) {
+                fire_in
+            } else {
+                ce
+            };
+            if loads {
+                *pos = (*pos + 1) % (before + own + after);
+            }
+            *out_valid = loads || (*out_valid && !fire_out);
         }
         (
             &Component::MeanSign { beats, .. },

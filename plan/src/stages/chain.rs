@@ -13,7 +13,7 @@ fn unsupported(graph: &Graph, id: NodeId, what: &str) -> ModelError {
         "{what} is not supported by the hardware generator yet (supported: dense and conv2d \
          layers with binary weights and fused thresholds, max-pool with stride = window before \
          or after the threshold, flatten, and on the residual stream forks, affine, threshold, \
-         add and meansign)"
+         add, meansign, pad_channels and 1×1 subsampling)"
     ))
     .at_node(&graph.node(id).name)
 }
@@ -39,6 +39,10 @@ pub(super) enum Step {
     Add(NodeId),
     /// SiMaN's sign against the frame's mean.
     MeanSign(NodeId),
+    /// A 1×1 sumpool with a stride: a subsample.
+    Subsample(NodeId),
+    /// Zero channels around the map's.
+    PadChannels(NodeId),
 }
 
 /// Is the map node `id` reads square (H = W)?
@@ -163,6 +167,8 @@ pub(super) fn walk(graph: &Graph) -> Result<Vec<Step>> {
             Op::Threshold(_) => steps.push(Step::Threshold(id)),
             Op::Add(_) => steps.push(Step::Add(id)),
             Op::MeanSign => steps.push(Step::MeanSign(id)),
+            Op::PadChannels { .. } => steps.push(Step::PadChannels(id)),
+            Op::SumPool(SumPool::Window { kernel: 1, .. }) => steps.push(Step::Subsample(id)),
             Op::SumPool(SumPool::Window { kernel, stride }) if kernel == stride => {
                 steps.push(Step::Pool(id, None))
             }

@@ -324,6 +324,26 @@ pub fn plan_stages(graph: &Graph, folding: &FoldingFile) -> Result<(Vec<Stage>, 
                 let stage = stream_ops::threshold(graph, id, &v)?;
                 follow(&mut stages, &mut values, id, stage, vec![v.stage], v);
             }
+            Step::Subsample(id) | Step::PadChannels(id) => {
+                let v = values[&graph.node(id).inputs[0]].clone();
+                let stage = match *step {
+                    Step::Subsample(_) => stream_ops::subsample(graph, id, &v)?,
+                    _ => stream_ops::pad_channels(graph, id, &v)?,
+                };
+                // The map changes shape: the readers' windows see the new one.
+                let map = match graph.node(id).shape {
+                    Shape::Map { c, h, w } => Some((c, h, w)),
+                    _ => None,
+                };
+                follow(
+                    &mut stages,
+                    &mut values,
+                    id,
+                    stage,
+                    vec![v.stage],
+                    Value { map, ..v },
+                );
+            }
             Step::MeanSign(id) => {
                 let v = values[&graph.node(id).inputs[0]].clone();
                 let stage = stream_ops::mean_sign(graph, id, &v)?;

@@ -3,10 +3,13 @@
 //! Every width comes from the exact ranges the IR derived, so no register overflows.
 
 use super::Value;
-use crate::stage::{AddStage, AffineStage, MeanSignStage, Stage, StageKind, ThresholdStage};
+use crate::stage::{
+    AddStage, AffineStage, MeanSignStage, PadChannelsStage, Stage, StageKind, SubsampleStage,
+    ThresholdStage,
+};
 use crate::stream::{signed_bits, stream_to_logical, Stream};
 use xnorc_compiler::error::{ModelError, Result};
-use xnorc_compiler::ir::{int_bits, Affine, ChannelRule, Graph, NodeId, Op};
+use xnorc_compiler::ir::{int_bits, Affine, ChannelRule, Graph, NodeId, Op, Shape};
 
 /// The logical channel (a vector's element) at each position of `v`'s channel counter: a
 /// map's channels in its stream order, or every element of a vector in stream order — a
@@ -208,6 +211,85 @@ pub(super) fn threshold(graph: &Graph, id: NodeId, v: &Value) -> Result<Stage> {
         input: v.stream,
         output,
         channel_order: v.order.clone(),
+        sources: Vec::new(),
+    })
+}
+
+/// The 1×1 `sumpool` `id` with a stride on stream `v`: every stride-th pixel.
+pub(super) fn subsample(graph: &Graph, id: NodeId, v: &Value) -> Result<Stage> {
+    let node = graph.node(id);
+    let Op::SumPool(xnorc_compiler::ir::SumPool::Window { stride, .. }) = node.op else {
+        unreachable!()
+    };
+    let Shape::Map { c, h, w } = graph.operand(id, 0).shape else {
+        unreachable!("a sumpool reads a map")
+    };
+    let cb = v.stream.beats / (h * w);
+    if v.stream.valid_bit || cb * h * w != v.stream.beats || cb * v.stream.elems != c {
+        return Err(
+            ModelError::new("a subsample needs a map streamed pixel by pixel").at_node(&node.name),
+        );
+    }
+    let (out_h, out_w) = ((h - 1) / stride + 1, (w - 1) / stride + 1);
+    // The same values, fewer of them: the input's format.
+    let output = Stream {
+        beats: out_h * out_w * cb,
+        ..v.stream
+    };
+    Ok(Stage {
+        name: node.ident.clone(),
+        layer: node.name.clone(),
+        kind: StageKind::Subsample(SubsampleStage {
+            node: id,
+            cb,
+            h,
+            w,
+            stride,
+        }),
+        input: v.stream,
+        output,
+        channel_order: v.order.clone(),
+        sources: Vec::new(),
+    })
+}
+
+/// `pad_channels` `id` on stream `v`: whole zero beats around each pixel's, so the stream's
+/// elements per beat must divide the padding.
+pub(super) fn pad_channels(graph: &Graph, id: NodeId, v: &Value) -> Result<Stage> {
+    let node = graph.node(id);
+    let Op::PadChannels { before, after } = node.op else {
+        unreachable!()
+    };
+    let c = graph.operand(id, 0).shape.channels();
+    let elems = v.stream.elems;
+    if v.order.is_some() || v.stream.valid_bit || before % elems != 0 || after % elems != 0 {
+        return Err(ModelError::new(format!(
+            "pad_channels of {before} and {after} channels on a stream of {elems} channels a \
+             beat: the padding must be whole beats of channels in their own order (fold the \
+             layer before with a PE dividing both)"
+        ))
+        .at_node(&node.name));
+    }
+    let own = c / elems;
+    let pixels = v.stream.beats / own;
+    let (before, after) = (before / elems, after / elems);
+    // Zero is a value of every stream's format: the input's.
+    let output = Stream {
+        beats: pixels * (before + own + after),
+        ..v.stream
+    };
+    Ok(Stage {
+        name: node.ident.clone(),
+        layer: node.name.clone(),
+        kind: StageKind::PadChannels(PadChannelsStage {
+            node: id,
+            before,
+            own,
+            after,
+        }),
+        input: v.stream,
+        output,
+        channel_order: None,
         sources: Vec::new(),
     })
 }

@@ -127,6 +127,20 @@ pub fn instance(ctx: &Context<'_>, i: usize, name: &str) -> StageInstance {
             scores::scores(s, sc)
         }
         Component::Fork => residual::fork(ctx, i),
+        Component::Subsample { stage, .. } => {
+            let s = &plan.stages[stage];
+            let StageKind::Subsample(p) = &s.kind else {
+                unreachable!("a subsample component computes a subsample stage")
+            };
+            residual::subsample(s, p)
+        }
+        Component::PadChannels { stage, .. } => {
+            let s = &plan.stages[stage];
+            let StageKind::PadChannels(p) = &s.kind else {
+                unreachable!("a pad component computes a pad_channels stage")
+            };
+            residual::pad_channels(s, p)
+        }
         Component::MeanSign { stage, .. } => {
             let s = &plan.stages[stage];
             let StageKind::MeanSign(m) = &s.kind else {

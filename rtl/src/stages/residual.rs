@@ -4,7 +4,10 @@
 use super::{Context, StageInstance};
 use crate::verilog::Param;
 use xnorc_plan::memories::MemoryRole;
-use xnorc_plan::{signed_bits, AddStage, AffineStage, MeanSignStage, Stage, ThresholdStage};
+use xnorc_plan::{
+    signed_bits, AddStage, AffineStage, MeanSignStage, PadChannelsStage, Stage, SubsampleStage,
+    ThresholdStage,
+};
 
 /// The fork after component `i`: its input's beats to both outputs.
 pub(super) fn fork(ctx: &Context<'_>, i: usize) -> StageInstance {
@@ -141,6 +144,43 @@ pub(super) fn mean_sign(ctx: &Context<'_>, s: &Stage, m: &MeanSignStage) -> Stag
                 "BUF_STYLE",
                 ctx.buffer_style(&s.name, MemoryRole::FrameBuffer),
             ),
+        ],
+        files: Vec::new(),
+    }
+}
+
+/// Stage `s`, a 1×1 window with stride `p.stride`.
+pub(super) fn subsample(s: &Stage, p: &SubsampleStage) -> StageInstance {
+    StageInstance {
+        module: "xnorc_subsample",
+        summary: vec![format!(
+            "Subsample: every {}th pixel of every {}th row of a {}x{} map ({} beats a pixel)",
+            p.stride, p.stride, p.h, p.w, p.cb
+        )],
+        params: vec![
+            ("WIDTH", Param::int(s.input.width())),
+            ("CB", Param::int(p.cb)),
+            ("H", Param::int(p.h)),
+            ("W", Param::int(p.w)),
+            ("STRIDE", Param::int(p.stride)),
+        ],
+        files: Vec::new(),
+    }
+}
+
+/// Stage `s`, zero channels around each pixel's.
+pub(super) fn pad_channels(s: &Stage, p: &PadChannelsStage) -> StageInstance {
+    StageInstance {
+        module: "xnorc_pad_channels",
+        summary: vec![format!(
+            "Pad channels: per pixel {} zero beats, its {} beats, {} zero beats",
+            p.before, p.own, p.after
+        )],
+        params: vec![
+            ("WIDTH", Param::int(s.output.width())),
+            ("BEFORE", Param::int(p.before)),
+            ("OWN", Param::int(p.own)),
+            ("AFTER", Param::int(p.after)),
         ],
         files: Vec::new(),
     }
