@@ -1075,6 +1075,7 @@ fn siman_blocks_verify_under_stalls() {
     });
     std::fs::write(&folding, json).unwrap();
     verify(&path, Some(&folding), &["--stall-per-mille", "300"]);
+    lint(&path);
 }
 
 #[test]

@@ -16,8 +16,8 @@
 //   again, while the last beats still drain. No input is taken while draining: a frame costs
 //   2*BEATS cycles.
 // Parameters
-//   ELEMS >= 1, BEATS >= 1, IN_BITS >= 1, SUM_BITS wide enough for N times every x, the sum and
-//   their difference (two's complement; the plan derives it), ADDR_W with 2^ADDR_W >= BEATS,
+//   ELEMS >= 1, BEATS >= 1, IN_BITS >= 1, SUM_BITS (at most 64) wide enough for N times every
+//   x, the sum and their difference (two's complement; the plan derives it), ADDR_W with 2^ADDR_W >= BEATS,
 //   BUF_STYLE: the buffer's ram_style.
 `default_nettype none
 
@@ -40,13 +40,14 @@ module xnorc_meansign #(
     output reg  [ELEMS-1:0]         out_data
 );
     localparam integer N = BEATS * ELEMS;
+    localparam [63:0] N64 = {32'd0, N[31:0]};
     localparam integer LAST_I = BEATS - 1;
     localparam [ADDR_W-1:0] LAST = LAST_I[ADDR_W-1:0];
 
     generate
-        if (ELEMS < 1 || BEATS < 1 || IN_BITS < 1 || SUM_BITS <= IN_BITS || ADDR_W < 1
+        if (ELEMS < 1 || BEATS < 1 || IN_BITS < 1 || SUM_BITS <= IN_BITS || SUM_BITS > 64 || ADDR_W < 1
             || (BEATS - 1) >> ADDR_W != 0) begin : bad_shape
-            $error("xnorc_meansign: needs ELEMS, BEATS, IN_BITS >= 1, SUM_BITS > IN_BITS and 2^ADDR_W >= BEATS");
+            $error("xnorc_meansign: needs ELEMS, BEATS, IN_BITS >= 1, IN_BITS < SUM_BITS <= 64 and 2^ADDR_W >= BEATS");
         end
     endgenerate
 
@@ -59,22 +60,20 @@ module xnorc_meansign #(
 
     // x as SUM_BITS-wide values, and this beat's share of the sum.
     wire [ELEMS*SUM_BITS-1:0] x_in;
-    wire [ELEMS*SUM_BITS-1:0] partial;
     genvar e;
     generate
         for (e = 0; e < ELEMS; e = e + 1) begin : widen
             wire [IN_BITS-1:0] raw = in_data[e*IN_BITS +: IN_BITS];
             assign x_in[e*SUM_BITS +: SUM_BITS] =
                 {{(SUM_BITS - IN_BITS) {IN_SIGNED != 0 && raw[IN_BITS-1]}}, raw};
-            if (e == 0) begin : first
-                assign partial[0 +: SUM_BITS] = x_in[0 +: SUM_BITS];
-            end else begin : rest
-                assign partial[e*SUM_BITS +: SUM_BITS] =
-                    partial[(e-1)*SUM_BITS +: SUM_BITS] + x_in[e*SUM_BITS +: SUM_BITS];
-            end
         end
     endgenerate
-    wire signed [SUM_BITS-1:0] beat_sum = partial[(ELEMS-1)*SUM_BITS +: SUM_BITS];
+    reg signed [SUM_BITS-1:0] beat_sum;
+    integer i;
+    always @(*) begin
+        beat_sum = {SUM_BITS{1'b0}};
+        for (i = 0; i < ELEMS; i = i + 1) beat_sum = beat_sum + x_in[i*SUM_BITS +: SUM_BITS];
+    end
 
     reg signed [SUM_BITS-1:0] sum, total, total1;
     reg v1;
@@ -103,7 +102,7 @@ module xnorc_meansign #(
             wire [IN_BITS-1:0] raw = rdata[e*IN_BITS +: IN_BITS];
             wire signed [SUM_BITS-1:0] x =
                 {{(SUM_BITS - IN_BITS) {IN_SIGNED != 0 && raw[IN_BITS-1]}}, raw};
-            wire signed [SUM_BITS-1:0] n = N;
+            wire signed [SUM_BITS-1:0] n = N64[SUM_BITS-1:0];
             // The product fits SUM_BITS: the plan sizes it for N times every x.
             wire signed [SUM_BITS-1:0] nx = x * n;
             assign bits[e] = nx >= total1;

@@ -103,6 +103,19 @@ impl Importer {
         }
     }
 
+    /// A pool's input: a `[1, C, H, W]` map (computed or constant) that a `k`×`k` window fits,
+    /// with its C, H and W.
+    pub(super) fn pooled_input(&self, node: &NodeProto, k: usize) -> Result<(Val, [usize; 3])> {
+        let x = self.layer_input(node, 0)?;
+        let [c, h, w] = map_dims(node, x.shape())?;
+        if h < k || w < k {
+            return Err(ModelError::new(format!(
+                "the {k}×{k} window is larger than {h}×{w}"
+            )));
+        }
+        Ok((x, [c, h, w]))
+    }
+
     /// A computed integer tensor as input `i`.
     pub(super) fn int_input(&self, node: &NodeProto, i: usize) -> Result<IntVal> {
         match self.input(node, i)? {

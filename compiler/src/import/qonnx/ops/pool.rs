@@ -1,8 +1,8 @@
 //! `MaxPool` on an integer tensor: the max of the integers, valid while every channel's
 //! pending steps are non-decreasing.
 
-use super::common::{map_dims, output_used, pool_window, unsupported};
-use crate::error::{ModelError, Result};
+use super::common::{output_used, pool_window, unsupported};
+use crate::error::Result;
 use crate::format::{MaxPoolDef, OpDef};
 use crate::import::onnx::NodeProto;
 use crate::import::qonnx::values::{IntVal, Val};
@@ -15,13 +15,7 @@ impl Importer {
         if output_used(node, 1) {
             return Err(unsupported(node, "its Indices output is used"));
         }
-        let x = self.layer_input(node, 0)?;
-        let [c, h, w] = map_dims(node, x.shape())?;
-        if h < k || w < k {
-            return Err(ModelError::new(format!(
-                "the {k}×{k} window is larger than {h}×{w}"
-            )));
-        }
+        let (x, [c, h, w]) = self.pooled_input(node, k)?;
         let x = match x {
             Val::Const(x) => {
                 let y = eval::pool(&x, eval::PoolKind::Max, Some((k, s)));

@@ -8,7 +8,7 @@
 
 use super::common::{map_dims, pool_window, unsupported};
 use super::matrix::linear_codes;
-use crate::error::{ModelError, Result};
+use crate::error::Result;
 use crate::format::{AddDef, AffineDef, OpDef, SumPoolDef, TensorDef};
 use crate::import::onnx::NodeProto;
 use crate::import::qonnx::values::{Arith, Codes, Const, IntVal, Pending, Val};
@@ -181,13 +181,7 @@ impl Importer {
     pub(super) fn average_pool(&mut self, node: &NodeProto) -> Result<()> {
         // count_include_pad only matters with padding, which is refused.
         let (k, stride) = pool_window(node, &["count_include_pad"])?;
-        let x = self.layer_input(node, 0)?;
-        let [c, h, w] = map_dims(node, x.shape())?;
-        if h < k || w < k {
-            return Err(ModelError::new(format!(
-                "the {k}×{k} window is larger than {h}×{w}"
-            )));
-        }
+        let (x, [c, h, w]) = self.pooled_input(node, k)?;
         let x = match x {
             Val::Const(x) => {
                 self.probe(node, 0, &x);
