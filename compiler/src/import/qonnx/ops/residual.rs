@@ -4,7 +4,8 @@
 //!
 //! Both are exact only on the grid of one fixed-point scale: each operand must read as
 //! s·(u + z) for its integer codes u, and two scales must differ by a power of two. A float
-//! tensor with no quantizer, or scales without a common grid, is refused naming the node.
+//! tensor with no quantizer (unless `--calibrate` has quantized it to a chosen format), or
+//! scales without a common grid, is refused naming the node.
 
 use super::common::{map_dims, pool_window, unsupported};
 use super::matrix::linear_codes;
