@@ -565,20 +565,4 @@ fn residual_models_simulate_and_compile() {
         "node \"stem\": a layer with integer weights on binary input is not supported",
     );
     assert!(!refused.exists(), "no partial output");
-    // SiMaN's sign against the frame's mean needs the whole frame first: not in hardware yet.
-    let siman = dir.path().join("siman.xnm");
-    ok(&[
-        "random-model",
-        "--arch",
-        "resnet20-siman",
-        "--seed",
-        "1",
-        "-o",
-        s(&siman),
-    ]);
-    bad(
-        &["compile", s(&siman), "-o", s(&refused)],
-        "node \"stage1_block1_sign\": `meansign` here is not supported by the hardware generator",
-    );
-    assert!(!refused.exists(), "no partial output");
 }

@@ -30,10 +30,11 @@ impl Timing {
         self.output_cycles[0] - self.input_cycles[0]
     }
 
-    /// Cycles from component `i`'s first input beat to its first output beat.
+    /// Cycles from component `i`'s first input beat to its first output beat; 0 for one whose
+    /// first output comes before its input (a channel padding's leading zero beats).
     pub fn component_latency(&self, i: usize) -> Option<u64> {
         match self.first_beats[i] {
-            (Some(a), Some(b)) => Some(b - a),
+            (Some(a), Some(b)) => Some(b.saturating_sub(a)),
             _ => None,
         }
     }

@@ -110,6 +110,26 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_padding_that_emits_before_its_input_has_latency_zero() {
+        // Input FIFO, then a channel padding with two zero beats before each pixel's own: they
+        // load in cycles 0 and 1 and leave in 1 and 2, so the FIFO's first beat (in at 0,
+        // shown from 1) is taken at 2, a cycle after the first output beat.
+        let c = vec![
+            fifo(),
+            Component::PadChannels {
+                stage: 0,
+                before: 2,
+                own: 1,
+                after: 0,
+            },
+        ];
+        // (The run counts the core's output beats: three are the first pixel's.)
+        let t = simulate(&c, 1, 3);
+        assert_eq!(t.first_beats[1], (Some(2), Some(1)));
+        assert_eq!(t.component_latency(1), Some(0));
+    }
+
     /// The skipping run against stepping every cycle, on the pipelines of real plans (presets
     /// of every stage kind, serial and wide foldings) with their buffers as sized, as generous
     /// as sizing starts them, and at their least (queues out of credits, FIFOs full).
