@@ -58,16 +58,19 @@ pub fn plan_for_board(opts: &Options, board: &Board) -> Result<HardwarePlan, Bui
     let family = board.device.family;
     Err(BuildError::DoesNotFit {
         message: format!(
-            "{}: no automatic folding fits {} ({} logic cells, {} block RAMs): with one lane per \
-         layer the estimate is {} block RAMs and {} logic cells with the memories in block RAM, \
-         {} block RAMs and {} logic cells with every read-only memory in logic, and a fit needs \
-         both within the device's block RAMs and {:.0}% of its logic cells (the rest is \
-         nextpnr's room to place and route)",
+            "{}: no automatic folding fits {} ({} logic cells, {} block RAMs, {} multipliers): \
+         with one lane per layer the estimate is {} block RAMs, {} multipliers and {} logic \
+         cells with the memories in block RAM, {} block RAMs and {} logic cells with every \
+         read-only memory in logic, and a fit needs all within the device's block RAMs and \
+         multipliers and {:.0}% of its logic cells (the rest is nextpnr's room to place and \
+         route)",
             opts.model.display(),
             board.name,
             board.device.luts,
             board.device.ram_blocks,
+            board.device.dsps,
             planned.ram_blocks,
+            planned.dsps,
             planned.logic_cells(family),
             in_logic.ram_blocks,
             in_logic.logic_cells(family),

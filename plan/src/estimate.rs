@@ -211,24 +211,32 @@ fn window_fixed_luts(family: Family, kind: &StageKind) -> usize {
     }
 }
 
-/// Hard multipliers of a stage: yosys maps an ECP5 window generator's address arithmetic
-/// (slot × row words, column × channel blocks) to two MULT18X18Ds (measured on every ECP5
-/// window generator but a 1×1 one over a 7×7 map); on iCE40 no window generator measured
-/// (all-ops' small maps) took an SB_MAC16. An affine multiplies each element.
+/// Hard multipliers of a stage, as yosys's `synth_ecp5` makes them: every `$mul` whose
+/// operands are both at least 2 bits wide after `wreduce` goes to MULT18X18Ds (one per 18 × 18
+/// piece); a product by a power of two is a shift. On iCE40 builds keep multipliers in logic
+/// (see `xnorc_boards::flow`).
+///
+/// Measured on resnet20's 85F core (II 18,432): 124 MULT18X18D — 41 in the integer lanes, 83
+/// in the affines, one per element. Window generators take none: their address products by
+/// constants are written as shifts and adds (`xnorc_swg`).
 pub(crate) fn stage_dsps(family: Family, s: &Stage) -> usize {
-    // iCE40 builds keep multipliers in logic (see `xnorc_boards::flow`); ECP5's MULT18X18D
-    // takes 18 × 18 bits.
-    match (family, &s.kind) {
-        (Family::Ecp5, StageKind::Swg(_)) => 2,
-        // One multiplier per lane and per affine element (first principles, not yet
-        // measured).
-        (Family::Ecp5, StageKind::Mvu(m)) if matches!(m.lane, crate::Lane::Mul { .. }) => {
-            m.pe * m.simd
-        }
-        (Family::Ecp5, StageKind::Affine(a)) => {
-            s.input.elems
-                * (a.acc_bits as usize).div_ceil(18)
-                * (a.param_bits as usize).div_ceil(18)
+    if family != Family::Ecp5 {
+        return 0;
+    }
+    match &s.kind {
+        StageKind::Mvu(m) if matches!(m.lane, crate::Lane::Mul { .. }) => m.pe * m.simd,
+        // t = (x << IN_SHIFT) + PRE times a PARAM_BITS multiplier: t's register holds
+        // sign-extension copies that yosys merges, so the product is as wide as t's range.
+        // Measured: a 19-bit t by 9-bit multipliers took one MULT18X18D, a 20-bit t two.
+        StageKind::Affine(a) => {
+            let (pre, _) = a.field_bits();
+            let shifted = s.input.bits + a.in_shift;
+            let t_bits = match a.pre.iter().any(|&p| p != 0) {
+                true => shifted.max(pre) + 1,
+                false => shifted,
+            } as usize;
+            let pieces = |bits: usize| bits.saturating_sub(1).div_ceil(18).max(1);
+            s.input.elems * pieces(t_bits) * pieces(a.param_bits as usize)
         }
         _ => 0,
     }
@@ -279,26 +287,7 @@ fn stage_logic(s: &Stage, family: Family) -> (usize, usize) {
             let bits = sc.classes * (sc.score_bits as usize + bits_for(sc.classes));
             (0, (1.7 * bits as f64) as usize)
         }
-        // First principles, not yet measured (issue 20). Per element: the adders (pre, bias),
-        // the sign multiplexer and the clamp, and on iCE40 the multiplier in logic (an array of
-        // multiplier × input bits; a DSP on ECP5); per channel block, the parameters'
-        // multiplexer (constants indexed by the block counter).
-        StageKind::Affine(a) => {
-            let (acc, param) = (a.acc_bits as usize, a.param_bits as usize);
-            let blocks = a.c / s.input.elems;
-            let multiplier = match family {
-                Family::Ecp5 => 0,
-                Family::Ice40 => param * (s.input.bits as usize + a.in_shift as usize + 1),
-            };
-            let (pre, bias) = a.field_bits();
-            let parameters = if blocks > 1 {
-                (2 * param + (pre + bias) as usize) * blocks.div_ceil(4)
-            } else {
-                0
-            };
-            let per_element = 3 * acc + s.output.bits as usize + multiplier + parameters;
-            (0, s.input.elems * per_element)
-        }
+        StageKind::Affine(a) => (0, affine_luts(family, s, a)),
         // A compare per element and level, and the thresholds' multiplexer per channel block.
         StageKind::Threshold(t) => {
             let blocks = t.c / s.input.elems;
@@ -310,17 +299,66 @@ fn stage_logic(s: &Stage, family: Family) -> (usize, usize) {
             };
             (0, s.input.elems * t.levels * (compare + parameters))
         }
-        // The sum and its clamp per element.
-        StageKind::Add(a) => (
-            0,
-            s.input.elems * (a.sum_bits as usize + s.output.bits as usize),
-        ),
+        // The sum and its clamp per element. On ECP5 the sum and the clamp's two compares are
+        // carry chains (a CCU2C, two LUT4 slots, per two bits): measured on resnet20's 85F
+        // core (9-bit sums into 8 bits), 302 LUT4 for 8 elements and 43 for one, where the
+        // formula gives 285 and 40.
+        StageKind::Add(a) => {
+            let (sum, out) = (a.sum_bits as usize, s.output.bits as usize);
+            let luts = match family {
+                Family::Ecp5 => 5 + s.input.elems * (3 * sum + out),
+                Family::Ice40 => s.input.elems * (sum + out),
+            };
+            (0, luts)
+        }
         // First principles, not yet measured: per element its share of the frame's sum (an
         // adder), N·x (shifts and adds of the constant N) and the compare with the total; the
         // address counters and the phase.
         StageKind::MeanSign(m) => (0, s.input.elems * 3 * m.sum_bits as usize + 30),
         // Counters and the output register (a multiplexer with zero for the padding).
         StageKind::Subsample(_) | StageKind::PadChannels(_) => (0, 20 + s.output.width()),
+    }
+}
+
+/// LUT4s of an affine stage (`xnorc_affine`): per element the pre-add (where any channel has
+/// one), the bias add, the rounding and the clamp, and the parameters' multiplexer over the
+/// channel blocks (constants indexed by the block counter: free for two blocks, one LUT4 per
+/// bit for up to 16, then one more per 16).
+///
+/// ECP5 (multipliers in MULT18X18Ds, adders in CCU2Cs): a least-squares fit to the 21 affines
+/// of resnet20's 85F core at II 18,432 (yosys 0.23: 118–450 LUT4; the fit is within 10% on
+/// 16 of them, and 30% under on the two with 20-bit biases). iCE40 (multiplier in logic, an
+/// array of multiplier × input bits; carries free): first principles, measured 15–50% under
+/// on resnet-mini (docs/benchmarks.md).
+fn affine_luts(family: Family, s: &Stage, a: &crate::stage::AffineStage) -> usize {
+    let (acc, param) = (a.acc_bits as usize, a.param_bits as usize);
+    let elems = s.input.elems;
+    let blocks = a.c / elems;
+    let (pre, bias) = a.field_bits();
+    let has_pre = a.pre.iter().any(|&p| p != 0);
+    match family {
+        Family::Ecp5 => {
+            let t_bits = (s.input.bits + a.in_shift).max(pre) as usize + 1;
+            let prelu = a.mul != a.neg_mul;
+            let fields = param * (1 + usize::from(prelu))
+                + if has_pre { pre as usize } else { 0 }
+                + bias as usize;
+            let mux_per_bit = if blocks <= 2 { 0 } else { blocks.div_ceil(16) };
+            let per_element = 12.5
+                + 1.6 * acc as f64
+                + if has_pre { 0.8 * t_bits as f64 } else { 0.0 }
+                + 1.1 * (fields * mux_per_bit) as f64;
+            (48.0 + elems as f64 * per_element).round() as usize
+        }
+        Family::Ice40 => {
+            let multiplier = param * (s.input.bits as usize + a.in_shift as usize + 1);
+            let parameters = if blocks > 1 {
+                (2 * param + (pre + bias) as usize) * blocks.div_ceil(4)
+            } else {
+                0
+            };
+            elems * (3 * acc + s.output.bits as usize + multiplier + parameters)
+        }
     }
 }
 

@@ -170,10 +170,24 @@ module xnorc_swg #(
     wire [SB-1:0] rslot = rbase + ya[SB-1:0] - PAD_TOP_MOD;
     wire [WB-1:0] ix = xa[WB-1:0] - PAD_LEFT_MOD;
 
+    // v times the constant k as shifts and adds, one per set bit of k: written as `*`, a
+    // constant that is not a power of two takes a hard multiplier on ECP5 (yosys maps every
+    // product of operands of 2 bits or more to a MULT18X18D), two per window generator and
+    // constant here (one per address), for operands of a few bits.
+    function [AW-1:0] times(input [AW-1:0] v, input [AW-1:0] k);
+        integer i;
+        begin
+            times = {AW{1'b0}};
+            for (i = 0; i < AW; i = i + 1) begin
+                if (k[i]) times = times + (v << i);
+            end
+        end
+    endfunction
+
     // Line buffer address of (slot, column, channel block).
     function [AW-1:0] address(input [SB-1:0] slot, input [WB-1:0] x, input [CBB-1:0] c);
-        address = {{(AW - SB) {1'b0}}, slot} * SLOT_WORDS
-                + {{(AW - WB) {1'b0}}, x} * CB_WORDS + {{(AW - CBB) {1'b0}}, c};
+        address = times({{(AW - SB) {1'b0}}, slot}, SLOT_WORDS)
+                + times({{(AW - WB) {1'b0}}, x}, CB_WORDS) + {{(AW - CBB) {1'b0}}, c};
     endfunction
     wire [AW-1:0] raddr = in_bounds ? address(rslot, ix, rcb) : {AW{1'b0}};
     wire [SB-1:0] wy_slot;
