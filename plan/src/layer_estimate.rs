@@ -109,6 +109,9 @@ fn stage_ffs(s: &Stage, c: &Component) -> usize {
                 } else {
                     lanes
                 };
+            // The products' register (integer lanes) holds a leaf per lane, not operands.
+            let products = m.product_registers() * lanes * leaf_w;
+            let operand_registers = operand_registers - m.product_registers();
             let weight_registers = if m.weight_words.len() <= 1 {
                 0
             } else if m.memory == crate::folding::MemoryStyle::Block {
@@ -121,9 +124,9 @@ fn stage_ffs(s: &Stage, c: &Component) -> usize {
             let tree = m.pe * tree_ffs(m.simd, leaf_w, tree_registers);
             let acc = m.pe * m.acc_bits as usize;
             // Valid/last/pass tags riding the pipeline, and the nf, sf and credit counters.
-            let stages = 2 + operand_registers + tree_registers;
+            let stages = 2 + operand_registers + m.product_registers() + tree_registers;
             let control = CONTROL_FFS + stages * 2 + bits_for(nf) + bits_for(sf);
-            regs + tree + acc + out + control
+            regs + products + tree + acc + out + control
         }
         // The output register, the window counters.
         (StageKind::Swg(w), _) => {

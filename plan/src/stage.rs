@@ -136,6 +136,12 @@ impl Mvu {
         usize::from(self.codebook.is_some())
     }
 
+    /// Register stages integer-multiplier lanes add between the lanes and the adder tree: the
+    /// products' register (`xnorc_mvu`).
+    pub fn product_registers(&self) -> usize {
+        usize::from(matches!(self.lane, Lane::Mul { .. }))
+    }
+
     /// Bits of the layer's weights as a dense binary layer (K·O; a sharing codebook unit's
     /// K counts channels, each standing for its kernel positions).
     pub fn dense_weight_bits(&self) -> usize {

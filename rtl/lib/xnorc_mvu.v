@@ -32,7 +32,10 @@
 //   Ops issue one per cycle, nf outer, sf inner; pass 0 takes its operand from the stream and
 //   stores it in the input buffer, passes nf > 0 reread it. An op passes the operand/weight
 //   register, the codebook decode register (DECODE), a second operand/weight register
-//   (MEM_REG: no lane starts at a block RAM output), the tree's registers, the accumulator;
+//   (MEM_REG: no lane starts at a block RAM output), with LANE "mul" the products' register
+//   (a hard multiplier's output then never feeds the adder tree directly: on a large ECP5 the
+//   route from a MULT18X18D back to the tree's carry chains alone took 10 ns), the tree's
+//   registers, the accumulator;
 //   one cycle later the compare stage, one cycle later the result register, then the output
 //   queue of QUEUE entries. The datapath never stalls: the last op of a pass issues only while
 //   a queue slot is unclaimed (credits), so in_ready and issue depend on this unit's registers
@@ -115,7 +118,8 @@ module xnorc_mvu #(
     localparam integer TREE_REGS =
         (TREE_PIPELINE > 0) ? (TREE_LEVELS + TREE_PIPELINE - 1) / TREE_PIPELINE : 0;
     // Register stages between the operand register and the accumulator.
-    localparam integer REGS = DECODE + MEM_REG + TREE_REGS;
+    localparam integer PRODUCT_REG = MUL ? 1 : 0;
+    localparam integer REGS = DECODE + MEM_REG + PRODUCT_REG + TREE_REGS;
     localparam integer THRESHOLD_W = OUTS * LEVELS * ACC_W + OUTS;
 
     localparam integer NF_LAST_I = NF - 1;
@@ -323,7 +327,15 @@ module xnorc_mvu #(
     genvar p, s;
     generate
         for (p = 0; p < PE; p = p + 1) begin : pe_lanes
+            wire [SIMD*LEAF_W-1:0] products;
             wire [SIMD*LEAF_W-1:0] leaves;
+            if (MUL) begin : product_register
+                reg [SIMD*LEAF_W-1:0] products_q;
+                always @(posedge clk) products_q <= products;
+                assign leaves = products_q;
+            end else begin : direct
+                assign leaves = products;
+            end
             for (s = 0; s < SIMD; s = s + 1) begin : lane
                 xnorc_lane #(
                     .LANE(LANE),
@@ -339,7 +351,7 @@ module xnorc_mvu #(
                     .w(w_p[(p*SIMD+s)*LANE_W+:LANE_W]),
                     .x(x_p[s*EB+:EB]),
                     .valid(x_p[XW-1]),
-                    .leaf(leaves[s*LEAF_W+:LEAF_W])
+                    .leaf(products[s*LEAF_W+:LEAF_W])
                 );
             end
             xnorc_adder_tree #(

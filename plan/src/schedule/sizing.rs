@@ -46,10 +46,10 @@ pub(super) fn least(c: &Component) -> usize {
 /// *need* in the latest run (for a FIFO the largest count before one of its writes, for a
 /// queue the most slots claimed with the one being claimed, both plus one) reproduces that run
 /// exactly: every write or claim it allowed is still allowed. A need at the least size is
-/// therefore taken as is; a larger need bounds a binary search for the smallest size that keeps
-/// every output cycle of the reference. A candidate's run stops at its first late beat; the run
-/// of the size accepted gives the next buffer's need. The sized pipeline's run is checked
-/// against the reference at the end.
+/// therefore taken as is; a larger need bounds a search (galloping from both ends, then
+/// bisecting) for the smallest size that keeps every output cycle of the reference. A
+/// candidate's run stops at its first late beat; the run of the size accepted gives the next
+/// buffer's need. The sized pipeline's run is checked against the reference at the end.
 pub fn size_fifos(
     components: &mut [Component],
     sources: &[Vec<Source>],
@@ -81,33 +81,48 @@ pub fn size_fifos(
             continue;
         }
         // Output times are monotone non-increasing in size. A size at the need reproduces
-        // `latest`; a smaller one that keeps the reference brings its own run. Most buffers
-        // need far less than their need in a roomy run, so the search gallops up from the
-        // floor (a failing run is short: it stops at its first late beat), then bisects.
+        // `latest`; a smaller one that keeps the reference brings its own run. The least size
+        // is near the floor for most buffers, and within a few entries of the need for a
+        // shortcut's buffer or one behind a frame buffer, so the search gallops from both
+        // ends at once (a probe costs a whole run when the pipeline is deep: a late beat
+        // only shows at the output), then bisects what is left.
         let (mut lo, mut hi) = (floor, need);
-        let mut step = 1;
-        while lo < hi {
-            let probe = (lo + step - 1).min(hi - 1);
-            set_size(components, i, probe);
+        let mut keeps = |components: &mut [Component], size: usize| -> bool {
+            set_size(components, i, size);
             match matches(components, sources, input_beats, &reference.output_cycles) {
                 Some(run) => {
-                    hi = probe;
                     latest = run;
-                    break;
+                    true
                 }
-                None => lo = probe + 1,
+                None => false,
             }
+        };
+        let mut step = 1;
+        while lo < hi {
+            let top = hi.saturating_sub(step).max(lo);
+            if keeps(components, top) {
+                hi = top;
+            } else {
+                lo = top + 1;
+                break;
+            }
+            if lo == hi {
+                break;
+            }
+            let bottom = (lo + step - 1).min(hi - 1);
+            if keeps(components, bottom) {
+                hi = bottom;
+                break;
+            }
+            lo = bottom + 1;
             step *= 2;
         }
         while lo < hi {
             let mid = (lo + hi) / 2;
-            set_size(components, i, mid);
-            match matches(components, sources, input_beats, &reference.output_cycles) {
-                Some(run) => {
-                    hi = mid;
-                    latest = run;
-                }
-                None => lo = mid + 1,
+            if keeps(components, mid) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
             }
         }
         set_size(components, i, lo);
