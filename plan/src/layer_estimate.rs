@@ -139,8 +139,10 @@ fn stage_ffs(s: &Stage, c: &Component) -> usize {
         // valid flags and the channel-block counter.
         (StageKind::Affine(a), _) => {
             let (_, bias) = a.field_bits();
-            let per_element = 2 * a.acc_bits + a.param_bits + bias;
-            s.input.elems * per_element as usize + out + 3 + bits_for(a.c)
+            // t, the product and u, the multiplier and the bias (twice: it rides along with
+            // the product); the valid flags.
+            let per_element = 3 * a.acc_bits + a.param_bits + 2 * bias;
+            s.input.elems * per_element as usize + out + 4 + bits_for(a.c)
         }
         (StageKind::Threshold(t), _) => out + 1 + bits_for(t.c),
         (StageKind::Add(_), _) => out + 1,

@@ -52,8 +52,8 @@ impl HardwarePlan {
 }
 
 /// Register stages of an affine (`xnorc_affine`): the shifted input and the parameters, the
-/// product and bias, the shifted and clamped result.
-pub const AFFINE_DEPTH: usize = 3;
+/// product, the product plus bias, the shifted and clamped result.
+pub const AFFINE_DEPTH: usize = 4;
 
 /// Pipeline registers of a SIMD-input adder tree with a register every `every` levels.
 pub fn tree_registers(simd: usize, every: u32) -> usize {

@@ -19,11 +19,12 @@
 // Interface
 //   in_*, out_*: valid/ready streams of ELEMS elements (IN_BITS in, OUT_BITS out); out_valid
 //   and out_data are registers.
-// Timing (xnorc_plan's Elementwise component, depth 3)
-//   Three register stages under one enable ce = !out_valid || out_ready (in_ready = ce): t and
-//   the parameters, then the product plus bias, then the shifted and clamped result; a beat
-//   accepted in cycle t is the output from cycle t + 3. One multiplier per element (a DSP on
-//   ECP5; in logic on iCE40), with a register on either side.
+// Timing (xnorc_plan's Elementwise component, depth 4)
+//   Four register stages under one enable ce = !out_valid || out_ready (in_ready = ce): t and
+//   the parameters, the product, the product plus bias, then the shifted and clamped result; a
+//   beat accepted in cycle t is the output from cycle t + 4. One multiplier per element (a DSP
+//   on ECP5; in logic on iCE40), with a register on either side and no adder behind it: on a
+//   large ECP5 the routes to and from a MULT18X18D take most of a 20 ns cycle.
 // Parameters
 //   C >= 1, ELEMS >= 1 dividing C; IN_BITS, OUT_BITS >= 1; IN_SHIFT >= 0; ACC_BITS large
 //   enough for x << IN_SHIFT and every
@@ -77,17 +78,17 @@ module xnorc_affine #(
         end
     endgenerate
 
-    // Three register stages under one enable: (1) t, the multiplier t's sign picks and the
-    // bias; (2) u = m*t + bias; (3) the shifted, clamped result.
+    // Four register stages under one enable: (1) t, the multiplier t's sign picks and the
+    // bias; (2) the product m*t; (3) u = m*t + bias; (4) the shifted, clamped result.
     reg [CBB-1:0] cb;
-    reg v1, v2;
+    reg v1, v2, v3;
     wire ce = !out_valid || out_ready;
     assign in_ready = ce;
     wire fire = in_valid && ce;
 
-    reg [ELEMS*ACC_BITS-1:0] t1, u2;
+    reg [ELEMS*ACC_BITS-1:0] t1, p2, u3;
     reg [ELEMS*PARAM_BITS-1:0] m1;
-    reg [ELEMS*BIAS_BITS-1:0] b1;
+    reg [ELEMS*BIAS_BITS-1:0] b1, b2;
     wire [ELEMS*OUT_BITS-1:0] y;
     genvar e;
     generate
@@ -126,17 +127,25 @@ module xnorc_affine #(
                     b1[e*BIAS_BITS +: BIAS_BITS] <= bias_c;
                 end
             end
-            // Stage 2: the product and the bias, parameters widened where they are added.
+            // Stage 2: the product (the multiplier widened to ACC_BITS); the bias rides along.
             wire [PARAM_BITS-1:0] m_r = m1[e*PARAM_BITS +: PARAM_BITS];
-            wire [BIAS_BITS-1:0] b_r = b1[e*BIAS_BITS +: BIAS_BITS];
             wire signed [ACC_BITS-1:0] m_wide = {{(ACC_BITS - PARAM_BITS) {m_r[PARAM_BITS-1]}}, m_r};
-            wire signed [ACC_BITS-1:0] bias = {{(ACC_BITS - BIAS_BITS) {b_r[BIAS_BITS-1]}}, b_r};
             wire signed [ACC_BITS-1:0] t_r = t1[e*ACC_BITS +: ACC_BITS];
             always @(posedge clk) begin
-                if (ce) u2[e*ACC_BITS +: ACC_BITS] <= m_wide * t_r + bias;
+                if (ce) begin
+                    p2[e*ACC_BITS +: ACC_BITS] <= m_wide * t_r;
+                    b2[e*BIAS_BITS +: BIAS_BITS] <= b1[e*BIAS_BITS +: BIAS_BITS];
+                end
             end
-            // Stage 3: the floor shift and the model's saturation.
-            wire signed [ACC_BITS-1:0] u = u2[e*ACC_BITS +: ACC_BITS];
+            // Stage 3: plus the bias, widened where it is added.
+            wire [BIAS_BITS-1:0] b_r = b2[e*BIAS_BITS +: BIAS_BITS];
+            wire signed [ACC_BITS-1:0] bias = {{(ACC_BITS - BIAS_BITS) {b_r[BIAS_BITS-1]}}, b_r};
+            wire signed [ACC_BITS-1:0] p_r = p2[e*ACC_BITS +: ACC_BITS];
+            always @(posedge clk) begin
+                if (ce) u3[e*ACC_BITS +: ACC_BITS] <= p_r + bias;
+            end
+            // Stage 4: the floor shift and the model's saturation.
+            wire signed [ACC_BITS-1:0] u = u3[e*ACC_BITS +: ACC_BITS];
             // Without saturation only its low OUT_BITS are used (the plan guarantees they hold it).
             /* verilator lint_off UNUSEDSIGNAL */
             wire signed [ACC_BITS-1:0] floor_q = u >>> SHIFT;
@@ -177,12 +186,14 @@ module xnorc_affine #(
         if (rst) begin
             v1 <= 1'b0;
             v2 <= 1'b0;
+            v3 <= 1'b0;
             out_valid <= 1'b0;
             cb <= {CBB{1'b0}};
         end else if (ce) begin
             v1 <= in_valid;
             v2 <= v1;
-            out_valid <= v2;
+            v3 <= v2;
+            out_valid <= v3;
             if (fire) cb <= (cb == CB_LAST) ? {CBB{1'b0}} : cb + 1'b1;
         end
     end
