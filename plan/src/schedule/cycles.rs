@@ -76,24 +76,6 @@ pub fn simulate_graph(
     run(components, sources, input_beats, frames, true, None).expect("no reference to miss")
 }
 
-/// Does the run of `frames` frames emit its output beats exactly in the cycles `reference`
-/// gives? Its timing if so; None as soon as a beat is late (or early).
-pub(super) fn matches(
-    components: &[Component],
-    sources: &[Vec<Source>],
-    input_beats: usize,
-    reference: &[u64],
-) -> Option<Timing> {
-    run(
-        components,
-        sources,
-        input_beats,
-        reference.len(),
-        true,
-        Some(reference),
-    )
-}
-
 /// The reader of every output port: `consumers[i][port]` = (component, input port), `None`
 /// for the core's output (the last component's port 0).
 fn consumers(n: usize, sources: &[Vec<Source>]) -> Vec<[Option<(usize, usize)>; 2]> {
@@ -118,59 +100,154 @@ pub(super) fn run(
     skip: bool,
     reference: Option<&[u64]>,
 ) -> Option<Timing> {
-    let n = components.len();
-    let readers = consumers(n, sources);
-    // Sources flattened for the per-cycle loop: (producer, port) per input port, the core's
-    // input as `INPUT`.
-    const INPUT: usize = usize::MAX;
-    let feeds: Vec<Vec<(usize, usize)>> = sources
-        .iter()
-        .map(|ports| {
-            ports
-                .iter()
-                .map(|s| match *s {
-                    Source::Input => (INPUT, 0),
-                    Source::Component { index, port } => (index, port),
-                })
-                .collect()
-        })
-        .collect();
-    let input_reader = feeds
-        .iter()
-        .enumerate()
-        .find_map(|(i, f)| f.iter().position(|s| s.0 == INPUT).map(|k| (i, k)))
-        .expect("a component reads the core's input");
-    let mut state: Vec<State> = components.iter().map(State::new).collect();
-    let mut occupancy = vec![0usize; n];
-    let mut first_beats = vec![(None, None); n];
-    let total_in = input_beats * frames;
-    let (mut sent, mut input_cycles, mut output_cycles) = (0usize, Vec::new(), Vec::new());
-    // Steps (a skipped stretch is one): a pipeline that still moves takes at most a few per
-    // beat; a stuck one is caught at once when skipping, by this bound when not.
-    let limit = 10_000_000u64 + 1000 * total_in as u64;
-    let (mut cycle, mut steps) = (0u64, 0u64);
-    // Per-cycle signals, allocated once (this loop runs millions of times for a CNV).
-    let mut ports = vec![Ports::default(); n];
-    while output_cycles.len() < frames {
-        steps += 1;
+    let mut run = Run::new(components, sources, input_beats, frames);
+    loop {
+        match run.advance(skip, u64::MAX, reference) {
+            Progress::Going => {}
+            Progress::Done => return Some(run.timing()),
+            Progress::Late => return None,
+        }
+    }
+}
+
+/// Where a run stands after a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Progress {
+    /// More to run.
+    Going,
+    /// Every frame's output beat is out.
+    Done,
+    /// An output beat came off the reference's cycle (or the pipeline is stuck).
+    Late,
+}
+
+/// A run in progress: the components' states and what the run has recorded so far, advanced a
+/// cycle (or a quiet stretch) at a time. Its state at a cycle can be copied out and put back
+/// (buffer sizing resumes runs from checkpoints).
+pub(super) struct Run<'a> {
+    components: &'a [Component],
+    /// Per component and input port: (producer, port), the core's input as `INPUT`.
+    feeds: Vec<Vec<(usize, usize)>>,
+    readers: Vec<[Option<(usize, usize)>; 2]>,
+    /// The input port that reads the core's input.
+    input_reader: (usize, usize),
+    total_in: usize,
+    frames: usize,
+    /// Steps (a skipped stretch is one) before a run is taken as stuck.
+    limit: u64,
+    steps: u64,
+    /// Per-cycle signals, allocated once (the loop runs millions of times for a CNV).
+    ports: Vec<Ports>,
+    pub(super) state: Vec<State>,
+    /// Per buffer, the size that would never have refused a write (a credit) so far.
+    pub(super) occupancy: Vec<usize>,
+    /// The same since the last [`Run::take_recent_needs`].
+    recent: Vec<usize>,
+    pub(super) first_beats: Vec<(Option<u64>, Option<u64>)>,
+    pub(super) sent: usize,
+    pub(super) input_cycles: Vec<u64>,
+    pub(super) output_cycles: Vec<u64>,
+    pub(super) cycle: u64,
+}
+
+const INPUT: usize = usize::MAX;
+
+impl<'a> Run<'a> {
+    /// A run from reset of `frames` frames of `input_beats` beats each.
+    pub(super) fn new(
+        components: &'a [Component],
+        sources: &[Vec<Source>],
+        input_beats: usize,
+        frames: usize,
+    ) -> Run<'a> {
+        let n = components.len();
+        let feeds: Vec<Vec<(usize, usize)>> = sources
+            .iter()
+            .map(|ports| {
+                ports
+                    .iter()
+                    .map(|s| match *s {
+                        Source::Input => (INPUT, 0),
+                        Source::Component { index, port } => (index, port),
+                    })
+                    .collect()
+            })
+            .collect();
+        let input_reader = feeds
+            .iter()
+            .enumerate()
+            .find_map(|(i, f)| f.iter().position(|s| s.0 == INPUT).map(|k| (i, k)))
+            .expect("a component reads the core's input");
+        let total_in = input_beats * frames;
+        Run {
+            components,
+            readers: consumers(n, sources),
+            feeds,
+            input_reader,
+            total_in,
+            frames,
+            // A pipeline that still moves takes at most a few steps per beat; a stuck one is
+            // caught at once when skipping, by this bound when not.
+            limit: 10_000_000u64 + 1000 * total_in as u64,
+            steps: 0,
+            ports: vec![Ports::default(); n],
+            state: components.iter().map(State::new).collect(),
+            occupancy: vec![0; n],
+            recent: vec![0; n],
+            first_beats: vec![(None, None); n],
+            sent: 0,
+            input_cycles: Vec::new(),
+            output_cycles: Vec::new(),
+            cycle: 0,
+        }
+    }
+
+    /// Each buffer's need since the last call (or the start), and a fresh count from here.
+    pub(super) fn take_recent_needs(&mut self) -> Vec<usize> {
+        std::mem::replace(&mut self.recent, vec![0; self.components.len()])
+    }
+
+    /// The timing of the run so far (all of it once [`Progress::Done`]).
+    pub(super) fn timing(self) -> Timing {
+        Timing {
+            input_cycles: self.input_cycles,
+            output_cycles: self.output_cycles,
+            occupancy: self.occupancy,
+            first_beats: self.first_beats,
+        }
+    }
+
+    /// Runs one cycle, or a quiet stretch of at most `max_skip` cycles when `skip` is on.
+    pub(super) fn advance(
+        &mut self,
+        skip: bool,
+        max_skip: u64,
+        reference: Option<&[u64]>,
+    ) -> Progress {
+        if self.output_cycles.len() >= self.frames {
+            return Progress::Done;
+        }
+        let n = self.components.len();
+        let (components, state, ports) = (self.components, &mut self.state, &mut self.ports);
+        self.steps += 1;
         // A stuck pipeline (a join whose shortcut is too short to let the other path fill)
         // is late for any reference; without one it is a bug.
-        let stuck = |reference: Option<&[u64]>| -> Option<Timing> {
+        let stuck = || {
             assert!(
                 reference.is_some(),
                 "cycle model did not finish: a component never drains"
             );
-            None
+            Progress::Late
         };
-        if steps >= limit {
-            return stuck(reference);
+        if self.steps >= self.limit {
+            return stuck();
         }
         // Valid into each input port: the source, or the producer's output port (components
         // are in topological order, so a fork's outputs already show its input).
         for i in 0..n {
-            for (k, &(index, port)) in feeds[i].iter().enumerate() {
+            for (k, &(index, port)) in self.feeds[i].iter().enumerate() {
                 ports[i].valid_in[k] = if index == INPUT {
-                    sent < total_in
+                    self.sent < self.total_in
                 } else {
                     state[index].port_valid(port, ports[index].valid_in[0])
                 };
@@ -178,7 +255,7 @@ pub(super) fn run(
         }
         // Ready flows backwards: each component's input ready may depend on its output ready.
         for i in (0..n).rev() {
-            for (port, reader) in readers[i].iter().enumerate() {
+            for (port, reader) in self.readers[i].iter().enumerate() {
                 ports[i].ready_out[port] = match *reader {
                     Some((c, k)) => ports[c].ready_in[k],
                     None => port == 0 && i == n - 1,
@@ -195,41 +272,45 @@ pub(super) fn run(
                 any_fire |= p.fire_in[k] || p.fire_out[k];
             }
         }
-        let input_fired = ports[input_reader.0].fire_in[input_reader.1];
         if skip && !any_fire {
             let horizon = (0..n)
                 .map(|i| quiet_horizon(&components[i], &state[i], ports[i].ready_out[0]))
                 .min()
                 .unwrap_or(u64::MAX);
             if horizon == u64::MAX {
-                return stuck(reference);
+                return stuck();
             }
             if horizon > 0 {
-                // Every signal computed above holds for `horizon` cycles; only MVU counters move.
+                // Every signal computed above holds for the stretch; only MVU counters move.
+                // (A shorter stretch than the horizon is as exact: the next step sees the
+                // same signals and goes on.)
+                let cycles = horizon.min(max_skip);
                 for (c, s) in components.iter().zip(state.iter_mut()) {
-                    skip_ops(c, s, horizon);
+                    skip_ops(c, s, cycles);
                 }
-                cycle += horizon;
-                continue;
+                self.cycle += cycles;
+                return Progress::Going;
             }
         }
-        if input_fired {
-            input_cycles.push(cycle);
-            sent += 1;
+        let cycle = self.cycle;
+        let (reader, port) = self.input_reader;
+        if ports[reader].fire_in[port] {
+            self.input_cycles.push(cycle);
+            self.sent += 1;
         }
         let output_fired = ports[n - 1].fire_out[0];
         if output_fired {
-            output_cycles.push(cycle);
+            self.output_cycles.push(cycle);
         }
         if let Some(reference) = reference {
-            let k = output_cycles.len();
+            let k = self.output_cycles.len();
             // A skipped stretch has no output beat, so a beat is checked when it comes.
             let off = output_fired && cycle != reference[k - 1];
             if off || reference.get(k).is_some_and(|&r| cycle >= r) {
-                return None;
+                return Progress::Late;
             }
         }
-        for (i, first) in first_beats.iter_mut().enumerate() {
+        for (i, first) in self.first_beats.iter_mut().enumerate() {
             if ports[i].fire_in[0] && first.0.is_none() {
                 first.0 = Some(cycle);
             }
@@ -240,21 +321,21 @@ pub(super) fn run(
         for i in 0..n {
             // Slots a FIFO needed: a write needs count < depth before it (a write and a read in
             // the same cycle at count d still need depth d + 1).
+            let mut need = 0;
             if let (State::Fifo { count }, true) = (&state[i], ports[i].fire_in[0]) {
-                occupancy[i] = occupancy[i].max(count + 1);
+                need = count + 1;
             }
             // Credits an MVU needed: its claimed slots when it claims one more.
             if let Some(claimed) = claim(&components[i], &state[i], ports[i].valid_in[0]) {
-                occupancy[i] = occupancy[i].max(claimed + 1);
+                need = claimed + 1;
+            }
+            if need > 0 {
+                self.occupancy[i] = self.occupancy[i].max(need);
+                self.recent[i] = self.recent[i].max(need);
             }
             step(&components[i], &mut state[i], &ports[i]);
         }
-        cycle += 1;
+        self.cycle += 1;
+        Progress::Going
     }
-    Some(Timing {
-        input_cycles,
-        output_cycles,
-        occupancy,
-        first_beats,
-    })
 }

@@ -11,11 +11,13 @@
 //!
 //! Modules, in dependency order: the components ([`components`]), their control state
 //! ([`state`]), one cycle of one component ([`step`]), quiet stretches ([`quiet`]), the run
-//! ([`cycles`]) and the buffer sizing ([`sizing`]).
+//! ([`cycles`]), runs recorded with checkpoints to resume from (`recorded`) and the buffer
+//! sizing ([`sizing`]).
 
 pub mod components;
 pub mod cycles;
 mod quiet;
+mod recorded;
 pub mod sizing;
 mod state;
 mod step;
@@ -180,6 +182,46 @@ mod tests {
             }
         }
         assert_eq!(runs, 42);
+    }
+
+    /// Sizing with checkpointed runs (candidates resumed where they first differ, stopped where
+    /// they rejoin) against every candidate run from reset: the same sizes and the same timing,
+    /// on plans with forks and joins, frame buffers and serial foldings.
+    #[test]
+    fn checkpoints_change_no_size() {
+        use crate::folding::FoldingFile;
+        let mut compared = 0;
+        for (preset, seed, budget) in [
+            ("tiny-residual", 1, None),
+            ("tiny-residual", 2, Some(1)),
+            ("resnet-mini", 3, None),
+            ("tfc", 4, Some(1)),
+            ("cnv-small", 4, None),
+            ("all-ops", 5, None),
+        ] {
+            let model = xnorc_compiler::presets::find(preset)
+                .unwrap()
+                .generate(seed);
+            let graph = xnorc_compiler::passes::lower(&model).unwrap();
+            let folding = FoldingFile {
+                lane_budget: budget,
+                ..Default::default()
+            };
+            let plan = crate::stages::plan(&graph, &folding).unwrap();
+            let beats = plan.stages[0].input.beats;
+            let mut from_reset = plan.pipeline.clone();
+            let mut resumed = plan.pipeline.clone();
+            let a = sizing::size_fifos_with(&mut from_reset, &plan.sources, beats, 1);
+            let b = sizing::size_fifos_with(&mut resumed, &plan.sources, beats, 64);
+            assert_eq!(a, b, "{preset}");
+            assert_eq!(
+                format!("{from_reset:?}"),
+                format!("{resumed:?}"),
+                "{preset}"
+            );
+            compared += 1;
+        }
+        assert_eq!(compared, 6);
     }
 
     #[test]

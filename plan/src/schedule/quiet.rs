@@ -12,18 +12,18 @@ use super::step::mvu_issues;
 pub(super) fn quiet_horizon(c: &Component, s: &State, ready_out: bool) -> u64 {
     match (c, s) {
         (
-            Component::Mvu { sf: sfs, .. },
+            Component::Mvu { sf: sfs, queue, .. },
             State::Mvu {
                 nf,
                 sf,
                 pipe,
-                credits,
+                claimed,
                 ..
             },
         ) => {
             // A pass's last op in flight shifts along unseen until it reaches the queue.
             let in_flight = pipe.cycles_to_last();
-            let ops = if mvu_issues(*nf, *sf, *sfs, *credits, false) {
+            let ops = if mvu_issues(*nf, *sf, *sfs, claimed < queue, false) {
                 // Ops up to the pass's last issue alone; the last claims a credit.
                 (sfs - 1 - sf) as u64
             } else {
@@ -65,17 +65,17 @@ pub(super) fn quiet_horizon(c: &Component, s: &State, ready_out: bool) -> u64 {
 /// stay as they are.
 pub(super) fn skip_ops(c: &Component, s: &mut State, cycles: u64) {
     if let (
-        Component::Mvu { sf: sfs, .. },
+        Component::Mvu { sf: sfs, queue, .. },
         State::Mvu {
             nf,
             sf,
-            credits,
+            claimed,
             pipe,
             ..
         },
     ) = (c, s)
     {
-        if mvu_issues(*nf, *sf, *sfs, *credits, false) {
+        if mvu_issues(*nf, *sf, *sfs, *claimed < *queue, false) {
             *sf += cycles as usize;
             debug_assert!(*sf < *sfs, "a skip stays within the pass");
         }

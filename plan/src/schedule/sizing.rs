@@ -2,7 +2,8 @@
 //! a run with roomy buffers (see the module doc of `schedule`).
 
 use super::components::{Component, Source};
-use super::cycles::{matches, simulate_graph, Timing};
+use super::cycles::{simulate_graph, Timing};
+use super::recorded::{Against, Recorder, CHECKPOINTS};
 
 /// Frames the sizing run uses.
 pub const SIZING_FRAMES: usize = 8;
@@ -48,12 +49,25 @@ pub(super) fn least(c: &Component) -> usize {
 /// exactly: every write or claim it allowed is still allowed. A need at the least size is
 /// therefore taken as is; a larger need bounds a search (galloping from both ends, then
 /// bisecting) for the smallest size that keeps every output cycle of the reference. A
-/// candidate's run stops at its first late beat; the run of the size accepted gives the next
-/// buffer's need. The sized pipeline's run is checked against the reference at the end.
+/// candidate's run stops at its first late beat, starts where it first differs from the
+/// latest run and stops where it rejoins it for good (see `recorded`); the run of the size
+/// accepted gives the next buffer's need. The sized pipeline's run from reset is checked
+/// against the reference at the end.
 pub fn size_fifos(
     components: &mut [Component],
     sources: &[Vec<Source>],
     input_beats: usize,
+) -> Timing {
+    size_fifos_with(components, sources, input_beats, CHECKPOINTS)
+}
+
+/// [`size_fifos`] with runs checkpointed `checkpoints` times (1: every candidate runs from
+/// reset, for the test that checkpoints change nothing).
+pub(super) fn size_fifos_with(
+    components: &mut [Component],
+    sources: &[Vec<Source>],
+    input_beats: usize,
+    checkpoints: u64,
 ) -> Timing {
     let mut roomy = vec![0usize; components.len()];
     for (i, c) in components.iter_mut().enumerate() {
@@ -63,8 +77,21 @@ pub fn size_fifos(
             roomy[i] = g;
         }
     }
-    let reference = simulate_graph(components, sources, input_beats, SIZING_FRAMES);
-    let mut latest = reference.clone();
+    // The reference's length spaces the checkpoints (a run that keeps it is as long).
+    let length = simulate_graph(components, sources, input_beats, SIZING_FRAMES)
+        .output_cycles
+        .last()
+        .map_or(1, |&c| c + 1);
+    let recorder = Recorder {
+        sources,
+        input_beats,
+        frames: SIZING_FRAMES,
+        grid: length.div_ceil(checkpoints).max(1),
+    };
+    let mut latest = recorder
+        .record(components, None, None)
+        .expect("no reference to miss");
+    let reference = latest.timing.output_cycles.clone();
     let set_size = |components: &mut [Component], i: usize, d: usize| {
         if let Some(size) = buffer(&mut components[i]) {
             *size = d;
@@ -75,7 +102,7 @@ pub fn size_fifos(
             continue;
         }
         let floor = least(&components[i]);
-        let need = latest.occupancy[i].max(floor).min(roomy[i]);
+        let need = latest.timing.occupancy[i].max(floor).min(roomy[i]);
         if need == floor {
             set_size(components, i, floor);
             continue;
@@ -84,12 +111,17 @@ pub fn size_fifos(
         // `latest`; a smaller one that keeps the reference brings its own run. The least size
         // is near the floor for most buffers, and within a few entries of the need for a
         // shortcut's buffer or one behind a frame buffer, so the search gallops from both
-        // ends at once (a probe costs a whole run when the pipeline is deep: a late beat
+        // ends at once (a probe can cost a whole run when the pipeline is deep: a late beat
         // only shows at the output), then bisects what is left.
         let (mut lo, mut hi) = (floor, need);
         let mut keeps = |components: &mut [Component], size: usize| -> bool {
             set_size(components, i, size);
-            match matches(components, sources, input_beats, &reference.output_cycles) {
+            let against = Against {
+                latest: &latest,
+                buffer: i,
+                size,
+            };
+            match recorder.record(components, Some(&reference), Some(&against)) {
                 Some(run) => {
                     latest = run;
                     true
@@ -130,7 +162,7 @@ pub fn size_fifos(
     // The sized pipeline's own run, which must keep the reference.
     let sized = simulate_graph(components, sources, input_beats, SIZING_FRAMES);
     assert_eq!(
-        sized.output_cycles, reference.output_cycles,
+        sized.output_cycles, reference,
         "buffer sizing changed the schedule"
     );
     sized

@@ -4,7 +4,7 @@
 use super::components::{Component, SwgState};
 
 /// A chain of register stages, each holding a flag (bit i: stage i; the last is the output).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) struct Stages {
     bits: u64,
     len: u32,
@@ -49,7 +49,7 @@ impl Stages {
     }
 }
 
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub(super) enum State {
     Fifo {
         count: usize,
@@ -69,8 +69,9 @@ pub(super) enum State {
         pipe: Stages,
         /// Beats in the output queue.
         queued: usize,
-        /// Unclaimed queue slots.
-        credits: usize,
+        /// Queue slots claimed (by beats queued or passes in flight): the credits left are the
+        /// queue's size less these, so a state holds under any queue size that had room.
+        claimed: usize,
     },
     Swg {
         s: SwgState,
@@ -123,14 +124,13 @@ impl State {
             Component::Mvu {
                 tree_registers,
                 operand_registers,
-                queue,
                 ..
             } => State::Mvu {
                 nf: 0,
                 sf: 0,
                 pipe: Stages::new(2 + operand_registers + tree_registers),
                 queued: 0,
-                credits: queue,
+                claimed: 0,
             },
             Component::Swg { .. } => State::Swg {
                 s: SwgState::default(),

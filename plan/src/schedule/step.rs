@@ -45,11 +45,11 @@ fn ready_one(c: &Component, s: &State, ready_out: bool) -> bool {
             !*holding || (ready_out && *idx == ratio - 1)
         }
         (
-            Component::Mvu { sf: sfs, .. },
+            Component::Mvu { sf: sfs, queue, .. },
             State::Mvu {
-                nf, sf, credits, ..
+                nf, sf, claimed, ..
             },
-        ) => *nf == 0 && (*sf != sfs - 1 || *credits > 0),
+        ) => *nf == 0 && (*sf != sfs - 1 || claimed < queue),
         (Component::Swg { geometry, .. }, State::Swg { s, .. }) => swg_write_ok(s, geometry),
         (Component::Pool { .. } | Component::Subsample { .. }, State::Pool { out_valid, .. }) => {
             !*out_valid || ready_out
@@ -118,22 +118,25 @@ pub(super) fn step(c: &Component, s: &mut State, p: &Ports) {
         }
         (
             Component::Mvu {
-                nf: nfs, sf: sfs, ..
+                nf: nfs,
+                sf: sfs,
+                queue,
+                ..
             },
             State::Mvu {
                 nf,
                 sf,
                 pipe,
                 queued,
-                credits,
+                claimed,
             },
         ) => {
-            let issue = mvu_issues(*nf, *sf, *sfs, *credits, valid_in);
+            let issue = mvu_issues(*nf, *sf, *sfs, *claimed < *queue, valid_in);
             let claims = issue && *sf == sfs - 1;
             // A last op leaving the result register writes its beat into the queue.
             let finishing = pipe.last();
             *queued = *queued + usize::from(finishing) - usize::from(fire_out);
-            *credits = *credits + usize::from(fire_out) - usize::from(claims);
+            *claimed = *claimed + usize::from(claims) - usize::from(fire_out);
             pipe.shift(claims);
             if issue {
                 *sf += 1;
@@ -276,10 +279,10 @@ pub(super) fn step(c: &Component, s: &mut State, p: &Ports) {
     }
 }
 
-/// Does an MVU at op (nf, sf) with `credits` issue this cycle? Pass 0 needs an input beat; a
-/// pass's last op needs a credit.
-pub(super) fn mvu_issues(nf: usize, sf: usize, sfs: usize, credits: usize, valid_in: bool) -> bool {
-    (nf != 0 || valid_in) && (sf != sfs - 1 || credits > 0)
+/// Does an MVU at op (nf, sf) issue this cycle, given whether a credit is left? Pass 0 needs an
+/// input beat; a pass's last op needs a credit.
+pub(super) fn mvu_issues(nf: usize, sf: usize, sfs: usize, credit: bool, valid_in: bool) -> bool {
+    (nf != 0 || valid_in) && (sf != sfs - 1 || credit)
 }
 
 /// For an MVU about to claim a credit this cycle: the slots already claimed.
@@ -288,10 +291,10 @@ pub(super) fn claim(c: &Component, s: &State, valid_in: bool) -> Option<usize> {
         (
             Component::Mvu { sf: sfs, queue, .. },
             State::Mvu {
-                nf, sf, credits, ..
+                nf, sf, claimed, ..
             },
-        ) if *sf == sfs - 1 && mvu_issues(*nf, *sf, *sfs, *credits, valid_in) => {
-            Some(queue - credits)
+        ) if *sf == sfs - 1 && mvu_issues(*nf, *sf, *sfs, claimed < queue, valid_in) => {
+            Some(*claimed)
         }
         _ => None,
     }
