@@ -322,13 +322,7 @@ fn check_random_models(seeds: std::ops::Range<u64>, make: fn(u64) -> ModelFile, 
     let dir = tempfile::tempdir().unwrap();
     for seed in seeds {
         let model = make(seed);
-        let path = dir.path().join(format!("m{seed}.xnm"));
-        std::fs::write(&path, format::to_json(&model)).unwrap();
-        // XNORC_TEST_KEEP=DIR keeps the generated models for debugging a failure.
-        if let Ok(keep) = std::env::var("XNORC_TEST_KEEP") {
-            std::fs::create_dir_all(&keep).unwrap();
-            std::fs::copy(&path, Path::new(&keep).join(format!("m{seed}.xnm"))).unwrap();
-        }
+        let path = write_model(dir.path(), &model, &format!("m{seed}.xnm"));
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let mut random_fold = |k: usize, o: usize| {
             let (p, q) = (divisors(o), divisors(k));
@@ -966,12 +960,7 @@ fn check_random_residual(seeds: std::ops::Range<u64>) {
     let dir = tempfile::tempdir().unwrap();
     for seed in seeds {
         let model = random_residual(seed);
-        let path = dir.path().join(format!("r{seed}.xnm"));
-        std::fs::write(&path, format::to_json(&model)).unwrap();
-        if let Ok(keep) = std::env::var("XNORC_TEST_KEEP") {
-            std::fs::create_dir_all(&keep).unwrap();
-            std::fs::copy(&path, Path::new(&keep).join(format!("r{seed}.xnm"))).unwrap();
-        }
+        let path = write_model(dir.path(), &model, &format!("r{seed}.xnm"));
         verify(
             &path,
             None,
@@ -1056,21 +1045,29 @@ fn siman_model(seed: u64) -> ModelFile {
     b.finish(&format!("siman{seed}"))
 }
 
-#[test]
-fn siman_blocks_verify_under_stalls() {
-    let dir = tempfile::tempdir().unwrap();
-    let model = siman_model(40);
-    let path = dir.path().join("s.xnm");
-    std::fs::write(&path, format::to_json(&model)).unwrap();
+/// Writes `model` to `dir/name`; `XNORC_TEST_KEEP=DIR` keeps a copy for debugging a failure.
+fn write_model(dir: &Path, model: &ModelFile, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, format::to_json(model)).unwrap();
     if let Ok(keep) = std::env::var("XNORC_TEST_KEEP") {
         std::fs::create_dir_all(&keep).unwrap();
-        std::fs::copy(&path, Path::new(&keep).join("siman.xnm")).unwrap();
+        std::fs::copy(&path, Path::new(&keep).join(name)).unwrap();
     }
+    path
+}
+
+/// Verifies `model` under 30% stalls with the automatic folding and, unless `automatic_only`,
+/// with two elements a beat wherever the channels allow (the meansign and the adds then sum,
+/// compare and join per beat), then lints its RTL.
+fn verify_under_stalls(dir: &Path, model: &ModelFile, name: &str, automatic_only: bool) {
+    let path = write_model(dir, model, &format!("{name}.xnm"));
     verify(&path, None, &["--stall-per-mille", "300"]);
-    // Two elements a beat where the channels allow it: the meansign sums and compares per beat.
-    let folding = dir.path().join("s.json");
+    if automatic_only {
+        return;
+    }
+    let folding = dir.join(format!("{name}.json"));
     let two_if = |n: usize| if n.is_multiple_of(2) { 2 } else { 1 };
-    let json = folding_json(&model, 1, "lut", false, false, Compute::Rule, |unit, o| {
+    let json = folding_json(model, 1, "lut", false, false, Compute::Rule, |unit, o| {
         (two_if(o), two_if(unit))
     });
     std::fs::write(&folding, json).unwrap();
@@ -1079,32 +1076,17 @@ fn siman_blocks_verify_under_stalls() {
 }
 
 #[test]
+fn siman_blocks_verify_under_stalls() {
+    let dir = tempfile::tempdir().unwrap();
+    verify_under_stalls(dir.path(), &siman_model(40), "siman", false);
+}
+
+#[test]
 fn residual_networks_verify_under_stalls() {
     let dir = tempfile::tempdir().unwrap();
-    let model = integer_residual_model(32);
-    let path = dir.path().join("i.xnm");
-    std::fs::write(&path, format::to_json(&model)).unwrap();
-    if let Ok(keep) = std::env::var("XNORC_TEST_KEEP") {
-        std::fs::create_dir_all(&keep).unwrap();
-        std::fs::copy(&path, Path::new(&keep).join("integer_residual.xnm")).unwrap();
-    }
-    verify(&path, None, &["--stall-per-mille", "300"]);
-    let model = residual_model(31);
-    let path = dir.path().join("r.xnm");
-    std::fs::write(&path, format::to_json(&model)).unwrap();
-    if let Ok(keep) = std::env::var("XNORC_TEST_KEEP") {
-        std::fs::create_dir_all(&keep).unwrap();
-        std::fs::copy(&path, Path::new(&keep).join("residual.xnm")).unwrap();
-    }
-    verify(&path, None, &["--stall-per-mille", "300"]);
-    let folding = dir.path().join("r.json");
-    let two_if = |n: usize| if n.is_multiple_of(2) { 2 } else { 1 };
-    let json = folding_json(&model, 1, "lut", false, false, Compute::Rule, |unit, o| {
-        (two_if(o), two_if(unit))
-    });
-    std::fs::write(&folding, json).unwrap();
-    verify(&path, Some(&folding), &["--stall-per-mille", "300"]);
-    lint(&path);
+    let integer = integer_residual_model(32);
+    verify_under_stalls(dir.path(), &integer, "integer_residual", true);
+    verify_under_stalls(dir.path(), &residual_model(31), "residual", false);
     // The preset: downsampling with a sum-pooled, projected shortcut, a global sum.
     let preset = preset("resnet-mini", dir.path());
     verify(&preset, None, &["--stall-per-mille", "300"]);
