@@ -5,6 +5,7 @@ use crate::error::{create_dir, write_output, BuildError};
 use crate::options::Options;
 use xnorc_boards::board::Board;
 use xnorc_boards::flow::SynthStats;
+use xnorc_compiler::progress::{Progress, Silent};
 use xnorc_plan::estimate;
 use xnorc_plan::fit::{self, folding_of};
 use xnorc_plan::folding::{lanes_for_luts, FoldingFile};
@@ -20,7 +21,11 @@ pub fn memory_output_register(board: &Board) -> bool {
 /// The plan for the board: the user's folding as given (buffers placed for the family), or
 /// the widest automatic folding — within `--lut-budget` if given — that fits the device, with
 /// read-only memories moved out of block RAM where that is what makes it fit (`fit`).
-pub fn plan_for_board(opts: &Options, board: &Board) -> Result<HardwarePlan, BuildError> {
+pub fn plan_for_board(
+    opts: &Options,
+    board: &Board,
+    progress: &dyn Progress,
+) -> Result<HardwarePlan, BuildError> {
     if opts.folding.is_some() {
         let (_, mut plan) = build_plan(
             &opts.model,
@@ -39,7 +44,7 @@ pub fn plan_for_board(opts: &Options, board: &Board) -> Result<HardwarePlan, Bui
             ..FoldingFile::default()
         };
         // The user's lane budget: move memories to logic only while the device's LUTs last.
-        return match fit::fit_with_packing(&graph, &folding, board, 1.0, &opts.model)? {
+        return match fit::fit_with_packing(&graph, &folding, board, 1.0, &opts.model, progress)? {
             Some(plan) => Ok(plan),
             None => {
                 let (_, mut plan) =
@@ -49,7 +54,9 @@ pub fn plan_for_board(opts: &Options, board: &Board) -> Result<HardwarePlan, Bui
             }
         };
     }
-    if let Some(plan) = fit::fitting_plan(&opts.model, board, memory_output_register(board))? {
+    if let Some(plan) =
+        fit::fitting_plan(&opts.model, board, memory_output_register(board), progress)?
+    {
         return Ok(plan);
     }
     let graph = xnorc_compiler::load::load_graph(&opts.model)?;
@@ -99,7 +106,8 @@ pub fn does_not_fit(
         )
     });
     let graph = xnorc_compiler::load::load_graph(&opts.model)?;
-    let hint = match fit::fitting_plan(&opts.model, board, memory_output_register(board))? {
+    let fit = fit::fitting_plan(&opts.model, board, memory_output_register(board), &Silent)?;
+    let hint = match fit {
         // The estimate said this very folding fits, yosys disagrees: fold further.
         Some(fit) if folding_of(&fit, &graph) == folding_of(plan, &graph) => {
             let lanes: usize = est.stages.iter().map(|s| s.lanes).sum();

@@ -157,7 +157,7 @@ fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildEr
         STEPS,
         &format!("plan for {} ({})", board.name, board.title),
     );
-    let plan = fitting::plan_for_board(opts, &board)?;
+    let plan = fitting::plan_for_board(opts, &board, progress)?;
     // The same totals the report prints beside yosys's (every component, converters too).
     let est = PlanEstimate::of(&plan, &board).total;
     progress.note(&format!(

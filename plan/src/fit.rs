@@ -16,6 +16,7 @@ use crate::stages;
 use std::path::Path;
 use xnorc_boards::board::Board;
 use xnorc_compiler::ir::Graph;
+use xnorc_compiler::progress::Progress;
 use xnorc_compiler::Result;
 
 /// Share of the device's LUT4s the automatic folding starts its lane budget from.
@@ -112,16 +113,17 @@ fn move_roms_to_logic(
 
 /// Completes `folding` into a plan for `board`: buffers placed, and read-only memories moved
 /// to logic if the block RAMs would otherwise run out (unless the folding file placed them).
-/// None if it does not fit.
+/// None if it does not fit. Sizing the buffers can take minutes: `progress` hears of it.
 pub fn fit_folding(
     graph: &xnorc_compiler::ir::Graph,
     folding: &FoldingFile,
     board: &Board,
     lut_fraction: f64,
     model: &Path,
+    progress: &dyn Progress,
 ) -> Result<Option<HardwarePlan>> {
     let planned = plan_stages(graph, folding, model)?;
-    fit_stages(graph, folding, planned, board, lut_fraction)
+    fit_stages(graph, folding, planned, board, lut_fraction, progress)
 }
 
 /// The stages of `folding` (with the tree pipeline and input order), errors in the model's name.
@@ -140,12 +142,17 @@ fn fit_stages(
     (mut stages, tree_pipeline, input_order): (Vec<Stage>, u32, Vec<usize>),
     board: &Board,
     lut_fraction: f64,
+    progress: &dyn Progress,
 ) -> Result<Option<HardwarePlan>> {
     // Stages only first: the cycle model and FIFO sizing run once the memories fit (memory
     // placement changes neither).
     if !move_roms_to_logic(&mut stages, &[], board, lut_fraction) {
         return Ok(None);
     }
+    let what = folding_name(folding);
+    progress.note(&format!(
+        "      {what}: the stages fit; sizing its buffers with the cycle model"
+    ));
     let mut plan = stages::plan_from_stages(
         graph,
         stages,
@@ -160,7 +167,31 @@ fn fit_stages(
         .filter(|m| matches!(m.role, MemoryRole::Fifo | MemoryRole::OutputQueue))
         .collect();
     let fits = move_roms_to_logic(&mut plan.stages, &others, board, lut_fraction);
+    if !fits {
+        let est = plan_estimate(&plan, board);
+        progress.note(&format!(
+            "      {what}: over with its sized buffers ({} of {} logic cells at most, {} of {} \
+             block RAMs)",
+            est.logic_cells(board.device.family),
+            (board.device.luts as f64 * lut_fraction) as u64,
+            est.ram_blocks,
+            board.device.ram_blocks
+        ));
+    }
     Ok(fits.then_some(plan))
+}
+
+/// How the fit's notes name a folding: its lane budget, or the folding file's own.
+fn folding_name(folding: &FoldingFile) -> String {
+    let packed = if folding.layers.is_empty() {
+        ""
+    } else {
+        " (weights packed into block RAM)"
+    };
+    match folding.lane_budget {
+        Some(b) => format!("lane budget {b}{packed}"),
+        None => "the folding".to_string(),
+    }
 }
 
 /// [`fit_folding`] of `folding` with its weight memories packed into block RAM
@@ -171,14 +202,15 @@ pub fn fit_with_packing(
     board: &Board,
     lut_fraction: f64,
     model: &Path,
+    progress: &dyn Progress,
 ) -> Result<Option<HardwarePlan>> {
     let planned = plan_stages(graph, folding, model)?;
     if let Some(packed) = packed_folding(graph, folding, &planned.0, board.device.family) {
-        if let Some(plan) = fit_folding(graph, &packed, board, lut_fraction, model)? {
+        if let Some(plan) = fit_folding(graph, &packed, board, lut_fraction, model, progress)? {
             return Ok(Some(plan));
         }
     }
-    fit_stages(graph, folding, planned, board, lut_fraction)
+    fit_stages(graph, folding, planned, board, lut_fraction, progress)
 }
 
 /// What the most serial automatic folding (one lane per layer) needs on `board`: its estimate
@@ -280,11 +312,12 @@ fn packed_folding(
 }
 
 /// The widest automatic folding whose estimate fits `board`, lane budgets tried from the
-/// device's LUT share down.
+/// device's LUT share down; `progress` hears of each budget that gets as far as sizing.
 pub fn fitting_plan(
     model: &Path,
     board: &Board,
     memory_output_register: bool,
+    progress: &dyn Progress,
 ) -> Result<Option<HardwarePlan>> {
     let graph = xnorc_compiler::load::load_graph(model)?;
     let lane_luts = estimate::luts_per_lane(board.device.family);
@@ -295,7 +328,9 @@ pub fn fitting_plan(
             memory_output_register: Some(memory_output_register),
             ..FoldingFile::default()
         };
-        if let Some(plan) = fit_with_packing(&graph, &folding, board, AUTO_LUT_FILL, model)? {
+        if let Some(plan) =
+            fit_with_packing(&graph, &folding, board, AUTO_LUT_FILL, model, progress)?
+        {
             return Ok(Some(plan));
         }
         if budget == 1 {
@@ -338,6 +373,7 @@ pub fn folding_of(plan: &HardwarePlan, graph: &Graph) -> FoldingFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use xnorc_compiler::progress::Silent;
 
     fn graph(preset: &str) -> xnorc_compiler::ir::Graph {
         let model = xnorc_compiler::presets::find(preset).unwrap().generate(1);
@@ -408,7 +444,7 @@ mod tests {
         board.device.ram_blocks = (needed - 3) as u64;
         board.device.luts = 1_000_000;
         let path = Path::new("cnv-small-tiled.xnm");
-        let plan = fit_folding(&g, &folding, &board, 1.0, path)
+        let plan = fit_folding(&g, &folding, &board, 1.0, path, &Silent)
             .unwrap()
             .expect("fits once memories move to logic");
         let est = plan_estimate(&plan, &board);
@@ -517,7 +553,7 @@ mod tests {
         board.device.luts = 100;
         let folding = FoldingFile::default();
         let path = Path::new("cnv-small.xnm");
-        assert!(fit_folding(&g, &folding, &board, 0.75, path)
+        assert!(fit_folding(&g, &folding, &board, 0.75, path, &Silent)
             .unwrap()
             .is_none());
     }
