@@ -453,46 +453,59 @@ fn ecp5_build_and_round_trip() {
     assert!(cmd.starts_with("openFPGALoader -b ulx3s "), "{cmd}");
 }
 
+/// Plain and residual models alike: the simulated board (core, shell, UART link) answers
+/// every frame as the reference simulator does and flags the frames corrupted on the way.
 #[test]
 fn simulated_board_answers_and_flags_corrupted_frames() {
     let dir = tempfile::tempdir().unwrap();
-    let model = tiny_model(dir.path(), "13");
-    let input = dir.path().join("in.npy");
+    let residual = dir.path().join("tiny-residual.xnm");
     ok(&[
-        "random-input",
-        s(&model),
-        "-n",
-        "9",
+        "random-model",
+        "--arch",
+        "tiny-residual",
         "--seed",
-        "3",
+        "13",
         "-o",
-        s(&input),
+        s(&residual),
     ]);
-    let build = dir.path().join("build");
-    let out = ok(&[
-        "run",
-        s(&model),
-        "--sim",
-        "--input",
-        s(&input),
-        "--corrupt-every",
-        "3",
-        "--json",
-        "--build-dir",
-        s(&build),
-    ]);
-    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
-    // Frames 2, 5, 8 went out with a flipped bit after their CRC: the board flags them; every
-    // other frame equals the reference simulator.
-    assert_eq!(json["frames"], 9);
-    assert_eq!(json["flagged"], 3);
-    assert_eq!(json["mismatches"], 0);
-    for row in json["results"].as_array().unwrap() {
-        let f = row["frame"].as_u64().unwrap();
-        let flagged = row["status"].as_u64().unwrap() != 0;
-        assert_eq!(flagged, f % 3 == 2, "{row}");
-        if !flagged {
-            assert_eq!(row["matches_reference"], true, "{row}");
+    for model in [tiny_model(dir.path(), "13"), residual] {
+        let input = dir.path().join("in.npy");
+        ok(&[
+            "random-input",
+            s(&model),
+            "-n",
+            "9",
+            "--seed",
+            "3",
+            "-o",
+            s(&input),
+        ]);
+        let build = dir.path().join("build");
+        let out = ok(&[
+            "run",
+            s(&model),
+            "--sim",
+            "--input",
+            s(&input),
+            "--corrupt-every",
+            "3",
+            "--json",
+            "--build-dir",
+            s(&build),
+        ]);
+        let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+        // Frames 2, 5, 8 went out with a flipped bit after their CRC: the board flags them;
+        // every other frame equals the reference simulator.
+        assert_eq!(json["frames"], 9, "{}", model.display());
+        assert_eq!(json["flagged"], 3, "{}", model.display());
+        assert_eq!(json["mismatches"], 0, "{}", model.display());
+        for row in json["results"].as_array().unwrap() {
+            let f = row["frame"].as_u64().unwrap();
+            let flagged = row["status"].as_u64().unwrap() != 0;
+            assert_eq!(flagged, f % 3 == 2, "{row}");
+            if !flagged {
+                assert_eq!(row["matches_reference"], true, "{row}");
+            }
         }
     }
 }

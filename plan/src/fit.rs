@@ -311,8 +311,15 @@ fn packed_folding(
     gained.then_some(packed)
 }
 
-/// The widest automatic folding whose estimate fits `board`, lane budgets tried from the
-/// device's LUT share down; `progress` hears of each budget that gets as far as sizing.
+/// The widest automatic folding whose estimate fits `board`; `progress` hears of each lane
+/// budget that gets as far as sizing its buffers.
+///
+/// Lane budgets run from the device's LUT share down by quarters to 1. Whether a budget's
+/// stages fit before their buffers are sized is cheap to know, and the widest such budget
+/// usually fits. When its sized buffers take it over (a residual network's shortcut FIFOs on a
+/// small device), each further try costs a sizing — minutes for a deep serial pipeline — so
+/// the rest is bisected: a narrower folding needs no more than a wider one, so if a budget fits,
+/// every smaller one does.
 pub fn fitting_plan(
     model: &Path,
     board: &Board,
@@ -321,23 +328,63 @@ pub fn fitting_plan(
 ) -> Result<Option<HardwarePlan>> {
     let graph = xnorc_compiler::load::load_graph(model)?;
     let lane_luts = estimate::luts_per_lane(board.device.family);
-    let mut budget = ((board.device.luts as f64 * LUT_SHARE / lane_luts) as usize).max(1);
-    loop {
-        let folding = FoldingFile {
-            lane_budget: Some(budget),
-            memory_output_register: Some(memory_output_register),
-            ..FoldingFile::default()
-        };
-        if let Some(plan) =
-            fit_with_packing(&graph, &folding, board, AUTO_LUT_FILL, model, progress)?
-        {
-            return Ok(Some(plan));
-        }
-        if budget == 1 {
-            return Ok(None);
-        }
-        budget = (budget * 3 / 4).max(1);
+    let mut budgets = vec![((board.device.luts as f64 * LUT_SHARE / lane_luts) as usize).max(1)];
+    while budgets[budgets.len() - 1] > 1 {
+        budgets.push((budgets[budgets.len() - 1] * 3 / 4).max(1));
     }
+    let folding = |budget: usize| FoldingFile {
+        lane_budget: Some(budget),
+        memory_output_register: Some(memory_output_register),
+        ..FoldingFile::default()
+    };
+    let mut first = None;
+    for (i, &budget) in budgets.iter().enumerate() {
+        if stages_fit(&graph, &folding(budget), board, model)? {
+            first = Some(i);
+            break;
+        }
+    }
+    let Some(first) = first else {
+        return Ok(None);
+    };
+    let try_budget = |i: usize| {
+        fit_with_packing(
+            &graph,
+            &folding(budgets[i]),
+            board,
+            AUTO_LUT_FILL,
+            model,
+            progress,
+        )
+    };
+    if let Some(plan) = try_budget(first)? {
+        return Ok(Some(plan));
+    }
+    let (mut lo, mut hi, mut best) = (first + 1, budgets.len(), None);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        match try_budget(mid)? {
+            Some(plan) => {
+                best = Some(plan);
+                hi = mid;
+            }
+            None => lo = mid + 1,
+        }
+    }
+    Ok(best)
+}
+
+/// Whether `folding`'s stages fit `board` before their buffers are sized (with read-only
+/// memories moved to logic as the fit would, packed or not).
+fn stages_fit(graph: &Graph, folding: &FoldingFile, board: &Board, model: &Path) -> Result<bool> {
+    let (mut stages, _, _) = plan_stages(graph, folding, model)?;
+    if let Some(packed) = packed_folding(graph, folding, &stages, board.device.family) {
+        let (mut packed, _, _) = plan_stages(graph, &packed, model)?;
+        if move_roms_to_logic(&mut packed, &[], board, AUTO_LUT_FILL) {
+            return Ok(true);
+        }
+    }
+    Ok(move_roms_to_logic(&mut stages, &[], board, AUTO_LUT_FILL))
 }
 
 /// The folding file that reproduces `plan`'s PE/SIMD/memory choices.
