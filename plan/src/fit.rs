@@ -123,7 +123,15 @@ pub fn fit_folding(
     progress: &dyn Progress,
 ) -> Result<Option<HardwarePlan>> {
     let planned = plan_stages(graph, folding, model)?;
-    fit_stages(graph, folding, planned, board, lut_fraction, progress)
+    fit_stages(
+        graph,
+        folding,
+        planned,
+        board,
+        lut_fraction,
+        progress,
+        &mut Vec::new(),
+    )
 }
 
 /// The stages of `folding` (with the tree pipeline and input order), errors in the model's name.
@@ -135,7 +143,9 @@ fn plan_stages(
     stages::plan_stages(graph, folding).map_err(|e| e.in_file(model.display().to_string()))
 }
 
-/// [`fit_folding`] of stages already planned from `folding`.
+/// [`fit_folding`] of stages already planned from `folding`; `over` holds stages whose sized
+/// buffers took them over (these are not sized again: the same stages give the same plan) and
+/// gains these if they do.
 fn fit_stages(
     graph: &xnorc_compiler::ir::Graph,
     folding: &FoldingFile,
@@ -143,7 +153,12 @@ fn fit_stages(
     board: &Board,
     lut_fraction: f64,
     progress: &dyn Progress,
+    over: &mut Vec<Vec<Stage>>,
 ) -> Result<Option<HardwarePlan>> {
+    if over.contains(&stages) {
+        return Ok(None);
+    }
+    let planned = stages.clone();
     // Stages only first: the cycle model and FIFO sizing run once the memories fit (memory
     // placement changes neither).
     if !move_roms_to_logic(&mut stages, &[], board, lut_fraction) {
@@ -168,10 +183,11 @@ fn fit_stages(
         .collect();
     let fits = move_roms_to_logic(&mut plan.stages, &others, board, lut_fraction);
     if !fits {
+        over.push(planned);
         let est = plan_estimate(&plan, board);
         progress.note(&format!(
-            "      {what}: over with its sized buffers ({} of {} logic cells at most, {} of {} \
-             block RAMs)",
+            "      {what}: over with its sized buffers: {} logic cells (at most {}), {} of {} \
+             block RAMs",
             est.logic_cells(board.device.family),
             (board.device.luts as f64 * lut_fraction) as u64,
             est.ram_blocks,
@@ -204,13 +220,50 @@ pub fn fit_with_packing(
     model: &Path,
     progress: &dyn Progress,
 ) -> Result<Option<HardwarePlan>> {
-    let planned = plan_stages(graph, folding, model)?;
-    if let Some(packed) = packed_folding(graph, folding, &planned.0, board.device.family) {
-        if let Some(plan) = fit_folding(graph, &packed, board, lut_fraction, model, progress)? {
-            return Ok(Some(plan));
+    let fit = Fit {
+        board,
+        lut_fraction,
+        progress,
+    };
+    fit.with_packing(graph, folding, model, &mut Vec::new())
+}
+
+/// What a fit is against, and who hears of its sizings.
+struct Fit<'a> {
+    board: &'a Board,
+    lut_fraction: f64,
+    progress: &'a dyn Progress,
+}
+
+impl Fit<'_> {
+    /// [`fit_with_packing`], skipping stages in `over` and adding those its sizing finds over
+    /// (see [`fit_stages`]).
+    fn with_packing(
+        &self,
+        graph: &Graph,
+        folding: &FoldingFile,
+        model: &Path,
+        over: &mut Vec<Vec<Stage>>,
+    ) -> Result<Option<HardwarePlan>> {
+        let (board, lut_fraction, progress) = (self.board, self.lut_fraction, self.progress);
+        let planned = plan_stages(graph, folding, model)?;
+        if let Some(packed) = packed_folding(graph, folding, &planned.0, board.device.family) {
+            let packed_stages = plan_stages(graph, &packed, model)?;
+            let plan = fit_stages(
+                graph,
+                &packed,
+                packed_stages,
+                board,
+                lut_fraction,
+                progress,
+                over,
+            )?;
+            if plan.is_some() {
+                return Ok(plan);
+            }
         }
+        fit_stages(graph, folding, planned, board, lut_fraction, progress, over)
     }
-    fit_stages(graph, folding, planned, board, lut_fraction, progress)
 }
 
 /// What the most serial automatic folding (one lane per layer) needs on `board`: its estimate
@@ -311,15 +364,10 @@ fn packed_folding(
     gained.then_some(packed)
 }
 
-/// The widest automatic folding whose estimate fits `board`; `progress` hears of each lane
-/// budget that gets as far as sizing its buffers.
-///
-/// Lane budgets run from the device's LUT share down by quarters to 1. Whether a budget's
-/// stages fit before their buffers are sized is cheap to know, and the widest such budget
-/// usually fits. When its sized buffers take it over (a residual network's shortcut FIFOs on a
-/// small device), each further try costs a sizing — minutes for a deep serial pipeline — so
-/// the rest is bisected: a narrower folding needs no more than a wider one, so if a budget fits,
-/// every smaller one does.
+/// The widest automatic folding whose estimate fits `board`, lane budgets tried from the
+/// device's LUT share down; `progress` hears of each budget that gets as far as sizing its
+/// buffers. Neighbouring budgets often fold every layer alike: stages already sized without
+/// fitting are not sized again (a sizing takes minutes for a deep serial pipeline).
 pub fn fitting_plan(
     model: &Path,
     board: &Board,
@@ -328,63 +376,27 @@ pub fn fitting_plan(
 ) -> Result<Option<HardwarePlan>> {
     let graph = xnorc_compiler::load::load_graph(model)?;
     let lane_luts = estimate::luts_per_lane(board.device.family);
-    let mut budgets = vec![((board.device.luts as f64 * LUT_SHARE / lane_luts) as usize).max(1)];
-    while budgets[budgets.len() - 1] > 1 {
-        budgets.push((budgets[budgets.len() - 1] * 3 / 4).max(1));
-    }
-    let folding = |budget: usize| FoldingFile {
-        lane_budget: Some(budget),
-        memory_output_register: Some(memory_output_register),
-        ..FoldingFile::default()
-    };
-    let mut first = None;
-    for (i, &budget) in budgets.iter().enumerate() {
-        if stages_fit(&graph, &folding(budget), board, model)? {
-            first = Some(i);
-            break;
-        }
-    }
-    let Some(first) = first else {
-        return Ok(None);
-    };
-    let try_budget = |i: usize| {
-        fit_with_packing(
-            &graph,
-            &folding(budgets[i]),
+    let mut budget = ((board.device.luts as f64 * LUT_SHARE / lane_luts) as usize).max(1);
+    let mut over = Vec::new();
+    loop {
+        let folding = FoldingFile {
+            lane_budget: Some(budget),
+            memory_output_register: Some(memory_output_register),
+            ..FoldingFile::default()
+        };
+        let fit = Fit {
             board,
-            AUTO_LUT_FILL,
-            model,
+            lut_fraction: AUTO_LUT_FILL,
             progress,
-        )
-    };
-    if let Some(plan) = try_budget(first)? {
-        return Ok(Some(plan));
-    }
-    let (mut lo, mut hi, mut best) = (first + 1, budgets.len(), None);
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        match try_budget(mid)? {
-            Some(plan) => {
-                best = Some(plan);
-                hi = mid;
-            }
-            None => lo = mid + 1,
+        };
+        if let Some(plan) = fit.with_packing(&graph, &folding, model, &mut over)? {
+            return Ok(Some(plan));
         }
-    }
-    Ok(best)
-}
-
-/// Whether `folding`'s stages fit `board` before their buffers are sized (with read-only
-/// memories moved to logic as the fit would, packed or not).
-fn stages_fit(graph: &Graph, folding: &FoldingFile, board: &Board, model: &Path) -> Result<bool> {
-    let (mut stages, _, _) = plan_stages(graph, folding, model)?;
-    if let Some(packed) = packed_folding(graph, folding, &stages, board.device.family) {
-        let (mut packed, _, _) = plan_stages(graph, &packed, model)?;
-        if move_roms_to_logic(&mut packed, &[], board, AUTO_LUT_FILL) {
-            return Ok(true);
+        if budget == 1 {
+            return Ok(None);
         }
+        budget = (budget * 3 / 4).max(1);
     }
-    Ok(move_roms_to_logic(&mut stages, &[], board, AUTO_LUT_FILL))
 }
 
 /// The folding file that reproduces `plan`'s PE/SIMD/memory choices.
@@ -603,5 +615,94 @@ mod tests {
         assert!(fit_folding(&g, &folding, &board, 0.75, path, &Silent)
             .unwrap()
             .is_none());
+    }
+}
+#[cfg(test)]
+mod memo_tests {
+    use super::*;
+    use std::sync::Mutex;
+    use xnorc_compiler::progress::Silent;
+
+    /// Keeps the notes.
+    #[derive(Default)]
+    struct Notes(Mutex<Vec<String>>);
+
+    impl Progress for Notes {
+        fn step(&self, _: &str, _: Option<u64>) {}
+        fn advance(&self, _: u64) {}
+        fn note(&self, line: &str) {
+            self.0.lock().unwrap().push(line.trim().to_string());
+        }
+        fn done(&self) {}
+    }
+
+    /// Stages sized and found over are not sized again for a narrower budget that folds
+    /// alike, and the fit chooses what trying every budget in turn chooses.
+    #[test]
+    fn stages_sized_once() {
+        let dir = std::env::temp_dir().join(format!("xnorc-fit-memo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let model = xnorc_compiler::presets::find("tiny-residual")
+            .unwrap()
+            .generate(1);
+        let path = dir.join("tiny-residual.xnm");
+        std::fs::write(&path, xnorc_compiler::format::to_json(&model)).unwrap();
+        let graph = xnorc_compiler::passes::lower(&model).unwrap();
+        let board = xnorc_boards::board::find("icebreaker").unwrap();
+        let notes = Notes::default();
+        let plan = fitting_plan(&path, &board, false, &notes)
+            .unwrap()
+            .expect("fits");
+        std::fs::remove_dir_all(&dir).unwrap();
+        // The budgets sized, by the notes, and their stages (packing aside: none here).
+        let notes = notes.0.into_inner().unwrap();
+        let sized: Vec<usize> = notes
+            .iter()
+            .filter_map(|n| n.strip_prefix("lane budget "))
+            .filter_map(|n| {
+                n.strip_suffix(": the stages fit; sizing its buffers with the cycle model")
+            })
+            .map(|b| b.parse().unwrap())
+            .collect();
+        let stages_of = |budget: usize| {
+            let folding = FoldingFile {
+                lane_budget: Some(budget),
+                memory_output_register: Some(false),
+                ..FoldingFile::default()
+            };
+            stages::plan_stages(&graph, &folding).unwrap().0
+        };
+        let sized_stages: Vec<_> = sized.iter().map(|&b| stages_of(b)).collect();
+        for (i, a) in sized_stages.iter().enumerate() {
+            assert!(
+                !sized_stages[..i].contains(a),
+                "budget {} sized twice: {notes:?}",
+                sized[i]
+            );
+        }
+        // Every budget in turn, each sized: the first that fits.
+        let first = sized[0];
+        let mut budget = first;
+        let mut skipped = 0;
+        let expected = loop {
+            let folding = FoldingFile {
+                lane_budget: Some(budget),
+                memory_output_register: Some(false),
+                ..FoldingFile::default()
+            };
+            let path = Path::new("tiny-residual.xnm");
+            if let Some(p) =
+                fit_with_packing(&graph, &folding, &board, AUTO_LUT_FILL, path, &Silent).unwrap()
+            {
+                break p;
+            }
+            skipped += usize::from(!sized.contains(&budget));
+            budget = (budget * 3 / 4).max(1);
+        };
+        assert_eq!(folding_of(&plan, &graph), folding_of(&expected, &graph));
+        assert!(
+            skipped > 0,
+            "a budget over like a wider one was skipped: {notes:?}"
+        );
     }
 }
