@@ -291,7 +291,23 @@ impl<'a> Flow<'a> {
         std::fs::write(&script_path, script)
             .map_err(|e| FlowError::Io(format!("{}: cannot write: {e}", script_path.display())))?;
         // Not quiet: the whole log (every pass's statistics) is kept for the user.
-        self.run("yosys", Tool::Yosys, &["-s".into(), "synth.ys".into()])?;
+        let args = ["-s".to_string(), "synth.ys".to_string()];
+        if let Err(e) = self.run("yosys", Tool::Yosys, &args) {
+            // ABC, which yosys runs as a child process, now and then aborts on a module it
+            // maps fine the next time (seen in a resnet-mini build: exit 134 on one MVU, the
+            // same script then went through). Such a crash is run once more, its log kept.
+            let log_path = self.last_log();
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            if !abc_crashed(&log) {
+                return Err(e);
+            }
+            let kept = self
+                .dir
+                .join(format!("yosys-pass{}-abc-crash.log", self.pass));
+            std::fs::rename(&log_path, &kept)
+                .map_err(|e| FlowError::Io(format!("{}: {e}", kept.display())))?;
+            self.run("yosys", Tool::Yosys, &args)?;
+        }
         // yosys resolves a signal driven from two places silently (with a warning); that is
         // a generator bug, never something to place and route.
         let log_path = self.last_log();
@@ -570,9 +586,31 @@ pub fn flash_command(board: &Board, bitstream: &Path, flash: bool) -> Vec<String
     cmd
 }
 
+/// Whether a failed yosys log is ABC's child process crashing (killed by a signal, or
+/// aborting), not yosys refusing the design.
+fn abc_crashed(log: &str) -> bool {
+    log.lines().any(|l| {
+        l.starts_with("ERROR: ABC: execution of command")
+            && ["return code 134", "return code 139", "signal"]
+                .iter()
+                .any(|c| l.contains(c))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn abc_crashes_are_told_from_refusals() {
+        // The line of the crash seen (a resnet-mini build, yosys 0.23).
+        let crash = "22.40.22.1. Executing ABC.\nERROR: ABC: execution of command \"\"berkeley-abc\" -s -f /tmp/yosys-abc-qM4pNC/abc.script 2>&1\" failed: return code 134.\n";
+        assert!(abc_crashed(crash));
+        let refusal = "ERROR: Module `xnorc_mvu' referenced in module `core' in cell `l0' is not part of the design.\n";
+        assert!(!abc_crashed(refusal));
+        let abc_error = "ERROR: ABC: execution of command \"abc -s -f x\" failed: return code 1.\n";
+        assert!(!abc_crashed(abc_error), "ABC's own error is no crash");
+    }
 
     /// `sh -c script` with stdout into `log`, watched with a one-second silence limit.
     fn watched(script: &str, log: &Path) -> (Ended, f64) {
