@@ -165,15 +165,13 @@ fn fit_stages(
         return Ok(None);
     }
     let what = folding_name(folding);
-    progress.note(&format!(
-        "      {what}: the stages fit; sizing its buffers with the cycle model"
-    ));
-    let mut plan = stages::plan_from_stages(
+    let mut plan = stages::plan_with_progress(
         graph,
         stages,
         tree_pipeline,
         input_order,
         folding.memory_output_register.unwrap_or(false),
+        (progress, &format!("      {what}")),
     );
     place_buffers(&mut plan, board);
     // The FIFOs and output queues may still tip it over.
@@ -623,12 +621,14 @@ mod memo_tests {
     use std::sync::Mutex;
     use xnorc_compiler::progress::Silent;
 
-    /// Keeps the notes.
+    /// Keeps the steps and notes.
     #[derive(Default)]
     struct Notes(Mutex<Vec<String>>);
 
     impl Progress for Notes {
-        fn step(&self, _: &str, _: Option<u64>) {}
+        fn step(&self, what: &str, _: Option<u64>) {
+            self.note(what);
+        }
         fn advance(&self, _: u64) {}
         fn note(&self, line: &str) {
             self.0.lock().unwrap().push(line.trim().to_string());
@@ -659,10 +659,8 @@ mod memo_tests {
         let sized: Vec<usize> = notes
             .iter()
             .filter_map(|n| n.strip_prefix("lane budget "))
-            .filter_map(|n| {
-                n.strip_suffix(": the stages fit; sizing its buffers with the cycle model")
-            })
-            .map(|b| b.parse().unwrap())
+            .filter_map(|n| n.split_once(": sizing ").map(|(b, _)| b))
+            .map(|b| b.parse().expect("a budget without packing"))
             .collect();
         let stages_of = |budget: usize| {
             let folding = FoldingFile {

@@ -45,5 +45,5 @@ pub use stage::{
     AddStage, AffineStage, CodebookDecode, MeanSignStage, Mvu, MvuOutput, PadChannelsStage, Pool,
     Responses, ScoresStage, Stage, StageKind, SubsampleStage, Swg, ThresholdStage,
 };
-pub use stages::{plan, plan_from_stages, plan_stages};
+pub use stages::{plan, plan_from_stages, plan_stages, plan_with_progress};
 pub use stream::{signed_bits, stream_to_logical, Stream};

@@ -27,13 +27,14 @@ pub use components::{
     SwgState, WindowGeometry,
 };
 pub use cycles::{simulate, simulate_graph, Timing};
-pub use sizing::{size_fifos, SIZING_FRAMES};
+pub use sizing::{buffers, size_fifos, SIZING_FRAMES};
 
 #[cfg(test)]
 mod tests {
     use super::cycles::run;
     use super::sizing::{buffer, generous, least};
     use super::*;
+    use xnorc_compiler::progress::Silent;
 
     fn mvu(nf: usize, sf: usize, r: usize) -> Component {
         Component::Mvu {
@@ -83,7 +84,7 @@ mod tests {
         }
         assert_eq!(simulate(&single, 3, 1).output_cycles, vec![15]);
         // Back to back the MVU issues one op per cycle: 6 cycles per frame.
-        let t = size_fifos(&mut c, &chain_sources(5), 3);
+        let t = size_fifos(&mut c, &chain_sources(5), 3, &Silent);
         assert_eq!(t.ii(), 6);
         // One credit: claimed at 3, back in cycle 10 (the beat visible at 9 leaves at 9), so
         // the second pass's last op waits from 6 to 10, its beat shows at 16 instead of 12 and
@@ -211,8 +212,8 @@ mod tests {
             let beats = plan.stages[0].input.beats;
             let mut from_reset = plan.pipeline.clone();
             let mut resumed = plan.pipeline.clone();
-            let a = sizing::size_fifos_with(&mut from_reset, &plan.sources, beats, 1);
-            let b = sizing::size_fifos_with(&mut resumed, &plan.sources, beats, 64);
+            let a = sizing::size_fifos_with(&mut from_reset, &plan.sources, beats, 1, &Silent);
+            let b = sizing::size_fifos_with(&mut resumed, &plan.sources, beats, 64, &Silent);
             assert_eq!(a, b, "{preset}");
             assert_eq!(
                 format!("{from_reset:?}"),
@@ -398,7 +399,7 @@ mod tests {
     #[test]
     fn sizing_gives_the_shortcut_what_the_join_needs() {
         let (mut c, sources) = holding_block(2);
-        let t = size_fifos(&mut c, &sources, 4);
+        let t = size_fifos(&mut c, &sources, 4, &Silent);
         let Component::Fifo { depth, .. } = c[3] else {
             unreachable!()
         };

@@ -4,6 +4,7 @@
 use super::components::{Component, Source};
 use super::cycles::{simulate_graph, Timing};
 use super::recorded::{Against, Recorder, CHECKPOINTS};
+use xnorc_compiler::progress::Progress;
 
 /// Frames the sizing run uses.
 pub const SIZING_FRAMES: usize = 8;
@@ -57,8 +58,17 @@ pub fn size_fifos(
     components: &mut [Component],
     sources: &[Vec<Source>],
     input_beats: usize,
+    progress: &dyn Progress,
 ) -> Timing {
-    size_fifos_with(components, sources, input_beats, CHECKPOINTS)
+    size_fifos_with(components, sources, input_beats, CHECKPOINTS, progress)
+}
+
+/// How many buffers [`size_fifos`] sizes (what its progress counts): [`buffer`]'s.
+pub fn buffers(components: &[Component]) -> usize {
+    components
+        .iter()
+        .filter(|c| matches!(c, Component::Fifo { .. } | Component::Mvu { .. }))
+        .count()
 }
 
 /// [`size_fifos`] with runs checkpointed `checkpoints` times (1: every candidate runs from
@@ -68,6 +78,7 @@ pub(super) fn size_fifos_with(
     sources: &[Vec<Source>],
     input_beats: usize,
     checkpoints: u64,
+    progress: &dyn Progress,
 ) -> Timing {
     let mut roomy = vec![0usize; components.len()];
     for (i, c) in components.iter_mut().enumerate() {
@@ -101,6 +112,7 @@ pub(super) fn size_fifos_with(
         if buffer(&mut components[i]).is_none() {
             continue;
         }
+        progress.advance(1);
         let floor = least(&components[i]);
         let need = latest.timing.occupancy[i].max(floor).min(roomy[i]);
         if need == floor {

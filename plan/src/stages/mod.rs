@@ -21,13 +21,14 @@ use xnorc_compiler::sanitize::printable;
 
 use crate::folding::{auto_fold, FoldingFile, LayerFolding, LayerShape, DEFAULT_LANE_BUDGET};
 use crate::pipeline::{components, gcd, HardwarePlan};
-use crate::schedule::size_fifos;
+use crate::schedule::{buffers, size_fifos};
 use crate::stage::{Pool, ScoresStage, Stage, StageKind};
 use crate::stream::{stream_to_logical, Stream};
 use xnorc_compiler::error::{ModelError, Result};
 use xnorc_compiler::ir::{
     int_bits, ChannelRule, Geometry, Graph, NodeId, Op, Shape, SumPool, ValueType, WeightStore,
 };
+use xnorc_compiler::progress::{Progress, Silent};
 
 /// How many channel groups of a layer share their filters and get them computed once: the
 /// copies of a tiled layer's tile that start at a filter boundary, gcd(O, p) — when a
@@ -89,12 +90,38 @@ pub fn plan_from_stages(
     input_order: Vec<usize>,
     memory_output_register: bool,
 ) -> HardwarePlan {
+    plan_with_progress(
+        graph,
+        stages,
+        tree_pipeline,
+        input_order,
+        memory_output_register,
+        (&Silent, ""),
+    )
+}
+
+/// [`plan_from_stages`], the FIFO sizing (minutes for a deep serial pipeline) told to
+/// `progress` as a step counted in buffers, named after `what`.
+pub fn plan_with_progress(
+    graph: &Graph,
+    stages: Vec<Stage>,
+    tree_pipeline: u32,
+    input_order: Vec<usize>,
+    memory_output_register: bool,
+    (progress, what): (&dyn Progress, &str),
+) -> HardwarePlan {
     let (mut pipeline, sources) = components(
         &stages,
         tree_pipeline,
         1 + usize::from(memory_output_register),
     );
-    let timing = size_fifos(&mut pipeline, &sources, stages[0].input.beats);
+    let n = buffers(&pipeline);
+    progress.step(
+        &format!("{what}: sizing {n} buffers with the cycle model"),
+        Some(n as u64),
+    );
+    let timing = size_fifos(&mut pipeline, &sources, stages[0].input.beats, progress);
+    progress.done();
     HardwarePlan {
         model: graph.ident.clone(),
         tree_pipeline,
