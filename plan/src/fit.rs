@@ -376,16 +376,16 @@ pub fn fitting_plan(
     let lane_luts = estimate::luts_per_lane(board.device.family);
     let mut budget = ((board.device.luts as f64 * LUT_SHARE / lane_luts) as usize).max(1);
     let mut over = Vec::new();
+    let fit = Fit {
+        board,
+        lut_fraction: AUTO_LUT_FILL,
+        progress,
+    };
     loop {
         let folding = FoldingFile {
             lane_budget: Some(budget),
             memory_output_register: Some(memory_output_register),
             ..FoldingFile::default()
-        };
-        let fit = Fit {
-            board,
-            lut_fraction: AUTO_LUT_FILL,
-            progress,
         };
         if let Some(plan) = fit.with_packing(&graph, &folding, model, &mut over)? {
             return Ok(Some(plan));
