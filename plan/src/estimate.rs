@@ -329,8 +329,8 @@ fn stage_logic(s: &Stage, family: Family) -> (usize, usize) {
 /// N·x (one adder per set bit of N past the first) and the compare with the total, each as wide
 /// as the sum; the sum, counters and phase. A least-squares fit to the module synthesized alone
 /// (yosys 0.23) for 1–16 elements, 13–24 sum bits and N with 1–4 set bits: within 13% on the
-/// 9 shapes on ECP5 (carries as two LUT4s), and on 7 of 9 on iCE40 (16% and 48% over on the
-/// two smallest).
+/// 9 shapes on ECP5 (carries as two LUT4s), and on 7 of 9 on iCE40 (16% under and 48% over on
+/// the two smallest).
 fn meansign_luts(family: Family, elems: usize, m: &MeanSignStage) -> usize {
     let adders = m.n.count_ones().saturating_sub(1) as f64;
     let (fixed, per_bit, per_adder_bit) = match family {

@@ -218,50 +218,37 @@ pub fn fit_with_packing(
     model: &Path,
     progress: &dyn Progress,
 ) -> Result<Option<HardwarePlan>> {
-    let fit = Fit {
-        board,
-        lut_fraction,
-        progress,
-    };
-    fit.with_packing(graph, folding, model, &mut Vec::new())
+    let at = (board, lut_fraction);
+    fit_packed_or_not(graph, folding, at, model, progress, &mut Vec::new())
 }
 
-/// What a fit is against, and who hears of its sizings.
-struct Fit<'a> {
-    board: &'a Board,
-    lut_fraction: f64,
-    progress: &'a dyn Progress,
-}
-
-impl Fit<'_> {
-    /// [`fit_with_packing`], skipping stages in `over` and adding those its sizing finds over
-    /// (see [`fit_stages`]).
-    fn with_packing(
-        &self,
-        graph: &Graph,
-        folding: &FoldingFile,
-        model: &Path,
-        over: &mut Vec<Vec<Stage>>,
-    ) -> Result<Option<HardwarePlan>> {
-        let (board, lut_fraction, progress) = (self.board, self.lut_fraction, self.progress);
-        let planned = plan_stages(graph, folding, model)?;
-        if let Some(packed) = packed_folding(graph, folding, &planned.0, board.device.family) {
-            let packed_stages = plan_stages(graph, &packed, model)?;
-            let plan = fit_stages(
-                graph,
-                &packed,
-                packed_stages,
-                board,
-                lut_fraction,
-                progress,
-                over,
-            )?;
-            if plan.is_some() {
-                return Ok(plan);
-            }
+/// [`fit_with_packing`] on `board` at `lut_fraction`, skipping stages in `over` and adding
+/// those its sizing finds over (see [`fit_stages`]).
+fn fit_packed_or_not(
+    graph: &Graph,
+    folding: &FoldingFile,
+    (board, lut_fraction): (&Board, f64),
+    model: &Path,
+    progress: &dyn Progress,
+    over: &mut Vec<Vec<Stage>>,
+) -> Result<Option<HardwarePlan>> {
+    let planned = plan_stages(graph, folding, model)?;
+    if let Some(packed) = packed_folding(graph, folding, &planned.0, board.device.family) {
+        let packed_stages = plan_stages(graph, &packed, model)?;
+        let plan = fit_stages(
+            graph,
+            &packed,
+            packed_stages,
+            board,
+            lut_fraction,
+            progress,
+            over,
+        )?;
+        if plan.is_some() {
+            return Ok(plan);
         }
-        fit_stages(graph, folding, planned, board, lut_fraction, progress, over)
     }
+    fit_stages(graph, folding, planned, board, lut_fraction, progress, over)
 }
 
 /// What the most serial automatic folding (one lane per layer) needs on `board`: its estimate
@@ -376,18 +363,14 @@ pub fn fitting_plan(
     let lane_luts = estimate::luts_per_lane(board.device.family);
     let mut budget = ((board.device.luts as f64 * LUT_SHARE / lane_luts) as usize).max(1);
     let mut over = Vec::new();
-    let fit = Fit {
-        board,
-        lut_fraction: AUTO_LUT_FILL,
-        progress,
-    };
     loop {
         let folding = FoldingFile {
             lane_budget: Some(budget),
             memory_output_register: Some(memory_output_register),
             ..FoldingFile::default()
         };
-        if let Some(plan) = fit.with_packing(&graph, &folding, model, &mut over)? {
+        let at = (board, AUTO_LUT_FILL);
+        if let Some(plan) = fit_packed_or_not(&graph, &folding, at, model, progress, &mut over)? {
             return Ok(Some(plan));
         }
         if budget == 1 {

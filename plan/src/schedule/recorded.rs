@@ -154,17 +154,22 @@ impl Recorder<'_> {
         run.cycle = cycle;
         run.input_cycles = t.input_cycles[..at.sent].to_vec();
         run.output_cycles = t.output_cycles[..at.outputs].to_vec();
-        for needs in &latest.needs[..k] {
-            for (o, &n) in run.occupancy.iter_mut().zip(needs.iter()) {
-                *o = (*o).max(n);
-            }
-        }
+        raise_to_needs(&mut run.occupancy, &latest.needs[..k]);
         let before = |c: Option<u64>| c.filter(|&c| c < cycle);
         run.first_beats = t
             .first_beats
             .iter()
             .map(|&(a, b)| (before(a), before(b)))
             .collect();
+    }
+}
+
+/// Raises each buffer's `occupancy` to its need in each of `intervals`.
+fn raise_to_needs(occupancy: &mut [usize], intervals: &[Rc<Vec<usize>>]) {
+    for needs in intervals {
+        for (o, &n) in occupancy.iter_mut().zip(needs.iter()) {
+            *o = (*o).max(n);
+        }
     }
 }
 
@@ -196,11 +201,7 @@ fn rejoined(
         first_beats.push((join(a_in, b_in)?, join(a_out, b_out)?));
     }
     let mut occupancy = run.occupancy.to_vec();
-    for needs in &a.latest.needs[k..] {
-        for (o, &n) in occupancy.iter_mut().zip(needs.iter()) {
-            *o = (*o).max(n);
-        }
-    }
+    raise_to_needs(&mut occupancy, &a.latest.needs[k..]);
     let joined = |mine: &[u64], theirs: &[u64]| [mine, &theirs[mine.len()..]].concat();
     Some(Timing {
         input_cycles: joined(&run.input_cycles, &t.input_cycles),
