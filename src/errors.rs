@@ -47,6 +47,10 @@ pub enum CliError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Report(#[from] xnorc_report::ReportError),
+    /// A training run that could not start or go on.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Train(Box<xnorc_train::TrainError>),
     /// A tool that is not installed.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -87,6 +91,7 @@ impl CliError {
             CliError::Report(e) => e.is_bad_input(),
             CliError::Verify(e) => e.is_bad_input(),
             CliError::Build(e) => e.is_bad_input(),
+            CliError::Train(e) => e.is_bad_input(),
             CliError::Missing(_) | CliError::Failed(_) => false,
         };
         if bad_input {
@@ -111,7 +116,8 @@ boxed_from!(
     Data(DataError);
     Rtl(RtlError);
     Verify(VerifyError);
-    Build(BuildError)
+    Build(BuildError);
+    Train(xnorc_train::TrainError)
 );
 
 impl From<xnorc_sim::SimError> for CliError {

@@ -41,6 +41,8 @@ enum Command {
     },
     /// Run the bit-exact reference simulator on a batch of inputs.
     Simulate(commands::simulate::Args),
+    /// Train a binary network with a research method and write it as a .xnm model.
+    Train(commands::train::Args),
     /// Write a random but valid model of a preset architecture.
     RandomModel {
         /// Architecture preset.
@@ -115,6 +117,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Import(args) => commands::import::run(&args),
         Command::Inspect { model, json } => commands::inspect::run(&model, json),
         Command::Simulate(args) => commands::simulate::run(&args),
+        Command::Train(args) => commands::train::run(&args),
         Command::RandomModel {
             arch,
             seed,

@@ -12,6 +12,7 @@ pub mod random;
 pub mod report;
 pub mod run;
 pub mod simulate;
+pub mod train;
 pub mod verify;
 
 /// A count that must be at least one (frames, repeats, vectors, budgets): zero is refused when

