@@ -239,3 +239,253 @@ fn write_npz(path: &std::path::Path, members: &[(&str, &[u8])]) {
     }
     zip.finish().unwrap();
 }
+
+/// Trains `method` on the digits and checks the written model against `xnorc simulate`,
+/// frame for frame; returns the model.
+fn trained_and_simulated(
+    arch: &str,
+    run: &Settings,
+    dir: &std::path::Path,
+) -> (xnorc_train::Trained, xnorc_compiler::format::ModelFile) {
+    let data_path = dataset("digits.npz");
+    let data = Dataset::read(&data_path).unwrap();
+    let trained = xnorc_train::train(&data, run, "test", &Persistence::default(), &Silent).unwrap();
+    let model = dir.join(format!("{arch}-{}.xnm", run.method.name()));
+    std::fs::write(&model, xnorc_compiler::format::to_json(&trained.model)).unwrap();
+    let (sim_classes, sim_accuracy) = simulate(s(&model), s(&data_path), dir);
+    let what = format!("{arch} {:?}", run.method);
+    assert_eq!(trained.predictions, sim_classes, "{what}: frame by frame");
+    assert_eq!(
+        trained.history.last().unwrap().test_accuracy,
+        sim_accuracy,
+        "{what}"
+    );
+    let file = xnorc_compiler::format::load(&model).unwrap();
+    (trained, file)
+}
+
+fn matrix_weights(
+    model: &xnorc_compiler::format::ModelFile,
+) -> Vec<(String, xnorc_compiler::format::WeightsDef)> {
+    use xnorc_compiler::format::OpDef;
+    model
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.op {
+            OpDef::Dense(d) => Some((n.name.clone(), d.weights.clone())),
+            OpDef::Conv2d(c) => Some((n.name.clone(), c.weights.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn binarize_steps(
+    model: &xnorc_compiler::format::ModelFile,
+    node: &str,
+) -> Vec<xnorc_compiler::format::StepDef> {
+    let n = model.nodes.iter().find(|n| n.name == node).unwrap();
+    match &n.op {
+        xnorc_compiler::format::OpDef::Binarize(b) => b.steps.clone(),
+        other => panic!("{node}: {other:?}"),
+    }
+}
+
+#[test]
+fn a_tiled_layer_stays_one_tile_with_its_scales() {
+    use xnorc_compiler::format::WeightsDef;
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = settings("tfc", Method::Tiled, 3);
+    // digits' tfc: fc1 64·64 = 4,096, fc2–3 4,096, fc4 640 weights; p = 8 everywhere but the
+    // class layer (below the minimum).
+    run.hyper.tiles = Some(xnorc_train::method::Tiles {
+        p: vec![8],
+        min_weights: 1024,
+    });
+    let (trained, model) = trained_and_simulated("tfc", &run, dir.path());
+    assert!(trained.history.last().unwrap().test_accuracy > 0.3);
+    assert!(trained.history.iter().all(|e| e.flips > 0), "tiles train");
+    for (name, w) in matrix_weights(&model) {
+        match (name.as_str(), w) {
+            ("fc4", WeightsDef::Dense { .. }) => {}
+            (
+                _,
+                WeightsDef::Tiled {
+                    p,
+                    tile,
+                    alpha,
+                    shape,
+                    ..
+                },
+            ) => {
+                assert_eq!(p, 8, "{name}");
+                let count: usize = shape.iter().product();
+                assert_eq!(tile.to_bits().unwrap().len() * 8, count, "{name}: one tile");
+                let alpha = alpha.expect("hidden tiled layers carry their scales");
+                let alpha = alpha.to_f64().unwrap();
+                assert_eq!(alpha.len(), 8);
+                assert!(alpha.iter().all(|&a| a > 0.0), "{name}: {alpha:?}");
+            }
+            (name, w) => panic!("{name}: unexpected storage {w:?}"),
+        }
+    }
+    // A p that does not divide a layer's weights is refused, naming the layer.
+    let out = dir.path().join("bad.xnm");
+    let err = fails_with_2(&[
+        "train",
+        "--data",
+        s(&dataset("digits.npz")),
+        "--method",
+        "tiled",
+        "--tiles",
+        "3,3,3,3",
+        "-o",
+        s(&out),
+    ]);
+    assert!(err.contains("fc1") && err.contains("4096"), "{err}");
+}
+
+#[test]
+fn a_codebook_layer_uses_only_its_codebook_kernels() {
+    use xnorc_compiler::format::WeightsDef;
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = settings("cnv-small", Method::Codebook, 3);
+    run.hyper.tau = Some(4);
+    let (trained, model) = trained_and_simulated("cnv-small", &run, dir.path());
+    assert!(trained.history.last().unwrap().test_accuracy > 0.3);
+    let mut convs = 0;
+    for (name, w) in matrix_weights(&model) {
+        match w {
+            WeightsDef::Codebook {
+                tau,
+                codebook,
+                indices,
+                ..
+            } => {
+                convs += 1;
+                assert_eq!(tau, 4, "{name}");
+                let entries = codebook.to_bits().unwrap();
+                let n = entries.len() / 9;
+                assert_eq!(n, 16, "{name}: 2^τ entries");
+                // SNN keeps the entries distinct.
+                let patterns: std::collections::BTreeSet<Vec<bool>> = (0..n)
+                    .map(|e| (0..9).map(|i| entries.get(e * 9 + i)).collect())
+                    .collect();
+                assert_eq!(patterns.len(), n, "{name}: distinct entries");
+                let idx = indices.to_i64().unwrap();
+                assert!(idx.iter().all(|&i| (0..16).contains(&i)), "{name}");
+            }
+            WeightsDef::Dense { .. } => assert!(name.starts_with("fc"), "{name}"),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    assert_eq!(convs, 3, "every 3x3 convolution is a codebook layer");
+    // A network without 3×3 convolutions has nothing to store as a codebook.
+    let out = dir.path().join("bad.xnm");
+    let err = fails_with_2(&[
+        "train",
+        "--data",
+        s(&dataset("digits.npz")),
+        "--method",
+        "codebook",
+        "-o",
+        s(&out),
+    ]);
+    assert!(err.contains("3x3") && err.contains("fc1"), "{err}");
+    let err = fails_with_2(&[
+        "train",
+        "--data",
+        s(&dataset("digits.npz")),
+        "--tau",
+        "5",
+        "-o",
+        s(&out),
+    ]);
+    assert!(err.contains("--tau") && err.contains("binarynet"), "{err}");
+}
+
+#[test]
+fn siman_stores_half_of_each_filter_as_zero_one_weights() {
+    use xnorc_compiler::format::{OpDef, WeightValues, WeightsDef};
+    let dir = tempfile::tempdir().unwrap();
+    let run = settings("tfc", Method::Siman, 3);
+    let (trained, model) = trained_and_simulated("tfc", &run, dir.path());
+    assert!(trained.history.last().unwrap().test_accuracy > 0.5);
+    for (name, w) in matrix_weights(&model) {
+        let WeightsDef::Dense { values, bits } = w else {
+            panic!("{name}: {w:?}")
+        };
+        assert_eq!(values, WeightValues::ZeroOne, "{name}");
+        let shape = bits.shape.clone();
+        let bits = bits.to_bits().unwrap();
+        let per = shape[1];
+        for o in 0..shape[0] {
+            let ones = (0..per).filter(|&i| bits.get(o * per + i)).count();
+            // ⌊n/2⌋ ones unless magnitudes tie at the median (then fewer).
+            assert!(
+                ones <= per / 2 && ones + 2 >= per / 2,
+                "{name}[{o}]: {ones} of {per}"
+            );
+        }
+    }
+    // Hidden layers binarize each frame around its mean (SiMaN's activation).
+    let means = model
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.op, OpDef::MeanSign(_)))
+        .count();
+    assert_eq!(means, 3);
+}
+
+#[test]
+fn rebnn_and_rbonn_learn_channel_scales_and_activation_biases() {
+    use xnorc_compiler::format::StepDef;
+    let dir = tempfile::tempdir().unwrap();
+    let mut models = Vec::new();
+    for method in [Method::Rebnn, Method::Rbonn] {
+        let run = settings("tfc", method, 3);
+        let (trained, model) = trained_and_simulated("tfc", &run, dir.path());
+        assert!(trained.history.last().unwrap().test_accuracy > 0.5);
+        let steps = binarize_steps(&model, "act_fc1");
+        let [StepDef::Mul(scale), StepDef::Batchnorm(_), StepDef::Add(bias)] = &steps[..] else {
+            panic!("{method:?}: {steps:?}")
+        };
+        let scale = scale.to_f64().unwrap();
+        assert_eq!(scale.len(), 64);
+        // Per-channel scales, all ≥ 0 (0.02·|s|), not one shared value.
+        assert!(scale.iter().all(|&a| a >= 0.0));
+        assert!(scale.iter().any(|&a| a != scale[0]));
+        assert!(
+            bias.to_f64().unwrap().iter().any(|&b| b != 0.0),
+            "biases trained"
+        );
+        models.push(model.nodes);
+    }
+    // The recurrent update changes the training: same seed, another network.
+    assert_ne!(models[0], models[1]);
+}
+
+#[test]
+fn a_codebook_run_resumes_exactly() {
+    // The codebook memory and RBONN's previous gradients are state outside the trained
+    // tensors: a resumed run must carry them.
+    let data = Dataset::read(&dataset("digits.npz")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (arch, method) in [("cnv-small", Method::Codebook), ("tfc", Method::Rbonn)] {
+        let run = settings(arch, method, 2);
+        let whole =
+            xnorc_train::train(&data, &run, "test", &Persistence::default(), &Silent).unwrap();
+        let ck = dir.path().join(format!("{arch}.ckpt"));
+        let first = Persistence {
+            checkpoint: Some(ck.clone()),
+            stop_after: Some(1),
+            ..Persistence::default()
+        };
+        xnorc_train::train(&data, &run, "test", &first, &Silent).unwrap();
+        let rest = Persistence {
+            resume: Some(ck),
+            ..Persistence::default()
+        };
+        let resumed = xnorc_train::train(&data, &run, "test", &rest, &Silent).unwrap();
+        assert_eq!(resumed.model.nodes, whole.model.nodes, "{method:?}");
+    }
+}

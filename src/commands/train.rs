@@ -25,7 +25,7 @@ pub struct Args {
     /// Epochs.
     #[arg(long, default_value_t = 40, value_parser = super::at_least_one())]
     epochs: usize,
-    /// Frames per batch (default: the method's: 100 for binarynet, 50 for the Bop methods).
+    /// Frames per batch (default: the method's: 50 for the Bop methods, 100 for the others).
     #[arg(long, value_parser = super::at_least_one())]
     batch: Option<usize>,
     /// Adam's learning rate at the first epoch (default: the method's).
@@ -50,6 +50,17 @@ pub struct Args {
     /// Keep Bop's γ, τ, σ constant instead of the method's schedule.
     #[arg(long)]
     bop_constant: bool,
+    /// Tiled method: how many times each layer's one binary tile repeats — one p for every
+    /// hidden layer of at least --tile-min weights (default 4), or one per matrix layer
+    /// (e.g. 4,4,4,1).
+    #[arg(long, value_delimiter = ',')]
+    tiles: Option<Vec<usize>>,
+    /// Tiled method with one p: layers with fewer weights stay untiled (default 2048).
+    #[arg(long)]
+    tile_min: Option<usize>,
+    /// Codebook method: index width τ, 2^τ binary 3x3 kernels per layer (1–9, default 5).
+    #[arg(long)]
+    tau: Option<u32>,
     /// Seed of the initialization and the batch order: the same seed gives the same model.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -115,6 +126,31 @@ fn hyper(args: &Args, method: Method) -> Result<Hyper, CliError> {
                 h.bop_end = None;
             }
         }
+    }
+    let only_for = |what: &str, method_name: &str| {
+        Err(CliError::Input(format!(
+            "{what} applies to --method {method_name}, not to {}",
+            method.name()
+        )))
+    };
+    match &mut h.tiles {
+        Some(tiles) => {
+            if let Some(p) = &args.tiles {
+                tiles.p.clone_from(p);
+            }
+            if let Some(min) = args.tile_min {
+                tiles.min_weights = min;
+            }
+        }
+        None if args.tiles.is_some() || args.tile_min.is_some() => {
+            return only_for("--tiles/--tile-min", "tiled")
+        }
+        None => {}
+    }
+    match args.tau {
+        Some(_) if h.tau.is_none() => return only_for("--tau", "codebook"),
+        Some(tau) => h.tau = Some(tau),
+        None => {}
     }
     Ok(h)
 }

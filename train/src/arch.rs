@@ -53,6 +53,17 @@ pub struct Arch {
     pub layers: Vec<Layer>,
 }
 
+/// A matrix layer as the export names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatrixLayer {
+    /// `fc1`…, `conv1`…, as the model file names the layer.
+    pub name: String,
+    /// Its weight count.
+    pub weights: usize,
+    /// Whether it is a 3×3 convolution (a codebook's kernel shape).
+    pub is_3x3: bool,
+}
+
 /// A preset: name, what it is, and its layers before the class layer.
 struct Preset {
     name: &'static str,
@@ -160,6 +171,42 @@ impl Arch {
     /// Each preset's name and description.
     pub fn descriptions() -> Vec<(&'static str, &'static str)> {
         PRESETS.iter().map(|p| (p.name, p.description)).collect()
+    }
+
+    /// Every matrix layer for frames of `frame`, in order: its name in the exported model
+    /// (`fc1`…, `conv1`…), its weight count and whether it is a 3×3 convolution.
+    pub fn matrices(&self, frame: &[usize]) -> Result<Vec<MatrixLayer>, TrainError> {
+        let shapes = self.shapes(frame)?;
+        let (mut fcs, mut convs) = (0, 0);
+        let mut out = Vec::new();
+        for (i, layer) in self.layers.iter().enumerate() {
+            let input = if i == 0 { frame } else { &shapes[i - 1] };
+            let (name, weights, is_3x3) = match *layer {
+                Layer::Dense { out } => {
+                    fcs += 1;
+                    (
+                        format!("fc{fcs}"),
+                        out * input.iter().product::<usize>(),
+                        false,
+                    )
+                }
+                Layer::Conv { out, kernel, .. } => {
+                    convs += 1;
+                    (
+                        format!("conv{convs}"),
+                        out * input[0] * kernel * kernel,
+                        kernel == 3,
+                    )
+                }
+                Layer::MaxPool { .. } => continue,
+            };
+            out.push(MatrixLayer {
+                name,
+                weights,
+                is_3x3,
+            });
+        }
+        Ok(out)
     }
 
     /// The shape after every layer for a frame of `frame` (`[c, h, w]`), or an error naming the

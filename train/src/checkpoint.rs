@@ -64,7 +64,7 @@ struct StoredParams {
     #[serde(with = "vecs_b64")]
     tensors: Vec<Vec<f32>>,
     #[serde(with = "vecs_b64")]
-    running: Vec<Vec<f32>>,
+    state: Vec<Vec<f32>>,
 }
 
 impl StoredParams {
@@ -74,13 +74,8 @@ impl StoredParams {
             .iter()
             .map(|(t, _)| t.data.clone())
             .collect();
-        let running = params
-            .matrices
-            .iter()
-            .filter_map(|m| m.bn.as_ref())
-            .flat_map(|bn| [bn.mean.clone(), bn.var.clone()])
-            .collect();
-        StoredParams { tensors, running }
+        let state = params.state().into_iter().cloned().collect();
+        StoredParams { tensors, state }
     }
 
     /// These values in the shapes of `like` (fresh parameters of the same run).
@@ -102,18 +97,15 @@ impl StoredParams {
             }
             t.data = v;
         }
-        let mut running = self.running.into_iter();
-        for m in &mut out.matrices {
-            if let Some(bn) = &mut m.bn {
-                let (mean, var) = (
-                    running.next().ok_or_else(bad)?,
-                    running.next().ok_or_else(bad)?,
-                );
-                if mean.len() != bn.mean.len() || var.len() != bn.var.len() {
-                    return Err(bad());
-                }
-                (bn.mean, bn.var) = (mean, var);
+        let targets = out.state_mut();
+        if targets.len() != self.state.len() {
+            return Err(bad());
+        }
+        for (t, v) in targets.into_iter().zip(self.state) {
+            if t.len() != v.len() {
+                return Err(bad());
             }
+            *t = v;
         }
         Ok(out)
     }

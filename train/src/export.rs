@@ -7,14 +7,15 @@
 //! (`input.from_float`) is the coding the trainer applied to the float frames.
 
 use crate::arch::{Arch, InputCoding, Layer};
-use crate::net::{Params, BN_EPS};
+use crate::net::{Layout, MatrixParams, Params, WeightForm, BN_EPS};
+use crate::scheme;
 use std::collections::BTreeMap;
 use xnorc_compiler::bits::BitVec;
 use xnorc_compiler::format::tensor::TensorDef;
 use xnorc_compiler::format::{
     BatchNormDef, BinarizeDef, ConvDef, DenseDef, ElementStepDef, FlattenDef, FromFloatDef,
-    InputDef, InputType, IntQuantDef, MaxPoolDef, ModelFile, NodeDef, OpDef, OutputDef, PadMode,
-    PaddingDef, QuantDef, RoundingMode, StepDef, WeightValues, WeightsDef,
+    InputDef, InputType, IntQuantDef, MaxPoolDef, MeanSignDef, ModelFile, NodeDef, OpDef,
+    OutputDef, PadMode, PaddingDef, QuantDef, RoundingMode, StepDef, WeightValues, WeightsDef,
 };
 
 /// What the model file says of where it came from.
@@ -34,6 +35,7 @@ pub struct Provenance {
 pub fn model_file(
     arch: &Arch,
     frame: &[usize],
+    layout: &Layout,
     params: &Params,
     provenance: &Provenance,
 ) -> ModelFile {
@@ -73,12 +75,7 @@ pub fn model_file(
             _ => {}
         }
         let m = matrices.next().expect("one parameter set per matrix layer");
-        let signs: Vec<bool> = m.weight.data.iter().map(|&w| w >= 0.0).collect();
-        let bits = BitVec::from_bools(&signs);
-        let weights = WeightsDef::Dense {
-            values: WeightValues::Pm1,
-            bits: TensorDef::from_bits(m.weight.shape.clone(), &bits),
-        };
+        let (weights, scale) = layer_weights(layout, m);
         let (name, op) = match *layer {
             Layer::Dense { .. } => {
                 fcs += 1;
@@ -98,17 +95,27 @@ pub fn model_file(
         };
         let act = format!("act_{name}");
         push(&mut nodes, name, op, &mut prev);
-        if let Some(bn) = &m.bn {
+        if m.hidden && m.bn.is_none() {
+            let op = OpDef::MeanSign(MeanSignDef {});
+            push(&mut nodes, act, op, &mut prev);
+        } else if let Some(bn) = &m.bn {
             let c = bn.mean.len();
-            let step = StepDef::Batchnorm(BatchNormDef {
+            let mut steps = Vec::new();
+            if let Some(scale) = scale {
+                steps.push(StepDef::Mul(TensorDef::from_f32(vec![scale.len()], &scale)));
+            }
+            steps.push(StepDef::Batchnorm(BatchNormDef {
                 gamma: TensorDef::from_f32(vec![c], &bn.gamma.data),
                 beta: TensorDef::from_f32(vec![c], &bn.beta.data),
                 mean: TensorDef::from_f32(vec![c], &bn.mean),
                 var: TensorDef::from_f32(vec![c], &bn.var),
                 eps: BN_EPS as f64,
-            });
+            }));
+            if let Some(bias) = &m.act_bias {
+                steps.push(StepDef::Add(TensorDef::from_f32(vec![c], &bias.data)));
+            }
             let op = OpDef::Binarize(BinarizeDef {
-                steps: vec![step],
+                steps,
                 arithmetic: Default::default(),
             });
             push(&mut nodes, act, op, &mut prev);
@@ -134,6 +141,97 @@ pub fn model_file(
         name: arch.name.clone(),
         metadata,
         nodes,
+    }
+}
+
+/// The weights a layer stores, and the per-channel scale (`[out]`, or `[1]` for the whole
+/// layer) its binarize applies before the BatchNorm.
+fn layer_weights(layout: &Layout, m: &MatrixParams) -> (WeightsDef, Option<Vec<f32>>) {
+    let shape = m.weight.shape.clone();
+    let w = &m.weight.data;
+    let hidden = m.hidden;
+    let dense = |values, bits: Vec<bool>| WeightsDef::Dense {
+        values,
+        bits: TensorDef::from_bits(shape.clone(), &BitVec::from_bools(&bits)),
+    };
+    match layout.form {
+        WeightForm::Scaled { .. } => {
+            let scale = m
+                .scale
+                .as_ref()
+                .map(|s| s.data.iter().map(|v| 0.02 * v.abs()).collect());
+            (dense(WeightValues::Pm1, signs(w)), scale)
+        }
+        WeightForm::Magnitude => (dense(WeightValues::ZeroOne, layer_bits(layout, m)), None),
+        WeightForm::Tiled if m.tiles == 1 => (
+            dense(WeightValues::Pm1, scheme::tile_bits(w, 1)),
+            hidden.then(|| scheme::chunk_alphas(w, 1)),
+        ),
+        WeightForm::Tiled => {
+            let tile = scheme::tile_bits(w, m.tiles);
+            let weights = WeightsDef::Tiled {
+                values: WeightValues::Pm1,
+                p: m.tiles,
+                tile: TensorDef::from_bits(vec![tile.len()], &BitVec::from_bools(&tile)),
+                alpha: hidden
+                    .then(|| TensorDef::from_f32(vec![m.tiles], &scheme::chunk_alphas(w, m.tiles))),
+                shape,
+            };
+            (weights, None)
+        }
+        WeightForm::Codebook => match &m.codebook {
+            Some(cb) => {
+                let k = scheme::KERNEL;
+                let entries = cb.memory.len() / k;
+                let indices: Vec<i64> = scheme::assign(w, &cb.memory)
+                    .into_iter()
+                    .map(|e| e as i64)
+                    .collect();
+                let weights = WeightsDef::Codebook {
+                    values: WeightValues::Pm1,
+                    tau: cb.tau,
+                    codebook: TensorDef::from_bits(
+                        vec![entries, 3, 3],
+                        &BitVec::from_bools(&signs(&cb.memory)),
+                    ),
+                    indices: TensorDef::from_i64(vec![shape[0], shape[1]], &indices),
+                };
+                let alpha = scheme::filter_mean_magnitude(w, shape[0]);
+                (weights, Some(alpha))
+            }
+            None => (dense(WeightValues::Pm1, signs(w)), None),
+        },
+        WeightForm::SignOfLatent | WeightForm::PlusMinusOne => {
+            (dense(WeightValues::Pm1, signs(w)), None)
+        }
+    }
+}
+
+fn signs(values: &[f32]) -> Vec<bool> {
+    values.iter().map(|&v| v >= 0.0).collect()
+}
+
+/// The layer's logical weight bits, row-major over its full shape: what its stored weights
+/// decode to (a tile repeated, codebook entries looked up).
+pub fn layer_bits(layout: &Layout, m: &MatrixParams) -> Vec<bool> {
+    let w = &m.weight.data;
+    match layout.form {
+        WeightForm::Magnitude => {
+            let per = w.len() / m.weight.shape[0];
+            w.chunks(per).flat_map(scheme::magnitude_mask).collect()
+        }
+        WeightForm::Tiled => scheme::tile_bits(w, m.tiles).repeat(m.tiles),
+        WeightForm::Codebook => match &m.codebook {
+            Some(cb) => {
+                let k = scheme::KERNEL;
+                scheme::assign(w, &cb.memory)
+                    .into_iter()
+                    .flat_map(|e| signs(&cb.memory[e * k..(e + 1) * k]))
+                    .collect()
+            }
+            None => signs(w),
+        },
+        _ => signs(w),
     }
 }
 

@@ -17,6 +17,7 @@ pub mod export;
 pub mod method;
 pub mod net;
 pub mod optim;
+pub mod scheme;
 pub mod trainer;
 
 pub use arch::Arch;

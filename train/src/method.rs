@@ -1,7 +1,8 @@
 //! The training methods and their hyper-parameters, with each paper's defaults and schedules.
 
+use crate::arch::MatrixLayer;
 use crate::error::TrainError;
-use crate::net::WeightForm;
+use crate::net::{Layout, WeightForm};
 use crate::optim::{BopOrder, BopRates};
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +22,22 @@ pub enum Method {
     Bop2,
     /// Bop2ndOrder with the moments divided by γ and σ ("unbiased").
     Bop2Unbiased,
+    /// ReBNN (Xu et al. 2023): weights 0.02·|s|·sign(W) with a learned scale s per output
+    /// channel, the weighted reconstruction term λ = 2e-4, learnable activation biases
+    /// (RSign) and ApproxSign's gradient.
+    Rebnn,
+    /// RBONN (Xu et al. 2022): ReBNN's layer (λ = 1e-4) with the recurrent bilinear update of
+    /// the 40% smallest-scale channels' latent weights.
+    Rbonn,
+    /// SiMaN (Lin et al. 2022): {0, +1} weights, the upper half of each filter by standardized
+    /// magnitude, a learned scale per channel, no ℓ2 on the latent weights.
+    Siman,
+    /// Tiled Bit Networks (Gorbett et al. 2024): one binary tile per layer repeated p times,
+    /// with p positive scales.
+    Tiled,
+    /// Sub-bit Neural Networks (Wang et al. 2021): every 3×3 kernel from a learned codebook of
+    /// 2^τ binary kernels.
+    Codebook,
 }
 
 /// Every method, in the order `--help` lists them.
@@ -44,6 +61,31 @@ pub const METHODS: &[(Method, &str, &str)] = &[
         Method::Bop2Unbiased,
         "bop2-unbiased",
         "Bop2ndOrder (bias-corrected) flip optimizer for the ±1 weights, Adam for the rest",
+    ),
+    (
+        Method::Rebnn,
+        "rebnn",
+        "ReBNN: learned per-channel weight scales, reconstruction term, activation biases",
+    ),
+    (
+        Method::Rbonn,
+        "rbonn",
+        "RBONN: ReBNN's layer with the recurrent bilinear update",
+    ),
+    (
+        Method::Siman,
+        "siman",
+        "SiMaN: {0,+1} weights by magnitude per filter, learned per-channel scales",
+    ),
+    (
+        Method::Tiled,
+        "tiled",
+        "Tiled Bit Networks: one binary tile per layer repeated p times (--tiles), p scales",
+    ),
+    (
+        Method::Codebook,
+        "codebook",
+        "Sub-bit Neural Networks: 3x3 kernels from a learned codebook of 2^tau (--tau)",
     ),
 ];
 
@@ -76,17 +118,34 @@ impl Method {
     pub fn weight_form(self) -> WeightForm {
         match self {
             Method::Binarynet => WeightForm::SignOfLatent,
-            _ => WeightForm::PlusMinusOne,
+            Method::Bop | Method::Bop2 | Method::Bop2Unbiased => WeightForm::PlusMinusOne,
+            Method::Rebnn => WeightForm::Scaled {
+                lambda: 2e-4,
+                recurrent: false,
+            },
+            Method::Rbonn => WeightForm::Scaled {
+                lambda: 1e-4,
+                recurrent: true,
+            },
+            Method::Siman => WeightForm::Magnitude,
+            Method::Tiled => WeightForm::Tiled,
+            Method::Codebook => WeightForm::Codebook,
         }
+    }
+
+    /// Whether the method keeps its latent weights in [−1, 1] after each step (BinaryNet's
+    /// clip; the others' code does not clip).
+    pub fn clips_latents(self) -> bool {
+        self == Method::Binarynet
     }
 
     /// The flip rule, for flip optimizers.
     pub fn bop_order(self) -> Option<BopOrder> {
         match self {
-            Method::Binarynet => None,
             Method::Bop => Some(BopOrder::First),
             Method::Bop2 => Some(BopOrder::Second),
             Method::Bop2Unbiased => Some(BopOrder::SecondUnbiased),
+            _ => None,
         }
     }
 }
@@ -110,7 +169,30 @@ pub struct Hyper {
     pub bop_start: Option<Rates>,
     /// Bop's γ, τ, σ at the last epoch (linear from the start), or `None` for constant rates.
     pub bop_end: Option<Rates>,
+    /// TBN's tiling (tiled method only).
+    pub tiles: Option<Tiles>,
+    /// SNN's codebook index width τ (codebook method only).
+    pub tau: Option<u32>,
 }
+
+/// How a tiled network tiles its layers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tiles {
+    /// One p for every hidden layer of at least `min_weights` weights, or one p per matrix
+    /// layer (class layer included).
+    pub p: Vec<usize>,
+    /// With one global p: layers with fewer weights stay untiled, as TBN's
+    /// `min_compress_size`. The class layer always stays untiled then (TBN's MNIST network).
+    pub min_weights: usize,
+}
+
+/// TBN's global p unless told otherwise (its ImageNet and MNIST settings use 4).
+pub const DEFAULT_TILES: usize = 4;
+/// Layers below this many weights stay untiled with a global p (TBN's ImageNet uses 150,000
+/// and CIFAR 64,000 on networks 100× larger; MNIST's hidden 64×64 layers have 4,096).
+pub const DEFAULT_TILE_MIN: usize = 2048;
+/// SNN's default index width (its `--bit-num`).
+pub const DEFAULT_TAU: u32 = 5;
 
 /// Bop's rates, serializable.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -129,16 +211,35 @@ impl Hyper {
     /// (Helwegen et al.'s CIFAR-10 setting; their ×0.1 decays of γ are left to --bop-end).
     /// Bop2ndOrder: batch 50, and linear over the run from γ 1e-2, τ 1e-5, σ 1e-7 to γ 1e-5,
     /// τ 1e-8, σ 1e-2 with Adam 0.01 → 0.001 (the paper's CIFAR-10 schedules).
+    /// ReBNN/RBONN: batch 100, Adam 0.01 falling linearly to 0 (their lr·(1 − e/E)); SiMaN,
+    /// TBN and SNN: batch 100, Adam 0.01 cosine (SiMaN's and TBN's SGD recipes are for
+    /// CIFAR-scale runs of hundreds of epochs; Adam is what ReActNet-style code uses).
     pub fn defaults(method: Method, epochs: usize) -> Hyper {
+        let adam = |lr: f32, lr_end: Option<f32>| Hyper {
+            epochs,
+            batch: 100,
+            lr,
+            lr_end,
+            dropout: None,
+            bop_start: None,
+            bop_end: None,
+            tiles: None,
+            tau: None,
+        };
         match method {
-            Method::Binarynet => Hyper {
-                epochs,
-                batch: 100,
-                lr: 0.02,
-                lr_end: None,
-                dropout: None,
-                bop_start: None,
-                bop_end: None,
+            Method::Binarynet => adam(0.02, None),
+            Method::Rebnn | Method::Rbonn => adam(0.01, Some(0.01 / epochs.max(1) as f32)),
+            Method::Siman => adam(0.01, None),
+            Method::Tiled => Hyper {
+                tiles: Some(Tiles {
+                    p: vec![DEFAULT_TILES],
+                    min_weights: DEFAULT_TILE_MIN,
+                }),
+                ..adam(0.01, None)
+            },
+            Method::Codebook => Hyper {
+                tau: Some(DEFAULT_TAU),
+                ..adam(0.01, None)
             },
             Method::Bop => Hyper {
                 epochs,
@@ -152,6 +253,8 @@ impl Hyper {
                     sigma: 0.0,
                 }),
                 bop_end: None,
+                tiles: None,
+                tau: None,
             },
             Method::Bop2 | Method::Bop2Unbiased => Hyper {
                 epochs,
@@ -169,6 +272,8 @@ impl Hyper {
                     tau: 1e-8,
                     sigma: 1e-2,
                 }),
+                tiles: None,
+                tau: None,
             },
         }
     }
@@ -201,7 +306,67 @@ impl Hyper {
                 }
             }
         }
+        if let Some(tiles) = &self.tiles {
+            if tiles.p.is_empty() || tiles.p.contains(&0) {
+                return bad("--tiles", "every p must be at least 1");
+            }
+        }
+        if let Some(tau) = self.tau {
+            if !(1..=9).contains(&tau) {
+                return bad(
+                    "--tau",
+                    "must be 1 to 9 (a 3x3 binary kernel has 2^9 patterns)",
+                );
+            }
+        }
         Ok(())
+    }
+
+    /// Each matrix layer's storage for `method` on `layers` (`Arch::matrices`): the tiles p
+    /// per layer and the codebook width, or an error naming the layer that cannot take them.
+    pub fn layout(&self, method: Method, layers: &[MatrixLayer]) -> Result<Layout, TrainError> {
+        let mut tiles = vec![1; layers.len()];
+        if let (Method::Tiled, Some(t)) = (method, &self.tiles) {
+            if let [p] = t.p[..] {
+                let hidden = &layers[..layers.len() - 1];
+                for (i, layer) in hidden.iter().enumerate() {
+                    if layer.weights >= t.min_weights {
+                        tiles[i] = p;
+                    }
+                }
+            } else if t.p.len() == layers.len() {
+                tiles.clone_from(&t.p);
+            } else {
+                return Err(TrainError::Input(format!(
+                    "--tiles: {} values for {} matrix layers ({}); give one p, or one per layer",
+                    t.p.len(),
+                    layers.len(),
+                    names(layers)
+                )));
+            }
+            for (layer, &p) in layers.iter().zip(&tiles) {
+                if layer.weights % p != 0 {
+                    return Err(TrainError::Input(format!(
+                        "--tiles: p = {p} does not divide {}'s {} weights (a tile repeats a \
+                         whole number of times)",
+                        layer.name, layer.weights
+                    )));
+                }
+            }
+        }
+        let tau = (method == Method::Codebook).then_some(self.tau).flatten();
+        if tau.is_some() && !layers.iter().any(|l| l.is_3x3) {
+            return Err(TrainError::Input(format!(
+                "--method codebook: no 3x3 convolution to store as codebook indices among {}; \
+                 use a convolutional architecture (cnv-small, cnv)",
+                names(layers)
+            )));
+        }
+        Ok(Layout {
+            form: method.weight_form(),
+            tiles,
+            tau,
+        })
     }
 
     /// Position of epoch `e` (0-based) in the run: 0 at the first epoch, 1 at the last.
@@ -245,6 +410,11 @@ impl Hyper {
             sigma: r.sigma,
         })
     }
+}
+
+fn names(layers: &[MatrixLayer]) -> String {
+    let names: Vec<&str> = layers.iter().map(|l| l.name.as_str()).collect();
+    names.join(", ")
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 //! one positive temperature (argmax unchanged).
 
 use crate::arch::{Arch, Layer};
+use crate::scheme;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::module::{conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
@@ -65,8 +66,38 @@ pub struct MatrixParams {
     /// The weight the method trains: latent reals for straight-through methods, ±1 values for
     /// flip optimizers. Shape `[out, in]` or `[out, in, k, k]`.
     pub weight: HostTensor,
-    /// BatchNorm before the sign; `None` for the class layer.
+    /// Whether a binary activation follows (every layer but the class layer).
+    pub hidden: bool,
+    /// BatchNorm before the sign; `None` for the class layer and for SiMaN, whose sign
+    /// centres each frame's outputs on their mean instead.
     pub bn: Option<BatchNorm>,
+    /// Per-output-channel scale: ReBNN/RBONN's s (the weights are 0.02·|s|·sign(W)). Hidden
+    /// layers only: a scale on the class scores would change the
+    /// argmax, and the model's scores are integers.
+    pub scale: Option<HostTensor>,
+    /// RBONN's recurrent factor u per output channel (init 0.2).
+    pub recurrent: Option<HostTensor>,
+    /// RBONN's previous step's gradient of the latent weights (state, not trained).
+    pub prev_grad: Option<Vec<f32>>,
+    /// ReBNN/RBONN's learnable activation bias (RSign), added after the BatchNorm.
+    pub act_bias: Option<HostTensor>,
+    /// SNN's codebook, for a 3×3 convolution stored as kernel indices.
+    pub codebook: Option<CodebookParams>,
+    /// TBN's tiling: how many times one tile repeats over the layer's flattened weights
+    /// (1: not tiled).
+    pub tiles: usize,
+}
+
+/// A learned codebook of 3×3 binary kernels (SNN).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodebookParams {
+    /// Index width τ: the codebook has 2^τ entries.
+    pub tau: u32,
+    /// The real patterns P `[2^τ, 9]` (trained).
+    pub patterns: HostTensor,
+    /// The binary memory M `[2^τ, 9]`, ±1: sign(P) where |P| ≥ 1e-3, else its previous entry
+    /// (state, not trained).
+    pub memory: Vec<f32>,
 }
 
 /// Every parameter of a network.
@@ -83,15 +114,31 @@ pub struct Params {
 pub enum Role {
     /// A binary layer's weight.
     BinaryWeight,
-    /// A real parameter: BatchNorm γ and β, the temperature.
+    /// A real parameter: BatchNorm γ and β, scales, biases, codebook patterns, the temperature.
     Real,
+    /// RBONN's recurrent factor, which its code trains at a tenth of the learning rate.
+    Recurrent,
+}
+
+/// How each matrix layer stores and trains its weights: the method's weight form, with the
+/// tiling of every matrix layer (TBN) and the codebook index width (SNN).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    /// The weight form.
+    pub form: WeightForm,
+    /// Tiles p per matrix layer, in order (all 1 unless the form is tiled).
+    pub tiles: Vec<usize>,
+    /// Codebook index width τ for every 3×3 convolution (codebook form only).
+    pub tau: Option<u32>,
 }
 
 impl Params {
     /// Fresh parameters for `arch` on frames shaped `frame`: weights uniform in
     /// ±1/√fan-in (PyTorch's default for linear and conv layers), γ = 1, β = 0, temperature
     /// 1/√fan-in of the class layer (so the first logits are of order one).
-    pub fn init(arch: &Arch, frame: &[usize], rng: &mut ChaCha8Rng) -> Params {
+    /// Per `layout`, the methods' extra tensors: ReBNN's s ~ N(0, 1), RBONN's u = 0.2, zero
+    /// activation biases, SNN's 2^τ distinct random patterns.
+    pub fn init(arch: &Arch, frame: &[usize], layout: &Layout, rng: &mut ChaCha8Rng) -> Params {
         let mut shape = frame.to_vec();
         let mut matrices = Vec::new();
         let last = arch.layers.len() - 1;
@@ -122,9 +169,11 @@ impl Params {
             let fan_in: usize = wshape[1..].iter().product();
             let bound = 1.0 / (fan_in as f32).sqrt();
             let n: usize = wshape.iter().product();
-            let data = (0..n).map(|_| rng.gen_range(-bound..bound)).collect();
+            let data: Vec<f32> = (0..n).map(|_| rng.gen_range(-bound..bound)).collect();
             let out = wshape[0];
-            let bn = (i != last).then(|| BatchNorm {
+            let hidden = i != last;
+            let tiles = layout.tiles[matrices.len()];
+            let bn = (hidden && layout.form != WeightForm::Magnitude).then(|| BatchNorm {
                 gamma: HostTensor::filled(vec![out], 1.0),
                 beta: HostTensor::filled(vec![out], 0.0),
                 mean: vec![0.0; out],
@@ -133,13 +182,53 @@ impl Params {
             if i == last {
                 class_fan_in = fan_in;
             }
+            let per_channel = |values: Vec<f32>| HostTensor {
+                shape: vec![out],
+                data: values,
+            };
+            let form = &layout.form;
+            let scale = match form {
+                WeightForm::Scaled { .. } if hidden => {
+                    Some(per_channel((0..out).map(|_| normal(rng)).collect()))
+                }
+                _ => None,
+            };
+            let rbonn = matches!(
+                form,
+                WeightForm::Scaled {
+                    recurrent: true,
+                    ..
+                }
+            ) && hidden;
+            let codebook = match (form, layer, layout.tau) {
+                (WeightForm::Codebook, Layer::Conv { kernel: 3, .. }, Some(tau)) => {
+                    let patterns = scheme::initial_patterns(1 << tau, rng);
+                    Some(CodebookParams {
+                        tau,
+                        memory: patterns.clone(),
+                        patterns: HostTensor {
+                            shape: vec![1 << tau, scheme::KERNEL],
+                            data: patterns,
+                        },
+                    })
+                }
+                _ => None,
+            };
             matrices.push(MatrixParams {
                 layer: i,
+                hidden,
+                bn,
+                scale,
+                recurrent: rbonn.then(|| per_channel(vec![0.2; out])),
+                prev_grad: rbonn.then(|| vec![0.0; n]),
+                act_bias: (matches!(form, WeightForm::Scaled { .. }) && hidden)
+                    .then(|| per_channel(vec![0.0; out])),
+                codebook,
+                tiles,
                 weight: HostTensor {
                     shape: wshape,
                     data,
                 },
-                bn,
             });
             shape = next;
         }
@@ -157,12 +246,43 @@ impl Params {
         let mut out = Vec::new();
         for m in &self.matrices {
             out.push((&m.weight, Role::BinaryWeight));
+            out.extend(m.scale.iter().map(|t| (t, Role::Real)));
+            out.extend(m.recurrent.iter().map(|t| (t, Role::Recurrent)));
+            out.extend(m.codebook.iter().map(|c| (&c.patterns, Role::Real)));
             if let Some(bn) = &m.bn {
                 out.push((&bn.gamma, Role::Real));
                 out.push((&bn.beta, Role::Real));
             }
+            out.extend(m.act_bias.iter().map(|t| (t, Role::Real)));
         }
         out.push((&self.log_temperature, Role::Real));
+        out
+    }
+
+    /// The state that is not trained but carried between steps, in a fixed order: BatchNorm
+    /// running statistics, codebook memories, RBONN's previous gradients.
+    pub fn state(&self) -> Vec<&Vec<f32>> {
+        let mut out = Vec::new();
+        for m in &self.matrices {
+            if let Some(bn) = &m.bn {
+                out.extend([&bn.mean, &bn.var]);
+            }
+            out.extend(m.codebook.iter().map(|c| &c.memory));
+            out.extend(m.prev_grad.iter());
+        }
+        out
+    }
+
+    /// [`Params::state`], mutable.
+    pub fn state_mut(&mut self) -> Vec<&mut Vec<f32>> {
+        let mut out = Vec::new();
+        for m in &mut self.matrices {
+            if let Some(bn) = &mut m.bn {
+                out.extend([&mut bn.mean, &mut bn.var]);
+            }
+            out.extend(m.codebook.iter_mut().map(|c| &mut c.memory));
+            out.extend(m.prev_grad.iter_mut());
+        }
         out
     }
 
@@ -171,10 +291,14 @@ impl Params {
         let mut out = Vec::new();
         for m in &mut self.matrices {
             out.push(&mut m.weight);
+            out.extend(m.scale.iter_mut());
+            out.extend(m.recurrent.iter_mut());
+            out.extend(m.codebook.iter_mut().map(|c| &mut c.patterns));
             if let Some(bn) = &mut m.bn {
                 out.push(&mut bn.gamma);
                 out.push(&mut bn.beta);
             }
+            out.extend(m.act_bias.iter_mut());
         }
         out.push(&mut self.log_temperature);
         out
@@ -182,12 +306,39 @@ impl Params {
 }
 
 /// How a binary layer's weight enters the forward pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum WeightForm {
     /// Latent reals: sign(w) forward, gradient straight through to w (BinaryNet).
     SignOfLatent,
     /// The stored ±1 values themselves (flip optimizers own them).
     PlusMinusOne,
+    /// ReBNN / RBONN: Ŵ = 0.02·|s|·sign(W) per output channel, W's gradient |s|·g plus the
+    /// reconstruction term λ(W − 0.02|s|·sign W); RBONN also feeds W − u·m·G (G the previous
+    /// step's gradient, m the 40% smallest-scale channels) to the binarizer while training.
+    Scaled {
+        /// The reconstruction weight λ (ReBNN 2e-4, RBONN 1e-4).
+        lambda: f32,
+        /// RBONN's recurrent update.
+        recurrent: bool,
+    },
+    /// SiMaN: {0, +1} weights, 1 where the standardized |w| exceeds the filter's median,
+    /// gradient straight through to the standardized magnitude; each hidden layer's sign
+    /// centres the frame's outputs on their mean (SiMaN's per-sample standardization), which
+    /// cancels the Σx a {0, +1} weight leaves in every output.
+    Magnitude,
+    /// TBN: one tile of ±1 bits per layer (the sign of the latent scores summed over the p
+    /// copies) repeated p times, each chunk scaled by its latents' mean magnitude.
+    Tiled,
+    /// SNN: every 3×3 kernel the nearest entry of a learned codebook of 2^τ ±1 kernels,
+    /// scaled per channel by the latent's mean magnitude; other layers as BinaryNet.
+    Codebook,
+}
+
+/// One standard normal value (Box–Muller), from `rng`.
+fn normal(rng: &mut ChaCha8Rng) -> f32 {
+    let u1: f32 = rng.gen_range(f32::EPSILON..1.0);
+    let u2: f32 = rng.gen();
+    (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
 }
 
 /// What one training step's forward pass produced.
@@ -229,19 +380,83 @@ impl Value {
     }
 }
 
-/// Binary activation: sign forward, hardtanh's gradient (1 where |x| ≤ 1) backward.
-fn binary_activation(x: Value) -> Value {
+/// The gradient a binary activation passes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surrogate {
+    /// Hardtanh's: 1 where |x| ≤ 1 (BinaryNet, Bop, TBN, SNN's binarized layers).
+    Hardtanh,
+    /// ApproxSign's piecewise quadratic: 2 − 2|x| where |x| ≤ 1 (ReActNet's, in ReBNN, RBONN
+    /// and SiMaN).
+    ApproxSign,
+}
+
+/// The surrogate whose gradient `surrogate` names, as a differentiable function of `x`.
+fn surrogate_of<const D: usize>(x: Tensor<D>, surrogate: Surrogate) -> Tensor<D> {
+    let h = x.clamp(-1.0, 1.0);
+    match surrogate {
+        Surrogate::Hardtanh => h,
+        // x(2 − |x|) on [−1, 1]: derivative 2 − 2|x|, value ±1 at the ends.
+        Surrogate::ApproxSign => h.clone() * (-h.abs() + 2.0),
+    }
+}
+
+/// Binary activation: sign forward (x ≥ 0 → +1), the surrogate's gradient backward.
+fn binary_activation(x: Value, surrogate: Surrogate) -> Value {
     match x {
         Value::Flat(x) => {
-            let h = x.clone().clamp(-1.0, 1.0);
+            let h = surrogate_of(x.clone(), surrogate);
             Value::Flat(h.clone() + (sign_ge(x) - h).detach())
         }
         Value::Map(x) => {
-            let h = x.clone().clamp(-1.0, 1.0);
+            let h = surrogate_of(x.clone(), surrogate);
             Value::Map(h.clone() + (sign_ge4(x) - h).detach())
         }
     }
 }
+
+/// SiMaN's activation input: each frame's values standardized over the whole frame (C, H, W
+/// or the vector; unbiased variance, ε 1e-5), whose sign is [N·x_i ≥ Σx] (`meansign`).
+fn centred(y: Value) -> Value {
+    fn standardize(y: Tensor<2>) -> Tensor<2> {
+        let n = y.dims()[1];
+        let c = y.clone() - y.mean_dim(1);
+        let var = c.clone().square().sum_dim(1) / (n.max(2) - 1) as f32;
+        c / (var + 1e-5).sqrt()
+    }
+    match y {
+        Value::Flat(y) => Value::Flat(standardize(y)),
+        Value::Map(y) => {
+            let [b, c, h, w] = y.dims();
+            Value::Map(standardize(y.reshape([b, c * h * w])).reshape([b, c, h, w]))
+        }
+    }
+}
+
+/// Adds a per-channel bias (RSign's learnable threshold shift).
+fn add_channel_bias(x: Value, bias: Tensor<1>) -> Value {
+    match x {
+        Value::Flat(x) => {
+            let c = x.dims()[1];
+            Value::Flat(x + bias.reshape([1, c]))
+        }
+        Value::Map(x) => {
+            let c = x.dims()[1];
+            Value::Map(x + bias.reshape([1, c, 1, 1]))
+        }
+    }
+}
+
+/// sign(w) forward, the identity backward.
+fn straight_sign(w: Tensor<2>) -> Tensor<2> {
+    w.clone() + (sign_ge(w.clone()) - w).detach()
+}
+
+/// The forward pass's outputs: logits, BatchNorm batch statistics, the method's extra loss.
+type Ran = (
+    Tensor<2>,
+    Vec<(Tensor<1>, Tensor<1>, usize)>,
+    Option<Tensor<1>>,
+);
 
 fn tensor1(values: &[f32], device: &Device) -> Tensor<1> {
     Tensor::from_data(TensorData::new(values.to_vec(), [values.len()]), device)
@@ -253,8 +468,8 @@ pub struct Forward<'a> {
     pub arch: &'a Arch,
     /// The frame shape `[c, h, w]`.
     pub frame: &'a [usize],
-    /// How binary weights enter.
-    pub form: WeightForm,
+    /// How each layer's weights are stored and enter.
+    pub layout: &'a Layout,
     /// Dropout probability on the input and after every binary activation of a vector (the
     /// regularizer of Brevitas' bnn_pynq FC networks); 0 for none. Training only.
     pub dropout: f32,
@@ -293,7 +508,7 @@ impl Forward<'_> {
         leaves: &[Tensor<1>],
         x: Value,
         mut train: Option<&mut ChaCha8Rng>,
-    ) -> (Tensor<2>, Vec<(Tensor<1>, Tensor<1>, usize)>) {
+    ) -> Ran {
         let p = self.dropout;
         let drop = |x: Value, rng: &mut Option<&mut ChaCha8Rng>| match (x, rng) {
             (Value::Flat(x), Some(rng)) if p > 0.0 => Value::Flat(dropout(x, p, rng)),
@@ -307,6 +522,7 @@ impl Forward<'_> {
             leaves[next_leaf - 1].clone()
         };
         let mut stats = Vec::new();
+        let mut extra_loss: Option<Tensor<1>> = None;
         let mut matrices = params.matrices.iter();
         for layer in &self.arch.layers {
             if let Layer::MaxPool { kernel } = *layer {
@@ -317,21 +533,16 @@ impl Forward<'_> {
                 continue;
             }
             let m = matrices.next().expect("one parameter set per matrix layer");
-            let w = take();
-            let w = match self.form {
-                WeightForm::SignOfLatent => {
-                    let s = w.clone().greater_equal_elem(0.0).float() * 2.0 - 1.0;
-                    w.clone() + (s - w).detach()
-                }
-                WeightForm::PlusMinusOne => w,
-            };
+            let (w, penalty) = self.weight(m, &mut take, is_training);
+            if let Some(p) = penalty {
+                extra_loss = Some(match extra_loss {
+                    Some(l) => l + p,
+                    None => p,
+                });
+            }
             let s = m.weight.shape.clone();
             let y = match *layer {
-                Layer::Dense { out } => {
-                    let x = x.flat();
-                    let w = w.reshape([out, s[1]]);
-                    Value::Flat(x.matmul(w.transpose()))
-                }
+                Layer::Dense { .. } => Value::Flat(x.flat().matmul(w.transpose())),
                 Layer::Conv { stride, pad, .. } => {
                     let Value::Map(mx) = x else {
                         unreachable!("Arch::shapes checked a map")
@@ -343,20 +554,134 @@ impl Forward<'_> {
                 Layer::MaxPool { .. } => unreachable!("handled above"),
             };
             x = match &m.bn {
+                None if m.hidden => {
+                    drop(binary_activation(centred(y), self.surrogate()), &mut train)
+                }
                 None => y,
                 Some(bn) => {
                     let gamma = take();
                     let beta = take();
                     let (normed, batch) = batch_norm(y, bn, gamma, beta, is_training);
                     stats.extend(batch);
-                    drop(binary_activation(normed), &mut train)
+                    let shifted = match &m.act_bias {
+                        Some(_) => add_channel_bias(normed, take()),
+                        None => normed,
+                    };
+                    drop(binary_activation(shifted, self.surrogate()), &mut train)
                 }
             };
         }
         let scores = x.flat();
         let temperature = take().exp();
         let logits = scores * temperature.unsqueeze_dim::<2>(0);
-        (logits, stats)
+        (logits, stats, extra_loss)
+    }
+
+    fn surrogate(&self) -> Surrogate {
+        match self.layout.form {
+            WeightForm::Scaled { .. } | WeightForm::Magnitude => Surrogate::ApproxSign,
+            _ => Surrogate::Hardtanh,
+        }
+    }
+
+    /// The weight matrix `[out, fan-in]` a layer computes with, from its trained tensors (taken
+    /// in [`Params::trained`]'s order), and the method's extra loss term if any.
+    fn weight(
+        &self,
+        m: &MatrixParams,
+        take: &mut dyn FnMut() -> Tensor<1>,
+        training: bool,
+    ) -> (Tensor<2>, Option<Tensor<1>>) {
+        let out = m.weight.shape[0];
+        let n = m.weight.data.len();
+        let fan_in = n / out;
+        let w = take().reshape([out, fan_in]);
+        let scale = m.scale.as_ref().map(|_| take());
+        let recurrent = m.recurrent.as_ref().map(|_| take());
+        let patterns = m.codebook.as_ref().map(|_| take());
+        let device = w.device();
+        let constant = |values: Vec<f32>, shape: [usize; 2]| {
+            Tensor::<2>::from_data(TensorData::new(values, shape), &device)
+        };
+        let ones = |bits: Vec<bool>| bits.into_iter().map(f32::from).collect::<Vec<f32>>();
+        match self.layout.form {
+            WeightForm::PlusMinusOne => (w, None),
+            WeightForm::Scaled { lambda, .. } => {
+                let Some(s) = scale else {
+                    return (straight_sign(w), None);
+                };
+                let w = match (&m.recurrent, recurrent, &m.prev_grad) {
+                    (Some(_), Some(u), Some(prev)) if training => {
+                        let s_host = &m.scale.as_ref().expect("scaled").data;
+                        let mask = ones(scheme::smallest_scale_mask(s_host));
+                        let um = u.reshape([out, 1]) * constant(mask, [out, 1]);
+                        w - constant(prev.clone(), [out, fan_in]) * um
+                    }
+                    _ => w,
+                };
+                let a = s.abs().reshape([out, 1]);
+                let b = sign_ge(w.clone()).detach();
+                let alpha_b = a.clone() * b * 0.02;
+                let aw = a * w.clone();
+                let used = aw.clone() + (alpha_b.clone() - aw).detach();
+                let penalty = training.then(|| (w - alpha_b).square().sum() * (lambda / 2.0));
+                (used, penalty)
+            }
+            WeightForm::Magnitude => {
+                let mask: Vec<bool> = m
+                    .weight
+                    .data
+                    .chunks(fan_in)
+                    .flat_map(scheme::magnitude_mask)
+                    .collect();
+                let centred = w.clone() - w.mean_dim(1);
+                let var = centred.clone().square().sum_dim(1) / (fan_in.max(2) - 1) as f32;
+                let x = (centred / (var + 1e-5).sqrt()).abs();
+                let used = constant(ones(mask), [out, fan_in]) + x.clone() - x.detach();
+                match scale {
+                    Some(alpha) => (used * alpha.reshape([out, 1]), None),
+                    None => (used, None),
+                }
+            }
+            WeightForm::Tiled => {
+                let p = m.tiles;
+                let l = n / p;
+                let tile = scheme::tile_bits(&m.weight.data, p);
+                let pm1: Vec<f32> = tile.iter().map(|&b| if b { 1.0 } else { -1.0 }).collect();
+                let w = w.reshape([p, l]);
+                let used = constant(pm1.repeat(p), [p, l]) + w.clone() - w.clone().detach();
+                let used = if m.hidden {
+                    used * w.abs().mean_dim(1)
+                } else {
+                    used
+                };
+                (used.reshape([out, fan_in]), None)
+            }
+            WeightForm::Codebook => {
+                let (Some(cb), Some(p)) = (&m.codebook, patterns) else {
+                    return (straight_sign(w), None);
+                };
+                let k = scheme::KERNEL;
+                let rows = n / k;
+                let idx = scheme::assign(&m.weight.data, &cb.memory);
+                let chosen: Vec<f32> = idx
+                    .iter()
+                    .flat_map(|&e| cb.memory[e * k..(e + 1) * k].iter().copied())
+                    .collect();
+                let alpha = scheme::filter_mean_magnitude(&m.weight.data, out);
+                let ids: Vec<i64> = idx.iter().map(|&e| e as i64).collect();
+                let ids = Tensor::<1, Int>::from_data(TensorData::new(ids, [rows]), &device);
+                let picked = p.reshape([1 << cb.tau, k]).select(0, ids);
+                let h = w.reshape([rows, k]).clamp(-1.0, 1.0);
+                let used = constant(chosen, [rows, k]) + h.clone() - h.detach() + picked.clone()
+                    - picked.detach();
+                (
+                    used.reshape([out, fan_in]) * constant(alpha, [out, 1]),
+                    None,
+                )
+            }
+            WeightForm::SignOfLatent => (straight_sign(w), None),
+        }
     }
 
     /// One training step's forward and backward pass on `batch` frames.
@@ -375,13 +700,17 @@ impl Forward<'_> {
             .map(|(t, _)| tensor1(&t.data, device).require_grad())
             .collect();
         let x = self.input(values, batch, device);
-        let (logits, stats) = self.run(params, &leaves, x, Some(rng));
+        let (logits, stats, extra_loss) = self.run(params, &leaves, x, Some(rng));
         let classes = logits.dims()[1];
         let targets =
             Tensor::<1, Int>::from_data(TensorData::new(labels.to_vec(), [batch]), device);
         let one_hot: Tensor<2> = targets.one_hot::<2>(classes).float();
         let correct = count_correct(logits.clone(), labels);
         let loss = -(log_softmax(logits, 1) * one_hot).sum() / batch as f32;
+        let loss = match extra_loss {
+            Some(extra) => loss + extra,
+            None => loss,
+        };
         let grads = loss.backward();
         let loss_value = loss.into_data().try_into_vec::<f32>().expect("f32 loss")[0];
         let grads = leaves
@@ -423,7 +752,7 @@ impl Forward<'_> {
         for start in (0..frames).step_by(500) {
             let n = (frames - start).min(500);
             let x = self.input(&values[start * per..(start + n) * per], n, device);
-            let (logits, _) = self.run(params, &leaves, x, None);
+            let (logits, _, _) = self.run(params, &leaves, x, None);
             let classes = logits.dims()[1];
             let v = host2(logits);
             out.extend(v.chunks(classes).map(argmax_first));

@@ -10,10 +10,12 @@ use crate::arch::Arch;
 use crate::checkpoint::{Checkpoint, OptimState};
 use crate::data::{code, Coded, Dataset};
 use crate::error::TrainError;
+use crate::export::layer_bits;
 use crate::export::{model_file, Provenance};
 use crate::method::{Hyper, Method};
-use crate::net::{update_running, Forward, Params, Role, WeightForm};
+use crate::net::{update_running, Forward, Layout, Params, Role, WeightForm};
 use crate::optim::{Adam, Bop};
+use crate::scheme::{refresh_codebook, siman_center_and_clamp};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -103,11 +105,12 @@ pub fn train(
 ) -> Result<Trained, TrainError> {
     settings.hyper.check()?;
     let arch = Arch::preset(&settings.arch, data.classes)?;
-    arch.shapes(&data.frame)?;
-    let form = settings.method.weight_form();
+    let layout = settings
+        .hyper
+        .layout(settings.method, &arch.matrices(&data.frame)?)?;
     let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
-    let mut params = Params::init(&arch, &data.frame, &mut rng);
-    if form == WeightForm::PlusMinusOne {
+    let mut params = Params::init(&arch, &data.frame, &layout, &mut rng);
+    if layout.form == WeightForm::PlusMinusOne {
         // Flip optimizers own ±1 weights from the start (Bop's first step binarizes them).
         for m in &mut params.matrices {
             for w in &mut m.weight.data {
@@ -128,8 +131,14 @@ pub fn train(
         accuracy,
     };
     // The input map comes from the model itself, so training codes frames as the model does.
-    let graph = lower(&model_file(&arch, &data.frame, &params, &provenance(None)))
-        .map_err(|e| TrainError::Export(e.to_string()))?;
+    let graph = lower(&model_file(
+        &arch,
+        &data.frame,
+        &layout,
+        &params,
+        &provenance(None),
+    ))
+    .map_err(|e| TrainError::Export(e.to_string()))?;
     let map = graph
         .input_map
         .as_ref()
@@ -154,7 +163,7 @@ pub fn train(
     let forward = Forward {
         arch: &arch,
         frame: &data.frame,
-        form,
+        layout: &layout,
         dropout: settings
             .hyper
             .dropout
@@ -169,7 +178,13 @@ pub fn train(
         let mut metrics = run_epoch(
             &forward, settings, epoch, &train_set, &mut state, &device, progress,
         );
-        let model = model_file(&arch, &data.frame, &state.params, &provenance(None));
+        let model = model_file(
+            &arch,
+            &data.frame,
+            &layout,
+            &state.params,
+            &provenance(None),
+        );
         predictions = simulate(&model, &test_set)?;
         let float = forward.predict(
             &state.params,
@@ -194,13 +209,20 @@ pub fn train(
     }
     if predictions.is_empty() {
         // Resumed at or past the stop: nothing left to train, only to export.
-        let model = model_file(&arch, &data.frame, &state.params, &provenance(None));
+        let model = model_file(
+            &arch,
+            &data.frame,
+            &layout,
+            &state.params,
+            &provenance(None),
+        );
         predictions = simulate(&model, &test_set)?;
     }
     let final_accuracy = accuracy(&predictions, &test_set.labels);
     let model = model_file(
         &arch,
         &data.frame,
+        &layout,
         &state.params,
         &provenance(Some(final_accuracy)),
     );
@@ -247,7 +269,7 @@ fn run_epoch(
     );
     let lr = hyper.lr_at(epoch);
     let rates = hyper.bop_at(epoch);
-    let signs_before = weight_signs(&state.params);
+    let signs_before = used_bits(forward.layout, &state.params);
     let (mut loss, mut correct) = (0.0f64, 0usize);
     let per = set.per_frame;
     let mut values = Vec::with_capacity(hyper.batch * per);
@@ -259,10 +281,22 @@ fn run_epoch(
             values.extend_from_slice(&set.values[i * per..(i + 1) * per]);
             labels.push(set.labels[i]);
         }
+        if forward.layout.form == WeightForm::Magnitude {
+            for m in &mut state.params.matrices {
+                let filters = m.weight.shape[0];
+                siman_center_and_clamp(&mut m.weight.data, filters, epoch, hyper.epochs);
+            }
+        }
         let out = forward.step(&state.params, &values, &labels, &mut rng, device);
         loss += out.loss as f64 * chunk.len() as f64;
         correct += out.correct;
+        keep_weight_gradients(&mut state.params, &out.grads);
         apply(state, &out.grads, lr, rates, settings.method);
+        for m in &mut state.params.matrices {
+            if let Some(cb) = &mut m.codebook {
+                refresh_codebook(&mut cb.patterns.data, &mut cb.memory, &mut rng);
+            }
+        }
         let mut stats = out.batch_stats.iter();
         for m in &mut state.params.matrices {
             if let Some(bn) = &mut m.bn {
@@ -273,7 +307,7 @@ fn run_epoch(
         progress.advance(1);
     }
     progress.done();
-    let flips = weight_signs(&state.params)
+    let flips = used_bits(forward.layout, &state.params)
         .iter()
         .zip(&signs_before)
         .filter(|(a, b)| a != b)
@@ -308,8 +342,14 @@ fn apply(
     {
         match opt {
             OptimState::Adam(adam) => {
-                adam.step(&mut t.data, g, lr);
-                if role == Role::BinaryWeight {
+                // RBONN trains its recurrent factor at a tenth of the rate.
+                let rate = if role == Role::Recurrent {
+                    lr * 0.1
+                } else {
+                    lr
+                };
+                adam.step(&mut t.data, g, rate);
+                if role == Role::BinaryWeight && method.clips_latents() {
                     // BinaryNet keeps the latent weights in [−1, 1] (bnn_pynq's clip_weights).
                     for w in &mut t.data {
                         *w = w.clamp(-1.0, 1.0);
@@ -327,12 +367,28 @@ fn apply(
     }
 }
 
-fn weight_signs(params: &Params) -> Vec<bool> {
+/// Every binary weight the model would store, layer after layer (the bits a flip changes).
+fn used_bits(layout: &Layout, params: &Params) -> Vec<bool> {
     params
         .matrices
         .iter()
-        .flat_map(|m| m.weight.data.iter().map(|&w| w >= 0.0))
+        .flat_map(|m| layer_bits(layout, m))
         .collect()
+}
+
+/// RBONN's recurrent update reads the previous step's gradient of each latent weight.
+fn keep_weight_gradients(params: &mut Params, grads: &[Vec<f32>]) {
+    let roles: Vec<Role> = params.trained().iter().map(|(_, r)| *r).collect();
+    let weight_grads = grads
+        .iter()
+        .zip(roles)
+        .filter(|(_, r)| *r == Role::BinaryWeight)
+        .map(|(g, _)| g);
+    for (m, g) in params.matrices.iter_mut().zip(weight_grads) {
+        if let Some(prev) = &mut m.prev_grad {
+            prev.clone_from(g);
+        }
+    }
 }
 
 /// The exported model's class for every frame of `set`, from the reference simulator.
