@@ -13,7 +13,8 @@ LABELS := models/mnist_test_labels.npy
 setup:
 	@scripts/setup.sh
 
-## The main job on the bundled model and default board: the trained TFC-w1a1 (FINN's
+## First a TFC trained by xnorc itself (ReBNN's method, MNIST from the set-up) and simulated.
+## Then the main job on the bundled model and default board: the trained TFC-w1a1 (FINN's
 ## 784-64-64-64-10 binary MLP, trained with Brevitas on MNIST, QONNX) imported, simulated on
 ## 300 held-out test images with its accuracy, compiled with an UP5K folding and verified under
 ## Verilator on those images, built into an iCEBreaker bitstream with its report, the bitstream
@@ -21,6 +22,8 @@ setup:
 demo: setup
 	$(CARGO) build --release --quiet
 	@mkdir -p $(DEMO)
+	$(XNORC) train --data datasets/mnist.npz --arch tfc --method rebnn --epochs 40 -o $(DEMO)/tfc-rebnn.xnm
+	$(XNORC) simulate $(DEMO)/tfc-rebnn.xnm --input datasets/mnist.npz:x_test --labels datasets/mnist.npz:y_test
 	$(XNORC) inspect $(MODEL)
 	$(XNORC) simulate $(MODEL) --input $(IMAGES) --labels $(LABELS) --output $(DEMO)/outputs.npy --scores $(DEMO)/scores.npy
 	$(XNORC) verify $(MODEL) --folding $(FOLDING) --input $(IMAGES)

@@ -26,7 +26,7 @@ fn dataset(name: &str) -> PathBuf {
 
 fn settings(arch: &str, method: Method, epochs: usize) -> Settings {
     Settings {
-        arch: arch.into(),
+        arch: xnorc_train::arch::ArchSpec::preset(arch).unwrap(),
         method,
         hyper: Hyper::defaults(method, epochs),
         seed: 7,
@@ -488,4 +488,68 @@ fn a_codebook_run_resumes_exactly() {
         let resumed = xnorc_train::train(&data, &run, "test", &rest, &Silent).unwrap();
         assert_eq!(resumed.model.nodes, whole.model.nodes, "{method:?}");
     }
+}
+
+#[test]
+fn bundled_trained_models_score_what_they_record() {
+    // models/trained/ holds one model per method (models/train_methods.sh). Each records the
+    // held-out accuracy `xnorc train` reported and the command that made it; the simulator on
+    // the same held-out frames must give that accuracy.
+    let data = dataset("mnist.npz");
+    let dir = tempfile::tempdir().unwrap();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/trained");
+    let mut models: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "xnm"))
+        .collect();
+    models.sort();
+    assert!(models.len() >= 10, "{models:?}");
+    for model in &models {
+        let file = xnorc_compiler::format::load(model).unwrap();
+        let recorded = file.metadata["accuracy"].as_f64().unwrap();
+        let command = file.metadata["provenance"].as_str().unwrap();
+        assert!(command.contains("xnorc train"), "{}", model.display());
+        let (_, accuracy) = simulate(s(model), s(&data), dir.path());
+        assert_eq!(accuracy, recorded, "{}", model.display());
+    }
+}
+
+#[test]
+fn a_spec_file_trains_strided_minus_one_padded_convolutions() {
+    // FINN pads binary maps with −1; a stride-2 convolution downsamples: both through training
+    // and the export, checked against the simulator frame for frame.
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("strided.json");
+    std::fs::write(
+        &spec,
+        r#"{"name": "strided", "input": "bits", "layers": [
+            {"conv": {"out": 8, "kernel": 3, "pad": 1, "pad_mode": "minus_one"}},
+            {"max_pool": {"kernel": 2}},
+            {"conv": {"out": 16, "kernel": 3, "stride": 2, "pad": 1, "pad_mode": "minus_one"}},
+            {"dense": {"out": 32}}]}"#,
+    )
+    .unwrap();
+    let data = dataset("digits.npz");
+    let model = dir.path().join("strided.xnm");
+    let report = train_cli(&["--arch", s(&spec), "-o", s(&model)]);
+    let file = xnorc_compiler::format::load(&model).unwrap();
+    let convs: Vec<_> = file
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.op {
+            xnorc_compiler::format::OpDef::Conv2d(c) => Some((c.stride, c.pad_mode)),
+            _ => None,
+        })
+        .collect();
+    use xnorc_compiler::format::PadMode;
+    assert_eq!(
+        convs,
+        vec![(1, Some(PadMode::MinusOne)), (2, Some(PadMode::MinusOne))]
+    );
+    let (_, accuracy) = simulate(s(&model), s(&data), dir.path());
+    assert_eq!(report["test_accuracy"].as_f64().unwrap(), accuracy);
+    assert!(accuracy > 0.3, "{report}");
+    let last = report["epochs"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["disagreements"], 0, "{last}");
 }

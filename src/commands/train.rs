@@ -6,6 +6,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser};
 use std::path::PathBuf;
 use std::time::Instant;
 use xnorc_compiler::format;
+use xnorc_train::arch::ArchSpec;
 use xnorc_train::method::{Rates, METHODS};
 use xnorc_train::{Arch, Dataset, Hyper, Method, Persistence, Settings};
 
@@ -16,7 +17,9 @@ pub struct Args {
     /// datasets/digits.npz.
     #[arg(long)]
     data: PathBuf,
-    /// Architecture.
+    /// Architecture: a preset — tfc, sfc, lfc (binary MLPs 64/256/1024 wide on 1-bit input),
+    /// cnv-small, cnv (3x3 conv networks on 8-bit input) — or a spec file ending in .json
+    /// (docs/training.md).
     #[arg(long, default_value = "tfc", value_parser = arch_parser())]
     arch: String,
     /// Training method.
@@ -81,12 +84,18 @@ pub struct Args {
     json: bool,
 }
 
-fn arch_parser() -> PossibleValuesParser {
-    PossibleValuesParser::new(
-        Arch::descriptions()
-            .into_iter()
-            .map(|(name, about)| PossibleValue::new(name).help(about)),
-    )
+/// A preset's name or a spec file's path (checked when read).
+fn arch_parser() -> impl clap::builder::TypedValueParser<Value = String> {
+    move |value: &str| -> Result<String, String> {
+        if value.ends_with(".json") || Arch::names().contains(&value) {
+            return Ok(value.to_string());
+        }
+        Err(format!(
+            "unknown architecture `{value}`: the presets are {}, or give a spec file ending in \
+             .json",
+            Arch::names().join(", ")
+        ))
+    }
 }
 
 fn method_parser() -> PossibleValuesParser {
@@ -162,7 +171,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     }
     let method = Method::parse(&args.method)?;
     let settings = Settings {
-        arch: args.arch.clone(),
+        arch: ArchSpec::resolve(&args.arch)?,
         method,
         hyper: hyper(args, method)?,
         seed: args.seed,
@@ -205,7 +214,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             "wrote {}: {} trained with {} for {} epochs in {seconds:.1} s; held-out accuracy \
              {:.2}% on {} frames (the model file, as `xnorc simulate --labels` computes it)",
             args.output.display(),
-            settings.arch,
+            settings.arch.name,
             method.name(),
             settings.hyper.epochs,
             100.0 * last.test_accuracy,

@@ -5,19 +5,42 @@
 //! shape, so one preset serves MNIST's 28×28 and the 8×8 digits alike.
 
 use crate::error::TrainError;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// How a float frame (pixels in [0, 1]) becomes the network's integer input. The model file
 /// records the same map (`input.from_float`), so `xnorc simulate` takes the float frames too.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum InputCoding {
     /// One bit per pixel: 2x − 1 ≥ 0 (Brevitas bnn_pynq's 1-bit input), ±1 to the first layer.
+    /// `"bits"` in a spec file.
+    #[serde(rename = "bits")]
     Bipolar,
     /// 8-bit codes: round(x · 255), 0..=255 to the first layer (FINN CNV's 8-bit input).
     Uint8,
 }
 
-/// One layer of an architecture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a padded tap of a convolution is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PadMode {
+    /// 0: the tap adds nothing (PyTorch, Larq).
+    #[default]
+    Zero,
+    /// −1 (FINN's padding of binary maps); the layer's input must be binary.
+    MinusOne,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// One layer of an architecture; in a spec file `{"dense": {"out": 64}}`,
+/// `{"conv": {"out": 16, "kernel": 3, "stride": 1, "pad": 1, "pad_mode": "zero"}}` (stride 1,
+/// pad 0 and zero padding by default) or `{"max_pool": {"kernel": 2}}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Layer {
     /// Fully connected binary layer with `out` outputs (a map input is flattened first).
     Dense {
@@ -31,9 +54,14 @@ pub enum Layer {
         /// Kernel size.
         kernel: usize,
         /// Stride.
+        #[serde(default = "one")]
         stride: usize,
-        /// Zero padding on every side.
+        /// Padding on every side.
+        #[serde(default)]
         pad: usize,
+        /// What a padded tap is.
+        #[serde(default)]
+        pad_mode: PadMode,
     },
     /// Max-pool of the preceding sign activations (square window, stride = window).
     MaxPool {
@@ -82,6 +110,96 @@ fn conv(out: usize, pad: usize) -> Layer {
         kernel: 3,
         stride: 1,
         pad,
+        pad_mode: PadMode::Zero,
+    }
+}
+
+/// An architecture without its class layer: a preset, or a spec file's
+/// `{"name": "…", "input": "bits" | "uint8", "layers": [...]}`. The class layer (a dense layer
+/// with one output per class of the data) is appended to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchSpec {
+    /// Name, written into the model.
+    pub name: String,
+    /// Input encoding.
+    pub input: InputCoding,
+    /// Layers before the class layer.
+    pub layers: Vec<Layer>,
+}
+
+impl ArchSpec {
+    /// The preset `name`.
+    pub fn preset(name: &str) -> Result<ArchSpec, TrainError> {
+        let preset = PRESETS.iter().find(|p| p.name == name).ok_or_else(|| {
+            TrainError::Input(format!(
+                "unknown architecture `{name}`; the presets are {}, or give a spec file \
+                 (name.json, docs/training.md)",
+                Arch::names().join(", ")
+            ))
+        })?;
+        Ok(ArchSpec {
+            name: preset.name.to_string(),
+            input: preset.input,
+            layers: (preset.hidden)(),
+        })
+    }
+
+    /// `--arch`: a preset's name, or the path of a spec file (one ending in `.json`).
+    pub fn resolve(arg: &str) -> Result<ArchSpec, TrainError> {
+        if arg.ends_with(".json") {
+            Self::read(Path::new(arg))
+        } else {
+            Self::preset(arg)
+        }
+    }
+
+    /// Reads and checks a spec file.
+    pub fn read(path: &Path) -> Result<ArchSpec, TrainError> {
+        let bad = |why: String| TrainError::Input(format!("{}: {why}", path.display()));
+        let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+        let spec: ArchSpec = serde_json::from_str(&text).map_err(|e| {
+            bad(format!(
+                "not an architecture spec ({e}); see docs/training.md"
+            ))
+        })?;
+        for (i, layer) in spec.layers.iter().enumerate() {
+            let zero = match *layer {
+                Layer::Dense { out } => (out == 0).then_some("dense.out"),
+                Layer::Conv {
+                    out,
+                    kernel,
+                    stride,
+                    ..
+                } => [
+                    (out, "conv.out"),
+                    (kernel, "conv.kernel"),
+                    (stride, "conv.stride"),
+                ]
+                .into_iter()
+                .find(|(v, _)| *v == 0)
+                .map(|(_, f)| f),
+                Layer::MaxPool { kernel } => (kernel == 0).then_some("max_pool.kernel"),
+            };
+            if let Some(field) = zero {
+                return Err(bad(format!("layers[{i}]: {field} must be at least 1")));
+            }
+            let minus_one = matches!(
+                layer,
+                Layer::Conv {
+                    pad_mode: PadMode::MinusOne,
+                    pad: 1..,
+                    ..
+                }
+            );
+            if minus_one && i == 0 && spec.input == InputCoding::Uint8 {
+                return Err(bad(format!(
+                    "layers[{i}]: pad_mode minus_one pads binary maps only, and this layer \
+                     takes the 8-bit input; use \"zero\""
+                )));
+            }
+        }
+        Ok(spec)
     }
 }
 
@@ -138,19 +256,18 @@ const PRESETS: &[Preset] = &[
 impl Arch {
     /// The preset `name` with `classes` outputs.
     pub fn preset(name: &str, classes: usize) -> Result<Arch, TrainError> {
-        let preset = PRESETS.iter().find(|p| p.name == name).ok_or_else(|| {
-            TrainError::Input(format!(
-                "unknown architecture `{name}`; the presets are {}",
-                Self::names().join(", ")
-            ))
-        })?;
-        let mut layers = (preset.hidden)();
+        Ok(Self::new(&ArchSpec::preset(name)?, classes))
+    }
+
+    /// `spec` with its class layer of `classes` outputs.
+    pub fn new(spec: &ArchSpec, classes: usize) -> Arch {
+        let mut layers = spec.layers.clone();
         layers.push(Layer::Dense { out: classes });
-        Ok(Arch {
-            name: preset.name.to_string(),
-            input: preset.input,
+        Arch {
+            name: spec.name.clone(),
+            input: spec.input,
             layers,
-        })
+        }
     }
 
     /// The dropout the architecture trains with unless told otherwise: 0.2 for the binary
@@ -222,6 +339,7 @@ impl Arch {
                     kernel,
                     stride,
                     pad,
+                    ..
                 } => {
                     let [_, h, w] = map_dims(&shape, self, i)?;
                     let side = |d: usize| (d + 2 * pad).checked_sub(kernel).map(|s| s / stride + 1);
@@ -284,6 +402,44 @@ mod tests {
         let arch = Arch::preset("cnv", 10).unwrap();
         let err = arch.shapes(&[1, 8, 8]).unwrap_err().to_string();
         assert!(err.contains("too small"), "{err}");
+    }
+
+    #[test]
+    fn a_spec_file_reads_with_its_defaults_and_refuses_bad_fields() {
+        let dir = std::env::temp_dir().join(format!("xnorc-arch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("net.json");
+        let spec = r#"{"name": "mine", "input": "bits", "layers": [
+            {"conv": {"out": 8, "kernel": 3, "pad": 1, "pad_mode": "minus_one"}},
+            {"max_pool": {"kernel": 2}}, {"dense": {"out": 32}}]}"#;
+        std::fs::write(&path, spec).unwrap();
+        let read = ArchSpec::resolve(path.to_str().unwrap()).unwrap();
+        assert_eq!(
+            read.layers[0],
+            Layer::Conv {
+                out: 8,
+                kernel: 3,
+                stride: 1,
+                pad: 1,
+                pad_mode: PadMode::MinusOne
+            }
+        );
+        std::fs::write(&path, spec.replace("\"bits\"", "\"uint8\"")).unwrap();
+        let err = ArchSpec::read(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("net.json") && err.contains("minus_one"),
+            "{err}"
+        );
+        std::fs::write(&path, spec.replace("\"out\": 32", "\"out\": 0")).unwrap();
+        let err = ArchSpec::read(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("layers[2]") && err.contains("dense.out"),
+            "{err}"
+        );
+        std::fs::write(&path, spec.replace("kernel\": 2", "kernal\": 2")).unwrap();
+        let err = ArchSpec::read(&path).unwrap_err().to_string();
+        assert!(err.contains("kernal"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

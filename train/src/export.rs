@@ -6,7 +6,7 @@
 //! multiplies them by a positive temperature, which leaves the argmax alone). The input map
 //! (`input.from_float`) is the coding the trainer applied to the float frames.
 
-use crate::arch::{Arch, InputCoding, Layer};
+use crate::arch::{self, Arch, InputCoding, Layer};
 use crate::net::{Layout, MatrixParams, Params, WeightForm, BN_EPS};
 use crate::scheme;
 use std::collections::BTreeMap;
@@ -81,13 +81,22 @@ pub fn model_file(
                 fcs += 1;
                 (format!("fc{fcs}"), OpDef::Dense(DenseDef { weights }))
             }
-            Layer::Conv { stride, pad, .. } => {
+            Layer::Conv {
+                stride,
+                pad,
+                pad_mode,
+                ..
+            } => {
                 convs += 1;
+                let pad_mode = match pad_mode {
+                    arch::PadMode::Zero => PadMode::Zero,
+                    arch::PadMode::MinusOne => PadMode::MinusOne,
+                };
                 let op = OpDef::Conv2d(ConvDef {
                     weights,
                     stride,
                     padding: (pad > 0).then_some(PaddingDef::Same(pad)),
-                    pad_mode: (pad > 0).then_some(PadMode::Zero),
+                    pad_mode: (pad > 0).then_some(pad_mode),
                 });
                 (format!("conv{convs}"), op)
             }

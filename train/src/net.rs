@@ -12,10 +12,11 @@
 //! ±1 values is the OR of their bits, and the class layer's scores are integers multiplied by
 //! one positive temperature (argmax unchanged).
 
-use crate::arch::{Arch, Layer};
+use crate::arch::{Arch, Layer, PadMode};
 use crate::scheme;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::module::{conv2d, max_pool2d};
+use burn::tensor::ops::PadMode as TensorPad;
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::Rng;
@@ -154,6 +155,7 @@ impl Params {
                     kernel,
                     stride,
                     pad,
+                    ..
                 } => {
                     let side = |d: usize| (d + 2 * pad - kernel) / stride + 1;
                     (
@@ -543,11 +545,23 @@ impl Forward<'_> {
             let s = m.weight.shape.clone();
             let y = match *layer {
                 Layer::Dense { .. } => Value::Flat(x.flat().matmul(w.transpose())),
-                Layer::Conv { stride, pad, .. } => {
+                Layer::Conv {
+                    stride,
+                    pad,
+                    pad_mode,
+                    ..
+                } => {
                     let Value::Map(mx) = x else {
                         unreachable!("Arch::shapes checked a map")
                     };
                     let w = w.reshape([s[0], s[1], s[2], s[3]]);
+                    // Zero padding is the convolution's own; −1 is padded onto the map first.
+                    let (mx, pad) = match pad_mode {
+                        PadMode::Zero => (mx, pad),
+                        PadMode::MinusOne => {
+                            (mx.pad((pad, pad, pad, pad), TensorPad::Constant(-1.0)), 0)
+                        }
+                    };
                     let options = ConvOptions::new([stride, stride], [pad, pad], [1, 1], 1);
                     Value::Map(conv2d(mx, w, None, options))
                 }

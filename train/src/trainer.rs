@@ -6,7 +6,7 @@
 //! reported beside it, with the frames on which the two disagree (BatchNorm in float32 against
 //! the folded thresholds, exact).
 
-use crate::arch::Arch;
+use crate::arch::{Arch, ArchSpec};
 use crate::checkpoint::{Checkpoint, OptimState};
 use crate::data::{code, Coded, Dataset};
 use crate::error::TrainError;
@@ -30,8 +30,8 @@ use xnorc_sim::Simulator;
 /// What a run trains, on what, and how.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
-    /// Architecture preset.
-    pub arch: String,
+    /// Architecture (a preset's or a spec file's), without the class layer.
+    pub arch: ArchSpec,
     /// Method.
     pub method: Method,
     /// Hyper-parameters.
@@ -104,7 +104,7 @@ pub fn train(
     progress: &dyn Progress,
 ) -> Result<Trained, TrainError> {
     settings.hyper.check()?;
-    let arch = Arch::preset(&settings.arch, data.classes)?;
+    let arch = Arch::new(&settings.arch, data.classes);
     let layout = settings
         .hyper
         .layout(settings.method, &arch.matrices(&data.frame)?)?;

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Puts the bundled trained models (models/trained/, from models/train_methods.sh) through the
+# hardware path: Verilator co-simulation on the 1,000 held-out MNIST frames against the reference
+# simulator, then a bitstream build with its report. TFC models go to the iCEBreaker (UP5K) with
+# models/trained/tfc_up5k.folding.json (the bundled Brevitas model's folding, under xnorc train's
+# layer names); cnv-small models to the ULX3S-25F with the automatic folding. Writes
+# build/trained/<name>/ and build/trained/<name>.{verify,build}.json; the figures in
+# docs/benchmarks.md ("Training") come from this script.
+#
+# Usage, from the repository root: models/build_methods.sh [WORD]  (only names containing WORD)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+XNORC=target/release/xnorc
+OUT=build/trained
+mkdir -p "$OUT"
+only="${1:-}"
+
+for model in models/trained/*.xnm; do
+  name=$(basename "$model" .xnm)
+  if [ -n "$only" ] && [[ "$name" != *"$only"* ]]; then
+    continue
+  fi
+  case "$name" in
+    tfc-*) board=(--board icebreaker --folding models/trained/tfc_up5k.folding.json)
+           fold=(--folding models/trained/tfc_up5k.folding.json) ;;
+    *) board=(--board ulx3s-25f); fold=(--lut-budget 2000) ;;
+  esac
+  echo "== $name: verify ${fold[*]}, build ${board[*]}" >&2
+  "$XNORC" verify "$model" "${fold[@]}" --input datasets/mnist.npz:x_test --json \
+    > "$OUT/$name.verify.json"
+  start=$(date +%s)
+  "$XNORC" build "$model" "${board[@]}" --out "$OUT/$name" --json > "$OUT/$name.build.json"
+  echo "$name: verified, built in $(( $(date +%s) - start )) s" >&2
+done

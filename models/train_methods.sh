@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Trains the bundled models of every `xnorc train` method (models/trained/) on datasets/mnist.npz
+# and records each run's figures beside it (<name>.json: settings, per-epoch metrics, wall time).
+# The figures in docs/benchmarks.md ("Training") come from this script. The same command on the
+# same data writes the same model bytes (`--seed`).
+#
+# Usage, from the repository root after `make setup` and `cargo build --release`:
+#   models/train_methods.sh            # every model
+#   models/train_methods.sh tfc-rebnn  # the models whose names contain the word
+set -euo pipefail
+cd "$(dirname "$0")/.."
+XNORC=target/release/xnorc
+DATA=datasets/mnist.npz
+OUT=models/trained
+mkdir -p "$OUT"
+only="${1:-}"
+
+train() {
+  local name="$1"
+  shift
+  if [ -n "$only" ] && [[ "$name" != *"$only"* ]]; then
+    return
+  fi
+  echo "== $name: xnorc train --data $DATA $*" >&2
+  local start end
+  start=$(date +%s.%N)
+  "$XNORC" train --data "$DATA" "$@" -o "$OUT/$name.xnm" --json > "$OUT/$name.json.tmp"
+  end=$(date +%s.%N)
+  python3 - "$OUT/$name.json.tmp" "$OUT/$name.json" "$start" "$end" <<'EOF'
+import json, sys
+report = json.load(open(sys.argv[1]))
+report["wall_seconds"] = round(float(sys.argv[4]) - float(sys.argv[3]), 2)
+report["output"] = report["output"].split("/")[-1]
+json.dump(report, open(sys.argv[2], "w"), indent=1)
+EOF
+  rm "$OUT/$name.json.tmp"
+  python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"{sys.argv[2]}: {100*r['test_accuracy']:.1f}% held out, {r['wall_seconds']} s\")" "$OUT/$name.json" "$name" >&2
+}
+
+# TFC (784-64-64-64-10), 40 epochs, every method.
+for method in binarynet bop bop2 bop2-unbiased rebnn rbonn siman; do
+  train "tfc-$method" --arch tfc --method "$method" --epochs 40
+done
+for p in 2 4 8; do
+  train "tfc-tiled-p$p" --arch tfc --method tiled --tiles "$p" --epochs 40
+done
+
+# cnv-small (8-bit 1x28x28, three 3x3 convs, dense 64), 20 epochs: methods of the 1-bit model,
+# then the sub-bit forms of the same shape.
+for method in binarynet bop2 rebnn siman; do
+  train "cnv-small-$method" --arch cnv-small --method "$method" --epochs 20
+done
+for tau in 4 5 6; do
+  train "cnv-small-codebook-tau$tau" --arch cnv-small --method codebook --tau "$tau" --epochs 20
+done
+for p in 2 4 8; do
+  train "cnv-small-tiled-p$p" --arch cnv-small --method tiled --tiles "$p" --tile-min 1024 --epochs 20
+done
