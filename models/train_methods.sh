@@ -24,16 +24,18 @@ train() {
   echo "== $name: xnorc train --data $DATA $*" >&2
   local start end
   start=$(date +%s.%N)
-  "$XNORC" train --data "$DATA" "$@" -o "$OUT/$name.xnm" --json > "$OUT/$name.json.tmp"
+  local report
+  report=$(mktemp)
+  "$XNORC" train --data "$DATA" "$@" -o "$OUT/$name.xnm" --json > "$report"
   end=$(date +%s.%N)
-  python3 - "$OUT/$name.json.tmp" "$OUT/$name.json" "$start" "$end" <<'EOF'
+  python3 - "$report" "$OUT/$name.json" "$start" "$end" <<'EOF'
 import json, sys
 report = json.load(open(sys.argv[1]))
 report["wall_seconds"] = round(float(sys.argv[4]) - float(sys.argv[3]), 2)
 report["output"] = report["output"].split("/")[-1]
 json.dump(report, open(sys.argv[2], "w"), indent=1)
 EOF
-  rm "$OUT/$name.json.tmp"
+  rm "$report"
   python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"{sys.argv[2]}: {100*r['test_accuracy']:.1f}% held out, {r['wall_seconds']} s\")" "$OUT/$name.json" "$name" >&2
 }
 

@@ -200,31 +200,26 @@ fn bad_training_input_is_refused_naming_it() {
     let err = fails_with_2(&["train", "--data", s(&partial), "-o", s(&out)]);
     assert!(err.contains("x_test"), "{err}");
 
-    let digits = dataset("digits.npz");
-    let err = fails_with_2(&[
-        "train",
-        "--data",
-        s(&digits),
-        "--bop-gamma",
-        "0.1",
-        "-o",
-        s(&out),
-    ]);
+    let err = refused_on_digits(&["--bop-gamma", "0.1"], &out);
     assert!(
         err.contains("--bop-gamma") && err.contains("binarynet"),
         "{err}"
     );
-    let err = fails_with_2(&[
-        "train",
-        "--data",
-        s(&digits),
-        "--arch",
-        "cnv",
-        "-o",
-        s(&out),
-    ]);
+    let err = refused_on_digits(&["--arch", "cnv"], &out);
     assert!(err.contains("too small"), "{err}");
     assert!(!out.exists(), "no partial output");
+}
+
+/// `xnorc train` on the digits with `extra`, writing `out`: the error of its refusal (exit 2),
+/// with no partial output.
+fn refused_on_digits(extra: &[&str], out: &std::path::Path) -> String {
+    let data = dataset("digits.npz");
+    let mut args = vec!["train", "--data", s(&data)];
+    args.extend(extra);
+    args.extend(["-o", s(out)]);
+    let err = fails_with_2(&args);
+    assert!(!out.exists(), "no partial output");
+    err
 }
 
 /// A stored (uncompressed) zip of .npy members, as numpy.savez writes.
@@ -330,17 +325,7 @@ fn a_tiled_layer_stays_one_tile_with_its_scales() {
     }
     // A p that does not divide a layer's weights is refused, naming the layer.
     let out = dir.path().join("bad.xnm");
-    let err = fails_with_2(&[
-        "train",
-        "--data",
-        s(&dataset("digits.npz")),
-        "--method",
-        "tiled",
-        "--tiles",
-        "3,3,3,3",
-        "-o",
-        s(&out),
-    ]);
+    let err = refused_on_digits(&["--method", "tiled", "--tiles", "3,3,3,3"], &out);
     assert!(err.contains("fc1") && err.contains("4096"), "{err}");
 }
 
@@ -381,25 +366,9 @@ fn a_codebook_layer_uses_only_its_codebook_kernels() {
     assert_eq!(convs, 3, "every 3x3 convolution is a codebook layer");
     // A network without 3×3 convolutions has nothing to store as a codebook.
     let out = dir.path().join("bad.xnm");
-    let err = fails_with_2(&[
-        "train",
-        "--data",
-        s(&dataset("digits.npz")),
-        "--method",
-        "codebook",
-        "-o",
-        s(&out),
-    ]);
+    let err = refused_on_digits(&["--method", "codebook"], &out);
     assert!(err.contains("3x3") && err.contains("fc1"), "{err}");
-    let err = fails_with_2(&[
-        "train",
-        "--data",
-        s(&dataset("digits.npz")),
-        "--tau",
-        "5",
-        "-o",
-        s(&out),
-    ]);
+    let err = refused_on_digits(&["--tau", "5"], &out);
     assert!(err.contains("--tau") && err.contains("binarynet"), "{err}");
 }
 

@@ -34,8 +34,8 @@ pub struct Args {
     /// Adam's learning rate at the first epoch (default: the method's).
     #[arg(long)]
     lr: Option<f32>,
-    /// Adam's learning rate at the last epoch, reached linearly (default: the method's; cosine
-    /// to 0 for binarynet).
+    /// Adam's learning rate at the last epoch, reached linearly (default: the method's — cosine
+    /// to 0 for binarynet, siman, tiled and codebook; linear for the others).
     #[arg(long)]
     lr_end: Option<f32>,
     /// Dropout probability in training (default: 0.2 for the MLPs, 0 for the CNNs).

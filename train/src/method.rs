@@ -75,7 +75,7 @@ pub const METHODS: &[(Method, &str, &str)] = &[
     (
         Method::Siman,
         "siman",
-        "SiMaN: {0,+1} weights by magnitude per filter, learned per-channel scales",
+        "SiMaN: {0,+1} weights by magnitude per filter, sign around each frame's mean",
     ),
     (
         Method::Tiled,
@@ -333,6 +333,14 @@ impl Hyper {
                     if layer.weights >= t.min_weights {
                         tiles[i] = p;
                     }
+                }
+                if p > 1 && tiles.iter().all(|&t| t == 1) {
+                    return Err(TrainError::Input(format!(
+                        "--tiles {p}: no hidden layer has --tile-min {} weights or more ({}), so \
+                         nothing would be tiled; lower --tile-min or give p per layer",
+                        t.min_weights,
+                        names(layers)
+                    )));
                 }
             } else if t.p.len() == layers.len() {
                 tiles.clone_from(&t.p);

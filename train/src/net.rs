@@ -140,33 +140,18 @@ impl Params {
     /// Per `layout`, the methods' extra tensors: ReBNN's s ~ N(0, 1), RBONN's u = 0.2, zero
     /// activation biases, SNN's 2^τ distinct random patterns.
     pub fn init(arch: &Arch, frame: &[usize], layout: &Layout, rng: &mut ChaCha8Rng) -> Params {
-        let mut shape = frame.to_vec();
+        let shapes = arch
+            .shapes(frame)
+            .expect("the trainer checks the architecture against the frames first");
         let mut matrices = Vec::new();
         let last = arch.layers.len() - 1;
         let mut class_fan_in = 1;
         for (i, layer) in arch.layers.iter().enumerate() {
-            let (wshape, next) = match *layer {
-                Layer::Dense { out } => {
-                    let fan_in: usize = shape.iter().product();
-                    (vec![out, fan_in], vec![out])
-                }
-                Layer::Conv {
-                    out,
-                    kernel,
-                    stride,
-                    pad,
-                    ..
-                } => {
-                    let side = |d: usize| (d + 2 * pad - kernel) / stride + 1;
-                    (
-                        vec![out, shape[0], kernel, kernel],
-                        vec![out, side(shape[1]), side(shape[2])],
-                    )
-                }
-                Layer::MaxPool { kernel } => {
-                    shape = vec![shape[0], shape[1] / kernel, shape[2] / kernel];
-                    continue;
-                }
+            let input = if i == 0 { frame } else { &shapes[i - 1] };
+            let wshape = match *layer {
+                Layer::Dense { out } => vec![out, input.iter().product()],
+                Layer::Conv { out, kernel, .. } => vec![out, input[0], kernel, kernel],
+                Layer::MaxPool { .. } => continue,
             };
             let fan_in: usize = wshape[1..].iter().product();
             let bound = 1.0 / (fan_in as f32).sqrt();
@@ -232,7 +217,6 @@ impl Params {
                     data,
                 },
             });
-            shape = next;
         }
         Params {
             matrices,

@@ -185,15 +185,12 @@ mod tests {
 
     #[test]
     fn magnitude_mask_keeps_the_upper_half_of_each_filter() {
-        // |standardized w| orders as |w − mean| (mean 0.125).
-        let f = [1.0, 0.0, -1.5, 1.0];
-        let x: Vec<f32> = f.iter().map(|w: &f32| (w - (0.5 / 4.0)).abs()).collect();
-        let mask = magnitude_mask(&f);
-        assert_eq!(mask.iter().filter(|&&b| b).count(), 2);
-        // The two largest distances from the mean are kept.
-        let mut idx: Vec<usize> = (0..4).collect();
-        idx.sort_by(|&a, &b| x[b].total_cmp(&x[a]));
-        assert!(mask[idx[0]] && mask[idx[1]] && !mask[idx[2]] && !mask[idx[3]]);
+        // Mean 0: |standardized w| orders as |w| = 1, 0, 1.5, 0.5; the lower median is 0.5.
+        let mask = magnitude_mask(&[1.0, 0.0, -1.5, 0.5]);
+        assert_eq!(mask, vec![true, false, true, false]);
+        // Ties at the median stay 0 (torch's strict >): distances .875 .125 1.625 .875.
+        let tied = magnitude_mask(&[1.0, 0.0, -1.5, 1.0]);
+        assert_eq!(tied, vec![false, false, true, false]);
         // Odd count: (n − 1)/2 ones.
         assert_eq!(
             magnitude_mask(&[3.0, 1.0, 2.0, 0.0, 9.0])

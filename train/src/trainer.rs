@@ -130,15 +130,11 @@ pub fn train(
         ),
         accuracy,
     };
+    // The model as it stands, for the simulator's held-out accuracy.
+    let export =
+        |params: &Params| model_file(&arch, &data.frame, &layout, params, &provenance(None));
     // The input map comes from the model itself, so training codes frames as the model does.
-    let graph = lower(&model_file(
-        &arch,
-        &data.frame,
-        &layout,
-        &params,
-        &provenance(None),
-    ))
-    .map_err(|e| TrainError::Export(e.to_string()))?;
+    let graph = lower(&export(&params)).map_err(|e| TrainError::Export(e.to_string()))?;
     let map = graph
         .input_map
         .as_ref()
@@ -178,14 +174,7 @@ pub fn train(
         let mut metrics = run_epoch(
             &forward, settings, epoch, &train_set, &mut state, &device, progress,
         );
-        let model = model_file(
-            &arch,
-            &data.frame,
-            &layout,
-            &state.params,
-            &provenance(None),
-        );
-        predictions = simulate(&model, &test_set)?;
+        predictions = simulate(&export(&state.params), &test_set)?;
         let float = forward.predict(
             &state.params,
             &test_set.values,
@@ -209,14 +198,7 @@ pub fn train(
     }
     if predictions.is_empty() {
         // Resumed at or past the stop: nothing left to train, only to export.
-        let model = model_file(
-            &arch,
-            &data.frame,
-            &layout,
-            &state.params,
-            &provenance(None),
-        );
-        predictions = simulate(&model, &test_set)?;
+        predictions = simulate(&export(&state.params), &test_set)?;
     }
     let final_accuracy = accuracy(&predictions, &test_set.labels);
     let model = model_file(
