@@ -14,11 +14,11 @@
 
 use crate::arch::{Arch, Layer, PadMode};
 use crate::scheme;
-use burn::tensor::activation::log_softmax;
-use burn::tensor::module::{conv2d, max_pool2d};
-use burn::tensor::ops::PadMode as TensorPad;
-use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn_tensor::activation::log_softmax;
+use burn_tensor::module::{conv2d, max_pool2d};
+use burn_tensor::ops::PadMode as TensorPad;
+use burn_tensor::ops::{ConvOptions, MaxPoolOptions};
+use burn_tensor::{Device, Int, Tensor, TensorData};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 

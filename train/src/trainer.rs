@@ -154,8 +154,8 @@ pub fn train(
         (state.params, state.optim, state.history) = ck.restore(&state.params, path)?;
     }
 
-    let device = burn::tensor::Device::flex().autodiff();
-    let eval_device = burn::tensor::Device::flex();
+    let device = burn_tensor::Device::flex().autodiff();
+    let eval_device = burn_tensor::Device::flex();
     let forward = Forward {
         arch: &arch,
         frame: &data.frame,
@@ -234,7 +234,7 @@ fn run_epoch(
     epoch: usize,
     set: &Coded,
     state: &mut State,
-    device: &burn::tensor::Device,
+    device: &burn_tensor::Device,
     progress: &dyn Progress,
 ) -> EpochMetrics {
     let hyper = &settings.hyper;
