@@ -522,3 +522,156 @@ fn a_spec_file_trains_strided_minus_one_padded_convolutions() {
     let last = report["epochs"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["disagreements"], 0, "{last}");
 }
+
+/// The ops of a model file's nodes, in order, with their names.
+fn ops(model: &xnorc_compiler::format::ModelFile) -> Vec<(String, &'static str)> {
+    model
+        .nodes
+        .iter()
+        .map(|n| (n.name.clone(), n.op.name()))
+        .collect()
+}
+
+#[test]
+fn residual_networks_train_into_the_stream_ops_and_verify_bit_exact() {
+    common::require_tool("verilator");
+    let data_path = dataset("digits.npz");
+    let data = Dataset::read(&data_path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // resnet-small: stem, a block, a downsampling block (average shortcut, zero channels), a
+    // block, global pool. ReBNN: its learned scales fold into the stream's affines.
+    // SiMaN: {0,+1} weights, the frame-mean sign and option A's subsampled shortcut.
+    for method in [Method::Rebnn, Method::Siman] {
+        let run = settings("resnet-small", method, 4);
+        let trained =
+            xnorc_train::train(&data, &run, "test", &Persistence::default(), &Silent).unwrap();
+        let name = method.name();
+        let model = dir.path().join(format!("{name}.xnm"));
+        std::fs::write(&model, xnorc_compiler::format::to_json(&trained.model)).unwrap();
+        let (sim_classes, sim_accuracy) = simulate(s(&model), s(&data_path), dir.path());
+        assert_eq!(trained.predictions, sim_classes, "{name}: frame by frame");
+        let last = trained.history.last().unwrap();
+        assert_eq!(last.test_accuracy, sim_accuracy, "{name}");
+        assert!(last.test_accuracy > 0.6, "{name}: {last:?}");
+
+        let ops = ops(&trained.model);
+        let op_of = |node: &str| {
+            ops.iter()
+                .find(|(n, _)| n == node)
+                .unwrap_or_else(|| panic!("{name}: no node {node} in {ops:?}"))
+                .1
+        };
+        // RSign's float bias is a `binarize` the compiler folds; SiMaN's sign a `meansign`.
+        let (sign, pool_kernel) = match method {
+            Method::Siman => ("meansign", 1),
+            _ => ("binarize", 2),
+        };
+        assert_eq!(op_of("block2_sign"), sign, "{name}");
+        for (node, op) in [
+            ("stem_bn", "affine"),
+            ("block2_conv", "conv2d"),
+            ("block2_bn", "affine"),
+            ("block2_down_pool", "sumpool"),
+            ("block2_pad", "pad_channels"),
+            ("block2_add", "add"),
+            ("block2_prelu", "affine"),
+            ("pool1", "sumpool"),
+        ] {
+            assert_eq!(op_of(node), op, "{name}: {node}");
+        }
+        let pool = trained
+            .model
+            .nodes
+            .iter()
+            .find(|n| n.name == "block2_down_pool")
+            .unwrap();
+        let xnorc_compiler::format::OpDef::SumPool(p) = &pool.op else {
+            unreachable!()
+        };
+        assert_eq!(p.kernel, Some(pool_kernel), "{name}: shortcut window");
+        assert_eq!(
+            ops.iter().any(|(n, _)| n == "block2_down_round"),
+            pool_kernel == 2,
+            "{name}: the average is rounded into the stream"
+        );
+        // The block's add joins its BatchNorm and its shortcut.
+        let add = trained
+            .model
+            .nodes
+            .iter()
+            .find(|n| n.name == "block2_add")
+            .unwrap();
+        assert_eq!(add.inputs, vec!["block2_bn", "block2_pad"], "{name}");
+        // Every 3x3 convolution stores the method's weights.
+        let values = if method == Method::Siman {
+            "zero_one"
+        } else {
+            "pm1"
+        };
+        let file = nodes(&model);
+        let conv = file
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["name"] == "block2_conv")
+            .unwrap();
+        assert_eq!(conv["weights"]["values"], values, "{name}");
+    }
+
+    // The written ReBNN model under Verilator: the generated core against the reference
+    // simulator, frame for frame, on the held-out digits.
+    let model = dir.path().join("rebnn.xnm");
+    let out = ok(&[
+        "verify",
+        s(&model),
+        "--input",
+        &format!("{}:x_test", s(&data_path)),
+        "--build-dir",
+        s(&dir.path().join("build")),
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["matches"], true, "{report}");
+    assert_eq!(report["frames"], 360, "{report}");
+}
+
+#[test]
+fn residual_architectures_refuse_what_the_stream_cannot_take() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("net.json");
+    let out = dir.path().join("out.xnm");
+    let cases = [
+        // A block needs the stream; a convolution cannot take it.
+        (r#"[{"block": {"out": 8}}]"#, "put a `stem` before it"),
+        (
+            r#"[{"stem": {"out": 8, "kernel": 3, "pad": 1}}, {"conv": {"out": 8, "kernel": 3}}]"#,
+            "put a `sign` before it",
+        ),
+        // A block only widens.
+        (
+            r#"[{"stem": {"out": 8, "kernel": 3, "pad": 1}}, {"block": {"out": 4}}]"#,
+            "fewer than its input's 8",
+        ),
+        // 8x8 digits → stem stride 1 unpadded 6x6 → stride 2 → 3x3 → odd.
+        (
+            r#"[{"stem": {"out": 8, "kernel": 3}}, {"block": {"out": 8, "stride": 2}},
+                {"block": {"out": 8, "stride": 2}}]"#,
+            "even sides",
+        ),
+        (
+            r#"[{"stem": {"out": 8, "kernel": 3}}, {"block": {"out": 8, "stride": 3}}]"#,
+            "block.stride must be 1 or 2",
+        ),
+    ];
+    for (layers, expected) in cases {
+        let text = format!(r#"{{"name": "r", "input": "uint8", "layers": {layers}}}"#);
+        std::fs::write(&spec, text).unwrap();
+        let err = refused_on_digits(&["--arch", s(&spec), "--epochs", "1"], &out);
+        assert!(err.contains(expected), "{layers}: {err}");
+    }
+    let text = r#"{"name": "r", "input": "uint8", "stream": {"bits": 20, "frac": 4},
+        "layers": [{"stem": {"out": 8, "kernel": 3}}, "global_pool"]}"#;
+    std::fs::write(&spec, text).unwrap();
+    let err = refused_on_digits(&["--arch", s(&spec)], &out);
+    assert!(err.contains("net.json") && err.contains("bits"), "{err}");
+}

@@ -1,8 +1,11 @@
 //! Architectures a network trains with: the input encoding and the layer list, as presets.
 //!
 //! Every matrix layer but the last is followed by BatchNorm and a sign (the BinaryNet block);
-//! the last layer's integer scores are the class scores. Shapes come from the dataset's frame
-//! shape, so one preset serves MNIST's 28×28 and the 8×8 digits alike.
+//! the last layer's integer scores are the class scores. Residual networks (Bi-Real /
+//! ReActNet, SiMaN's ResNets) add a multi-bit *stream*: a `stem` brings the input into it,
+//! `block`s compute on its sign and add their result to it, and a `sign` or a `global_pool`
+//! leaves it. Shapes come from the dataset's frame shape, so one preset serves MNIST's 28×28
+//! and the 8×8 digits alike.
 
 use crate::error::TrainError;
 use serde::{Deserialize, Serialize};
@@ -68,6 +71,81 @@ pub enum Layer {
         /// Window size.
         kernel: usize,
     },
+    /// Into the residual stream: a binary-weight convolution, its BatchNorm, rounded to the
+    /// stream's fixed point and saturated to its width (`{"stem": {"out": 16, "kernel": 3,
+    /// "stride": 2, "pad": 1}}`).
+    Stem {
+        /// Output channels.
+        out: usize,
+        /// Kernel size.
+        kernel: usize,
+        /// Stride.
+        #[serde(default = "one")]
+        stride: usize,
+        /// Zero padding on every side.
+        #[serde(default)]
+        pad: usize,
+    },
+    /// A residual block on the stream (`{"block": {"out": 32, "stride": 2}}`): the sign of the
+    /// stream plus a learned per-channel bias (ReActNet's RSign; SiMaN: the sign against the
+    /// frame's mean), a binary 3×3 convolution (padding 1) and its BatchNorm into the stream,
+    /// added to the shortcut, then RPReLU (a learned shift, slope and shift after). The
+    /// shortcut is the block's input, downsampled when `stride` is 2 (Bi-Real's 2×2 average;
+    /// SiMaN: every other pixel) and followed by zero channels when `out` is wider.
+    Block {
+        /// Output channels (at least the input's).
+        out: usize,
+        /// Stride, 1 or 2.
+        #[serde(default = "one")]
+        stride: usize,
+    },
+    /// The stream's sign as binary activations (SiMaN: the sign against the frame's mean).
+    Sign,
+    /// Global average pooling of the stream per channel (a vector of C stream values); the
+    /// class layer follows it.
+    GlobalPool,
+}
+
+/// The residual stream's fixed-point format: signed `bits`-bit integers counting
+/// 2^−`frac`, saturating at both ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamFormat {
+    /// Width in bits, 2 to 16.
+    pub bits: u32,
+    /// Fraction bits: one step of the stream is 2^−frac (0 to 12).
+    pub frac: u32,
+}
+
+impl Default for StreamFormat {
+    /// 8 bits (the seeds' int8 activations) with 4 fraction bits: BatchNorm's outputs, of
+    /// order one, keep 16 levels per unit and room up to ±8.
+    fn default() -> Self {
+        StreamFormat { bits: 8, frac: 4 }
+    }
+}
+
+impl StreamFormat {
+    /// The smallest and largest stream value, in stream steps.
+    pub fn range(&self) -> (i64, i64) {
+        (-(1i64 << (self.bits - 1)), (1i64 << (self.bits - 1)) - 1)
+    }
+
+    /// One step's value, 2^−frac.
+    pub fn step(&self) -> f64 {
+        (-(self.frac as f64)).exp2()
+    }
+}
+
+/// What flows between two layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The network's input (binary or 8-bit codes).
+    Input,
+    /// Binary activations.
+    Bits,
+    /// The residual stream.
+    Stream,
 }
 
 /// A named architecture.
@@ -79,6 +157,8 @@ pub struct Arch {
     pub input: InputCoding,
     /// Layers in order; the last is a `Dense` whose outputs are the classes.
     pub layers: Vec<Layer>,
+    /// The residual stream's format (unused without stems).
+    pub stream: StreamFormat,
 }
 
 /// A matrix layer as the export names it.
@@ -98,6 +178,7 @@ struct Preset {
     description: &'static str,
     input: InputCoding,
     hidden: fn() -> Vec<Layer>,
+    stream: StreamFormat,
 }
 
 fn dense(widths: &[usize]) -> Vec<Layer> {
@@ -126,6 +207,9 @@ pub struct ArchSpec {
     pub input: InputCoding,
     /// Layers before the class layer.
     pub layers: Vec<Layer>,
+    /// The residual stream's format (`{"bits": 8, "frac": 4}` unless given).
+    #[serde(default)]
+    pub stream: StreamFormat,
 }
 
 impl ArchSpec {
@@ -142,6 +226,7 @@ impl ArchSpec {
             name: preset.name.to_string(),
             input: preset.input,
             layers: (preset.hidden)(),
+            stream: preset.stream,
         })
     }
 
@@ -180,6 +265,26 @@ impl ArchSpec {
                 .find(|(v, _)| *v == 0)
                 .map(|(_, f)| f),
                 Layer::MaxPool { kernel } => (kernel == 0).then_some("max_pool.kernel"),
+                Layer::Stem {
+                    out,
+                    kernel,
+                    stride,
+                    ..
+                } => [
+                    (out, "stem.out"),
+                    (kernel, "stem.kernel"),
+                    (stride, "stem.stride"),
+                ]
+                .into_iter()
+                .find(|(v, _)| *v == 0)
+                .map(|(_, f)| f),
+                Layer::Block { out, stride } => {
+                    if !(1..=2).contains(&stride) {
+                        return Err(bad(format!("layers[{i}]: block.stride must be 1 or 2")));
+                    }
+                    (out == 0).then_some("block.out")
+                }
+                Layer::Sign | Layer::GlobalPool => None,
             };
             if let Some(field) = zero {
                 return Err(bad(format!("layers[{i}]: {field} must be at least 1")));
@@ -199,6 +304,12 @@ impl ArchSpec {
                 )));
             }
         }
+        let StreamFormat { bits, frac } = spec.stream;
+        if !(2..=16).contains(&bits) || frac > 12 {
+            return Err(bad(format!(
+                "stream: bits {bits}, frac {frac}; bits must be 2 to 16 and frac 0 to 12"
+            )));
+        }
         Ok(spec)
     }
 }
@@ -209,18 +320,21 @@ const PRESETS: &[Preset] = &[
         description: "FINN TFC-w1a1: binary MLP 64-64-64 on 1-bit input, then the classes",
         input: InputCoding::Bipolar,
         hidden: || dense(&[64, 64, 64]),
+        stream: StreamFormat { bits: 8, frac: 4 },
     },
     Preset {
         name: "sfc",
         description: "FINN SFC-w1a1: binary MLP 256-256-256 on 1-bit input",
         input: InputCoding::Bipolar,
         hidden: || dense(&[256, 256, 256]),
+        stream: StreamFormat { bits: 8, frac: 4 },
     },
     Preset {
         name: "lfc",
         description: "FINN LFC-w1a1: binary MLP 1024-1024-1024 on 1-bit input",
         input: InputCoding::Bipolar,
         hidden: || dense(&[1024, 1024, 1024]),
+        stream: StreamFormat { bits: 8, frac: 4 },
     },
     Preset {
         name: "cnv-small",
@@ -237,6 +351,7 @@ const PRESETS: &[Preset] = &[
                 Layer::Dense { out: 64 },
             ]
         },
+        stream: StreamFormat { bits: 8, frac: 4 },
     },
     Preset {
         name: "cnv",
@@ -250,8 +365,49 @@ const PRESETS: &[Preset] = &[
             layers.extend(dense(&[512, 512]));
             layers
         },
+        stream: StreamFormat { bits: 8, frac: 4 },
+    },
+    Preset {
+        name: "resnet-mini",
+        description: "residual, iCE40-sized: 8-bit input, stem 8 (3x3, stride 2) into a 6-bit \
+                      stream, one block, sign, pool (xnorc's resnet-mini shape)",
+        input: InputCoding::Uint8,
+        hidden: || {
+            vec![
+                stem(8, 2),
+                Layer::Block { out: 8, stride: 1 },
+                Layer::Sign,
+                Layer::MaxPool { kernel: 2 },
+            ]
+        },
+        stream: StreamFormat { bits: 6, frac: 3 },
+    },
+    Preset {
+        name: "resnet-small",
+        description: "residual (ReActNet blocks): 8-bit input, stem 16 (3x3, stride 2), blocks \
+                      16, 32 (stride 2), 32 on an 8-bit stream, global average pool",
+        input: InputCoding::Uint8,
+        hidden: || {
+            vec![
+                stem(16, 2),
+                Layer::Block { out: 16, stride: 1 },
+                Layer::Block { out: 32, stride: 2 },
+                Layer::Block { out: 32, stride: 1 },
+                Layer::GlobalPool,
+            ]
+        },
+        stream: StreamFormat { bits: 8, frac: 4 },
     },
 ];
+
+fn stem(out: usize, stride: usize) -> Layer {
+    Layer::Stem {
+        out,
+        kernel: 3,
+        stride,
+        pad: 1,
+    }
+}
 
 impl Arch {
     /// The preset `name` with `classes` outputs.
@@ -267,6 +423,7 @@ impl Arch {
             name: spec.name.clone(),
             input: spec.input,
             layers,
+            stream: spec.stream,
         }
     }
 
@@ -291,34 +448,25 @@ impl Arch {
     }
 
     /// Every matrix layer for frames of `frame`, in order: its name in the exported model
-    /// (`fc1`…, `conv1`…), its weight count and whether it is a 3×3 convolution.
+    /// (`fc1`…, `conv1`…, `stem`, `block1_conv`…), its weight count and whether it is a 3×3
+    /// convolution.
     pub fn matrices(&self, frame: &[usize]) -> Result<Vec<MatrixLayer>, TrainError> {
         let shapes = self.shapes(frame)?;
-        let (mut fcs, mut convs) = (0, 0);
+        let names = self.matrix_names();
+        let mut names = names.into_iter();
         let mut out = Vec::new();
         for (i, layer) in self.layers.iter().enumerate() {
             let input = if i == 0 { frame } else { &shapes[i - 1] };
-            let (name, weights, is_3x3) = match *layer {
-                Layer::Dense { out } => {
-                    fcs += 1;
-                    (
-                        format!("fc{fcs}"),
-                        out * input.iter().product::<usize>(),
-                        false,
-                    )
+            let (weights, is_3x3) = match *layer {
+                Layer::Dense { out } => (out * input.iter().product::<usize>(), false),
+                Layer::Conv { out, kernel, .. } | Layer::Stem { out, kernel, .. } => {
+                    (out * input[0] * kernel * kernel, kernel == 3)
                 }
-                Layer::Conv { out, kernel, .. } => {
-                    convs += 1;
-                    (
-                        format!("conv{convs}"),
-                        out * input[0] * kernel * kernel,
-                        kernel == 3,
-                    )
-                }
-                Layer::MaxPool { .. } => continue,
+                Layer::Block { out, .. } => (out * input[0] * 9, true),
+                Layer::MaxPool { .. } | Layer::Sign | Layer::GlobalPool => continue,
             };
             out.push(MatrixLayer {
-                name,
+                name: names.next().expect("a name per matrix layer"),
                 weights,
                 is_3x3,
             });
@@ -326,37 +474,135 @@ impl Arch {
         Ok(out)
     }
 
+    /// The exported names of the matrix layers, in order: `fc1`…, `conv1`…, `stem` (`stem2`…),
+    /// `block1_conv`….
+    pub fn matrix_names(&self) -> Vec<String> {
+        let (mut fcs, mut convs, mut stems, mut blocks) = (0, 0, 0, 0);
+        let mut names = Vec::new();
+        for layer in &self.layers {
+            let count = |n: &mut usize| {
+                *n += 1;
+                *n
+            };
+            match layer {
+                Layer::Dense { .. } => names.push(format!("fc{}", count(&mut fcs))),
+                Layer::Conv { .. } => names.push(format!("conv{}", count(&mut convs))),
+                Layer::Stem { .. } => match count(&mut stems) {
+                    1 => names.push("stem".into()),
+                    n => names.push(format!("stem{n}")),
+                },
+                Layer::Block { .. } => names.push(format!("block{}_conv", count(&mut blocks))),
+                Layer::MaxPool { .. } | Layer::Sign | Layer::GlobalPool => {}
+            }
+        }
+        names
+    }
+
+    /// Whether the architecture carries a residual stream.
+    pub fn is_residual(&self) -> bool {
+        self.layers.iter().any(|l| matches!(l, Layer::Stem { .. }))
+    }
+
     /// The shape after every layer for a frame of `frame` (`[c, h, w]`), or an error naming the
-    /// layer whose output would be empty.
+    /// layer whose output would be empty or whose input is of the wrong kind.
     pub fn shapes(&self, frame: &[usize]) -> Result<Vec<Vec<usize>>, TrainError> {
+        Ok(self.walk(frame)?.into_iter().map(|(s, _)| s).collect())
+    }
+
+    /// What flows out of every layer: [`Arch::shapes`] with the kind of each value.
+    pub fn kinds(&self, frame: &[usize]) -> Result<Vec<Kind>, TrainError> {
+        Ok(self.walk(frame)?.into_iter().map(|(_, k)| k).collect())
+    }
+
+    fn walk(&self, frame: &[usize]) -> Result<Vec<(Vec<usize>, Kind)>, TrainError> {
         let mut shape = frame.to_vec();
+        let mut kind = Kind::Input;
         let mut out = Vec::with_capacity(self.layers.len());
+        let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate() {
-            shape = match *layer {
-                Layer::Dense { out } => vec![out],
+            let wrong = |what: &str| {
+                Err(TrainError::Input(format!(
+                    "architecture `{}`: layer {} ({:?}) {what}",
+                    self.name,
+                    i + 1,
+                    layer
+                )))
+            };
+            let on_stream = kind == Kind::Stream;
+            match layer {
+                Layer::Dense { .. } if on_stream && i != last => {
+                    return wrong(
+                        "takes the residual stream; only the class layer may, so put a \
+                         `sign` (or a `global_pool`) before it",
+                    )
+                }
+                Layer::Conv { .. } | Layer::Stem { .. } if on_stream => {
+                    return wrong("takes the residual stream; put a `sign` before it")
+                }
+                Layer::Block { .. } | Layer::Sign | Layer::GlobalPool if !on_stream => {
+                    return wrong("needs the residual stream: put a `stem` before it")
+                }
+                _ => {}
+            }
+            (shape, kind) = match *layer {
+                Layer::Dense { out } => (vec![out], Kind::Bits),
                 Layer::Conv {
                     out,
                     kernel,
                     stride,
                     pad,
                     ..
+                }
+                | Layer::Stem {
+                    out,
+                    kernel,
+                    stride,
+                    pad,
                 } => {
                     let [_, h, w] = map_dims(&shape, self, i)?;
                     let side = |d: usize| (d + 2 * pad).checked_sub(kernel).map(|s| s / stride + 1);
+                    let kind = match layer {
+                        Layer::Stem { .. } => Kind::Stream,
+                        _ => Kind::Bits,
+                    };
                     match (side(h), side(w)) {
-                        (Some(h), Some(w)) if h > 0 && w > 0 => vec![out, h, w],
+                        (Some(h), Some(w)) if h > 0 && w > 0 => (vec![out, h, w], kind),
                         _ => return Err(too_small(self, i, &shape)),
                     }
+                }
+                Layer::Block { out, stride } => {
+                    let [c, h, w] = map_dims(&shape, self, i)?;
+                    if out < c {
+                        return wrong(&format!(
+                            "has {out} output channels, fewer than its input's {c}; a block \
+                             widens (its shortcut pads zero channels) or keeps the width"
+                        ));
+                    }
+                    if stride == 2 && (h % 2 == 1 || w % 2 == 1) {
+                        return wrong(&format!(
+                            "downsamples a {h}x{w} map; its 2x2 average shortcut needs even \
+                             sides (change the stem's stride or padding)"
+                        ));
+                    }
+                    (
+                        vec![out, h.div_ceil(stride), w.div_ceil(stride)],
+                        Kind::Stream,
+                    )
                 }
                 Layer::MaxPool { kernel } => {
                     let [c, h, w] = map_dims(&shape, self, i)?;
                     if h < kernel || w < kernel {
                         return Err(too_small(self, i, &shape));
                     }
-                    vec![c, h / kernel, w / kernel]
+                    (vec![c, h / kernel, w / kernel], kind)
+                }
+                Layer::Sign => (shape, Kind::Bits),
+                Layer::GlobalPool => {
+                    let [c, _, _] = map_dims(&shape, self, i)?;
+                    (vec![c], Kind::Stream)
                 }
             };
-            out.push(shape.clone());
+            out.push((shape.clone(), kind));
         }
         Ok(out)
     }
@@ -395,6 +641,32 @@ mod tests {
         // Padded convs keep 28; pool 14; the unpadded conv (14 − 3) + 1 = 12; pool 6.
         assert_eq!(shapes[4], vec![32, 6, 6]);
         assert_eq!(shapes.last().unwrap(), &vec![10]);
+    }
+
+    #[test]
+    fn resnet_small_on_mnist_downsamples_widens_and_pools() {
+        let arch = Arch::preset("resnet-small", 10).unwrap();
+        let shapes = arch.shapes(&[1, 28, 28]).unwrap();
+        // Stem stride 2: (28 + 2 − 3)/2 + 1 = 14; the stride-2 block halves to 7 and widens.
+        assert_eq!(shapes[0], vec![16, 14, 14]);
+        assert_eq!(shapes[2], vec![32, 7, 7]);
+        assert_eq!(shapes[4], vec![32]);
+        let kinds = arch.kinds(&[1, 28, 28]).unwrap();
+        assert_eq!(kinds[..5], [Kind::Stream; 5]);
+        assert_eq!(
+            arch.matrix_names(),
+            ["stem", "block1_conv", "block2_conv", "block3_conv", "fc1"]
+        );
+        let weights: Vec<usize> = arch
+            .matrices(&[1, 28, 28])
+            .unwrap()
+            .iter()
+            .map(|m| m.weights)
+            .collect();
+        assert_eq!(
+            weights,
+            [16 * 9, 16 * 16 * 9, 32 * 16 * 9, 32 * 32 * 9, 10 * 32]
+        );
     }
 
     #[test]

@@ -12,12 +12,12 @@
 //! ±1 values is the OR of their bits, and the class layer's scores are integers multiplied by
 //! one positive temperature (argmax unchanged).
 
-use crate::arch::{Arch, Layer, PadMode};
+use crate::arch::{Arch, Layer, PadMode, StreamFormat};
 use crate::scheme;
 use burn_tensor::activation::log_softmax;
-use burn_tensor::module::{conv2d, max_pool2d};
+use burn_tensor::module::{avg_pool2d, conv2d, max_pool2d};
 use burn_tensor::ops::PadMode as TensorPad;
-use burn_tensor::ops::{ConvOptions, MaxPoolOptions};
+use burn_tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
 use burn_tensor::{Device, Int, Tensor, TensorData};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -87,6 +87,39 @@ pub struct MatrixParams {
     /// TBN's tiling: how many times one tile repeats over the layer's flattened weights
     /// (1: not tiled).
     pub tiles: usize,
+    /// Whether the BatchNorm's output goes into the residual stream (a stem or a block's
+    /// convolution) rather than through a sign.
+    pub stream: bool,
+    /// A residual block's own parameters (its convolution is this layer).
+    pub block: Option<BlockParams>,
+}
+
+/// The parameters of a residual block besides its convolution and BatchNorm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockParams {
+    /// RSign's learned bias per input channel, added to the stream before its sign; `None`
+    /// for SiMaN, whose sign is against the frame's mean.
+    pub sign_bias: Option<HostTensor>,
+    /// RPReLU's shift before, per output channel (rounded to the stream's step).
+    pub shift: HostTensor,
+    /// RPReLU's slope for negative values (init 0.25, PyTorch's PReLU).
+    pub slope: HostTensor,
+    /// RPReLU's shift after.
+    pub after: HostTensor,
+}
+
+impl BlockParams {
+    fn tensors(&self) -> impl Iterator<Item = &HostTensor> {
+        self.sign_bias
+            .iter()
+            .chain([&self.shift, &self.slope, &self.after])
+    }
+
+    fn tensors_mut(&mut self) -> impl Iterator<Item = &mut HostTensor> {
+        self.sign_bias
+            .iter_mut()
+            .chain([&mut self.shift, &mut self.slope, &mut self.after])
+    }
 }
 
 /// A learned codebook of 3×3 binary kernels (SNN).
@@ -150,9 +183,13 @@ impl Params {
             let input = if i == 0 { frame } else { &shapes[i - 1] };
             let wshape = match *layer {
                 Layer::Dense { out } => vec![out, input.iter().product()],
-                Layer::Conv { out, kernel, .. } => vec![out, input[0], kernel, kernel],
-                Layer::MaxPool { .. } => continue,
+                Layer::Conv { out, kernel, .. } | Layer::Stem { out, kernel, .. } => {
+                    vec![out, input[0], kernel, kernel]
+                }
+                Layer::Block { out, .. } => vec![out, input[0], 3, 3],
+                Layer::MaxPool { .. } | Layer::Sign | Layer::GlobalPool => continue,
             };
+            let stream = matches!(layer, Layer::Stem { .. } | Layer::Block { .. });
             let fan_in: usize = wshape[1..].iter().product();
             let bound = 1.0 / (fan_in as f32).sqrt();
             let n: usize = wshape.iter().product();
@@ -160,12 +197,15 @@ impl Params {
             let out = wshape[0];
             let hidden = i != last;
             let tiles = layout.tiles[matrices.len()];
-            let bn = (hidden && layout.form != WeightForm::Magnitude).then(|| BatchNorm {
-                gamma: HostTensor::filled(vec![out], 1.0),
-                beta: HostTensor::filled(vec![out], 0.0),
-                mean: vec![0.0; out],
-                var: vec![1.0; out],
-            });
+            // SiMaN's flat layers centre on the frame's mean instead; into the stream, every
+            // method keeps its BatchNorm (SiMaN's ResNets do).
+            let bn =
+                (hidden && (stream || layout.form != WeightForm::Magnitude)).then(|| BatchNorm {
+                    gamma: HostTensor::filled(vec![out], 1.0),
+                    beta: HostTensor::filled(vec![out], 0.0),
+                    mean: vec![0.0; out],
+                    var: vec![1.0; out],
+                });
             if i == last {
                 class_fan_in = fan_in;
             }
@@ -187,8 +227,19 @@ impl Params {
                     ..
                 }
             ) && hidden;
-            let codebook = match (form, layer, layout.tau) {
-                (WeightForm::Codebook, Layer::Conv { kernel: 3, .. }, Some(tau)) => {
+            let is_3x3 = matches!(
+                layer,
+                Layer::Conv { kernel: 3, .. } | Layer::Stem { kernel: 3, .. } | Layer::Block { .. }
+            );
+            let block = matches!(layer, Layer::Block { .. }).then(|| BlockParams {
+                sign_bias: (*form != WeightForm::Magnitude)
+                    .then(|| HostTensor::filled(vec![input[0]], 0.0)),
+                shift: HostTensor::filled(vec![out], 0.0),
+                slope: HostTensor::filled(vec![out], 0.25),
+                after: HostTensor::filled(vec![out], 0.0),
+            });
+            let codebook = match (form, is_3x3, layout.tau) {
+                (WeightForm::Codebook, true, Some(tau)) => {
                     let patterns = scheme::initial_patterns(1 << tau, rng);
                     Some(CodebookParams {
                         tau,
@@ -208,10 +259,12 @@ impl Params {
                 scale,
                 recurrent: rbonn.then(|| per_channel(vec![0.2; out])),
                 prev_grad: rbonn.then(|| vec![0.0; n]),
-                act_bias: (matches!(form, WeightForm::Scaled { .. }) && hidden)
+                act_bias: (matches!(form, WeightForm::Scaled { .. }) && hidden && !stream)
                     .then(|| per_channel(vec![0.0; out])),
                 codebook,
                 tiles,
+                stream,
+                block,
                 weight: HostTensor {
                     shape: wshape,
                     data,
@@ -240,6 +293,11 @@ impl Params {
                 out.push((&bn.beta, Role::Real));
             }
             out.extend(m.act_bias.iter().map(|t| (t, Role::Real)));
+            out.extend(
+                m.block
+                    .iter()
+                    .flat_map(|b| b.tensors().map(|t| (t, Role::Real))),
+            );
         }
         out.push((&self.log_temperature, Role::Real));
         out
@@ -285,6 +343,7 @@ impl Params {
                 out.push(&mut bn.beta);
             }
             out.extend(m.act_bias.iter_mut());
+            out.extend(m.block.iter_mut().flat_map(|b| b.tensors_mut()));
         }
         out.push(&mut self.log_temperature);
         out
@@ -355,6 +414,13 @@ enum Value {
 }
 
 impl Value {
+    fn map(self) -> Tensor<4> {
+        match self {
+            Value::Map(x) => x,
+            Value::Flat(_) => unreachable!("Arch::shapes checked a map"),
+        }
+    }
+
     fn flat(self) -> Tensor<2> {
         match self {
             Value::Flat(x) => x,
@@ -400,20 +466,24 @@ fn binary_activation(x: Value, surrogate: Surrogate) -> Value {
     }
 }
 
-/// SiMaN's activation input: each frame's values standardized over the whole frame (C, H, W
-/// or the vector; unbiased variance, ε 1e-5), whose sign is [N·x_i ≥ Σx] (`meansign`).
-fn centred(y: Value) -> Value {
-    fn standardize(y: Tensor<2>) -> Tensor<2> {
+/// SiMaN's activation: the sign of each value against its frame's mean (`meansign`), decided
+/// exactly as the model does, [N·x_i ≥ Σx] (integers below 2^24, exact in f32, where the
+/// mean itself would round and flip ties); the gradient is the surrogate's of the frame
+/// standardized over its C·H·W values (unbiased variance, ε 1e-5).
+fn mean_sign(y: Value, surrogate: Surrogate) -> Value {
+    fn flat(y: Tensor<2>, surrogate: Surrogate) -> Tensor<2> {
         let n = y.dims()[1];
-        let c = y.clone() - y.mean_dim(1);
+        let c = y.clone() - y.clone().mean_dim(1);
         let var = c.clone().square().sum_dim(1) / (n.max(2) - 1) as f32;
-        c / (var + 1e-5).sqrt()
+        let h = surrogate_of(c / (var + 1e-5).sqrt(), surrogate);
+        let decision = sign_ge(y.clone() * n as f32 - y.sum_dim(1));
+        h.clone() + (decision - h).detach()
     }
     match y {
-        Value::Flat(y) => Value::Flat(standardize(y)),
+        Value::Flat(y) => Value::Flat(flat(y, surrogate)),
         Value::Map(y) => {
             let [b, c, h, w] = y.dims();
-            Value::Map(standardize(y.reshape([b, c * h * w])).reshape([b, c, h, w]))
+            Value::Map(flat(y.reshape([b, c * h * w]), surrogate).reshape([b, c, h, w]))
         }
     }
 }
@@ -430,6 +500,64 @@ fn add_channel_bias(x: Value, bias: Tensor<1>) -> Value {
             Value::Map(x + bias.reshape([1, c, 1, 1]))
         }
     }
+}
+
+/// The stream's rounding of `x`: saturated to the stream's range, then to the nearest step
+/// (halves up, as the exported affines' `bias + 2^(k−1)` floors); the gradient passes
+/// straight through inside the range.
+fn to_stream(x: Tensor<4>, fmt: StreamFormat) -> Tensor<4> {
+    let step = fmt.step() as f32;
+    let (lo, hi) = fmt.range();
+    let h = x.clamp(lo as f32 * step, hi as f32 * step);
+    let q = (h.clone() / step + 0.5).floor() * step;
+    h.clone() + (q - h).detach()
+}
+
+/// A per-channel value `v` `[C]` rounded to the stream's step (halves up), straight through.
+fn stream_constant(v: Tensor<1>, fmt: StreamFormat) -> Tensor<1> {
+    let step = fmt.step() as f32;
+    let q = (v.clone() / step + 0.5).floor() * step;
+    v.clone() + (q - v).detach()
+}
+
+/// ReActNet's RPReLU on the stream: PReLU(x − γ) + ζ per channel, rounded into the stream
+/// (γ is a whole number of steps, so x − γ is exact; the exported affine's `pre`).
+fn rprelu(
+    x: Tensor<4>,
+    shift: Tensor<1>,
+    slope: Tensor<1>,
+    after: Tensor<1>,
+    fmt: StreamFormat,
+) -> Tensor<4> {
+    let c = x.dims()[1];
+    let per = |t: Tensor<1>| t.reshape([1, c, 1, 1]);
+    let t = x - per(stream_constant(shift, fmt));
+    let prelu = t.clone().clamp_min(0.0) + t.clamp_max(0.0) * per(slope);
+    to_stream(prelu + per(after), fmt)
+}
+
+/// A block's shortcut: its input, downsampled with stride 2 (Bi-Real's 2×2 average rounded
+/// into the stream; SiMaN's option A: every other pixel), with zero channels after its own up
+/// to `out` channels. (CIFAR's option A pads half before and half after; both train alike, and
+/// padding after only keeps the hardware's padding whole beats of the stream.)
+fn shortcut(
+    x: Tensor<4>,
+    stride: usize,
+    out: usize,
+    subsample: bool,
+    fmt: StreamFormat,
+) -> Tensor<4> {
+    let x = match (stride, subsample) {
+        (1, _) => x,
+        (_, true) => avg_pool2d(x, AvgPoolOptions::new([1, 1]).with_stride([stride, stride])),
+        (_, false) => to_stream(avg_pool2d(x, AvgPoolOptions::new([stride, stride])), fmt),
+    };
+    let [b, c, h, w] = x.dims();
+    if out == c {
+        return x;
+    }
+    let zeros = Tensor::<4>::zeros([b, out - c, h, w], &x.device());
+    Tensor::cat(vec![x, zeros], 1)
 }
 
 /// sign(w) forward, the identity backward.
@@ -510,13 +638,31 @@ impl Forward<'_> {
         let mut stats = Vec::new();
         let mut extra_loss: Option<Tensor<1>> = None;
         let mut matrices = params.matrices.iter();
+        let fmt = self.arch.stream;
+        let siman = self.layout.form == WeightForm::Magnitude;
         for layer in &self.arch.layers {
-            if let Layer::MaxPool { kernel } = *layer {
-                let Value::Map(m) = x else {
-                    unreachable!("Arch::shapes checked a map")
-                };
-                x = Value::Map(max_pool2d(m, MaxPoolOptions::new([kernel, kernel])));
-                continue;
+            match *layer {
+                Layer::MaxPool { kernel } => {
+                    x = Value::Map(max_pool2d(x.map(), MaxPoolOptions::new([kernel, kernel])));
+                    continue;
+                }
+                Layer::Sign => {
+                    x = if siman {
+                        mean_sign(x, self.surrogate())
+                    } else {
+                        binary_activation(x, self.surrogate())
+                    };
+                    continue;
+                }
+                Layer::GlobalPool => {
+                    // The mean: the exported sum differs by the positive factor H·W, which the
+                    // class layer's argmax does not see.
+                    let m = x.map();
+                    let [b, c, _, _] = m.dims();
+                    x = Value::Flat(m.mean_dim(2).mean_dim(3).reshape([b, c]));
+                    continue;
+                }
+                _ => {}
             }
             let m = matrices.next().expect("one parameter set per matrix layer");
             let (w, penalty) = self.weight(m, &mut take, is_training);
@@ -527,6 +673,11 @@ impl Forward<'_> {
                 });
             }
             let s = m.weight.shape.clone();
+            let conv = |mx: Tensor<4>, w: Tensor<2>, stride: usize, pad: usize| {
+                let w = w.reshape([s[0], s[1], s[2], s[3]]);
+                let options = ConvOptions::new([stride, stride], [pad, pad], [1, 1], 1);
+                conv2d(mx, w, None, options)
+            };
             let y = match *layer {
                 Layer::Dense { .. } => Value::Flat(x.flat().matmul(w.transpose())),
                 Layer::Conv {
@@ -535,37 +686,64 @@ impl Forward<'_> {
                     pad_mode,
                     ..
                 } => {
-                    let Value::Map(mx) = x else {
-                        unreachable!("Arch::shapes checked a map")
-                    };
-                    let w = w.reshape([s[0], s[1], s[2], s[3]]);
                     // Zero padding is the convolution's own; −1 is padded onto the map first.
                     let (mx, pad) = match pad_mode {
-                        PadMode::Zero => (mx, pad),
-                        PadMode::MinusOne => {
-                            (mx.pad((pad, pad, pad, pad), TensorPad::Constant(-1.0)), 0)
-                        }
+                        PadMode::Zero => (x.map(), pad),
+                        PadMode::MinusOne => (
+                            x.map().pad((pad, pad, pad, pad), TensorPad::Constant(-1.0)),
+                            0,
+                        ),
                     };
-                    let options = ConvOptions::new([stride, stride], [pad, pad], [1, 1], 1);
-                    Value::Map(conv2d(mx, w, None, options))
+                    Value::Map(conv(mx, w, stride, pad))
                 }
-                Layer::MaxPool { .. } => unreachable!("handled above"),
+                Layer::Stem { stride, pad, .. } => Value::Map(conv(x.map(), w, stride, pad)),
+                Layer::Block { out, stride } => {
+                    let input = x.map();
+                    let bits = match m.block.as_ref().and_then(|b| b.sign_bias.as_ref()) {
+                        // The bias is the block's first tensor after its BatchNorm's.
+                        Some(_) => None,
+                        None => Some(mean_sign(Value::Map(input.clone()), self.surrogate())),
+                    };
+                    let bn = m.bn.as_ref().expect("a block has its BatchNorm");
+                    let (gamma, beta) = (take(), take());
+                    let bits = match bits {
+                        Some(bits) => bits,
+                        None => binary_activation(
+                            add_channel_bias(Value::Map(input.clone()), take()),
+                            self.surrogate(),
+                        ),
+                    };
+                    let y = Value::Map(conv(bits.map(), w, stride, 1));
+                    let (normed, batch) = batch_norm(y, bn, gamma, beta, is_training);
+                    stats.extend(batch);
+                    let main = to_stream(normed.map(), fmt);
+                    let short = shortcut(input, stride, out, siman, fmt);
+                    let joined = to_stream(main + short, fmt);
+                    let (shift, slope, after) = (take(), take(), take());
+                    x = Value::Map(rprelu(joined, shift, slope, after, fmt));
+                    continue;
+                }
+                Layer::MaxPool { .. } | Layer::Sign | Layer::GlobalPool => {
+                    unreachable!("handled above")
+                }
             };
             x = match &m.bn {
-                None if m.hidden => {
-                    drop(binary_activation(centred(y), self.surrogate()), &mut train)
-                }
+                None if m.hidden => drop(mean_sign(y, self.surrogate()), &mut train),
                 None => y,
                 Some(bn) => {
                     let gamma = take();
                     let beta = take();
                     let (normed, batch) = batch_norm(y, bn, gamma, beta, is_training);
                     stats.extend(batch);
-                    let shifted = match &m.act_bias {
-                        Some(_) => add_channel_bias(normed, take()),
-                        None => normed,
-                    };
-                    drop(binary_activation(shifted, self.surrogate()), &mut train)
+                    if m.stream {
+                        Value::Map(to_stream(normed.map(), fmt))
+                    } else {
+                        let shifted = match &m.act_bias {
+                            Some(_) => add_channel_bias(normed, take()),
+                            None => normed,
+                        };
+                        drop(binary_activation(shifted, self.surrogate()), &mut train)
+                    }
                 }
             };
         }

@@ -110,6 +110,7 @@ pub fn train(
         .layout(settings.method, &arch.matrices(&data.frame)?)?;
     let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
     let mut params = Params::init(&arch, &data.frame, &layout, &mut rng);
+    check_stream_tiles(&arch, &params)?;
     if layout.form == WeightForm::PlusMinusOne {
         // Flip optimizers own ±1 weights from the start (Bop's first step binarizes them).
         for m in &mut params.matrices {
@@ -347,6 +348,24 @@ fn apply(
             }
         }
     }
+}
+
+/// A tiled layer into the residual stream must hold whole filters in each of its p chunks:
+/// the stream's affine takes a chunk's α as a per-channel scale.
+fn check_stream_tiles(arch: &Arch, params: &Params) -> Result<(), TrainError> {
+    let names = arch.matrix_names();
+    for (m, name) in params.matrices.iter().zip(&names) {
+        let out = m.weight.shape[0];
+        if m.stream && m.tiles > 1 && out % m.tiles != 0 {
+            return Err(TrainError::Input(format!(
+                "--tiles: {name} feeds the residual stream and has {out} filters, which p = {} \
+                 does not divide; a chunk of the tile must hold whole filters there (choose a \
+                 p dividing {out}, or give p per layer with 1 for {name})",
+                m.tiles
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Every binary weight the model would store, layer after layer (the bits a flip changes).

@@ -10,6 +10,8 @@ use crate::arch::{self, Arch, InputCoding, Layer};
 use crate::net::{Layout, MatrixParams, Params, WeightForm, BN_EPS};
 use crate::scheme;
 use std::collections::BTreeMap;
+
+mod stream;
 use xnorc_compiler::bits::BitVec;
 use xnorc_compiler::format::tensor::TensorDef;
 use xnorc_compiler::format::{
@@ -31,6 +33,30 @@ pub struct Provenance {
     pub accuracy: Option<f64>,
 }
 
+/// The graph as it is written: nodes in order, and the node the next one reads.
+struct Graph {
+    nodes: Vec<NodeDef>,
+    prev: String,
+}
+
+impl Graph {
+    /// Appends `op` reading the previous node.
+    fn push(&mut self, name: String, op: OpDef) {
+        let inputs = vec![self.prev.clone()];
+        self.push_from(name, inputs, op);
+    }
+
+    /// Appends `op` reading `inputs`.
+    fn push_from(&mut self, name: String, inputs: Vec<String>, op: OpDef) {
+        self.nodes.push(NodeDef {
+            name: name.clone(),
+            inputs,
+            op,
+        });
+        self.prev = name;
+    }
+}
+
 /// The model file of `params` trained on frames shaped `frame`.
 pub fn model_file(
     arch: &Arch,
@@ -39,20 +65,20 @@ pub fn model_file(
     params: &Params,
     provenance: &Provenance,
 ) -> ModelFile {
-    let mut nodes = vec![input_node(arch, frame)];
-    let mut prev = "input".to_string();
-    let push = |nodes: &mut Vec<NodeDef>, name: String, op: OpDef, prev: &mut String| {
-        nodes.push(NodeDef {
-            name: name.clone(),
-            inputs: vec![prev.clone()],
-            op,
-        });
-        *prev = name;
+    let mut g = Graph {
+        nodes: vec![input_node(arch, frame)],
+        prev: "input".to_string(),
     };
-    let (mut fcs, mut convs, mut pools) = (0, 0, 0);
+    let shapes = arch
+        .shapes(frame)
+        .expect("the trainer checks the architecture against the frames first");
+    let names = arch.matrix_names();
+    let mut names = names.iter();
+    let (mut pools, mut signs) = (0, 0);
     let mut is_map = !matches!(arch.layers[0], Layer::Dense { .. });
     let mut matrices = params.matrices.iter();
-    for layer in &arch.layers {
+    let siman = layout.form == WeightForm::Magnitude;
+    for (i, layer) in arch.layers.iter().enumerate() {
         match *layer {
             Layer::MaxPool { kernel } => {
                 pools += 1;
@@ -60,53 +86,80 @@ pub fn model_file(
                     kernel,
                     stride: None,
                 });
-                push(&mut nodes, format!("pool{pools}"), op, &mut prev);
+                g.push(format!("pool{pools}"), op);
+                continue;
+            }
+            Layer::Sign => {
+                signs += 1;
+                g.push(format!("sign{signs}"), stream::sign(siman));
+                continue;
+            }
+            Layer::GlobalPool => {
+                pools += 1;
+                g.push(format!("pool{pools}"), stream::global_sum());
                 continue;
             }
             Layer::Dense { .. } if is_map => {
-                push(
-                    &mut nodes,
-                    "flatten".into(),
-                    OpDef::Flatten(FlattenDef {}),
-                    &mut prev,
-                );
+                g.push("flatten".into(), OpDef::Flatten(FlattenDef {}));
                 is_map = false;
             }
             _ => {}
         }
         let m = matrices.next().expect("one parameter set per matrix layer");
+        let name = names.next().expect("a name per matrix layer").clone();
         let (weights, scale) = layer_weights(layout, m);
-        let (name, op) = match *layer {
-            Layer::Dense { .. } => {
-                fcs += 1;
-                (format!("fc{fcs}"), OpDef::Dense(DenseDef { weights }))
-            }
+        let conv = |weights, stride, pad, pad_mode| {
+            OpDef::Conv2d(ConvDef {
+                weights,
+                stride,
+                padding: (pad > 0).then_some(PaddingDef::Same(pad)),
+                pad_mode: (pad > 0).then_some(pad_mode),
+            })
+        };
+        let op = match *layer {
+            Layer::Dense { .. } => OpDef::Dense(DenseDef { weights }),
             Layer::Conv {
                 stride,
                 pad,
                 pad_mode,
                 ..
             } => {
-                convs += 1;
                 let pad_mode = match pad_mode {
                     arch::PadMode::Zero => PadMode::Zero,
                     arch::PadMode::MinusOne => PadMode::MinusOne,
                 };
-                let op = OpDef::Conv2d(ConvDef {
-                    weights,
-                    stride,
-                    padding: (pad > 0).then_some(PaddingDef::Same(pad)),
-                    pad_mode: (pad > 0).then_some(pad_mode),
-                });
-                (format!("conv{convs}"), op)
+                conv(weights, stride, pad, pad_mode)
             }
-            Layer::MaxPool { .. } => unreachable!("handled above"),
+            Layer::Stem { stride, pad, .. } => conv(weights, stride, pad, PadMode::Zero),
+            Layer::Block { out, stride } => {
+                let block = stream::Block {
+                    name: name.trim_end_matches("_conv"),
+                    input: &g.prev.clone(),
+                    in_channels: if i == 0 { frame[0] } else { shapes[i - 1][0] },
+                    out,
+                    stride,
+                    siman,
+                    fmt: arch.stream,
+                };
+                block.write(&mut g, m, conv(weights, stride, 1, PadMode::Zero), scale);
+                continue;
+            }
+            Layer::MaxPool { .. } | Layer::Sign | Layer::GlobalPool => {
+                unreachable!("handled above")
+            }
         };
         let act = format!("act_{name}");
-        push(&mut nodes, name, op, &mut prev);
-        if m.hidden && m.bn.is_none() {
-            let op = OpDef::MeanSign(MeanSignDef {});
-            push(&mut nodes, act, op, &mut prev);
+        g.push(name.clone(), op);
+        if m.stream {
+            let bn =
+                m.bn.as_ref()
+                    .expect("a layer into the stream has its BatchNorm");
+            g.push(
+                format!("{name}_bn"),
+                stream::bn_affine(bn, scale.as_deref(), arch.stream),
+            );
+        } else if m.hidden && m.bn.is_none() {
+            g.push(act, OpDef::MeanSign(MeanSignDef {}));
         } else if let Some(bn) = &m.bn {
             let c = bn.mean.len();
             let mut steps = Vec::new();
@@ -127,7 +180,7 @@ pub fn model_file(
                 steps,
                 arithmetic: Default::default(),
             });
-            push(&mut nodes, act, op, &mut prev);
+            g.push(act, op);
         }
     }
     let output = OpDef::Output(OutputDef {
@@ -135,7 +188,7 @@ pub fn model_file(
         offset: None,
         to_float: None,
     });
-    push(&mut nodes, "scores".into(), output, &mut prev);
+    g.push("scores".into(), output);
     let mut metadata = BTreeMap::new();
     metadata.insert("dataset".into(), provenance.dataset.clone().into());
     metadata.insert("provenance".into(), provenance.command.clone().into());
@@ -149,7 +202,7 @@ pub fn model_file(
     ModelFile {
         name: arch.name.clone(),
         metadata,
-        nodes,
+        nodes: g.nodes,
     }
 }
 
@@ -176,6 +229,23 @@ fn layer_weights(layout: &Layout, m: &MatrixParams) -> (WeightsDef, Option<Vec<f
             dense(WeightValues::Pm1, scheme::tile_bits(w, 1)),
             hidden.then(|| scheme::chunk_alphas(w, 1)),
         ),
+        WeightForm::Tiled if m.stream => {
+            // Into the stream, each chunk holds whole filters (the trainer checks that p
+            // divides the output channels): its α is then a per-channel scale, which the
+            // stream's affine takes, as integer weights need.
+            let tile = scheme::tile_bits(w, m.tiles);
+            let alphas = scheme::chunk_alphas(w, m.tiles);
+            let per_chunk = shape[0] / m.tiles;
+            let weights = WeightsDef::Tiled {
+                values: WeightValues::Pm1,
+                p: m.tiles,
+                tile: TensorDef::from_bits(vec![tile.len()], &BitVec::from_bools(&tile)),
+                alpha: None,
+                shape: shape.clone(),
+            };
+            let scale = (0..shape[0]).map(|o| alphas[o / per_chunk]).collect();
+            (weights, Some(scale))
+        }
         WeightForm::Tiled => {
             let tile = scheme::tile_bits(w, m.tiles);
             let weights = WeightsDef::Tiled {
