@@ -20,6 +20,7 @@ use burn_tensor::ops::PadMode as TensorPad;
 use burn_tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
 use burn_tensor::{Device, Int, Tensor, TensorData};
 use rand::Rng;
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 /// BatchNorm's ε (PyTorch's default), used in training and written into the model.
@@ -907,6 +908,53 @@ impl Forward<'_> {
             grads,
             batch_stats,
         }
+    }
+
+    /// Every BatchNorm's population statistics over `frames` frames in batches of `batch`, as
+    /// "precise BatchNorm" computes them (Wu & Johnson, 2021): each batch run with batch
+    /// statistics, no gradient, and per channel the mean of the batch means and of the unbiased
+    /// batch variances.
+    pub fn precise_statistics(
+        &self,
+        params: &Params,
+        values: &[f32],
+        frames: usize,
+        batch: usize,
+        device: &Device,
+    ) -> Vec<(Vec<f32>, Vec<f32>)> {
+        let per: usize = self.frame.iter().product();
+        let leaves: Vec<Tensor<1>> = params
+            .trained()
+            .iter()
+            .map(|(t, _)| tensor1(&t.data, device))
+            .collect();
+        // Dropout off: the statistics of the network as it is evaluated.
+        let quiet = Forward {
+            dropout: 0.0,
+            ..*self
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let mut sums: Vec<(Vec<f64>, Vec<f64>)> = Vec::new();
+        let mut batches = 0usize;
+        for start in (0..frames).step_by(batch) {
+            let n = (frames - start).min(batch);
+            let x = quiet.input(&values[start * per..(start + n) * per], n, device);
+            let (_, stats, _) = quiet.run(params, &leaves, x, Some(&mut rng));
+            for (i, (mean, var, count)) in stats.into_iter().enumerate() {
+                let (mean, var) = (host(mean), host(var));
+                if sums.len() <= i {
+                    sums.push((vec![0.0; mean.len()], vec![0.0; var.len()]));
+                }
+                let unbias = count as f64 / (count.max(2) - 1) as f64;
+                for c in 0..mean.len() {
+                    sums[i].0[c] += mean[c] as f64;
+                    sums[i].1[c] += var[c] as f64 * unbias;
+                }
+            }
+            batches += 1;
+        }
+        let avg = |v: Vec<f64>| v.into_iter().map(|x| (x / batches as f64) as f32).collect();
+        sums.into_iter().map(|(m, v)| (avg(m), avg(v))).collect()
     }
 
     /// The float network's predicted class of every frame (BatchNorm on running statistics).
