@@ -33,6 +33,21 @@ fn settings(arch: &str, method: Method, epochs: usize) -> Settings {
     }
 }
 
+/// cnv-small's layer kinds at half its widths: three 3x3 convolutions (two padded), a pool
+/// and a dense layer. The test profile's unoptimized tensor kernels train it in half the time.
+fn small_cnv(method: Method, epochs: usize) -> Settings {
+    let spec = r#"{"name": "small-cnv", "input": "uint8", "layers": [
+        {"conv": {"out": 8, "kernel": 3, "pad": 1}},
+        {"conv": {"out": 8, "kernel": 3, "pad": 1}},
+        {"max_pool": {"kernel": 2}},
+        {"conv": {"out": 16, "kernel": 3}},
+        {"dense": {"out": 32}}]}"#;
+    Settings {
+        arch: serde_json::from_str(spec).unwrap(),
+        ..settings("cnv-small", method, epochs)
+    }
+}
+
 /// The model's class for every held-out frame, from `xnorc simulate` on the float frames, and
 /// the accuracy it prints.
 fn simulate(model: &str, data: &str, dir: &std::path::Path) -> (Vec<usize>, f64) {
@@ -333,9 +348,9 @@ fn a_tiled_layer_stays_one_tile_with_its_scales() {
 fn a_codebook_layer_uses_only_its_codebook_kernels() {
     use xnorc_compiler::format::WeightsDef;
     let dir = tempfile::tempdir().unwrap();
-    let mut run = settings("cnv-small", Method::Codebook, 3);
+    let mut run = small_cnv(Method::Codebook, 3);
     run.hyper.tau = Some(4);
-    let (trained, model) = trained_and_simulated("cnv-small", &run, dir.path());
+    let (trained, model) = trained_and_simulated("small-cnv", &run, dir.path());
     assert!(trained.history.last().unwrap().test_accuracy > 0.3);
     let mut convs = 0;
     for (name, w) in matrix_weights(&model) {
@@ -439,8 +454,11 @@ fn a_codebook_run_resumes_exactly() {
     // tensors: a resumed run must carry them.
     let data = Dataset::read(&dataset("digits.npz")).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    for (arch, method) in [("cnv-small", Method::Codebook), ("tfc", Method::Rbonn)] {
-        let run = settings(arch, method, 2);
+    for (arch, run) in [
+        ("small-cnv", small_cnv(Method::Codebook, 2)),
+        ("tfc", settings("tfc", Method::Rbonn, 2)),
+    ] {
+        let method = run.method;
         let whole =
             xnorc_train::train(&data, &run, "test", &Persistence::default(), &Silent).unwrap();
         let ck = dir.path().join(format!("{arch}.ckpt"));
@@ -674,4 +692,114 @@ fn residual_architectures_refuse_what_the_stream_cannot_take() {
     std::fs::write(&spec, text).unwrap();
     let err = refused_on_digits(&["--arch", s(&spec)], &out);
     assert!(err.contains("net.json") && err.contains("bits"), "{err}");
+}
+
+#[test]
+fn multi_bit_activations_are_level_thresholds_that_verify_bit_exact() {
+    // 2-bit activations (FINN's w1a2): every hidden activation a count in [0, 3], exported as
+    // a `threshold` of 3 levels per channel; the next layer adds the counts. ReBNN's scales
+    // and activation biases take part in the thresholds.
+    common::require_tool("verilator");
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = small_cnv(Method::Rebnn, 3);
+    run.arch.act_bits = 2;
+    let (trained, model) = trained_and_simulated("small-cnv-a2", &run, dir.path());
+    let last = trained.history.last().unwrap();
+    assert!(last.test_accuracy > 0.5, "{last:?}");
+    let acts: Vec<_> = model
+        .nodes
+        .iter()
+        .filter(|n| n.name.starts_with("act_"))
+        .collect();
+    assert_eq!(
+        acts.len(),
+        4,
+        "three convolutions and the hidden dense layer"
+    );
+    for act in acts {
+        let xnorc_compiler::format::OpDef::Threshold(t) = &act.op else {
+            panic!("{}: {:?}", act.name, act.op.name())
+        };
+        assert_eq!(t.thresholds.shape[1], 3, "{}: 2^2 - 1 thresholds", act.name);
+        // Levels rise with the count: each channel's thresholds are ordered by its direction.
+        let th = t.thresholds.to_i64().unwrap();
+        let dir = t.direction.as_ref().unwrap().to_i64().unwrap();
+        for (c, row) in th.chunks(3).enumerate() {
+            let ordered = row.windows(2).all(|w| match dir[c] {
+                1 => w[0] <= w[1],
+                _ => w[0] >= w[1],
+            });
+            assert!(ordered, "{} channel {c}: {row:?}", act.name);
+        }
+    }
+    // Under Verilator: the generated core against the reference simulator on the held-out
+    // digits.
+    let model_path = dir.path().join("small-cnv-a2-rebnn.xnm");
+    let data_path = dataset("digits.npz");
+    let out = ok(&[
+        "verify",
+        s(&model_path),
+        "--input",
+        &format!("{}:x_test", s(&data_path)),
+        "--build-dir",
+        s(&dir.path().join("build")),
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["matches"], true, "{report}");
+    assert_eq!(report["frames"], 360, "{report}");
+
+    // From the command line on a dense network, with the method's other pieces.
+    let out = dir.path().join("tfc-a3.xnm");
+    train_cli(&[
+        "--arch",
+        "tfc",
+        "--act-bits",
+        "3",
+        "--method",
+        "binarynet",
+        "-o",
+        s(&out),
+    ]);
+    let levels: Vec<i64> = nodes(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["op"] == "threshold")
+        .map(|n| n["thresholds"]["shape"][1].as_i64().unwrap())
+        .collect();
+    assert_eq!(levels, [7, 7, 7], "{levels:?}");
+}
+
+#[test]
+fn multi_bit_activations_refuse_what_has_two_levels() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.xnm");
+    let err = refused_on_digits(&["--act-bits", "2", "--method", "siman"], &out);
+    assert!(err.contains("siman") && err.contains("meansign"), "{err}");
+    let err = refused_on_digits(&["--act-bits", "5"], &out);
+    assert!(err.contains("--act-bits"), "{err}");
+    let err = refused_on_digits(&["--act-bits", "2", "--arch", "resnet-mini"], &out);
+    assert!(err.contains("residual stream"), "{err}");
+    // −1 padding after a hidden activation: counts have no −1.
+    let spec = dir.path().join("net.json");
+    std::fs::write(
+        &spec,
+        r#"{"name": "p", "input": "uint8", "act_bits": 2, "layers": [
+            {"conv": {"out": 8, "kernel": 3, "pad": 1}},
+            {"conv": {"out": 8, "kernel": 3, "pad": 1, "pad_mode": "minus_one"}}]}"#,
+    )
+    .unwrap();
+    let err = refused_on_digits(&["--arch", s(&spec)], &out);
+    assert!(err.contains("pad_mode") && err.contains("layer 2"), "{err}");
+    std::fs::write(
+        &spec,
+        r#"{"name": "p", "input": "bits", "act_bits": 9, "layers": [{"dense": {"out": 8}}]}"#,
+    )
+    .unwrap();
+    let err = refused_on_digits(&["--arch", s(&spec)], &out);
+    assert!(
+        err.contains("net.json") && err.contains("act_bits 9"),
+        "{err}"
+    );
 }

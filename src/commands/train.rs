@@ -22,6 +22,11 @@ pub struct Args {
     /// (docs/training.md).
     #[arg(long, default_value = "tfc", value_parser = arch_parser())]
     arch: String,
+    /// Bits of every hidden activation: 1 (signs, the default) or 2 to 4 (2^b levels, as
+    /// FINN's w1a2 networks; the model holds them as multi-level thresholds). Overrides a spec
+    /// file's act_bits.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4))]
+    act_bits: Option<u32>,
     /// Training method.
     #[arg(long, default_value = "binarynet", value_parser = method_parser())]
     method: String,
@@ -170,8 +175,12 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         check_output(path)?;
     }
     let method = Method::parse(&args.method)?;
+    let mut arch = ArchSpec::resolve(&args.arch)?;
+    if let Some(bits) = args.act_bits {
+        arch.act_bits = bits;
+    }
     let settings = Settings {
-        arch: ArchSpec::resolve(&args.arch)?,
+        arch,
         method,
         hyper: hyper(args, method)?,
         seed: args.seed,

@@ -142,7 +142,7 @@ impl StreamFormat {
 pub enum Kind {
     /// The network's input (binary or 8-bit codes).
     Input,
-    /// Binary activations.
+    /// Hidden activations: signs, or counts of `act_bits` bits.
     Bits,
     /// The residual stream.
     Stream,
@@ -159,6 +159,8 @@ pub struct Arch {
     pub layers: Vec<Layer>,
     /// The residual stream's format (unused without stems).
     pub stream: StreamFormat,
+    /// Bits of the hidden activations (1: signs).
+    pub act_bits: u32,
 }
 
 /// A matrix layer as the export names it.
@@ -210,7 +212,22 @@ pub struct ArchSpec {
     /// The residual stream's format (`{"bits": 8, "frac": 4}` unless given).
     #[serde(default)]
     pub stream: StreamFormat,
+    /// Bits of every hidden activation (1, the default: signs; 2 to 4: 2^b levels, a
+    /// `threshold` with 2^b − 1 thresholds in the model).
+    #[serde(default = "one_bit", skip_serializing_if = "is_one_bit")]
+    pub act_bits: u32,
 }
+
+fn one_bit() -> u32 {
+    1
+}
+
+fn is_one_bit(bits: &u32) -> bool {
+    *bits == 1
+}
+
+/// The widest activation: 15 thresholds per channel.
+pub const MAX_ACT_BITS: u32 = 4;
 
 impl ArchSpec {
     /// The preset `name`.
@@ -227,6 +244,7 @@ impl ArchSpec {
             input: preset.input,
             layers: (preset.hidden)(),
             stream: preset.stream,
+            act_bits: 1,
         })
     }
 
@@ -303,6 +321,12 @@ impl ArchSpec {
                      takes the 8-bit input; use \"zero\""
                 )));
             }
+        }
+        if !(1..=MAX_ACT_BITS).contains(&spec.act_bits) {
+            return Err(bad(format!(
+                "act_bits {} must be 1 to {MAX_ACT_BITS}",
+                spec.act_bits
+            )));
         }
         let StreamFormat { bits, frac } = spec.stream;
         if !(2..=16).contains(&bits) || frac > 12 {
@@ -424,7 +448,13 @@ impl Arch {
             input: spec.input,
             layers,
             stream: spec.stream,
+            act_bits: spec.act_bits,
         }
+    }
+
+    /// The largest count a hidden activation outputs: 2^act_bits − 1 (1 for signs).
+    pub fn levels(&self) -> u32 {
+        (1 << self.act_bits) - 1
     }
 
     /// The dropout the architecture trains with unless told otherwise: 0.2 for the binary
@@ -515,6 +545,12 @@ impl Arch {
     }
 
     fn walk(&self, frame: &[usize]) -> Result<Vec<(Vec<usize>, Kind)>, TrainError> {
+        if !(1..=MAX_ACT_BITS).contains(&self.act_bits) {
+            return Err(TrainError::Input(format!(
+                "architecture `{}`: act_bits {} is not 1 to {MAX_ACT_BITS}",
+                self.name, self.act_bits
+            )));
+        }
         let mut shape = frame.to_vec();
         let mut kind = Kind::Input;
         let mut out = Vec::with_capacity(self.layers.len());
@@ -529,7 +565,26 @@ impl Arch {
                 )))
             };
             let on_stream = kind == Kind::Stream;
+            let multi_bit = self.act_bits > 1;
             match layer {
+                Layer::Stem { .. } if multi_bit => {
+                    return wrong(&format!(
+                        "starts a residual stream, which takes binary activations only; \
+                         act_bits {} is for networks of dense and conv layers",
+                        self.act_bits
+                    ))
+                }
+                Layer::Conv {
+                    pad: 1..,
+                    pad_mode: PadMode::MinusOne,
+                    ..
+                } if multi_bit && kind == Kind::Bits => {
+                    return wrong(&format!(
+                        "pads with -1, a value {}-bit activations do not have; use pad_mode \
+                         \"zero\" (a padded tap is the lowest level, as in the hardware)",
+                        self.act_bits
+                    ))
+                }
                 Layer::Dense { .. } if on_stream && i != last => {
                     return wrong(
                         "takes the residual stream; only the class layer may, so put a \

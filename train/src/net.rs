@@ -467,6 +467,24 @@ fn binary_activation(x: Value, surrogate: Surrogate) -> Value {
     }
 }
 
+/// A multi-bit activation with `n` + 1 levels: the count c = ⌊(clamp(x, −1, 1) + 1)·n/2 + ½⌋
+/// in [0, n], hardtanh's value on evenly spaced levels, so c ≥ k exactly where
+/// x ≥ (2k − 1)/n − 1 (the thresholds the export writes; n = 1 would be the sign at 0). The
+/// next layer takes the count itself, as the hardware does, so a padded tap (0) is the
+/// lowest level. Backward: the straight-through estimator of the count, hardtanh's gradient
+/// times n/2.
+fn levels_activation(x: Value, n: u32) -> Value {
+    fn count<const D: usize>(x: Tensor<D>, n: u32) -> Tensor<D> {
+        let soft = (x.clamp(-1.0, 1.0) + 1.0) * (n as f32 / 2.0);
+        let hard = (soft.clone() + 0.5).floor().clamp(0.0, n as f32);
+        soft.clone() + (hard - soft).detach()
+    }
+    match x {
+        Value::Flat(x) => Value::Flat(count(x, n)),
+        Value::Map(x) => Value::Map(count(x, n)),
+    }
+}
+
 /// SiMaN's activation: the sign of each value against its frame's mean (`meansign`), decided
 /// exactly as the model does, [N·x_i ≥ Σx] (integers below 2^24, exact in f32, where the
 /// mean itself would round and flip ties); the gradient is the surrogate's of the frame
@@ -743,7 +761,11 @@ impl Forward<'_> {
                             Some(_) => add_channel_bias(normed, take()),
                             None => normed,
                         };
-                        drop(binary_activation(shifted, self.surrogate()), &mut train)
+                        let activation = match self.arch.levels() {
+                            1 => binary_activation(shifted, self.surrogate()),
+                            n => levels_activation(shifted, n),
+                        };
+                        drop(activation, &mut train)
                     }
                 }
             };

@@ -110,7 +110,14 @@ pub fn train(
         .layout(settings.method, &arch.matrices(&data.frame)?)?;
     let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
     let mut params = Params::init(&arch, &data.frame, &layout, &mut rng);
-    check_stream_tiles(&arch, &params)?;
+    check_whole_filter_tiles(&arch, &params)?;
+    if arch.levels() > 1 && layout.form == WeightForm::Magnitude {
+        return Err(TrainError::Input(format!(
+            "act_bits {}: siman binarizes against each frame's mean (`meansign`), which has \
+             two levels; train multi-bit activations with another method",
+            arch.act_bits
+        )));
+    }
     if layout.form == WeightForm::PlusMinusOne {
         // Flip optimizers own ±1 weights from the start (Bop's first step binarizes them).
         for m in &mut params.matrices {
@@ -123,8 +130,12 @@ pub fn train(
         dataset: data.path.display().to_string(),
         command: command.to_string(),
         trained_with: format!(
-            "xnorc train: {} ({} epochs, batch {}, seed {})",
+            "xnorc train: {}{} ({} epochs, batch {}, seed {})",
             settings.method.name(),
+            match arch.act_bits {
+                1 => String::new(),
+                b => format!(", {b}-bit activations"),
+            },
             settings.hyper.epochs,
             settings.hyper.batch,
             settings.seed
@@ -371,17 +382,25 @@ fn apply(
     }
 }
 
-/// A tiled layer into the residual stream must hold whole filters in each of its p chunks:
-/// the stream's affine takes a chunk's α as a per-channel scale.
-fn check_stream_tiles(arch: &Arch, params: &Params) -> Result<(), TrainError> {
+/// A tiled layer into the residual stream, or into multi-bit activations, must hold whole
+/// filters in each of its p chunks: the stream's affine or the levels' thresholds take a
+/// chunk's α as a per-channel scale.
+fn check_whole_filter_tiles(arch: &Arch, params: &Params) -> Result<(), TrainError> {
     let names = arch.matrix_names();
     for (m, name) in params.matrices.iter().zip(&names) {
         let out = m.weight.shape[0];
-        if m.stream && m.tiles > 1 && out % m.tiles != 0 {
+        let feeds = if m.stream {
+            "the residual stream"
+        } else if arch.levels() > 1 && m.hidden {
+            "multi-bit activations"
+        } else {
+            continue;
+        };
+        if m.tiles > 1 && out % m.tiles != 0 {
             return Err(TrainError::Input(format!(
-                "--tiles: {name} feeds the residual stream and has {out} filters, which p = {} \
-                 does not divide; a chunk of the tile must hold whole filters there (choose a \
-                 p dividing {out}, or give p per layer with 1 for {name})",
+                "--tiles: {name} feeds {feeds} and has {out} filters, which p = {} does not \
+                 divide; a chunk of the tile must hold whole filters there (choose a p \
+                 dividing {out}, or give p per layer with 1 for {name})",
                 m.tiles
             )));
         }

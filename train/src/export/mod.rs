@@ -7,17 +7,19 @@
 //! (`input.from_float`) is the coding the trainer applied to the float frames.
 
 use crate::arch::{self, Arch, InputCoding, Layer};
-use crate::net::{Layout, MatrixParams, Params, WeightForm, BN_EPS};
+use crate::net::{Layout, MatrixParams, Params, WeightForm};
 use crate::scheme;
 use std::collections::BTreeMap;
 
+mod epilogue;
 mod stream;
+use epilogue::Epilogue;
 use xnorc_compiler::bits::BitVec;
 use xnorc_compiler::format::tensor::TensorDef;
 use xnorc_compiler::format::{
-    BatchNormDef, BinarizeDef, ConvDef, DenseDef, ElementStepDef, FlattenDef, FromFloatDef,
-    InputDef, InputType, IntQuantDef, MaxPoolDef, MeanSignDef, ModelFile, NodeDef, OpDef,
-    OutputDef, PadMode, PaddingDef, QuantDef, RoundingMode, StepDef, WeightValues, WeightsDef,
+    ConvDef, DenseDef, ElementStepDef, FlattenDef, FromFloatDef, InputDef, InputType, IntQuantDef,
+    MaxPoolDef, MeanSignDef, ModelFile, NodeDef, OpDef, OutputDef, PadMode, PaddingDef, QuantDef,
+    RoundingMode, WeightValues, WeightsDef,
 };
 
 /// What the model file says of where it came from.
@@ -78,6 +80,11 @@ pub fn model_file(
     let mut is_map = !matches!(arch.layers[0], Layer::Dense { .. });
     let mut matrices = params.matrices.iter();
     let siman = layout.form == WeightForm::Magnitude;
+    // The largest input value of the next matrix layer: the frame's codes, then activations.
+    let mut input_max = match arch.input {
+        InputCoding::Bipolar => 1,
+        InputCoding::Uint8 => 255,
+    };
     for (i, layer) in arch.layers.iter().enumerate() {
         match *layer {
             Layer::MaxPool { kernel } => {
@@ -107,7 +114,7 @@ pub fn model_file(
         }
         let m = matrices.next().expect("one parameter set per matrix layer");
         let name = names.next().expect("a name per matrix layer").clone();
-        let (weights, scale) = layer_weights(layout, m);
+        let (weights, scale) = layer_weights(layout, m, m.stream || arch.levels() > 1);
         let conv = |weights, stride, pad, pad_mode| {
             OpDef::Conv2d(ConvDef {
                 weights,
@@ -161,27 +168,18 @@ pub fn model_file(
         } else if m.hidden && m.bn.is_none() {
             g.push(act, OpDef::MeanSign(MeanSignDef {}));
         } else if let Some(bn) = &m.bn {
-            let c = bn.mean.len();
-            let mut steps = Vec::new();
-            if let Some(scale) = scale {
-                steps.push(StepDef::Mul(TensorDef::from_f32(vec![scale.len()], &scale)));
-            }
-            steps.push(StepDef::Batchnorm(BatchNormDef {
-                gamma: TensorDef::from_f32(vec![c], &bn.gamma.data),
-                beta: TensorDef::from_f32(vec![c], &bn.beta.data),
-                mean: TensorDef::from_f32(vec![c], &bn.mean),
-                var: TensorDef::from_f32(vec![c], &bn.var),
-                eps: BN_EPS as f64,
-            }));
-            if let Some(bias) = &m.act_bias {
-                steps.push(StepDef::Add(TensorDef::from_f32(vec![c], &bias.data)));
-            }
-            let op = OpDef::Binarize(BinarizeDef {
-                steps,
-                arithmetic: Default::default(),
-            });
+            let epilogue = Epilogue {
+                scale: scale.as_deref(),
+                bn,
+                act_bias: m.act_bias.as_ref().map(|b| &b.data[..]),
+            };
+            let op = match arch.levels() {
+                1 => epilogue.binarize(),
+                n => epilogue.levels(n, accumulator_bound(m, input_max)),
+            };
             g.push(act, op);
         }
+        input_max = arch.levels() as i64;
     }
     let output = OpDef::Output(OutputDef {
         scale: None,
@@ -206,9 +204,21 @@ pub fn model_file(
     }
 }
 
+/// |S| ≤ fan-in × the largest input value: a range holding every accumulator value of `m`.
+fn accumulator_bound(m: &MatrixParams, input_max: i64) -> (i64, i64) {
+    let fan_in = (m.weight.data.len() / m.weight.shape[0]) as i64;
+    (-fan_in * input_max, fan_in * input_max)
+}
+
 /// The weights a layer stores, and the per-channel scale (`[out]`, or `[1]` for the whole
-/// layer) its binarize applies before the BatchNorm.
-fn layer_weights(layout: &Layout, m: &MatrixParams) -> (WeightsDef, Option<Vec<f32>>) {
+/// layer) its binarize applies before the BatchNorm. With `channel_alpha` (into the stream, or
+/// into a multi-bit activation's thresholds) a tiled layer's chunk scales are given per
+/// channel, which the trainer's checks make exact (each chunk holds whole filters).
+fn layer_weights(
+    layout: &Layout,
+    m: &MatrixParams,
+    channel_alpha: bool,
+) -> (WeightsDef, Option<Vec<f32>>) {
     let shape = m.weight.shape.clone();
     let w = &m.weight.data;
     let hidden = m.hidden;
@@ -229,10 +239,10 @@ fn layer_weights(layout: &Layout, m: &MatrixParams) -> (WeightsDef, Option<Vec<f
             dense(WeightValues::Pm1, scheme::tile_bits(w, 1)),
             hidden.then(|| scheme::chunk_alphas(w, 1)),
         ),
-        WeightForm::Tiled if m.stream => {
-            // Into the stream, each chunk holds whole filters (the trainer checks that p
-            // divides the output channels): its α is then a per-channel scale, which the
-            // stream's affine takes, as integer weights need.
+        WeightForm::Tiled if channel_alpha && hidden => {
+            // Each chunk holds whole filters (the trainer checks that p divides the output
+            // channels): its α is then a per-channel scale, which the stream's affine or the
+            // levels' thresholds take.
             let tile = scheme::tile_bits(w, m.tiles);
             let alphas = scheme::chunk_alphas(w, m.tiles);
             let per_chunk = shape[0] / m.tiles;
