@@ -803,3 +803,72 @@ fn multi_bit_activations_refuse_what_has_two_levels() {
         "{err}"
     );
 }
+
+#[test]
+fn int8_stems_and_heads_train_as_integer_weights_and_verify_bit_exact() {
+    // The seeds' residual networks keep the stem and the class layer in 8 bits. Here both are
+    // `int` weights in [−127, 127]; the stem's per-channel scale goes into its BatchNorm's
+    // affine, the head's single scale is dropped (the argmax does not see it). A flip
+    // optimizer trains the binary block and Adam the 8-bit layers.
+    common::require_tool("verilator");
+    use xnorc_compiler::format::WeightsDef;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = r#"{"name": "r8", "input": "uint8", "head": "int8", "layers": [
+        {"stem": {"out": 8, "kernel": 3, "pad": 1, "weights": "int8"}},
+        {"block": {"out": 8}},
+        {"block": {"out": 16, "stride": 2}},
+        "global_pool"]}"#;
+    let method = Method::Bop;
+    let run = Settings {
+        arch: serde_json::from_str(spec).unwrap(),
+        ..settings("cnv-small", method, 3)
+    };
+    let (trained, model) = trained_and_simulated("r8", &run, dir.path());
+    let last = trained.history.last().unwrap();
+    assert!(last.test_accuracy > 0.5, "{method:?}: {last:?}");
+    let weights = matrix_weights(&model);
+    for (name, w) in &weights {
+        match (name.as_str(), w) {
+            ("stem" | "fc1", WeightsDef::Int { ints }) => {
+                let v = ints.to_i64().unwrap();
+                assert!(v.iter().all(|x| (-127..=127).contains(x)), "{name}");
+                // The scale is per output channel for the stem, one for the head: the
+                // largest magnitude in each is 127.
+                let groups = if name == "stem" { ints.shape[0] } else { 1 };
+                for group in v.chunks(v.len() / groups) {
+                    assert_eq!(group.iter().map(|x| x.abs()).max(), Some(127), "{name}");
+                }
+            }
+            ("stem" | "fc1", other) => panic!("{name}: {other:?}"),
+            (_, WeightsDef::Dense { .. }) => {}
+            (_, other) => panic!("{name}: {other:?}"),
+        }
+    }
+    assert_eq!(weights.len(), 4, "{weights:?}");
+    let model = dir.path().join("r8-bop.xnm");
+    let data_path = dataset("digits.npz");
+    let out = ok(&[
+        "verify",
+        s(&model),
+        "--input",
+        &format!("{}:x_test", s(&data_path)),
+        "--build-dir",
+        s(&dir.path().join("build")),
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["matches"], true, "{report}");
+
+    // 8-bit weights on binary input have no hardware stage: refused before training.
+    let spec_path = dir.path().join("bad.json");
+    let out = dir.path().join("bad.xnm");
+    for bad in [
+        r#"{"name": "b", "input": "bits", "head": "int8", "layers": [{"dense": {"out": 16}}]}"#,
+        r#"{"name": "b", "input": "bits", "layers": [
+            {"stem": {"out": 8, "kernel": 3, "weights": "int8"}}, "global_pool"]}"#,
+    ] {
+        std::fs::write(&spec_path, bad).unwrap();
+        let err = refused_on_digits(&["--arch", s(&spec_path)], &out);
+        assert!(err.contains("int8 weights on binary input"), "{err}");
+    }
+}

@@ -71,9 +71,9 @@ pub enum Layer {
         /// Window size.
         kernel: usize,
     },
-    /// Into the residual stream: a binary-weight convolution, its BatchNorm, rounded to the
-    /// stream's fixed point and saturated to its width (`{"stem": {"out": 16, "kernel": 3,
-    /// "stride": 2, "pad": 1}}`).
+    /// Into the residual stream: a convolution, its BatchNorm, rounded to the stream's fixed
+    /// point and saturated to its width (`{"stem": {"out": 16, "kernel": 3, "stride": 2,
+    /// "pad": 1}}`; `"weights": "int8"` for 8-bit weights, as the seeds keep their stems).
     Stem {
         /// Output channels.
         out: usize,
@@ -85,6 +85,9 @@ pub enum Layer {
         /// Zero padding on every side.
         #[serde(default)]
         pad: usize,
+        /// Binary weights (the method's) or 8-bit integers.
+        #[serde(default, skip_serializing_if = "Precision::is_binary")]
+        weights: Precision,
     },
     /// A residual block on the stream (`{"block": {"out": 32, "stride": 2}}`): the sign of the
     /// stream plus a learned per-channel bias (ReActNet's RSign; SiMaN: the sign against the
@@ -104,6 +107,25 @@ pub enum Layer {
     /// Global average pooling of the stream per channel (a vector of C stream values); the
     /// class layer follows it.
     GlobalPool,
+}
+
+/// A matrix layer's weights: the method's binary ones, or 8-bit integers (a residual
+/// network's stem and class layer, which the seeds keep in higher precision).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// The method's binary weights.
+    #[default]
+    Binary,
+    /// Integers in [−127, 127] times a scale: per output channel for a stem (its BatchNorm
+    /// takes it), one for the class layer (its argmax does not see it).
+    Int8,
+}
+
+impl Precision {
+    fn is_binary(&self) -> bool {
+        *self == Precision::Binary
+    }
 }
 
 /// The residual stream's fixed-point format: signed `bits`-bit integers counting
@@ -161,6 +183,8 @@ pub struct Arch {
     pub stream: StreamFormat,
     /// Bits of the hidden activations (1: signs).
     pub act_bits: u32,
+    /// The class layer's weights.
+    pub head: Precision,
 }
 
 /// A matrix layer as the export names it.
@@ -170,8 +194,10 @@ pub struct MatrixLayer {
     pub name: String,
     /// Its weight count.
     pub weights: usize,
-    /// Whether it is a 3×3 convolution (a codebook's kernel shape).
+    /// Whether it is a binary 3×3 convolution (a codebook's kernel shape).
     pub is_3x3: bool,
+    /// Whether its weights are 8-bit integers (never tiled or a codebook).
+    pub int8: bool,
 }
 
 /// A preset: name, what it is, and its layers before the class layer.
@@ -216,6 +242,10 @@ pub struct ArchSpec {
     /// `threshold` with 2^b − 1 thresholds in the model).
     #[serde(default = "one_bit", skip_serializing_if = "is_one_bit")]
     pub act_bits: u32,
+    /// The class layer's weights (`"head": "int8"`: 8-bit, on a `global_pool`'s integer
+    /// sums).
+    #[serde(default, skip_serializing_if = "Precision::is_binary")]
+    pub head: Precision,
 }
 
 fn one_bit() -> u32 {
@@ -245,6 +275,7 @@ impl ArchSpec {
             layers: (preset.hidden)(),
             stream: preset.stream,
             act_bits: 1,
+            head: Precision::Binary,
         })
     }
 
@@ -430,6 +461,7 @@ fn stem(out: usize, stride: usize) -> Layer {
         kernel: 3,
         stride,
         pad: 1,
+        weights: Precision::Binary,
     }
 }
 
@@ -449,6 +481,16 @@ impl Arch {
             layers,
             stream: spec.stream,
             act_bits: spec.act_bits,
+            head: spec.head,
+        }
+    }
+
+    /// The weights of every layer (`Binary` for those without a matrix).
+    pub fn precision(&self, i: usize) -> Precision {
+        match self.layers[i] {
+            Layer::Stem { weights, .. } => weights,
+            _ if i == self.layers.len() - 1 => self.head,
+            _ => Precision::Binary,
         }
     }
 
@@ -495,10 +537,12 @@ impl Arch {
                 Layer::Block { out, .. } => (out * input[0] * 9, true),
                 Layer::MaxPool { .. } | Layer::Sign | Layer::GlobalPool => continue,
             };
+            let int8 = self.precision(i) == Precision::Int8;
             out.push(MatrixLayer {
                 name: names.next().expect("a name per matrix layer"),
                 weights,
-                is_3x3,
+                is_3x3: is_3x3 && !int8,
+                int8,
             });
         }
         Ok(out)
@@ -566,6 +610,15 @@ impl Arch {
             };
             let on_stream = kind == Kind::Stream;
             let multi_bit = self.act_bits > 1;
+            let integer_input =
+                on_stream || (kind == Kind::Input && self.input == InputCoding::Uint8);
+            if self.precision(i) == Precision::Int8 && !integer_input {
+                return wrong(
+                    "has int8 weights on binary input, which the hardware has no stage for; \
+                     int8 weights take the 8-bit input (a stem) or the stream's integers (a \
+                     class layer after a `global_pool`)",
+                );
+            }
             match layer {
                 Layer::Stem { .. } if multi_bit => {
                     return wrong(&format!(
@@ -613,6 +666,7 @@ impl Arch {
                     kernel,
                     stride,
                     pad,
+                    ..
                 } => {
                     let [_, h, w] = map_dims(&shape, self, i)?;
                     let side = |d: usize| (d + 2 * pad).checked_sub(kernel).map(|s| s / stride + 1);

@@ -330,7 +330,7 @@ impl Hyper {
             if let [p] = t.p[..] {
                 let hidden = &layers[..layers.len() - 1];
                 for (i, layer) in hidden.iter().enumerate() {
-                    if layer.weights >= t.min_weights {
+                    if layer.weights >= t.min_weights && !layer.int8 {
                         tiles[i] = p;
                     }
                 }
@@ -353,6 +353,12 @@ impl Hyper {
                 )));
             }
             for (layer, &p) in layers.iter().zip(&tiles) {
+                if layer.int8 && p > 1 {
+                    return Err(TrainError::Input(format!(
+                        "--tiles: {} has int8 weights, which are not tiled; give it p = 1",
+                        layer.name
+                    )));
+                }
                 if layer.weights % p != 0 {
                     return Err(TrainError::Input(format!(
                         "--tiles: p = {p} does not divide {}'s {} weights (a tile repeats a \

@@ -12,7 +12,7 @@
 //! ±1 values is the OR of their bits, and the class layer's scores are integers multiplied by
 //! one positive temperature (argmax unchanged).
 
-use crate::arch::{Arch, Layer, PadMode, StreamFormat};
+use crate::arch::{Arch, Layer, PadMode, Precision, StreamFormat};
 use crate::scheme;
 use burn_tensor::activation::log_softmax;
 use burn_tensor::module::{avg_pool2d, conv2d, max_pool2d};
@@ -93,6 +93,8 @@ pub struct MatrixParams {
     pub stream: bool,
     /// A residual block's own parameters (its convolution is this layer).
     pub block: Option<BlockParams>,
+    /// 8-bit integer weights (`Precision::Int8`) instead of the method's binary ones.
+    pub int8: bool,
 }
 
 /// The parameters of a residual block besides its convolution and BatchNorm.
@@ -149,6 +151,8 @@ pub struct Params {
 pub enum Role {
     /// A binary layer's weight.
     BinaryWeight,
+    /// An 8-bit layer's latent weight (Adam, whatever the method).
+    IntWeight,
     /// A real parameter: BatchNorm γ and β, scales, biases, codebook patterns, the temperature.
     Real,
     /// RBONN's recurrent factor, which its code trains at a tenth of the learning rate.
@@ -198,6 +202,9 @@ impl Params {
             let out = wshape[0];
             let hidden = i != last;
             let tiles = layout.tiles[matrices.len()];
+            let int8 = arch.precision(i) == Precision::Int8;
+            // An 8-bit layer takes none of the method's binary machinery.
+            let binary = !int8;
             // SiMaN's flat layers centre on the frame's mean instead; into the stream, every
             // method keeps its BatchNorm (SiMaN's ResNets do).
             let bn =
@@ -216,7 +223,7 @@ impl Params {
             };
             let form = &layout.form;
             let scale = match form {
-                WeightForm::Scaled { .. } if hidden => {
+                WeightForm::Scaled { .. } if hidden && binary => {
                     Some(per_channel((0..out).map(|_| normal(rng)).collect()))
                 }
                 _ => None,
@@ -227,11 +234,15 @@ impl Params {
                     recurrent: true,
                     ..
                 }
-            ) && hidden;
-            let is_3x3 = matches!(
-                layer,
-                Layer::Conv { kernel: 3, .. } | Layer::Stem { kernel: 3, .. } | Layer::Block { .. }
-            );
+            ) && hidden
+                && binary;
+            let is_3x3 = binary
+                && matches!(
+                    layer,
+                    Layer::Conv { kernel: 3, .. }
+                        | Layer::Stem { kernel: 3, .. }
+                        | Layer::Block { .. }
+                );
             let block = matches!(layer, Layer::Block { .. }).then(|| BlockParams {
                 sign_bias: (*form != WeightForm::Magnitude)
                     .then(|| HostTensor::filled(vec![input[0]], 0.0)),
@@ -266,6 +277,7 @@ impl Params {
                 tiles,
                 stream,
                 block,
+                int8,
                 weight: HostTensor {
                     shape: wshape,
                     data,
@@ -285,7 +297,11 @@ impl Params {
     pub fn trained(&self) -> Vec<(&HostTensor, Role)> {
         let mut out = Vec::new();
         for m in &self.matrices {
-            out.push((&m.weight, Role::BinaryWeight));
+            let role = match m.int8 {
+                true => Role::IntWeight,
+                false => Role::BinaryWeight,
+            };
+            out.push((&m.weight, role));
             out.extend(m.scale.iter().map(|t| (t, Role::Real)));
             out.extend(m.recurrent.iter().map(|t| (t, Role::Recurrent)));
             out.extend(m.codebook.iter().map(|c| (&c.patterns, Role::Real)));
@@ -378,6 +394,41 @@ pub enum WeightForm {
     /// SNN: every 3×3 kernel the nearest entry of a learned codebook of 2^τ ±1 kernels,
     /// scaled per channel by the latent's mean magnitude; other layers as BinaryNet.
     Codebook,
+}
+
+/// 8-bit weights: w rounded to the nearest multiple of s = max|w| / 127, per output channel
+/// (`per_channel`: a stem, whose BatchNorm takes s) or over the whole layer (the class layer,
+/// whose argmax a common factor leaves alone); the gradient straight through to w. The
+/// export stores round(w / s) (`int8_codes`), the same numbers.
+fn int8_weight(w: Tensor<2>, per_channel: bool) -> Tensor<2> {
+    let magnitude = w.clone().abs();
+    let peak = match per_channel {
+        true => magnitude.max_dim(1),
+        false => magnitude.max().reshape([1, 1]),
+    };
+    let s = (peak / 127.0).clamp_min(1e-12).detach();
+    let q = (w.clone() / s.clone()).round() * s;
+    w.clone() + (q - w).detach()
+}
+
+/// The integer codes and the scale of `int8_weight` (`[out]`, or `[1]` over the layer), from
+/// the latent weights `[out, fan_in]`: round half to even, as burn's `round`.
+pub fn int8_codes(w: &[f32], out: usize, per_channel: bool) -> (Vec<i64>, Vec<f32>) {
+    let peak = |v: &[f32]| v.iter().fold(0f32, |m, x| m.max(x.abs()));
+    let scales: Vec<f32> = match per_channel {
+        true => w
+            .chunks(w.len() / out)
+            .map(|r| (peak(r) / 127.0).max(1e-12))
+            .collect(),
+        false => vec![(peak(w) / 127.0).max(1e-12)],
+    };
+    let per = w.len() / scales.len();
+    let codes = w
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| (x / scales[i / per]).round_ties_even() as i64)
+        .collect();
+    (codes, scales)
 }
 
 /// One standard normal value (Box–Muller), from `rng`.
@@ -718,19 +769,15 @@ impl Forward<'_> {
                 Layer::Stem { stride, pad, .. } => Value::Map(conv(x.map(), w, stride, pad)),
                 Layer::Block { out, stride } => {
                     let input = x.map();
-                    let bits = match m.block.as_ref().and_then(|b| b.sign_bias.as_ref()) {
-                        // The bias is the block's first tensor after its BatchNorm's.
-                        Some(_) => None,
-                        None => Some(mean_sign(Value::Map(input.clone()), self.surrogate())),
-                    };
                     let bn = m.bn.as_ref().expect("a block has its BatchNorm");
+                    // The leaves in `Params::trained`'s order: γ, β, then RSign's bias.
                     let (gamma, beta) = (take(), take());
-                    let bits = match bits {
-                        Some(bits) => bits,
-                        None => binary_activation(
-                            add_channel_bias(Value::Map(input.clone()), take()),
-                            self.surrogate(),
-                        ),
+                    let signed = Value::Map(input.clone());
+                    let bits = match m.block.as_ref().and_then(|b| b.sign_bias.as_ref()) {
+                        Some(_) => {
+                            binary_activation(add_channel_bias(signed, take()), self.surrogate())
+                        }
+                        None => mean_sign(signed, self.surrogate()),
                     };
                     let y = Value::Map(conv(bits.map(), w, stride, 1));
                     let (normed, batch) = batch_norm(y, bn, gamma, beta, is_training);
@@ -798,6 +845,9 @@ impl Forward<'_> {
         let scale = m.scale.as_ref().map(|_| take());
         let recurrent = m.recurrent.as_ref().map(|_| take());
         let patterns = m.codebook.as_ref().map(|_| take());
+        if m.int8 {
+            return (int8_weight(w, m.hidden), None);
+        }
         let device = w.device();
         let constant = |values: Vec<f32>, shape: [usize; 2]| {
             Tensor::<2>::from_data(TensorData::new(values, shape), &device)

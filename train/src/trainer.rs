@@ -120,7 +120,7 @@ pub fn train(
     }
     if layout.form == WeightForm::PlusMinusOne {
         // Flip optimizers own ±1 weights from the start (Bop's first step binarizes them).
-        for m in &mut params.matrices {
+        for m in params.matrices.iter_mut().filter(|m| !m.int8) {
             for w in &mut m.weight.data {
                 *w = if *w >= 0.0 { 1.0 } else { -1.0 };
             }
@@ -413,6 +413,7 @@ fn used_bits(layout: &Layout, params: &Params) -> Vec<bool> {
     params
         .matrices
         .iter()
+        .filter(|m| !m.int8)
         .flat_map(|m| layer_bits(layout, m))
         .collect()
 }
@@ -423,7 +424,7 @@ fn keep_weight_gradients(params: &mut Params, grads: &[Vec<f32>]) {
     let weight_grads = grads
         .iter()
         .zip(roles)
-        .filter(|(_, r)| *r == Role::BinaryWeight)
+        .filter(|(_, r)| matches!(r, Role::BinaryWeight | Role::IntWeight))
         .map(|(g, _)| g);
     for (m, g) in params.matrices.iter_mut().zip(weight_grads) {
         if let Some(prev) = &mut m.prev_grad {

@@ -7,7 +7,7 @@
 //! (`input.from_float`) is the coding the trainer applied to the float frames.
 
 use crate::arch::{self, Arch, InputCoding, Layer};
-use crate::net::{Layout, MatrixParams, Params, WeightForm};
+use crate::net::{int8_codes, Layout, MatrixParams, Params, WeightForm};
 use crate::scheme;
 use std::collections::BTreeMap;
 
@@ -222,6 +222,14 @@ fn layer_weights(
     let shape = m.weight.shape.clone();
     let w = &m.weight.data;
     let hidden = m.hidden;
+    if m.int8 {
+        // A stem's per-channel scales go to its BatchNorm's affine; the class layer's one
+        // scale is dropped (its argmax does not see it).
+        let (codes, scales) = int8_codes(w, shape[0], hidden);
+        let codes: Vec<i8> = codes.into_iter().map(|c| c as i8).collect();
+        let ints = TensorDef::from_i8(shape, &codes);
+        return (WeightsDef::Int { ints }, hidden.then_some(scales));
+    }
     let dense = |values, bits: Vec<bool>| WeightsDef::Dense {
         values,
         bits: TensorDef::from_bits(shape.clone(), &BitVec::from_bools(&bits)),
