@@ -274,6 +274,24 @@ fn trained_and_simulated(
     (trained, file)
 }
 
+/// `xnorc verify` of `model` on the 360 held-out digits: the generated core under Verilator
+/// against the reference simulator, frame for frame.
+fn verified_on_held_out_digits(model: &std::path::Path, build: &std::path::Path) {
+    let data = dataset("digits.npz");
+    let out = ok(&[
+        "verify",
+        s(model),
+        "--input",
+        &format!("{}:x_test", s(&data)),
+        "--build-dir",
+        s(build),
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["matches"], true, "{report}");
+    assert_eq!(report["frames"], 360, "{report}");
+}
+
 fn matrix_weights(
     model: &xnorc_compiler::format::ModelFile,
 ) -> Vec<(String, xnorc_compiler::format::WeightsDef)> {
@@ -636,21 +654,8 @@ fn residual_networks_train_into_the_stream_ops_and_verify_bit_exact() {
         assert_eq!(conv["weights"]["values"], values, "{name}");
     }
 
-    // The written ReBNN model under Verilator: the generated core against the reference
-    // simulator, frame for frame, on the held-out digits.
-    let model = dir.path().join("rebnn.xnm");
-    let out = ok(&[
-        "verify",
-        s(&model),
-        "--input",
-        &format!("{}:x_test", s(&data_path)),
-        "--build-dir",
-        s(&dir.path().join("build")),
-        "--json",
-    ]);
-    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(report["matches"], true, "{report}");
-    assert_eq!(report["frames"], 360, "{report}");
+    // The written ReBNN model under Verilator.
+    verified_on_held_out_digits(&dir.path().join("rebnn.xnm"), &dir.path().join("build"));
 }
 
 #[test]
@@ -732,22 +737,8 @@ fn multi_bit_activations_are_level_thresholds_that_verify_bit_exact() {
             assert!(ordered, "{} channel {c}: {row:?}", act.name);
         }
     }
-    // Under Verilator: the generated core against the reference simulator on the held-out
-    // digits.
-    let model_path = dir.path().join("small-cnv-a2-rebnn.xnm");
-    let data_path = dataset("digits.npz");
-    let out = ok(&[
-        "verify",
-        s(&model_path),
-        "--input",
-        &format!("{}:x_test", s(&data_path)),
-        "--build-dir",
-        s(&dir.path().join("build")),
-        "--json",
-    ]);
-    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(report["matches"], true, "{report}");
-    assert_eq!(report["frames"], 360, "{report}");
+    let model = dir.path().join("small-cnv-a2-rebnn.xnm");
+    verified_on_held_out_digits(&model, &dir.path().join("build"));
 
     // From the command line on a dense network, with the method's other pieces.
     let out = dir.path().join("tfc-a3.xnm");
@@ -845,19 +836,7 @@ fn int8_stems_and_heads_train_as_integer_weights_and_verify_bit_exact() {
         }
     }
     assert_eq!(weights.len(), 4, "{weights:?}");
-    let model = dir.path().join("r8-bop.xnm");
-    let data_path = dataset("digits.npz");
-    let out = ok(&[
-        "verify",
-        s(&model),
-        "--input",
-        &format!("{}:x_test", s(&data_path)),
-        "--build-dir",
-        s(&dir.path().join("build")),
-        "--json",
-    ]);
-    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(report["matches"], true, "{report}");
+    verified_on_held_out_digits(&dir.path().join("r8-bop.xnm"), &dir.path().join("build"));
 
     // 8-bit weights on binary input have no hardware stage: refused before training.
     let spec_path = dir.path().join("bad.json");
