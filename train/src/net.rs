@@ -408,7 +408,7 @@ fn int8_weight(w: Tensor<2>, per_channel: bool) -> Tensor<2> {
     };
     let s = (peak / 127.0).clamp_min(1e-12).detach();
     let q = (w.clone() / s.clone()).round() * s;
-    w.clone() + (q - w).detach()
+    straight_through(q, w)
 }
 
 /// The integer codes and the scale of `int8_weight` (`[out]`, or `[1]` over the layer), from
@@ -494,6 +494,15 @@ pub enum Surrogate {
     ApproxSign,
 }
 
+/// `value` in the forward pass, exactly, with the gradient of `grad_of` (a straight-through
+/// estimator). The zero grad_of − grad_of.detach() is taken first: the usual
+/// grad_of + (value − grad_of).detach() rounds twice in f32 and can miss `value` by an ulp,
+/// which moved stream values off their exact ties (the model's half-up roundings and SiMaN's
+/// N·x ≥ Σx) and made the float network disagree with its model on a few frames.
+fn straight_through<const D: usize>(value: Tensor<D>, grad_of: Tensor<D>) -> Tensor<D> {
+    value.detach() + (grad_of.clone() - grad_of.detach())
+}
+
 /// The surrogate whose gradient `surrogate` names, as a differentiable function of `x`.
 fn surrogate_of<const D: usize>(x: Tensor<D>, surrogate: Surrogate) -> Tensor<D> {
     let h = x.clamp(-1.0, 1.0);
@@ -509,11 +518,11 @@ fn binary_activation(x: Value, surrogate: Surrogate) -> Value {
     match x {
         Value::Flat(x) => {
             let h = surrogate_of(x.clone(), surrogate);
-            Value::Flat(h.clone() + (sign_ge(x) - h).detach())
+            Value::Flat(straight_through(sign_ge(x), h))
         }
         Value::Map(x) => {
             let h = surrogate_of(x.clone(), surrogate);
-            Value::Map(h.clone() + (sign_ge4(x) - h).detach())
+            Value::Map(straight_through(sign_ge4(x), h))
         }
     }
 }
@@ -528,7 +537,7 @@ fn levels_activation(x: Value, n: u32) -> Value {
     fn count<const D: usize>(x: Tensor<D>, n: u32) -> Tensor<D> {
         let soft = (x.clamp(-1.0, 1.0) + 1.0) * (n as f32 / 2.0);
         let hard = (soft.clone() + 0.5).floor().clamp(0.0, n as f32);
-        soft.clone() + (hard - soft).detach()
+        straight_through(hard, soft)
     }
     match x {
         Value::Flat(x) => Value::Flat(count(x, n)),
@@ -547,7 +556,7 @@ fn mean_sign(y: Value, surrogate: Surrogate) -> Value {
         let var = c.clone().square().sum_dim(1) / (n.max(2) - 1) as f32;
         let h = surrogate_of(c / (var + 1e-5).sqrt(), surrogate);
         let decision = sign_ge(y.clone() * n as f32 - y.sum_dim(1));
-        h.clone() + (decision - h).detach()
+        straight_through(decision, h)
     }
     match y {
         Value::Flat(y) => Value::Flat(flat(y, surrogate)),
@@ -580,18 +589,32 @@ fn to_stream(x: Tensor<4>, fmt: StreamFormat) -> Tensor<4> {
     let (lo, hi) = fmt.range();
     let h = x.clamp(lo as f32 * step, hi as f32 * step);
     let q = (h.clone() / step + 0.5).floor() * step;
-    h.clone() + (q - h).detach()
+    straight_through(q, h)
 }
 
 /// A per-channel value `v` `[C]` rounded to the stream's step (halves up), straight through.
 fn stream_constant(v: Tensor<1>, fmt: StreamFormat) -> Tensor<1> {
     let step = fmt.step() as f32;
     let q = (v.clone() / step + 0.5).floor() * step;
-    v.clone() + (q - v).detach()
+    straight_through(q, v)
+}
+
+/// Fraction bits of RPReLU's slope and shift after, in steps of the stream: the exported
+/// affine's (`export::stream`, `SLOPE_SHIFT`).
+pub const RPRELU_FRACTION_BITS: u32 = 12;
+
+/// `v` rounded to a multiple of `unit` (half to even, as burn rounds), straight through.
+fn on_grid(v: Tensor<1>, unit: f64) -> Tensor<1> {
+    let q = (v.clone() / unit as f32).round() * unit as f32;
+    straight_through(q, v)
 }
 
 /// ReActNet's RPReLU on the stream: PReLU(x − γ) + ζ per channel, rounded into the stream
-/// (γ is a whole number of steps, so x − γ is exact; the exported affine's `pre`).
+/// (γ is a whole number of steps, so x − γ is exact; the exported affine's `pre`). The slope
+/// and ζ take the exported affine's 12 fraction bits (of a unit, and of a stream step): with
+/// the real ones, the float network's rounding into the stream fell the other way from the
+/// model's on some values, and resnet-mini with SiMaN disagreed with its model on up to 14
+/// of 360 held-out digits.
 fn rprelu(
     x: Tensor<4>,
     shift: Tensor<1>,
@@ -601,9 +624,10 @@ fn rprelu(
 ) -> Tensor<4> {
     let c = x.dims()[1];
     let per = |t: Tensor<1>| t.reshape([1, c, 1, 1]);
+    let fine = (-(RPRELU_FRACTION_BITS as f64)).exp2();
     let t = x - per(stream_constant(shift, fmt));
-    let prelu = t.clone().clamp_min(0.0) + t.clamp_max(0.0) * per(slope);
-    to_stream(prelu + per(after), fmt)
+    let prelu = t.clone().clamp_min(0.0) + t.clamp_max(0.0) * per(on_grid(slope, fine));
+    to_stream(prelu + per(on_grid(after, fine * fmt.step())), fmt)
 }
 
 /// A block's shortcut: its input, downsampled with stride 2 (Bi-Real's 2×2 average rounded
@@ -632,7 +656,7 @@ fn shortcut(
 
 /// sign(w) forward, the identity backward.
 fn straight_sign(w: Tensor<2>) -> Tensor<2> {
-    w.clone() + (sign_ge(w.clone()) - w).detach()
+    straight_through(sign_ge(w.clone()), w)
 }
 
 /// The forward pass's outputs: logits, BatchNorm batch statistics, the method's extra loss.
@@ -872,7 +896,7 @@ impl Forward<'_> {
                 let b = sign_ge(w.clone()).detach();
                 let alpha_b = a.clone() * b * 0.02;
                 let aw = a * w.clone();
-                let used = aw.clone() + (alpha_b.clone() - aw).detach();
+                let used = straight_through(alpha_b.clone(), aw);
                 let penalty = training.then(|| (w - alpha_b).square().sum() * (lambda / 2.0));
                 (used, penalty)
             }
@@ -886,7 +910,7 @@ impl Forward<'_> {
                 let centred = w.clone() - w.mean_dim(1);
                 let var = centred.clone().square().sum_dim(1) / (fan_in.max(2) - 1) as f32;
                 let x = (centred / (var + 1e-5).sqrt()).abs();
-                let used = constant(ones(mask), [out, fan_in]) + x.clone() - x.detach();
+                let used = straight_through(constant(ones(mask), [out, fan_in]), x);
                 match scale {
                     Some(alpha) => (used * alpha.reshape([out, 1]), None),
                     None => (used, None),
@@ -898,7 +922,7 @@ impl Forward<'_> {
                 let tile = scheme::tile_bits(&m.weight.data, p);
                 let pm1: Vec<f32> = tile.iter().map(|&b| if b { 1.0 } else { -1.0 }).collect();
                 let w = w.reshape([p, l]);
-                let used = constant(pm1.repeat(p), [p, l]) + w.clone() - w.clone().detach();
+                let used = straight_through(constant(pm1.repeat(p), [p, l]), w.clone());
                 let used = if m.hidden {
                     used * w.abs().mean_dim(1)
                 } else {
@@ -922,8 +946,7 @@ impl Forward<'_> {
                 let ids = Tensor::<1, Int>::from_data(TensorData::new(ids, [rows]), &device);
                 let picked = p.reshape([1 << cb.tau, k]).select(0, ids);
                 let h = w.reshape([rows, k]).clamp(-1.0, 1.0);
-                let used = constant(chosen, [rows, k]) + h.clone() - h.detach() + picked.clone()
-                    - picked.detach();
+                let used = straight_through(constant(chosen, [rows, k]), h + picked);
                 (
                     used.reshape([out, fan_in]) * constant(alpha, [out, 1]),
                     None,

@@ -23,7 +23,7 @@ const MUL_LIMIT: f64 = 65_536.0;
 /// Most fraction bits of an exported affine.
 const MAX_SHIFT: u32 = 24;
 /// Fraction bits of RPReLU's slope.
-const SLOPE_SHIFT: u32 = 12;
+const SLOPE_SHIFT: u32 = crate::net::RPRELU_FRACTION_BITS;
 
 /// The stream's sign as binary activations: [x ≥ 0], or SiMaN's sign against the frame's mean.
 pub fn sign(siman: bool) -> OpDef {
