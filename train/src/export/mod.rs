@@ -1,10 +1,13 @@
 //! Trained parameters → an xnorc model file, exactly.
 //!
-//! Each binary layer's weights are stored as bits (w ≥ 0 → +1), each BatchNorm-and-sign as a
-//! `binarize` with the BatchNorm step (running statistics), which the compiler folds into exact
-//! integer thresholds; the class layer's integer scores are the output (the float network only
-//! multiplies them by a positive temperature, which leaves the argmax alone). The input map
-//! (`input.from_float`) is the coding the trainer applied to the float frames.
+//! Each binary layer's weights are stored as bits (w ≥ 0 → +1), an 8-bit layer's as `int`
+//! weights; each BatchNorm-and-sign as a `binarize` with the BatchNorm step (running
+//! statistics), which the compiler folds into exact integer thresholds, and a multi-bit
+//! activation as the multi-level `threshold` found the same way (`epilogue`); the residual
+//! stream's operations are `stream`'s. The class layer's integer scores are the output (the
+//! float network only multiplies them by a positive temperature, which leaves the argmax
+//! alone). The input map (`input.from_float`) is the coding the trainer applied to the float
+//! frames.
 
 use crate::arch::{self, Arch, InputCoding, Layer};
 use crate::net::{int8_codes, Layout, MatrixParams, Params, WeightForm};
