@@ -6,7 +6,9 @@
 //! the loop with its per-epoch metrics (`trainer`), checkpoints (`checkpoint`) and the exact
 //! export to an `.xnm` model (`export`).
 //! Must not touch: the model format's rules and the folding (compiler: the export writes a
-//! model file and lets the compiler lower it), the reference semantics (sim: every held-out
+//! model file and lets the compiler lower it; a multi-bit activation's thresholds, which no
+//! float op of the format carries, are placed with the compiler's own fold search and f64
+//! steps, not a copy of them), the reference semantics (sim: every held-out
 //! accuracy is the simulator's on the exported model), hardware plans, Verilog and tool flows.
 
 pub mod arch;
