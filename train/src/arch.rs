@@ -259,6 +259,13 @@ fn is_one_bit(bits: &u32) -> bool {
 /// The widest activation: 15 thresholds per channel.
 pub const MAX_ACT_BITS: u32 = 4;
 
+/// What is wrong with `bits` as an activation width, if anything: a spec file's (named by
+/// its path) and an architecture's from the API (named by its name) are checked alike.
+fn act_bits_problem(bits: u32) -> Option<String> {
+    (!(1..=MAX_ACT_BITS).contains(&bits))
+        .then(|| format!("act_bits {bits} must be 1 to {MAX_ACT_BITS}"))
+}
+
 impl ArchSpec {
     /// The preset `name`.
     pub fn preset(name: &str) -> Result<ArchSpec, TrainError> {
@@ -353,11 +360,8 @@ impl ArchSpec {
                 )));
             }
         }
-        if !(1..=MAX_ACT_BITS).contains(&spec.act_bits) {
-            return Err(bad(format!(
-                "act_bits {} must be 1 to {MAX_ACT_BITS}",
-                spec.act_bits
-            )));
+        if let Some(why) = act_bits_problem(spec.act_bits) {
+            return Err(bad(why));
         }
         let StreamFormat { bits, frac } = spec.stream;
         if !(2..=16).contains(&bits) || frac > 12 {
@@ -589,10 +593,10 @@ impl Arch {
     }
 
     fn walk(&self, frame: &[usize]) -> Result<Vec<(Vec<usize>, Kind)>, TrainError> {
-        if !(1..=MAX_ACT_BITS).contains(&self.act_bits) {
+        if let Some(why) = act_bits_problem(self.act_bits) {
             return Err(TrainError::Input(format!(
-                "architecture `{}`: act_bits {} is not 1 to {MAX_ACT_BITS}",
-                self.name, self.act_bits
+                "architecture `{}`: {why}",
+                self.name
             )));
         }
         let mut shape = frame.to_vec();

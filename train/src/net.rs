@@ -347,6 +347,15 @@ impl Params {
         out
     }
 
+    /// The trained tensors on `device`, in [`Params::trained`]'s order: the forward pass's
+    /// leaves.
+    fn leaves(&self, device: &Device) -> Vec<Tensor<1>> {
+        self.trained()
+            .iter()
+            .map(|(t, _)| tensor1(&t.data, device))
+            .collect()
+    }
+
     /// The trained tensors, mutable, in [`Params::trained`]'s order.
     pub fn trained_mut(&mut self) -> Vec<&mut HostTensor> {
         let mut out = Vec::new();
@@ -967,9 +976,9 @@ impl Forward<'_> {
     ) -> StepOutput {
         let batch = labels.len();
         let leaves: Vec<Tensor<1>> = params
-            .trained()
-            .iter()
-            .map(|(t, _)| tensor1(&t.data, device).require_grad())
+            .leaves(device)
+            .into_iter()
+            .map(|t| t.require_grad())
             .collect();
         let x = self.input(values, batch, device);
         let (logits, stats, extra_loss) = self.run(params, &leaves, x, Some(rng));
@@ -1018,11 +1027,7 @@ impl Forward<'_> {
         device: &Device,
     ) -> Vec<(Vec<f32>, Vec<f32>)> {
         let per: usize = self.frame.iter().product();
-        let leaves: Vec<Tensor<1>> = params
-            .trained()
-            .iter()
-            .map(|(t, _)| tensor1(&t.data, device))
-            .collect();
+        let leaves = params.leaves(device);
         // Dropout off: the statistics of the network as it is evaluated.
         let quiet = Forward {
             dropout: 0.0,
@@ -1061,11 +1066,7 @@ impl Forward<'_> {
         device: &Device,
     ) -> Vec<usize> {
         let per: usize = self.frame.iter().product();
-        let leaves: Vec<Tensor<1>> = params
-            .trained()
-            .iter()
-            .map(|(t, _)| tensor1(&t.data, device))
-            .collect();
+        let leaves = params.leaves(device);
         let mut out = Vec::with_capacity(frames);
         // Chunks keep the activations of a large held-out set small.
         for start in (0..frames).step_by(500) {

@@ -146,7 +146,7 @@ pub fn train(
     let export =
         |params: &Params| model_file(&arch, &data.frame, &layout, params, &provenance(None));
     // The input map comes from the model itself, so training codes frames as the model does.
-    let graph = lower(&export(&params)).map_err(|e| TrainError::Export(e.to_string()))?;
+    let graph = lower(&export(&params)?).map_err(|e| TrainError::Export(e.to_string()))?;
     let map = graph
         .input_map
         .as_ref()
@@ -207,7 +207,7 @@ pub fn train(
                 (bn.mean, bn.var) = (mean, var);
             }
         }
-        predictions = simulate(&export(&state.params), &test_set)?;
+        predictions = simulate(&export(&state.params)?, &test_set)?;
         let float = forward.predict(
             &state.params,
             &test_set.values,
@@ -231,7 +231,7 @@ pub fn train(
     }
     if predictions.is_empty() {
         // Resumed at or past the stop: nothing left to train, only to export.
-        predictions = simulate(&export(&state.params), &test_set)?;
+        predictions = simulate(&export(&state.params)?, &test_set)?;
     }
     let final_accuracy = accuracy(&predictions, &test_set.labels);
     let model = model_file(
@@ -240,7 +240,7 @@ pub fn train(
         &layout,
         &state.params,
         &provenance(Some(final_accuracy)),
-    );
+    )?;
     Ok(Trained {
         model,
         history: state.history,

@@ -18,6 +18,9 @@ mod weights;
 
 pub(crate) use float_edges::int_range;
 pub(crate) use fold::bisect;
+/// A `binarize`'s steps as the compiler evaluates them (the trainer places multi-level
+/// thresholds with them).
+pub use steps::lower_steps;
 pub mod fold;
 
 use crate::error::Result;

@@ -21,7 +21,7 @@ fn per_channel(t: &TensorDef, channels: usize, field: &str) -> Result<Vec<f64>> 
 /// Float steps with one parameter per channel (of `c`), checked: PReLU slopes ≥ 0, a divisor
 /// never 0, BatchNorm's σ² + ε > 0 and, for float32 arithmetic, every parameter exactly a
 /// float32 value (an imported graph's own numbers; anything else would be rounded silently).
-pub(crate) fn lower_steps(
+pub fn lower_steps(
     defs: &[StepDef],
     c: usize,
     arithmetic: Arithmetic,

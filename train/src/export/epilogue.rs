@@ -5,14 +5,15 @@
 //! A multi-bit activation's count reaches level k exactly where the epilogue's value y reaches
 //! θ_k = (2k − 1)/n − 1 (`net::levels_activation`). y is monotone in the layer's integer S, so
 //! each level is one threshold on S, found by bisection over the accumulator's range with the
-//! compiler's own f64 steps — the same search the compiler folds a `binarize` with, once per
-//! level. The model then holds integers only: the hardware compares, nothing rounds.
+//! compiler's own f64 steps (the `binarize` steps, lowered by the compiler) — the same search
+//! the compiler folds a `binarize` with, once per level. The model then holds integers only: the hardware compares, nothing rounds.
 
+use crate::error::TrainError;
 use crate::net::{BatchNorm, BN_EPS};
 use xnorc_compiler::format::tensor::TensorDef;
-use xnorc_compiler::format::{BatchNormDef, BinarizeDef, OpDef, StepDef, ThresholdDef};
-use xnorc_compiler::ir::FloatStep;
+use xnorc_compiler::format::{Arithmetic, BatchNormDef, BinarizeDef, OpDef, StepDef, ThresholdDef};
 use xnorc_compiler::passes::fold::{bisect, direction};
+use xnorc_compiler::passes::lower_steps;
 
 /// One hidden layer's float epilogue, in the order it applies.
 pub(super) struct Epilogue<'a> {
@@ -29,8 +30,8 @@ impl Epilogue<'_> {
         self.bn.mean.len()
     }
 
-    /// The sign of the epilogue: a `binarize`, which the compiler folds.
-    pub fn binarize(&self) -> OpDef {
+    /// The steps in the model file's terms: the scale, BatchNorm, the bias.
+    fn steps(&self) -> Vec<StepDef> {
         let c = self.channels();
         let bn = self.bn;
         let mut steps = Vec::new();
@@ -47,42 +48,25 @@ impl Epilogue<'_> {
         if let Some(bias) = self.act_bias {
             steps.push(StepDef::Add(TensorDef::from_f32(vec![c], bias)));
         }
+        steps
+    }
+
+    /// The sign of the epilogue: a `binarize`, which the compiler folds.
+    pub fn binarize(&self) -> OpDef {
         OpDef::Binarize(BinarizeDef {
-            steps,
+            steps: self.steps(),
             arithmetic: Default::default(),
         })
     }
 
-    /// The same steps as the compiler evaluates a `binarize`'s, in f64, per channel.
-    fn float_steps(&self) -> Vec<FloatStep> {
-        let c = self.channels();
-        let wide = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
-        let per_channel = |v: &[f32]| match v.len() {
-            1 => vec![v[0] as f64; c],
-            _ => wide(v),
-        };
-        let mut steps = Vec::new();
-        if let Some(scale) = self.scale {
-            steps.push(FloatStep::Mul(per_channel(scale)));
-        }
-        steps.push(FloatStep::BatchNorm {
-            gamma: wide(&self.bn.gamma.data),
-            beta: wide(&self.bn.beta.data),
-            mean: wide(&self.bn.mean),
-            var: wide(&self.bn.var),
-            eps: BN_EPS as f64,
-        });
-        if let Some(bias) = self.act_bias {
-            steps.push(FloatStep::Add(wide(bias)));
-        }
-        steps
-    }
-
     /// The count of `n` levels as a `threshold` `[C, n]` over the layer's S in `range` (any
     /// range holding every reachable S: thresholds outside it only say "always" or "never").
-    pub fn levels(&self, n: u32, (lo, hi): (i64, i64)) -> OpDef {
-        let steps = self.float_steps();
+    /// The steps are the ones `binarize` writes, lowered by the compiler itself; parameters it
+    /// would refuse there (a diverged run's NaN) are refused here.
+    pub fn levels(&self, n: u32, (lo, hi): (i64, i64)) -> Result<OpDef, TrainError> {
         let c = self.channels();
+        let steps = lower_steps(&self.steps(), c, Arithmetic::Float64, "steps")
+            .map_err(|e| TrainError::Export(format!("a multi-bit activation's epilogue: {e}")))?;
         let mut thresholds = Vec::with_capacity(c * n as usize);
         let mut directions = Vec::with_capacity(c);
         for ch in 0..c {
@@ -100,10 +84,10 @@ impl Epilogue<'_> {
                 });
             }
         }
-        OpDef::Threshold(ThresholdDef {
+        Ok(OpDef::Threshold(ThresholdDef {
             thresholds: TensorDef::from_i64(vec![c, n as usize], &thresholds),
             direction: Some(TensorDef::from_i64(vec![c], &directions)),
-        })
+        }))
     }
 }
 
@@ -142,7 +126,7 @@ mod tests {
         };
         let n = 7;
         let (lo, hi) = (-60, 60);
-        let OpDef::Threshold(t) = e.levels(n, (lo, hi)) else {
+        let OpDef::Threshold(t) = e.levels(n, (lo, hi)).unwrap() else {
             panic!("a threshold")
         };
         let thresholds = t.thresholds.to_i64().unwrap();

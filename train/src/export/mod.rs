@@ -10,6 +10,7 @@
 //! frames.
 
 use crate::arch::{self, Arch, InputCoding, Layer};
+use crate::error::TrainError;
 use crate::net::{int8_codes, Layout, MatrixParams, Params, WeightForm};
 use crate::scheme;
 use std::collections::BTreeMap;
@@ -69,7 +70,7 @@ pub fn model_file(
     layout: &Layout,
     params: &Params,
     provenance: &Provenance,
-) -> ModelFile {
+) -> Result<ModelFile, TrainError> {
     let mut g = Graph {
         nodes: vec![input_node(arch, frame)],
         prev: "input".to_string(),
@@ -178,7 +179,7 @@ pub fn model_file(
             };
             let op = match arch.levels() {
                 1 => epilogue.binarize(),
-                n => epilogue.levels(n, accumulator_bound(m, input_max)),
+                n => epilogue.levels(n, accumulator_bound(m, input_max))?,
             };
             g.push(act, op);
         }
@@ -200,11 +201,11 @@ pub fn model_file(
     if let Some(a) = provenance.accuracy {
         metadata.insert("accuracy".into(), a.into());
     }
-    ModelFile {
+    Ok(ModelFile {
         name: arch.name.clone(),
         metadata,
         nodes: g.nodes,
-    }
+    })
 }
 
 /// |S| ≤ fan-in × the largest input value: a range holding every accumulator value of `m`.

@@ -192,7 +192,8 @@ impl Block<'_> {
     }
 
     /// RPReLU: t = x − γ (γ in whole steps), slope 1 above 0 and p below (12 fraction bits),
-    /// plus ζ, rounded half up into the stream.
+    /// plus ζ, rounded half up into the stream. p and ζ go onto their grids half to even, as
+    /// the forward pass puts them there (`net::rprelu`).
     fn rprelu(&self, m: &MatrixParams) -> OpDef {
         let params = m.block.as_ref().expect("a block has its parameters");
         let unit = (self.fmt.frac as f64).exp2();
@@ -208,13 +209,13 @@ impl Block<'_> {
             .slope
             .data
             .iter()
-            .map(|&v| (v as f64 * scale).round() as i64)
+            .map(|&v| (v as f64 * scale).round_ties_even() as i64)
             .collect();
         let bias: Vec<i64> = params
             .after
             .data
             .iter()
-            .map(|&v| (v as f64 * unit * scale).round() as i64 + half(k))
+            .map(|&v| (v as f64 * unit * scale).round_ties_even() as i64 + half(k))
             .collect();
         OpDef::Affine(AffineDef {
             mul: ints(&vec![1 << k; pre.len()]),
