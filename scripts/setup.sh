@@ -18,6 +18,8 @@ if command -v rustup >/dev/null 2>&1; then
 fi
 cargo fmt --version >/dev/null 2>&1 || die "rustfmt is missing: rustup component add rustfmt"
 cargo clippy --version >/dev/null 2>&1 || die "clippy is missing: rustup component add clippy"
+# make test compiles the workspace with clippy-driver as its rustc (Makefile, `test`).
+clippy-driver --version >/dev/null 2>&1 || die "clippy-driver is not on PATH: rustup component add clippy"
 
 # Debian packages: Verilator for co-simulation, yosys for synthesis, nextpnr-ice40 and icestorm for
 # iCE40 place and route, packing and bitstream unpacking, iverilog for netlist simulation,

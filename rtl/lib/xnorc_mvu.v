@@ -411,16 +411,6 @@ module xnorc_mvu #(
         last_cmp <= last[REGS];
     end
 
-    // How many of an output's thresholds its total passes, 0..LEVELS, in OB bits: a chain of
-    // adds, first level first.
-    function [OB-1:0] passed(input [LEVELS-1:0] passes);
-        integer j;
-        begin
-            passed = {OB{1'b0}};
-            for (j = 0; j < LEVELS; j = j + 1) passed = passed + {{(OB - 1) {1'b0}}, passes[j]};
-        end
-    endfunction
-
     wire [OUT_W-1:0] out_value;
     generate
         if (ACCUMULATES) begin : accumulators
@@ -443,23 +433,25 @@ module xnorc_mvu #(
                 .addr(nf_at[REGS*NFW+:NFW]),
                 .rdata(word)
             );
-            genvar e, k;
+            genvar e;
             for (e = 0; e < OUTS; e = e + 1) begin : output_element
                 // Offset binary (sign bit flipped): the signed order becomes the unsigned one.
                 wire [ACC_W-1:0] total = acc[(e%PE)*ACC_W+:ACC_W];
                 wire [ACC_W-1:0] biased = {~total[ACC_W-1], total[ACC_W-2:0]};
                 wire ge = word[OUTS*LEVELS*ACC_W+e];
-                wire [LEVELS-1:0] passes;
-                for (k = 0; k < LEVELS; k = k + 1) begin : level
-                    // >= t: the compare itself; <= t: not >= t + 1.
-                    assign passes[k] = (biased >= word[(e*LEVELS+k)*ACC_W+:ACC_W]) == ge;
+                // The count of thresholds passed, 0..LEVELS, in OB bits (>= t: the compare
+                // itself; <= t: not >= t + 1). One procedural loop rather than a generate
+                // block of comparators: synthesis unrolls both alike, but a simulator keeps a
+                // long loop a loop (Verilator unrolls up to 64 iterations; 255 generated levels
+                // were megabytes of C++ to compile).
+                integer k;
+                reg [OB-1:0] count;
+                always @(*) begin
+                    count = {OB{1'b0}};
+                    for (k = 0; k < LEVELS; k = k + 1)
+                        if ((biased >= word[(e*LEVELS+k)*ACC_W+:ACC_W]) == ge) count = count + 1'b1;
                 end
-                // The count of thresholds passed, 0..LEVELS, in OB bits.
-                if (OB == 1) begin : one_level
-                    assign out_value[e*OB] = passes[0];
-                end else begin : levels
-                    assign out_value[e*OB+:OB] = passed(passes);
-                end
+                assign out_value[e*OB+:OB] = count;
             end
         end
     endgenerate

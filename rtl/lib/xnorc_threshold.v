@@ -56,7 +56,7 @@ module xnorc_threshold #(
     wire fire = in_valid && in_ready;
 
     wire [ELEMS*OB-1:0] counts;
-    genvar e, k;
+    genvar e;
     generate
         for (e = 0; e < ELEMS; e = e + 1) begin : lane
             wire [IN_BITS-1:0] x_raw = in_data[e*IN_BITS +: IN_BITS];
@@ -76,17 +76,20 @@ module xnorc_threshold #(
                     end
                 end
             end
-            wire [LEVELS-1:0] passed;
-            for (k = 0; k < LEVELS; k = k + 1) begin : level
-                wire signed [TB-1:0] t = row[k*TB +: TB];
-                assign passed[k] = ge ? (x >= t) : (x <= t);
-            end
-            // The count of passed levels.
-            integer j;
+            // The count of passed levels, in one procedural loop rather than a generate block
+            // of comparators: synthesis unrolls both alike, but a simulator keeps a long loop
+            // a loop (Verilator unrolls up to 64 iterations), where 255 generated levels on 16
+            // lanes were 40 MB of C++ to compile.
+            integer k;
+            reg signed [TB-1:0] t;
             reg [OB-1:0] count;
             always @(*) begin
                 count = {OB{1'b0}};
-                for (j = 0; j < LEVELS; j = j + 1) count = count + {{(OB - 1) {1'b0}}, passed[j]};
+                t = {TB{1'b0}};
+                for (k = 0; k < LEVELS; k = k + 1) begin
+                    t = row[k*TB +: TB];
+                    if (ge ? (x >= t) : (x <= t)) count = count + 1'b1;
+                end
             end
             assign counts[e*OB +: OB] = count;
         end
