@@ -58,3 +58,22 @@ done
 for p in 2 4 8; do
   train "cnv-small-tiled-p$p" --arch cnv-small --method tiled --tiles "$p" --tile-min 1024 --epochs 20
 done
+
+# resnet-small (8-bit 1x28x28, stem 16 with stride 2, ReActNet blocks 16, 32 (stride 2), 32 on an
+# 8-bit stream, global average pool), 20 epochs: every method; the sub-bit forms apply to its
+# binary 3x3 blocks (tiles where p divides the filters, layers of 1,024 weights or more).
+for method in binarynet bop bop2 rebnn rbonn siman; do
+  train "resnet-small-$method" --arch resnet-small --method "$method" --epochs 20
+done
+for tau in 4 5 6; do
+  train "resnet-small-codebook-tau$tau" --arch resnet-small --method codebook --tau "$tau" --epochs 20
+done
+for p in 2 4 8; do
+  train "resnet-small-tiled-p$p" --arch resnet-small --method tiled --tiles "$p" --tile-min 1024 --epochs 20
+done
+
+# Beyond 1-bit: FINN's w1a2 (2-bit activations) on TFC and cnv-small, and resnet-small with the
+# 8-bit stem and class layer the residual seeds keep (models/resnet-small-int8.json).
+train "tfc-binarynet-a2" --arch tfc --method binarynet --act-bits 2 --epochs 40
+train "cnv-small-rebnn-a2" --arch cnv-small --method rebnn --act-bits 2 --epochs 20
+train "resnet-small-int8-rebnn" --arch models/resnet-small-int8.json --method rebnn --epochs 20
