@@ -39,6 +39,18 @@ EOF
   python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"{sys.argv[2]}: {100*r['test_accuracy']:.1f}% held out, {r['wall_seconds']} s\")" "$OUT/$name.json" "$name" >&2
 }
 
+# The sub-bit forms of a convolutional shape, 20 epochs: kernel codebooks with tau = 4, 5, 6, and
+# tiles with p = 2, 4, 8 on its layers of 1,024 weights or more.
+sub_bit_forms() {
+  local arch="$1"
+  for tau in 4 5 6; do
+    train "$arch-codebook-tau$tau" --arch "$arch" --method codebook --tau "$tau" --epochs 20
+  done
+  for p in 2 4 8; do
+    train "$arch-tiled-p$p" --arch "$arch" --method tiled --tiles "$p" --tile-min 1024 --epochs 20
+  done
+}
+
 # TFC (784-64-64-64-10), 40 epochs, every method.
 for method in binarynet bop bop2 bop2-unbiased rebnn rbonn siman; do
   train "tfc-$method" --arch tfc --method "$method" --epochs 40
@@ -52,12 +64,7 @@ done
 for method in binarynet bop2 rebnn siman; do
   train "cnv-small-$method" --arch cnv-small --method "$method" --epochs 20
 done
-for tau in 4 5 6; do
-  train "cnv-small-codebook-tau$tau" --arch cnv-small --method codebook --tau "$tau" --epochs 20
-done
-for p in 2 4 8; do
-  train "cnv-small-tiled-p$p" --arch cnv-small --method tiled --tiles "$p" --tile-min 1024 --epochs 20
-done
+sub_bit_forms cnv-small
 
 # resnet-small (8-bit 1x28x28, stem 16 with stride 2, ReActNet blocks 16, 32 (stride 2), 32 on an
 # 8-bit stream, global average pool), 20 epochs: every method; the sub-bit forms apply to its
@@ -65,12 +72,7 @@ done
 for method in binarynet bop bop2 rebnn rbonn siman; do
   train "resnet-small-$method" --arch resnet-small --method "$method" --epochs 20
 done
-for tau in 4 5 6; do
-  train "resnet-small-codebook-tau$tau" --arch resnet-small --method codebook --tau "$tau" --epochs 20
-done
-for p in 2 4 8; do
-  train "resnet-small-tiled-p$p" --arch resnet-small --method tiled --tiles "$p" --tile-min 1024 --epochs 20
-done
+sub_bit_forms resnet-small
 
 # Beyond 1-bit: FINN's w1a2 (2-bit activations) on TFC and cnv-small, and resnet-small with the
 # 8-bit stem and class layer the residual seeds keep (models/resnet-small-int8.json).
