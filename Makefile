@@ -39,8 +39,8 @@ demo: setup
 ## time over all the test binaries; the doc tests, which nextest does not run, after them.
 ## The test build compiles the workspace's own crates with clippy-driver (rustc with Clippy's
 ## lints; Cargo's RUSTC_WORKSPACE_WRAPPER), so one compilation both lints them and builds the
-## tests: `make lint`'s `cargo clippy` checks every dependency a second time (69 s of a cold
-## `make test`). The doc tests take the same settings, so they reuse that build.
+## tests, where `make lint`'s `cargo clippy` checks every dependency a second time. The doc
+## tests take the same settings, so they reuse that build.
 NEXTEST := .venv/bin/cargo-nextest
 LINTED := RUSTC_WORKSPACE_WRAPPER=clippy-driver RUSTFLAGS="-D warnings"
 test: setup format

@@ -79,7 +79,7 @@ module xnorc_threshold #(
             // The count of passed levels, in one procedural loop rather than a generate block
             // of comparators: synthesis unrolls both alike, but a simulator keeps a long loop
             // a loop (Verilator unrolls up to 64 iterations), where 255 generated levels on 16
-            // lanes were 40 MB of C++ to compile.
+            // lanes made one design's C++ 24 MB.
             integer k;
             reg signed [TB-1:0] t;
             reg [OB-1:0] count;
