@@ -46,6 +46,8 @@ for model in models/trained/*.xnm; do
     tfc-*) board=(--board icebreaker --folding models/trained/tfc_up5k.folding.json) ;;
     # SiMaN's cnv-small (its mean-centred signs buffer the maps) reached 54.5 MHz at 62.5.
     cnv-small-siman) board=(--board ulx3s-25f --clock-mhz 50) ;;
+    # resnet-small reached 57.8-61.9 MHz at 62.5 (binarynet, rebnn, tiled p = 2, codebook tau = 4).
+    resnet-small-*) board=(--board ulx3s-25f --clock-mhz 50) ;;
     # The ULX3S models ask for 62.5 MHz: at the ECP5 goal (68.75 MHz) cnv-small-binarynet
     # reached 67.4 MHz and `xnorc build` built it again at 62.5, doubling a 6-minute build.
     *) board=(--board ulx3s-25f --clock-mhz 62.5) ;;
