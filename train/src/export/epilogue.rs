@@ -6,7 +6,8 @@
 //! θ_k = (2k − 1)/n − 1 (`net::levels_activation`). y is monotone in the layer's integer S, so
 //! each level is one threshold on S, found by bisection over the accumulator's range with the
 //! compiler's own f64 steps (the `binarize` steps, lowered by the compiler) — the same search
-//! the compiler folds a `binarize` with, once per level. The model then holds integers only: the hardware compares, nothing rounds.
+//! the compiler folds a `binarize` with, once per level. The model then holds integers only:
+//! the hardware compares, nothing rounds.
 
 use crate::error::TrainError;
 use crate::net::{BatchNorm, BN_EPS};
