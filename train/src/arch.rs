@@ -457,7 +457,31 @@ const PRESETS: &[Preset] = &[
         },
         stream: StreamFormat { bits: 8, frac: 4 },
     },
+    Preset {
+        name: "resnet20",
+        description: "CIFAR ResNet-20 as the binary methods train it (IR-Net, SiMaN): 8-bit \
+                      input, stem 16 (3x3), 18 binary 3x3 convs each with its own shortcut \
+                      (Bi-Real), 6 each of 16, 32 and 64 channels (the first of a wider stage \
+                      stride 2, its shortcut pooled and padded with zero channels), global \
+                      average pool",
+        input: InputCoding::Uint8,
+        hidden: resnet20,
+        stream: StreamFormat { bits: 8, frac: 4 },
+    },
 ];
+
+/// ResNet-20's nine basic blocks of two convs, with a shortcut around each conv: 18 blocks.
+fn resnet20() -> Vec<Layer> {
+    let mut layers = vec![stem(16, 1)];
+    for (stage, out) in [16, 32, 64].into_iter().enumerate() {
+        for conv in 0..6 {
+            let stride = if stage > 0 && conv == 0 { 2 } else { 1 };
+            layers.push(Layer::Block { out, stride });
+        }
+    }
+    layers.push(Layer::GlobalPool);
+    layers
+}
 
 fn stem(out: usize, stride: usize) -> Layer {
     Layer::Stem {
@@ -780,6 +804,28 @@ mod tests {
             weights,
             [16 * 9, 16 * 16 * 9, 32 * 16 * 9, 32 * 32 * 9, 10 * 32]
         );
+    }
+
+    #[test]
+    fn resnet20_has_eighteen_binary_convs_in_three_stages() {
+        let arch = Arch::preset("resnet20", 10).unwrap();
+        let shapes = arch.shapes(&[3, 32, 32]).unwrap();
+        // CIFAR frames: stages at 32, 16 and 8 pixels; the pool leaves 64 features.
+        assert_eq!(shapes[6], vec![16, 32, 32]);
+        assert_eq!(shapes[7], vec![32, 16, 16]);
+        assert_eq!(shapes[13], vec![64, 8, 8]);
+        assert_eq!(shapes[19], vec![64]);
+        let weights: usize = arch
+            .matrices(&[3, 32, 32])
+            .unwrap()
+            .iter()
+            .map(|m| m.weights)
+            .sum();
+        // ResNet-20's 0.27 M weights: stem 3·16·9, convs 9·(6·16·16 + 32·16 + 5·32·32 +
+        // 64·32 + 5·64·64), class layer 64·10.
+        let convs = 9 * (6 * 16 * 16 + 32 * 16 + 5 * 32 * 32 + 64 * 32 + 5 * 64 * 64);
+        assert_eq!(weights, 3 * 16 * 9 + convs + 64 * 10);
+        assert_eq!(convs, 267_264);
     }
 
     #[test]

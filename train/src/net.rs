@@ -174,7 +174,8 @@ pub struct Layout {
 impl Params {
     /// Fresh parameters for `arch` on frames shaped `frame`: weights uniform in
     /// ±1/√fan-in (PyTorch's default for linear and conv layers), γ = 1, β = 0, temperature
-    /// 1/√fan-in of the class layer (so the first logits are of order one).
+    /// 1/√fan-in of a binary class layer and 1 of an 8-bit one (so the first logits are of
+    /// order one: ±1 weights sum to √fan-in, latent ones to 1).
     /// Per `layout`, the methods' extra tensors: ReBNN's s ~ N(0, 1), RBONN's u = 0.2, zero
     /// activation biases, SNN's 2^τ distinct random patterns.
     pub fn init(arch: &Arch, frame: &[usize], layout: &Layout, rng: &mut ChaCha8Rng) -> Params {
@@ -214,7 +215,7 @@ impl Params {
                     mean: vec![0.0; out],
                     var: vec![1.0; out],
                 });
-            if i == last {
+            if i == last && !int8 {
                 class_fan_in = fan_in;
             }
             let per_channel = |values: Vec<f32>| HostTensor {
@@ -679,6 +680,16 @@ fn tensor1(values: &[f32], device: &Device) -> Tensor<1> {
     Tensor::from_data(TensorData::new(values.to_vec(), [values.len()]), device)
 }
 
+/// Which BatchNorms of a training-mode pass take the batch's statistics.
+#[derive(Debug, Clone, Copy)]
+enum Norms {
+    /// All of them: a training step.
+    Batch,
+    /// Those before BatchNorm `k` take their running statistics, and the pass stops once
+    /// BatchNorm `k` has measured its batch: one step of the precise statistics.
+    Measure(usize),
+}
+
 /// Everything a forward pass needs besides the parameters.
 pub struct Forward<'a> {
     /// The architecture.
@@ -719,12 +730,14 @@ impl Forward<'_> {
 
     /// Runs the network on `batch` frames. With `train`, BatchNorm uses the batch's statistics
     /// and the result carries the gradients; otherwise the running statistics, no autodiff.
+    /// `norms` says which BatchNorms take the batch's statistics with `train`.
     fn run(
         &self,
         params: &Params,
         leaves: &[Tensor<1>],
         x: Value,
         mut train: Option<&mut ChaCha8Rng>,
+        norms: Norms,
     ) -> Ran {
         let p = self.dropout;
         let drop = |x: Value, rng: &mut Option<&mut ChaCha8Rng>| match (x, rng) {
@@ -739,11 +752,25 @@ impl Forward<'_> {
             leaves[next_leaf - 1].clone()
         };
         let mut stats = Vec::new();
+        let (settled, measure) = match norms {
+            Norms::Batch => (0, false),
+            Norms::Measure(k) => (k, true),
+        };
+        let mut seen = 0;
+        let mut batch_stats = || {
+            seen += 1;
+            is_training && seen > settled
+        };
         let mut extra_loss: Option<Tensor<1>> = None;
         let mut matrices = params.matrices.iter();
         let fmt = self.arch.stream;
         let siman = self.layout.form == WeightForm::Magnitude;
         for layer in &self.arch.layers {
+            if measure && !stats.is_empty() {
+                // The statistics asked for are in: the rest of the pass would be discarded.
+                let device = leaves[0].device();
+                return (Tensor::zeros([1, 1], &device), stats, None);
+            }
             match *layer {
                 Layer::MaxPool { kernel } => {
                     x = Value::Map(max_pool2d(x.map(), MaxPoolOptions::new([kernel, kernel])));
@@ -813,7 +840,7 @@ impl Forward<'_> {
                         None => mean_sign(signed, self.surrogate()),
                     };
                     let y = Value::Map(conv(bits.map(), w, stride, 1));
-                    let (normed, batch) = batch_norm(y, bn, gamma, beta, is_training);
+                    let (normed, batch) = batch_norm(y, bn, gamma, beta, batch_stats());
                     stats.extend(batch);
                     let main = to_stream(normed.map(), fmt);
                     let short = shortcut(input, stride, out, siman, fmt);
@@ -832,7 +859,7 @@ impl Forward<'_> {
                 Some(bn) => {
                     let gamma = take();
                     let beta = take();
-                    let (normed, batch) = batch_norm(y, bn, gamma, beta, is_training);
+                    let (normed, batch) = batch_norm(y, bn, gamma, beta, batch_stats());
                     stats.extend(batch);
                     if m.stream {
                         Value::Map(to_stream(normed.map(), fmt))
@@ -981,7 +1008,7 @@ impl Forward<'_> {
             .map(|t| t.require_grad())
             .collect();
         let x = self.input(values, batch, device);
-        let (logits, stats, extra_loss) = self.run(params, &leaves, x, Some(rng));
+        let (logits, stats, extra_loss) = self.run(params, &leaves, x, Some(rng), Norms::Batch);
         let classes = logits.dims()[1];
         let targets =
             Tensor::<1, Int>::from_data(TensorData::new(labels.to_vec(), [batch]), device);
@@ -1015,9 +1042,10 @@ impl Forward<'_> {
     }
 
     /// Every BatchNorm's population statistics over `frames` frames in batches of `batch`, as
-    /// "precise BatchNorm" computes them (Wu & Johnson, 2021): each batch run with batch
-    /// statistics, no gradient, and per channel the mean of the batch means and of the unbiased
-    /// batch variances.
+    /// "precise BatchNorm" computes them (Wu & Johnson, 2021): per channel the mean of the batch
+    /// means and of the unbiased batch variances, no gradient. One BatchNorm at a time, in
+    /// order, each measured with those before it already on their population statistics, so
+    /// every layer's statistics are those of the inputs it sees when evaluated.
     pub fn precise_statistics(
         &self,
         params: &Params,
@@ -1026,6 +1054,34 @@ impl Forward<'_> {
         batch: usize,
         device: &Device,
     ) -> Vec<(Vec<f32>, Vec<f32>)> {
+        let mut settled = params.clone();
+        let count = params.matrices.iter().filter(|m| m.bn.is_some()).count();
+        let mut out = Vec::with_capacity(count);
+        for k in 0..count {
+            let (mean, var) = self.batch_statistics(&settled, k, values, frames, batch, device);
+            let bn = settled
+                .matrices
+                .iter_mut()
+                .filter_map(|m| m.bn.as_mut())
+                .nth(k)
+                .expect("k counts the BatchNorms");
+            (bn.mean, bn.var) = (mean.clone(), var.clone());
+            out.push((mean, var));
+        }
+        out
+    }
+
+    /// BatchNorm `k`'s population statistics over the frames, the BatchNorms before it on
+    /// their running statistics.
+    fn batch_statistics(
+        &self,
+        params: &Params,
+        k: usize,
+        values: &[f32],
+        frames: usize,
+        batch: usize,
+        device: &Device,
+    ) -> (Vec<f32>, Vec<f32>) {
         let per: usize = self.frame.iter().product();
         let leaves = params.leaves(device);
         // Dropout off: the statistics of the network as it is evaluated.
@@ -1034,27 +1090,25 @@ impl Forward<'_> {
             ..*self
         };
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let mut sums: Vec<(Vec<f64>, Vec<f64>)> = Vec::new();
+        let (mut means, mut vars): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
         let mut batches = 0usize;
         for start in (0..frames).step_by(batch) {
             let n = (frames - start).min(batch);
             let x = quiet.input(&values[start * per..(start + n) * per], n, device);
-            let (_, stats, _) = quiet.run(params, &leaves, x, Some(&mut rng));
-            for (i, (mean, var, count)) in stats.into_iter().enumerate() {
-                let (mean, var) = (host(mean), host(var));
-                if sums.len() <= i {
-                    sums.push((vec![0.0; mean.len()], vec![0.0; var.len()]));
-                }
-                let unbias = count as f64 / (count.max(2) - 1) as f64;
-                for c in 0..mean.len() {
-                    sums[i].0[c] += mean[c] as f64;
-                    sums[i].1[c] += var[c] as f64 * unbias;
-                }
+            let (_, stats, _) = quiet.run(params, &leaves, x, Some(&mut rng), Norms::Measure(k));
+            let (mean, var, count) = stats.into_iter().next().expect("BatchNorm k ran on batch");
+            let (mean, var) = (host(mean), host(var));
+            means.resize(mean.len(), 0.0);
+            vars.resize(var.len(), 0.0);
+            let unbias = count as f64 / (count.max(2) - 1) as f64;
+            for c in 0..mean.len() {
+                means[c] += mean[c] as f64;
+                vars[c] += var[c] as f64 * unbias;
             }
             batches += 1;
         }
         let avg = |v: Vec<f64>| v.into_iter().map(|x| (x / batches as f64) as f32).collect();
-        sums.into_iter().map(|(m, v)| (avg(m), avg(v))).collect()
+        (avg(means), avg(vars))
     }
 
     /// The float network's predicted class of every frame (BatchNorm on running statistics).
@@ -1072,7 +1126,7 @@ impl Forward<'_> {
         for start in (0..frames).step_by(500) {
             let n = (frames - start).min(500);
             let x = self.input(&values[start * per..(start + n) * per], n, device);
-            let (logits, _, _) = self.run(params, &leaves, x, None);
+            let (logits, _, _) = self.run(params, &leaves, x, None, Norms::Batch);
             let classes = logits.dims()[1];
             let v = host2(logits);
             out.extend(v.chunks(classes).map(argmax_first));
