@@ -14,6 +14,7 @@ pub mod bench;
 mod engine;
 pub mod input;
 mod intmat;
+mod lanes;
 mod layout;
 mod matmul;
 pub mod metrics;

@@ -14,6 +14,7 @@
 //!
 //! With minus_one padding, padded binary taps are the stored bit 0 (= −1) and count as valid.
 
+use crate::lanes::{Combine, RowLanes};
 use crate::layout::Buf;
 use crate::popcount::{and_pop, pop, xor_pop};
 use xnorc_compiler::ir::WeightValues;
@@ -59,6 +60,9 @@ pub(crate) struct MatMulPlan {
     weights: Vec<u64>,
     /// Set bits per weight row.
     row_ones: Vec<i64>,
+    /// The rows eight to a register, for a dense layer on binary vectors on a CPU with
+    /// AVX-512 VPOPCNTDQ.
+    lanes: Option<RowLanes>,
 }
 
 impl MatMulPlan {
@@ -103,7 +107,11 @@ impl MatMulPlan {
             },
         };
         let row_ones = weights.chunks_exact(pw).map(|r| pop(r) as i64).collect();
+        let dense_bits = pw == cw && in_h * in_w == 1 && matches!(input_kind, InputKind::Bits);
+        let lanes = (dense_bits && RowLanes::available())
+            .then(|| RowLanes::new(&weights, w.out_channels, pw));
         MatMulPlan {
+            lanes,
             row_ones,
             values: match w.values {
                 WeightValues::ZeroOne => BitWeights::ZeroOne,
@@ -275,6 +283,20 @@ impl MatMulPlan {
         };
         let x = &x[..frames * pw];
         let out = &mut out[..frames * oc];
+        if let Some(lanes) = &self.lanes {
+            let combine = match self.values {
+                BitWeights::Pm1 => Combine::Xor,
+                BitWeights::ZeroOne => Combine::And,
+            };
+            let mut counts = vec![0u32; frames * oc];
+            lanes.counts(frames, x, combine, &mut counts);
+            for (dst, c) in out.chunks_exact_mut(oc).zip(counts.chunks_exact(oc)) {
+                for (o, (s, &count)) in dst.iter_mut().zip(c).enumerate() {
+                    *s = finish(o, count);
+                }
+            }
+            return;
+        }
         let mut xs = x.chunks_exact(4 * pw);
         let mut outs = out.chunks_exact_mut(4 * oc);
         for (x4, out4) in xs.by_ref().zip(outs.by_ref()) {
