@@ -97,6 +97,56 @@ pub(crate) fn pack_bytes(bytes: &[u8]) -> u64 {
     word
 }
 
+/// Packs rows of `channels` bytes holding 0 or 1 into rows of `words` words, byte i of a row
+/// to bit i: with AVX-512BW one test of 64 bytes against 1 gives a word (its mask register),
+/// otherwise [`pack_bytes`].
+fn pack_rows(bytes: &[u8], channels: usize, words: usize, out: &mut [u64]) {
+    #[cfg(target_arch = "x86_64")]
+    if avx512bw() {
+        // SAFETY: avx512bw() checked the CPU.
+        return unsafe { pack_rows_avx512(bytes, channels, words, out) };
+    }
+    for (src, dst) in bytes
+        .chunks_exact(channels)
+        .zip(out.chunks_exact_mut(words))
+    {
+        for (chunk, word) in src.chunks(64).zip(dst.iter_mut()) {
+            *word = pack_bytes(chunk);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx512bw() -> bool {
+    use std::sync::OnceLock;
+    static HAS: OnceLock<bool> = OnceLock::new();
+    *HAS.get_or_init(|| std::arch::is_x86_feature_detected!("avx512bw"))
+}
+
+/// [`pack_rows`] with AVX-512BW: a masked load of up to 64 bytes (none read past the row) and
+/// one byte test per word.
+///
+/// # Safety
+/// The CPU has AVX-512F and AVX-512BW.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn pack_rows_avx512(bytes: &[u8], channels: usize, words: usize, out: &mut [u64]) {
+    use std::arch::x86_64::*;
+    let ones = _mm512_set1_epi8(1);
+    for (src, dst) in bytes
+        .chunks_exact(channels)
+        .zip(out.chunks_exact_mut(words))
+    {
+        for (chunk, word) in src.chunks(64).zip(dst.iter_mut()) {
+            let keep = u64::MAX >> (64 - chunk.len());
+            // SAFETY: the mask covers chunk.len() bytes, all inside `chunk`; masked-off bytes
+            // are neither read nor faulted on.
+            let v = unsafe { _mm512_maskz_loadu_epi8(keep, chunk.as_ptr().cast()) };
+            *word = _mm512_test_epi8_mask(v, ones);
+        }
+    }
+}
+
 /// A batch of one node's values in the internal layout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Buf {
@@ -114,11 +164,7 @@ impl Buf {
             (Frames::U8(d), ValueType::Bits, 1) => {
                 let words = g.words();
                 let mut out = vec![0u64; frames * words];
-                for (src, dst) in d.chunks_exact(g.channels).zip(out.chunks_exact_mut(words)) {
-                    for (chunk, word) in src.chunks(64).zip(dst.iter_mut()) {
-                        *word = pack_bytes(chunk);
-                    }
-                }
+                pack_rows(&d[..frames * g.channels], g.channels, words, &mut out);
                 Buf::Bits(out)
             }
             _ => {
@@ -211,5 +257,31 @@ mod tests {
             }
         }
         assert_eq!(pack_bytes(&[1; 64]), u64::MAX);
+    }
+
+    #[test]
+    fn packed_rows_match_bit_loop_at_every_width() {
+        // Row widths across word boundaries: the masked tail of the AVX-512 path included.
+        let mut state = 0x0bad_cafe_u64;
+        for channels in [1usize, 7, 63, 64, 65, 127, 128, 784] {
+            let rows = 5;
+            let bytes: Vec<u8> = (0..rows * channels)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state & 1) as u8
+                })
+                .collect();
+            let words = channels.div_ceil(64);
+            let mut got = vec![u64::MAX; rows * words];
+            pack_rows(&bytes, channels, words, &mut got);
+            let mut naive = vec![0u64; rows * words];
+            for (i, &b) in bytes.iter().enumerate() {
+                let (r, c) = (i / channels, i % channels);
+                naive[r * words + c / 64] |= (b as u64) << (c % 64);
+            }
+            assert_eq!(got, naive, "{channels} channels");
+        }
     }
 }
