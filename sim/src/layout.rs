@@ -236,19 +236,24 @@ impl Buf {
 mod tests {
     use super::*;
 
+    /// `n` bytes of 0 or 1 from xorshift64 `state`.
+    fn random_bits(n: usize, state: &mut u64) -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                *state ^= *state << 13;
+                *state ^= *state >> 7;
+                *state ^= *state << 17;
+                (*state & 1) as u8
+            })
+            .collect()
+    }
+
     #[test]
     fn pack_bytes_matches_bit_loop() {
         let mut state = 0x1234_5678_9abc_def0u64;
         for len in 0..=64 {
             for _ in 0..50 {
-                let bytes: Vec<u8> = (0..len)
-                    .map(|_| {
-                        state ^= state << 13;
-                        state ^= state >> 7;
-                        state ^= state << 17;
-                        (state & 1) as u8
-                    })
-                    .collect();
+                let bytes = random_bits(len, &mut state);
                 let naive = bytes
                     .iter()
                     .enumerate()
@@ -265,14 +270,7 @@ mod tests {
         let mut state = 0x0bad_cafe_u64;
         for channels in [1usize, 7, 63, 64, 65, 127, 128, 784] {
             let rows = 5;
-            let bytes: Vec<u8> = (0..rows * channels)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    (state & 1) as u8
-                })
-                .collect();
+            let bytes = random_bits(rows * channels, &mut state);
             let words = channels.div_ceil(64);
             let mut got = vec![u64::MAX; rows * words];
             pack_rows(&bytes, channels, words, &mut got);
