@@ -237,13 +237,14 @@ impl MatMulPlan {
             // Dense on binary input: the frame is the patch; no gather, one word range.
             return self.dense_bits(frames, x, out);
         }
+        if let Some(lanes) = &self.lanes {
+            // Dense layers on integer vectors too: one vector per bit plane.
+            return self.conv_lanes(lanes, frames, planes, x, frame_words, out);
+        }
         if let (true, InputKind::Int { min, planes }) =
             (single_pixel && self.in_h * self.in_w == 1, self.input)
         {
             return self.dense_int(frames, planes, min, x, out);
-        }
-        if let Some(lanes) = &self.lanes {
-            return self.conv_lanes(lanes, frames, planes, x, frame_words, out);
         }
         let out_pixels = self.out_h * self.out_w;
         let in_pixels = self.in_h * self.in_w;
