@@ -1,11 +1,12 @@
-//! Dense layers on binary vectors with AVX-512's 64-bit popcount (VPOPCNTDQ): eight weight rows
-//! side by side in the eight lanes of one register, so each input word, broadcast, meets eight
-//! rows in one XOR (or AND) and one popcount, and the eight counts come out in their lanes with
-//! no horizontal sum. On a CPU without VPOPCNTDQ the scalar kernels in `matmul` run instead.
+//! The binary matrix kernel for CPUs with AVX-512's 64-bit popcount (VPOPCNTDQ): eight weight
+//! rows side by side in the eight lanes of one register, so each input word, broadcast, meets
+//! eight rows in one XOR (or AND) and one popcount, and the eight counts come out in their
+//! lanes with no horizontal sum. Its vectors are a dense layer's frames, or a convolution's
+//! patches (`matmul::lanes_conv`). On a CPU without VPOPCNTDQ the scalar kernels in `matmul`
+//! run instead.
 //!
-//! Measured on TFC's 784→64 layer (13 words a row): one VPOPCNTQ does the work of eight POPCNTs,
-//! and the scalar kernel spent most of its time there (docs/benchmarks.md, "Reference
-//! simulator").
+//! One VPOPCNTQ does the work of eight POPCNTs; measured on tfc, cnv-small and cnv in
+//! docs/benchmarks.md ("AVX-512 kernels").
 
 /// Weight rows regrouped eight to a block: block `b`, word `i`, lane `j` holds word `i` of row
 /// `8b + j` (zero past the last row; those lanes' counts are never read).
@@ -29,8 +30,8 @@ pub(crate) enum Combine {
 /// Lanes in a 512-bit register of 64-bit words.
 const LANES: usize = 8;
 
-/// Frames that share each weight load.
-const FRAMES: usize = 4;
+/// Vectors that share each weight load (measured: 8 was no faster on cnv or tfc).
+pub(crate) const FRAMES: usize = 4;
 
 impl RowLanes {
     /// Regroups `rows` rows of `words` words each (row-major).

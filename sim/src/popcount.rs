@@ -94,11 +94,11 @@ fn measure_pass(a: &[u64], b: &[u64]) -> u32 {
 }
 
 /// [`xor_popcount_rate`] through the eight-lane kernel: 64 rows of 16 words (8 KB, L1-resident)
-/// against four frames per pass.
+/// against as many vectors per pass as share a weight load.
 fn lanes_rate(threads: usize, seconds: f64) -> f64 {
-    use crate::lanes::{Combine, RowLanes};
+    use crate::lanes::{Combine, RowLanes, FRAMES};
     use std::time::Instant;
-    let (rows, words, frames) = (64, 16, 4);
+    let (rows, words, frames) = (64, 16, FRAMES);
     let w: Vec<u64> = (0..(rows * words) as u64)
         .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
         .collect();
