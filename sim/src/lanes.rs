@@ -54,19 +54,7 @@ impl RowLanes {
 
     /// True when this CPU has AVX-512F and VPOPCNTDQ.
     pub fn available() -> bool {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::sync::OnceLock;
-            static HAS: OnceLock<bool> = OnceLock::new();
-            *HAS.get_or_init(|| {
-                std::arch::is_x86_feature_detected!("avx512f")
-                    && std::arch::is_x86_feature_detected!("avx512vpopcntdq")
-            })
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
+        crate::popcount::avx512().vpopcntdq
     }
 
     /// For each of `frames` input vectors of `words` words (`x`, frame-major), the popcount of

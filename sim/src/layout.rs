@@ -102,8 +102,8 @@ pub(crate) fn pack_bytes(bytes: &[u8]) -> u64 {
 /// otherwise [`pack_bytes`].
 fn pack_rows(bytes: &[u8], channels: usize, words: usize, out: &mut [u64]) {
     #[cfg(target_arch = "x86_64")]
-    if avx512bw() {
-        // SAFETY: avx512bw() checked the CPU.
+    if crate::popcount::avx512().bw {
+        // SAFETY: avx512() found AVX-512F and BW.
         return unsafe { pack_rows_avx512(bytes, channels, words, out) };
     }
     for (src, dst) in bytes
@@ -114,13 +114,6 @@ fn pack_rows(bytes: &[u8], channels: usize, words: usize, out: &mut [u64]) {
             *word = pack_bytes(chunk);
         }
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-fn avx512bw() -> bool {
-    use std::sync::OnceLock;
-    static HAS: OnceLock<bool> = OnceLock::new();
-    *HAS.get_or_init(|| std::arch::is_x86_feature_detected!("avx512bw"))
 }
 
 /// [`pack_rows`] with AVX-512BW: a masked load of up to 64 bytes (none read past the row) and

@@ -99,16 +99,7 @@ struct RuleWords {
 
 impl RuleWords {
     fn available() -> bool {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::sync::OnceLock;
-            static HAS: OnceLock<bool> = OnceLock::new();
-            *HAS.get_or_init(|| std::arch::is_x86_feature_detected!("avx512f"))
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
+        crate::popcount::avx512().f
     }
 
     fn new(binary: &[(i64, i64)]) -> Self {

@@ -40,6 +40,43 @@ pub(crate) fn fast_cpu() -> bool {
     }
 }
 
+/// The AVX-512 extensions the simulator's fastest kernels use, detected once.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Avx512 {
+    /// AVX-512F: the thresholds (`ops`).
+    pub f: bool,
+    /// F and BW: the input packing (`layout`).
+    pub bw: bool,
+    /// F and VPOPCNTDQ: the matrix kernel (`lanes`).
+    pub vpopcntdq: bool,
+}
+
+/// What this CPU has of [`Avx512`] (all false off x86-64).
+pub(crate) fn avx512() -> Avx512 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        use std::sync::OnceLock;
+        static HAS: OnceLock<Avx512> = OnceLock::new();
+        *HAS.get_or_init(|| {
+            let f = has!("avx512f");
+            Avx512 {
+                f,
+                bw: f && has!("avx512bw"),
+                vpopcntdq: f && has!("avx512vpopcntdq"),
+            }
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        Avx512 {
+            f: false,
+            bw: false,
+            vpopcntdq: false,
+        }
+    }
+}
+
 /// Measured XOR+popcount throughput of this machine, in 64-bit words per second summed over
 /// `threads` threads: the ceiling the simulator's binary layers can reach. On a CPU with
 /// AVX-512 VPOPCNTDQ that is the dense kernel's eight-lane rate (`lanes`), otherwise POPCNT's.
