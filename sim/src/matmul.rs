@@ -65,7 +65,7 @@ pub(crate) struct MatMulPlan {
     /// The rows eight to a register, on a CPU with AVX-512 VPOPCNTDQ.
     lanes: Option<RowLanes>,
     /// Ones per row and kernel tap, and per output pixel the taps on zero padding
-    /// (`lanes_conv`'s padding correction; empty without `lanes`).
+    /// (`lanes_conv`'s padding correction; both empty without `lanes`).
     tap_ones: Vec<u32>,
     border_taps: Vec<Vec<usize>>,
 }
@@ -115,7 +115,7 @@ impl MatMulPlan {
         let lanes = RowLanes::available().then(|| RowLanes::new(&weights, w.out_channels, pw));
         let mut plan = MatMulPlan {
             lanes,
-            tap_ones: Self::tap_ones(&weights, w.out_channels, w.kh * w.kw, cw),
+            tap_ones: Vec::new(),
             border_taps: Vec::new(),
             row_ones,
             values: match w.values {
@@ -140,6 +140,7 @@ impl MatMulPlan {
             weights,
         };
         if plan.lanes.is_some() {
+            plan.tap_ones = Self::tap_ones(&plan.weights, plan.out_c, plan.kh * plan.kw, cw);
             plan.border_taps = plan.border_taps();
         }
         plan

@@ -2,8 +2,8 @@
 //!
 //! The default x86-64 target has no POPCNT instruction, so `count_ones` would compile to a
 //! dozen-instruction bit trick. Hot kernels are compiled twice — once with POPCNT (and AVX2 for
-//! vectorized popcounts) enabled, once portable — and chosen at run time; dense layers on binary
-//! vectors have an AVX-512 kernel of their own (`lanes`).
+//! vectorized popcounts) enabled, once portable — and chosen at run time; binary matrix layers
+//! have an AVX-512 kernel of their own (`lanes`).
 
 /// Σ popcount(a ^ b).
 #[inline(always)]
@@ -79,36 +79,49 @@ pub(crate) fn avx512() -> Avx512 {
 
 /// Measured XOR+popcount throughput of this machine, in 64-bit words per second summed over
 /// `threads` threads: the ceiling the simulator's binary layers can reach. On a CPU with
-/// AVX-512 VPOPCNTDQ that is the dense kernel's eight-lane rate (`lanes`), otherwise POPCNT's.
+/// AVX-512 VPOPCNTDQ that is the eight-lane matrix kernel's rate (`lanes`), otherwise POPCNT's.
 pub fn xor_popcount_rate(threads: usize, seconds: f64) -> f64 {
     if crate::lanes::RowLanes::available() {
         return lanes_rate(threads, seconds);
     }
-    use std::time::Instant;
     let words = 1024;
-    let a: Vec<u64> = (0..words as u64)
-        .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-        .collect();
-    let b: Vec<u64> = (0..words as u64)
-        .map(|i| i.wrapping_mul(0xC2B2_AE3D_27D4_EB4F))
-        .collect();
-    let per_thread = |_: usize| -> f64 {
+    let a = probe_words(words, 0x9E37_79B9_7F4A_7C15);
+    let b = probe_words(words, 0xC2B2_AE3D_27D4_EB4F);
+    words_per_second(threads, seconds, words, || {
+        || {
+            std::hint::black_box(measure_pass(&a, &b));
+        }
+    })
+}
+
+/// `n` distinct probe words: i · `odd` for i < n.
+fn probe_words(n: usize, odd: u64) -> Vec<u64> {
+    (0..n as u64).map(|i| i.wrapping_mul(odd)).collect()
+}
+
+/// Runs a pass made by `make_pass` (one per thread, with its own buffers; each pass popcounts
+/// `words` words) on each of `threads` threads for `seconds`, and sums their words per second.
+fn words_per_second<P: FnMut()>(
+    threads: usize,
+    seconds: f64,
+    words: usize,
+    make_pass: impl Fn() -> P + Sync,
+) -> f64 {
+    use std::time::Instant;
+    let per_thread = || -> f64 {
+        let mut pass = make_pass();
         let start = Instant::now();
         let mut done = 0u64;
-        let mut sink = 0u32;
         while start.elapsed().as_secs_f64() < seconds {
             for _ in 0..256 {
-                sink = sink.wrapping_add(measure_pass(&a, &b));
+                pass();
             }
             done += 256 * words as u64;
         }
-        std::hint::black_box(sink);
         done as f64 / start.elapsed().as_secs_f64()
     };
     std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| s.spawn(move || per_thread(t)))
-            .collect();
+        let handles: Vec<_> = (0..threads).map(|_| s.spawn(per_thread)).collect();
         handles
             .into_iter()
             .map(|h| h.join().expect("probe thread"))
@@ -134,33 +147,19 @@ fn measure_pass(a: &[u64], b: &[u64]) -> u32 {
 /// against as many vectors per pass as share a weight load.
 fn lanes_rate(threads: usize, seconds: f64) -> f64 {
     use crate::lanes::{Combine, RowLanes, FRAMES};
-    use std::time::Instant;
     let (rows, words, frames) = (64, 16, FRAMES);
-    let w: Vec<u64> = (0..(rows * words) as u64)
-        .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-        .collect();
-    let x: Vec<u64> = (0..(frames * words) as u64)
-        .map(|i| i.wrapping_mul(0xC2B2_AE3D_27D4_EB4F))
-        .collect();
-    let lanes = RowLanes::new(&w, rows, words);
-    let per_thread = || -> f64 {
-        let start = Instant::now();
-        let mut done = 0u64;
+    let lanes = RowLanes::new(
+        &probe_words(rows * words, 0x9E37_79B9_7F4A_7C15),
+        rows,
+        words,
+    );
+    let x = probe_words(frames * words, 0xC2B2_AE3D_27D4_EB4F);
+    let (lanes, x) = (&lanes, &x);
+    words_per_second(threads, seconds, rows * words * frames, || {
         let mut counts = vec![0u32; frames * rows];
-        while start.elapsed().as_secs_f64() < seconds {
-            for _ in 0..256 {
-                lanes.counts(frames, std::hint::black_box(&x), Combine::Xor, &mut counts);
-                std::hint::black_box(&mut counts);
-            }
-            done += 256 * (rows * words * frames) as u64;
+        move || {
+            lanes.counts(frames, std::hint::black_box(x), Combine::Xor, &mut counts);
+            std::hint::black_box(&mut counts);
         }
-        done as f64 / start.elapsed().as_secs_f64()
-    };
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads).map(|_| s.spawn(per_thread)).collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("probe thread"))
-            .sum()
     })
 }
