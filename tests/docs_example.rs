@@ -51,7 +51,8 @@ fn residual_example_from_the_docs() {
     assert_eq!(r_node.values, vec![-4, 6, 7, -3]);
 }
 
-/// docs/uart-protocol.md's worked figures for the bundled TFC are the link's.
+/// docs/uart-protocol.md's worked figures for the bundled TFC are the link's: its frame sizes,
+/// and the line rates the bundled boards' bridges get at the clocks named.
 #[test]
 fn uart_example_from_the_docs() {
     let doc = std::fs::read_to_string(concat!(
@@ -62,16 +63,62 @@ fn uart_example_from_the_docs() {
     let model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/tfc_w1a1_mnist.onnx");
     let graph = xnorc_compiler::load::load_graph(std::path::Path::new(model)).unwrap();
     let plan = xnorc_plan::plan(&graph, &Default::default()).unwrap();
-    let link = xnorc_rtl::write::link_params(&plan, 48.0, 115_200);
+    let at = |board: &str, mhz: f64| {
+        let b = xnorc_boards::board::find(board).unwrap();
+        let rate = xnorc_boards::line_rate(&b.uart, mhz * 1e6).unwrap();
+        (
+            rate,
+            xnorc_rtl::write::link_params(&plan, mhz, rate.clocks_per_bit),
+        )
+    };
+    let (_, link) = at("icebreaker", 48.0);
     let (n, m) = (link.request_bytes, link.response_bytes);
-    let claim = format!("a TFC frame ({n} + 3 bytes in; {m} + 4 out");
+    let claim = format!("is {n} + 3 bytes in and {m} + 4 out");
     assert!(doc.contains(&claim), "the doc does not say {claim:?}");
+    let bytes = f64::from(xnorc_rtl::shell::line_bytes_per_frame(&link));
+    assert!(doc.contains(&format!("costs {bytes} byte times on the line")));
     // 10 bits a byte at 115,200 baud.
-    let ms = f64::from(n + 3 + m + 4) * 10.0 / 115_200.0 * 1e3;
-    assert!(
-        doc.contains(&format!("≈{ms:.1} ms, ≈{:.0} frames/s", 1e3 / ms)),
-        "{ms}"
+    let ms = bytes * 10.0 / 115_200.0 * 1e3;
+    let claim = format!(
+        "at 115,200 baud, {ms:.1} ms a frame, {:.0} frames/s",
+        1e3 / ms
     );
+    assert!(doc.contains(&claim), "the doc does not say {claim:?}");
+    // The bridges' rates, timed by the FPGA's clock.
+    for (board, mhz, says) in [
+        (
+            "icebreaker",
+            45.0,
+            "5.65 Mbaud (FT2232H, 45 MHz core clock)",
+        ),
+        ("ulx3s-25f", 48.0, "3 Mbaud (FT231X, 48 MHz)"),
+    ] {
+        let (rate, _) = at(board, mhz);
+        let per_frame = bytes * 10.0 * f64::from(rate.clocks_per_bit) / mhz;
+        let mbaud = f64::from(rate.baud) / 1e6;
+        assert!(
+            says.starts_with(&format!("{mbaud:.2}")) || says.starts_with(&format!("{mbaud} ")),
+            "{board}: {mbaud}"
+        );
+        let claim = format!(
+            "{says}, {per_frame:.0} µs, {} frames/s",
+            thousands(1e6 / per_frame)
+        );
+        assert!(doc.contains(&claim), "the doc does not say {claim:?}");
+    }
+}
+
+/// `n` rounded, with thousands separated by commas.
+fn thousands(n: f64) -> String {
+    let digits = format!("{:.0}", n);
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The README's table of commands lists every command `xnorc --help` has, each with every long

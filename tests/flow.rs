@@ -510,6 +510,62 @@ fn simulated_board_answers_and_flags_corrupted_frames() {
     }
 }
 
+/// The simulated iCEBreaker's link, with the window of two, keeps the line busy: TFC frames
+/// (101 byte times each way's longer side) arrive at the line's byte rate, not at the rate of
+/// one request and one response after another (121 byte times and the core's latency, about
+/// 0.8 of it).
+#[test]
+fn simulated_link_runs_at_the_line_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("tfc.xnm");
+    ok(&[
+        "random-model",
+        "--arch",
+        "tfc",
+        "--seed",
+        "4",
+        "-o",
+        s(&model),
+    ]);
+    let input = dir.path().join("in.npy");
+    ok(&[
+        "random-input",
+        s(&model),
+        "-n",
+        "40",
+        "--seed",
+        "5",
+        "-o",
+        s(&input),
+    ]);
+    let out = ok(&[
+        "run",
+        s(&model),
+        "--sim",
+        "--board",
+        "icebreaker",
+        "--clock-mhz",
+        "45",
+        "--input",
+        s(&input),
+        "--json",
+        "--build-dir",
+        s(&dir.path().join("build")),
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["mismatches"], 0);
+    assert_eq!(json["flagged"], 0);
+    let line = &json["line"];
+    // The FT2232H makes 12 Mbaud / 2.125; 45 MHz times it in 8 clocks (0.4% slow). 8 and 6
+    // Mbaud would need 5.6 and 7.5 clocks.
+    assert_eq!(line["baud"], (12e6f64 / 2.125).round() as u64, "{line}");
+    assert_eq!(line["clocks_per_bit"], 8, "{line}");
+    let bound = 10.0 * 8.0 * (98.0 + 3.0);
+    assert_eq!(line["bound_cycles_per_frame"].as_f64().unwrap(), bound);
+    let per_frame = line["cycles_per_frame"].as_f64().unwrap();
+    assert!(per_frame >= bound && per_frame < bound / 0.85, "{line}");
+}
+
 #[test]
 fn does_not_fit_names_the_largest_layer_and_suggests_a_folding() {
     let dir = tempfile::tempdir().unwrap();
@@ -596,11 +652,29 @@ fn broken_board_files_are_refused_with_file_and_field() {
         ),
         (
             "unknown",
-            "baud = 115200",
-            "baud = 115200\nparity = \"none\"",
+            "bridge = \"ft2232h\"",
+            "bridge = \"ft2232h\"\nparity = \"none\"",
             "parity",
         ),
-        ("missing", "baud = 115200\n", "", "baud"),
+        ("missing", "bridge = \"ft2232h\"", "", "uart.bridge"),
+        (
+            "both",
+            "bridge = \"ft2232h\"",
+            "bridge = \"ft2232h\"\nbaud = 115200",
+            "uart.baud",
+        ),
+        (
+            "bridge",
+            "bridge = \"ft2232h\"",
+            "bridge = \"ch340\"",
+            "bridge",
+        ),
+        (
+            "baud",
+            "bridge = \"ft2232h\"",
+            "baud = 20000000",
+            "uart.baud",
+        ),
         (
             "pll",
             "pll = \"SB_PLL40_PAD\"",

@@ -72,7 +72,7 @@ fn step(progress: &dyn Progress, step: usize, total: usize, what: &str) {
 
 /// Where the core clock is aimed first when the user does not say (the goals in
 /// docs/benchmarks.md: ≥60 MHz on iCE40 UP5K, ≥120 MHz on ECP5).
-fn default_clock_mhz(board: &Board) -> f64 {
+pub fn default_clock_mhz(board: &Board) -> f64 {
     match board.device.family {
         xnorc_boards::Family::Ice40 => 60.0,
         xnorc_boards::Family::Ecp5 => 120.0,
@@ -133,6 +133,7 @@ struct Pass {
     synth: SynthStats,
     pnr: PnrStats,
     params: LinkParams,
+    rate: xnorc_boards::LineRate,
 }
 
 /// Builds the bitstream: plan, design, synthesis, place and route (again below a missed Fmax
@@ -232,7 +233,13 @@ fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildEr
                     board.device.family, board.clock.mhz
                 ))
             })?;
-        let params = link_params(&plan, pll.out_mhz(), board.uart.baud);
+        let rate = xnorc_boards::line_rate(&board.uart, pll.out_mhz() * 1e6).map_err(|why| {
+            BuildError::Input(format!(
+                "{}: uart: {why}; pick another --clock-mhz",
+                board.name
+            ))
+        })?;
+        let params = link_params(&plan, pll.out_mhz(), rate.clocks_per_bit);
         let board_top_core = xnorc_rtl::top_name(&plan);
         let board_top = BoardTop {
             name: top.clone(),
@@ -249,7 +256,7 @@ fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildEr
             &format!(
                 "generate core + shell (PLL {:.3} MHz, UART {} baud) in {}",
                 pll.out_mhz(),
-                board.uart.baud,
+                rate.baud,
                 dir.display()
             ),
         );
@@ -303,6 +310,7 @@ fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildEr
             synth,
             pnr,
             params,
+            rate,
         };
     };
     step(progress, 5, STEPS, "pack the bitstream");
@@ -339,6 +347,9 @@ fn build_report(
     let (estimate, layers) = layers::layer_resources(plan, board, &pass.synth);
     let fmax = pass.pnr.fmax_mhz.unwrap_or(0.0);
     let clock = pass.pll.out_mhz();
+    let line_bytes = xnorc_rtl::shell::line_bytes_per_frame(&pass.params);
+    let link_fps =
+        clock * 1e6 / (10.0 * f64::from(pass.params.clocks_per_bit) * f64::from(line_bytes));
     let bytes = std::fs::metadata(bitstream).map(|m| m.len()).unwrap_or(0);
     BuildReport {
         board: board.name.clone(),
@@ -368,10 +379,15 @@ fn build_report(
         bitstream_bytes: bytes,
         pll: pass.pll.clone(),
         uart: UartReport {
-            baud: board.uart.baud,
+            baud: pass.rate.baud,
+            bridge: board.uart.bridge.map(|b| b.to_string()),
+            rate_error: pass.rate.error,
             clocks_per_bit: pass.params.clocks_per_bit,
             request_bytes: pass.params.request_bytes,
             response_bytes: pass.params.response_bytes,
+            line_bytes_per_frame: line_bytes,
+            link_frames_per_second: link_fps,
+            end_to_end_frames_per_second: link_fps.min(clock * 1e6 / plan.ii_cycles as f64),
             via: board.uart.via.clone(),
         },
         synth: pass.synth.total,

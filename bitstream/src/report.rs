@@ -122,14 +122,27 @@ pub struct DeviceReport {
 /// The UART part of report.json.
 #[derive(Debug, Clone, Serialize)]
 pub struct UartReport {
-    /// Baud rate.
+    /// Baud rate: open the host's serial port at this rate.
     pub baud: u32,
+    /// The board's USB-UART bridge, when the board file names it (the rate is then the fastest
+    /// it generates that the clock can time); absent for a fixed rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<String>,
+    /// The FPGA's rate relative to `baud`, minus 1.
+    pub rate_error: f64,
     /// Core clocks per bit.
     pub clocks_per_bit: u32,
     /// Request payload bytes.
     pub request_bytes: u32,
     /// Response payload bytes.
     pub response_bytes: u32,
+    /// Byte times one frame takes on the line: the longer of its request and response frames
+    /// (the line is full duplex and the host keeps two requests outstanding).
+    pub line_bytes_per_frame: u32,
+    /// Frames per second the line carries at the clock.
+    pub link_frames_per_second: f64,
+    /// What a host sees: the line's rate or the core's, whichever is lower.
+    pub end_to_end_frames_per_second: f64,
     /// What the host sees.
     pub via: String,
 }

@@ -83,7 +83,8 @@ pub enum PllPrimitive {
     Ecp5,
 }
 
-/// The host link's serial pins, from the FPGA's point of view.
+/// The host link's serial pins, from the FPGA's point of view, and the USB-UART bridge behind
+/// them.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Uart {
@@ -91,10 +92,47 @@ pub struct Uart {
     pub rx: String,
     /// Pin that transmits (FPGA → host).
     pub tx: String,
-    /// Baud rate.
-    pub baud: u32,
+    /// The board's USB-UART: the build runs the link at the fastest rate it can generate that
+    /// the core clock can time ([`crate::line_rate`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<Bridge>,
+    /// A fixed baud rate instead, for a bridge whose rates xnorc does not know (an external
+    /// adapter, a CDC-ACM serial port).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baud: Option<u32>,
     /// What the host sees, or what to connect.
     pub via: String,
+}
+
+/// A USB-UART bridge whose baud rates xnorc knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bridge {
+    /// FTDI FT2232H (Hi-Speed, up to 12 Mbaud).
+    Ft2232h,
+    /// FTDI FT232H (Hi-Speed, up to 12 Mbaud).
+    Ft232h,
+    /// FTDI FT4232H (Hi-Speed, up to 12 Mbaud).
+    Ft4232h,
+    /// FTDI FT231X (Full-Speed, up to 3 Mbaud).
+    Ft231x,
+    /// FTDI FT230X (Full-Speed, up to 3 Mbaud).
+    Ft230x,
+    /// FTDI FT232R (Full-Speed, up to 3 Mbaud).
+    Ft232r,
+}
+
+impl std::fmt::Display for Bridge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Bridge::Ft2232h => "FT2232H",
+            Bridge::Ft232h => "FT232H",
+            Bridge::Ft4232h => "FT4232H",
+            Bridge::Ft231x => "FT231X",
+            Bridge::Ft230x => "FT230X",
+            Bridge::Ft232r => "FT232R",
+        })
+    }
 }
 
 /// An LED.
@@ -370,13 +408,32 @@ fn validate(file: &str, b: &Board) -> Result<(), BoardError> {
             },
         ));
     }
-    if !(300..=3_000_000).contains(&b.uart.baud) {
-        return Err(error(
-            file,
-            "uart.baud",
-            format!("{} is not a usable baud rate", b.uart.baud),
-            "use a standard rate such as 115200",
-        ));
+    match (b.uart.bridge, b.uart.baud) {
+        (Some(_), Some(_)) => {
+            return Err(error(
+                file,
+                "uart.baud",
+                "both uart.bridge and uart.baud are given",
+                "give the bridge (xnorc then picks the fastest rate it can use) or a fixed baud, not both",
+            ))
+        }
+        (None, None) => {
+            return Err(error(
+                file,
+                "uart.bridge",
+                "neither uart.bridge nor uart.baud is given",
+                "name the USB-UART (e.g. bridge = \"ft2232h\") or give a fixed rate (baud = 115200)",
+            ))
+        }
+        (None, Some(baud)) if !(300..=12_000_000).contains(&baud) => {
+            return Err(error(
+                file,
+                "uart.baud",
+                format!("{baud} is not a usable baud rate"),
+                "use a standard rate such as 115200",
+            ))
+        }
+        _ => {}
     }
     if b.led.is_empty() {
         return Err(error(

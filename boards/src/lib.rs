@@ -2,7 +2,8 @@
 //!
 //! Owns: board data files (`data/*.toml`: device, package, clock, pins, programmer name; see
 //! docs/boards.md) and their validation ([`board`]), family facts such as PLL divider search and
-//! block-RAM shapes ([`family`]), what logic costs on each family as measured with yosys
+//! block-RAM shapes ([`family`]), the host link's line rate for a board's USB-UART bridge and a
+//! core clock ([`line_rate`]), what logic costs on each family as measured with yosys
 //! ([`costs`], read by the plan's resource estimate), constraint files (PCF/LPF, [`constraints`]), finding the tools
 //! ([`tools`]) and running yosys, nextpnr-ice40/-ecp5, icepack/ecppack and openFPGALoader with
 //! logs and reports ([`flow`]), and what synthesis mapped per core instance ([`netlist`]).
@@ -15,8 +16,10 @@ pub mod constraints;
 pub mod costs;
 pub mod family;
 pub mod flow;
+pub mod line_rate;
 pub mod netlist;
 pub mod tools;
 
-pub use board::{Board, BoardError};
+pub use board::{Board, BoardError, Bridge};
 pub use family::{Family, Pll};
+pub use line_rate::{line_rate, LineRate};

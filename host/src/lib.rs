@@ -153,7 +153,24 @@ impl Wire {
     }
 }
 
-/// Sends `request` over `port` and reads its response.
+/// Requests a host may have outstanding (docs/uart-protocol.md, "Window"): it sends request
+/// `k + 1` right behind request `k`, and request `k + 2` once the whole response to `k` is in.
+/// The board queues two statuses and buffers a whole request, so the line stays busy in both
+/// directions while the core still holds a frame.
+pub const WINDOW: usize = 2;
+
+/// Reads the next response from `port` and decodes it.
+pub fn receive(
+    port: &mut serial::Port,
+    wire: &Wire,
+    plan: &HardwarePlan,
+    timeout: Duration,
+) -> Result<Answer, LinkError> {
+    let frame = port.read_frame(RESPONSE_SYNC, wire.response_len(), timeout)?;
+    wire.answer(plan, &frame)
+}
+
+/// Sends `request` over `port` and reads its response (a window of one).
 pub fn exchange(
     port: &mut serial::Port,
     wire: &Wire,
@@ -162,8 +179,7 @@ pub fn exchange(
     timeout: Duration,
 ) -> Result<Answer, LinkError> {
     port.write_all(request)?;
-    let frame = port.read_frame(RESPONSE_SYNC, wire.response_len(), timeout)?;
-    wire.answer(plan, &frame)
+    receive(port, wire, plan, timeout)
 }
 
 /// Words of status flags, for messages.

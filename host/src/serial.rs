@@ -29,7 +29,15 @@ impl Port {
         Ok(Port { inner, baud })
     }
 
-    /// Writes all of `bytes`.
+    /// Queues all of `bytes` for sending and returns without waiting for the line: the driver
+    /// sends them behind whatever is still queued, so requests go out back to back.
+    pub fn send(&mut self, bytes: &[u8]) -> Result<(), LinkError> {
+        self.inner
+            .write_all(bytes)
+            .map_err(|e| LinkError::Io(format!("serial write: {e}")))
+    }
+
+    /// Writes all of `bytes` and waits until they are on the line.
     pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), LinkError> {
         self.inner
             .write_all(bytes)

@@ -36,7 +36,7 @@ pub struct StageEstimate {
 pub struct Estimate {
     /// Estimated LUT4s (core + shell).
     pub luts: usize,
-    /// Block RAMs.
+    /// Block RAMs (the components' and the shell's request buffer).
     pub ram_blocks: usize,
     /// Hard multipliers.
     pub dsps: usize,
@@ -435,9 +435,13 @@ pub fn estimate(stages: &[Stage], memories: &[Memory], board: &Board) -> Estimat
         out[slot].ram_blocks += ram;
         out[slot].luts += luts;
     }
+    // The shell's request buffer (the rest of the shell is logic).
+    let request_blocks = stages
+        .first()
+        .map_or(0, |s| crate::memories::request_buffer_blocks(family, s));
     Estimate {
         luts: out.iter().map(|s| s.luts).sum::<usize>() + shell_luts(family),
-        ram_blocks: out.iter().map(|s| s.ram_blocks).sum(),
+        ram_blocks: out.iter().map(|s| s.ram_blocks).sum::<usize>() + request_blocks,
         dsps: stages.iter().map(|s| stage_dsps(family, s)).sum(),
         stages: out,
     }

@@ -252,11 +252,14 @@ pub fn component_estimates(plan: &HardwarePlan, board: &Board) -> Vec<ComponentE
         .collect()
 }
 
-/// The board shell's estimate on `family` (UART link, gearboxes, reset).
-pub fn shell_estimate(family: Family) -> Cost {
+/// The board shell's estimate on `family` (UART link, request buffer, gearboxes, reset) for a
+/// core whose first stage is `first`: the request buffer holds one request payload, in block
+/// RAM when it is long (`memories::request_buffer`).
+pub fn shell_estimate(family: Family, first: &Stage) -> Cost {
     Cost {
         luts: shell_luts(family),
         ffs: SHELL_FFS,
+        ram_blocks: crate::memories::request_buffer_blocks(family, first),
         ..Cost::default()
     }
 }
@@ -280,7 +283,7 @@ impl PlanEstimate {
     /// `plan`'s estimate on `board`.
     pub fn of(plan: &HardwarePlan, board: &Board) -> Self {
         let components = component_estimates(plan, board);
-        let shell = shell_estimate(board.device.family);
+        let shell = shell_estimate(board.device.family, &plan.stages[0]);
         let mut total = shell;
         for c in &components {
             total += c.cost;

@@ -233,6 +233,41 @@ pub fn scores_beat_bits(classes: usize, score_bits: u32) -> usize {
     classes * score_bits as usize + index_bits
 }
 
+/// Requests of at most this many payload bytes are buffered in flip-flops on the board, longer
+/// ones in block RAM.
+pub const REQUEST_BUFFER_LOGIC_BYTES: usize = 16;
+
+/// The board's request buffer, between the host link and the core (`xnorc_bram_fifo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestBuffer {
+    /// Bytes it holds: one whole request payload (at least 2).
+    pub depth: usize,
+    /// In block RAM (else flip-flops).
+    pub block: bool,
+}
+
+/// The request buffer of a core whose first stage is `first`: one whole request payload, so a
+/// host may send the next request while the core still holds the previous frame (the link's
+/// window of two, docs/uart-protocol.md) and no byte is lost however long the core takes to
+/// accept it.
+pub fn request_buffer(first: &Stage) -> RequestBuffer {
+    let bytes = (first.input.width() * first.input.beats).div_ceil(8);
+    RequestBuffer {
+        depth: bytes.max(2),
+        block: bytes > REQUEST_BUFFER_LOGIC_BYTES,
+    }
+}
+
+/// Block RAMs the request buffer of a core whose first stage is `first` takes on `family`.
+pub fn request_buffer_blocks(family: xnorc_boards::Family, first: &Stage) -> usize {
+    let buffer = request_buffer(first);
+    if buffer.block {
+        family.ram_blocks_for(buffer.depth, 8)
+    } else {
+        0
+    }
+}
+
 /// Widths of every link of the pipeline: entry i is component i's input (port 0), the last
 /// entry the core's output.
 pub fn link_widths(plan: &HardwarePlan) -> Vec<usize> {

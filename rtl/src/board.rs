@@ -1,6 +1,6 @@
 //! Runtime-shaped board glue, from xnorc's own emitter: the byte ↔ beat gearboxes between the
 //! host link (rust-hdl, [`crate::shell`]) and the core, the clock primitive, and the board's top
-//! module that wires pins, PLL, link, gearboxes and core together.
+//! module that wires pins, PLL, link, request buffer, gearboxes and core together.
 //!
 //! The wire format the gearboxes implement (docs/uart-protocol.md): a request's payload is the
 //! core's input stream, bit after bit (beat 0 bit 0 first), packed into bytes LSB first, the last
@@ -8,6 +8,7 @@
 //! packed the same way.
 
 use crate::verilog::{lit, r, BinOp, Instance, Item, Module, Param, UnOp};
+use xnorc_plan::memories::RequestBuffer;
 
 /// Where the core clock comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,11 +69,18 @@ pub fn response_bytes(width: usize) -> usize {
     width.div_ceil(8)
 }
 
-/// The board's top: pins → clock → link → gearboxes → core → gearbox → link → pins.
+/// The board's top: pins → clock → link → request buffer → gearboxes → core → gearbox → link
+/// → pins.
 ///
-/// The gearboxes are the library's `xnorc_bytes_to_beats` (requests: `beats` beats of
+/// The request buffer is the library's `xnorc_bram_fifo`, one whole request deep
+/// (`request_buffer`); the gearboxes are `xnorc_bytes_to_beats` (requests: `beats` beats of
 /// `in_width` bits per frame) and `xnorc_beat_to_bytes` (responses of `out_width` bits).
-pub fn board_top(b: &BoardTop, in_width: usize, beats: usize, out_width: usize) -> Module {
+pub fn board_top(
+    b: &BoardTop,
+    request_buffer: RequestBuffer,
+    (in_width, beats): (usize, usize),
+    out_width: usize,
+) -> Module {
     let mut m = Module::new(&b.name);
     m.header.push(
         "xnorc board top: PLL, host link (UART), byte/beat gearboxes and the dataflow core".into(),
@@ -193,6 +201,10 @@ pub fn board_top(b: &BoardTop, in_width: usize, beats: usize, out_width: usize) 
     ] {
         m.wire(n, w);
     }
+    for n in ["buffered_valid", "buffered_ready"] {
+        m.wire(n, 1);
+    }
+    m.wire("buffered_data", 8);
     m.wire("core_in_data", in_width);
     m.wire("core_out_data", out_width);
     m.instance(Instance {
@@ -234,6 +246,22 @@ pub fn board_top(b: &BoardTop, in_width: usize, beats: usize, out_width: usize) 
         })
     };
     let int = Param::int;
+    let style = if request_buffer.block {
+        "block"
+    } else {
+        "logic"
+    };
+    m.items.push(stream(
+        "xnorc_bram_fifo",
+        "req_buffer",
+        vec![
+            ("WIDTH".into(), int(8)),
+            ("DEPTH".into(), int(request_buffer.depth)),
+            ("STYLE".into(), Param::Str(style.into())),
+        ],
+        "req",
+        "buffered",
+    ));
     m.items.push(stream(
         "xnorc_bytes_to_beats",
         "gear_in",
@@ -241,7 +269,7 @@ pub fn board_top(b: &BoardTop, in_width: usize, beats: usize, out_width: usize) 
             ("WIDTH".into(), int(in_width)),
             ("BEATS".into(), int(beats)),
         ],
-        "req",
+        "buffered",
         "core_in",
     ));
     m.items.push(stream(
@@ -284,13 +312,26 @@ pub fn generate(plan: &xnorc_plan::HardwarePlan, b: &BoardTop, link_text: &str) 
         env!("CARGO_PKG_VERSION"),
         plan.model,
         b.name,
-        board_top(b, w_in, beats, w_out).render()
+        board_top(
+            b,
+            xnorc_plan::memories::request_buffer(&plan.stages[0]),
+            (w_in, beats),
+            w_out
+        )
+        .render()
     );
     let mut files = core.files;
-    files.extend(crate::library::files_for([
+    // The board's library modules, less those the core already has (xnorc_ram, say).
+    let glue = crate::library::files_for([
+        "xnorc_bram_fifo",
         "xnorc_bytes_to_beats",
         "xnorc_beat_to_bytes",
-    ]));
+    ]);
+    let glue: Vec<_> = glue
+        .into_iter()
+        .filter(|(name, _)| files.iter().all(|(have, _)| have != name))
+        .collect();
+    files.extend(glue);
     files.push((format!("{}_link.v", b.name), link_text.to_string()));
     files.push((format!("{}.v", b.name), text));
     crate::Design {

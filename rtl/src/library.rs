@@ -13,6 +13,10 @@ pub const FILES: &[(&str, &str)] = &[
     ("xnorc_ram.v", include_str!("../lib/xnorc_ram.v")),
     ("xnorc_queue.v", include_str!("../lib/xnorc_queue.v")),
     ("xnorc_fifo.v", include_str!("../lib/xnorc_fifo.v")),
+    (
+        "xnorc_bram_fifo.v",
+        include_str!("../lib/xnorc_bram_fifo.v"),
+    ),
     ("xnorc_dwc_up.v", include_str!("../lib/xnorc_dwc_up.v")),
     ("xnorc_dwc_down.v", include_str!("../lib/xnorc_dwc_down.v")),
     ("xnorc_lane.v", include_str!("../lib/xnorc_lane.v")),
@@ -62,6 +66,7 @@ pub const FILES: &[(&str, &str)] = &[
 const USES: &[(&str, &[&str])] = &[
     ("xnorc_queue", &["xnorc_ram"]),
     ("xnorc_fifo", &["xnorc_queue"]),
+    ("xnorc_bram_fifo", &["xnorc_ram"]),
     (
         "xnorc_mvu",
         &["xnorc_rom", "xnorc_lane", "xnorc_adder_tree", "xnorc_queue"],

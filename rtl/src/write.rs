@@ -73,9 +73,9 @@ pub fn top_name(plan: &HardwarePlan, board_name: &str) -> String {
     format!("{}_{}", plan.model, board_name.replace('-', "_"))
 }
 
-/// The UART link's parameters for a core clock of `clock_mhz` and a line at `baud`.
-pub fn link_params(plan: &HardwarePlan, clock_mhz: f64, baud: u32) -> LinkParams {
-    let clocks_per_bit = (clock_mhz * 1e6 / f64::from(baud)).round() as u32;
+/// The UART link's parameters for a core clock of `clock_mhz` and a line at `clocks_per_bit`
+/// (from `xnorc_boards::line_rate`).
+pub fn link_params(plan: &HardwarePlan, clock_mhz: f64, clocks_per_bit: u32) -> LinkParams {
     // The activity LED stays on ≈50 ms after a response, long enough to see.
     link_params_for(plan, clocks_per_bit, (clock_mhz * 1e6 * 0.05) as u32)
 }

@@ -26,7 +26,7 @@ pub fn list(json: bool) -> Result<(), CliError> {
         "RAM kbit",
         "DSP",
         "clock",
-        "uart rx/tx"
+        "uart rx/tx, bridge or baud"
     );
     for b in &boards {
         let d = &b.device;
@@ -42,7 +42,16 @@ pub fn list(json: bool) -> Result<(), CliError> {
             d.ram_blocks * d.ram_block_bits / 1024,
             d.dsps,
             b.clock.mhz,
-            format!("{}/{} @{}", b.uart.rx, b.uart.tx, b.uart.baud),
+            format!(
+                "{}/{} {}",
+                b.uart.rx,
+                b.uart.tx,
+                match (b.uart.bridge, b.uart.baud) {
+                    (Some(bridge), _) => bridge.to_string(),
+                    (None, Some(baud)) => format!("@{baud}"),
+                    (None, None) => String::new(),
+                }
+            ),
             b.programmer.openfpgaloader
         );
     }

@@ -102,6 +102,17 @@ fn print_report(r: &BuildReport) {
         "  latency     {} cycles ({:.2} µs)",
         r.latency_cycles, r.latency_us
     );
+    let u = &r.uart;
+    println!(
+        "  host link   {} baud ({}{} clocks a bit, {:+.2}%): {:.0} frames/s on the line, {:.0} end to end (`xnorc run --baud {}`)",
+        u.baud,
+        u.bridge.as_deref().map_or(String::new(), |b| format!("{b}, ")),
+        u.clocks_per_bit,
+        100.0 * u.rate_error,
+        u.link_frames_per_second,
+        u.end_to_end_frames_per_second,
+        u.baud
+    );
     println!(
         "  bitstream   {} ({} bytes)",
         r.bitstream, r.bitstream_bytes

@@ -7,9 +7,12 @@ use crate::progress::{spin, Terminal};
 use std::path::PathBuf;
 use std::time::Duration;
 use xnorc_plan::build_plan;
+use xnorc_rtl::write::link_params_for;
 use xnorc_sim::input::{read_input, read_labels};
 use xnorc_sim::Simulator;
-use xnorc_verify::board::{start_sim_board, talk, FrameResult, RunReport, Session};
+use xnorc_verify::board::{
+    start_sim_board, talk, FrameResult, LineTiming, RunReport, Session, SIM_CLOCKS_PER_BIT,
+};
 use xnorc_verify::VerifyError;
 
 #[derive(clap::Args)]
@@ -22,12 +25,20 @@ pub struct Args {
     /// Serial port of the board (e.g. /dev/ttyUSB1).
     #[arg(long, required_unless_present = "sim", conflicts_with = "sim")]
     pub port: Option<String>,
-    /// Baud rate (the board file's, usually 115200).
-    #[arg(long, default_value_t = 115_200)]
-    pub baud: u32,
+    /// Baud rate of --port: the build's (report.json → uart.baud; `xnorc build` prints it).
+    #[arg(long, required_unless_present = "sim", conflicts_with = "sim")]
+    pub baud: Option<u32>,
     /// Run against the simulated board instead of a port.
     #[arg(long)]
     pub sim: bool,
+    /// With --sim: give the simulated board this board's link: its UART at the rate a build
+    /// for it picks at --clock-mhz, so the run reports the end-to-end frames/s the board's
+    /// link allows (in simulated time).
+    #[arg(long, requires = "sim")]
+    pub board: Option<String>,
+    /// With --board: the core clock (MHz) the link is timed from; default the build's.
+    #[arg(long, requires = "board")]
+    pub clock_mhz: Option<f64>,
     /// Folding file (the simulated board's core; the wire format does not depend on it).
     #[arg(long)]
     pub folding: Option<PathBuf>,
@@ -83,7 +94,58 @@ pub fn print_summary(r: &RunReport, json: bool) {
             r.accuracy
                 .map_or(String::new(), |a| format!("; accuracy {:.2}%", 100.0 * a))
         );
+        if let Some(l) = &r.line {
+            let rate = match (l.frames_per_second, l.bound_frames_per_second, l.baud) {
+                (Some(f), Some(b), Some(baud)) => format!(
+                    ": {f:.0} frames/s of {b:.0} at {:.3} MHz, {baud} baud",
+                    l.clock_mhz.unwrap_or(0.0)
+                ),
+                _ => String::new(),
+            };
+            println!(
+                "simulated line time: {:.0} cycles a frame, bound {:.0} ({:.1}% of it){rate}",
+                l.cycles_per_frame,
+                l.bound_cycles_per_frame,
+                100.0 * l.of_bound
+            );
+        }
     }
+}
+
+/// A board's link as a build would make it: the core clock and the UART's rate.
+#[derive(Clone, Copy)]
+struct BoardLine {
+    clock_mhz: f64,
+    baud: u32,
+    clocks_per_bit: u32,
+}
+
+/// The link of board `name` (a bundled name or a board file) at `clock_mhz` (default: the
+/// build's): the PLL's actual output and the line rate for it.
+fn board_line(name: &str, clock_mhz: Option<f64>) -> Result<BoardLine, CliError> {
+    let board = xnorc_boards::board::find(name)?;
+    let target = clock_mhz.unwrap_or_else(|| xnorc_bitstream::default_clock_mhz(&board));
+    let pll = board
+        .device
+        .family
+        .pll(board.clock.mhz, target)
+        .ok_or_else(|| {
+            CliError::Input(format!(
+                "--clock-mhz {target}: the {} PLL cannot make ≤{target} MHz from the board's {} MHz",
+                board.device.family, board.clock.mhz
+            ))
+        })?;
+    let rate = xnorc_boards::line_rate(&board.uart, pll.out_mhz() * 1e6).map_err(|why| {
+        CliError::Input(format!(
+            "{}: uart: {why}; pick another --clock-mhz",
+            board.name
+        ))
+    })?;
+    Ok(BoardLine {
+        clock_mhz: pll.out_mhz(),
+        baud: rate.baud,
+        clocks_per_bit: rate.clocks_per_bit,
+    })
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
@@ -102,8 +164,13 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         }
         None => None,
     };
-    let (_board, port_name) = if args.sim {
-        let (b, pty) = start_sim_board(&plan, &args.build_dir, &Terminal::new())?;
+    let line = match &args.board {
+        Some(name) => Some(board_line(name, args.clock_mhz)?),
+        None => None,
+    };
+    let (sim_board, port_name) = if args.sim {
+        let cpb = line.map_or(SIM_CLOCKS_PER_BIT, |l| l.clocks_per_bit);
+        let (b, pty) = start_sim_board(&plan, &args.build_dir, cpb, &Terminal::new())?;
         (Some(b), pty)
     } else {
         (
@@ -129,11 +196,33 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         port_name.clone()
     };
     let json = args.json;
-    let summary = talk(&session, &port_name, args.baud, &shown, &mut |row| {
+    let baud = args.baud.or(line.map(|l| l.baud)).unwrap_or(115_200);
+    let mut summary = talk(&session, &port_name, baud, &shown, &mut |row| {
         if !json {
             print_frame(row);
         }
     })?;
+    if let Some(board) = &sim_board {
+        let wire = xnorc_host::Wire::of(&plan);
+        let bytes = (frames * wire.response_len()) as u64;
+        let cycles = board
+            .line_cycles(bytes, Duration::from_secs(10))
+            .ok_or_else(|| {
+                VerifyError::Tool("the simulated board did not report its line time".into())
+            })?;
+        let params = link_params_for(
+            &plan,
+            line.map_or(SIM_CLOCKS_PER_BIT, |l| l.clocks_per_bit),
+            1000,
+        );
+        summary.line = Some(LineTiming::new(
+            frames,
+            cycles,
+            &params,
+            plan.ii_cycles,
+            line.map(|l| (l.clock_mhz, l.baud)),
+        ));
+    }
     print_summary(&summary, json);
     if summary.mismatches > 0 {
         return Err(VerifyError::Mismatch(format!(

@@ -8,6 +8,7 @@ use serde::Serialize;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use xnorc_compiler::ir::Graph;
 use xnorc_compiler::progress::Progress;
@@ -18,24 +19,60 @@ use xnorc_rtl::write::{link_params_for, top_name, write_board_design};
 use xnorc_sim::input::InputData;
 use xnorc_sim::Results;
 
-/// The simulated board: UART clock cycles per bit (fast; the pty ignores baud rates).
-const SIM_CLOCKS_PER_BIT: u32 = 16;
+/// The simulated board's UART clock cycles per bit when no board's rate is asked for (fast;
+/// the pty ignores baud rates).
+pub const SIM_CLOCKS_PER_BIT: u32 = 16;
 
-/// Kills the simulated board when dropped.
-pub struct SimBoard(Child);
+/// A running board simulation; killed when dropped.
+pub struct SimBoard {
+    child: Child,
+    clock: Arc<Mutex<LineClock>>,
+}
 
-impl Drop for SimBoard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+/// The simulation's own time on the line, from its `in`/`out` lines.
+#[derive(Debug, Default)]
+struct LineClock {
+    /// Cycle the first start bit towards the board began.
+    first_in: Option<u64>,
+    /// Bytes the board has sent so far, and the cycle the last one was complete.
+    out_bytes: u64,
+    last_out: u64,
+}
+
+impl SimBoard {
+    /// Simulated cycles from the first request's start bit to the end of the `bytes`-th byte
+    /// the board sent, once the simulation has reported that many (waiting up to `timeout`).
+    pub fn line_cycles(&self, bytes: u64, timeout: Duration) -> Option<u64> {
+        let start = Instant::now();
+        loop {
+            {
+                let c = self.clock.lock().expect("line clock");
+                if c.out_bytes >= bytes {
+                    return c.first_in.map(|first| c.last_out - first);
+                }
+            }
+            if start.elapsed() > timeout {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 }
 
-/// Generates the board design of `plan` with a direct clock, builds it with Verilator (cached
-/// under `build_dir`) and starts it; returns it with its pseudo-terminal's path.
+impl Drop for SimBoard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Generates the board design of `plan` with a direct clock and its UART at `clocks_per_bit`,
+/// builds it with Verilator (cached under `build_dir`) and starts it; returns it with its
+/// pseudo-terminal's path.
 pub fn start_sim_board(
     plan: &HardwarePlan,
     build_dir: &Path,
+    clocks_per_bit: u32,
     progress: &dyn Progress,
 ) -> Result<(SimBoard, String), VerifyError> {
     let top = top_name(plan, "simboard");
@@ -43,7 +80,7 @@ pub fn start_sim_board(
         .join("simboard")
         .join(format!("{}-{}", plan.model, std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let params = link_params_for(plan, SIM_CLOCKS_PER_BIT, 1000);
+    let params = link_params_for(plan, clocks_per_bit, 1000);
     let board_top = BoardTop {
         name: top.clone(),
         link_module: format!("{top}_link"),
@@ -58,7 +95,7 @@ pub fn start_sim_board(
     progress.done();
     let exe = exe?;
     let _ = std::fs::remove_dir_all(&dir);
-    spawn_board(&exe, SIM_CLOCKS_PER_BIT, "high")
+    spawn_board(&exe, clocks_per_bit, "high")
 }
 
 /// Starts a board simulation (`board_tb`) and returns it with its pseudo-terminal's path.
@@ -80,7 +117,11 @@ pub fn spawn_board(
         .spawn()
         .map_err(|e| VerifyError::Tool(format!("cannot start {}: {e}", exe.display())))?;
     let stdout = child.stdout.take().expect("piped");
-    let board = SimBoard(child);
+    let clock = Arc::new(Mutex::new(LineClock::default()));
+    let board = SimBoard {
+        child,
+        clock: clock.clone(),
+    };
     let mut reader = BufReader::new(stdout);
     let mut line = String::new();
     reader
@@ -91,12 +132,21 @@ pub fn spawn_board(
         .map(|p| p.trim().to_string())
         .ok_or_else(|| VerifyError::Tool(format!("simulated board said {line:?}, not its pty")))?;
     // Keep draining what the simulation prints (Verilator warnings go to stdout): a closed
-    // pipe would kill it.
+    // pipe would kill it. Its time stamps go to the line clock.
     std::thread::spawn(move || {
-        let mut sink = String::new();
-        while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
-            eprint!("board: {sink}");
-            sink.clear();
+        let mut line = String::new();
+        while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+            let stamp = |prefix: &str| line.strip_prefix(prefix)?.trim().parse::<u64>().ok();
+            if let Some(cycle) = stamp("out ") {
+                let mut c = clock.lock().expect("line clock");
+                c.out_bytes += 1;
+                c.last_out = cycle;
+            } else if let Some(cycle) = stamp("in ") {
+                clock.lock().expect("line clock").first_in = Some(cycle);
+            } else {
+                eprint!("board: {line}");
+            }
+            line.clear();
         }
     });
     Ok((board, pty))
@@ -140,6 +190,65 @@ pub struct FrameResult {
     pub reference: Vec<i64>,
 }
 
+/// The simulated board's own time on the line over a whole conversation (`xnorc run --sim`):
+/// what the link's byte rate, not the host's speed, allows.
+#[derive(Debug, Clone, Serialize)]
+pub struct LineTiming {
+    /// Core clocks per UART bit.
+    pub clocks_per_bit: u32,
+    /// Simulated cycles from the first request's start bit to the last response's stop bit.
+    pub cycles: u64,
+    /// `cycles` per frame.
+    pub cycles_per_frame: f64,
+    /// The fewest cycles a frame can take: its byte times on the line (the longer of request
+    /// and response, 10 bits a byte) or the core's initiation interval, whichever is more.
+    pub bound_cycles_per_frame: f64,
+    /// `bound_cycles_per_frame / cycles_per_frame`: 1 when the line never idles.
+    pub of_bound: f64,
+    /// The board's clock, when a board was named (else the figures stay in cycles).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_mhz: Option<f64>,
+    /// The baud rate the board's link runs at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baud: Option<u32>,
+    /// End-to-end frames per second in simulated time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames_per_second: Option<f64>,
+    /// What the bound allows, per second.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bound_frames_per_second: Option<f64>,
+}
+
+impl LineTiming {
+    /// The figures for `frames` frames in `cycles` cycles on a link of `params`, for a core of
+    /// initiation interval `ii_cycles`, at `clock` (MHz, baud) when known.
+    pub fn new(
+        frames: usize,
+        cycles: u64,
+        params: &xnorc_rtl::shell::LinkParams,
+        ii_cycles: u64,
+        clock: Option<(f64, u32)>,
+    ) -> Self {
+        let per_frame = cycles as f64 / frames.max(1) as f64;
+        let line = 10.0
+            * f64::from(params.clocks_per_bit)
+            * f64::from(xnorc_rtl::shell::line_bytes_per_frame(params));
+        let bound = line.max(ii_cycles as f64);
+        let per_second = |c: f64| clock.map(|(mhz, _)| mhz * 1e6 / c);
+        LineTiming {
+            clocks_per_bit: params.clocks_per_bit,
+            cycles,
+            cycles_per_frame: per_frame,
+            bound_cycles_per_frame: bound,
+            of_bound: bound / per_frame,
+            clock_mhz: clock.map(|(mhz, _)| mhz),
+            baud: clock.map(|(_, baud)| baud),
+            frames_per_second: per_second(per_frame),
+            bound_frames_per_second: per_second(bound),
+        }
+    }
+}
+
 /// A whole conversation (`xnorc run --json`; field order is key order).
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
@@ -155,6 +264,9 @@ pub struct RunReport {
     pub accuracy: Option<f64>,
     /// Wall time.
     pub seconds: f64,
+    /// The simulated board's time on the line (`--sim`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<LineTiming>,
     /// Every frame.
     pub results: Vec<FrameResult>,
 }
@@ -174,17 +286,29 @@ pub fn talk(
     let wire = Wire::of(plan);
     let per = s.graph.input_node().shape.numel();
     let classes = reference.classes;
+    let corrupted = |f: usize| s.corrupt_every.is_some_and(|n| n > 0 && f % n == n - 1);
+    let send = |port: &mut Port, f: usize| {
+        let mut request = wire.request(plan, s.input.slice(f * per, per));
+        if corrupted(f) {
+            request[1] ^= 1;
+        }
+        port.send(&request)
+            .map_err(|e| VerifyError::Link(format!("frame {f}: {e}")))
+    };
     let start = Instant::now();
     let (mut mismatches, mut flagged, mut correct) = (0usize, 0usize, 0usize);
     let mut rows = Vec::new();
+    // Keep the window full: request f + WINDOW goes out once the response to f is in.
+    for f in 0..s.frames.min(link::WINDOW) {
+        send(&mut port, f)?;
+    }
     for f in 0..s.frames {
-        let mut request = wire.request(plan, s.input.slice(f * per, per));
-        let corrupted = s.corrupt_every.is_some_and(|n| n > 0 && f % n == n - 1);
-        if corrupted {
-            request[1] ^= 1;
-        }
-        let answer = link::exchange(&mut port, &wire, plan, &request, s.timeout)
+        let answer = link::receive(&mut port, &wire, plan, s.timeout)
             .map_err(|e| VerifyError::Link(format!("frame {f}: {e}")))?;
+        if f + link::WINDOW < s.frames {
+            send(&mut port, f + link::WINDOW)?;
+        }
+        let corrupted = corrupted(f);
         let want = &reference.scores[f * classes..(f + 1) * classes];
         let status_ok = answer.status == 0;
         let matches = answer.scores == want && answer.class == reference.argmax[f];
@@ -218,6 +342,7 @@ pub fn talk(
         mismatches,
         accuracy: s.labels.map(|_| correct as f64 / s.frames.max(1) as f64),
         seconds,
+        line: None,
         results: rows,
     })
 }

@@ -7,6 +7,7 @@ use super::countdown::Countdown;
 use super::fifo::ByteFifo;
 use super::reset::ResetSync;
 use super::rx_framer::RxFramer;
+use super::status_queue::StatusQueue;
 use super::tx_framer::TxFramer;
 use super::uart_rx::UartRx;
 use super::uart_tx::UartTx;
@@ -77,7 +78,8 @@ pub struct Link {
     pub uart_rx: Signal<In, Bit>,
     /// UART TX pin (idle high).
     pub uart_tx: Signal<Out, Bit>,
-    /// Activity: high while a request is in progress and `led_cycles` after each response.
+    /// Activity: high from a request's sync byte until its response is sent, and
+    /// `led_cycles` after each response.
     pub led: Signal<Out, Bit>,
     /// Request stream to the core: payload byte.
     pub req_data: Signal<Out, Bits<8>>,
@@ -97,6 +99,8 @@ pub struct Link {
     rx_framer: RxFramer,
     tx_framer: TxFramer,
     fifo: ByteFifo,
+    /// Statuses of complete requests whose responses are not sent yet (the window of two).
+    statuses: StatusQueue,
     /// Free-running, `done` pulses once every `2^shift` cycles: the slow timers' tick.
     prescaler: Countdown,
     led_timer: Countdown,
@@ -128,6 +132,7 @@ impl Link {
             rx_framer: RxFramer::new(params.request_bytes, slow.timeout_ticks),
             tx_framer: TxFramer::new(params.response_bytes),
             fifo: Default::default(),
+            statuses: Default::default(),
             prescaler: Countdown::new((1 << slow.shift) - 1),
             led_timer: Countdown::new(slow.led_ticks),
             led_hold: Default::default(),
@@ -148,6 +153,7 @@ impl Logic for Link {
             rx_framer,
             tx_framer,
             fifo,
+            statuses,
             prescaler,
             led_timer
         );
@@ -174,16 +180,22 @@ impl Logic for Link {
         // Nothing is offered while the core is held in reset (the FIFO empties then).
         self.req_valid.next = !self.fifo.empty.val() & !self.rst.reset.val();
         self.fifo.pop.next = self.req_ready.val();
+        // Statuses: queued when a request is complete, dropped once its response is sent.
+        // The request side hunts for the next request as soon as the queue takes a status.
+        self.statuses.reset.next = self.rst.reset.val();
+        self.statuses.push.next = self.rx_framer.done.val() & !self.statuses.full.val();
+        self.statuses.push_data.next = self.rx_framer.status.val();
+        self.rx_framer.status_full.next = self.statuses.full.val();
+        self.statuses.pop.next = self.tx_framer.sent.val();
         // Response path: core -> framer -> UART.
-        self.tx_framer.go.next = self.rx_framer.done.val();
-        self.tx_framer.status.next = self.rx_framer.status.val();
+        self.tx_framer.go.next = !self.statuses.empty.val();
+        self.tx_framer.status.next = self.statuses.head.val();
         self.tx_framer.resp_data.next = self.resp_data.val();
         self.tx_framer.resp_valid.next = self.resp_valid.val();
         self.resp_ready.next = self.tx_framer.resp_ready.val();
         self.tx_framer.tx_busy.next = self.transmitter.busy.val();
         self.transmitter.data.next = self.tx_framer.tx_data.val();
         self.transmitter.start.next = self.tx_framer.tx_start.val();
-        self.rx_framer.resp_sent.next = self.tx_framer.sent.val();
         // Slow time base: the prescaler reloads itself, so done pulses every 2^shift cycles.
         self.prescaler.load.next = self.prescaler.done.val();
         self.prescaler.dec.next = true;
@@ -194,7 +206,8 @@ impl Logic for Link {
         self.led_timer.dec.next = self.prescaler.done.val();
         self.led_hold.d.next =
             self.tx_framer.sent.val() | (self.led_hold.q.val() & !self.led_timer.done.val());
-        self.led_on.d.next = self.rx_framer.active.val() | self.led_hold.q.val();
+        self.led_on.d.next =
+            self.rx_framer.active.val() | !self.statuses.empty.val() | self.led_hold.q.val();
         if self.rst.reset.val() {
             self.led_hold.d.next = false;
             self.led_on.d.next = false;

@@ -48,12 +48,17 @@ struct Env {
     frame_in: usize,
     /// Index of the next response byte to offer, while the core has a response to give.
     producing: Option<usize>,
+    /// Whole inputs taken whose responses wait behind the one being produced.
+    queued_responses: usize,
+    /// The core offers no response byte while set (it is still computing).
+    hold_responses: bool,
     /// `resp_valid` as driven (held until the handshake, as a stream source must).
     resp_valid: bool,
     /// `req_data` seen last cycle while valid and not taken: it must not change.
     waiting_req: Option<u8>,
-    /// When false, `resp_ready` must stay low (a request is still on the wire).
-    resp_allowed: bool,
+    /// Responses the host's requests allow: while 0, `resp_ready` must stay low (a request is
+    /// still on the wire).
+    resp_allowed: usize,
 }
 
 impl Env {
@@ -87,9 +92,11 @@ impl Env {
             core_in: Vec::new(),
             frame_in: 0,
             producing: None,
+            queued_responses: 0,
+            hold_responses: false,
             resp_valid: false,
             waiting_req: None,
-            resp_allowed: false,
+            resp_allowed: 0,
         };
         // Power-on reset, then the pins idle.
         assert!(env.bench.uut.reset.val());
@@ -116,7 +123,7 @@ impl Env {
         let ready = !self.stall && self.rng.chance(1, 2);
         uut.req_ready.next = ready;
         if let Some(i) = self.producing {
-            if !self.resp_valid && self.rng.chance(1, 4) {
+            if !self.resp_valid && !self.hold_responses && self.rng.chance(1, 4) {
                 self.resp_valid = true;
                 uut.resp_data.next = u64::from(RESPONSE[i]).into();
             }
@@ -128,6 +135,7 @@ impl Env {
             // The core is reset too: it forgets the frame it was in.
             self.frame_in = 0;
             self.producing = None;
+            self.queued_responses = 0;
             self.resp_valid = false;
             self.waiting_req = None;
         } else {
@@ -142,24 +150,35 @@ impl Env {
                 self.core_in.push(data);
                 self.frame_in += 1;
                 if self.frame_in == self.request_bytes {
-                    // The core has its whole input: it answers (maybe before the CRC is in).
+                    // The core has its whole input: it answers (maybe before the CRC is in),
+                    // after the responses of the inputs before it.
                     self.frame_in = 0;
-                    assert!(self.producing.is_none());
-                    self.producing = Some(0);
+                    if self.producing.is_none() {
+                        self.producing = Some(0);
+                    } else {
+                        self.queued_responses += 1;
+                    }
                 }
             } else if uut.req_valid.val() {
                 self.waiting_req = Some(data);
             }
             if uut.resp_ready.val() {
                 assert!(
-                    self.resp_allowed,
+                    self.resp_allowed > 0,
                     "resp_ready before the request was complete"
                 );
             }
             if uut.resp_ready.val() && self.resp_valid {
                 self.resp_valid = false;
                 let next = self.producing.expect("handshake without an offer") + 1;
-                self.producing = (next < RESPONSE.len()).then_some(next);
+                self.producing = if next < RESPONSE.len() {
+                    Some(next)
+                } else if self.queued_responses > 0 {
+                    self.queued_responses -= 1;
+                    Some(0)
+                } else {
+                    None
+                };
             }
         }
         self.bench.tick();
@@ -195,12 +214,13 @@ impl Env {
             })
             .collect();
         self.parsed += len;
-        self.resp_allowed = false;
+        self.resp_allowed = self.resp_allowed.saturating_sub(1);
         assert_eq!(frame[0], 0x5A, "response sync");
         let crc = model_crc16(&frame[1..len - 2]);
         assert_eq!(frame[len - 2..], crc.to_be_bytes(), "response CRC");
-        // Nothing was taken from the core that it had not offered, nothing left over.
-        assert!(self.producing.is_none() && !self.resp_valid);
+        // Nothing was taken from the core that it had not offered, nothing left over of this
+        // response (the next one's first byte may be on offer already).
+        assert!(self.producing.is_none_or(|i| i == 0));
         Response {
             status: frame[1],
             payload: frame[2..len - 2].to_vec(),
@@ -212,7 +232,7 @@ impl Env {
         self.send(bytes);
         self.drain_host();
         assert!(self.bench.uut.led.val(), "LED off during a request");
-        self.resp_allowed = true;
+        self.resp_allowed += 1;
         let r = self.response();
         // On for the rest of the last stop bit, then led_cycles (prescaled: up to led_slack
         // more), then off.
@@ -269,25 +289,50 @@ fn shell_link_good_bad_truncated_resync() {
 }
 
 #[test]
-fn shell_link_ignores_requests_while_one_is_in_flight() {
+fn shell_link_pipelines_a_window_of_two() {
     let mut env = Env::new(2);
-    let first = [9, 8, 7, 6, 5];
-    env.send(&request_frame(&first));
+    // Three requests back to back while the core is still computing: the first two take the
+    // status queue's two entries, the third is complete (its payload is with the core) and
+    // waits for room. A fourth sent meanwhile is beyond the window: ignored entirely.
+    let (a, b, c) = ([9, 8, 7, 6, 5], [1, 2, 3, 4, 5], [7, 7, 7, 7, 7]);
+    let mut bad = request_frame(&b);
+    bad[6] ^= 0x01;
+    env.hold_responses = true;
+    env.resp_allowed = 3;
+    for frame in [request_frame(&a), bad, request_frame(&c)] {
+        env.send(&frame);
+    }
     env.drain_host();
-    env.resp_allowed = true;
-    // A second request right behind the first: ignored, no second response. (Its tail may
-    // still be on the wire when the link hunts again, so it must not contain a sync byte.)
-    let ignored = request_frame(&[1, 1, 1, 1, 1]);
+    env.run(4 * CPB);
+    let ignored = request_frame(&[3, 3, 3, 3, 3]);
     assert!(!ignored[1..].contains(&0xA5));
     env.send(&ignored);
-    assert_eq!(env.response(), Env::good());
     env.drain_host();
     env.run(40 * CPB);
-    assert_eq!(env.decoder.bytes.len(), env.parsed, "unexpected response");
-    assert_eq!(env.core_in, first);
+    assert_eq!(
+        env.decoder.bytes.len(),
+        0,
+        "a response before the core offered one"
+    );
+    assert_eq!(env.core_in, [a, b, c].concat());
+    assert!(env.bench.uut.led.val());
+    // The core answers: three responses in request order, with their own statuses.
+    env.hold_responses = false;
+    assert_eq!(env.response(), Env::good());
+    let r = env.response();
+    assert_eq!((r.status, r.payload), (0x01, RESPONSE.to_vec()));
+    assert_eq!(env.response(), Env::good());
+    env.run(40 * CPB);
+    assert_eq!(
+        env.decoder.bytes.len(),
+        env.parsed,
+        "a response to the ignored request"
+    );
+    assert_eq!(env.core_in.len(), 15);
+    // The link is back in step: the next request is answered.
     let next = [4, 3, 2, 1, 0];
     assert_eq!(env.exchange(&request_frame(&next)), Env::good());
-    assert_eq!(env.core_in[5..], next);
+    assert_eq!(env.core_in[15..], next);
 }
 
 #[test]
@@ -330,7 +375,7 @@ fn shell_link_overrun_keeps_core_in_step() {
     env.drain_host();
     env.run(4 * CPB);
     env.stall = false;
-    env.resp_allowed = true;
+    env.resp_allowed = 1;
     let r = env.response();
     assert_eq!(r.status, 0x04);
     assert_eq!(r.payload, RESPONSE);
@@ -369,7 +414,7 @@ fn shell_link_prescaled_timeout_and_led() {
         );
     }
     assert!(env.bench.cycles - idle_since + CPB as u64 / 2 >= u64::from(timeout));
-    env.resp_allowed = true;
+    env.resp_allowed = 1;
     let r = env.response();
     assert_eq!(r.status, 0x02);
     assert_eq!(env.core_in[5..], [0x42, 0, 0, 0, 0]);

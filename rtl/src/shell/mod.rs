@@ -2,8 +2,8 @@
 //! UART and the core's request/response byte streams, with its reset synchronizer.
 //!
 //! [`link_verilog`] renders it to one self-contained Verilog text. The sub-blocks
-//! ([`UartRx`], [`UartTx`], [`ResetSync`], [`Crc16`], [`ByteFifo`], [`RxFramer`],
-//! [`TxFramer`]) are rust-hdl blocks, each tested on its own with rust-hdl's simulator.
+//! ([`UartRx`], [`UartTx`], [`ResetSync`], [`Crc16`], [`ByteFifo`], [`StatusQueue`],
+//! [`RxFramer`], [`TxFramer`]) are rust-hdl blocks, each tested on its own with rust-hdl's simulator.
 //!
 //! # Host link protocol
 //!
@@ -45,13 +45,19 @@
 //! that did arrive was wrong. A host should use the response payload only when the status is
 //! 0, but always gets exactly one response per accepted request.
 //!
-//! **Flow**: one request is in flight at a time. Once a request is complete, every byte from
-//! the host is ignored until the last stop bit of its response has been sent; only then does
-//! the board hunt for the next `0xA5` (a request sent early is lost entirely and gets no
-//! response). A host therefore sends a request, reads the whole `4 + M`-byte response, then
-//! sends the next. If no response comes within `timeout_cycles` plus the core's latency, the
-//! request's sync byte was lost: send the request again. Reset (button, PLL not locked) drops
-//! any request or response in progress and empties the FIFO.
+//! **Flow**: a window of two. As soon as a request is complete and its status queued, the
+//! board hunts for the next `0xA5`, while the core computes and the response goes out: a host
+//! sends request `k + 1` right behind request `k`, and request `k + 2` once the whole response
+//! to `k` has arrived. Responses come in request order. The board holds the statuses of two
+//! complete requests whose responses are not sent ([`StatusQueue`]); a third complete request
+//! waits for room (its payload is already with the core), and every byte that arrives
+//! meanwhile is ignored, so a request beyond the window is lost entirely and gets no
+//! response: core and statuses stay in step. The board top buffers a whole request payload
+//! between the link and the core (`xnorc_bram_fifo`), so request `k + 1` never overruns while
+//! the core still holds frame `k`. If no response comes within `timeout_cycles` plus the
+//! core's latency, the request's sync byte was lost: send the request again. Reset (button,
+//! PLL not locked) drops any request or response in progress and empties the FIFO and the
+//! status queue.
 //!
 //! The activity LED (`led`, active high) is on from a request's sync byte until its response
 //! has been sent, and for `led_cycles` cycles after (see below).
@@ -90,6 +96,7 @@ mod reset;
 mod rx_framer;
 #[cfg(test)]
 mod sim;
+mod status_queue;
 mod tx_framer;
 mod uart_rx;
 mod uart_tx;
@@ -106,6 +113,7 @@ pub use link::Link;
 pub use render::link_verilog;
 pub use reset::{AsyncSetFlop, ResetSync};
 pub use rx_framer::RxFramer;
+pub use status_queue::StatusQueue;
 pub use tx_framer::TxFramer;
 pub use uart_rx::UartRx;
 pub use uart_tx::UartTx;
@@ -197,6 +205,13 @@ impl LinkParams {
             "24-bit counter",
         )
     }
+}
+
+/// Byte times one frame takes on the line when the host keeps the window full: the longer of
+/// its request (`N + 3` bytes) and its response (`M + 4`), since the line carries both
+/// directions at once.
+pub fn line_bytes_per_frame(params: &LinkParams) -> u32 {
+    (params.request_bytes + 3).max(params.response_bytes + 4)
 }
 
 /// Why the shell could not be built.

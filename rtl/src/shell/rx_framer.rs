@@ -1,5 +1,5 @@
 //! Request framing: finds the sync byte, forwards the payload towards the core, checks the
-//! CRC, handles truncated frames, and holds the frame's status until the response is out.
+//! CRC, handles truncated frames, and hands the frame's status to the response side.
 
 use rust_hdl_core::prelude::*;
 use rust_hdl_widgets::prelude::*;
@@ -14,8 +14,11 @@ use super::{REQUEST_SYNC, STATUS_CRC, STATUS_FRAMING, STATUS_OVERRUN, STATUS_TRU
 /// into the request FIFO (`push`/`push_data`, gated by `fifo_full`): the received payload
 /// bytes, then zeros for any that never arrived (timeout) or were dropped (FIFO full), so the
 /// core always stays in step with the frames. When the request is complete (CRC checked or
-/// timed out, every byte pushed) it raises `done` and holds `status` until `resp_sent`; only
-/// then does it hunt for the next sync byte, so there is one request in flight.
+/// timed out, every byte pushed) it raises `done` with the final `status`, for the link's
+/// status queue, and holds them while `status_full` says the queue has no room (both
+/// entries wait for their responses); the cycle the queue takes the status it goes back to
+/// hunting for the next sync byte. Bytes that arrive meanwhile are ignored, so a request sent
+/// beyond the window never reaches the core and the core stays in step with the statuses.
 ///
 /// The CRC is compared byte by byte as the CRC bytes arrive. That relies on the serial CRC
 /// engine (8 cycles per byte) having finished the last payload byte, which holds because UART
@@ -54,14 +57,15 @@ pub struct RxFramer {
     pub push: Signal<Out, Bit>,
     /// Byte for the request FIFO (from a flip-flop).
     pub push_data: Signal<Out, Bits<8>>,
-    /// The request is complete; `status` is final. Held until `resp_sent`.
+    /// The request is complete; `status` is final. The status queue takes it in a cycle where
+    /// `status_full` is low; held until then.
     pub done: Signal<Out, Bit>,
     /// Status flags of the current frame (`STATUS_*` bits).
     pub status: Signal<Out, Bits<8>>,
-    /// A frame is in progress: from its sync byte until its response is sent.
+    /// A frame is in progress: from its sync byte until its status is queued.
     pub active: Signal<Out, Bit>,
-    /// One-cycle strobe from the response side: the response is completely sent.
-    pub resp_sent: Signal<In, Bit>,
+    /// The status queue is full: `done` waits.
+    pub status_full: Signal<In, Bit>,
     /// Timeout time base: one-cycle pulses from the link's prescaler.
     pub tick: Signal<In, Bit>,
     /// `rx_valid`, one cycle later: the registered facts below describe the byte.
@@ -131,7 +135,7 @@ impl RxFramer {
             done: Default::default(),
             status: Default::default(),
             active: Default::default(),
-            resp_sent: Default::default(),
+            status_full: Default::default(),
             tick: Default::default(),
             got: Default::default(),
             got_error: Default::default(),
@@ -232,7 +236,7 @@ impl Logic for RxFramer {
         self.truncate.next = self.expecting.val() & self.timed_out.q.val();
         // One-hot state machine, one equation per state.
         self.in_frame.d.next = (!self.in_frame.q.val() & self.got_sync.q.val())
-            | (self.in_frame.q.val() & !(self.finished.q.val() & self.resp_sent.val()));
+            | (self.in_frame.q.val() & !(self.finished.q.val() & !self.status_full.val()));
         self.in_payload.d.next = (!self.in_frame.q.val() & self.got_sync.q.val())
             | (self.in_payload.q.val()
                 & !(self.got.q.val() & self.payload_left.done.val())
@@ -247,7 +251,7 @@ impl Logic for RxFramer {
             | (self.in_crc_low.q.val() & self.got.q.val())
             | (self.padding.q.val() & !self.push_left.done.val());
         self.finished.d.next = (self.padding.q.val() & self.push_left.done.val())
-            | (self.finished.q.val() & !self.resp_sent.val());
+            | (self.finished.q.val() & self.status_full.val());
         // A push only when the FIFO has room and no push is on its way to it (so fifo_full
         // is current). A payload byte without room is lost; the padding pushes a zero in its
         // place at the end of the frame so the core still gets request_bytes bytes.
@@ -310,13 +314,17 @@ mod tests {
     const GAP: usize = 40;
 
     /// Drives the framer with byte strobes the way the UART receiver does, plays the FIFO
-    /// (records pushes, can report full) and the response side (`resp_sent`).
+    /// (records pushes, can report full) and the status queue (full unless told otherwise,
+    /// so a finished request waits for [`Harness::finish`]).
     struct Harness {
         bench: Bench<RxFramer>,
         pushes: Vec<u8>,
         /// Cycle of each push.
         push_cycles: Vec<u64>,
         full: bool,
+        queue_full: bool,
+        /// Statuses the queue took (`done` in a cycle with room).
+        queued: Vec<u8>,
         /// `tick` pulses when `(cycles + tick_phase) % tick_period == 0`.
         tick_period: u64,
         tick_phase: u64,
@@ -339,6 +347,8 @@ mod tests {
                 pushes: Vec::new(),
                 push_cycles: Vec::new(),
                 full: false,
+                queue_full: true,
+                queued: Vec::new(),
                 tick_period: period,
                 tick_phase: phase,
             }
@@ -346,6 +356,7 @@ mod tests {
 
         fn step(&mut self) {
             self.bench.uut.fifo_full.next = self.full;
+            self.bench.uut.status_full.next = self.queue_full;
             self.bench.uut.tick.next =
                 (self.bench.cycles + self.tick_phase).is_multiple_of(self.tick_period);
             self.bench.settle();
@@ -354,10 +365,12 @@ mod tests {
                 self.pushes.push(self.bench.uut.push_data.val().to_u8());
                 self.push_cycles.push(self.bench.cycles);
             }
+            if self.bench.uut.done.val() && !self.queue_full {
+                self.queued.push(self.bench.uut.status.val().to_u8());
+            }
             self.bench.tick();
             self.bench.uut.rx_valid.next = false;
             self.bench.uut.rx_error.next = false;
-            self.bench.uut.resp_sent.next = false;
         }
 
         fn idle(&mut self, cycles: usize) {
@@ -380,16 +393,16 @@ mod tests {
             }
         }
 
-        /// Status once the request is complete, then acknowledges it as sent.
+        /// Status once the request is complete, after the queue takes it.
         fn finish(&mut self) -> u8 {
             assert!(self.bench.uut.done.val(), "request not complete");
             assert!(self.bench.uut.active.val());
-            let status = self.bench.uut.status.val().to_u8();
-            self.bench.uut.resp_sent.next = true;
+            self.queue_full = false;
             self.step();
+            self.queue_full = true;
             assert!(!self.bench.uut.done.val());
             assert!(!self.bench.uut.active.val());
-            status
+            self.queued.pop().expect("the queue took the status")
         }
     }
 
@@ -497,11 +510,11 @@ mod tests {
     }
 
     #[test]
-    fn shell_rx_framer_one_request_in_flight() {
+    fn shell_rx_framer_waits_for_queue_room() {
         let mut h = Harness::new(2, 200);
         h.bytes(&frame(&[1, 2]));
         h.idle(3);
-        // A whole new frame while the response is outstanding is ignored.
+        // A whole new frame while the status queue has no room is ignored.
         h.bytes(&frame(&[3, 4]));
         assert_eq!(h.pushes, [1, 2]);
         assert_eq!(h.finish(), 0);
@@ -518,5 +531,22 @@ mod tests {
         h.idle(3);
         assert_eq!(h.finish(), 0);
         assert_eq!(h.pushes, [1, 2, 5, 0, 7, 8]);
+    }
+
+    #[test]
+    fn shell_rx_framer_back_to_back_with_queue_room() {
+        // With room in the status queue every request is taken as soon as it is complete,
+        // and the next sync byte right after it starts the next request.
+        let mut h = Harness::new(3, 200);
+        h.queue_full = false;
+        let mut bad = frame(&[4, 5, 6]);
+        bad[4] ^= 0x80;
+        for f in [frame(&[1, 2, 3]), bad, frame(&[7, 8, 9])] {
+            h.bytes(&f);
+        }
+        h.idle(3);
+        assert_eq!(h.pushes, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        assert_eq!(h.queued, [0, STATUS_CRC, 0]);
+        assert!(!h.bench.uut.active.val());
     }
 }

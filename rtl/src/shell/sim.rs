@@ -16,6 +16,7 @@ use super::fifo::ByteFifo;
 use super::link::Link;
 use super::reset::ResetSync;
 use super::rx_framer::RxFramer;
+use super::status_queue::StatusQueue;
 use super::tx_framer::TxFramer;
 use super::uart_rx::UartRx;
 use super::uart_tx::UartTx;
@@ -38,7 +39,18 @@ macro_rules! impl_clocked {
 }
 pub(crate) use impl_clocked;
 
-impl_clocked!(ByteFifo, Countdown, Crc16, ResetSync, UartRx, UartTx, RxFramer, TxFramer, Link);
+impl_clocked!(
+    ByteFifo,
+    Countdown,
+    Crc16,
+    ResetSync,
+    UartRx,
+    UartTx,
+    RxFramer,
+    TxFramer,
+    StatusQueue,
+    Link
+);
 
 /// A block under test, stepped one clock at a time.
 ///

@@ -9,8 +9,8 @@ use super::RESPONSE_SYNC;
 
 /// Response-side state machine (see the protocol in [`crate::shell`]).
 ///
-/// Once `go` (the request side's `done`) is high and the core offers its first response byte,
-/// it sends 0x5A, `status`, then `response_bytes` bytes taken from the core's stream, then the
+/// Once `go` (the status queue holds a request's status) is high and the core offers its
+/// first response byte, it sends 0x5A, `status`, then `response_bytes` bytes taken from the core's stream, then the
 /// CRC-16 of status + payload, high byte first, and pulses `sent` once the last stop bit has
 /// left the pin. Waiting for the core's first byte before starting keeps the core's latency
 /// out of the frame: the host sees a frame's bytes close together however long the core
@@ -19,7 +19,8 @@ use super::RESPONSE_SYNC;
 /// `resp_ready` is high only in the payload state while the transmitter is free, so a byte
 /// is taken from the core exactly when it can go on the line: the core may offer its bytes
 /// early (even before the request's CRC has arrived) or late, and nothing is sent that it has
-/// not offered.
+/// not offered. The cycle `sent` pulses the queue drops the status, so no response begins
+/// then: `go` and `status` may still show the one just answered.
 ///
 /// Timing structure: one-hot states, and every output is a flip-flop: the transmitter's
 /// `tx_start`/`tx_data` (a byte is handed over the cycle after it is decided, so the
@@ -34,9 +35,10 @@ pub struct TxFramer {
     pub clock: Signal<In, Clock>,
     /// Synchronous active-high reset: abandon the response.
     pub reset: Signal<In, Bit>,
-    /// The request is complete: send its response (level, held until `sent`).
+    /// A request is complete: send its response (level, held until `sent`; the status queue
+    /// is not empty).
     pub go: Signal<In, Bit>,
-    /// Status byte of the request (held while `go` is high).
+    /// Status byte of the request (the queue's head, held until `sent`).
     pub status: Signal<In, Bits<8>>,
     /// Response stream from the core: data.
     pub resp_data: Signal<In, Bits<8>>,
@@ -76,6 +78,8 @@ pub struct TxFramer {
     crc_engine: Crc16,
     /// The transmitter is idle and no start is on its way to it.
     free: Signal<Local, Bit>,
+    /// A response begins: go, the core's first byte, and not the cycle the last one ended.
+    starting: Signal<Local, Bit>,
     /// The core hands over a byte this cycle.
     handshake: Signal<Local, Bit>,
     sync_byte: Constant<Bits<8>>,
@@ -118,6 +122,7 @@ impl TxFramer {
             crc_engine: Default::default(),
             free: Default::default(),
             handshake: Default::default(),
+            starting: Default::default(),
             sync_byte: Constant::new(u64::from(RESPONSE_SYNC).into()),
         }
     }
@@ -184,13 +189,16 @@ impl Logic for TxFramer {
         // transmitter free, and no byte taken now.
         self.ready_out.d.next = self.in_payload.q.val() & self.free.val() & !self.handshake.val();
         self.sent_out.d.next = self.drain.q.val() & self.free.val();
-        self.crc_clear.d.next = !self.responding.q.val() & self.go.val() & self.resp_valid.val();
+        self.starting.next = !self.responding.q.val()
+            & !self.sent_out.q.val()
+            & self.go.val()
+            & self.resp_valid.val();
+        self.crc_clear.d.next = self.starting.val();
         // One-hot state machine, one equation per state. "Sent" means the last stop bit is
         // out (drain), so the host has the whole frame.
-        self.responding.d.next = (!self.responding.q.val() & self.go.val() & self.resp_valid.val())
+        self.responding.d.next = self.starting.val()
             | (self.responding.q.val() & !(self.drain.q.val() & self.free.val()));
-        self.send_sync.d.next = (!self.responding.q.val() & self.go.val() & self.resp_valid.val())
-            | (self.send_sync.q.val() & !self.free.val());
+        self.send_sync.d.next = self.starting.val() | (self.send_sync.q.val() & !self.free.val());
         self.send_status.d.next = (self.send_sync.q.val() & self.free.val())
             | (self.send_status.q.val() & !self.free.val());
         self.in_payload.d.next = (self.send_status.q.val() & self.free.val())

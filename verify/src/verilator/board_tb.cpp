@@ -7,6 +7,9 @@
 // Prints "pty <path>" on stdout once the terminal is ready, then runs until no byte has crossed
 // the link for IDLE_EXIT_SECONDS (or it is killed). Bytes are framed 8N1 at CLOCKS_PER_BIT
 // clock cycles per bit, LSB first; a received stop bit of 0 is reported on stderr.
+// Simulated time, for the link's throughput: "in <cycle>" on stdout when the first start bit
+// towards the board begins, "out <cycle>" each time a byte from the board has been sampled
+// (the middle of its stop bit).
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -66,6 +69,7 @@ int main(int argc, char** argv) {
     // Receiver of the board's uart_tx.
     int rx_bit = -1; long rx_count = 0; uint8_t rx_byte = 0; int prev_line = 1;
     double last_traffic = now_seconds();
+    bool started = false;
     long quiet_cycles = 0;
     for (long n = 0;; n++) {
         if ((n & 63) == 0) {
@@ -76,7 +80,10 @@ int main(int argc, char** argv) {
         // Drive uart_rx.
         // Like a host that opens the port after configuration: nothing is sent while the
         // design is still coming out of reset.
-        if (tx_bit < 0 && !to_board.empty() && n > 1000) { tx_byte = to_board.front(); to_board.pop_front(); tx_bit = 0; tx_count = 0; }
+        if (tx_bit < 0 && !to_board.empty() && n > 1000) {
+            tx_byte = to_board.front(); to_board.pop_front(); tx_bit = 0; tx_count = 0;
+            if (!started) { started = true; printf("in %ld\n", n); fflush(stdout); }
+        }
         if (tx_bit == 0) top->uart_rx = 0;
         else if (tx_bit >= 1 && tx_bit <= 8) top->uart_rx = (tx_byte >> (tx_bit - 1)) & 1;
         else top->uart_rx = 1;
@@ -91,6 +98,7 @@ int main(int argc, char** argv) {
             if (rx_bit >= 1 && rx_bit <= 8) rx_byte = (uint8_t)((rx_byte >> 1) | (line << 7));
             if (rx_bit == 9) {
                 if (!line) fprintf(stderr, "board_tb: framing error on uart_tx\n");
+                printf("out %ld\n", n); fflush(stdout);
                 ssize_t w;
                 do { w = write(master, &rx_byte, 1); } while (w < 0 && errno == EAGAIN);
                 last_traffic = now_seconds();

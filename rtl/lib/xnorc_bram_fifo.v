@@ -1,0 +1,98 @@
+// xnorc_bram_fifo: a first-word-fall-through FIFO whose storage is read through a register, so
+// that synthesis can place it in block RAM (iCE40 SB_RAM40_4K, ECP5 DP16KD). For deep buffers,
+// such as the board's request buffer, where xnorc_fifo's combinational read would take
+// flip-flops and a wide multiplexer.
+//
+// Interface
+//   in_valid/in_ready/in_data, out_valid/out_ready/out_data: valid/ready streams of WIDTH-bit
+//   beats; a beat moves in a cycle where both valid and ready are high.
+// Timing
+//   A beat written in cycle t is at the output from cycle t + 2 (a cycle into the memory, a
+//   cycle through its read register). in_ready is a registered flag: high while fewer than
+//   DEPTH beats wait in the memory (the beat in the read register does not count, and a read
+//   in the cycle of a write does not free a slot for that write). out_valid is a register;
+//   out_ready reaches the memory's read enable and read pointer through one gate, so a
+//   consumer that takes a beat every cycle gets one every cycle. out_data holds while
+//   out_valid is high and out_ready low.
+// Parameters
+//   WIDTH >= 1, DEPTH >= 2; STYLE: the storage's ram_style (see xnorc_ram), "block" by default.
+`default_nettype none
+
+module xnorc_bram_fifo #(
+    parameter integer WIDTH = 8,
+    parameter integer DEPTH = 2,
+    parameter STYLE = "block"
+) (
+    input  wire             clk,
+    input  wire             rst,
+    input  wire             in_valid,
+    output reg              in_ready,
+    input  wire [WIDTH-1:0] in_data,
+    output reg              out_valid,
+    input  wire             out_ready,
+    output wire [WIDTH-1:0] out_data
+);
+    localparam integer AW = $clog2(DEPTH);
+    localparam integer CW = $clog2(DEPTH + 1);
+    localparam integer LAST_I = DEPTH - 1;
+    localparam [AW-1:0] LAST = LAST_I[AW-1:0];
+    localparam [CW-1:0] ALMOST_FULL = LAST_I[CW-1:0];
+    localparam [CW-1:0] ONE = 1;
+
+    generate
+        if (WIDTH < 1 || DEPTH < 2) begin : bad_shape
+            $error("xnorc_bram_fifo: WIDTH must be at least 1 and DEPTH at least 2");
+        end
+    endgenerate
+
+    reg [AW-1:0] wptr, rptr;
+    // Beats in the memory (not the one in the read register), and count != 0 as a register.
+    reg [CW-1:0] count;
+    reg stored;
+    wire wr = in_valid && in_ready;
+    // Read the next beat into the read register when it is empty or being taken.
+    wire rd = stored && (!out_valid || out_ready);
+
+    xnorc_ram #(
+        .WIDTH(WIDTH),
+        .DEPTH(DEPTH),
+        .ADDR_W(AW),
+        .REGISTERED(1),
+        .STYLE(STYLE)
+    ) storage (
+        .clk(clk),
+        .we(wr),
+        .waddr(wptr),
+        .wdata(in_data),
+        .re(rd),
+        .raddr(rptr),
+        .rdata(out_data)
+    );
+
+    always @(posedge clk) begin
+        if (rst) begin
+            wptr <= {AW{1'b0}};
+            rptr <= {AW{1'b0}};
+            count <= {CW{1'b0}};
+            stored <= 1'b0;
+            in_ready <= 1'b1;
+            out_valid <= 1'b0;
+        end else begin
+            if (wr) wptr <= (wptr == LAST) ? {AW{1'b0}} : wptr + 1'b1;
+            if (rd) rptr <= (rptr == LAST) ? {AW{1'b0}} : rptr + 1'b1;
+            if (wr && !rd) begin
+                count <= count + 1'b1;
+                stored <= 1'b1;
+                in_ready <= count != ALMOST_FULL;
+            end else if (rd && !wr) begin
+                count <= count - 1'b1;
+                stored <= count != ONE;
+                in_ready <= 1'b1;
+            end
+            if (rd) out_valid <= 1'b1;
+            else if (out_ready) out_valid <= 1'b0;
+        end
+    end
+endmodule
+
+`default_nettype wire
