@@ -374,6 +374,7 @@ fn build_report(
         frames_per_second_at_fmax: fmax * 1e6 / plan.ii_cycles as f64,
         latency_cycles: plan.latency_cycles,
         ii_cycles: plan.ii_cycles,
+        fit: xnorc_plan::fit::lane_use(plan, board),
         latency_us: plan.latency_cycles as f64 / clock,
         bitstream: bitstream.display().to_string(),
         bitstream_bytes: bytes,

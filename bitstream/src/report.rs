@@ -41,6 +41,8 @@ pub struct BuildReport {
     pub latency_cycles: u64,
     /// Plan II in cycles per frame.
     pub ii_cycles: u64,
+    /// Lanes used against the device's lane bound, and the stage that sets the II.
+    pub fit: xnorc_plan::fit::LaneUse,
     /// Latency at the clock, in µs.
     pub latency_us: f64,
     /// The bitstream file.

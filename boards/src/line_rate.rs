@@ -7,14 +7,14 @@
 //! near its middle, timed from the start bit's edge, so by the stop bit (9.5 bits later) a
 //! relative rate error `e` has moved the sample by `9.5 e` bits. With at least
 //! [`MIN_CLOCKS_PER_BIT`] clocks per bit the FPGA's receiver finds the start edge within 1/8
-//! bit; 1.5% leaves 0.5 − 1/8 − 9.5 × 0.015 ≈ 0.23 bit for edge distortion on the cable
-//! (FTDI's receivers sample at 16 × the rate, a 1/16-bit step).
+//! bit; 2% leaves 0.5 − 1/8 − 9.5 × 0.02 ≈ 0.19 bit for edge distortion on the cable (FTDI's
+//! receivers sample at 16 × the rate, a 1/16-bit step, so they have more).
 
 use crate::board::{Bridge, Uart};
 use serde::Serialize;
 
 /// Largest relative difference allowed between the bridge's rate and the FPGA's.
-pub const MAX_RATE_ERROR: f64 = 0.015;
+pub const MAX_RATE_ERROR: f64 = 0.02;
 
 /// Fewest core clocks per bit the link is built with when it picks the rate itself.
 pub const MIN_CLOCKS_PER_BIT: u32 = 8;
@@ -96,7 +96,7 @@ pub fn line_rate(uart: &Uart, clock_hz: f64) -> Result<LineRate, String> {
                 let (clocks, error) = timing(clock_hz, f64::from(baud));
                 format!(
                     "a {mhz:.3} MHz clock times {baud} baud as {clocks} clocks per bit, {:+.2}% \
-                     off (at most ±{:.1}% works)",
+                     off (at most ±{:.0}% works)",
                     100.0 * error,
                     100.0 * MAX_RATE_ERROR
                 )
@@ -158,13 +158,20 @@ mod tests {
         let r = line_rate(&uart(Some(Bridge::Ft2232h), None), 45e6).unwrap();
         assert_eq!((r.baud, r.clocks_per_bit), (5_647_059, 8));
         assert!((r.error - (45e6 / 8.0 / (12e6 / 2.125) - 1.0)).abs() < 1e-12);
-        // 50 MHz on an FT231X: 3 M is 16.7 clocks (17: 2.0% slow, too far), 2 M is 25 exactly.
+        // 50 MHz on an FT231X: 3 M is 16.7 clocks, timed as 17: 1.96% slow, just within 2%.
         let r = line_rate(&uart(Some(Bridge::Ft231x), None), 50e6).unwrap();
-        assert_eq!((r.baud, r.clocks_per_bit, r.error), (2_000_000, 25, 0.0));
+        assert_eq!((r.baud, r.clocks_per_bit), (3_000_000, 17));
+        // 47.25 MHz on an FT2232H: 6 M in 8 clocks is 1.56% slow. At 40 MHz 6 M would be
+        // 6.7 clocks; 12 M / 2.125 = 5.647 M is 7.1, 12 M / 2.25 = 5.333 M is 7.5 (timed as 8:
+        // -6.3%), 12 M / 2.375 = 5.053 M is 7.9 (timed as 8: -1.0%).
+        let r = line_rate(&uart(Some(Bridge::Ft2232h), None), 47.25e6).unwrap();
+        assert_eq!((r.baud, r.clocks_per_bit), (6_000_000, 8));
+        let r = line_rate(&uart(Some(Bridge::Ft2232h), None), 40e6).unwrap();
+        assert_eq!((r.baud, r.clocks_per_bit), (5_052_632, 8));
         // 48 MHz: 3 M is 16 clocks exactly.
         let r = line_rate(&uart(Some(Bridge::Ft231x), None), 48e6).unwrap();
         assert_eq!((r.baud, r.clocks_per_bit), (3_000_000, 16));
-        // Whatever the clock, the rate is the bridge's own and the FPGA's is within 1.5%.
+        // Whatever the clock, the rate is the bridge's own and the FPGA's is within 2%.
         for mhz in [12.0, 24.0, 33.3, 45.0, 63.1, 81.25, 103.6, 120.0] {
             for bridge in [Bridge::Ft2232h, Bridge::Ft231x] {
                 let r = line_rate(&uart(Some(bridge), None), mhz * 1e6).unwrap();
@@ -181,7 +188,7 @@ mod tests {
     fn a_fixed_rate_is_checked_against_the_clock() {
         let r = line_rate(&uart(None, Some(115_200)), 48e6).unwrap();
         assert_eq!((r.baud, r.clocks_per_bit), (115_200, 417));
-        // 1 Mbaud from 12.5 MHz: 12.5 clocks, off by 4%.
+        // 1 Mbaud from 12.5 MHz: 12.5 clocks, timed as 13: off by 3.85%.
         let e = line_rate(&uart(None, Some(1_000_000)), 12.5e6).unwrap_err();
         assert!(
             e.contains("13 clocks per bit") && e.contains("-3.85%"),

@@ -102,6 +102,16 @@ fn print_report(r: &BuildReport) {
         "  latency     {} cycles ({:.2} µs)",
         r.latency_cycles, r.latency_us
     );
+    let f = &r.fit;
+    println!(
+        "  lanes       {} of the device's ≈{} ({:.0}%); the II is {} cycles, set by {} ({} cycles a frame)",
+        f.lanes,
+        f.lane_bound,
+        100.0 * f.lanes as f64 / f.lane_bound.max(1) as f64,
+        r.ii_cycles,
+        f.bottleneck,
+        f.bottleneck_cycles
+    );
     let u = &r.uart;
     println!(
         "  host link   {} baud ({}{} clocks a bit, {:+.2}%): {:.0} frames/s on the line, {:.0} end to end (`xnorc run --baud {}`)",
