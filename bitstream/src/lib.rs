@@ -79,6 +79,31 @@ pub fn default_clock_mhz(board: &Board) -> f64 {
     }
 }
 
+/// The PLL setting for a core clock of at most `target_mhz` on `board`, and the host link's
+/// line rate at the clock it makes (`xnorc_boards::line_rate`).
+pub fn clock_and_line(
+    board: &Board,
+    target_mhz: f64,
+) -> Result<(Pll, xnorc_boards::LineRate), BuildError> {
+    let pll = board
+        .device
+        .family
+        .pll(board.clock.mhz, target_mhz)
+        .ok_or_else(|| {
+            BuildError::Input(format!(
+                "--clock-mhz {target_mhz}: the {} PLL cannot make ≤{target_mhz} MHz from the board's {} MHz",
+                board.device.family, board.clock.mhz
+            ))
+        })?;
+    let rate = xnorc_boards::line_rate(&board.uart, pll.out_mhz() * 1e6).map_err(|why| {
+        BuildError::Input(format!(
+            "{}: uart: {why}; pick another --clock-mhz",
+            board.name
+        ))
+    })?;
+    Ok((pll, rate))
+}
+
 fn clock_source(board: &Board, pll: &Pll) -> ClockSource {
     match *pll {
         Pll::Ice40 {
@@ -223,22 +248,7 @@ fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildEr
     let pass = loop {
         attempt += 1;
         flow.begin_pass(attempt);
-        let pll = board
-            .device
-            .family
-            .pll(board.clock.mhz, target)
-            .ok_or_else(|| {
-                BuildError::Input(format!(
-                    "--clock-mhz {target}: the {} PLL cannot make ≤{target} MHz from the board's {} MHz",
-                    board.device.family, board.clock.mhz
-                ))
-            })?;
-        let rate = xnorc_boards::line_rate(&board.uart, pll.out_mhz() * 1e6).map_err(|why| {
-            BuildError::Input(format!(
-                "{}: uart: {why}; pick another --clock-mhz",
-                board.name
-            ))
-        })?;
+        let (pll, rate) = clock_and_line(&board, target)?;
         let params = link_params(&plan, pll.out_mhz(), rate.clocks_per_bit);
         let board_top_core = xnorc_rtl::top_name(&plan);
         let board_top = BoardTop {

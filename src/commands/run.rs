@@ -125,22 +125,7 @@ struct BoardLine {
 fn board_line(name: &str, clock_mhz: Option<f64>) -> Result<BoardLine, CliError> {
     let board = xnorc_boards::board::find(name)?;
     let target = clock_mhz.unwrap_or_else(|| xnorc_bitstream::default_clock_mhz(&board));
-    let pll = board
-        .device
-        .family
-        .pll(board.clock.mhz, target)
-        .ok_or_else(|| {
-            CliError::Input(format!(
-                "--clock-mhz {target}: the {} PLL cannot make ≤{target} MHz from the board's {} MHz",
-                board.device.family, board.clock.mhz
-            ))
-        })?;
-    let rate = xnorc_boards::line_rate(&board.uart, pll.out_mhz() * 1e6).map_err(|why| {
-        CliError::Input(format!(
-            "{}: uart: {why}; pick another --clock-mhz",
-            board.name
-        ))
-    })?;
+    let (pll, rate) = xnorc_bitstream::clock_and_line(&board, target)?;
     Ok(BoardLine {
         clock_mhz: pll.out_mhz(),
         baud: rate.baud,
