@@ -191,7 +191,7 @@ pub struct FrameResult {
 }
 
 /// The simulated board's own time on the line over a whole conversation (`xnorc run --sim`):
-/// what the link's byte rate, not the host's speed, allows.
+/// what the link's byte rate allows, as long as the host keeps the window full.
 #[derive(Debug, Clone, Serialize)]
 pub struct LineTiming {
     /// Core clocks per UART bit.
