@@ -7,13 +7,15 @@
 //! output beat's bits (scores, then argmax) packed the same way, CRC-16 of status + payload.
 //!
 //! Owns: the host side of that protocol: frames ↔ stream beats ([`beats`]), request and
-//! response framing with their CRC ([`Wire`]), status decoding, the serial port ([`serial`]).
+//! response framing with their CRC ([`Wire`]), status decoding, the serial port ([`serial`])
+//! and its USB bridge's latency timer ([`latency`]).
 //! Must not touch: the hardware side of the link (crate `xnorc-rtl` generates it), checks of
 //! answers against the reference (crate `xnorc-verify`); it depends on neither. It reads a plan
 //! (crate `xnorc-plan`) for the stream shapes and takes frames from `xnorc-sim`.
 
 pub mod beats;
 mod error;
+pub mod latency;
 pub mod serial;
 
 pub use beats::{pack, unpack};

@@ -181,6 +181,20 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         port_name.clone()
     };
     let json = args.json;
+    if !args.sim {
+        use xnorc_host::latency::{lower_latency_timer, LatencyTimer, USB_SERIAL_SYSFS};
+        match lower_latency_timer(&port_name, std::path::Path::new(USB_SERIAL_SYSFS)) {
+            LatencyTimer::Lowered { from } => eprintln!(
+                "note: lowered the USB-UART's latency timer from {from} ms to 1 ms (until it is \
+                 unplugged), so responses are not held back"
+            ),
+            timer => {
+                if let Some(w) = timer.warning() {
+                    eprintln!("warning: {w}");
+                }
+            }
+        }
+    }
     let baud = args.baud.or(line.map(|l| l.baud)).unwrap_or(115_200);
     let mut summary = talk(&session, &port_name, baud, &shown, &mut |row| {
         if !json {
