@@ -93,7 +93,7 @@ pub struct Uart {
     /// Pin that transmits (FPGA → host).
     pub tx: String,
     /// The board's USB-UART: the build runs the link at the fastest rate it can generate that
-    /// the core clock can time ([`crate::line_rate`]).
+    /// the core clock can time ([`crate::line_rate()`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bridge: Option<Bridge>,
     /// A fixed baud rate instead, for a bridge whose rates xnorc does not know (an external

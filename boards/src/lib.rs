@@ -3,7 +3,7 @@
 //! Owns: board data files (`data/*.toml`: device, package, clock, pins, programmer name; see
 //! docs/boards.md) and their validation ([`board`]), family facts such as PLL divider search and
 //! block-RAM shapes ([`family`]), the host link's line rate for a board's USB-UART bridge and a
-//! core clock ([`line_rate`]), what logic costs on each family as measured with yosys
+//! core clock ([`mod@line_rate`]), what logic costs on each family as measured with yosys
 //! ([`costs`], read by the plan's resource estimate), constraint files (PCF/LPF, [`constraints`]), finding the tools
 //! ([`tools`]) and running yosys, nextpnr-ice40/-ecp5, icepack/ecppack and openFPGALoader with
 //! logs and reports ([`flow`]), and what synthesis mapped per core instance ([`netlist`]).
