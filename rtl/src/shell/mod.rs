@@ -3,7 +3,8 @@
 //!
 //! [`link_verilog`] renders it to one self-contained Verilog text. The sub-blocks
 //! ([`UartRx`], [`UartTx`], [`ResetSync`], [`Crc16`], [`ByteFifo`], [`StatusQueue`],
-//! [`RxFramer`], [`TxFramer`]) are rust-hdl blocks, each tested on its own with rust-hdl's simulator.
+//! [`RxFramer`], [`TxFramer`]) are rust-hdl blocks, each tested on its own with rust-hdl's
+//! simulator.
 //!
 //! # Host link protocol
 //!

@@ -10,11 +10,11 @@ use super::RESPONSE_SYNC;
 /// Response-side state machine (see the protocol in [`crate::shell`]).
 ///
 /// Once `go` (the status queue holds a request's status) is high and the core offers its
-/// first response byte, it sends 0x5A, `status`, then `response_bytes` bytes taken from the core's stream, then the
-/// CRC-16 of status + payload, high byte first, and pulses `sent` once the last stop bit has
-/// left the pin. Waiting for the core's first byte before starting keeps the core's latency
-/// out of the frame: the host sees a frame's bytes close together however long the core
-/// computes.
+/// first response byte, it sends 0x5A, `status`, then `response_bytes` bytes taken from the
+/// core's stream, then the CRC-16 of status + payload, high byte first, and pulses `sent` once
+/// the last stop bit has left the pin. Waiting for the core's first byte before starting
+/// keeps the core's latency out of the frame: the host sees a frame's bytes close together
+/// however long the core computes.
 ///
 /// `resp_ready` is high only in the payload state while the transmitter is free, so a byte
 /// is taken from the core exactly when it can go on the line: the core may offer its bytes
