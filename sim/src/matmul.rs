@@ -399,6 +399,29 @@ impl MatMulPlan {
         ranges: &mut Vec<(usize, usize)>,
     ) -> usize {
         ranges.clear();
+        // A window wholly inside the frame: each kernel row is kw·cw consecutive words of
+        // every plane, copied at once.
+        let (y0, x0) = (
+            (oy * self.stride) as isize - self.padding.top as isize,
+            (ox * self.stride) as isize - self.padding.left as isize,
+        );
+        let interior = y0 >= 0
+            && x0 >= 0
+            && y0 as usize + self.kh <= self.in_h
+            && x0 as usize + self.kw <= self.in_w;
+        if interior {
+            let row = self.kw * self.cw;
+            for ky in 0..self.kh {
+                let p = (y0 as usize + ky) * self.in_w + x0 as usize;
+                for b in 0..planes {
+                    let src = (b * in_pixels + p) * self.cw;
+                    let dst = b * self.pw + ky * row;
+                    patch[dst..dst + row].copy_from_slice(&frame[src..src + row]);
+                }
+            }
+            ranges.push((0, self.kh * row));
+            return self.kh * self.kw;
+        }
         let mut valid = 0;
         for ky in 0..self.kh {
             let iy = (oy * self.stride + ky) as isize - self.padding.top as isize;
