@@ -450,7 +450,7 @@ fn next_faster(graph: &Graph, s: &Stage) -> Option<(usize, usize)> {
 /// below [`AUTO_LUT_FILL`], because there the estimate undercounts what nextpnr places and a
 /// full UP5K does not place. Measured on TFC (`xnorc build tfc.xnm --board icebreaker`): the
 /// lane budget that fit was estimated at 3,572 logic cells and placed at 3,994 (1.12×); three
-/// more lanes steps estimated at 3,914 (74%) placed at 4,531 (86%), where nextpnr's HeAP
+/// more lane steps estimated at 3,914 (74%) placed at 4,531 (86%), where nextpnr's HeAP
 /// legaliser stalled on three seeds in a row. 0.8 / 1.12 ≈ 0.71.
 fn spend_fill(family: xnorc_boards::Family) -> f64 {
     match family {
@@ -467,10 +467,10 @@ const MAX_BOTTLENECK_STEPS: usize = 64;
 /// step of 3/4 from one that does not, so up to a quarter of the lanes may be left unused.
 /// Repeatedly gives the slowest stage (the one that sets the II) its next faster folding
 /// ([`next_faster`]) while the stages' estimate still fits at [`spend_fill`] (memories moved
-/// to logic as the fit does), keeps the steps up to the last that lowered the slowest stage's
-/// cycles, then sizes the result; if its buffers take it over, the steps
-/// are undone from the last until one fits. Stops at a slowest stage that is no MVU the rule
-/// refolds. Returns `plan` unchanged when no step fits.
+/// to logic as the fit does), and keeps the steps up to the last that lowered the slowest
+/// stage's cycles. Stops at a slowest stage that is no MVU the rule refolds. Then sizes the
+/// last step; if its buffers take it over, bisects over the steps for the last one whose
+/// sized plan fits. Returns `plan` unchanged when none does.
 fn spend_the_rest(
     graph: &Graph,
     plan: HardwarePlan,
