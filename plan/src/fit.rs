@@ -6,7 +6,8 @@
 //! Small or wide memories waste most of a block (a 256-bit × 36-word weight memory takes 8
 //! DP16KDs for 9 kbit), so moving those to logic costs little and frees many blocks.
 //!
-//! What the widest budget leaves goes to the slowest stage (`fit/bottleneck.rs`; [`lane_use`] reports it).
+//! What the widest budget leaves goes to the slowest stage (`fit/bottleneck.rs`; [`lane_use`]
+//! reports it).
 
 use crate::estimate::{self, buffer_style, memory_cost, Estimate};
 use crate::folding::{CodebookCompute, FoldingFile, LayerFolding, MemoryStyle};
