@@ -12,11 +12,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn tiny_model(dir: &Path, seed: &str) -> PathBuf {
-    let model = dir.join("tiny.xnm");
+    preset_model(dir, "tiny", seed)
+}
+
+/// `xnorc random-model --arch arch --seed seed`, written as `<arch>.xnm` in `dir`.
+fn preset_model(dir: &Path, arch: &str, seed: &str) -> PathBuf {
+    let model = dir.join(format!("{arch}.xnm"));
     ok(&[
         "random-model",
         "--arch",
-        "tiny",
+        arch,
         "--seed",
         seed,
         "-o",
@@ -517,16 +522,7 @@ fn simulated_board_answers_and_flags_corrupted_frames() {
 #[test]
 fn simulated_link_runs_at_the_line_rate() {
     let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("tfc.xnm");
-    ok(&[
-        "random-model",
-        "--arch",
-        "tfc",
-        "--seed",
-        "4",
-        "-o",
-        s(&model),
-    ]);
+    let model = preset_model(dir.path(), "tfc", "4");
     let input = dir.path().join("in.npy");
     ok(&[
         "random-input",
@@ -569,16 +565,7 @@ fn simulated_link_runs_at_the_line_rate() {
 #[test]
 fn does_not_fit_names_the_largest_layer_and_suggests_a_folding() {
     let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("tfc.xnm");
-    ok(&[
-        "random-model",
-        "--arch",
-        "tfc",
-        "--seed",
-        "1",
-        "-o",
-        s(&model),
-    ]);
+    let model = preset_model(dir.path(), "tfc", "1");
     let out = dir.path().join("out");
     // A nearly unfolded TFC needs far more block RAM than an UP5K's 30.
     let err = bad(&[
