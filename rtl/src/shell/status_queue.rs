@@ -13,9 +13,8 @@ use rust_hdl_widgets::prelude::*;
 /// request can complete while the first one's response is still waiting for the core or on
 /// the line.
 ///
-/// Same structure as [`super::ByteFifo`], two slots deep (rust-hdl's `hdl_gen` cannot loop
-/// over an array of flip-flops, so a depth parameter would not render; each queue spells its
-/// slots out): `head` (slot 0), `empty` and `full`
+/// Same structure as [`super::ByteFifo`], two slots deep, written out slot by slot as that
+/// one is (each slot a named flip-flop, so every equation renders as plain Verilog): `head` (slot 0), `empty` and `full`
 /// come straight from flip-flops, occupancy is a thermometer code, a pop moves slot 1 down.
 /// A push while full is ignored unless it comes with a pop; a pop while empty is ignored.
 #[derive(LogicBlock, Default)]
