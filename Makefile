@@ -30,7 +30,7 @@ demo: setup
 	$(XNORC) build $(MODEL) --board $(BOARD) --folding $(FOLDING) --out $(DEMO)/$(BOARD)
 	$(XNORC) report $(DEMO)/$(BOARD) --input $(IMAGES) --labels $(LABELS)
 	$(XNORC) verify --bitstream $(DEMO)/$(BOARD) --vectors 4
-	$(XNORC) run $(MODEL) --sim --input $(IMAGES) --labels $(LABELS) --frames 20 --folding $(FOLDING)
+	$(XNORC) run $(MODEL) --sim --build $(DEMO)/$(BOARD) --input $(IMAGES) --labels $(LABELS) --frames 20 --folding $(FOLDING)
 	$(XNORC) flash $(DEMO)/$(BOARD) --flash --dry-run
 	$(XNORC) bench --arch tfc --frames 1000000
 

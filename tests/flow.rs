@@ -316,6 +316,65 @@ fn ice40_build_bitstream_check_and_flash_commands() {
     check_layers(&r, &out);
     check_html_report(dir.path(), &model, &out);
     assert_eq!(r["board"], "icebreaker");
+    // The link: the FT2232H makes 12 Mbaud / 4 = 3 Mbaud, which 24 MHz times in 8 clocks
+    // exactly (12, 8 and 6 Mbaud would take 2, 3 and 4). A frame costs the longer of its
+    // request (payload + 3) and response (payload + 4) on the line.
+    let u = &r["uart"];
+    assert_eq!(
+        (&u["bridge"], &u["baud"], &u["clocks_per_bit"]),
+        (
+            &serde_json::json!("FT2232H"),
+            &serde_json::json!(3_000_000),
+            &serde_json::json!(8)
+        ),
+        "{u}"
+    );
+    let n = |v: &serde_json::Value| v.as_f64().unwrap();
+    let line_bytes = (n(&u["request_bytes"]) + 3.0).max(n(&u["response_bytes"]) + 4.0);
+    assert_eq!(n(&u["line_bytes_per_frame"]), line_bytes);
+    let link = n(&r["clock_mhz"]) * 1e6 / (10.0 * 8.0 * line_bytes);
+    assert!(
+        (n(&u["link_frames_per_second"]) - link).abs() < 1e-6 * link,
+        "{u}"
+    );
+    let core = n(&r["frames_per_second"]);
+    assert_eq!(n(&u["end_to_end_frames_per_second"]), link.min(core));
+    let fit = &r["fit"];
+    assert!(
+        n(&fit["lanes"]) >= 1.0 && n(&fit["lanes"]) <= n(&fit["lane_bound"]),
+        "{fit}"
+    );
+    assert!(n(&fit["bottleneck_cycles"]) <= n(&r["ii_cycles"]), "{fit}");
+    // `run --build` simulates that link: the report's clock and clocks per bit.
+    let input = dir.path().join("in.npy");
+    ok(&[
+        "random-input",
+        s(&model),
+        "-n",
+        "3",
+        "--seed",
+        "1",
+        "-o",
+        s(&input),
+    ]);
+    let run = ok(&[
+        "run",
+        s(&model),
+        "--sim",
+        "--build",
+        s(&out),
+        "--input",
+        s(&input),
+        "--json",
+        "--build-dir",
+        s(&dir.path().join("sim")),
+    ]);
+    let run: serde_json::Value = serde_json::from_str(&run).unwrap();
+    assert_eq!(run["mismatches"], 0);
+    let line = &run["line"];
+    assert_eq!(line["clocks_per_bit"], 8, "{line}");
+    assert_eq!(line["baud"], 3_000_000, "{line}");
+    assert_eq!(n(&line["clock_mhz"]), n(&r["clock_mhz"]), "{line}");
     // iCE40: no second operand register (its flip-flops cost logic cells).
     assert_eq!(
         memory_output_register(&out),

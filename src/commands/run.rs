@@ -26,8 +26,12 @@ pub struct Args {
     #[arg(long, required_unless_present = "sim", conflicts_with = "sim")]
     pub port: Option<String>,
     /// Baud rate of --port: the build's (report.json → uart.baud; `xnorc build` prints it).
-    #[arg(long, required_unless_present = "sim", conflicts_with = "sim")]
+    #[arg(long, required_unless_present_any = ["sim", "build"], conflicts_with_all = ["sim", "build"])]
     pub baud: Option<u32>,
+    /// The `xnorc build` directory of the board: --port runs at its baud rate, --sim
+    /// simulates its link at its clock (report.json → clock_mhz, uart.clocks_per_bit).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["board", "clock_mhz"])]
+    pub build: Option<PathBuf>,
     /// Run against the simulated board instead of a port.
     #[arg(long)]
     pub sim: bool,
@@ -133,6 +137,48 @@ fn board_line(name: &str, clock_mhz: Option<f64>) -> Result<BoardLine, CliError>
     })
 }
 
+/// The link of the build in `dir`, from its report.json.
+fn build_line(dir: &std::path::Path) -> Result<BoardLine, CliError> {
+    let path = dir.join("report.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        CliError::Input(format!(
+            "{}: cannot read ({e}); --build takes the directory `xnorc build` wrote",
+            path.display()
+        ))
+    })?;
+    let report: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| CliError::Input(format!("{}: not JSON: {e}", path.display())))?;
+    // Errors name the file and the field (`uart.baud` for the pointer `/uart/baud`).
+    let bad = |pointer: &str, why: String| {
+        let field = pointer.trim_start_matches('/').replace('/', ".");
+        CliError::Input(format!("{}: {field} {why}", path.display()))
+    };
+    let number = |pointer: &str| -> Result<f64, CliError> {
+        let v = report.pointer(pointer).ok_or_else(|| {
+            bad(
+                pointer,
+                "is missing (a report.json from before xnorc picked the line rate?)".into(),
+            )
+        })?;
+        v.as_f64()
+            .filter(|x| x.is_finite() && *x > 0.0)
+            .ok_or_else(|| bad(pointer, format!("is {v}, not a positive number")))
+    };
+    let whole = |pointer: &str| -> Result<u32, CliError> {
+        let x = number(pointer)?;
+        if x.fract() == 0.0 && x <= f64::from(u32::MAX) {
+            Ok(x as u32)
+        } else {
+            Err(bad(pointer, format!("is {x}, not a whole number")))
+        }
+    };
+    Ok(BoardLine {
+        clock_mhz: number("/clock_mhz")?,
+        baud: whole("/uart/baud")?,
+        clocks_per_bit: whole("/uart/clocks_per_bit")?,
+    })
+}
+
 pub fn run(args: &Args) -> Result<(), CliError> {
     let (graph, plan) = spin("plan: fold, size buffers, time", || {
         build_plan(&args.model, args.folding.as_deref(), None, false)
@@ -149,9 +195,10 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         }
         None => None,
     };
-    let line = match &args.board {
-        Some(name) => Some(board_line(name, args.clock_mhz)?),
-        None => None,
+    let line = match (&args.board, &args.build) {
+        (Some(name), _) => Some(board_line(name, args.clock_mhz)?),
+        (None, Some(dir)) => Some(build_line(dir)?),
+        (None, None) => None,
     };
     let (sim_board, port_name) = if args.sim {
         let cpb = line.map_or(SIM_CLOCKS_PER_BIT, |l| l.clocks_per_bit);
