@@ -252,13 +252,14 @@ pub fn component_estimates(plan: &HardwarePlan, board: &Board) -> Vec<ComponentE
         .collect()
 }
 
-/// The board shell's estimate on `family` (UART link, request buffer, gearboxes, reset) for a
-/// core whose first stage is `first`: the request buffer holds one request payload, in block
-/// RAM when it is long (`memories::request_buffer`).
-pub fn shell_estimate(family: Family, first: &Stage) -> Cost {
+/// The board shell's estimate on `family` (UART link, request buffer, output slice, gearboxes,
+/// reset) for a core whose first stage is `first` and whose output beats are `out_bits` wide:
+/// the request buffer holds one request payload, in block RAM when it is long
+/// (`memories::request_buffer`); the output slice registers one output beat.
+pub fn shell_estimate(family: Family, first: &Stage, out_bits: usize) -> Cost {
     Cost {
         luts: shell_luts(family),
-        ffs: SHELL_FFS,
+        ffs: SHELL_FFS + out_bits,
         ram_blocks: crate::memories::request_buffer_blocks(family, first),
         ..Cost::default()
     }
@@ -283,7 +284,8 @@ impl PlanEstimate {
     /// `plan`'s estimate on `board`.
     pub fn of(plan: &HardwarePlan, board: &Board) -> Self {
         let components = component_estimates(plan, board);
-        let shell = shell_estimate(board.device.family, &plan.stages[0]);
+        let out_bits = *crate::memories::link_widths(plan).last().expect("links");
+        let shell = shell_estimate(board.device.family, &plan.stages[0], out_bits);
         let mut total = shell;
         for c in &components {
             total += c.cost;
