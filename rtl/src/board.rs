@@ -1,6 +1,6 @@
 //! Runtime-shaped board glue, from xnorc's own emitter: the byte ↔ beat gearboxes between the
 //! host link (rust-hdl, [`crate::shell`]) and the core, the clock primitive, and the board's top
-//! module that wires pins, PLL, link, request buffer, gearboxes and core together.
+//! module that wires pins, PLL, link, request buffer, gearboxes, core and output slice together.
 //!
 //! The wire format the gearboxes implement (docs/uart-protocol.md): a request's payload is the
 //! core's input stream, bit after bit (beat 0 bit 0 first), packed into bytes LSB first, the last
