@@ -358,8 +358,7 @@ fn build_report(
     let fmax = pass.pnr.fmax_mhz.unwrap_or(0.0);
     let clock = pass.pll.out_mhz();
     let line_bytes = xnorc_rtl::shell::line_bytes_per_frame(&pass.params);
-    let link_fps =
-        clock * 1e6 / (10.0 * f64::from(pass.params.clocks_per_bit) * f64::from(line_bytes));
+    let link_fps = clock * 1e6 / xnorc_rtl::shell::line_cycles_per_frame(&pass.params) as f64;
     let bytes = std::fs::metadata(bitstream).map(|m| m.len()).unwrap_or(0);
     BuildReport {
         board: board.name.clone(),

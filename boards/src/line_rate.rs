@@ -34,13 +34,6 @@ pub struct LineRate {
     pub error: f64,
 }
 
-impl LineRate {
-    /// Bytes per second on the line (8N1: 10 bits a byte), at the FPGA's rate.
-    pub fn bytes_per_second(&self, clock_hz: f64) -> f64 {
-        clock_hz / f64::from(self.clocks_per_bit) / 10.0
-    }
-}
-
 impl Bridge {
     /// The bridge's base rate: its baud rates are this over a divisor (FTDI application note
     /// AN232B-05, "Configuring FT232R, FT2232 and FT232B Baud Rates", and the FT2232H/FT232H

@@ -172,18 +172,6 @@ pub fn receive(
     wire.answer(plan, &frame)
 }
 
-/// Sends `request` over `port` and reads its response (a window of one).
-pub fn exchange(
-    port: &mut serial::Port,
-    wire: &Wire,
-    plan: &HardwarePlan,
-    request: &[u8],
-    timeout: Duration,
-) -> Result<Answer, LinkError> {
-    port.write_all(request)?;
-    receive(port, wire, plan, timeout)
-}
-
 /// Words of status flags, for messages.
 pub fn describe_status(s: u8) -> String {
     let mut parts = Vec::new();

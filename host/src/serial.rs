@@ -37,14 +37,6 @@ impl Port {
             .map_err(|e| LinkError::Io(format!("serial write: {e}")))
     }
 
-    /// Writes all of `bytes` and waits until they are on the line.
-    pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), LinkError> {
-        self.inner
-            .write_all(bytes)
-            .and_then(|()| self.inner.flush())
-            .map_err(|e| LinkError::Io(format!("serial write: {e}")))
-    }
-
     /// Reads one frame of `len` bytes that starts with `sync`, skipping bytes before the sync,
     /// within `timeout`.
     pub fn read_frame(

@@ -7,11 +7,10 @@ use crate::progress::{spin, Terminal};
 use std::path::PathBuf;
 use std::time::Duration;
 use xnorc_plan::build_plan;
-use xnorc_rtl::write::link_params_for;
 use xnorc_sim::input::{read_input, read_labels};
 use xnorc_sim::Simulator;
 use xnorc_verify::board::{
-    start_sim_board, talk, FrameResult, LineTiming, RunReport, Session, SIM_CLOCKS_PER_BIT,
+    start_sim_board, talk, FrameResult, RunReport, Session, SIM_CLOCKS_PER_BIT,
 };
 use xnorc_verify::VerifyError;
 
@@ -249,25 +248,11 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         }
     })?;
     if let Some(board) = &sim_board {
-        let wire = xnorc_host::Wire::of(&plan);
-        let bytes = (frames * wire.response_len()) as u64;
-        let cycles = board
-            .line_cycles(bytes, Duration::from_secs(10))
-            .ok_or_else(|| {
-                VerifyError::Tool("the simulated board did not report its line time".into())
-            })?;
-        let params = link_params_for(
-            &plan,
-            line.map_or(SIM_CLOCKS_PER_BIT, |l| l.clocks_per_bit),
-            1000,
-        );
-        summary.line = Some(LineTiming::new(
-            frames,
-            cycles,
-            &params,
-            plan.ii_cycles,
-            line.map(|l| (l.clock_mhz, l.baud)),
-        ));
+        let clock = line.map(|l| (l.clock_mhz, l.baud));
+        let timing = board.line_timing(frames, plan.ii_cycles, clock, Duration::from_secs(10));
+        summary.line = Some(timing.ok_or_else(|| {
+            VerifyError::Tool("the simulated board did not report its line time".into())
+        })?);
     }
     print_summary(&summary, json);
     if summary.mismatches > 0 {

@@ -15,6 +15,7 @@ use xnorc_compiler::progress::Progress;
 use xnorc_host::{self as link, serial::Port, Wire};
 use xnorc_plan::HardwarePlan;
 use xnorc_rtl::board::{BoardTop, ClockSource};
+use xnorc_rtl::shell::LinkParams;
 use xnorc_rtl::write::{link_params_for, top_name, write_board_design};
 use xnorc_sim::input::InputData;
 use xnorc_sim::Results;
@@ -27,6 +28,8 @@ pub const SIM_CLOCKS_PER_BIT: u32 = 16;
 pub struct SimBoard {
     child: Child,
     clock: Arc<Mutex<LineClock>>,
+    /// The link it was built with, when xnorc built it ([`start_sim_board`]).
+    params: Option<LinkParams>,
 }
 
 /// The simulation's own time on the line, from its `in`/`out` lines.
@@ -40,9 +43,26 @@ struct LineClock {
 }
 
 impl SimBoard {
+    /// The line figures of a conversation of `frames` frames with a core of initiation
+    /// interval `ii_cycles`, at `clock` (MHz, baud) when known, once the simulation has
+    /// reported every response byte (waiting up to `timeout`). None for a board whose link
+    /// xnorc did not build, or when the bytes do not come.
+    pub fn line_timing(
+        &self,
+        frames: usize,
+        ii_cycles: u64,
+        clock: Option<(f64, u32)>,
+        timeout: Duration,
+    ) -> Option<LineTiming> {
+        let params = self.params.as_ref()?;
+        let response_frame = u64::from(params.response_bytes) + 4;
+        let cycles = self.line_cycles(frames as u64 * response_frame, timeout)?;
+        Some(LineTiming::new(frames, cycles, params, ii_cycles, clock))
+    }
+
     /// Simulated cycles from the first request's start bit to the end of the `bytes`-th byte
     /// the board sent, once the simulation has reported that many (waiting up to `timeout`).
-    pub fn line_cycles(&self, bytes: u64, timeout: Duration) -> Option<u64> {
+    fn line_cycles(&self, bytes: u64, timeout: Duration) -> Option<u64> {
         let start = Instant::now();
         loop {
             {
@@ -95,7 +115,9 @@ pub fn start_sim_board(
     progress.done();
     let exe = exe?;
     let _ = std::fs::remove_dir_all(&dir);
-    spawn_board(&exe, clocks_per_bit, "high")
+    let (mut board, pty) = spawn_board(&exe, clocks_per_bit, "high")?;
+    board.params = Some(params);
+    Ok((board, pty))
 }
 
 /// Starts a board simulation (`board_tb`) and returns it with its pseudo-terminal's path.
@@ -121,6 +143,7 @@ pub fn spawn_board(
     let board = SimBoard {
         child,
         clock: clock.clone(),
+        params: None,
     };
     let mut reader = BufReader::new(stdout);
     let mut line = String::new();
@@ -222,18 +245,16 @@ pub struct LineTiming {
 impl LineTiming {
     /// The figures for `frames` frames in `cycles` cycles on a link of `params`, for a core of
     /// initiation interval `ii_cycles`, at `clock` (MHz, baud) when known.
-    pub fn new(
+    fn new(
         frames: usize,
         cycles: u64,
-        params: &xnorc_rtl::shell::LinkParams,
+        params: &LinkParams,
         ii_cycles: u64,
         clock: Option<(f64, u32)>,
     ) -> Self {
         let per_frame = cycles as f64 / frames.max(1) as f64;
-        let line = 10.0
-            * f64::from(params.clocks_per_bit)
-            * f64::from(xnorc_rtl::shell::line_bytes_per_frame(params));
-        let bound = line.max(ii_cycles as f64);
+        let line = xnorc_rtl::shell::line_cycles_per_frame(params);
+        let bound = line.max(ii_cycles) as f64;
         let per_second = |c: f64| clock.map(|(mhz, _)| mhz * 1e6 / c);
         LineTiming {
             clocks_per_bit: params.clocks_per_bit,

@@ -138,8 +138,9 @@ pub(super) fn spend_the_rest(
     // ones after the last such step spend logic and gain nothing.
     let mut useful = 0;
     let mut cycles = slowest_cycles(&plan.stages);
+    // The stages of `folding`, planned once per step (planning builds the weight images).
+    let (mut stages, _, _) = plan_stages(graph, &folding, model)?;
     for _ in 0..MAX_BOTTLENECK_STEPS {
-        let (stages, _, _) = plan_stages(graph, &folding, model)?;
         let Some(slowest) = stages.iter().max_by_key(|s| s.cycles_per_frame()) else {
             break;
         };
@@ -160,6 +161,8 @@ pub(super) fn spend_the_rest(
             cycles = slowest_cycles(&refolded);
             useful = steps.len();
         }
+        // Memory placement, which the fit check changed, does not change cycles.
+        stages = refolded;
     }
     steps.truncate(useful);
     if !steps.is_empty() {

@@ -215,6 +215,11 @@ pub fn line_bytes_per_frame(params: &LinkParams) -> u32 {
     (params.request_bytes + 3).max(params.response_bytes + 4)
 }
 
+/// Core clock cycles one frame takes on the line ([`line_bytes_per_frame`], 10 bits a byte).
+pub fn line_cycles_per_frame(params: &LinkParams) -> u64 {
+    10 * u64::from(params.clocks_per_bit) * u64::from(line_bytes_per_frame(params))
+}
+
 /// Why the shell could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ShellError {
