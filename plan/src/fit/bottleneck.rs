@@ -6,7 +6,7 @@ use super::{
     fit_stages, folding_of, move_roms_to_logic, plan_estimate, plan_stages, AUTO_LUT_FILL,
 };
 use crate::estimate;
-use crate::lane::Lane;
+use crate::folding::CodebookCompute;
 use crate::memories::{self, Memory, MemoryRole};
 use crate::pipeline::HardwarePlan;
 use crate::stage::{Stage, StageKind};
@@ -48,16 +48,30 @@ pub fn lane_use(plan: &HardwarePlan, board: &Board) -> LaneUse {
     }
 }
 
-/// The next faster folding of MVU stage `s`: the fewest lanes (PE | filters, SIMD | the
-/// layer's SIMD unit) that take fewer cycles per frame, with the automatic rule's preferences
-/// on ties. None for a layer the rule does not refold (codebook units, channel-sharing lanes,
-/// split-channel probe rows) or one already fully parallel.
-fn next_faster(graph: &Graph, s: &Stage) -> Option<(usize, usize)> {
+/// The MVU that sets `slowest`'s pace: the stage itself, or the unit of its layer (a codebook
+/// layer's responses stage, a window generator), whose folding sets theirs.
+fn unit_of<'a>(stages: &'a [Stage], slowest: &'a Stage) -> Option<&'a Stage> {
+    match slowest.kind {
+        StageKind::Mvu(_) => Some(slowest),
+        _ => stages
+            .iter()
+            .find(|s| s.layer == slowest.layer && matches!(s.kind, StageKind::Mvu(_))),
+    }
+}
+
+/// The next faster folding of the MVU `s` when its layer's slowest stage takes `now` cycles
+/// per frame: the fewest lanes (PE | filters, SIMD | the layer's SIMD unit) whose cycles —
+/// NF·K/SIMD per vector, K counting a kernel-codebook layer's kernel positions as its decode
+/// folding does — are fewer, with the automatic rule's preferences on ties. A codebook layer's
+/// folding is in decode terms: the cost rule ([`crate::codebook::choose`]) may turn it into a
+/// sharing folding, which is at least as fast. None for channel-sharing probe rows or a layer
+/// already fully parallel.
+fn next_faster(graph: &Graph, s: &Stage, now: usize) -> Option<(usize, usize)> {
     use xnorc_compiler::ir::{Geometry, Op};
     let StageKind::Mvu(m) = &s.kind else {
         return None;
     };
-    if m.codebook.is_some() || m.probes > 0 || matches!(m.lane, Lane::Select { .. }) {
+    if m.probes > 0 {
         return None;
     }
     let Op::MatMul(mm) = &graph.node(m.node).op else {
@@ -67,12 +81,12 @@ fn next_faster(graph: &Graph, s: &Stage) -> Option<(usize, usize)> {
         Geometry::Dense => mm.weights.taps(),
         Geometry::Conv { .. } => mm.weights.in_channels,
     };
+    let k = mm.weights.taps();
     let filters = m.o / m.fanout;
-    let now = s.cycles_per_frame();
     let divisors = |n: usize| (1..=n).filter(move |d| n.is_multiple_of(*d));
     divisors(filters)
         .flat_map(|pe| divisors(unit).map(move |simd| (pe, simd)))
-        .filter(|&(pe, simd)| m.vectors * (filters / pe) * (m.k / simd) < now)
+        .filter(|&(pe, simd)| m.vectors * (filters / pe) * (k / simd) < now)
         .min_by_key(|&(pe, simd)| {
             (
                 pe * simd,
@@ -80,6 +94,15 @@ fn next_faster(graph: &Graph, s: &Stage) -> Option<(usize, usize)> {
                 std::cmp::Reverse(simd),
             )
         })
+}
+
+/// The most cycles per frame of any stage of `layer`.
+fn layer_cycles(stages: &[Stage], layer: &str) -> Option<usize> {
+    stages
+        .iter()
+        .filter(|s| s.layer == layer)
+        .map(Stage::cycles_per_frame)
+        .max()
 }
 
 /// The most of the device's logic cells [`spend_the_rest`] lets the estimate reach: on iCE40,
@@ -104,7 +127,8 @@ const MAX_BOTTLENECK_STEPS: usize = 64;
 /// Repeatedly gives the slowest stage (the one that sets the II) its next faster folding
 /// ([`next_faster`]) while the stages' estimate still fits at [`spend_fill`] (memories moved
 /// to logic as the fit does), and keeps the steps up to the last that lowered the slowest
-/// stage's cycles. Stops at a slowest stage that is no MVU the rule refolds. Then sizes the
+/// stage's cycles. Stops at a slowest stage whose layer's unit the rule does not refold
+/// ([`next_faster`]) or one the step does not make faster. Then sizes the
 /// last step; if its buffers take it over, bisects over the steps for the last one whose
 /// sized plan fits. Returns `plan` unchanged when none does.
 pub(super) fn spend_the_rest(
@@ -144,17 +168,40 @@ pub(super) fn spend_the_rest(
         let Some(slowest) = stages.iter().max_by_key(|s| s.cycles_per_frame()) else {
             break;
         };
-        let Some((pe, simd)) = next_faster(graph, slowest) else {
+        let Some(unit) = unit_of(&stages, slowest) else {
             break;
         };
-        let mut next = folding.clone();
-        let layer = next.layers.entry(slowest.layer.clone()).or_default();
-        layer.pe = Some(pe);
-        layer.simd = Some(simd);
-        let (mut refolded, _, _) = plan_stages(graph, &next, model)?;
-        if !move_roms_to_logic(&mut refolded, &others, board, fill) {
+        let Some((pe, simd)) = next_faster(graph, unit, slowest.cycles_per_frame()) else {
             break;
+        };
+        let is_codebook = matches!(&unit.kind, StageKind::Mvu(m)
+            if m.codebook.is_some() || matches!(m.lane, crate::lane::Lane::Select { .. }));
+        // A codebook layer's new folding is in decode terms: the cost rule picks its way (None)
+        // by LUT4s alone; when it picks sharing and that does not fit (its responses and
+        // input buffer take memories too), decoding at the same folding may.
+        let ways: &[Option<CodebookCompute>] = if is_codebook {
+            &[None, Some(CodebookCompute::Decode)]
+        } else {
+            &[None]
+        };
+        let mut fitted = None;
+        for &compute in ways {
+            let mut next = folding.clone();
+            let layer = next.layers.entry(unit.layer.clone()).or_default();
+            (layer.pe, layer.simd, layer.compute) = (Some(pe), Some(simd), compute);
+            let (mut refolded, _, _) = plan_stages(graph, &next, model)?;
+            // The cycle rule and the planned stages agree; a step no faster would repeat.
+            if layer_cycles(&refolded, &unit.layer) >= layer_cycles(&stages, &unit.layer) {
+                continue;
+            }
+            if move_roms_to_logic(&mut refolded, &others, board, fill) {
+                fitted = Some((next, refolded));
+                break;
+            }
         }
+        let Some((next, refolded)) = fitted else {
+            break;
+        };
         folding = next;
         steps.push(folding.clone());
         if slowest_cycles(&refolded) < cycles {
@@ -198,7 +245,96 @@ mod tests {
     use super::super::{fit_folding, tests::graph};
     use super::*;
     use crate::folding::FoldingFile;
+    use xnorc_compiler::ir::Op;
     use xnorc_compiler::progress::Silent;
+
+    /// A codebook layer is refolded by its slowest stage (the responses stage or window
+    /// generator of a sharing unit included): the step the rule takes must make the layer
+    /// faster once planned, and no folding with fewer lanes may (each checked by planning it,
+    /// not by the rule's cycle formula).
+    #[test]
+    fn refolds_codebook_layers_by_their_slowest_stage() {
+        let g = graph("cnv-small-codebook");
+        let path = Path::new("m.xnm");
+        let serial = FoldingFile {
+            lane_budget: Some(1),
+            ..FoldingFile::default()
+        };
+        // Serial (both layers decode), and conv2 sharing at PE = O: one pass per window, so
+        // its responses stage (kh·kw beats per channel block) is slower than its unit.
+        let mut shared = serial.clone();
+        let conv2 = shared.layers.entry("conv2".to_string()).or_default();
+        (conv2.pe, conv2.simd) = (
+            Some(g.node(node_named(&g, "conv2")).shape.channels()),
+            Some(1),
+        );
+        conv2.compute = Some(CodebookCompute::Share);
+        for base in [&serial, &shared] {
+            let (stages, _, _) = plan_stages(&g, base, path).unwrap();
+            let codebook_layers: Vec<String> = stages
+                .iter()
+                .filter(|s| matches!(&s.kind, StageKind::Mvu(m) if m.storage == "codebook"))
+                .map(|s| s.layer.clone())
+                .collect();
+            assert_eq!(
+                codebook_layers.len(),
+                2,
+                "cnv-small-codebook: conv2 and conv3"
+            );
+            let planned_cycles = |pe: usize, simd: usize, layer: &str| {
+                let mut f = base.clone();
+                let l = f.layers.entry(layer.to_string()).or_default();
+                (l.pe, l.simd, l.compute) = (Some(pe), Some(simd), None);
+                let (stages, _, _) = plan_stages(&g, &f, path).unwrap();
+                layer_cycles(&stages, layer).unwrap()
+            };
+            for layer in &codebook_layers {
+                let slowest = stages
+                    .iter()
+                    .filter(|s| &s.layer == layer)
+                    .max_by_key(|s| s.cycles_per_frame())
+                    .unwrap();
+                if base.layers.contains_key(layer) {
+                    assert!(
+                        matches!(slowest.kind, StageKind::Responses(_)),
+                        "{layer} at PE = O: its responses stage sets the pace"
+                    );
+                }
+                let now = slowest.cycles_per_frame();
+                let unit = unit_of(&stages, slowest).unwrap();
+                assert!(matches!(unit.kind, StageKind::Mvu(_)) && &unit.layer == layer);
+                let (pe, simd) = next_faster(&g, unit, now).expect("the layer can go faster");
+                assert!(
+                    planned_cycles(pe, simd, layer) < now,
+                    "{layer}: {pe} × {simd}"
+                );
+                let StageKind::Mvu(m) = &unit.kind else {
+                    unreachable!()
+                };
+                let Op::MatMul(mm) = &g.node(m.node).op else {
+                    unreachable!()
+                };
+                let (o, c) = (mm.weights.out_channels, mm.weights.in_channels);
+                for p in (1..=o).filter(|p| o % p == 0) {
+                    for s in (1..=c).filter(|s| c % s == 0 && p * s < pe * simd) {
+                        assert!(
+                            planned_cycles(p, s, layer) >= now,
+                            "{layer}: {p} × {s} has fewer lanes than {pe} × {simd} and is \
+                             faster"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn node_named(g: &Graph, name: &str) -> xnorc_compiler::ir::NodeId {
+        g.nodes
+            .iter()
+            .position(|n| n.name == name)
+            .map(xnorc_compiler::ir::NodeId)
+            .unwrap()
+    }
 
     #[test]
     fn spends_the_rest_on_the_bottleneck_until_the_next_step_is_over() {
@@ -234,7 +370,7 @@ mod tests {
             .max_by_key(|s| s.cycles_per_frame())
             .unwrap();
         assert_eq!(after.bottleneck_cycles, slowest.cycles_per_frame());
-        if let Some((pe, simd)) = next_faster(&g, slowest) {
+        if let Some((pe, simd)) = next_faster(&g, slowest, slowest.cycles_per_frame()) {
             let mut next = folding_of(&plan, &g);
             let layer = next.layers.get_mut(&slowest.layer).unwrap();
             (layer.pe, layer.simd) = (Some(pe), Some(simd));
