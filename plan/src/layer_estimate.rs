@@ -83,8 +83,12 @@ fn tree_ffs(simd: usize, leaf_w: usize, registers: usize) -> usize {
         .sum()
 }
 
-/// Flip-flops of a stage's logic (its memories apart), given its pipeline component.
-fn stage_ffs(s: &Stage, c: &Component) -> usize {
+/// PEs that share one copy of an MVU's second operand register (`xnorc_mvu`'s `X_GROUP`).
+const PES_PER_OPERAND_COPY: usize = 8;
+
+/// Flip-flops of a stage's logic (its memories apart), given its pipeline component and
+/// whether MVUs have the second operand register (`memory_output_register`).
+fn stage_ffs(s: &Stage, c: &Component, memory_output_register: bool) -> usize {
     let out = s.output.width();
     match (&s.kind, c) {
         (
@@ -119,8 +123,16 @@ fn stage_ffs(s: &Stage, c: &Component) -> usize {
             } else {
                 operand_registers
             };
+            // The second operand register has a copy per PES_PER_OPERAND_COPY PEs.
+            let copies = if memory_output_register {
+                m.pe.div_ceil(PES_PER_OPERAND_COPY) - 1
+            } else {
+                0
+            };
             // The input register, then each operand register and the weights'.
-            let regs = operand + operand_registers * operand + weight_registers * per_register;
+            let regs = operand
+                + (operand_registers + copies) * operand
+                + weight_registers * per_register;
             let tree = m.pe * tree_ffs(m.simd, leaf_w, tree_registers);
             let acc = m.pe * m.acc_bits as usize;
             // Valid/last/pass tags riding the pipeline, and the nf, sf and credit counters.
@@ -219,7 +231,7 @@ pub fn component_estimates(plan: &HardwarePlan, board: &Board) -> Vec<ComponentE
                 .sum();
             match (stage, c) {
                 (Some(s), _) => {
-                    cost.ffs += stage_ffs(s, c);
+                    cost.ffs += stage_ffs(s, c, plan.memory_output_register);
                     cost.dsps += crate::estimate::stage_dsps(family, s);
                 }
                 (None, Component::Fifo { depth, .. }) => cost.ffs += 3 * bits_for(depth + 1) + 2,

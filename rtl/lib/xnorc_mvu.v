@@ -32,10 +32,10 @@
 //   Ops issue one per cycle, nf outer, sf inner; pass 0 takes its operand from the stream and
 //   stores it in the input buffer, passes nf > 0 reread it. An op passes the operand/weight
 //   register, the codebook decode register (DECODE), a second operand/weight register
-//   (MEM_REG: no lane starts at a block RAM output), with LANE "mul" the products' register
-//   (a hard multiplier's output then never feeds the adder tree directly: on a large ECP5 the
-//   route from a MULT18X18D back to the tree's carry chains alone took 10 ns), the tree's
-//   registers, the accumulator;
+//   (MEM_REG: no lane starts at a block RAM output; its operand copied per 8 PEs), with LANE
+//   "mul" the products' register (a hard multiplier's output then never feeds the adder tree
+//   directly: on a large ECP5 the route from a MULT18X18D back to the tree's carry chains
+//   alone took 10 ns), the tree's registers, the accumulator;
 //   one cycle later the compare stage, one cycle later the result register, then the output
 //   queue of QUEUE entries. The datapath never stalls: the last op of a pass issues only while
 //   a queue slot is unclaimed (credits), so in_ready and issue depend on this unit's registers
@@ -303,18 +303,25 @@ module xnorc_mvu #(
     end
 
     // Optionally a second operand/weight register, so no lane starts at a block RAM's output
-    // (an ECP5 DP16KD takes 5.6 ns from clock to data without its output register).
-    wire [XW-1:0] x_p;
+    // (an ECP5 DP16KD takes 5.6 ns from clock to data without its output register). Its
+    // operand half is copied once per X_GROUP PEs: one register bit feeding the same lane of
+    // every PE was the critical path of a wide unit on a large device (CNV's conv2 at PE 64 on
+    // the LFE5U-85F: a 15.4 ns route to lanes spread over the die).
+    localparam integer X_GROUP = 8;
+    localparam integer X_COPIES = (MEM_REG == 1) ? (PE + X_GROUP - 1) / X_GROUP : 1;
+    wire [X_COPIES*XW-1:0] x_p;
     wire [WW-1:0] w_p;
     generate
         if (MEM_REG == 1) begin : memory_output_register
-            reg [XW-1:0] x_q;
-            reg [WW-1:0] w_q;
-            always @(posedge clk) begin
-                x_q <= x_d;
-                w_q <= w_d;
+            genvar c;
+            for (c = 0; c < X_COPIES; c = c + 1) begin : x_copy
+                reg [XW-1:0] x_q;
+                // keep: yosys merges registers with the same input back into one.
+                (* keep *) always @(posedge clk) x_q <= x_d;
+                assign x_p[c*XW+:XW] = x_q;
             end
-            assign x_p = x_q;
+            reg [WW-1:0] w_q;
+            always @(posedge clk) w_q <= w_d;
             assign w_p = w_q;
         end else begin : no_memory_output_register
             assign x_p = x_d;
@@ -327,6 +334,8 @@ module xnorc_mvu #(
     genvar p, s;
     generate
         for (p = 0; p < PE; p = p + 1) begin : pe_lanes
+            // This PE's copy of the operand.
+            localparam integer XC = (MEM_REG == 1) ? (p / X_GROUP) * XW : 0;
             wire [SIMD*LEAF_W-1:0] products;
             wire [SIMD*LEAF_W-1:0] leaves;
             if (MUL) begin : product_register
@@ -349,8 +358,8 @@ module xnorc_mvu #(
                     .W_BITS(LANE_W)
                 ) unit (
                     .w(w_p[(p*SIMD+s)*LANE_W+:LANE_W]),
-                    .x(x_p[s*EB+:EB]),
-                    .valid(x_p[XW-1]),
+                    .x(x_p[XC+s*EB+:EB]),
+                    .valid(x_p[XC+XW-1]),
                     .leaf(products[s*LEAF_W+:LEAF_W])
                 );
             end
