@@ -23,16 +23,31 @@ pub fn mux_luts(n: usize) -> usize {
     n.saturating_sub(1)
 }
 
-/// LUT4s a decode lane adds to a binary lane. With the index memory in block RAM, its 2^τ:1
-/// plane multiplexer. In logic, about one: the index ROM and the plane ROM are both read
-/// through registers of their addresses, so yosys folds ROM and multiplexer into one function
-/// of (address, kernel position) — a ROM of the expanded bits (measured on iCE40: 1,461 LUT4
-/// for 256 decode lanes of cnv-small's conv2, 5.7 per lane).
+/// LUT4s a decode lane adds to a binary lane on iCE40, which the cost rule ([`choose`]) uses
+/// on every family. With the index memory in block RAM, its 2^τ:1 plane multiplexer. In
+/// logic, about one: the index ROM and the plane ROM are both read through registers of their
+/// addresses, so yosys folds ROM and multiplexer into one function of (address, kernel
+/// position) — a ROM of the expanded bits (measured on iCE40: 1,461 LUT4 for 256 decode lanes
+/// of cnv-small's conv2, 5.7 per lane).
 pub fn decode_lane_luts(tau: u32, index_in_block_ram: bool) -> usize {
     if index_in_block_ram {
         mux_luts(1 << tau)
     } else {
         1
+    }
+}
+
+/// LUT4s a decode lane adds to a binary lane on `family`, for the resource estimate. On ECP5
+/// yosys 0.23's wide-LUT mapping (`synth_ecp5`, LUT5–7 from LUT4s and PFU multiplexers) makes
+/// each 4:1 step of the plane multiplexer a LUT6 of four LUT4s, about twice the iCE40 count,
+/// with the indices in block RAM or in logic alike (measured: CNV's τ = 4 conv2 at PE 4 ×
+/// SIMD 64, 256 decode lanes: 8,340 LUT4 with the indices in block RAM, 9,466 in logic, against
+/// 806 for the same unit with dense weights — 29.4 and 29.8 per lane once the index ROM's own
+/// LUT4s are counted apart).
+pub fn decode_lane_luts_on(family: xnorc_boards::Family, tau: u32, in_block_ram: bool) -> usize {
+    match family {
+        xnorc_boards::Family::Ice40 => decode_lane_luts(tau, in_block_ram),
+        xnorc_boards::Family::Ecp5 => 2 * mux_luts(1 << tau),
     }
 }
 

@@ -259,7 +259,8 @@ fn stage_logic(s: &Stage, family: Family) -> (usize, usize) {
             }
             if let Some(cb) = &m.codebook {
                 // Per lane, a 2^τ:1 multiplexer picks the weight bit from the plane.
-                luts += lanes * codebook::decode_lane_luts(cb.tau, m.memory == MemoryStyle::Block);
+                let in_block_ram = m.memory == MemoryStyle::Block;
+                luts += lanes * codebook::decode_lane_luts_on(family, cb.tau, in_block_ram);
             }
             (lanes, luts)
         }

@@ -96,6 +96,37 @@ fn next_faster(graph: &Graph, s: &Stage, now: usize) -> Option<(usize, usize)> {
         })
 }
 
+/// The cost rule's view of the kernel-codebook layer whose unit is `s` (decoding or sharing);
+/// None for any other stage.
+fn codebook_layer(graph: &Graph, s: &Stage) -> Option<crate::codebook::CodebookLayer> {
+    use crate::codebook::{response_bits, response_range};
+    use xnorc_compiler::ir::{Op, WeightStore};
+    let StageKind::Mvu(m) = &s.kind else {
+        return None;
+    };
+    let Op::MatMul(mm) = &graph.node(m.node).op else {
+        return None;
+    };
+    let w = &mm.weights;
+    let WeightStore::Codebook(cb) = &w.store else {
+        return None;
+    };
+    let taps = w.kh * w.kw;
+    let bits = match m.lane {
+        crate::lane::Lane::Select { response_bits, .. } => response_bits,
+        lane => response_bits(response_range(lane, taps, s.input.bits, s.input.signed)),
+    };
+    Some(crate::codebook::CodebookLayer {
+        o: w.out_channels,
+        c: w.in_channels,
+        taps,
+        tau: cb.tau,
+        entries: cb.entries,
+        response_bits: bits,
+        index_in_block_ram: m.memory == crate::folding::MemoryStyle::Block,
+    })
+}
+
 /// The most cycles per frame of any stage of `layer`.
 fn layer_cycles(stages: &[Stage], layer: &str) -> Option<usize> {
     stages
@@ -177,15 +208,19 @@ pub(super) fn spend_the_rest(
         let is_codebook = matches!(&unit.kind, StageKind::Mvu(m)
             if m.codebook.is_some() || matches!(m.lane, crate::lane::Lane::Select { .. }));
         // A codebook layer's new folding is in decode terms: the cost rule picks its way (None)
-        // by LUT4s alone; when it picks sharing and that does not fit (its responses and
-        // input buffer take memories too), decoding at the same folding may.
-        let ways: &[Option<CodebookCompute>] = if is_codebook {
-            &[None, Some(CodebookCompute::Decode)]
-        } else {
-            &[None]
-        };
+        // by iCE40's LUT4 counts; when that does not fit the device, decoding at the folding
+        // or sharing at the cheapest folding as fast may (the rule's numbers are not the
+        // device's: on ECP5 a decode lane costs about twice what the rule assumes).
+        let mut ways = vec![(None, (pe, simd))];
+        if is_codebook {
+            ways.push((Some(CodebookCompute::Decode), (pe, simd)));
+            if let Some(layer) = codebook_layer(graph, unit) {
+                let shared = crate::codebook::share_folding(&layer, pe, simd);
+                ways.push((Some(CodebookCompute::Share), shared));
+            }
+        }
         let mut fitted = None;
-        for &compute in ways {
+        for (compute, (pe, simd)) in ways {
             let mut next = folding.clone();
             let layer = next.layers.entry(unit.layer.clone()).or_default();
             (layer.pe, layer.simd, layer.compute) = (Some(pe), Some(simd), compute);
