@@ -130,9 +130,8 @@ fn stage_ffs(s: &Stage, c: &Component, memory_output_register: bool) -> usize {
                 0
             };
             // The input register, then each operand register and the weights'.
-            let regs = operand
-                + (operand_registers + copies) * operand
-                + weight_registers * per_register;
+            let regs =
+                operand + (operand_registers + copies) * operand + weight_registers * per_register;
             let tree = m.pe * tree_ffs(m.simd, leaf_w, tree_registers);
             let acc = m.pe * m.acc_bits as usize;
             // Valid/last/pass tags riding the pipeline, and the nf, sf and credit counters.
