@@ -484,9 +484,12 @@ impl<'a> Flow<'a> {
     }
 }
 
-/// How long nextpnr may print nothing before it counts as stalled. Its placer and router
-/// report progress at least every few seconds: well under a second on an UP5K, a few seconds
-/// in the WebAssembly nextpnr-ecp5 on an 85F.
+/// How long nextpnr's placer may print nothing before it counts as stalled (the known hang is
+/// the placer's: HeAP's legaliser on a nearly full UP5K). The placer reports progress at least
+/// every few seconds: well under a second on an UP5K, a few seconds in the WebAssembly
+/// nextpnr-ecp5 on an 85F. Once routing has begun the limit no longer applies ([`placed`]):
+/// one router2 iteration on dense CNV for the 85F took over 240 s with another job on the
+/// second core, and the watchdog threw away 45 minutes of work.
 pub fn pnr_silence(family: Family) -> Duration {
     match family {
         Family::Ice40 => Duration::from_secs(90),
@@ -500,7 +503,21 @@ pub const ROUTER2_ABOVE_LUTS: u64 = 50_000;
 /// Seeds tried before a stalled place and route is an error.
 pub const PNR_SEEDS: u64 = 3;
 
-/// Waits for `child`; with a `silence` limit, kills it once `log` has not grown for that long.
+/// Whether nextpnr's `log` shows its placer done: it routes the global nets, then runs
+/// router1 ("Routing..") or router2.
+fn placed(log: &Path) -> bool {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    [
+        "Info: Routing globals",
+        "Info: Routing..",
+        "Info: Running router2",
+    ]
+    .iter()
+    .any(|marker| text.contains(marker))
+}
+
+/// Waits for `child`; with a `silence` limit, kills it once `log` has not grown for that long
+/// while it places (see [`pnr_silence`]).
 fn watch(
     child: &mut std::process::Child,
     log: &Path,
@@ -518,6 +535,9 @@ fn watch(
         if now != size {
             (size, changed) = (now, Instant::now());
         } else if changed.elapsed() >= limit {
+            if placed(log) {
+                return child.wait().map(Ended::Exited);
+            }
             child.kill()?;
             child.wait()?;
             return Ok(Ended::Silent);
@@ -643,6 +663,13 @@ mod tests {
             Ended::Silent => panic!("stopped a tool that kept printing"),
         }
         assert!(secs >= 2.0, "ended after {secs} s");
+        // Silent for 2.5 s, but routing: a router iteration may take minutes, so it runs on.
+        let (ended, secs) = watched("echo 'Info: Running router2...'; sleep 2.5; exit 4", &log);
+        match ended {
+            Ended::Exited(status) => assert_eq!(status.code(), Some(4)),
+            Ended::Silent => panic!("stopped a router"),
+        }
+        assert!(secs >= 2.5, "ended after {secs} s");
     }
 
     #[test]
