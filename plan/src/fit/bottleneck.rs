@@ -96,11 +96,11 @@ fn next_faster(graph: &Graph, s: &Stage, now: usize) -> Option<(usize, usize)> {
         })
 }
 
-/// The cost rule's view of the kernel-codebook layer whose unit is `s` (decoding or sharing);
-/// None for any other stage.
+/// The cost rule's view of the kernel-codebook convolution whose unit is `s` (decoding or
+/// sharing); None for any other stage — the only layers a folding's `compute` may name.
 fn codebook_layer(graph: &Graph, s: &Stage) -> Option<crate::codebook::CodebookLayer> {
     use crate::codebook::{response_bits, response_range};
-    use xnorc_compiler::ir::{Op, WeightStore};
+    use xnorc_compiler::ir::{Geometry, Op, WeightStore};
     let StageKind::Mvu(m) = &s.kind else {
         return None;
     };
@@ -108,7 +108,7 @@ fn codebook_layer(graph: &Graph, s: &Stage) -> Option<crate::codebook::CodebookL
         return None;
     };
     let w = &mm.weights;
-    let WeightStore::Codebook(cb) = &w.store else {
+    let (WeightStore::Codebook(cb), Geometry::Conv { .. }) = (&w.store, mm.geometry) else {
         return None;
     };
     let taps = w.kh * w.kw;
@@ -205,19 +205,15 @@ pub(super) fn spend_the_rest(
         let Some((pe, simd)) = next_faster(graph, unit, slowest.cycles_per_frame()) else {
             break;
         };
-        let is_codebook = matches!(&unit.kind, StageKind::Mvu(m)
-            if m.codebook.is_some() || matches!(m.lane, crate::lane::Lane::Select { .. }));
         // A codebook layer's new folding is in decode terms: the cost rule picks its way (None)
         // by iCE40's LUT4 counts; when that does not fit the device, decoding at the folding
         // or sharing at the cheapest folding as fast may (the rule's numbers are not the
         // device's: on ECP5 a decode lane costs about twice what the rule assumes).
         let mut ways = vec![(None, (pe, simd))];
-        if is_codebook {
+        if let Some(layer) = codebook_layer(graph, unit) {
             ways.push((Some(CodebookCompute::Decode), (pe, simd)));
-            if let Some(layer) = codebook_layer(graph, unit) {
-                let shared = crate::codebook::share_folding(&layer, pe, simd);
-                ways.push((Some(CodebookCompute::Share), shared));
-            }
+            let shared = crate::codebook::share_folding(&layer, pe, simd);
+            ways.push((Some(CodebookCompute::Share), shared));
         }
         let mut fitted = None;
         for (compute, (pe, simd)) in ways {
