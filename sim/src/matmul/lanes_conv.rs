@@ -13,8 +13,12 @@ use super::{BitWeights, InputKind, MatMulPlan};
 use crate::lanes::{Combine, RowLanes};
 use crate::popcount::pop;
 
-/// Patch words gathered per call of the lane kernel (128 KB: inside L2 beside the weights).
-const PATCH_WORDS: usize = 16 << 10;
+/// Patch words gathered per call of the lane kernel (32 KB), and counts it writes (64 KB): a
+/// block of pixels whose patches and counts stay in L1/L2 from the gather through the kernel to
+/// the finishing pass. Gathering whole frames instead (CNV's first layer: 518 KB of patches and
+/// 1.8 MB of counts per frame) sent the counts out to L3 and back.
+const BLOCK_PATCH_WORDS: usize = 4 << 10;
+const BLOCK_COUNTS: usize = 16 << 10;
 
 impl MatMulPlan {
     /// Ones of each row's weight words per kernel tap: `[row · taps + tap]`.
@@ -26,8 +30,30 @@ impl MatMulPlan {
             .collect()
     }
 
+    /// Output pixels per block of [`MatMulPlan::conv_lanes`]: as many as fit the block's patch
+    /// and count budgets, rounded down to a multiple of four vectors where that leaves any (the
+    /// kernel's shared weight load; a remainder runs one vector at a time).
+    fn block_pixels(&self, planes: usize) -> usize {
+        let by_patches = BLOCK_PATCH_WORDS / (planes * self.pw).max(1);
+        let by_counts = BLOCK_COUNTS / (planes * self.out_c).max(1);
+        let pixels = by_patches.min(by_counts).max(1);
+        // Pixels whose vectors (planes each) make whole groups of FRAMES.
+        let step = (1..=crate::lanes::FRAMES)
+            .find(|&n| (n * planes).is_multiple_of(crate::lanes::FRAMES))
+            .unwrap_or(1);
+        let whole = pixels - pixels % step;
+        if whole > 0 {
+            whole
+        } else {
+            pixels
+        }
+    }
+
     /// The layer on `frames` frames of `frame_words` words through `lanes`; `inline(always)`
     /// so that it compiles with its caller's target features (POPCNT for the plane counts).
+    /// The frames' output pixels are taken in blocks ([`MatMulPlan::block_pixels`]), which may
+    /// span frames: CNV's last convolutions have 9 and 1 output pixels, and a block of several
+    /// frames still gives the kernel several vectors per weight load.
     #[inline(always)]
     pub(super) fn conv_lanes(
         &self,
@@ -41,115 +67,112 @@ impl MatMulPlan {
         let (pw, oc) = (self.pw, self.out_c);
         let out_pixels = self.out_h * self.out_w;
         let in_pixels = self.in_h * self.in_w;
-        // Vectors per frame; frames are gathered in groups whose patches stay near PATCH_WORDS,
-        // so that small late layers (CNV's last convs have 9 and 1 output pixels) still give
-        // the kernel several vectors per weight load.
-        let per_frame = out_pixels * planes;
-        let group = (PATCH_WORDS / (per_frame * pw)).clamp(1, frames.max(1));
-        let mut patches = vec![0u64; group * per_frame * pw];
-        let mut counts = vec![0u32; group * per_frame * oc];
+        let total = frames * out_pixels;
+        let block = self.block_pixels(planes).min(total.max(1));
+        let mut patches = vec![0u64; block * planes * pw];
+        let mut counts = vec![0u32; block * planes * oc];
         let mut ranges = Vec::with_capacity(self.kh * self.kw);
-        // Per output pixel: the segments counted as valid (the same in every frame).
-        let mut valid = vec![0usize; out_pixels];
+        // Per pixel of the block: the segments counted as valid.
+        let mut valid = vec![0usize; block];
         let combine = match (self.input, self.values) {
             (InputKind::Bits, BitWeights::Pm1) => Combine::Xor,
             _ => Combine::And,
         };
-        for first in (0..frames).step_by(group) {
-            let n = group.min(frames - first);
-            for k in 0..n {
-                let frame = &x[(first + k) * frame_words..(first + k + 1) * frame_words];
-                let frame_patches = &mut patches[k * per_frame * pw..(k + 1) * per_frame * pw];
-                for (p, (patch, valid)) in frame_patches
-                    .chunks_exact_mut(planes * pw)
-                    .zip(valid.iter_mut())
-                    .enumerate()
-                {
-                    let (oy, ox) = (p / self.out_w, p % self.out_w);
-                    *valid = self.gather(frame, planes, in_pixels, oy, ox, patch, &mut ranges);
-                }
+        for first in (0..total).step_by(block) {
+            let n = block.min(total - first);
+            for (k, (patch, valid)) in patches
+                .chunks_exact_mut(planes * pw)
+                .zip(valid.iter_mut())
+                .take(n)
+                .enumerate()
+            {
+                let (f, p) = ((first + k) / out_pixels, (first + k) % out_pixels);
+                let frame = &x[f * frame_words..(f + 1) * frame_words];
+                let (oy, ox) = (p / self.out_w, p % self.out_w);
+                *valid = self.gather(frame, planes, in_pixels, oy, ox, patch, &mut ranges);
             }
-            lanes.counts(n * per_frame, &patches, combine, &mut counts);
-            for k in 0..n {
-                let f = first + k;
-                let dst = &mut out[f * out_pixels * oc..(f + 1) * out_pixels * oc];
-                let patches = &patches[k * per_frame * pw..(k + 1) * per_frame * pw];
-                let counts = &counts[k * per_frame * oc..(k + 1) * per_frame * oc];
-                self.finish_frame(dst, patches, counts, planes, &valid);
+            lanes.counts(n * planes, &patches, combine, &mut counts);
+            for (k, pixel) in out[first * oc..(first + n) * oc]
+                .chunks_exact_mut(oc)
+                .enumerate()
+            {
+                let patch = &patches[k * planes * pw..(k + 1) * planes * pw];
+                let counts = &counts[k * planes * oc..(k + 1) * planes * oc];
+                let p = (first + k) % out_pixels;
+                self.finish_pixel(pixel, patch, counts, planes, valid[k], p);
             }
         }
     }
 
-    /// One frame's sums from its patches and their counts: `dst` is out_pixels × out_c.
+    /// One output pixel's sums (`pixel`, out_c of them) from its patch (`planes` bit planes)
+    /// and their counts; `p` is its position in the output map, `valid` its valid segments.
     #[inline(always)]
-    fn finish_frame(
+    fn finish_pixel(
         &self,
-        dst: &mut [i64],
-        patches: &[u64],
+        pixel: &mut [i64],
+        patch: &[u64],
         counts: &[u32],
         planes: usize,
-        valid: &[usize],
+        valid: usize,
+        p: usize,
     ) {
         let (pw, oc) = (self.pw, self.out_c);
-        for (p, pixel) in dst.chunks_exact_mut(oc).enumerate() {
-            let counts = &counts[p * planes * oc..(p + 1) * planes * oc];
-            let valid_taps = (valid[p] * self.in_c) as i64;
-            // Whole-row loops over the output channels, which the compiler vectorizes;
-            // border pixels are corrected afterwards.
-            match (self.input, self.values) {
-                (InputKind::Bits, BitWeights::Pm1) => {
-                    for (s, &c) in pixel.iter_mut().zip(counts) {
-                        *s = valid_taps - 2 * c as i64;
-                    }
+        let valid_taps = (valid * self.in_c) as i64;
+        // Whole-row loops over the output channels, which the compiler vectorizes; border
+        // pixels are corrected afterwards.
+        match (self.input, self.values) {
+            (InputKind::Bits, BitWeights::Pm1) => {
+                for (s, &c) in pixel.iter_mut().zip(counts) {
+                    *s = valid_taps - 2 * c as i64;
                 }
-                (InputKind::Bits, BitWeights::ZeroOne) => {
-                    for ((s, &c), &ones) in pixel.iter_mut().zip(counts).zip(&self.row_ones) {
-                        *s = 2 * c as i64 - ones;
-                    }
+            }
+            (InputKind::Bits, BitWeights::ZeroOne) => {
+                for ((s, &c), &ones) in pixel.iter_mut().zip(counts).zip(&self.row_ones) {
+                    *s = 2 * c as i64 - ones;
                 }
-                (InputKind::Int { min, .. }, values) => {
-                    for (s, &ones) in pixel.iter_mut().zip(&self.row_ones) {
-                        *s = match values {
-                            BitWeights::Pm1 => min * (2 * ones - valid_taps),
-                            BitWeights::ZeroOne => min * ones,
-                        };
-                    }
-                    for (b, plane) in counts.chunks_exact(oc).enumerate() {
-                        let u = pop(&patches[(p * planes + b) * pw..][..pw]) as i64;
-                        match values {
-                            BitWeights::Pm1 => {
-                                for (s, &c) in pixel.iter_mut().zip(plane) {
-                                    *s += (2 * c as i64 - u) << b;
-                                }
+            }
+            (InputKind::Int { min, .. }, values) => {
+                for (s, &ones) in pixel.iter_mut().zip(&self.row_ones) {
+                    *s = match values {
+                        BitWeights::Pm1 => min * (2 * ones - valid_taps),
+                        BitWeights::ZeroOne => min * ones,
+                    };
+                }
+                for (b, plane) in counts.chunks_exact(oc).take(planes).enumerate() {
+                    let u = pop(&patch[b * pw..(b + 1) * pw]) as i64;
+                    match values {
+                        BitWeights::Pm1 => {
+                            for (s, &c) in pixel.iter_mut().zip(plane) {
+                                *s += (2 * c as i64 - u) << b;
                             }
-                            BitWeights::ZeroOne => {
-                                for (s, &c) in pixel.iter_mut().zip(plane) {
-                                    *s += (c as i64) << b;
-                                }
+                        }
+                        BitWeights::ZeroOne => {
+                            for (s, &c) in pixel.iter_mut().zip(plane) {
+                                *s += (c as i64) << b;
                             }
                         }
                     }
                 }
             }
-            let border = &self.border_taps[p];
-            if border.is_empty() {
-                continue;
-            }
-            // The weight's ones on the padded taps: counted by ⊕ against zeros, and part
-            // of the row's ones that the formulas take over valid taps only.
-            let taps = self.kh * self.kw;
-            for (o, s) in pixel.iter_mut().enumerate() {
-                let po: i64 = border
-                    .iter()
-                    .map(|&t| self.tap_ones[o * taps + t] as i64)
-                    .sum();
-                *s += match (self.input, self.values) {
-                    (InputKind::Bits, BitWeights::Pm1) => 2 * po,
-                    (InputKind::Bits, BitWeights::ZeroOne) => po,
-                    (InputKind::Int { min, .. }, BitWeights::Pm1) => -2 * min * po,
-                    (InputKind::Int { min, .. }, BitWeights::ZeroOne) => -min * po,
-                };
-            }
+        }
+        let border = &self.border_taps[p];
+        if border.is_empty() {
+            return;
+        }
+        // The weight's ones on the padded taps: counted by ⊕ against zeros, and part of the
+        // row's ones that the formulas take over valid taps only.
+        let taps = self.kh * self.kw;
+        for (o, s) in pixel.iter_mut().enumerate() {
+            let po: i64 = border
+                .iter()
+                .map(|&t| self.tap_ones[o * taps + t] as i64)
+                .sum();
+            *s += match (self.input, self.values) {
+                (InputKind::Bits, BitWeights::Pm1) => 2 * po,
+                (InputKind::Bits, BitWeights::ZeroOne) => po,
+                (InputKind::Int { min, .. }, BitWeights::Pm1) => -2 * min * po,
+                (InputKind::Int { min, .. }, BitWeights::ZeroOne) => -min * po,
+            };
         }
     }
 
