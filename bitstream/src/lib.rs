@@ -415,24 +415,3 @@ fn build_report(
         total_seconds: start.elapsed().as_secs_f64(),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    /// The host sizes request and response frames as the board's gearboxes do (the two ends of
-    /// docs/uart-protocol.md live in different crates).
-    #[test]
-    fn host_and_board_agree_on_frame_sizes() {
-        for width in [1, 7, 8, 9, 31, 32, 33, 100, 784] {
-            for beats in [1, 2, 3, 16, 49] {
-                assert_eq!(
-                    xnorc_host::request_bytes(width, beats),
-                    xnorc_rtl::board::request_bytes(width, beats)
-                );
-            }
-            assert_eq!(
-                xnorc_host::response_bytes(width),
-                xnorc_rtl::board::response_bytes(width)
-            );
-        }
-    }
-}

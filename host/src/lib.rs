@@ -34,16 +34,8 @@ pub fn crc16(bytes: &[u8]) -> u16 {
     CRC16.checksum(bytes)
 }
 
-/// Request payload bytes for `beats` input beats of `width` bits (the frame's bits packed,
-/// zero-padded to a byte; the board's gearbox reads them so).
-pub fn request_bytes(width: usize, beats: usize) -> usize {
-    (width * beats).div_ceil(8)
-}
-
-/// Response payload bytes for an output beat of `width` bits.
-pub fn response_bytes(width: usize) -> usize {
-    width.div_ceil(8)
-}
+/// The frame sizes of the wire format, defined once with the plan for both ends of the link.
+pub use xnorc_plan::memories::{request_bytes, response_bytes};
 
 /// Request sync byte.
 pub const REQUEST_SYNC: u8 = 0xA5;

@@ -251,7 +251,7 @@ pub struct RequestBuffer {
 /// window of two, docs/uart-protocol.md) and no byte is lost however long the core takes to
 /// accept it.
 pub fn request_buffer(first: &Stage) -> RequestBuffer {
-    let bytes = (first.input.width() * first.input.beats).div_ceil(8);
+    let bytes = request_bytes(first.input.width(), first.input.beats);
     RequestBuffer {
         depth: bytes.max(2),
         block: bytes > REQUEST_BUFFER_LOGIC_BYTES,
@@ -266,6 +266,18 @@ pub fn request_buffer_blocks(family: xnorc_boards::Family, first: &Stage) -> usi
     } else {
         0
     }
+}
+
+/// Request payload bytes for a core input stream of `beats` beats of `width` bits: the frame's
+/// bits packed and zero-padded to a byte, as the board's gearbox reads them and the host sends
+/// them (docs/uart-protocol.md).
+pub fn request_bytes(width: usize, beats: usize) -> usize {
+    (width * beats).div_ceil(8)
+}
+
+/// Response payload bytes for an output beat of `width` bits.
+pub fn response_bytes(width: usize) -> usize {
+    width.div_ceil(8)
 }
 
 /// Widths of every link of the pipeline: entry i is component i's input (port 0), the last
@@ -371,4 +383,17 @@ pub fn place_buffers(plan: &mut HardwarePlan, choose: impl Fn(&Memory) -> Buffer
         }
     }
     plan.buffer_styles = styles;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_sizes() {
+        // TFC: 784 one-bit inputs in 49-bit beats: 98 bytes; scores 10×12 + 4 bits: 16 bytes.
+        assert_eq!(request_bytes(49, 16), 98);
+        assert_eq!(response_bytes(124), 16);
+        assert_eq!(request_bytes(3, 3), 2);
+    }
 }

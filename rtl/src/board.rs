@@ -59,16 +59,6 @@ pub struct BoardTop {
     pub led_active_low: bool,
 }
 
-/// Request payload bytes for a core input stream of `beats` beats of `width` bits.
-pub fn request_bytes(width: usize, beats: usize) -> usize {
-    (width * beats).div_ceil(8)
-}
-
-/// Response payload bytes for an output beat of `width` bits.
-pub fn response_bytes(width: usize) -> usize {
-    width.div_ceil(8)
-}
-
 /// The board's top: pins → clock → link → request buffer → gearbox → core → output slice →
 /// gearbox → link → pins.
 ///
@@ -360,18 +350,5 @@ pub fn generate(plan: &xnorc_plan::HardwarePlan, b: &BoardTop, link_text: &str) 
     crate::Design {
         top: b.name.clone(),
         files,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn payload_sizes() {
-        // TFC: 784 one-bit inputs in 49-bit beats: 98 bytes; scores 10×12 + 4 bits: 16 bytes.
-        assert_eq!(request_bytes(49, 16), 98);
-        assert_eq!(response_bytes(124), 16);
-        assert_eq!(request_bytes(3, 3), 2);
     }
 }

@@ -2,12 +2,13 @@
 //! gearboxes, top) into a directory, and the board link's parameters. `generate` and
 //! `board::generate` render; this module only names, parameterizes and writes.
 
-use crate::board::{request_bytes, response_bytes, BoardTop};
+use crate::board::BoardTop;
 use crate::shell::{self, LinkParams, ShellError};
 use std::path::Path;
 use xnorc_boards::board::Board;
 use xnorc_compiler::fsutil::{self, OutputError};
-use xnorc_plan::{memories, HardwarePlan, PlanReport};
+use xnorc_plan::memories::{self, request_bytes, response_bytes};
+use xnorc_plan::{HardwarePlan, PlanReport};
 
 /// Why a design could not be written.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
