@@ -20,6 +20,9 @@ use crate::popcount::pop;
 const BLOCK_PATCH_WORDS: usize = 4 << 10;
 const BLOCK_COUNTS: usize = 16 << 10;
 
+/// Output rows whose weighted plane counts an integer layer's finishing pass keeps in registers.
+const FINISH_ROWS: usize = 32;
+
 impl MatMulPlan {
     /// Ones of each row's weight words per kernel tap: `[row · taps + tap]`.
     pub(super) fn tap_ones(weights: &[u64], rows: usize, taps: usize, cw: usize) -> Vec<u32> {
@@ -132,25 +135,29 @@ impl MatMulPlan {
                 }
             }
             (InputKind::Int { min, .. }, values) => {
-                for (s, &ones) in pixel.iter_mut().zip(&self.row_ones) {
-                    *s = match values {
-                        BitWeights::Pm1 => min * (2 * ones - valid_taps),
-                        BitWeights::ZeroOne => min * ones,
-                    };
-                }
-                for (b, plane) in counts.chunks_exact(oc).take(planes).enumerate() {
-                    let u = pop(&patch[b * pw..(b + 1) * pw]) as i64;
-                    match values {
-                        BitWeights::Pm1 => {
-                            for (s, &c) in pixel.iter_mut().zip(plane) {
-                                *s += (2 * c as i64 - u) << b;
-                            }
+                // Σ_b 2^b·(2·c_b − u_b) = 2·Σ_b 2^b·c_b − U, U = Σ_b 2^b·u_b: the planes'
+                // counts are weighted in registers a chunk of rows at a time, and the pixel's
+                // sums written once (not read and written back per plane).
+                let u: i64 = (0..planes)
+                    .map(|b| (pop(&patch[b * pw..(b + 1) * pw]) as i64) << b)
+                    .sum();
+                for (c0, chunk) in (0..oc)
+                    .step_by(FINISH_ROWS)
+                    .zip(pixel.chunks_mut(FINISH_ROWS))
+                {
+                    let mut weighted = [0u64; FINISH_ROWS];
+                    let weighted = &mut weighted[..chunk.len()];
+                    for (b, plane) in counts.chunks_exact(oc).take(planes).enumerate() {
+                        for (w, &c) in weighted.iter_mut().zip(&plane[c0..]) {
+                            *w += u64::from(c) << b;
                         }
-                        BitWeights::ZeroOne => {
-                            for (s, &c) in pixel.iter_mut().zip(plane) {
-                                *s += (c as i64) << b;
-                            }
-                        }
+                    }
+                    let ones = &self.row_ones[c0..c0 + chunk.len()];
+                    for ((s, &w), &ones) in chunk.iter_mut().zip(weighted.iter()).zip(ones) {
+                        *s = match values {
+                            BitWeights::Pm1 => min * (2 * ones - valid_taps) + 2 * w as i64 - u,
+                            BitWeights::ZeroOne => min * ones + w as i64,
+                        };
                     }
                 }
             }
