@@ -284,6 +284,13 @@ fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildEr
             instance: xnorc_rtl::board::CORE_INSTANCE,
         };
         let synth = flow.synthesize(&sources, core)?;
+        let taken = synth.output_registers;
+        if taken.ports > 0 {
+            progress.note(&format!(
+                "      {} flip-flops moved into the output registers of {} block RAM read ports",
+                taken.flip_flops, taken.ports
+            ));
+        }
         fitting::check_synth_fit(opts, &board, &plan, &synth)?;
         step(
             progress,
@@ -408,6 +415,7 @@ fn build_report(
         layers,
         passes,
         synth_cells: pass.synth.cells.clone(),
+        output_registers: pass.synth.output_registers,
         pnr_utilization: pass.pnr.utilization.clone(),
         pnr_seed: pass.pnr.seed,
         pnr_stalled_seeds: pass.pnr.stalled_seeds.clone(),

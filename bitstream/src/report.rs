@@ -62,8 +62,11 @@ pub struct BuildReport {
     /// Per instance of the core (every stage, FIFO and converter), then the core's glue and the
     /// shell: the estimate beside what yosys mapped.
     pub layers: Vec<LayerResources>,
-    /// Cells yosys mapped, by type.
+    /// Cells yosys mapped, by type (ECP5: after the move below).
     pub synth_cells: BTreeMap<String, u64>,
+    /// ECP5: block RAM read ports that took the flip-flops after them as their output register,
+    /// and the flip-flops moved (docs/flow.md, "Block RAM output registers").
+    pub output_registers: xnorc_boards::outreg::Absorbed,
     /// Every pass through synthesis and place and route: the clock it aimed at and what it
     /// reached (a build whose Fmax misses its automatic clock tries again below it).
     pub passes: Vec<PassRecord>,

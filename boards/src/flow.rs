@@ -6,6 +6,7 @@
 use crate::board::Board;
 use crate::family::Family;
 use crate::netlist::{self, InstanceResources, Resources};
+use crate::outreg;
 use crate::tools::{self, Tool};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -104,6 +105,9 @@ pub struct SynthStats {
     pub cells: BTreeMap<String, u64>,
     /// The same cells split by the core instance (layer, FIFO, converter) they came from.
     pub instances: InstanceResources,
+    /// ECP5: flip-flops moved into block RAM output registers after synthesis (`outreg`);
+    /// `total` and `cells` count the netlist after the move.
+    pub output_registers: outreg::Absorbed,
 }
 
 /// The core inside the board top, whose instances synthesis keeps apart to count them.
@@ -327,6 +331,15 @@ impl<'a> Flow<'a> {
         let mut stats = parse_stat(&text, family)
             .ok_or_else(|| FlowError::Io(format!("{}: unexpected format", stat_path.display())))?;
         let netlist_path = self.dir.join(format!("{}.json", self.top));
+        if family == Family::Ecp5 {
+            stats.output_registers = self.absorb_output_registers(&netlist_path)?;
+            // The cells place and route reads: the flip-flops are in the block RAMs now.
+            let ffs = stats.output_registers.flip_flops;
+            stats.total.ffs -= ffs;
+            if let Some(n) = stats.cells.get_mut("TRELLIS_FF") {
+                *n -= ffs;
+            }
+        }
         let netlist = std::fs::File::open(&netlist_path)
             .map_err(|e| FlowError::Io(format!("{}: {e}", netlist_path.display())))?;
         stats.instances = netlist::count_by_instance(netlist, &self.top, core.instance, family)
@@ -338,6 +351,21 @@ impl<'a> Flow<'a> {
                 ))
             })?;
         Ok(stats)
+    }
+
+    /// Rewrites the ECP5 netlist at `path` so that block RAM read ports take the flip-flops
+    /// that follow them as their output register (`outreg`).
+    fn absorb_output_registers(&self, path: &Path) -> Result<outreg::Absorbed, FlowError> {
+        let io = |e: &dyn std::fmt::Display| FlowError::Io(format!("{}: {e}", path.display()));
+        let text = std::fs::read(path).map_err(|e| io(&e))?;
+        let mut netlist: serde_json::Value = serde_json::from_slice(&text).map_err(|e| io(&e))?;
+        let absorbed = outreg::absorb(&mut netlist, &self.top)
+            .ok_or_else(|| io(&format!("no module {}", self.top)))?;
+        if absorbed.ports > 0 {
+            let text = serde_json::to_vec(&netlist).map_err(|e| io(&e))?;
+            std::fs::write(path, text).map_err(|e| io(&e))?;
+        }
+        Ok(absorbed)
     }
 
     /// Places and routes `<top>.json` at `clock_mhz` and returns nextpnr's results. Timing

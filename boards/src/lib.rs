@@ -18,6 +18,7 @@ pub mod family;
 pub mod flow;
 pub mod line_rate;
 pub mod netlist;
+pub mod outreg;
 pub mod tools;
 
 pub use board::{Board, BoardError, Bridge};

@@ -7,13 +7,16 @@
 //   in_valid/in_ready/in_data, out_valid/out_ready/out_data: valid/ready streams of WIDTH-bit
 //   beats; a beat moves in a cycle where both valid and ready are high.
 // Timing
-//   A beat written in cycle t is at the output from cycle t + 2 (a cycle into the memory, a
-//   cycle through its read register). in_ready is a registered flag: high while fewer than
-//   DEPTH beats wait in the memory (the beat in the read register does not count, and a read
-//   in the cycle of a write does not free a slot for that write). out_valid is a register;
-//   out_ready reaches the memory's read enable and read pointer through one gate, so a
-//   consumer that takes a beat every cycle gets one every cycle. out_data holds while
-//   out_valid is high and out_ready low.
+//   A beat written in cycle t is at the output from cycle t + 3: a cycle into the memory, a
+//   cycle through its read register, a cycle through the output register. The output register
+//   is a plain register after the memory's data, so that on ECP5 the flow can move it into the
+//   block RAM (its output register; docs/flow.md) and the memory's slow clock-to-data never
+//   meets the consumer's logic. in_ready is a registered flag: high while fewer than DEPTH
+//   beats wait in the memory (the beats in the two registers do not count, and a read in the
+//   cycle of a write does not free a slot for that write). out_valid is a register; out_ready
+//   reaches the registers' enables and the memory's read pointer through gates, so a consumer
+//   that takes a beat every cycle gets one every cycle. out_data holds while out_valid is high
+//   and out_ready low.
 // Parameters
 //   WIDTH >= 1, DEPTH >= 2; STYLE: the storage's ram_style (see xnorc_ram), "block" by default.
 `default_nettype none
@@ -30,7 +33,7 @@ module xnorc_bram_fifo #(
     input  wire [WIDTH-1:0] in_data,
     output reg              out_valid,
     input  wire             out_ready,
-    output wire [WIDTH-1:0] out_data
+    output reg  [WIDTH-1:0] out_data
 );
     localparam integer AW = $clog2(DEPTH);
     localparam integer CW = $clog2(DEPTH + 1);
@@ -46,19 +49,28 @@ module xnorc_bram_fifo #(
     endgenerate
 
     reg [AW-1:0] wptr, rptr;
-    // Beats in the memory (not the one in the read register), and count != 0 as a register.
+    // Beats in the memory (not those in the two registers), and count != 0 as a register.
     reg [CW-1:0] count;
     reg stored;
+    // The read register holds a beat (read_valid); it moves to the output register when that
+    // is empty or being taken.
+    reg read_valid;
+    wire [WIDTH-1:0] read_data;
     wire wr = in_valid && in_ready;
-    // Read the next beat into the read register when it is empty or being taken.
-    wire rd = stored && (!out_valid || out_ready);
+    wire move = read_valid && (!out_valid || out_ready);
+    // Read the next beat into the read register when it is empty or moving on.
+    wire rd = stored && (!read_valid || move);
 
     xnorc_ram #(
         .WIDTH(WIDTH),
         .DEPTH(DEPTH),
         .ADDR_W(AW),
         .REGISTERED(1),
-        .STYLE(STYLE)
+        .STYLE(STYLE),
+        // A word is never read in the cycle it is written: reads take stored words only, and
+        // a write needs a free slot, so the pointers meet only when nothing is read (empty) or
+        // written (full).
+        .COLLISIONS(0)
     ) storage (
         .clk(clk),
         .we(wr),
@@ -66,8 +78,11 @@ module xnorc_bram_fifo #(
         .wdata(in_data),
         .re(rd),
         .raddr(rptr),
-        .rdata(out_data)
+        .rdata(read_data)
     );
+
+    // No reset: out_valid says when it holds a beat.
+    always @(posedge clk) if (move) out_data <= read_data;
 
     always @(posedge clk) begin
         if (rst) begin
@@ -76,6 +91,7 @@ module xnorc_bram_fifo #(
             count <= {CW{1'b0}};
             stored <= 1'b0;
             in_ready <= 1'b1;
+            read_valid <= 1'b0;
             out_valid <= 1'b0;
         end else begin
             if (wr) wptr <= (wptr == LAST) ? {AW{1'b0}} : wptr + 1'b1;
@@ -89,7 +105,9 @@ module xnorc_bram_fifo #(
                 stored <= count != ONE;
                 in_ready <= 1'b1;
             end
-            if (rd) out_valid <= 1'b1;
+            if (rd) read_valid <= 1'b1;
+            else if (move) read_valid <= 1'b0;
+            if (move) out_valid <= 1'b1;
             else if (out_ready) out_valid <= 1'b0;
         end
     end
