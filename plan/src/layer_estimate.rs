@@ -83,7 +83,8 @@ fn tree_ffs(simd: usize, leaf_w: usize, registers: usize) -> usize {
         .sum()
 }
 
-/// PEs that share one copy of an MVU's second operand register (`xnorc_mvu`'s `X_GROUP`).
+/// PEs that share one copy of an MVU's second operand register (`xnorc_mvu`'s `X_GROUP`, which
+/// a test ties to this).
 const PES_PER_OPERAND_COPY: usize = 8;
 
 /// Flip-flops of a stage's logic (its memories apart), given its pipeline component and
@@ -308,5 +309,20 @@ impl PlanEstimate {
             shell,
             total,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The estimate counts the operand copies the library's MVU makes: one constant in two
+    /// languages, tied here.
+    #[test]
+    fn operand_copies_are_the_librarys() {
+        let mvu = include_str!("../../rtl/lib/xnorc_mvu.v");
+        let line = format!(
+            "localparam integer X_GROUP = {};",
+            super::PES_PER_OPERAND_COPY
+        );
+        assert!(mvu.contains(&line), "xnorc_mvu.v has no `{line}`");
     }
 }
