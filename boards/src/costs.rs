@@ -21,8 +21,8 @@ pub struct Costs {
     /// too. Measured: iCE40 1.49–1.59 (four cnv-small builds: 5,807 / 3,891, 5,409 / 3,474,
     /// 5,658 / 3,633, 5,841 / 3,682) and 1.71 for TFC (3,874 / 2,267). ECP5 1.2: nextpnr's
     /// COMB count over yosys's LUT4s (a CCU2C counted as two, a TRELLIS_DPR16X4 as four) was
-    /// 1.07–1.23, median 1.16, over 35 builds of 11 architectures on the 25F and 85F (dense CNV
-    /// on the 85F 1.16, TFC 1.15, codebook CNV 1.07–1.10, cnv-small 1.13–1.23; see
+    /// 1.07–1.23, median 1.16, over 42 builds on the ECP5 boards (dense CNV on the 85F 1.16,
+    /// TFC 1.15, codebook CNV 1.07–1.10, cnv-small and resnet-small 1.08–1.23; see
     /// docs/benchmarks.md, "Logic cells per LUT4 on ECP5"). 1.2 covers all but the highest.
     pub cells_per_lut4: f64,
     /// LUT4s every MVU spends whatever its width: sequencing counters, memory addressing, the
