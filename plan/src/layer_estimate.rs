@@ -87,6 +87,10 @@ fn tree_ffs(simd: usize, leaf_w: usize, registers: usize) -> usize {
 /// a test ties to this).
 const PES_PER_OPERAND_COPY: usize = 8;
 
+/// Data bits of a ROM in logic per copy of its address register (`xnorc_rom`'s
+/// `ADDR_COPY_BITS`, which a test ties to this).
+const ROM_ADDR_COPY_BITS: usize = 64;
+
 /// Flip-flops of a stage's logic (its memories apart), given its pipeline component and
 /// whether MVUs have the second operand register (`memory_output_register`).
 fn stage_ffs(s: &Stage, c: &Component, memory_output_register: bool) -> usize {
@@ -117,12 +121,18 @@ fn stage_ffs(s: &Stage, c: &Component, memory_output_register: bool) -> usize {
             // The products' register (integer lanes) holds a leaf per lane, not operands.
             let products = m.product_registers() * lanes * leaf_w;
             let operand_registers = operand_registers - m.product_registers();
-            let weight_registers = if m.weight_words.len() <= 1 {
-                0
+            // A ROM's first register: a block RAM's own, or in logic (xnorc_rom) its address,
+            // one copy per ROM_ADDR_COPY_BITS bits of the word.
+            let (weight_registers, rom_address) = if m.weight_words.len() <= 1 {
+                (0, 0)
             } else if m.memory == crate::folding::MemoryStyle::Block {
-                operand_registers.saturating_sub(1)
+                (operand_registers.saturating_sub(1), 0)
             } else {
-                operand_registers
+                let copies = m.word_bits().div_ceil(ROM_ADDR_COPY_BITS);
+                (
+                    operand_registers.saturating_sub(1),
+                    copies * bits_for(m.weight_words.len()),
+                )
             };
             // The second operand register has a copy per PES_PER_OPERAND_COPY PEs.
             let copies = if memory_output_register {
@@ -131,8 +141,10 @@ fn stage_ffs(s: &Stage, c: &Component, memory_output_register: bool) -> usize {
                 0
             };
             // The input register, then each operand register and the weights'.
-            let regs =
-                operand + (operand_registers + copies) * operand + weight_registers * per_register;
+            let regs = operand
+                + (operand_registers + copies) * operand
+                + weight_registers * per_register
+                + rom_address;
             let tree = m.pe * tree_ffs(m.simd, leaf_w, tree_registers);
             let acc = m.pe * m.acc_bits as usize;
             // Valid/last/pass tags riding the pipeline, and the nf, sf and credit counters.
@@ -314,15 +326,21 @@ impl PlanEstimate {
 
 #[cfg(test)]
 mod tests {
-    /// The estimate counts the operand copies the library's MVU makes: one constant in two
-    /// languages, tied here.
+    /// The estimate counts the register copies the library makes (the MVU's operand, a logic
+    /// ROM's address): each one constant in two languages, tied here.
     #[test]
-    fn operand_copies_are_the_librarys() {
+    fn register_copies_are_the_librarys() {
         let mvu = include_str!("../../rtl/lib/xnorc_mvu.v");
         let line = format!(
             "localparam integer X_GROUP = {};",
             super::PES_PER_OPERAND_COPY
         );
         assert!(mvu.contains(&line), "xnorc_mvu.v has no `{line}`");
+        let rom = include_str!("../../rtl/lib/xnorc_rom.v");
+        let line = format!(
+            "localparam integer ADDR_COPY_BITS = {};",
+            super::ROM_ADDR_COPY_BITS
+        );
+        assert!(rom.contains(&line), "xnorc_rom.v has no `{line}`");
     }
 }

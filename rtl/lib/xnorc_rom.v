@@ -7,7 +7,12 @@
 //   addr  ADDR_W bits; rdata = mem[addr] (REGISTERED = 0: combinational; REGISTERED = 1:
 //         registered at every clock edge, no enable, so yosys can map it to block RAM).
 // Timing
-//   REGISTERED = 1: rdata holds mem[addr] of the previous cycle (one cycle of latency).
+//   REGISTERED = 1: rdata holds mem[addr] of the previous cycle (one cycle of latency). With
+//   STYLE "logic" the address is registered instead of the data, which is the same timing, in
+//   one copy per ADDR_COPY_BITS data bits: a wide ROM in logic is thousands of LUTs, and one
+//   address register reaching all of them was the critical path of a large design (CNV's
+//   conv3, 2,048 × 36 in logic on the LFE5U-85F: a 15.4 ns route from the address register
+//   across the die). Each copy is kept apart from yosys's register merging.
 // Parameters
 //   WIDTH >= 1, DEPTH >= 1, ADDR_W >= 1 with 2^ADDR_W >= DEPTH (addresses past DEPTH - 1 never
 //   occur); INIT_FILE: hex words, one per line, word 0 first (relative to the tool's working
@@ -21,10 +26,8 @@ module xnorc_rom #(
     parameter integer ADDR_W = 1,
     parameter integer REGISTERED = 1,
     parameter INIT_FILE = "",
-    // Read by the synthesis attribute below only, which Verilator does not evaluate.
-    /* verilator lint_off UNUSEDPARAM */
+    // The synthesis attribute below, and whether a registered read registers the address.
     parameter STYLE = "auto"
-    /* verilator lint_on UNUSEDPARAM */
 ) (
     input  wire              clk,
     input  wire [ADDR_W-1:0] addr,
@@ -55,8 +58,20 @@ module xnorc_rom #(
         end
     endgenerate
 
+    localparam integer ADDR_COPY_BITS = 64;
+    localparam integer ADDR_COPIES = (WIDTH + ADDR_COPY_BITS - 1) / ADDR_COPY_BITS;
     generate
-        if (REGISTERED == 1) begin : registered
+        if (REGISTERED == 1 && STYLE == "logic") begin : registered_address
+            genvar g;
+            for (g = 0; g < ADDR_COPIES; g = g + 1) begin : copy
+                localparam integer LO = g * ADDR_COPY_BITS;
+                localparam integer W = (WIDTH - LO < ADDR_COPY_BITS) ? WIDTH - LO : ADDR_COPY_BITS;
+                reg [ADDR_W-1:0] a;
+                // keep: yosys merges registers with the same input back into one.
+                (* keep *) always @(posedge clk) a <= addr;
+                assign rdata[LO+:W] = mem[a][LO+:W];
+            end
+        end else if (REGISTERED == 1) begin : registered
             reg [WIDTH-1:0] q;
             always @(posedge clk) q <= mem[addr];
             assign rdata = q;
