@@ -192,7 +192,8 @@ module xnorc_mvu #(
         end
     endgenerate
 
-    // The weight (or index) memory, read synchronously: its output is the weight register.
+    // The weight (or index) memory, read synchronously: its output is the weight register (in
+    // logic, xnorc_rom registers the address instead, with the same timing).
     wire [WEIGHT_WORD-1:0] w_r;
     xnorc_rom #(
         .WIDTH(WEIGHT_WORD),
