@@ -199,6 +199,7 @@ fn takeable(
                 && pin(ff, "CLK") == Some(Ok(clock))
                 && param(ff, "CLKMUX") == Some("CLK")
                 && pin(ff, "LSR").is_none_or(|l| l == Err("0"))
+                && param(ff, "LSRMUX").is_none_or(|m| m == "LSR")
                 && param(ff, "REGSET").is_none_or(|s| s == "RESET")
                 && matches!(pin(ff, "Q"), Some(Ok(_)));
             if !clean {

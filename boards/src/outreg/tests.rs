@@ -151,7 +151,7 @@ fn a_true_dual_port_block_gives_each_port_its_own_register() {
 #[test]
 fn a_port_is_left_alone_unless_every_read_bit_goes_to_one_plain_flip_flop() {
     type Spoil = fn(&mut Value);
-    let spoils: [(&str, Spoil); 8] = [
+    let spoils: [(&str, Spoil); 9] = [
         ("a second reader", |n| {
             n["modules"]["top"]["cells"]["tap"] = lut(11, 31);
         }),
@@ -166,6 +166,9 @@ fn a_port_is_left_alone_unless_every_read_bit_goes_to_one_plain_flip_flop() {
         }),
         ("a set/reset", |n| {
             n["modules"]["top"]["cells"]["w1"]["connections"]["LSR"] = json!([8]);
+        }),
+        ("a set/reset tied low but inverted", |n| {
+            n["modules"]["top"]["cells"]["w1"]["parameters"]["LSRMUX"] = json!("INV");
         }),
         ("a flip-flop starting at one", |n| {
             n["modules"]["top"]["cells"]["w1"]["parameters"]["REGSET"] = json!("SET");
