@@ -11,8 +11,8 @@
 //! and route reads. A read port is taken when every output bit that anything reads goes to the
 //! data input of exactly one TRELLIS_FF, and nothing else, and all those flip-flops:
 //! - are clocked by the port's clock net on the rising edge, as the port is;
-//! - have no set/reset (LSR tied low) and start at zero (REGSET RESET), as the output register
-//!   starts after configuration, and the port's own reset is tied low;
+//! - have no set/reset (LSR tied low, not inverted) and start at zero (REGSET RESET), as the
+//!   output register starts after configuration, and the port's own reset is tied low;
 //! - share one clock enable (a net, or none), which becomes the port's OCE: the output register
 //!   loads when OCE is high, as the flip-flops load when their CE is.
 //!

@@ -525,6 +525,7 @@ impl MatMulPlan {
 /// four words are moved one by one, inline.
 #[inline(always)]
 fn copy_words(dst: &mut [u64], src: &[u64]) {
+    debug_assert_eq!(dst.len(), src.len());
     if dst.len() > 4 {
         return dst.copy_from_slice(src);
     }
