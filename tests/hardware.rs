@@ -571,6 +571,49 @@ fn tfc_presets_verify_with_auto_folding() {
     }
 }
 
+/// Weight ROMs in logic wider than a slice (fc1: 784-bit words in 13 slices, the last of 16
+/// bits; fc2: 128 bits in two) read each slice through its own address register and image,
+/// and the design stays bit- and cycle-exact.
+#[test]
+fn sliced_logic_roms_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = preset("tfc", dir.path());
+    let folding = dir.path().join("lut.json");
+    std::fs::write(
+        &folding,
+        r#"{"layers": {"fc1": {"pe": 16, "simd": 49, "memory": "lut"},
+                       "fc2": {"pe": 4, "simd": 32, "memory": "lut"}}}"#,
+    )
+    .unwrap();
+    let design = dir.path().join("design");
+    let out = xnorc(&[
+        "compile",
+        s(&model),
+        "--folding",
+        s(&folding),
+        "-o",
+        s(&design),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (layer, slices) in [("fc1", 13), ("fc2", 2)] {
+        let stem = format!("tfc_core_{layer}_weights");
+        assert!(!design.join(format!("{stem}.hex")).exists(), "{layer}");
+        for i in 0..slices {
+            assert!(
+                design.join(format!("{stem}_s{i:03}.hex")).exists(),
+                "{layer} {i}"
+            );
+        }
+        let past = design.join(format!("{stem}_s{slices:03}.hex"));
+        assert!(!past.exists(), "{layer}");
+    }
+    verify(&model, Some(&folding), &["--seed", "5"]);
+}
+
 #[test]
 fn compile_is_deterministic() {
     let dir = tempfile::tempdir().unwrap();

@@ -1102,6 +1102,16 @@ fn parameter_limits_stop_elaboration() {
             "WEIGHT_WORD must be",
         ),
         (
+            "xnorc_rom",
+            "#(.REGISTERED(3))",
+            "REGISTERED must be 0, 1 or 2",
+        ),
+        (
+            "xnorc_rom",
+            "#(.WIDTH(64001), .DEPTH(2), .REGISTERED(2), .STYLE(\"logic\"))",
+            "at most 1000 slices",
+        ),
+        (
             "xnorc_add",
             "#(.A_BITS(8), .SHIFT_A(2), .SUM_BITS(10))",
             "needs SUM_BITS > A_BITS + SHIFT_A",

@@ -331,8 +331,13 @@ impl<'a> Flow<'a> {
         let mut stats = parse_stat(&text, family)
             .ok_or_else(|| FlowError::Io(format!("{}: unexpected format", stat_path.display())))?;
         let netlist_path = self.dir.join(format!("{}.json", self.top));
+        let io =
+            |e: &dyn std::fmt::Display| FlowError::Io(format!("{}: {e}", netlist_path.display()));
+        let text = std::fs::read(&netlist_path).map_err(|e| io(&e))?;
+        let mut netlist: serde_json::Value = serde_json::from_slice(&text).map_err(|e| io(&e))?;
+        drop(text);
         if family == Family::Ecp5 {
-            stats.output_registers = self.absorb_output_registers(&netlist_path)?;
+            stats.output_registers = self.absorb_output_registers(&mut netlist, &netlist_path)?;
             // The cells place and route reads: the flip-flops are in the block RAMs now.
             let ffs = stats.output_registers.flip_flops;
             stats.total.ffs -= ffs;
@@ -340,29 +345,23 @@ impl<'a> Flow<'a> {
                 *n -= ffs;
             }
         }
-        let netlist = std::fs::File::open(&netlist_path)
-            .map_err(|e| FlowError::Io(format!("{}: {e}", netlist_path.display())))?;
-        stats.instances = netlist::count_by_instance(netlist, &self.top, core.instance, family)
-            .ok_or_else(|| {
-                FlowError::Io(format!(
-                    "{}: not a yosys netlist with module {}",
-                    netlist_path.display(),
-                    self.top
-                ))
-            })?;
+        stats.instances = netlist::count_by_instance(&netlist, &self.top, core.instance, family)
+            .ok_or_else(|| io(&format!("not a yosys netlist with module {}", self.top)))?;
         Ok(stats)
     }
 
-    /// Rewrites the ECP5 netlist at `path` so that block RAM read ports take the flip-flops
-    /// that follow them as their output register (`outreg`).
-    fn absorb_output_registers(&self, path: &Path) -> Result<outreg::Absorbed, FlowError> {
+    /// Rewrites the ECP5 netlist (parsed from `path`) so that block RAM read ports take the
+    /// flip-flops that follow them as their output register (`outreg`), and writes it back.
+    fn absorb_output_registers(
+        &self,
+        netlist: &mut serde_json::Value,
+        path: &Path,
+    ) -> Result<outreg::Absorbed, FlowError> {
         let io = |e: &dyn std::fmt::Display| FlowError::Io(format!("{}: {e}", path.display()));
-        let text = std::fs::read(path).map_err(|e| io(&e))?;
-        let mut netlist: serde_json::Value = serde_json::from_slice(&text).map_err(|e| io(&e))?;
-        let absorbed = outreg::absorb(&mut netlist, &self.top)
+        let absorbed = outreg::absorb(netlist, &self.top)
             .ok_or_else(|| io(&format!("no module {}", self.top)))?;
         if absorbed.ports > 0 {
-            let text = serde_json::to_vec(&netlist).map_err(|e| io(&e))?;
+            let text = serde_json::to_vec(&*netlist).map_err(|e| io(&e))?;
             std::fs::write(path, text).map_err(|e| io(&e))?;
         }
         Ok(absorbed)

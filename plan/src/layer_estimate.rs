@@ -83,13 +83,9 @@ fn tree_ffs(simd: usize, leaf_w: usize, registers: usize) -> usize {
         .sum()
 }
 
-/// PEs that share one copy of an MVU's second operand register (`xnorc_mvu`'s `X_GROUP`, which
-/// a test ties to this).
+/// PEs that share one copy of an MVU's second operand register and of its accumulators' enable
+/// (`xnorc_mvu`'s `X_GROUP`, which a test ties to this).
 const PES_PER_OPERAND_COPY: usize = 8;
-
-/// Data bits of a ROM in logic per copy of its address register (`xnorc_rom`'s
-/// `ADDR_COPY_BITS`, which a test ties to this).
-const ROM_ADDR_COPY_BITS: usize = 64;
 
 /// Flip-flops of a stage's logic (its memories apart), given its pipeline component and
 /// whether MVUs have the second operand register (`memory_output_register`).
@@ -121,17 +117,18 @@ fn stage_ffs(s: &Stage, c: &Component, memory_output_register: bool) -> usize {
             // The products' register (integer lanes) holds a leaf per lane, not operands.
             let products = m.product_registers() * lanes * leaf_w;
             let operand_registers = operand_registers - m.product_registers();
-            // A ROM's first register: a block RAM's own, or in logic (xnorc_rom) its address,
-            // one copy per ROM_ADDR_COPY_BITS bits of the word.
-            let (weight_registers, rom_address) = if m.weight_words.len() <= 1 {
+            // A ROM's first register is a block RAM's own; in logic (xnorc_rom) it is the data
+            // register plus a copy of the address register per slice of the word.
+            let (weight_registers, rom_registers) = if m.weight_words.len() <= 1 {
                 (0, 0)
             } else if m.memory == crate::folding::MemoryStyle::Block {
                 (operand_registers.saturating_sub(1), 0)
             } else {
-                let copies = m.word_bits().div_ceil(ROM_ADDR_COPY_BITS);
+                let depth = m.weight_words.len();
+                let copies = crate::memories::weight_slices(m.word_bits(), depth, m.memory).len();
                 (
                     operand_registers.saturating_sub(1),
-                    copies * bits_for(m.weight_words.len()),
+                    m.word_bits() + copies * bits_for(depth),
                 )
             };
             // The second operand register has a copy per PES_PER_OPERAND_COPY PEs.
@@ -144,12 +141,15 @@ fn stage_ffs(s: &Stage, c: &Component, memory_output_register: bool) -> usize {
             let regs = operand
                 + (operand_registers + copies) * operand
                 + weight_registers * per_register
-                + rom_address;
+                + rom_registers;
             let tree = m.pe * tree_ffs(m.simd, leaf_w, tree_registers);
             let acc = m.pe * m.acc_bits as usize;
             // Valid/last/pass tags riding the pipeline, and the nf, sf and credit counters.
             let stages = 2 + operand_registers + m.product_registers() + tree_registers;
-            let control = CONTROL_FFS + stages * 2 + bits_for(nf) + bits_for(sf);
+            // The accumulators' valid and first flags have a copy per PES_PER_OPERAND_COPY PEs
+            // after the first group's.
+            let acc_control = 2 * (m.pe.div_ceil(PES_PER_OPERAND_COPY) - 1);
+            let control = CONTROL_FFS + stages * 2 + acc_control + bits_for(nf) + bits_for(sf);
             regs + products + tree + acc + out + control
         }
         // The output register, the window counters.
@@ -339,7 +339,7 @@ mod tests {
         let rom = include_str!("../../rtl/lib/xnorc_rom.v");
         let line = format!(
             "localparam integer ADDR_COPY_BITS = {};",
-            super::ROM_ADDR_COPY_BITS
+            crate::memories::LOGIC_ROM_SLICE_BITS
         );
         assert!(rom.contains(&line), "xnorc_rom.v has no `{line}`");
     }

@@ -99,6 +99,45 @@ impl Memory {
     pub fn key(&self) -> String {
         buffer_key(&self.component, self.role)
     }
+
+    /// The bit ranges of the word that the RTL stores as separate memories: more than one
+    /// only for weights in logic (see [`weight_slices`]).
+    pub fn slices(&self) -> Vec<std::ops::Range<usize>> {
+        match (self.role, self.placement) {
+            (MemoryRole::Weights, Placement::Rom(style)) => {
+                weight_slices(self.width, self.depth, style)
+            }
+            _ => std::iter::once(0..self.width).collect(),
+        }
+    }
+}
+
+/// Data bits per slice of an MVU's weight ROM in logic (`xnorc_rom`'s `ADDR_COPY_BITS`, which
+/// a test ties to this). Such a ROM reads through a registered address, and each slice is a
+/// memory of its own with its own copy of that register, its image a file of its own.
+pub const LOGIC_ROM_SLICE_BITS: usize = 64;
+
+/// The slices of an MVU's weight ROM of `depth` words of `width` bits placed by `style`:
+/// consecutive ranges of [`LOGIC_ROM_SLICE_BITS`] (the last one shorter) in logic, the whole
+/// word in block RAM or when one word is all (a constant, which needs no address).
+pub fn weight_slices(
+    width: usize,
+    depth: usize,
+    style: MemoryStyle,
+) -> Vec<std::ops::Range<usize>> {
+    if style != MemoryStyle::Lut || depth <= 1 || width <= LOGIC_ROM_SLICE_BITS {
+        return std::iter::once(0..width).collect();
+    }
+    (0..width)
+        .step_by(LOGIC_ROM_SLICE_BITS)
+        .map(|lo| lo..(lo + LOGIC_ROM_SLICE_BITS).min(width))
+        .collect()
+}
+
+/// The image of slice `index` of a sliced ROM given the stem `stem` (`xnorc_rom`: the stem,
+/// "_s", the index in three digits, ".hex").
+pub fn rom_slice_file(stem: &str, index: usize) -> String {
+    format!("{stem}_s{index:03}.hex")
 }
 
 /// The key of a buffer in [`HardwarePlan::buffer_styles`].

@@ -192,19 +192,25 @@ module xnorc_mvu #(
         end
     endgenerate
 
-    // The weight (or index) memory, read synchronously: its output is the weight register (in
-    // logic, xnorc_rom registers the address instead, with the same timing).
+    // The weight (or index) memory, read synchronously: its output is the weight register. In
+    // logic it takes the address register's next value and keeps its own copies of the
+    // register, one per slice of the word, with the same timing (xnorc_rom, REGISTERED = 2).
+    /* verilator lint_off WIDTH */
+    localparam [0:0] WEIGHTS_IN_LOGIC = WEIGHT_STYLE == "logic";
+    /* verilator lint_on WIDTH */
+    wire [AW-1:0] waddr_d;
+    always @(posedge clk) waddr <= waddr_d;
     wire [WEIGHT_WORD-1:0] w_r;
     xnorc_rom #(
         .WIDTH(WEIGHT_WORD),
         .DEPTH(WEIGHT_DEPTH),
         .ADDR_W(AW),
-        .REGISTERED(1),
+        .REGISTERED(WEIGHTS_IN_LOGIC ? 2 : 1),
         .INIT_FILE(WEIGHTS_FILE),
         .STYLE(WEIGHT_STYLE)
     ) weights (
         .clk(clk),
-        .addr(waddr),
+        .addr(WEIGHTS_IN_LOGIC ? waddr_d : waddr),
         .rdata(w_r)
     );
     reg [XW-1:0] x_r;
@@ -228,24 +234,25 @@ module xnorc_mvu #(
             reg [BW-1:0] block;
             reg [KW-1:0] kpos;
             wire [AW-1:0] next_row = (row == ROW_LAST) ? {AW{1'b0}} : row + ROW_STEP;
+            assign waddr_d = rst ? {AW{1'b0}}
+                : !issue ? waddr
+                : last_sf ? next_row
+                : (block == BLOCK_LAST) ? row
+                : waddr + 1'b1;
             always @(posedge clk) begin
                 if (rst) begin
-                    waddr <= {AW{1'b0}};
                     row <= {AW{1'b0}};
                     block <= {BW{1'b0}};
                     kpos <= {KW{1'b0}};
                 end else if (issue) begin
                     if (last_sf) begin
                         row <= next_row;
-                        waddr <= next_row;
                         block <= {BW{1'b0}};
                         kpos <= {KW{1'b0}};
                     end else if (block == BLOCK_LAST) begin
-                        waddr <= row;
                         block <= {BW{1'b0}};
                         kpos <= kpos + 1'b1;
                     end else begin
-                        waddr <= waddr + 1'b1;
                         block <= block + 1'b1;
                     end
                 end
@@ -275,10 +282,10 @@ module xnorc_mvu #(
             assign x_d = x_c;
             assign w_d = w_c;
         end else begin : dense
-            always @(posedge clk) begin
-                if (rst) waddr <= {AW{1'b0}};
-                else if (issue) waddr <= (waddr == WEIGHT_LAST) ? {AW{1'b0}} : waddr + 1'b1;
-            end
+            assign waddr_d = rst ? {AW{1'b0}}
+                : !issue ? waddr
+                : (waddr == WEIGHT_LAST) ? {AW{1'b0}}
+                : waddr + 1'b1;
             assign x_d = x_r;
             assign w_d = w_r;
         end
@@ -383,32 +390,61 @@ module xnorc_mvu #(
     // at the op's nf (to pick their ROM word), one stage ahead of the compare.
     reg [REGS:0] v, last, first;
     reg [(REGS+1)*NFW-1:0] nf_at;
+    // Each stage's next valid and first flags, so the accumulators' copies below can take the
+    // same values as stage REGS.
+    wire [REGS:0] v_d, first_d;
+    assign v_d[0] = rst ? 1'b0 : issue;
+    assign first_d[0] = sf == {SFW{1'b0}};
     always @(posedge clk) begin
-        v[0] <= rst ? 1'b0 : issue;
+        v[0] <= v_d[0];
         last[0] <= issue && last_sf;
-        first[0] <= sf == {SFW{1'b0}};
+        first[0] <= first_d[0];
         nf_at[0+:NFW] <= nf;
     end
     genvar r;
     generate
         for (r = 1; r <= REGS; r = r + 1) begin : control
+            assign v_d[r] = rst ? 1'b0 : v[r-1];
+            assign first_d[r] = first[r-1];
             always @(posedge clk) begin
-                v[r] <= rst ? 1'b0 : v[r-1];
+                v[r] <= v_d[r];
                 last[r] <= last[r-1];
-                first[r] <= first[r-1];
+                first[r] <= first_d[r];
                 nf_at[r*NFW+:NFW] <= nf_at[(r-1)*NFW+:NFW];
             end
         end
     endgenerate
 
     // ---- Accumulate; after the last op of a pass the accumulators hold the totals ----------
+    // Stage REGS's valid (the accumulators' enable) and first flag have a copy per X_GROUP
+    // PEs after the first group's: one register enabling every accumulator bit was the
+    // critical path of a wide unit on a large device (TFC's fc1 at PE 64 on the LFE5U-85F: a
+    // 12 ns route to the enables).
+    localparam integer ACC_COPIES = (PE + X_GROUP - 1) / X_GROUP;
     reg [PE*ACC_W-1:0] acc;
     generate
+        for (p = 0; p < ACC_COPIES; p = p + 1) begin : acc_control
+            wire v_q, first_q;
+            if (p == 0) begin : stage
+                assign v_q = v[REGS];
+                assign first_q = first[REGS];
+            end else begin : copy
+                reg v_c, first_c;
+                // keep: yosys merges registers with the same input back into one.
+                (* keep *) always @(posedge clk) begin
+                    v_c <= v_d[REGS];
+                    first_c <= first_d[REGS];
+                end
+                assign v_q = v_c;
+                assign first_q = first_c;
+            end
+        end
         for (p = 0; p < PE; p = p + 1) begin : accumulate
             always @(posedge clk) begin
-                if (v[REGS]) begin
-                    acc[p*ACC_W+:ACC_W] <= first[REGS] ? partial[p*ACC_W+:ACC_W]
-                                                       : acc[p*ACC_W+:ACC_W] + partial[p*ACC_W+:ACC_W];
+                if (acc_control[p/X_GROUP].v_q) begin
+                    acc[p*ACC_W+:ACC_W] <= acc_control[p/X_GROUP].first_q
+                        ? partial[p*ACC_W+:ACC_W]
+                        : acc[p*ACC_W+:ACC_W] + partial[p*ACC_W+:ACC_W];
                 end
             end
         end

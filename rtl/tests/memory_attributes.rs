@@ -93,15 +93,28 @@ fn holder(role: MemoryRole) -> &'static str {
     }
 }
 
-fn check(preset: &str) {
-    let model = xnorc_compiler::presets::find(preset).unwrap().generate(2);
-    check_model(preset, &model, 10);
+/// The slice number in a sliced ROM's memory name (`…slice[3]…`), 0 for any other memory.
+fn slice_index(name: &str) -> usize {
+    name.split("slice[")
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .map_or(0, |n| n.parse().expect("slice number"))
 }
 
-/// Checks `model`'s design, which must have more than `least` memories.
-fn check_model(preset: &str, model: &xnorc_compiler::format::ModelFile, least: usize) {
+fn check(preset: &str) {
+    let model = xnorc_compiler::presets::find(preset).unwrap().generate(2);
+    check_model(preset, &model, 10, &FoldingFile::default());
+}
+
+/// Checks `model`'s design under `folding`, which must have more than `least` memories.
+fn check_model(
+    preset: &str,
+    model: &xnorc_compiler::format::ModelFile,
+    least: usize,
+    folding: &FoldingFile,
+) {
     let graph = xnorc_compiler::passes::lower(model).unwrap();
-    let mut plan = xnorc_plan::plan(&graph, &FoldingFile::default()).unwrap();
+    let mut plan = xnorc_plan::plan(&graph, folding).unwrap();
     // Every buffer style appears somewhere: a choice by shape, not by any real cost.
     memories::place_buffers(&mut plan, |m| match (m.depth + m.width) % 3 {
         0 if m.role.block_ram_capable() => BufferStyle::Block,
@@ -137,16 +150,21 @@ fn check_model(preset: &str, model: &xnorc_compiler::format::ModelFile, least: u
                     .is_some_and(|rest| rest.split('.').any(|seg| seg == holder(m.role)))
             })
             .collect();
-        // One memory each, but a split stage gives every split channel its own table ROM.
+        // One memory each, but a split stage gives every split channel its own table ROM, and
+        // a wide ROM in logic is one memory per slice of its word (in slice order).
+        let slices = m.slices();
         let copies_allowed = m.role == MemoryRole::SplitTables;
         assert!(
-            found.len() == 1 || (copies_allowed && !found.is_empty()),
-            "{preset}: {} is {} memories in the RTL: {found:?}",
+            found.len() == slices.len() || (copies_allowed && !found.is_empty()),
+            "{preset}: {} is {} memories in the RTL, {} slices: {found:?}",
             m.key(),
-            found.len()
+            found.len(),
+            slices.len()
         );
         claimed += found.len();
-        for (name, e) in found {
+        let mut found = found;
+        found.sort_by_key(|(name, _)| slice_index(name));
+        for (i, (name, e)) in found.into_iter().enumerate() {
             assert_eq!(
                 e.style.as_deref(),
                 Some(want),
@@ -154,9 +172,10 @@ fn check_model(preset: &str, model: &xnorc_compiler::format::ModelFile, least: u
                 m.key()
             );
             // The estimate counts blocks from the inventory's shapes: they must be the RTL's.
+            let width = slices.get(i).map_or(m.width, |r| r.len());
             assert_eq!(
                 (e.width, e.depth),
-                (m.width, m.depth),
+                (width, m.depth),
                 "{preset}: {} ({name})",
                 m.key()
             );
@@ -187,5 +206,29 @@ fn every_memory_carries_the_plans_placement() {
     b.flatten("flatten");
     b.dense("classifier", 3, WeightValues::Pm1);
     b.output(false);
-    check_model("meansign", &b.finish("meansign"), 3);
+    check_model(
+        "meansign",
+        &b.finish("meansign"),
+        3,
+        &FoldingFile::default(),
+    );
+}
+
+/// A weight ROM in logic wider than a slice is one memory per slice, the last one narrower:
+/// TFC's fc1 at PE 16, SIMD 49 has 784-bit words, 12 slices of 64 bits and one of 16.
+#[test]
+fn a_wide_logic_rom_is_sliced() {
+    let model = xnorc_compiler::presets::find("tfc").unwrap().generate(2);
+    let folding: FoldingFile =
+        serde_json::from_str(r#"{"layers": {"fc1": {"pe": 16, "simd": 49, "memory": "lut"}}}"#)
+            .unwrap();
+    let graph = xnorc_compiler::passes::lower(&model).unwrap();
+    let plan = xnorc_plan::plan(&graph, &folding).unwrap();
+    let fc1 = memories::plan_memories(&plan)
+        .into_iter()
+        .find(|m| m.component == "fc1" && m.role == MemoryRole::Weights)
+        .unwrap();
+    let widths: Vec<usize> = fc1.slices().iter().map(|r| r.len()).collect();
+    assert_eq!(widths, [[64; 12].as_slice(), &[16]].concat());
+    check_model("tfc, fc1 in logic", &model, 10, &folding);
 }

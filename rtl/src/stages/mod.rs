@@ -73,7 +73,12 @@ impl<'a> Context<'a> {
 
     /// The file name of memory image `role` of instance `instance`.
     fn image(&self, instance: &str, role: &str) -> String {
-        format!("{}_{instance}_{role}.hex", self.top)
+        format!("{}.hex", self.image_stem(instance, role))
+    }
+
+    /// The image's name without ".hex": a sliced ROM's images are named from it.
+    fn image_stem(&self, instance: &str, role: &str) -> String {
+        format!("{}_{instance}_{role}", self.top)
     }
 }
 

@@ -5,7 +5,7 @@ use super::{lane_name, Context, StageInstance};
 use crate::images::{bound_bits, hex_words};
 use crate::verilog::Param;
 use xnorc_plan::folding::MemoryStyle;
-use xnorc_plan::memories::MemoryRole;
+use xnorc_plan::memories::{rom_slice_file, weight_slices, MemoryRole};
 use xnorc_plan::{Lane, Mvu, MvuOutput, Stage};
 
 fn style(m: MemoryStyle) -> Param {
@@ -44,8 +44,25 @@ pub(super) fn mvu(
         (_, Some(cb)) => (cb.tau, cb.entries, 1),
         _ => (1, 1, 1),
     };
-    let weights = ctx.image(name, "weights");
-    let mut files = vec![(weights.clone(), hex_words(m.weight_words.iter().cloned()))];
+    // A wide ROM in logic reads each slice of its words from an image of its own, named from
+    // the stem it is given.
+    let slices = weight_slices(m.word_bits(), m.weight_words.len(), m.memory);
+    let (weights, mut files) = if slices.len() > 1 {
+        let stem = ctx.image_stem(name, "weights");
+        let files = slices
+            .into_iter()
+            .enumerate()
+            .map(|(i, bits)| {
+                let words = m.weight_words.iter().map(|w| w[bits.clone()].to_vec());
+                (rom_slice_file(&stem, i), hex_words(words))
+            })
+            .collect();
+        (stem, files)
+    } else {
+        let image = ctx.image(name, "weights");
+        let words = hex_words(m.weight_words.iter().cloned());
+        (image.clone(), vec![(image, words)])
+    };
     let mut params = vec![
         ("PE", Param::int(pe)),
         ("SIMD", Param::int(simd)),
