@@ -4,7 +4,8 @@
 //! RAM to logic, the ones that free a block for the fewest LUT4s first.
 //!
 //! Small or wide memories waste most of a block (a 256-bit × 36-word weight memory takes 8
-//! DP16KDs for 9 kbit), so moving those to logic costs little and frees many blocks.
+//! DP16KDs for 9 kbit), so moving those to logic costs little and frees many blocks. Weight
+//! memories of at most [`SHALLOW_WEIGHT_WORDS`] words go to logic whenever the LUTs allow.
 //!
 //! What the widest budget leaves goes to the slowest stage (`fit/bottleneck.rs`; [`lane_use`]
 //! reports it).
@@ -119,6 +120,66 @@ fn move_roms_to_logic(
     }
 }
 
+/// Weight memories at most this deep go to logic when the LUTs allow. A LUT4 holds 16 words
+/// of one bit, so in logic such a memory costs one LUT4 per bit and sits beside the lanes it
+/// feeds; in block RAM it fills at most 16 of a block's 256 (SB_RAM40_4K) or 512 (DP16KD)
+/// words, and a wide one spreads over a column of blocks that every lane must reach. Measured
+/// (docs/benchmarks.md): TFC's fc1 at II 7 on the LFE5U-85F, 7 words of 7,168 bits, took 201
+/// DP16KDs and its routing stayed congested; in logic it routed in minutes.
+pub const SHALLOW_WEIGHT_WORDS: usize = 16;
+
+/// Moves the weight memories of `stages` that are at most [`SHALLOW_WEIGHT_WORDS`] deep from
+/// block RAM to logic, fewest LUT4s per block first, each only if the design (whose other
+/// memories are `others`) still fits `board` at `lut_fraction`. A layer whose memory the
+/// folding file names stays where the file put it. Returns how many moved.
+fn shallow_weights_to_logic(
+    graph: &Graph,
+    folding: &FoldingFile,
+    stages: &mut [Stage],
+    others: &[Memory],
+    board: &Board,
+    lut_fraction: f64,
+) -> usize {
+    let family = board.device.family;
+    let mut candidates: Vec<(usize, usize, usize)> = stages
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let StageKind::Mvu(m) = &s.kind else {
+                return None;
+            };
+            let given = folding
+                .layers
+                .get(&graph.node(m.node).name)
+                .is_some_and(|l| l.memory.is_some());
+            let depth = m.weight_words.len();
+            let shallow = (2..=SHALLOW_WEIGHT_WORDS).contains(&depth);
+            (m.memory == MemoryStyle::Block && shallow && !given).then(|| {
+                let blocks = family.ram_blocks_for(depth, m.word_bits());
+                let luts = estimate::logic_rom_luts(family, depth, m.word_bits());
+                (i, luts, blocks.max(1))
+            })
+        })
+        .collect();
+    // Fewest LUT4s per block freed first, compared exactly as fractions (ties: pipeline order).
+    candidates.sort_by(|a, b| (a.1 * b.2).cmp(&(b.1 * a.2)));
+    let mut moved = 0;
+    for (i, _, _) in candidates {
+        let StageKind::Mvu(m) = &mut stages[i].kind else {
+            unreachable!("a candidate is an MVU stage")
+        };
+        m.memory = MemoryStyle::Lut;
+        let mut all = stage_memories(stages);
+        all.extend_from_slice(others);
+        if estimate::estimate(stages, &all, board).fits(board, lut_fraction) {
+            moved += 1;
+        } else if let StageKind::Mvu(m) = &mut stages[i].kind {
+            m.memory = MemoryStyle::Block;
+        }
+    }
+    moved
+}
+
 /// Completes `folding` into a plan for `board`: buffers placed, and read-only memories moved
 /// to logic if the block RAMs would otherwise run out (unless the folding file placed them).
 /// None if it does not fit. Sizing the buffers can take minutes: `progress` hears of it.
@@ -188,6 +249,23 @@ fn fit_stages(
         .filter(|m| matches!(m.role, MemoryRole::Fifo | MemoryRole::OutputQueue))
         .collect();
     let fits = move_roms_to_logic(&mut plan.stages, &others, board, lut_fraction);
+    if fits {
+        let moved = shallow_weights_to_logic(
+            graph,
+            folding,
+            &mut plan.stages,
+            &others,
+            board,
+            lut_fraction,
+        );
+        if moved > 0 {
+            let memories = if moved == 1 { "memory" } else { "memories" };
+            progress.note(&format!(
+                "      {what}: {moved} weight {memories} of at most {SHALLOW_WEIGHT_WORDS} words \
+                 kept in logic"
+            ));
+        }
+    }
     if !fits {
         over.push(planned);
         let est = plan_estimate(&plan, board);
@@ -591,6 +669,64 @@ pub(super) mod tests {
         let (stages, _, _) = stages::plan_stages(&g, &fixed).unwrap();
         let packed = packed_folding(&g, &fixed, &stages, family);
         assert!(packed.is_none_or(|p| p.layers["fc1"].pe.is_none()));
+    }
+
+    #[test]
+    fn shallow_weight_memories_go_to_logic_when_the_luts_allow() {
+        // TFC's fc1 at PE 64, SIMD 112: 7 words of 7,168 bits, which the size rule puts in
+        // block RAM (ceil(7,168 / 36) = 200 DP16KDs, 7 of each block's 512 words used).
+        let g = graph("tfc");
+        let board = xnorc_boards::board::find("ulx3s-85f").unwrap();
+        let fc1 = |memory: Option<MemoryStyle>| FoldingFile {
+            layers: [(
+                "fc1".to_string(),
+                LayerFolding {
+                    pe: Some(64),
+                    simd: Some(112),
+                    memory,
+                    ..Default::default()
+                },
+            )]
+            .into(),
+            ..FoldingFile::default()
+        };
+        let weights = |plan: &HardwarePlan| {
+            memories::plan_memories(plan)
+                .into_iter()
+                .find(|m| m.component == "fc1" && m.role == MemoryRole::Weights)
+                .unwrap()
+        };
+        let path = Path::new("tfc.xnm");
+        let planned = stages::plan(&g, &fc1(None)).unwrap();
+        let before = weights(&planned);
+        assert_eq!((before.depth, before.width), (7, 7_168));
+        assert_eq!(before.placement, Placement::Rom(MemoryStyle::Block));
+        let fit = |folding: &FoldingFile, board: &Board| {
+            fit_folding(&g, folding, board, AUTO_LUT_FILL, path, &Silent)
+                .unwrap()
+                .expect("fits")
+        };
+        let plan = fit(&fc1(None), &board);
+        assert_eq!(weights(&plan).placement, Placement::Rom(MemoryStyle::Lut));
+        assert!(plan_estimate(&plan, &board).fits(&board, AUTO_LUT_FILL));
+        // Where the folding file places it, it stays.
+        let plan = fit(&fc1(Some(MemoryStyle::Block)), &board);
+        assert_eq!(weights(&plan).placement, Placement::Rom(MemoryStyle::Block));
+        // And without the LUTs for it: a device just large enough for the block RAM design.
+        let family = board.device.family;
+        let in_block = plan_estimate(&planned_on(&g, &fc1(None), &board), &board);
+        let mut small = board.clone();
+        small.device.luts = (in_block.logic_cells(family) as f64 / AUTO_LUT_FILL).ceil() as u64;
+        assert!(in_block.fits(&small, AUTO_LUT_FILL));
+        let plan = fit(&fc1(None), &small);
+        assert_eq!(weights(&plan).placement, Placement::Rom(MemoryStyle::Block));
+    }
+
+    /// `folding` planned with its buffers placed for `board`, nothing moved.
+    fn planned_on(g: &Graph, folding: &FoldingFile, board: &Board) -> HardwarePlan {
+        let mut plan = stages::plan(g, folding).unwrap();
+        place_buffers(&mut plan, board);
+        plan
     }
 
     #[test]
