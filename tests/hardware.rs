@@ -573,18 +573,24 @@ fn tfc_presets_verify_with_auto_folding() {
 
 /// Weight ROMs in logic wider than a slice (fc1: 784-bit words in 13 slices, the last of 16
 /// bits; fc2: 128 bits in two) read each slice through its own address register and image,
-/// and the design stays bit- and cycle-exact.
+/// and the design stays bit- and cycle-exact: with the copies taking the next address, and
+/// with the second weight register, where they take the address register and the ROM's data
+/// register stands in for the second one.
 #[test]
 fn sliced_logic_roms_verify() {
     let dir = tempfile::tempdir().unwrap();
     let model = preset("tfc", dir.path());
-    let folding = dir.path().join("lut.json");
+    let layers = r#"{"fc1": {"pe": 16, "simd": 49, "memory": "lut"},
+                     "fc2": {"pe": 4, "simd": 32, "memory": "lut"}}"#;
+    let late = dir.path().join("late.json");
     std::fs::write(
-        &folding,
-        r#"{"layers": {"fc1": {"pe": 16, "simd": 49, "memory": "lut"},
-                       "fc2": {"pe": 4, "simd": 32, "memory": "lut"}}}"#,
+        &late,
+        format!(r#"{{"memory_output_register": true, "layers": {layers}}}"#),
     )
     .unwrap();
+    verify(&model, Some(&late), &["--seed", "6"]);
+    let folding = dir.path().join("lut.json");
+    std::fs::write(&folding, format!(r#"{{"layers": {layers}}}"#)).unwrap();
     let design = dir.path().join("design");
     let out = xnorc(&[
         "compile",

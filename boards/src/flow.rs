@@ -383,7 +383,7 @@ impl<'a> Flow<'a> {
         note: &dyn Fn(&str),
     ) -> Result<PnrStats, FlowError> {
         let mut stalled = Vec::new();
-        let silence = pnr_silence(self.board.device.family);
+        let silence = pnr_silence(&self.board.device);
         for try_seed in seed..seed + PNR_SEEDS {
             if let Some(mut stats) = self.place_and_route_once(constraints, clock_mhz, try_seed)? {
                 stats.stalled_seeds = stalled;
@@ -466,7 +466,7 @@ impl<'a> Flow<'a> {
             }
         };
         if self
-            .run_watched("nextpnr", tool, &args, Some(pnr_silence(d.family)))?
+            .run_watched("nextpnr", tool, &args, Some(pnr_silence(d)))?
             .is_none()
         {
             return Ok(None);
@@ -511,15 +511,19 @@ impl<'a> Flow<'a> {
     }
 }
 
-/// How long nextpnr's placer may print nothing before it counts as stalled (the known hang is
-/// the placer's: HeAP's legaliser on a nearly full UP5K). The placer reports progress at least
-/// every few seconds: well under a second on an UP5K, a few seconds in the WebAssembly
-/// nextpnr-ecp5 on an 85F. Once routing has begun the limit no longer applies ([`placed`]):
-/// one router2 iteration on dense CNV for the 85F took over 240 s with another job on the
-/// second core, and the watchdog threw away 45 minutes of work.
-pub fn pnr_silence(family: Family) -> Duration {
-    match family {
+/// How long nextpnr's placer may print nothing on `device` before it counts as stalled (the
+/// known hang is the placer's: HeAP's legaliser on a nearly full UP5K). The analytic placer
+/// reports every iteration, the annealer every fifth: well under a second on an UP5K, tens of
+/// seconds on an 85F. Once routing has begun the limit no longer applies ([`placed`]): one
+/// router2 iteration on dense CNV for the 85F took over 240 s with another job on the second
+/// core, and the watchdog threw away 45 minutes of work. On ECP5 devices routed with router2
+/// the placer gets longer too: dense CNV's annealer on the 85F, with two other jobs on the two
+/// cores, printed nothing for 240 s while it was still placing (its HeAP iterations took 35 s
+/// each), and was stopped twice.
+pub fn pnr_silence(device: &crate::board::Device) -> Duration {
+    match device.family {
         Family::Ice40 => Duration::from_secs(90),
+        Family::Ecp5 if device.luts > ROUTER2_ABOVE_LUTS => Duration::from_secs(900),
         Family::Ecp5 => Duration::from_secs(240),
     }
 }

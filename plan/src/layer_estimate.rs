@@ -118,7 +118,8 @@ fn stage_ffs(s: &Stage, c: &Component, memory_output_register: bool) -> usize {
             let products = m.product_registers() * lanes * leaf_w;
             let operand_registers = operand_registers - m.product_registers();
             // A ROM's first register is a block RAM's own; in logic (xnorc_rom) it is the data
-            // register plus a copy of the address register per slice of the word.
+            // register plus a copy of the address register per slice of the word, and with the
+            // second weight register on dense words the data register stands in for that one.
             let (weight_registers, rom_registers) = if m.weight_words.len() <= 1 {
                 (0, 0)
             } else if m.memory == crate::folding::MemoryStyle::Block {
@@ -126,8 +127,9 @@ fn stage_ffs(s: &Stage, c: &Component, memory_output_register: bool) -> usize {
             } else {
                 let depth = m.weight_words.len();
                 let copies = crate::memories::weight_slices(m.word_bits(), depth, m.memory).len();
+                let stands_in = memory_output_register && m.codebook.is_none();
                 (
-                    operand_registers.saturating_sub(1),
+                    operand_registers.saturating_sub(1 + stands_in as usize),
                     m.word_bits() + copies * bits_for(depth),
                 )
             };

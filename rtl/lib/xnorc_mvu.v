@@ -193,11 +193,16 @@ module xnorc_mvu #(
     endgenerate
 
     // The weight (or index) memory, read synchronously: its output is the weight register. In
-    // logic it takes the address register's next value and keeps its own copies of the
-    // register, one per slice of the word, with the same timing (xnorc_rom, REGISTERED = 2).
+    // logic it keeps its own copies of the address register, one per slice of the word
+    // (xnorc_rom, REGISTERED = 2). They take the address register's next value, with the same
+    // timing, or with the second weight register (MEM_REG, dense words) the address register
+    // itself, and the memory's data register stands in for the second weight register: the
+    // same timing again, and the copies then hang off a register, not off the issue logic
+    // (TFC's fc1 on the LFE5U-85F: issue → next address → 112 copies, two 4–5 ns routes).
     /* verilator lint_off WIDTH */
     localparam [0:0] WEIGHTS_IN_LOGIC = WEIGHT_STYLE == "logic";
     /* verilator lint_on WIDTH */
+    localparam [0:0] LATE_COPIES = WEIGHTS_IN_LOGIC && MEM_REG == 1 && DECODE == 0;
     wire [AW-1:0] waddr_d;
     always @(posedge clk) waddr <= waddr_d;
     wire [WEIGHT_WORD-1:0] w_r;
@@ -210,7 +215,7 @@ module xnorc_mvu #(
         .STYLE(WEIGHT_STYLE)
     ) weights (
         .clk(clk),
-        .addr(WEIGHTS_IN_LOGIC ? waddr_d : waddr),
+        .addr((WEIGHTS_IN_LOGIC && !LATE_COPIES) ? waddr_d : waddr),
         .rdata(w_r)
     );
     reg [XW-1:0] x_r;
@@ -328,9 +333,13 @@ module xnorc_mvu #(
                 (* keep *) always @(posedge clk) x_q <= x_d;
                 assign x_p[c*XW+:XW] = x_q;
             end
-            reg [WW-1:0] w_q;
-            always @(posedge clk) w_q <= w_d;
-            assign w_p = w_q;
+            if (LATE_COPIES) begin : rom_register
+                assign w_p = w_d;
+            end else begin : weight_register
+                reg [WW-1:0] w_q;
+                always @(posedge clk) w_q <= w_d;
+                assign w_p = w_q;
+            end
         end else begin : no_memory_output_register
             assign x_p = x_d;
             assign w_p = w_d;
