@@ -72,6 +72,13 @@ pub fn plan_estimate(plan: &HardwarePlan, board: &Board) -> Estimate {
     estimate::estimate(&plan.stages, &memories::plan_memories(plan), board)
 }
 
+/// The estimate on `board` of `stages` with the other memories `others`, and all memories.
+fn estimate_with(stages: &[Stage], others: &[Memory], board: &Board) -> (Estimate, Vec<Memory>) {
+    let mut all = stage_memories(stages);
+    all.extend_from_slice(others);
+    (estimate::estimate(stages, &all, board), all)
+}
+
 /// Moves read-only memories of `stages` from block RAM to logic until the design (whose other
 /// memories are `others`) fits `board` with at most `lut_fraction` of its LUT4s; each step
 /// takes the memory that frees a block for the fewest LUT4s. False if it cannot fit.
@@ -83,9 +90,7 @@ fn move_roms_to_logic(
 ) -> bool {
     let family = board.device.family;
     loop {
-        let mut all = stage_memories(stages);
-        all.extend_from_slice(others);
-        let est = estimate::estimate(stages, &all, board);
+        let (est, all) = estimate_with(stages, others, board);
         if est.fits(board, lut_fraction) {
             return true;
         }
@@ -169,9 +174,10 @@ fn shallow_weights_to_logic(
             unreachable!("a candidate is an MVU stage")
         };
         m.memory = MemoryStyle::Lut;
-        let mut all = stage_memories(stages);
-        all.extend_from_slice(others);
-        if estimate::estimate(stages, &all, board).fits(board, lut_fraction) {
+        if estimate_with(stages, others, board)
+            .0
+            .fits(board, lut_fraction)
+        {
             moved += 1;
         } else if let StageKind::Mvu(m) = &mut stages[i].kind {
             m.memory = MemoryStyle::Block;

@@ -14,17 +14,18 @@
 //   of the word as its own memory: a wide ROM in logic is thousands of LUTs, and one address
 //   register reaching all of them was the critical path of a large design (CNV's conv3,
 //   2,048 × 36 in logic on the LFE5U-85F: a 15.4 ns route from the address register across
-//   the die). The copies must be the address's own register: yosys merges an address
-//   register that only feeds a ROM into a registered read (memory_dff), so with REGISTERED = 1
-//   a logic ROM registers its data behind one shared address.
+//   the die). The copies sit in front of memories whose data is registered too: yosys folds
+//   an address register that feeds an unregistered read into a registered read of the data
+//   (memory_dff), which is also what REGISTERED = 1 in logic gives, behind one address.
 // Memory images
 //   INIT_FILE: hex words, one per line, word 0 first (relative to the tool's working
 //   directory). A sliced ROM (REGISTERED = 2, STYLE "logic", WIDTH > ADDR_COPY_BITS, DEPTH > 1:
 //   one word is a constant) is given a stem instead: it reads slice g, bits
 //   [g*ADDR_COPY_BITS +: ADDR_COPY_BITS] of every word (the last slice the bits left), from
-//   the stem followed by "_s", g in three decimal digits and ".hex" ("w" → "w_s000.hex"). One memory per slice, because yosys maps every read port
-//   of a memory to the memory's full width before it drops unused bits: a 2,048-bit ROM with
-//   32 read ports took more than 7 minutes and 2 GB to synthesize.
+//   the stem followed by "_s", g in three decimal digits and ".hex" ("w" → "w_s000.hex").
+//   One memory per slice, because yosys maps every read port of a memory to the memory's full
+//   width before it drops unused bits: a 2,048-bit ROM with 32 read ports took more than 7
+//   minutes and 2 GB to synthesize.
 // Parameters
 //   WIDTH >= 1, DEPTH >= 1, ADDR_W >= 1 with 2^ADDR_W >= DEPTH (addresses past DEPTH - 1 never
 //   occur); REGISTERED 0, 1 or 2; a sliced ROM has at most 1,000 slices; STYLE: yosys's
