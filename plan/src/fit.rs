@@ -100,26 +100,38 @@ fn move_roms_to_logic(
         let best = all
             .iter()
             .filter(|m| m.placement == Placement::Rom(MemoryStyle::Block))
-            .filter_map(|m| {
-                let (blocks, _) = memory_cost(family, m);
-                let lut = Memory {
-                    placement: Placement::Rom(MemoryStyle::Lut),
-                    ..m.clone()
-                };
-                let (_, luts) = memory_cost(family, &lut);
-                // LUT4s per block freed, compared exactly as fractions (ties: the first).
-                (blocks > 0).then_some((luts, blocks, m.component.clone(), m.role))
-            })
-            .min_by(|a, b| (a.0 * b.1).cmp(&(b.0 * a.1)));
-        let Some((_, _, component, role)) = best else {
+            .filter_map(|m| cost_in_logic(family, m).map(|cost| (cost, m)))
+            .min_by(|(a, _), (b, _)| fewer_luts_per_block(*a, *b));
+        let Some((_, m)) = best else {
             return false;
         };
-        for s in stages.iter_mut().filter(|s| s.name == component) {
-            if let StageKind::Mvu(m) = &mut s.kind {
-                match role {
-                    MemoryRole::Weights => m.memory = MemoryStyle::Lut,
-                    _ => m.threshold_memory = MemoryStyle::Lut,
-                }
+        place_rom(stages, &m.component, m.role, MemoryStyle::Lut);
+    }
+}
+
+/// What moving block-RAM ROM `m` to logic costs on `family`: (LUT4s it takes, blocks it
+/// frees); None if it holds no block.
+fn cost_in_logic(family: xnorc_boards::Family, m: &Memory) -> Option<(usize, usize)> {
+    let (blocks, _) = memory_cost(family, m);
+    let logic = Memory {
+        placement: Placement::Rom(MemoryStyle::Lut),
+        ..m.clone()
+    };
+    (blocks > 0).then(|| (memory_cost(family, &logic).1, blocks))
+}
+
+/// Orders two (LUT4s, blocks) costs by LUT4s per block freed, compared exactly as fractions.
+fn fewer_luts_per_block(a: (usize, usize), b: (usize, usize)) -> std::cmp::Ordering {
+    (a.0 * b.1).cmp(&(b.0 * a.1))
+}
+
+/// Puts ROM `role` (weights or thresholds) of stage `component` in `style`.
+fn place_rom(stages: &mut [Stage], component: &str, role: MemoryRole, style: MemoryStyle) {
+    for s in stages.iter_mut().filter(|s| s.name == component) {
+        if let StageKind::Mvu(m) = &mut s.kind {
+            match role {
+                MemoryRole::Weights => m.memory = style,
+                _ => m.threshold_memory = style,
             }
         }
     }
@@ -146,41 +158,38 @@ fn shallow_weights_to_logic(
     lut_fraction: f64,
 ) -> usize {
     let family = board.device.family;
-    let mut candidates: Vec<(usize, usize, usize)> = stages
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            let StageKind::Mvu(m) = &s.kind else {
-                return None;
-            };
-            let given = folding
+    // A layer whose memory the folding file sets keeps it.
+    let set_by_file = |component: &str| {
+        stages.iter().any(|s| match &s.kind {
+            StageKind::Mvu(m) if s.name == component => folding
                 .layers
                 .get(&graph.node(m.node).name)
-                .is_some_and(|l| l.memory.is_some());
-            let depth = m.weight_words.len();
-            let shallow = (2..=SHALLOW_WEIGHT_WORDS).contains(&depth);
-            (m.memory == MemoryStyle::Block && shallow && !given).then(|| {
-                let blocks = family.ram_blocks_for(depth, m.word_bits());
-                let luts = estimate::logic_rom_luts(family, depth, m.word_bits());
-                (i, luts, blocks.max(1))
-            })
+                .is_some_and(|l| l.memory.is_some()),
+            _ => false,
         })
+    };
+    let mut candidates: Vec<((usize, usize), Memory)> = stage_memories(stages)
+        .into_iter()
+        .filter(|m| {
+            m.role == MemoryRole::Weights
+                && m.placement == Placement::Rom(MemoryStyle::Block)
+                && (2..=SHALLOW_WEIGHT_WORDS).contains(&m.depth)
+                && !set_by_file(&m.component)
+        })
+        .filter_map(|m| cost_in_logic(family, &m).map(|cost| (cost, m)))
         .collect();
-    // Fewest LUT4s per block freed first, compared exactly as fractions (ties: pipeline order).
-    candidates.sort_by(|a, b| (a.1 * b.2).cmp(&(b.1 * a.2)));
+    // Fewest LUT4s per block freed first (ties: pipeline order).
+    candidates.sort_by(|(a, _), (b, _)| fewer_luts_per_block(*a, *b));
     let mut moved = 0;
-    for (i, _, _) in candidates {
-        let StageKind::Mvu(m) = &mut stages[i].kind else {
-            unreachable!("a candidate is an MVU stage")
-        };
-        m.memory = MemoryStyle::Lut;
+    for (_, m) in candidates {
+        place_rom(stages, &m.component, m.role, MemoryStyle::Lut);
         if estimate_with(stages, others, board)
             .0
             .fits(board, lut_fraction)
         {
             moved += 1;
-        } else if let StageKind::Mvu(m) = &mut stages[i].kind {
-            m.memory = MemoryStyle::Block;
+        } else {
+            place_rom(stages, &m.component, m.role, MemoryStyle::Block);
         }
     }
     moved
@@ -271,8 +280,7 @@ fn fit_stages(
                  kept in logic"
             ));
         }
-    }
-    if !fits {
+    } else {
         over.push(planned);
         let est = plan_estimate(&plan, board);
         progress.note(&format!(

@@ -134,12 +134,6 @@ pub fn weight_slices(
         .collect()
 }
 
-/// The image of slice `index` of a sliced ROM given the stem `stem` (`xnorc_rom`: the stem,
-/// "_s", the index in three digits, ".hex").
-pub fn rom_slice_file(stem: &str, index: usize) -> String {
-    format!("{stem}_s{index:03}.hex")
-}
-
 /// The key of a buffer in [`HardwarePlan::buffer_styles`].
 pub fn buffer_key(component: &str, role: MemoryRole) -> String {
     format!("{component}.{}", role.name())

@@ -82,6 +82,12 @@ impl<'a> Context<'a> {
     }
 }
 
+/// The image of slice `index` of a sliced ROM given `stem` (as `xnorc_rom` reads it: the stem,
+/// "_s", the index in three digits, ".hex").
+fn slice_image(stem: &str, index: usize) -> String {
+    format!("{stem}_s{index:03}.hex")
+}
+
 /// Component `i` of the plan's pipeline as an instance named `name`.
 pub fn instance(ctx: &Context<'_>, i: usize, name: &str) -> StageInstance {
     let plan = ctx.plan;

@@ -1,11 +1,11 @@
 //! The matrix-vector unit (`xnorc_mvu`): its parameters and its weight, plane and threshold
 //! images.
 
-use super::{lane_name, Context, StageInstance};
+use super::{lane_name, slice_image, Context, StageInstance};
 use crate::images::{bound_bits, hex_words};
 use crate::verilog::Param;
 use xnorc_plan::folding::MemoryStyle;
-use xnorc_plan::memories::{rom_slice_file, weight_slices, MemoryRole};
+use xnorc_plan::memories::{weight_slices, MemoryRole};
 use xnorc_plan::{Lane, Mvu, MvuOutput, Stage};
 
 fn style(m: MemoryStyle) -> Param {
@@ -54,7 +54,7 @@ pub(super) fn mvu(
             .enumerate()
             .map(|(i, bits)| {
                 let words = m.weight_words.iter().map(|w| w[bits.clone()].to_vec());
-                (rom_slice_file(&stem, i), hex_words(words))
+                (slice_image(&stem, i), hex_words(words))
             })
             .collect();
         (stem, files)
