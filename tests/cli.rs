@@ -339,6 +339,21 @@ fn bench_reports_json() {
     assert!(j["frames_per_second"].as_f64().unwrap() > 0.0);
     // tiny: 16→12→8→4, one word per row: 12 + 8 + 4 popcount words per frame.
     assert_eq!(j["popcount_words_per_frame"], 24);
+    assert_eq!(j["direct_words_per_frame"], 0);
+    // cnv-small's first layer, a 3×3 convolution of 16 rows on 28×28 grey bytes (padding 1):
+    // 784 pixels × 16 rows × 9 taps of one word × 8 bit planes, summed on the bytes instead.
+    let out = ok(&[
+        "bench",
+        "--arch",
+        "cnv-small",
+        "--frames",
+        "40",
+        "--repeats",
+        "1",
+        "--json",
+    ]);
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(j["direct_words_per_frame"], 784 * 16 * 9 * 8);
 }
 
 /// A tiled layer whose filters span chunks of different α: the reference simulator computes its

@@ -23,8 +23,11 @@ pub struct BenchReport {
     pub seconds: f64,
     /// Frames per second of the best run.
     pub frames_per_second: f64,
-    /// XOR+popcount words the model needs per frame.
+    /// XOR+popcount words the model needs per frame in its popcount form.
     pub popcount_words_per_frame: u64,
+    /// Of those, the words of layers the simulator sums directly on integers instead (few
+    /// input channels); the bound still counts them, as a popcount simulator needs them.
+    pub direct_words_per_frame: u64,
     /// What this machine does in XOR+popcount words per second.
     pub xor_popcount_words_per_second: f64,
     /// The machine's rate over the words per frame.
@@ -90,6 +93,7 @@ pub fn measure(text: &[u8], frames: usize, repeats: usize) -> Result<BenchReport
         seconds: best,
         frames_per_second: fps,
         popcount_words_per_frame: words,
+        direct_words_per_frame: sim.direct_words_per_frame(),
         xor_popcount_words_per_second: rate,
         popcount_bound_frames_per_second: bound,
         ratio_to_bound: fps / bound,

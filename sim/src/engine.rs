@@ -274,10 +274,20 @@ impl Simulator {
 
     /// XOR/AND-popcount words one frame needs (bit planes counted), for the popcount bound.
     pub fn popcount_words_per_frame(&self) -> u64 {
+        self.matmul_words(|_| true)
+    }
+
+    /// Those of [`Simulator::popcount_words_per_frame`] in layers summed directly on integers
+    /// instead (few input channels: CNV's first layer), which the simulator does not popcount.
+    pub fn direct_words_per_frame(&self) -> u64 {
+        self.matmul_words(|m| m.sums_directly())
+    }
+
+    fn matmul_words(&self, counted: impl Fn(&MatMulPlan) -> bool) -> u64 {
         self.plans
             .iter()
             .map(|p| match p {
-                Plan::MatMul(m) => m.words_per_frame(),
+                Plan::MatMul(m) if counted(m) => m.words_per_frame(),
                 _ => 0,
             })
             .sum()

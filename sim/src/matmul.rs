@@ -14,11 +14,13 @@
 //!
 //! With minus_one padding, padded binary taps are the stored bit 0 (= −1) and count as valid.
 
+mod direct_int;
 mod lanes_conv;
 
 use crate::lanes::{Combine, RowLanes};
 use crate::layout::Buf;
 use crate::popcount::{and_pop, pop, xor_pop};
+use direct_int::DirectInt;
 use xnorc_compiler::ir::WeightValues;
 use xnorc_compiler::ir::{
     int_bits, Geometry as LayerGeometry, MatMul, Node, PadMode, Padding, Shape, ValueType,
@@ -64,6 +66,8 @@ pub(crate) struct MatMulPlan {
     row_ones: Vec<i64>,
     /// The rows eight to a register, on a CPU with AVX-512 VPOPCNTDQ.
     lanes: Option<RowLanes>,
+    /// Integer input of few channels, summed without bit planes (`direct_int`).
+    direct: Option<DirectInt>,
     /// Ones per row and kernel tap, and per output pixel the taps on zero padding
     /// (`lanes_conv`'s padding correction; both empty without `lanes`).
     tap_ones: Vec<u32>,
@@ -112,9 +116,20 @@ impl MatMulPlan {
             },
         };
         let row_ones = weights.chunks_exact(pw).map(|r| pop(r) as i64).collect();
-        let lanes = RowLanes::available().then(|| RowLanes::new(&weights, w.out_channels, pw));
+        let taps = w.kh * w.kw;
+        let direct = match input.vtype {
+            ValueType::Int { min, max } => {
+                let planes = int_bits(0, max - min) as usize;
+                DirectInt::worth_it(w.in_channels, planes, cw, taps, min, max)
+                    .then(|| DirectInt::new(&weights, w.out_channels, taps, cw, w.in_channels))
+            }
+            ValueType::Bits => None,
+        };
+        let lanes = (RowLanes::available() && direct.is_none())
+            .then(|| RowLanes::new(&weights, w.out_channels, pw));
         let mut plan = MatMulPlan {
             lanes,
+            direct,
             tap_ones: Vec::new(),
             border_taps: Vec::new(),
             row_ones,
@@ -150,6 +165,10 @@ impl MatMulPlan {
     pub fn run(&self, frames: usize, x: &Buf) -> Buf {
         let out_pixels = self.out_h * self.out_w;
         let mut out = vec![0i64; frames * out_pixels * self.out_c];
+        if let (Some(direct), Buf::Int(d)) = (&self.direct, x) {
+            self.run_direct_dispatch(direct, frames, d, &mut out);
+            return Buf::Int(out);
+        }
         let planes_buf;
         let (planes, stride) = match (x, self.input) {
             (Buf::Bits(d), InputKind::Bits) => (1, (d.as_slice(), self.in_h * self.in_w * self.cw)),
@@ -190,6 +209,28 @@ impl MatMulPlan {
             }
         }
         out
+    }
+
+    /// Runs [`MatMulPlan::run_direct`], compiled with AVX2 when the CPU has it.
+    fn run_direct_dispatch(&self, direct: &DirectInt, frames: usize, x: &[i64], out: &mut [i64]) {
+        #[cfg(target_arch = "x86_64")]
+        if crate::popcount::fast_cpu() {
+            // SAFETY: fast_cpu() checked that this CPU supports popcnt and avx2.
+            return unsafe { self.run_direct_fast(direct, frames, x, out) };
+        }
+        self.run_direct(direct, frames, x, out)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt,avx2")]
+    unsafe fn run_direct_fast(
+        &self,
+        direct: &DirectInt,
+        frames: usize,
+        x: &[i64],
+        out: &mut [i64],
+    ) {
+        self.run_direct(direct, frames, x, out)
     }
 
     /// Runs the popcount loops, compiled with POPCNT/AVX2 when the CPU has them.
@@ -509,7 +550,13 @@ impl MatMulPlan {
         }
     }
 
-    /// Words per frame this layer popcounts (for the popcount-bound estimate).
+    /// Whether this layer sums its integer input directly (`direct_int`), without popcounts.
+    pub fn sums_directly(&self) -> bool {
+        self.direct.is_some()
+    }
+
+    /// Words per frame of this layer in its popcount form (for the popcount-bound estimate),
+    /// also when it is summed directly.
     pub fn words_per_frame(&self) -> u64 {
         let planes = match self.input {
             InputKind::Bits => 1,

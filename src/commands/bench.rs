@@ -62,6 +62,12 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             r.seconds
         );
         println!("  popcount words:  {words:>14} per frame");
+        if r.direct_words_per_frame > 0 {
+            println!(
+                "  summed directly: {:>14} of them (integer input of few channels, no popcount)",
+                r.direct_words_per_frame
+            );
+        }
         println!("  machine:         {rate:>14.3e} XOR+popcount words/s");
         println!("  popcount bound:  {bound:>14.0} frames/s");
         println!("  ratio to bound:  {:>14.2}", r.ratio_to_bound);
