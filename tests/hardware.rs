@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{require_tool, s, xnorc};
+use common::{ok, require_tool, s, xnorc};
 use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -527,12 +527,7 @@ fn conv_presets_verify() {
 fn lint(model: &Path) {
     require_tool("verilator");
     let dir = tempfile::tempdir().unwrap();
-    let out = xnorc(&["compile", s(model), "-o", s(dir.path())]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&["compile", s(model), "-o", s(dir.path())]);
     let v: Vec<PathBuf> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -592,7 +587,7 @@ fn sliced_logic_roms_verify() {
     let folding = dir.path().join("lut.json");
     std::fs::write(&folding, format!(r#"{{"layers": {layers}}}"#)).unwrap();
     let design = dir.path().join("design");
-    let out = xnorc(&[
+    ok(&[
         "compile",
         s(&model),
         "--folding",
@@ -600,11 +595,6 @@ fn sliced_logic_roms_verify() {
         "-o",
         s(&design),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     for (layer, slices) in [("fc1", 13), ("fc2", 2)] {
         let stem = format!("tfc_core_{layer}_weights");
         assert!(!design.join(format!("{stem}.hex")).exists(), "{layer}");
@@ -620,13 +610,49 @@ fn sliced_logic_roms_verify() {
     verify(&model, Some(&folding), &["--seed", "5"]);
 }
 
+/// The broadcast tree (`broadcast_register`, a third operand/weight register) keeps a design
+/// bit- and cycle-exact, one cycle later per unit, with its weights in each place it reads
+/// them from: fc1 a sliced logic ROM (13 slices under 2 first-level address copies, the
+/// operand's 2 copies under one), fc2 block RAM, fc3 block RAM at PE 32 (4 operand copies
+/// under 2), fc4 without the tree beside them.
+#[test]
+fn broadcast_registers_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = preset("tfc", dir.path());
+    let folding = dir.path().join("tree.json");
+    std::fs::write(
+        &folding,
+        r#"{"memory_output_register": true, "layers": {
+             "fc1": {"pe": 16, "simd": 49, "memory": "lut", "broadcast_register": true},
+             "fc2": {"pe": 4, "simd": 32, "memory": "block", "broadcast_register": true},
+             "fc3": {"pe": 32, "simd": 4, "memory": "block", "broadcast_register": true}}}"#,
+    )
+    .unwrap();
+    let tree = verify(&model, Some(&folding), &["--seed", "7"]);
+    let plain = dir.path().join("plain.json");
+    std::fs::write(
+        &plain,
+        std::fs::read_to_string(&folding)
+            .unwrap()
+            .replace(r#", "broadcast_register": true"#, ""),
+    )
+    .unwrap();
+    let without = verify(&model, Some(&plain), &["--seed", "7"]);
+    // One cycle more in each of the three units on the frame's path.
+    assert_eq!(
+        tree["latency_cycles"].as_u64().unwrap(),
+        without["latency_cycles"].as_u64().unwrap() + 3,
+        "{tree}\n{without}"
+    );
+}
+
 #[test]
 fn compile_is_deterministic() {
     let dir = tempfile::tempdir().unwrap();
     let model = preset("tfc", dir.path());
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     for d in [&a, &b] {
-        assert!(xnorc(&["compile", s(&model), "-o", s(d)]).status.success());
+        ok(&["compile", s(&model), "-o", s(d)]);
     }
     let mut names: Vec<_> = std::fs::read_dir(&a)
         .unwrap()
@@ -649,11 +675,9 @@ fn a_corrupted_weight_bit_fails_verification() {
     let dir = tempfile::tempdir().unwrap();
     let model = preset("tiny", dir.path());
     let design = dir.path().join("design");
-    assert!(xnorc(&["compile", s(&model), "-o", s(&design)])
-        .status
-        .success());
+    ok(&["compile", s(&model), "-o", s(&design)]);
     let bd = build_dir();
-    let ok = xnorc(&[
+    ok(&[
         "verify",
         s(&model),
         "--design",
@@ -661,11 +685,6 @@ fn a_corrupted_weight_bit_fails_verification() {
         "--build-dir",
         s(&bd),
     ]);
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
     // Invert the low four weight bits of the first word of the middle layer (fc2).
     let hex = design.join("tiny_core_fc2_weights.hex");
     let text = std::fs::read_to_string(&hex).unwrap();
@@ -728,6 +747,11 @@ fn invalid_folding_names_the_layer() {
             r#"{"layers": {"fc1": {"compute": "sharing"}}}"#,
             "layers.fc1.compute",
             "unknown variant",
+        ),
+        (
+            r#"{"layers": {"fc2": {"broadcast_register": true}}}"#,
+            "layers.fc2.broadcast_register",
+            "needs \"memory_output_register\": true",
         ),
     ];
     for (i, (json, field, phrase)) in cases.iter().enumerate() {

@@ -1103,8 +1103,14 @@ fn parameter_limits_stop_elaboration() {
         ),
         (
             "xnorc_rom",
-            "#(.REGISTERED(3))",
-            "REGISTERED must be 0, 1 or 2",
+            "#(.REGISTERED(4))",
+            "REGISTERED must be 0, 1, 2 or 3",
+        ),
+        (
+            "xnorc_mvu",
+            "#(.PE(2), .SIMD(2), .WEIGHT_WORD(4), .WEIGHTS_FILE(\"w.hex\"), .OUT_BITS(2), \
+             .BCAST_REG(1))",
+            "BCAST_REG must be 0, or 1 with MEM_REG = 1",
         ),
         (
             "xnorc_rom",

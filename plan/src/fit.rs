@@ -503,6 +503,7 @@ pub fn folding_of(plan: &HardwarePlan, graph: &Graph) -> FoldingFile {
                         (None, Lane::Select { .. }) => Some(CodebookCompute::Share),
                         _ => None,
                     },
+                    broadcast_register: Some(m.broadcast_register),
                 },
             );
         }

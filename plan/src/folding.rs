@@ -14,7 +14,8 @@
 //! it, [`super::codebook::choose`] decides by its cost rule.
 //! `tree_pipeline` is the number of adder-tree levels between pipeline registers (0: none);
 //! `memory_output_register: true` adds a second operand/weight register behind the weight
-//! memories (default false; `xnorc build` turns it on for ECP5).
+//! memories (default false; `xnorc build` turns it on for ECP5); a layer's
+//! `broadcast_register: true` a third (see [`LayerFolding::broadcast_register`]).
 //! Layers are named as in the model; a layer not listed gets the automatic choice.
 
 use serde::{Deserialize, Serialize};
@@ -74,6 +75,12 @@ pub struct LayerFolding {
     /// of the codebook's kernels (PE and SIMD are then the sharing unit's own). Chosen by the
     /// cost rule of [`super::codebook::choose`] when absent.
     pub compute: Option<CodebookCompute>,
+    /// A third operand/weight register (default false): the operand reaches the lanes through
+    /// a tree of copies and the weight address through one more register (in a logic ROM a
+    /// tree of copies too). One cycle more latency, for a wide unit on a large device, where
+    /// one route across the die takes 10–13 ns. Needs `memory_output_register` and a layer
+    /// that does not decode codebook indices.
+    pub broadcast_register: Option<bool>,
 }
 
 /// How a kernel-codebook convolution computes (docs/hardware.md, "Sub-bit weights").

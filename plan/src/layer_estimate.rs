@@ -87,6 +87,12 @@ fn tree_ffs(simd: usize, leaf_w: usize, registers: usize) -> usize {
 /// (`xnorc_mvu`'s `X_GROUP`, which a test ties to this).
 const PES_PER_OPERAND_COPY: usize = 8;
 
+/// With a broadcast register, operand copies per first-level copy (`xnorc_mvu`'s
+/// `X_MID_COPIES`) and logic ROM slices per first-level address copy (`xnorc_rom`'s
+/// `MID_SLICES`); a test ties both to the Verilog.
+const OPERAND_COPIES_PER_MID_COPY: usize = 2;
+const ROM_SLICES_PER_MID_COPY: usize = 8;
+
 /// Flip-flops of a stage's logic (its memories apart), given its pipeline component and
 /// whether MVUs have the second operand register (`memory_output_register`).
 fn stage_ffs(s: &Stage, c: &Component, memory_output_register: bool) -> usize {
@@ -117,20 +123,26 @@ fn stage_ffs(s: &Stage, c: &Component, memory_output_register: bool) -> usize {
             // The products' register (integer lanes) holds a leaf per lane, not operands.
             let products = m.product_registers() * lanes * leaf_w;
             let operand_registers = operand_registers - m.product_registers();
+            // The broadcast tree's register is a first level of operand copies and one more
+            // address register (a logic ROM's first level of address copies), not a weight
+            // register: counted apart.
+            let bcast = m.broadcast_registers();
+            let data_registers = operand_registers - bcast;
             // A ROM's first register is a block RAM's own; in logic (xnorc_rom) it is the data
             // register plus a copy of the address register per slice of the word, and with the
             // second weight register on dense words the data register stands in for that one.
-            let (weight_registers, rom_registers) = if m.weight_words.len() <= 1 {
+            let depth = m.weight_words.len();
+            let (weight_registers, rom_registers) = if depth <= 1 {
                 (0, 0)
             } else if m.memory == crate::folding::MemoryStyle::Block {
-                (operand_registers.saturating_sub(1), 0)
+                (data_registers.saturating_sub(1), bcast * bits_for(depth))
             } else {
-                let depth = m.weight_words.len();
                 let copies = crate::memories::weight_slices(m.word_bits(), depth, m.memory).len();
                 let stands_in = memory_output_register && m.codebook.is_none();
+                let mids = bcast * copies.div_ceil(ROM_SLICES_PER_MID_COPY);
                 (
-                    operand_registers.saturating_sub(1 + stands_in as usize),
-                    m.word_bits() + copies * bits_for(depth),
+                    data_registers.saturating_sub(1 + stands_in as usize),
+                    m.word_bits() + (copies + mids) * bits_for(depth),
                 )
             };
             // The second operand register has a copy per PES_PER_OPERAND_COPY PEs.
@@ -139,9 +151,11 @@ fn stage_ffs(s: &Stage, c: &Component, memory_output_register: bool) -> usize {
             } else {
                 0
             };
+            // xnorc_mvu's X_MIDS: the broadcast tree's first level of operand copies.
+            let mids = bcast * (copies + 1).div_ceil(OPERAND_COPIES_PER_MID_COPY);
             // The input register, then each operand register and the weights'.
             let regs = operand
-                + (operand_registers + copies) * operand
+                + (data_registers + copies + mids) * operand
                 + weight_registers * per_register
                 + rom_registers;
             let tree = m.pe * tree_ffs(m.simd, leaf_w, tree_registers);
@@ -342,6 +356,16 @@ mod tests {
         let line = format!(
             "localparam integer ADDR_COPY_BITS = {};",
             crate::memories::LOGIC_ROM_SLICE_BITS
+        );
+        assert!(rom.contains(&line), "xnorc_rom.v has no `{line}`");
+        let line = format!(
+            "localparam integer X_MID_COPIES = {};",
+            super::OPERAND_COPIES_PER_MID_COPY
+        );
+        assert!(mvu.contains(&line), "xnorc_mvu.v has no `{line}`");
+        let line = format!(
+            "localparam integer MID_SLICES = {};",
+            super::ROM_SLICES_PER_MID_COPY
         );
         assert!(rom.contains(&line), "xnorc_rom.v has no `{line}`");
     }

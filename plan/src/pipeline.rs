@@ -214,7 +214,10 @@ pub fn components(
                 nf: m.nf(),
                 sf: m.sf(),
                 tree_registers: tree_registers(m.simd, tree_pipeline),
-                operand_registers: operand_registers + m.decode_registers() + m.product_registers(),
+                operand_registers: operand_registers
+                    + m.decode_registers()
+                    + m.broadcast_registers()
+                    + m.product_registers(),
                 stage: i,
                 queue: 1,
             },

@@ -89,6 +89,9 @@ pub struct Mvu {
     /// before thresholding; the plan thresholds first, which is exact, docs/hardware.md).
     #[serde(skip)]
     pub threshold_before_pool: bool,
+    /// A third operand/weight register: the operand and weight address pass a tree of
+    /// register copies (`LayerFolding::broadcast_register`).
+    pub broadcast_register: bool,
 }
 
 /// How a codebook layer's MVU turns the indices it reads into weight bits.
@@ -134,6 +137,11 @@ impl Mvu {
     /// Extra operand register stages of this unit: the codebook decode register.
     pub fn decode_registers(&self) -> usize {
         usize::from(self.codebook.is_some())
+    }
+
+    /// Register stages the broadcast tree adds (`broadcast_register`).
+    pub fn broadcast_registers(&self) -> usize {
+        usize::from(self.broadcast_register)
     }
 
     /// Register stages integer-multiplier lanes add between the lanes and the adder tree: the

@@ -32,7 +32,10 @@
 //   Ops issue one per cycle, nf outer, sf inner; pass 0 takes its operand from the stream and
 //   stores it in the input buffer, passes nf > 0 reread it. An op passes the operand/weight
 //   register, the codebook decode register (DECODE), a second operand/weight register
-//   (MEM_REG: no lane starts at a block RAM output; its operand copied per 8 PEs), with LANE
+//   (MEM_REG: no lane starts at a block RAM output; its operand copied per 8 PEs), with
+//   BCAST_REG a third one (the operand's copies fed from a first level of copies, one per 16
+//   PEs, and the weight address through one more register, a tree of them in a sliced logic
+//   ROM: a wide unit on a large device, where one route across the die takes 10-13 ns), with LANE
 //   "mul" the products' register (a hard multiplier's output then never feeds the adder tree
 //   directly: on a large ECP5 the route from a MULT18X18D back to the tree's carry chains
 //   alone took 10 ns), the tree's registers, the accumulator;
@@ -45,7 +48,7 @@
 //   RESPONSE_BITS as xnorc_lane takes them (LEAF_SIGNED: the leaves are two's complement);
 //   WEIGHT_WORD = PE*SIMD*(TAU for "select" or DECODE, WB for "mul", else 1); OUTPUT "threshold" or
 //   "accumulator" (then FANOUT = 1 and OB = ACC_W); DECODE 0/1 (binary lanes only), MEM_REG
-//   0/1, TREE_PIPELINE >= 0; *_STYLE: ram_style of each memory (xnorc_rom, xnorc_ram).
+//   0/1, BCAST_REG 0/1 (needs MEM_REG = 1 and DECODE = 0), TREE_PIPELINE >= 0; *_STYLE: ram_style of each memory (xnorc_rom, xnorc_ram).
 `default_nettype none
 
 module xnorc_mvu #(
@@ -80,6 +83,7 @@ module xnorc_mvu #(
     parameter THRESHOLD_STYLE = "auto",
     parameter integer TREE_PIPELINE = 1,
     parameter integer MEM_REG = 0,
+    parameter integer BCAST_REG = 0,
     parameter integer QUEUE = 2,
     // Read by the input buffer's synthesis attribute only, which Verilator does not evaluate.
     /* verilator lint_off UNUSEDPARAM */
@@ -119,7 +123,7 @@ module xnorc_mvu #(
         (TREE_PIPELINE > 0) ? (TREE_LEVELS + TREE_PIPELINE - 1) / TREE_PIPELINE : 0;
     // Register stages between the operand register and the accumulator.
     localparam integer PRODUCT_REG = MUL ? 1 : 0;
-    localparam integer REGS = DECODE + MEM_REG + PRODUCT_REG + TREE_REGS;
+    localparam integer REGS = DECODE + MEM_REG + BCAST_REG + PRODUCT_REG + TREE_REGS;
     localparam integer THRESHOLD_W = OUTS * LEVELS * ACC_W + OUTS;
 
     localparam integer NF_LAST_I = NF - 1;
@@ -158,6 +162,9 @@ module xnorc_mvu #(
         end
         if (DECODE != 0 && DECODE != 1 || MEM_REG != 0 && MEM_REG != 1) begin : bad_flag
             $error("xnorc_mvu: DECODE and MEM_REG must be 0 or 1");
+        end
+        if (BCAST_REG != 0 && (BCAST_REG != 1 || MEM_REG != 1 || DECODE != 0)) begin : bad_bcast
+            $error("xnorc_mvu: BCAST_REG must be 0, or 1 with MEM_REG = 1 and DECODE = 0");
         end
         if (DECODE == 1 && SELECT) begin : bad_decode
             $error("xnorc_mvu: a select lane reads indices of responses, not decoded weights");
@@ -199,6 +206,8 @@ module xnorc_mvu #(
     // itself, and the memory's data register stands in for the second weight register: the
     // same timing again, and the copies then hang off a register, not off the issue logic
     // (TFC's fc1 on the LFE5U-85F: issue → next address → 112 copies, two 4–5 ns routes).
+    // BCAST_REG delays the read by one more address register: a block RAM's, or a logic ROM's
+    // first level of copies (xnorc_rom, REGISTERED = 3).
     /* verilator lint_off WIDTH */
     localparam [0:0] WEIGHTS_IN_LOGIC = WEIGHT_STYLE == "logic";
     /* verilator lint_on WIDTH */
@@ -210,7 +219,7 @@ module xnorc_mvu #(
         .WIDTH(WEIGHT_WORD),
         .DEPTH(WEIGHT_DEPTH),
         .ADDR_W(AW),
-        .REGISTERED(WEIGHTS_IN_LOGIC ? 2 : 1),
+        .REGISTERED((WEIGHTS_IN_LOGIC ? 2 : 1) + BCAST_REG),
         .INIT_FILE(WEIGHTS_FILE),
         .STYLE(WEIGHT_STYLE)
     ) weights (
@@ -322,15 +331,30 @@ module xnorc_mvu #(
     // the LFE5U-85F: a 15.4 ns route to lanes spread over the die).
     localparam integer X_GROUP = 8;
     localparam integer X_COPIES = (MEM_REG == 1) ? (PE + X_GROUP - 1) / X_GROUP : 1;
+    // BCAST_REG: copies per first-level copy of the operand.
+    localparam integer X_MID_COPIES = 2;
+    localparam integer X_MIDS = (X_COPIES + X_MID_COPIES - 1) / X_MID_COPIES;
     wire [X_COPIES*XW-1:0] x_p;
     wire [WW-1:0] w_p;
     generate
         if (MEM_REG == 1) begin : memory_output_register
             genvar c;
+            // What each copy takes: the operand, or with BCAST_REG its first-level copy.
+            wire [X_MIDS*XW-1:0] x_m;
+            for (c = 0; c < X_MIDS; c = c + 1) begin : x_mid
+                if (BCAST_REG == 1) begin : copy
+                    reg [XW-1:0] x_mq;
+                    // keep: yosys merges registers with the same input back into one.
+                    (* keep *) always @(posedge clk) x_mq <= x_d;
+                    assign x_m[c*XW+:XW] = x_mq;
+                end else begin : direct
+                    assign x_m[c*XW+:XW] = x_d;
+                end
+            end
             for (c = 0; c < X_COPIES; c = c + 1) begin : x_copy
                 reg [XW-1:0] x_q;
                 // keep: yosys merges registers with the same input back into one.
-                (* keep *) always @(posedge clk) x_q <= x_d;
+                (* keep *) always @(posedge clk) x_q <= x_m[(c/X_MID_COPIES)*XW+:XW];
                 assign x_p[c*XW+:XW] = x_q;
             end
             if (LATE_COPIES) begin : rom_register

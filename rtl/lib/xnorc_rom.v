@@ -1,5 +1,5 @@
 // xnorc_rom: a read-only memory initialized from a hex image, read asynchronously or through
-// one or two registers. Every ROM of the core (weights, kernel indices, codebook planes,
+// one to three registers. Every ROM of the core (weights, kernel indices, codebook planes,
 // thresholds, split tables) is one of these, so memory placement and initialization live in
 // one place.
 //
@@ -7,19 +7,23 @@
 //   addr  ADDR_W bits. REGISTERED = 0: rdata = mem[addr] (combinational). REGISTERED = 1: rdata
 //         is registered at every clock edge, no enable, so yosys can map it to block RAM.
 //         REGISTERED = 2: the address is registered too, so a caller hands in the address one
-//         cycle ahead (its address register's next value).
+//         cycle ahead (its address register's next value). REGISTERED = 3: the address passes
+//         two registers, handed in two cycles ahead.
 // Timing
 //   rdata holds mem[addr] of REGISTERED clock edges before. REGISTERED = 2 with STYLE "logic"
 //   keeps one copy of the address register per ADDR_COPY_BITS data bits, each reading a slice
 //   of the word as its own memory: a wide ROM in logic is thousands of LUTs, and one address
 //   register reaching all of them was the critical path of a large design (CNV's conv3,
 //   2,048 × 36 in logic on the LFE5U-85F: a 15.4 ns route from the address register across
-//   the die). The copies sit in front of memories whose data is registered too: yosys folds
+//   the die). REGISTERED = 3 puts a register tree in front of the copies: one first-level
+//   copy per MID_SLICES slices, placed between the address and its slices (TFC's fc1 at II 7
+//   on the LFE5U-85F: 112 slice copies, a 13 ns route from one address register to the
+//   farthest). The copies sit in front of memories whose data is registered too: yosys folds
 //   an address register that feeds an unregistered read into a registered read of the data
 //   (memory_dff), which is also what REGISTERED = 1 in logic gives, behind one address.
 // Memory images
 //   INIT_FILE: hex words, one per line, word 0 first (relative to the tool's working
-//   directory). A sliced ROM (REGISTERED = 2, STYLE "logic", WIDTH > ADDR_COPY_BITS, DEPTH > 1:
+//   directory). A sliced ROM (REGISTERED >= 2, STYLE "logic", WIDTH > ADDR_COPY_BITS, DEPTH > 1:
 //   one word is a constant) is given a stem instead: it reads slice g, bits
 //   [g*ADDR_COPY_BITS +: ADDR_COPY_BITS] of every word (the last slice the bits left), from
 //   the stem followed by "_s", g in three decimal digits and ".hex" ("w" → "w_s000.hex").
@@ -28,7 +32,7 @@
 //   minutes and 2 GB to synthesize.
 // Parameters
 //   WIDTH >= 1, DEPTH >= 1, ADDR_W >= 1 with 2^ADDR_W >= DEPTH (addresses past DEPTH - 1 never
-//   occur); REGISTERED 0, 1 or 2; a sliced ROM has at most 1,000 slices; STYLE: yosys's
+//   occur); REGISTERED 0 to 3; a sliced ROM has at most 1,000 slices; STYLE: yosys's
 //   ram_style ("block", "logic", "distributed", or "auto" for the tool's choice).
 `default_nettype none
 
@@ -38,7 +42,7 @@ module xnorc_rom #(
     parameter integer ADDR_W = 1,
     parameter integer REGISTERED = 1,
     parameter INIT_FILE = "",
-    // The synthesis attribute of the memory, and whether a REGISTERED = 2 ROM is sliced.
+    // The synthesis attribute of the memory, and whether a REGISTERED >= 2 ROM is sliced.
     parameter STYLE = "auto"
 ) (
     input  wire              clk,
@@ -52,15 +56,18 @@ module xnorc_rom #(
         if ((DEPTH - 1) >> ADDR_W != 0) begin : bad_addr
             $error("xnorc_rom: ADDR_W bits cannot address DEPTH words");
         end
-        if (REGISTERED < 0 || REGISTERED > 2) begin : bad_registered
-            $error("xnorc_rom: REGISTERED must be 0, 1 or 2");
+        if (REGISTERED < 0 || REGISTERED > 3) begin : bad_registered
+            $error("xnorc_rom: REGISTERED must be 0, 1, 2 or 3");
         end
     endgenerate
 
     localparam integer ADDR_COPY_BITS = 64;
     localparam integer ADDR_COPIES = (WIDTH + ADDR_COPY_BITS - 1) / ADDR_COPY_BITS;
     localparam [0:0] SLICED =
-        REGISTERED == 2 && STYLE == "logic" && ADDR_COPIES > 1 && DEPTH > 1;
+        REGISTERED >= 2 && STYLE == "logic" && ADDR_COPIES > 1 && DEPTH > 1;
+    // REGISTERED = 3: slices per first-level address copy.
+    localparam integer MID_SLICES = 8;
+    localparam integer MID_COPIES = (ADDR_COPIES + MID_SLICES - 1) / MID_SLICES;
     generate
         if (SLICED && ADDR_COPIES > 1000) begin : bad_slices
             $error("xnorc_rom: a sliced ROM has at most 1000 slices of ADDR_COPY_BITS bits");
@@ -75,6 +82,19 @@ module xnorc_rom #(
     generate
         if (SLICED) begin : sliced
             genvar g;
+            // The address each slice's copy takes: the caller's, or with REGISTERED = 3 a
+            // first-level copy shared by MID_SLICES slices.
+            wire [MID_COPIES*ADDR_W-1:0] slice_addr;
+            for (g = 0; g < MID_COPIES; g = g + 1) begin : mid
+                if (REGISTERED == 3) begin : copy
+                    reg [ADDR_W-1:0] a_mid;
+                    // keep: yosys merges registers with the same input back into one.
+                    (* keep *) always @(posedge clk) a_mid <= addr;
+                    assign slice_addr[g*ADDR_W+:ADDR_W] = a_mid;
+                end else begin : direct
+                    assign slice_addr[g*ADDR_W+:ADDR_W] = addr;
+                end
+            end
             for (g = 0; g < ADDR_COPIES; g = g + 1) begin : slice
                 localparam integer LO = g * ADDR_COPY_BITS;
                 localparam integer W = (WIDTH - LO < ADDR_COPY_BITS) ? WIDTH - LO : ADDR_COPY_BITS;
@@ -90,7 +110,7 @@ module xnorc_rom #(
                 reg [ADDR_W-1:0] a;
                 reg [W-1:0] q;
                 // keep: yosys merges registers with the same input back into one.
-                (* keep *) always @(posedge clk) a <= addr;
+                (* keep *) always @(posedge clk) a <= slice_addr[(g/MID_SLICES)*ADDR_W+:ADDR_W];
                 always @(posedge clk) q <= mem[a];
                 assign rdata[LO+:W] = q;
             end
@@ -100,7 +120,14 @@ module xnorc_rom #(
             if (HAS_IMAGE) begin : image
                 initial $readmemh(INIT_FILE, mem);
             end
-            if (REGISTERED == 2) begin : registered_address
+            if (REGISTERED == 3) begin : two_address_registers
+                reg [ADDR_W-1:0] a_mid, a;
+                reg [WIDTH-1:0] q;
+                always @(posedge clk) a_mid <= addr;
+                always @(posedge clk) a <= a_mid;
+                always @(posedge clk) q <= mem[a];
+                assign rdata = q;
+            end else if (REGISTERED == 2) begin : registered_address
                 reg [ADDR_W-1:0] a;
                 reg [WIDTH-1:0] q;
                 always @(posedge clk) a <= addr;

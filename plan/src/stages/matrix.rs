@@ -21,6 +21,32 @@ use xnorc_compiler::error::{ModelError, Result};
 use xnorc_compiler::ir::{Graph, MatMul, Node, NodeId, Op, Shape, ValueType, WeightValues};
 use xnorc_compiler::sanitize::printable;
 
+/// The layer's `broadcast_register`: the tree sits behind the second operand register and
+/// before the lanes, which a decoding unit's decode register would split.
+fn checked_broadcast(
+    node: &Node,
+    cfg: &LayerFolding,
+    folding: &FoldingFile,
+    decodes: bool,
+) -> Result<bool> {
+    if cfg.broadcast_register != Some(true) {
+        return Ok(false);
+    }
+    let why = if folding.memory_output_register != Some(true) {
+        "needs \"memory_output_register\": true (the tree copies the second operand register)"
+    } else if decodes {
+        "is not available for a layer that decodes codebook indices"
+    } else {
+        return Ok(true);
+    };
+    Err(
+        ModelError::new(format!("broadcast_register {why}")).at_field(format!(
+            "layers.{}.broadcast_register",
+            printable(&node.name)
+        )),
+    )
+}
+
 /// The layer's (PE, SIMD): the folding file's, else the automatic rule's; PE must divide the
 /// distinct filters, SIMD the inputs a beat may hold.
 fn checked_folding(
@@ -168,6 +194,8 @@ pub(super) fn matrix_stages(
     let (weight_words, memory) =
         weight_memory(mm, lane, decode.as_ref(), (nf, sf), (pe, simd), &bits, &cfg);
     let threshold_memory = threshold_memory(&cfg, &output, o, acc.bits);
+    let broadcast_register =
+        checked_broadcast(node, &cfg, folding, decode.is_some() && share.is_none())?;
     let out = Stream {
         elems: pe * fan,
         bits: match &output {
@@ -221,6 +249,7 @@ pub(super) fn matrix_stages(
             memory,
             threshold_memory,
             threshold_before_pool: false,
+            broadcast_register,
         }),
         input: mvu_in,
         output: out,

@@ -143,6 +143,7 @@ pub(super) fn mvu(
     params.extend([
         ("TREE_PIPELINE", Param::Int(plan.tree_pipeline.into())),
         ("MEM_REG", Param::flag(plan.memory_output_register)),
+        ("BCAST_REG", Param::flag(m.broadcast_register)),
         ("QUEUE", Param::int(queue)),
         (
             "IBUF_STYLE",
