@@ -638,6 +638,18 @@ fn broadcast_registers_verify() {
     )
     .unwrap();
     let without = verify(&model, Some(&plain), &["--seed", "7"]);
+    // The folding's default on a convolutional codebook network: integer-input lanes (conv1),
+    // a sharing unit's select lanes (conv3) and dense ones take the tree; the decoding conv2
+    // does not.
+    let cnv = preset("cnv-small-codebook", dir.path());
+    let default = dir.path().join("default.json");
+    std::fs::write(
+        &default,
+        r#"{"memory_output_register": true, "broadcast_register": true, "layers": {
+             "conv2": {"compute": "decode"}, "conv3": {"compute": "share"}}}"#,
+    )
+    .unwrap();
+    verify(&cnv, Some(&default), &["--seed", "8"]);
     // One cycle more in each of the three units on the frame's path.
     assert_eq!(
         tree["latency_cycles"].as_u64().unwrap(),

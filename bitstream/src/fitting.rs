@@ -8,15 +8,26 @@ use xnorc_boards::flow::SynthStats;
 use xnorc_compiler::progress::{Progress, Silent};
 use xnorc_plan::estimate;
 use xnorc_plan::fit::{self, folding_of};
-use xnorc_plan::folding::{lanes_for_luts, FoldingFile};
+use xnorc_plan::folding::{lanes_for_luts, FoldingFile, RegisterDefaults};
 use xnorc_plan::{build_plan, HardwarePlan};
 
-/// Whether a build for `board` registers the weight memories' outputs twice by default: on
-/// ECP5, where a block RAM's clock-to-data time without its output register was the critical
-/// path; not on iCE40, where the flip-flops cost logic cells an UP5K does not have to spare.
-pub fn memory_output_register(board: &Board) -> bool {
-    board.device.family == xnorc_boards::family::Family::Ecp5
+/// The registers a build for `board` adds where the folding does not say:
+/// - the weight memories' outputs registered twice (`memory_output_register`) on ECP5, where a
+///   block RAM's clock-to-data time without its output register was the critical path; not on
+///   iCE40, where the flip-flops cost logic cells an UP5K does not have to spare;
+/// - the broadcast trees (`broadcast_register`) on ECP5 devices above 50k LUT4s, where one
+///   route across the die takes 10–13 ns (TFC at II 7 on the LFE5U-85F: 73.8–90.3 MHz
+///   without, 112.8–117.7 with; docs/benchmarks.md).
+pub fn register_defaults(board: &Board) -> RegisterDefaults {
+    let ecp5 = board.device.family == xnorc_boards::family::Family::Ecp5;
+    RegisterDefaults {
+        memory_output_register: ecp5,
+        broadcast_register: ecp5 && board.device.luts > BROADCAST_ABOVE_LUTS,
+    }
 }
+
+/// ECP5 devices larger than this (LUT4s) get broadcast trees by default.
+pub const BROADCAST_ABOVE_LUTS: u64 = 50_000;
 
 /// The plan for the board: the user's folding as given (buffers placed for the family), or
 /// the widest automatic folding — within `--lut-budget` if given — that fits the device, with
@@ -31,7 +42,7 @@ pub fn plan_for_board(
             &opts.model,
             opts.folding.as_deref(),
             opts.lut_budget,
-            memory_output_register(board),
+            register_defaults(board),
         )?;
         fit::place_buffers(&mut plan, board);
         return Ok(plan);
@@ -40,28 +51,25 @@ pub fn plan_for_board(
         let graph = xnorc_compiler::load::load_graph(&opts.model)?;
         let folding = FoldingFile {
             lane_budget: Some(lanes_for_luts(luts)),
-            memory_output_register: Some(memory_output_register(board)),
-            ..FoldingFile::default()
+            ..register_defaults(board).folding()
         };
         // The user's lane budget: move memories to logic only while the device's LUTs last.
         return match fit::fit_with_packing(&graph, &folding, board, 1.0, &opts.model, progress)? {
             Some(plan) => Ok(plan),
             None => {
                 let (_, mut plan) =
-                    build_plan(&opts.model, None, Some(luts), memory_output_register(board))?;
+                    build_plan(&opts.model, None, Some(luts), register_defaults(board))?;
                 fit::place_buffers(&mut plan, board);
                 Ok(plan)
             }
         };
     }
-    if let Some(plan) =
-        fit::fitting_plan(&opts.model, board, memory_output_register(board), progress)?
-    {
+    if let Some(plan) = fit::fitting_plan(&opts.model, board, register_defaults(board), progress)? {
         return Ok(plan);
     }
     let graph = xnorc_compiler::load::load_graph(&opts.model)?;
     let (planned, in_logic) =
-        fit::serial_need(&graph, board, memory_output_register(board), &opts.model)?;
+        fit::serial_need(&graph, board, register_defaults(board), &opts.model)?;
     let family = board.device.family;
     Err(BuildError::DoesNotFit {
         message: format!(
@@ -106,7 +114,7 @@ pub fn does_not_fit(
         )
     });
     let graph = xnorc_compiler::load::load_graph(&opts.model)?;
-    let fit = fit::fitting_plan(&opts.model, board, memory_output_register(board), &Silent)?;
+    let fit = fit::fitting_plan(&opts.model, board, register_defaults(board), &Silent)?;
     let hint = match fit {
         // The estimate said this very folding fits, yosys disagrees: fold further.
         Some(fit) if folding_of(&fit, &graph) == folding_of(plan, &graph) => {
@@ -173,4 +181,21 @@ pub fn check_synth_fit(
         return Ok(());
     }
     Err(does_not_fit(opts, board, plan, over.join("; "))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcast_trees_on_large_ecp5_devices_only() {
+        let registers = |name: &str| register_defaults(&xnorc_boards::board::find(name).unwrap());
+        let on = |memory, broadcast| RegisterDefaults {
+            memory_output_register: memory,
+            broadcast_register: broadcast,
+        };
+        assert_eq!(registers("icebreaker"), on(false, false));
+        assert_eq!(registers("ulx3s-25f"), on(true, false));
+        assert_eq!(registers("ulx3s-85f"), on(true, true));
+    }
 }

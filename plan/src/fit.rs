@@ -11,7 +11,7 @@
 //! reports it).
 
 use crate::estimate::{self, buffer_style, memory_cost, Estimate};
-use crate::folding::{CodebookCompute, FoldingFile, LayerFolding, MemoryStyle};
+use crate::folding::{CodebookCompute, FoldingFile, LayerFolding, MemoryStyle, RegisterDefaults};
 use crate::lane::Lane;
 use crate::memories::{self, Memory, MemoryRole, Placement};
 use crate::pipeline::HardwarePlan;
@@ -357,13 +357,12 @@ fn fit_packed_or_not(
 pub fn serial_need(
     graph: &xnorc_compiler::ir::Graph,
     board: &Board,
-    memory_output_register: bool,
+    registers: RegisterDefaults,
     model: &Path,
 ) -> Result<(Estimate, Estimate)> {
     let folding = FoldingFile {
         lane_budget: Some(1),
-        memory_output_register: Some(memory_output_register),
-        ..FoldingFile::default()
+        ..registers.folding()
     };
     let (mut stages, _, _) = plan_stages(graph, &folding, model)?;
     let planned = estimate::estimate(&stages, &stage_memories(&stages), board);
@@ -456,7 +455,7 @@ fn packed_folding(
 pub fn fitting_plan(
     model: &Path,
     board: &Board,
-    memory_output_register: bool,
+    registers: RegisterDefaults,
     progress: &dyn Progress,
 ) -> Result<Option<HardwarePlan>> {
     let graph = xnorc_compiler::load::load_graph(model)?;
@@ -466,8 +465,7 @@ pub fn fitting_plan(
     loop {
         let folding = FoldingFile {
             lane_budget: Some(budget),
-            memory_output_register: Some(memory_output_register),
-            ..FoldingFile::default()
+            ..registers.folding()
         };
         let at = (board, AUTO_LUT_FILL);
         if let Some(plan) = fit_packed_or_not(&graph, &folding, at, model, progress, &mut over)? {
@@ -519,6 +517,51 @@ pub(super) mod tests {
     pub(super) fn graph(preset: &str) -> xnorc_compiler::ir::Graph {
         let model = xnorc_compiler::presets::find(preset).unwrap().generate(1);
         xnorc_compiler::passes::lower(&model).unwrap()
+    }
+
+    /// The folding's `broadcast_register` default reaches every unit that can take it and
+    /// passes over one that decodes codebook indices; asked for on that layer itself, or
+    /// without the second operand register, it is an error naming the field.
+    #[test]
+    fn broadcast_default_skips_what_cannot_take_it() {
+        let graph = graph("cnv-small-codebook");
+        let trees = |json: &str| -> Result<Vec<(String, bool)>> {
+            let folding: FoldingFile = serde_json::from_str(json).unwrap();
+            let (stages, _, _) = stages::plan_stages(&graph, &folding)?;
+            Ok(stages
+                .iter()
+                .filter_map(|s| match &s.kind {
+                    StageKind::Mvu(m) => Some((s.layer.clone(), m.broadcast_register)),
+                    _ => None,
+                })
+                .collect())
+        };
+        // cnv-small-codebook's conv2 and conv3 are codebook layers: one decodes, one shares.
+        let decode = r#""conv2": {"compute": "decode"}, "conv3": {"compute": "share"}"#;
+        let on = trees(&format!(
+            r#"{{"memory_output_register": true, "broadcast_register": true,
+                 "layers": {{{decode}}}}}"#
+        ))
+        .unwrap();
+        assert!(on.len() >= 4, "{on:?}");
+        for (layer, tree) in &on {
+            assert_eq!(*tree, layer != "conv2", "{on:?}");
+        }
+        let without = trees(r#"{"broadcast_register": true}"#).unwrap();
+        assert!(without.iter().all(|(_, tree)| !tree), "{without:?}");
+        for json in [
+            r#"{"memory_output_register": true,
+                "layers": {"conv2": {"compute": "decode", "broadcast_register": true}}}"#,
+            r#"{"layers": {"fc1": {"broadcast_register": true}}}"#,
+        ] {
+            let e = trees(json).unwrap_err();
+            assert!(
+                e.field
+                    .as_deref()
+                    .is_some_and(|f| f.ends_with(".broadcast_register")),
+                "{json}: {e}"
+            );
+        }
     }
 
     /// The folding a build writes names layers as the model does, not by their sanitized
@@ -792,7 +835,7 @@ mod memo_tests {
         let graph = xnorc_compiler::passes::lower(&model).unwrap();
         let board = xnorc_boards::board::find("icebreaker").unwrap();
         let notes = Notes::default();
-        let plan = fitting_plan(&path, &board, false, &notes)
+        let plan = fitting_plan(&path, &board, RegisterDefaults::default(), &notes)
             .unwrap()
             .expect("fits");
         std::fs::remove_dir_all(&dir).unwrap();

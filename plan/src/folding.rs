@@ -55,6 +55,35 @@ impl BufferStyle {
     }
 }
 
+/// The registers a folding gets where it does not say: none, except what `xnorc build` picks
+/// for its device.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RegisterDefaults {
+    /// [`FoldingFile::memory_output_register`]'s default.
+    pub memory_output_register: bool,
+    /// [`FoldingFile::broadcast_register`]'s default.
+    pub broadcast_register: bool,
+}
+
+impl RegisterDefaults {
+    /// Sets the fields `folding` leaves unset.
+    pub fn fill(self, folding: &mut FoldingFile) {
+        folding
+            .memory_output_register
+            .get_or_insert(self.memory_output_register);
+        folding
+            .broadcast_register
+            .get_or_insert(self.broadcast_register);
+    }
+
+    /// A folding with these registers and nothing else set.
+    pub fn folding(self) -> FoldingFile {
+        let mut f = FoldingFile::default();
+        self.fill(&mut f);
+        f
+    }
+}
+
 /// One layer's folding as given in a file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -108,6 +137,10 @@ pub struct FoldingFile {
     /// its output register), not on iCE40, where the extra flip-flops pushed an UP5K build to
     /// 85% of its logic cells. Default false.
     pub memory_output_register: Option<bool>,
+    /// The `broadcast_register` of every layer that does not set its own and can take it (with
+    /// `memory_output_register`, not decoding codebook indices). Default false; `xnorc build`
+    /// turns it on for ECP5 devices above 50k LUT4s.
+    pub broadcast_register: Option<bool>,
     /// Lanes (PE·SIMD summed over layers) the automatic rule may spend.
     pub lane_budget: Option<usize>,
     /// Per-layer settings, by node name.

@@ -1,7 +1,7 @@
 //! A plan from files: a model (`.xnm`, or `.onnx` imported on the way) and an optional folding
 //! file, with errors naming the file they are about.
 
-use crate::folding::{lanes_for_luts, FoldingFile};
+use crate::folding::{lanes_for_luts, FoldingFile, RegisterDefaults};
 use crate::pipeline::HardwarePlan;
 use std::path::Path;
 use xnorc_compiler::ir::Graph;
@@ -10,13 +10,13 @@ use xnorc_compiler::Result;
 
 /// Loads the model and folding and builds the plan.
 ///
-/// `memory_output_register` is the default for a folding that does not say (the board build
-/// picks it by device family; everything else uses false).
+/// `registers` fills what the folding does not say (the board build picks them by device;
+/// everything else uses none).
 pub fn build_plan(
     model: &Path,
     folding: Option<&Path>,
     lut_budget: Option<usize>,
-    memory_output_register: bool,
+    registers: RegisterDefaults,
 ) -> Result<(Graph, HardwarePlan)> {
     let graph = load_graph(model)?;
     let folding_path = folding;
@@ -24,9 +24,7 @@ pub fn build_plan(
         Some(f) => FoldingFile::load(f)?,
         None => FoldingFile::default(),
     };
-    folding
-        .memory_output_register
-        .get_or_insert(memory_output_register);
+    registers.fill(&mut folding);
     if let Some(luts) = lut_budget {
         folding.lane_budget = Some(lanes_for_luts(luts));
     }

@@ -4,6 +4,7 @@ use super::layer_table;
 use crate::errors::CliError;
 use crate::progress::spin;
 use std::path::PathBuf;
+use xnorc_plan::folding::RegisterDefaults;
 use xnorc_plan::{build_plan, Lane, PlanReport, StageKind};
 
 #[derive(clap::Args)]
@@ -34,7 +35,12 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         None => None,
     };
     let (_, mut plan) = spin("plan: fold, size buffers, time", || {
-        build_plan(&args.model, args.folding.as_deref(), args.lut_budget, false)
+        build_plan(
+            &args.model,
+            args.folding.as_deref(),
+            args.lut_budget,
+            RegisterDefaults::default(),
+        )
     })?;
     // On a board, writable buffers go where its family's costs put them, as in `build`.
     if let Some(b) = &board {

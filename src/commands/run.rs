@@ -7,6 +7,7 @@ use crate::progress::{spin, Terminal};
 use std::path::PathBuf;
 use std::time::Duration;
 use xnorc_plan::build_plan;
+use xnorc_plan::folding::RegisterDefaults;
 use xnorc_sim::input::{read_input, read_labels};
 use xnorc_sim::Simulator;
 use xnorc_verify::board::{
@@ -180,7 +181,12 @@ fn build_line(dir: &std::path::Path) -> Result<BoardLine, CliError> {
 
 pub fn run(args: &Args) -> Result<(), CliError> {
     let (graph, plan) = spin("plan: fold, size buffers, time", || {
-        build_plan(&args.model, args.folding.as_deref(), None, false)
+        build_plan(
+            &args.model,
+            args.folding.as_deref(),
+            None,
+            RegisterDefaults::default(),
+        )
     })?;
     let (all_frames, mut input) = read_input(&args.input, &graph)?;
     let frames = args.frames.map_or(all_frames, |n| n.min(all_frames));

@@ -5,6 +5,7 @@ use crate::errors::CliError;
 use crate::progress::{spin, Terminal};
 use std::path::{Path, PathBuf};
 use xnorc_plan::build_plan;
+use xnorc_plan::folding::RegisterDefaults;
 use xnorc_sim::input::{random_frames, read_input};
 use xnorc_sim::Simulator;
 use xnorc_verify::bitcheck::{self, BitstreamReport, BuildFacts};
@@ -67,7 +68,12 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         .as_deref()
         .expect("clap requires a model without --bitstream");
     let (graph, plan) = spin("plan: fold, size buffers, time", || {
-        build_plan(model, args.folding.as_deref(), args.lut_budget, false)
+        build_plan(
+            model,
+            args.folding.as_deref(),
+            args.lut_budget,
+            RegisterDefaults::default(),
+        )
     })?;
     let input = match &args.input {
         Some(p) => read_input(p, &graph)?.1,
@@ -122,7 +128,12 @@ fn run_bitstream(args: &Args, dir: &Path) -> Result<(), CliError> {
         .clone()
         .or_else(|| Some(dir.join("folding.json")).filter(|f| f.is_file()));
     let (graph, plan) = spin("plan: fold, size buffers, time", || {
-        build_plan(&model, folding.as_deref(), args.lut_budget, false)
+        build_plan(
+            &model,
+            folding.as_deref(),
+            args.lut_budget,
+            RegisterDefaults::default(),
+        )
     })?;
     let input = match &args.input {
         Some(p) => read_input(p, &graph)?.1,

@@ -21,16 +21,21 @@ use xnorc_compiler::error::{ModelError, Result};
 use xnorc_compiler::ir::{Graph, MatMul, Node, NodeId, Op, Shape, ValueType, WeightValues};
 use xnorc_compiler::sanitize::printable;
 
-/// The layer's `broadcast_register`: the tree sits behind the second operand register and
-/// before the lanes, which a decoding unit's decode register would split.
+/// The layer's `broadcast_register`, its own or the folding's default: the tree sits behind
+/// the second operand register and before the lanes, which a decoding unit's decode register
+/// would split. Asked for on a layer that cannot take it, an error.
 fn checked_broadcast(
     node: &Node,
     cfg: &LayerFolding,
     folding: &FoldingFile,
     decodes: bool,
 ) -> Result<bool> {
-    if cfg.broadcast_register != Some(true) {
-        return Ok(false);
+    let possible = folding.memory_output_register == Some(true) && !decodes;
+    match (cfg.broadcast_register, folding.broadcast_register) {
+        (Some(true), _) => {}
+        (Some(false), _) | (None, None | Some(false)) => return Ok(false),
+        // The folding's default, where the layer can take it.
+        (None, Some(true)) => return Ok(possible),
     }
     let why = if folding.memory_output_register != Some(true) {
         "needs \"memory_output_register\": true (the tree copies the second operand register)"
