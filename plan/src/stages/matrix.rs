@@ -30,19 +30,20 @@ fn checked_broadcast(
     folding: &FoldingFile,
     decodes: bool,
 ) -> Result<bool> {
-    let possible = folding.memory_output_register == Some(true) && !decodes;
-    match (cfg.broadcast_register, folding.broadcast_register) {
-        (Some(true), _) => {}
-        (Some(false), _) | (None, None | Some(false)) => return Ok(false),
-        // The folding's default, where the layer can take it.
-        (None, Some(true)) => return Ok(possible),
+    let second_register = folding.memory_output_register == Some(true);
+    let possible = second_register && !decodes;
+    if cfg.broadcast_register != Some(true) {
+        // The folding's default applies where the layer can take it.
+        let default = folding.broadcast_register == Some(true);
+        return Ok(cfg.broadcast_register.is_none() && default && possible);
     }
-    let why = if folding.memory_output_register != Some(true) {
-        "needs \"memory_output_register\": true (the tree copies the second operand register)"
-    } else if decodes {
-        "is not available for a layer that decodes codebook indices"
-    } else {
+    if possible {
         return Ok(true);
+    }
+    let why = if !second_register {
+        "needs \"memory_output_register\": true (the tree copies the second operand register)"
+    } else {
+        "is not available for a layer that decodes codebook indices"
     };
     Err(
         ModelError::new(format!("broadcast_register {why}")).at_field(format!(
