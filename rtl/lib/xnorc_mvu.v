@@ -453,9 +453,31 @@ module xnorc_mvu #(
     // PEs after the first group's: one register enabling every accumulator bit was the
     // critical path of a wide unit on a large device (TFC's fc1 at PE 64 on the LFE5U-85F: a
     // 12 ns route to the enables).
+    // With BCAST_REG the copies take a first level of copies, one per X_MID_COPIES groups,
+    // fed a stage earlier (TFC's fc1 at PE 64 on the LFE5U-85F with the broadcast tree: a
+    // 7.2 ns route from a copy to its accumulators' enables, its input coming from across the
+    // die).
     localparam integer ACC_COPIES = (PE + X_GROUP - 1) / X_GROUP;
+    localparam integer ACC_MIDS = (ACC_COPIES + X_MID_COPIES - 1) / X_MID_COPIES;
     reg [PE*ACC_W-1:0] acc;
     generate
+        // Each first-level copy holds stage REGS - 1's valid and first flags.
+        wire [ACC_MIDS-1:0] v_m, first_m;
+        for (p = 0; p < ACC_MIDS; p = p + 1) begin : acc_mid
+            if (BCAST_REG == 1) begin : copy
+                reg v_mq, first_mq;
+                // keep: yosys merges registers with the same input back into one.
+                (* keep *) always @(posedge clk) begin
+                    v_mq <= v_d[REGS-1];
+                    first_mq <= first_d[REGS-1];
+                end
+                assign v_m[p] = v_mq;
+                assign first_m[p] = first_mq;
+            end else begin : none
+                assign v_m[p] = 1'b0;
+                assign first_m[p] = 1'b0;
+            end
+        end
         for (p = 0; p < ACC_COPIES; p = p + 1) begin : acc_control
             wire v_q, first_q;
             if (p == 0) begin : stage
@@ -463,10 +485,13 @@ module xnorc_mvu #(
                 assign first_q = first[REGS];
             end else begin : copy
                 reg v_c, first_c;
+                // The next value of stage REGS: from the stage before it, or its copy.
+                wire v_next = (BCAST_REG == 1) ? !rst && v_m[p/X_MID_COPIES] : v_d[REGS];
+                wire first_next = (BCAST_REG == 1) ? first_m[p/X_MID_COPIES] : first_d[REGS];
                 // keep: yosys merges registers with the same input back into one.
                 (* keep *) always @(posedge clk) begin
-                    v_c <= v_d[REGS];
-                    first_c <= first_d[REGS];
+                    v_c <= v_next;
+                    first_c <= first_next;
                 end
                 assign v_q = v_c;
                 assign first_q = first_c;
