@@ -33,12 +33,13 @@
 //   stores it in the input buffer, passes nf > 0 reread it. An op passes the operand/weight
 //   register, the codebook decode register (DECODE), a second operand/weight register
 //   (MEM_REG: no lane starts at a block RAM output; its operand copied per 8 PEs), with
-//   BCAST_REG a third one (the operand's copies fed from a first level of copies, one per 16
-//   PEs, and the weight address through one more register, a tree of them in a sliced logic
-//   ROM: a wide unit on a large device, where one route across the die takes 10-13 ns), with LANE
-//   "mul" the products' register (a hard multiplier's output then never feeds the adder tree
-//   directly: on a large ECP5 the route from a MULT18X18D back to the tree's carry chains
-//   alone took 10 ns), the tree's registers, the accumulator;
+//   BCAST_REG a third one (the operand's copies and the accumulators' flag copies fed from a
+//   first level of copies, one per 16 PEs, and the weight address through one more register,
+//   a tree of them in a sliced logic ROM: a wide unit on a large device, where one route
+//   across the die takes 10-13 ns), with LANE "mul" the products' register (a hard
+//   multiplier's output then never feeds the adder tree directly: on a large ECP5 the route
+//   from a MULT18X18D back to the tree's carry chains alone took 10 ns), the tree's registers,
+//   the accumulator;
 //   one cycle later the compare stage, one cycle later the result register, then the output
 //   queue of QUEUE entries. The datapath never stalls: the last op of a pass issues only while
 //   a queue slot is unclaimed (credits), so in_ready and issue depend on this unit's registers
@@ -48,7 +49,8 @@
 //   RESPONSE_BITS as xnorc_lane takes them (LEAF_SIGNED: the leaves are two's complement);
 //   WEIGHT_WORD = PE*SIMD*(TAU for "select" or DECODE, WB for "mul", else 1); OUTPUT "threshold" or
 //   "accumulator" (then FANOUT = 1 and OB = ACC_W); DECODE 0/1 (binary lanes only), MEM_REG
-//   0/1, BCAST_REG 0/1 (needs MEM_REG = 1 and DECODE = 0), TREE_PIPELINE >= 0; *_STYLE: ram_style of each memory (xnorc_rom, xnorc_ram).
+//   0/1, BCAST_REG 0/1 (needs MEM_REG = 1 and DECODE = 0), TREE_PIPELINE >= 0; *_STYLE:
+//   ram_style of each memory (xnorc_rom, xnorc_ram).
 `default_nettype none
 
 module xnorc_mvu #(
