@@ -164,10 +164,14 @@ fn stage_ffs(s: &Stage, c: &Component, memory_output_register: bool) -> usize {
             let stages = 2 + operand_registers + m.product_registers() + tree_registers;
             // The accumulators' valid and first flags have a copy per PES_PER_OPERAND_COPY PEs
             // after the first group's.
-            // With the broadcast tree they take a first level of copies (`ACC_MIDS`).
-            let groups = m.pe.div_ceil(PES_PER_OPERAND_COPY);
-            let acc_control =
-                2 * (groups - 1) + 2 * bcast * groups.div_ceil(OPERAND_COPIES_PER_MID_COPY);
+            // With the broadcast tree every PE has a copy, fed from a first level of copies
+            // per PES_PER_OPERAND_COPY PEs.
+            let (copies_of_flags, first_level) = if bcast == 1 {
+                (m.pe, m.pe.div_ceil(PES_PER_OPERAND_COPY))
+            } else {
+                (m.pe.div_ceil(PES_PER_OPERAND_COPY), 0)
+            };
+            let acc_control = 2 * (copies_of_flags - 1) + 2 * first_level;
             let control = CONTROL_FFS + stages * 2 + acc_control + bits_for(nf) + bits_for(sf);
             regs + products + tree + acc + out + control
         }

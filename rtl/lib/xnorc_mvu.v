@@ -33,8 +33,8 @@
 //   stores it in the input buffer, passes nf > 0 reread it. An op passes the operand/weight
 //   register, the codebook decode register (DECODE), a second operand/weight register
 //   (MEM_REG: no lane starts at a block RAM output; its operand copied per 8 PEs), with
-//   BCAST_REG a third one (the operand's copies and the accumulators' flag copies fed from a
-//   first level of copies, one per 16 PEs, and the weight address through one more register,
+//   BCAST_REG a third one (the operand's copies fed from a first level of copies, one per 16
+//   PEs, the accumulators' flags copied per PE from one per 8, and the weight address through one more register,
 //   a tree of them in a sliced logic ROM: a wide unit on a large device, where one route
 //   across the die takes 10-13 ns), with LANE "mul" the products' register (a hard
 //   multiplier's output then never feeds the adder tree directly: on a large ECP5 the route
@@ -455,12 +455,13 @@ module xnorc_mvu #(
     // PEs after the first group's: one register enabling every accumulator bit was the
     // critical path of a wide unit on a large device (TFC's fc1 at PE 64 on the LFE5U-85F: a
     // 12 ns route to the enables).
-    // With BCAST_REG the copies take a first level of copies, one per X_MID_COPIES groups,
-    // fed a stage earlier (TFC's fc1 at PE 64 on the LFE5U-85F with the broadcast tree: a
-    // 7.2 ns route from a copy to its accumulators' enables, its input coming from across the
-    // die).
-    localparam integer ACC_COPIES = (PE + X_GROUP - 1) / X_GROUP;
-    localparam integer ACC_MIDS = (ACC_COPIES + X_MID_COPIES - 1) / X_MID_COPIES;
+    // With BCAST_REG every PE has its own copy, and the copies take a first level of copies,
+    // one per X_GROUP PEs, fed a stage earlier (TFC's fc1 at PE 64 on the LFE5U-85F with the
+    // broadcast tree: 7.2 and 10.0 ns routes from a copy per 8 PEs to accumulators' enables,
+    // the eight PEs' accumulators spread apart).
+    localparam integer ACC_GROUP = (BCAST_REG == 1) ? 1 : X_GROUP;
+    localparam integer ACC_COPIES = (PE + ACC_GROUP - 1) / ACC_GROUP;
+    localparam integer ACC_MIDS = (PE + X_GROUP - 1) / X_GROUP;
     reg [PE*ACC_W-1:0] acc;
     generate
         // Each first-level copy holds stage REGS - 1's valid and first flags.
@@ -488,8 +489,8 @@ module xnorc_mvu #(
             end else begin : copy
                 reg v_c, first_c;
                 // The next value of stage REGS: from the stage before it, or its copy.
-                wire v_next = (BCAST_REG == 1) ? !rst && v_m[p/X_MID_COPIES] : v_d[REGS];
-                wire first_next = (BCAST_REG == 1) ? first_m[p/X_MID_COPIES] : first_d[REGS];
+                wire v_next = (BCAST_REG == 1) ? !rst && v_m[p/X_GROUP] : v_d[REGS];
+                wire first_next = (BCAST_REG == 1) ? first_m[p/X_GROUP] : first_d[REGS];
                 // keep: yosys merges registers with the same input back into one.
                 (* keep *) always @(posedge clk) begin
                     v_c <= v_next;
@@ -501,8 +502,8 @@ module xnorc_mvu #(
         end
         for (p = 0; p < PE; p = p + 1) begin : accumulate
             always @(posedge clk) begin
-                if (acc_control[p/X_GROUP].v_q) begin
-                    acc[p*ACC_W+:ACC_W] <= acc_control[p/X_GROUP].first_q
+                if (acc_control[p/ACC_GROUP].v_q) begin
+                    acc[p*ACC_W+:ACC_W] <= acc_control[p/ACC_GROUP].first_q
                         ? partial[p*ACC_W+:ACC_W]
                         : acc[p*ACC_W+:ACC_W] + partial[p*ACC_W+:ACC_W];
                 end
