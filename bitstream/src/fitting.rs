@@ -17,7 +17,8 @@ use xnorc_plan::{build_plan, HardwarePlan};
 ///   iCE40, where the flip-flops cost logic cells an UP5K does not have to spare;
 /// - the broadcast trees (`broadcast_register`) on ECP5 devices above 50k LUT4s, where one
 ///   route across the die takes 10–13 ns (TFC at II 7 on the LFE5U-85F: 73.8–90.3 MHz
-///   without, 112.8–117.7 with; docs/benchmarks.md).
+///   without, 88.4–117.7 over eight builds with, none failing on a datapath;
+///   docs/benchmarks.md).
 pub fn register_defaults(board: &Board) -> RegisterDefaults {
     let ecp5 = board.device.family == xnorc_boards::family::Family::Ecp5;
     RegisterDefaults {

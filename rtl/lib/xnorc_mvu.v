@@ -464,8 +464,11 @@ module xnorc_mvu #(
     localparam integer ACC_MIDS = (PE + X_GROUP - 1) / X_GROUP;
     reg [PE*ACC_W-1:0] acc;
     generate
-        // Each first-level copy holds stage REGS - 1's valid and first flags.
+        // Each first-level copy holds stage REGS - 1's valid and first flags (unread without
+        // BCAST_REG, or with one PE).
+        /* verilator lint_off UNUSEDSIGNAL */
         wire [ACC_MIDS-1:0] v_m, first_m;
+        /* verilator lint_on UNUSEDSIGNAL */
         for (p = 0; p < ACC_MIDS; p = p + 1) begin : acc_mid
             if (BCAST_REG == 1) begin : copy
                 reg v_mq, first_mq;
