@@ -465,23 +465,20 @@ impl MatMulPlan {
         }
         let mut valid = 0;
         for ky in 0..self.kh {
-            let iy = (oy * self.stride + ky) as isize - self.padding.top as isize;
+            let iy = self.input_row(oy, ky);
             for kx in 0..self.kw {
-                let ix = (ox * self.stride + kx) as isize - self.padding.left as isize;
                 let seg = (ky * self.kw + kx) * self.cw;
-                let inside =
-                    iy >= 0 && ix >= 0 && (iy as usize) < self.in_h && (ix as usize) < self.in_w;
+                let pixel = self.input_pixel(iy, ox, kx);
                 for b in 0..planes {
                     let dst = &mut patch[b * self.pw + seg..b * self.pw + seg + self.cw];
-                    if inside {
-                        let p = iy as usize * self.in_w + ix as usize;
+                    if let Some(p) = pixel {
                         let src = (b * in_pixels + p) * self.cw;
                         copy_words(dst, &frame[src..src + self.cw]);
                     } else {
                         dst.fill(0);
                     }
                 }
-                if inside || !self.skip_padded {
+                if pixel.is_some() || !self.skip_padded {
                     valid += 1;
                     match ranges.last_mut() {
                         Some(last) if last.1 == seg => last.1 = seg + self.cw,
@@ -491,6 +488,22 @@ impl MatMulPlan {
             }
         }
         valid
+    }
+
+    /// The input row kernel row ky of output row oy reads; None on padding.
+    #[inline(always)]
+    fn input_row(&self, oy: usize, ky: usize) -> Option<usize> {
+        (oy * self.stride + ky)
+            .checked_sub(self.padding.top)
+            .filter(|&iy| iy < self.in_h)
+    }
+
+    /// The input pixel kernel column kx of output column ox reads in input row `iy` (from
+    /// [`MatMulPlan::input_row`]); None on padding.
+    #[inline(always)]
+    fn input_pixel(&self, iy: Option<usize>, ox: usize, kx: usize) -> Option<usize> {
+        let ix = (ox * self.stride + kx).checked_sub(self.padding.left)?;
+        (ix < self.in_w).then_some(iy? * self.in_w + ix)
     }
 
     #[inline(always)]

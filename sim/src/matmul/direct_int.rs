@@ -105,14 +105,11 @@ impl MatMulPlan {
     fn gather_values(&self, frame: &[i64], oy: usize, ox: usize, patch: &mut [i32]) {
         let c = self.in_c;
         for ky in 0..self.kh {
-            let iy = (oy * self.stride + ky) as isize - self.padding.top as isize;
+            let iy = self.input_row(oy, ky);
             for kx in 0..self.kw {
-                let ix = (ox * self.stride + kx) as isize - self.padding.left as isize;
                 let dst = &mut patch[(ky * self.kw + kx) * c..][..c];
-                let inside =
-                    iy >= 0 && ix >= 0 && (iy as usize) < self.in_h && (ix as usize) < self.in_w;
-                if inside {
-                    let src = &frame[(iy as usize * self.in_w + ix as usize) * c..][..c];
+                if let Some(p) = self.input_pixel(iy, ox, kx) {
+                    let src = &frame[p * c..][..c];
                     // In range: `DirectInt::worth_it` checked that every sum fits an i32.
                     for (d, &s) in dst.iter_mut().zip(src) {
                         *d = s as i32;

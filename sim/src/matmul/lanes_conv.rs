@@ -197,12 +197,9 @@ impl MatMulPlan {
         }
         let mut taps = Vec::new();
         for ky in 0..self.kh {
-            let iy = (oy * self.stride + ky) as isize - self.padding.top as isize;
+            let iy = self.input_row(oy, ky);
             for kx in 0..self.kw {
-                let ix = (ox * self.stride + kx) as isize - self.padding.left as isize;
-                let inside =
-                    iy >= 0 && ix >= 0 && (iy as usize) < self.in_h && (ix as usize) < self.in_w;
-                if !inside {
+                if self.input_pixel(iy, ox, kx).is_none() {
                     taps.push(ky * self.kw + kx);
                 }
             }
