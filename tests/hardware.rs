@@ -566,6 +566,33 @@ fn tfc_presets_verify_with_auto_folding() {
     }
 }
 
+/// The scores stage's two argmax forms, each bit- and cycle-exact. TFC's automatic folding
+/// (II 64) leaves the time to scan its 10 classes (a frame per 24 cycles;
+/// `tfc_presets_verify_with_auto_folding` co-simulates it); the tiny preset at II 1 needs the
+/// tree, a frame a cycle. plan.json says which.
+#[test]
+fn scores_scan_and_tree_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    for (arch, scan) in [("tfc", true), ("tiny", false)] {
+        let model = preset(arch, dir.path());
+        let out = dir.path().join(arch);
+        ok(&["compile", s(&model), "-o", s(&out)]);
+        let plan: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("plan.json")).unwrap()).unwrap();
+        let scores = plan["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|st| st["kind"] == "scores")
+            .unwrap();
+        assert_eq!(scores["scan"], scan, "{arch}: {scores}");
+        if !scan {
+            let r = verify(&model, None, &["--seed", "9"]);
+            assert_eq!(r["ii_cycles"], 1, "{r}");
+        }
+    }
+}
+
 /// Weight ROMs in logic wider than a slice (fc1: 784-bit words in 13 slices, the last of 16
 /// bits; fc2: 128 bits in two) read each slice through its own address register and image,
 /// and the design stays bit- and cycle-exact: with the copies taking the next address, and

@@ -24,6 +24,7 @@ pub fn register_defaults(board: &Board) -> RegisterDefaults {
     RegisterDefaults {
         memory_output_register: ecp5,
         broadcast_register: ecp5 && board.device.luts > BROADCAST_ABOVE_LUTS,
+        reset_copies: ecp5,
     }
 }
 
@@ -189,14 +190,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn broadcast_trees_on_large_ecp5_devices_only() {
+    fn broadcast_trees_on_large_ecp5_devices_only_reset_copies_on_every_ecp5() {
         let registers = |name: &str| register_defaults(&xnorc_boards::board::find(name).unwrap());
-        let on = |memory, broadcast| RegisterDefaults {
+        let on = |memory, broadcast, reset_copies| RegisterDefaults {
             memory_output_register: memory,
             broadcast_register: broadcast,
+            reset_copies,
         };
-        assert_eq!(registers("icebreaker"), on(false, false));
-        assert_eq!(registers("ulx3s-25f"), on(true, false));
-        assert_eq!(registers("ulx3s-85f"), on(true, true));
+        assert_eq!(registers("icebreaker"), on(false, false, false));
+        assert_eq!(registers("ulx3s-25f"), on(true, false, true));
+        assert_eq!(registers("ulx3s-85f"), on(true, true, true));
     }
 }

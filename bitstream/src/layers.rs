@@ -12,7 +12,8 @@ use xnorc_plan::HardwarePlan;
 /// One row: an instance of the core (or the glue, or the shell).
 #[derive(Debug, Clone, Serialize)]
 pub struct LayerResources {
-    /// Its instance name in the generated Verilog (`core glue`, `shell` for the rest).
+    /// Its instance name in the generated Verilog (`core glue`: the core's top outside its
+    /// pipeline's instances, with the reset's copies; `shell` for the rest).
     pub instance: String,
     /// What it is (`mvu`, `swg`, `fifo`, …, `glue`, `shell`).
     pub kind: String,
@@ -49,12 +50,23 @@ pub fn layer_resources(
                 .unwrap_or_default(),
         })
         .collect();
+    // The glue: the core's top outside its instances, and the instances that are no
+    // pipeline component (the reset's copies).
+    let mut glue = synth.instances.core_glue;
+    for (instance, r) in &synth.instances.core {
+        if !names.contains(instance) {
+            glue.luts += r.luts;
+            glue.ffs += r.ffs;
+            glue.ram_blocks += r.ram_blocks;
+            glue.dsps += r.dsps;
+        }
+    }
     rows.push(LayerResources {
         instance: "core glue".into(),
         kind: "glue".into(),
         layer: String::new(),
         estimate: Cost::default(),
-        measured: synth.instances.core_glue,
+        measured: glue,
     });
     rows.push(LayerResources {
         instance: "shell".into(),

@@ -257,6 +257,7 @@ fn fit_stages(
         folding.memory_output_register.unwrap_or(false),
         (progress, &format!("      {what}")),
     );
+    plan.reset_copies = folding.reset_copies.unwrap_or(false);
     place_buffers(&mut plan, board);
     // The FIFOs and output queues may still tip it over.
     let others: Vec<Memory> = memories::plan_memories(&plan)
@@ -483,6 +484,7 @@ pub fn folding_of(plan: &HardwarePlan, graph: &Graph) -> FoldingFile {
     let mut f = FoldingFile {
         tree_pipeline: Some(plan.tree_pipeline),
         memory_output_register: Some(plan.memory_output_register),
+        reset_copies: Some(plan.reset_copies),
         ..FoldingFile::default()
     };
     for s in &plan.stages {

@@ -15,7 +15,9 @@
 //! `tree_pipeline` is the number of adder-tree levels between pipeline registers (0: none);
 //! `memory_output_register: true` adds a second operand/weight register behind the weight
 //! memories (default false; `xnorc build` turns it on for ECP5); a layer's
-//! `broadcast_register: true` a third (see [`LayerFolding::broadcast_register`]).
+//! `broadcast_register: true` a third (see [`LayerFolding::broadcast_register`]);
+//! `reset_copies: true` gives every instance its own copy of the reset
+//! (see [`FoldingFile::reset_copies`]).
 //! Layers are named as in the model; a layer not listed gets the automatic choice.
 
 use serde::{Deserialize, Serialize};
@@ -63,6 +65,8 @@ pub struct RegisterDefaults {
     pub memory_output_register: bool,
     /// [`FoldingFile::broadcast_register`]'s default.
     pub broadcast_register: bool,
+    /// [`FoldingFile::reset_copies`]' default.
+    pub reset_copies: bool,
 }
 
 impl RegisterDefaults {
@@ -74,6 +78,7 @@ impl RegisterDefaults {
         folding
             .broadcast_register
             .get_or_insert(self.broadcast_register);
+        folding.reset_copies.get_or_insert(self.reset_copies);
     }
 
     /// A folding with these registers and nothing else set.
@@ -141,6 +146,15 @@ pub struct FoldingFile {
     /// `memory_output_register`, not decoding codebook indices). Default false; `xnorc build`
     /// turns it on for ECP5 devices above 50k LUT4s.
     pub broadcast_register: Option<bool>,
+    /// A registered copy of the reset per instance of the core, and on a board per instance of
+    /// the board top and per part of the link, placed beside what it resets: on a large ECP5,
+    /// where nextpnr puts only the clock on a global network, one reset register's route
+    /// across the die was the critical path. Not on iCE40: nextpnr-ice40 puts the reset on a
+    /// global network, and more reset nets constrain which cells share a logic block (an
+    /// UP5K build at 80% no longer placed). Default false: one reset register, shared;
+    /// `xnorc build` turns it on for ECP5. Either way the core's stages leave reset one cycle
+    /// after its `rst` falls.
+    pub reset_copies: Option<bool>,
     /// Lanes (PE·SIMD summed over layers) the automatic rule may spend.
     pub lane_budget: Option<usize>,
     /// Per-layer settings, by node name.

@@ -205,6 +205,13 @@ fn stage_ffs(s: &Stage, c: &Component, memory_output_register: bool) -> usize {
         (StageKind::SplitThreshold(t), _) => {
             t.split.len() * t.acc_bits as usize + out + CONTROL_FFS
         }
+        // A scan: the accumulators' and the scores' registers, the candidate, the best so far
+        // and the class counters (measured 178 for TFC's 10 classes of 8 bits, from 8-bit
+        // accumulators).
+        (StageKind::Scores(sc), &Component::Scores { scan: Some(_), .. }) => {
+            let (b, ib) = (sc.score_bits as usize, bits_for(sc.classes));
+            sc.classes * (s.input.bits as usize + b) + 2 * b + 4 * ib + 8
+        }
         // The affine register, then each argmax level's scores and indices with their delayed
         // copies: ≈ 3/4 of classes × (score + index bits) per register stage (measured 50–443
         // for 3–10 classes).

@@ -15,6 +15,8 @@ pub struct HardwarePlan {
     pub tree_pipeline: u32,
     /// A second operand/weight register behind the weight memories.
     pub memory_output_register: bool,
+    /// A copy of the reset per instance ([`crate::folding::FoldingFile::reset_copies`]).
+    pub reset_copies: bool,
     /// Stages in stream order.
     pub stages: Vec<Stage>,
     /// The core's components in stream order: FIFOs, width converters and the stages.
@@ -242,9 +244,15 @@ pub fn components(
                 out_h: p.out_h,
                 out_w: p.out_w,
             },
+            StageKind::Scores(sc) if sc.scan => Component::Scores {
+                stage: i,
+                depth: 1,
+                scan: Some(sc.classes),
+            },
             StageKind::Scores(sc) => Component::Scores {
                 stage: i,
                 depth: scores_depth(sc.classes),
+                scan: None,
             },
             StageKind::Affine(_) => Component::Elementwise {
                 stage: i,

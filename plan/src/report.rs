@@ -160,6 +160,8 @@ pub enum StageDetail<'a> {
         classes: usize,
         /// Bits per score.
         score_bits: u32,
+        /// The argmax scans the classes (two cycles each) rather than comparing in a tree.
+        scan: bool,
     },
     /// The residual stream's affine.
     Affine {
@@ -319,6 +321,7 @@ impl<'a> StageDetail<'a> {
             StageKind::Scores(sc) => StageDetail::Scores {
                 classes: sc.classes,
                 score_bits: sc.score_bits,
+                scan: sc.scan,
             },
             StageKind::Affine(a) => StageDetail::Affine {
                 in_shift: a.in_shift,

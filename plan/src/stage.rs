@@ -186,6 +186,12 @@ pub struct ScoresStage {
     pub add: Vec<i64>,
     /// Bits of one score (two's complement).
     pub score_bits: u32,
+    /// The argmax looks at one class every two cycles instead of comparing through a tree
+    /// ([`crate::schedule::scan_period`]): set when another stage is busy at least that long
+    /// per frame, so the scan costs no throughput. A tree level's compare and select in one
+    /// cycle was the UP5K's critical path, and the scan needs one comparator, not a tree with
+    /// a copy of every score per level.
+    pub scan: bool,
 }
 
 /// The responses stage of a codebook convolution that shares its kernels' responses
@@ -426,7 +432,7 @@ pub enum StageKind {
 impl Stage {
     /// Cycles the stage is busy per frame: an MVU's vectors · NF · SF, a sliding window's
     /// beats (the more of in and out), one beat a cycle for every other stage but the scores
-    /// (one cycle).
+    /// (one cycle, or its scan's period).
     pub fn cycles_per_frame(&self) -> usize {
         match &self.kind {
             StageKind::Mvu(m) => m.vectors * m.nf() * m.sf(),
@@ -441,6 +447,7 @@ impl Stage {
             StageKind::MeanSign(_) => 2 * self.input.beats,
             StageKind::Subsample(_) => self.input.beats,
             StageKind::PadChannels(_) => self.output.beats,
+            StageKind::Scores(sc) if sc.scan => crate::schedule::scan_period(sc.classes),
             StageKind::Scores(_) => 1,
         }
     }

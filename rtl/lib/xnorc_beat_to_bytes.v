@@ -39,12 +39,18 @@ module xnorc_beat_to_bytes #(
     reg [7:0] held_byte;
     reg [2:0] byte_bits;
     reg byte_full;
+    // shift = busy && !byte_full, as a register of its own taking their next values: it
+    // enables the whole buffer (on the UP5K, byte_full → shift → the buffer's and busy's
+    // enables was a critical path).
+    reg shift;
     assign in_ready = !busy;
     assign out_valid = byte_full;
     assign out_data = held_byte;
     wire load = in_valid && !busy;
-    wire shift = busy && !byte_full;
     wire sent = byte_full && out_ready;
+    wire busy_d = rst ? 1'b0 : load ? 1'b1 : shift ? bits_left != ONE_BIT : busy;
+    // sent needs byte_full, shift needs it clear: they never coincide.
+    wire byte_full_d = rst ? 1'b0 : shift ? byte_bits == 3'd7 : sent ? 1'b0 : byte_full;
 
     wire [PADDED-1:0] loaded;
     generate
@@ -63,23 +69,18 @@ module xnorc_beat_to_bytes #(
     always @(posedge clk) if (shift) held_byte <= {buffer[0], held_byte[7:1]};
 
     always @(posedge clk) begin
+        busy <= busy_d;
+        byte_full <= byte_full_d;
+        shift <= busy_d && !byte_full_d;
         if (rst) begin
             bits_left <= {CW{1'b0}};
-            busy <= 1'b0;
             byte_bits <= 3'd0;
-            byte_full <= 1'b0;
         end else begin
-            if (load) begin
-                bits_left <= ALL_BITS;
-                busy <= 1'b1;
-            end
+            if (load) bits_left <= ALL_BITS;
             if (shift) begin
                 bits_left <= bits_left - 1'b1;
-                busy <= bits_left != ONE_BIT;
                 byte_bits <= byte_bits + 3'd1;
-                byte_full <= byte_bits == 3'd7;
             end
-            if (sent) byte_full <= 1'b0;
         end
     end
 endmodule

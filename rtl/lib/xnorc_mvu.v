@@ -181,9 +181,18 @@ module xnorc_mvu #(
     // counters: they gate issue and in_ready, which must not start with a compare.
     reg need_in, last_sf, credit_ok;
     wire go = !last_sf || credit_ok;
-    assign in_ready = need_in && go;
+    // in_ready = need_in && go, as a register of its own taking the three flags' next values:
+    // the upstream FIFO's read logic then starts at a register (on the UP5K the LUT in between
+    // was part of paths from this unit's flags through the FIFO's read into its counters).
+    reg in_ready_r;
+    wire need_in_d, last_sf_d, credit_ok_d;
+    assign in_ready = in_ready_r;
+    always @(posedge clk) in_ready_r <= need_in_d && (!last_sf_d || credit_ok_d);
     wire issue = go && (need_in ? in_valid : 1'b1);
-    wire claim = issue && last_sf;
+    // issue && last_sf, written from the registers: derived from issue, yosys built it as a
+    // second LUT level in the credit loop (credit_ok → issue → claim → the credits' enable
+    // was the UP5K's critical path).
+    wire claim = last_sf && credit_ok && (!need_in || in_valid);
 
     wire [XW-1:0] operand;
     generate
@@ -307,21 +316,25 @@ module xnorc_mvu #(
         end
     endgenerate
 
+    assign need_in_d = rst ? 1'b1
+        : (issue && last_sf) ? NF == 1 || nf == NF_LAST
+        : need_in;
+    assign last_sf_d = rst ? SF == 1
+        : !issue ? last_sf
+        : last_sf ? SF == 1
+        : SF == 1 || sf == SF_NEXT_TO_LAST;
     always @(posedge clk) begin
+        need_in <= need_in_d;
+        last_sf <= last_sf_d;
         if (rst) begin
             nf <= {NFW{1'b0}};
             sf <= {SFW{1'b0}};
-            need_in <= 1'b1;
-            last_sf <= SF == 1;
         end else if (issue) begin
             if (last_sf) begin
                 sf <= {SFW{1'b0}};
-                last_sf <= SF == 1;
                 nf <= (nf == NF_LAST) ? {NFW{1'b0}} : nf + 1'b1;
-                need_in <= NF == 1 || nf == NF_LAST;
             end else begin
                 sf <= sf + 1'b1;
-                last_sf <= SF == 1 || sf == SF_NEXT_TO_LAST;
             end
         end
     end
@@ -596,16 +609,18 @@ module xnorc_mvu #(
         .not_empty(out_valid)
     );
     reg [CW-1:0] credits;
+    assign credit_ok_d = rst ? 1'b1
+        : (claim && !read) ? credits != ONE_CREDIT
+        : (read && !claim) ? 1'b1
+        : credit_ok;
     always @(posedge clk) begin
+        credit_ok <= credit_ok_d;
         if (rst) begin
             credits <= QUEUE_SIZE;
-            credit_ok <= 1'b1;
         end else if (claim && !read) begin
             credits <= credits - 1'b1;
-            credit_ok <= credits != ONE_CREDIT;
         end else if (read && !claim) begin
             credits <= credits + 1'b1;
-            credit_ok <= 1'b1;
         end
     end
 endmodule

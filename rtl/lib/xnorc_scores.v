@@ -4,19 +4,29 @@
 // Computation
 //   acc[c] is field c of the input beat (ACC_W bits, two's complement). The score is computed
 //   in SCORE_W bits, two's complement (the plan sizes SCORE_W so every true score fits, so the
-//   low bits of the product are exact). The argmax is a tree of pairwise compares, one register
-//   level per pairing: the lower-index side wins unless the other is strictly greater, so ties
-//   go to the lowest index; the scores ride along in a delay line.
+//   low bits of the product are exact). SCAN = 0: the argmax is a tree of pairwise compares,
+//   one register level per pairing: the lower-index side wins unless the other is strictly
+//   greater, so ties go to the lowest index; the scores ride along in a delay line. SCAN = 1:
+//   one comparator looks at the classes in index order, each in two cycles (compare with the
+//   best so far, then select), a later class winning only if strictly greater: the same
+//   argmax, from one comparator and the scores' register instead of a tree holding a copy of
+//   every score per level.
 // Interface
 //   in_*   valid/ready stream of CLASSES accumulators of ACC_W bits.
 //   out_*  valid/ready stream: CLASSES scores (class c at [c*SCORE_W +: SCORE_W]) and the
 //          argmax above them (IDX_W = max(1, ceil(log2 CLASSES)) bits).
 // Timing (xnorc_plan's Scores component)
-//   DEPTH = 1 + max(1, ceil(log2 CLASSES)) register stages under one enable,
+//   SCAN = 0: DEPTH = 1 + max(1, ceil(log2 CLASSES)) register stages under one enable,
 //   ce = !out_valid || out_ready (in_ready = ce); out_valid is the last stage's valid flag.
+//   SCAN = 1: in_ready = !busy && !out_valid, from registers. A frame taken in cycle t (its
+//   accumulators registered) has its scores registered in t + 1, class 0 fetched in t + 2,
+//   class k compared in t + 3 + 2k and selected in t + 4 + 2k; its beat is valid from
+//   t + 2*CLASSES + 3 until taken, and the next frame can be taken the cycle after: a frame
+//   per 2*CLASSES + 4 cycles. Every path starts and ends at this module's registers but the
+//   input's handshake into acc_r's enable and the phase flags.
 // Parameters
 //   CLASSES >= 1, ACC_W >= 1, SCORE_W >= 1; MUL and ADD: CLASSES fields of SCORE_W bits
-//   (class c at [c*SCORE_W +: SCORE_W], two's complement).
+//   (class c at [c*SCORE_W +: SCORE_W], two's complement); SCAN 0 or 1.
 `default_nettype none
 
 module xnorc_scores #(
@@ -24,7 +34,8 @@ module xnorc_scores #(
     parameter integer ACC_W = 1,
     parameter integer SCORE_W = 1,
     parameter [CLASSES*SCORE_W-1:0] MUL = 0,
-    parameter [CLASSES*SCORE_W-1:0] ADD = 0
+    parameter [CLASSES*SCORE_W-1:0] ADD = 0,
+    parameter integer SCAN = 0
 ) (
     input  wire                                  clk,
     input  wire                                  rst,
@@ -49,91 +60,171 @@ module xnorc_scores #(
         if (CLASSES < 1 || ACC_W < 1 || SCORE_W < 1) begin : bad_shape
             $error("xnorc_scores: CLASSES, ACC_W and SCORE_W must be at least 1");
         end
-    endgenerate
-
-    wire ce = !out_valid || out_ready;
-    assign in_ready = ce;
-
-    // Level 0 registers the scores; level l > 0 registers the winners of level l - 1's pairs.
-    genvar c, l, i;
-    generate
-        for (l = 0; l <= TREE; l = l + 1) begin : level
-            localparam integer COUNT = count_at(l);
-            // Best score and its index per node (the root's best score is not needed: the
-            // output carries every score), every class's score delayed to this level, valid.
-            // (The root's best score goes nowhere.)
-            /* verilator lint_off UNUSEDSIGNAL */
-            wire [COUNT*B-1:0] best;
-            /* verilator lint_on UNUSEDSIGNAL */
-            wire [COUNT*IB-1:0] index;
-            wire [CLASSES*B-1:0] delayed;
-            wire valid;
-            reg valid_r;
-            assign valid = valid_r;
-            if (l == 0) begin : affine
-                reg [CLASSES*B-1:0] score_r;
-                for (c = 0; c < CLASSES; c = c + 1) begin : class_score
-                    localparam [B-1:0] M = MUL[c*B+:B];
-                    localparam [B-1:0] D = ADD[c*B+:B];
-                    localparam [IB-1:0] C = c;
-                    wire [ACC_W-1:0] acc = in_data[c*ACC_W+:ACC_W];
-                    // Sign-extended to the score width; the low bits of the product are exact.
-                    wire [B-1:0] wide;
-                    if (B > ACC_W) begin : extend
-                        assign wide = {{(B - ACC_W) {acc[ACC_W-1]}}, acc};
-                    end else begin : truncate
-                        assign wide = acc[B-1:0];
-                    end
-                    always @(posedge clk) if (ce) score_r[c*B+:B] <= wide * M + D;
-                    assign index[c*IB+:IB] = C;
-                end
-                assign best = score_r;
-                assign delayed = score_r;
-                always @(posedge clk) begin
-                    if (rst) valid_r <= 1'b0;
-                    else if (ce) valid_r <= in_valid && in_ready;
-                end
-            end else begin : pairs
-                localparam integer PREV = count_at(l - 1);
-                reg [COUNT*B-1:0] best_r;
-                reg [COUNT*IB-1:0] index_r;
-                reg [CLASSES*B-1:0] delayed_r;
-                for (i = 0; i < COUNT; i = i + 1) begin : node
-                    wire [B-1:0] a = level[l-1].best[2*i*B+:B];
-                    wire [IB-1:0] a_index = level[l-1].index[2*i*IB+:IB];
-                    if (2 * i + 1 < PREV) begin : pair
-                        wire [B-1:0] b = level[l-1].best[(2*i+1)*B+:B];
-                        wire [IB-1:0] b_index = level[l-1].index[(2*i+1)*IB+:IB];
-                        wire take_b = $signed(b) > $signed(a);
-                        always @(posedge clk) begin
-                            if (ce) begin
-                                index_r[i*IB+:IB] <= take_b ? b_index : a_index;
-                                best_r[i*B+:B] <= take_b ? b : a;
-                            end
-                        end
-                    end else begin : single
-                        always @(posedge clk) begin
-                            if (ce) begin
-                                index_r[i*IB+:IB] <= a_index;
-                                best_r[i*B+:B] <= a;
-                            end
-                        end
-                    end
-                end
-                always @(posedge clk) if (ce) delayed_r <= level[l-1].delayed;
-                always @(posedge clk) begin
-                    if (rst) valid_r <= 1'b0;
-                    else if (ce) valid_r <= level[l-1].valid;
-                end
-                assign best = best_r;
-                assign index = index_r;
-                assign delayed = delayed_r;
-            end
+        if (SCAN != 0 && SCAN != 1) begin : bad_scan
+            $error("xnorc_scores: SCAN must be 0 or 1");
         end
     endgenerate
 
-    assign out_valid = level[TREE].valid;
-    assign out_data = {level[TREE].index, level[TREE].delayed};
+    // The scores of affine_in: the input beat (SCAN = 0: level 0 registers them), or the
+    // accumulators registered when the frame was taken (SCAN = 1).
+    wire [CLASSES*ACC_W-1:0] affine_in;
+    wire [CLASSES*B-1:0] affine;
+    genvar c, l, i;
+    generate
+        for (c = 0; c < CLASSES; c = c + 1) begin : class_score
+            localparam [B-1:0] M = MUL[c*B+:B];
+            localparam [B-1:0] D = ADD[c*B+:B];
+            wire [ACC_W-1:0] acc = affine_in[c*ACC_W+:ACC_W];
+            // Sign-extended to the score width; the low bits of the product are exact.
+            wire [B-1:0] wide;
+            if (B > ACC_W) begin : extend
+                assign wide = {{(B - ACC_W) {acc[ACC_W-1]}}, acc};
+            end else begin : truncate
+                assign wide = acc[B-1:0];
+            end
+            assign affine[c*B+:B] = wide * M + D;
+        end
+    endgenerate
+
+    generate
+        if (SCAN == 0) begin : tree
+            wire ce = !out_valid || out_ready;
+            assign in_ready = ce;
+            assign affine_in = in_data;
+
+            // Level 0 registers the scores; level l > 0 registers the winners of level
+            // l - 1's pairs.
+            for (l = 0; l <= TREE; l = l + 1) begin : level
+                localparam integer COUNT = count_at(l);
+                // Best score and its index per node (the root's best score is not needed:
+                // the output carries every score), every class's score delayed to this level,
+                // valid. (The root's best score goes nowhere.)
+                /* verilator lint_off UNUSEDSIGNAL */
+                wire [COUNT*B-1:0] best;
+                /* verilator lint_on UNUSEDSIGNAL */
+                wire [COUNT*IB-1:0] index;
+                wire [CLASSES*B-1:0] delayed;
+                wire valid;
+                reg valid_r;
+                assign valid = valid_r;
+                if (l == 0) begin : scores
+                    reg [CLASSES*B-1:0] score_r;
+                    always @(posedge clk) if (ce) score_r <= affine;
+                    for (c = 0; c < CLASSES; c = c + 1) begin : class_index
+                        localparam [IB-1:0] C = c;
+                        assign index[c*IB+:IB] = C;
+                    end
+                    assign best = score_r;
+                    assign delayed = score_r;
+                    always @(posedge clk) begin
+                        if (rst) valid_r <= 1'b0;
+                        else if (ce) valid_r <= in_valid && in_ready;
+                    end
+                end else begin : pairs
+                    localparam integer PREV = count_at(l - 1);
+                    reg [COUNT*B-1:0] best_r;
+                    reg [COUNT*IB-1:0] index_r;
+                    reg [CLASSES*B-1:0] delayed_r;
+                    for (i = 0; i < COUNT; i = i + 1) begin : node
+                        wire [B-1:0] a = level[l-1].best[2*i*B+:B];
+                        wire [IB-1:0] a_index = level[l-1].index[2*i*IB+:IB];
+                        if (2 * i + 1 < PREV) begin : pair
+                            wire [B-1:0] b = level[l-1].best[(2*i+1)*B+:B];
+                            wire [IB-1:0] b_index = level[l-1].index[(2*i+1)*IB+:IB];
+                            wire take_b = $signed(b) > $signed(a);
+                            always @(posedge clk) begin
+                                if (ce) begin
+                                    index_r[i*IB+:IB] <= take_b ? b_index : a_index;
+                                    best_r[i*B+:B] <= take_b ? b : a;
+                                end
+                            end
+                        end else begin : single
+                            always @(posedge clk) begin
+                                if (ce) begin
+                                    index_r[i*IB+:IB] <= a_index;
+                                    best_r[i*B+:B] <= a;
+                                end
+                            end
+                        end
+                    end
+                    always @(posedge clk) if (ce) delayed_r <= level[l-1].delayed;
+                    always @(posedge clk) begin
+                        if (rst) valid_r <= 1'b0;
+                        else if (ce) valid_r <= level[l-1].valid;
+                    end
+                    assign best = best_r;
+                    assign index = index_r;
+                    assign delayed = delayed_r;
+                end
+            end
+
+            assign out_valid = level[TREE].valid;
+            assign out_data = {level[TREE].index, level[TREE].delayed};
+        end else begin : scan
+            localparam integer LAST_I = CLASSES - 1;
+            localparam [IB-1:0] LAST = LAST_I[IB-1:0];
+            localparam [B-1:0] SIGN = {1'b1, {(B - 1) {1'b0}}};
+            // A frame goes through one-hot phases: taken into acc_r (its accumulators, so the
+            // affine starts at a register), its scores into score_r (load), class 0 into
+            // cand_r (fetch), then per class a compare (take_r: cand_r beats the best so far)
+            // and a select (best, best_i: the best so far; the next class fetched). k: the
+            // class in cand_r (last_class: k is the last); next_k: the one to fetch (staying
+            // at the last). cand_r and best hold offset binary (the sign bit flipped), so the
+            // compare is one unsigned carry chain. best starts at the least value with index
+            // 0, which is class 0's result when class 0 does not beat it, so class 0 needs no
+            // case of its own; it is set so at reset and by the last select, which moves the
+            // argmax to out_i. Only acc_r's enable and the phase flags see the input's
+            // handshake.
+            reg [CLASSES*ACC_W-1:0] acc_r;
+            reg [CLASSES*B-1:0] score_r;
+            reg [B-1:0] cand_r, best;
+            reg [IB-1:0] k, next_k, best_i, out_i;
+            reg busy, loading, fetching, comparing, selecting, take_r, last_class, out_valid_r;
+            wire take = in_valid && in_ready;
+            assign in_ready = !busy && !out_valid_r;
+            wire advance = fetching || (selecting && !last_class);
+            wire done = selecting && last_class;
+            assign affine_in = acc_r;
+            always @(posedge clk) begin
+                if (take) acc_r <= in_data;
+                if (loading) score_r <= affine;
+                if (advance) begin
+                    cand_r <= score_r[next_k*B+:B] ^ SIGN;
+                    k <= next_k;
+                    last_class <= next_k == LAST;
+                end
+                if (comparing) take_r <= cand_r > best;
+                if (done) out_i <= take_r ? k : best_i;
+                if (rst || done) begin
+                    best <= {B{1'b0}};
+                    best_i <= {IB{1'b0}};
+                end else if (selecting && take_r) begin
+                    best <= cand_r;
+                    best_i <= k;
+                end
+                if (rst) begin
+                    busy <= 1'b0;
+                    loading <= 1'b0;
+                    fetching <= 1'b0;
+                    comparing <= 1'b0;
+                    selecting <= 1'b0;
+                    next_k <= {IB{1'b0}};
+                    out_valid_r <= 1'b0;
+                end else begin
+                    busy <= take || (busy && !done);
+                    loading <= take;
+                    fetching <= loading;
+                    comparing <= advance;
+                    selecting <= comparing;
+                    if (loading) next_k <= {IB{1'b0}};
+                    else if (advance && next_k != LAST) next_k <= next_k + 1'b1;
+                    out_valid_r <= done || (out_valid_r && !out_ready);
+                end
+            end
+            assign out_valid = out_valid_r;
+            assign out_data = {out_i, score_r};
+        end
+    endgenerate
 endmodule
 
 `default_nettype wire

@@ -70,11 +70,15 @@ pub struct BoardTop {
 /// `tfc_up5k.json`, six placement seeds at 60 MHz) it raised the lowest Fmax from 43.5 to
 /// 50.2 MHz (docs/benchmarks.md). A frame has one output beat, so a one-beat slice costs no
 /// throughput.
+///
+/// With `reset_copies` every instance takes its own registered copy of the link's reset
+/// ([`xnorc_plan::folding::FoldingFile::reset_copies`]); without, they share the link's.
 pub fn board_top(
     b: &BoardTop,
     request_buffer: RequestBuffer,
     (in_width, beats): (usize, usize),
     out_width: usize,
+    reset_copies: bool,
 ) -> Module {
     let mut m = Module::new(&b.name);
     m.header.push(
@@ -228,7 +232,43 @@ pub fn board_top(
             ("resp_ready".into(), r("resp_ready")),
         ],
     });
+    // Every stream instance takes its own copy of the link's reset, placed beside it: on the
+    // LFE5U-85F the one reset register's route to logic across the die was the critical path.
+    let stream_names = [
+        "req_buffer",
+        "gear_in",
+        CORE_INSTANCE,
+        "out_slice",
+        "gear_out",
+    ];
+    if reset_copies {
+        m.wire("rst_copy", stream_names.len());
+        m.instance(Instance {
+            module: "xnorc_copies".into(),
+            name: "reset_tree".into(),
+            comment: vec!["A copy of the reset per instance below".into()],
+            params: vec![
+                ("WIDTH".into(), Param::int(1)),
+                ("COPIES".into(), Param::int(stream_names.len())),
+                ("INIT".into(), Param::int(1)),
+            ],
+            ports: vec![
+                ("clk".into(), clk.clone()),
+                ("d".into(), rst.clone()),
+                ("q".into(), r("rst_copy")),
+            ],
+        });
+    }
     let stream = |module: &str, name: &str, params: Vec<(String, Param)>, i: &str, o: &str| {
+        let copy = stream_names
+            .iter()
+            .position(|n| *n == name)
+            .expect("every stream instance has a reset copy");
+        let reset = if reset_copies {
+            r("rst_copy").bit(copy)
+        } else {
+            r("rst")
+        };
         Item::Instance(Instance {
             module: module.to_string(),
             name: name.to_string(),
@@ -236,7 +276,7 @@ pub fn board_top(
             params,
             ports: vec![
                 ("clk".into(), r("clk")),
-                ("rst".into(), r("rst")),
+                ("rst".into(), reset),
                 ("in_valid".into(), r(format!("{i}_valid"))),
                 ("in_ready".into(), r(format!("{i}_ready"))),
                 ("in_data".into(), r(format!("{i}_data"))),
@@ -328,13 +368,15 @@ pub fn generate(plan: &xnorc_plan::HardwarePlan, b: &BoardTop, link_text: &str) 
             b,
             xnorc_plan::memories::request_buffer(&plan.stages[0]),
             (w_in, beats),
-            w_out
+            w_out,
+            plan.reset_copies
         )
         .render()
     );
     let mut files = core.files;
     // The board's library modules, less those the core already has (xnorc_ram, say).
     let glue = crate::library::files_for([
+        "xnorc_copies",
         "xnorc_bram_fifo",
         "xnorc_fifo",
         "xnorc_bytes_to_beats",

@@ -9,6 +9,7 @@
 
 /// The library's files: (file name, contents). Each file holds one module named after it.
 pub const FILES: &[(&str, &str)] = &[
+    ("xnorc_copies.v", include_str!("../lib/xnorc_copies.v")),
     ("xnorc_rom.v", include_str!("../lib/xnorc_rom.v")),
     ("xnorc_ram.v", include_str!("../lib/xnorc_ram.v")),
     ("xnorc_queue.v", include_str!("../lib/xnorc_queue.v")),

@@ -9,7 +9,7 @@
 //! [`Namer`], so no two identifiers of the top collide whatever the model calls its layers.
 
 use crate::stages::{self, Context};
-use crate::verilog::{r, Expr, Instance, Module};
+use crate::verilog::{r, BinOp, Expr, Instance, Module, Param, UnOp};
 use std::collections::BTreeSet;
 use xnorc_plan::memories::output_widths;
 use xnorc_plan::schedule::{Component, Source};
@@ -111,8 +111,8 @@ fn link_suffixes(c: &Component) -> &'static [&'static str] {
 /// distinct from the top's ports and every link wire.
 pub fn instance_names(plan: &HardwarePlan) -> Vec<String> {
     let mut namer = Namer::default();
-    for port in PORTS {
-        namer.reserve(port);
+    for name in PORTS.iter().chain(&INTERNAL) {
+        namer.reserve(name);
     }
     instance_bases(plan)
         .iter()
@@ -133,6 +133,21 @@ const PORTS: [&str; 8] = [
     "out_data",
 ];
 
+/// The names the top declares besides its ports and links: the reset copies' instance and
+/// wire, and the gated input link.
+const INTERNAL: [&str; 5] = [
+    "reset_tree",
+    "rst_stage",
+    "in_gate_valid",
+    "in_gate_ready",
+    "in_gate_data",
+];
+
+/// Cycles after `rst` falls before the core's stages leave reset and `in_ready` can rise: every
+/// instance takes its own registered copy of `rst` (one register driving every stage's control
+/// was a route across the die on a large device).
+pub const RESET_RELEASE_CYCLES: u64 = 1;
+
 /// The core's top module `name` and the memory images its instances read.
 pub fn top(name: &str, plan: &HardwarePlan) -> (Module, Vec<(String, String)>) {
     let ctx = Context::new(plan, name);
@@ -147,6 +162,20 @@ pub fn top(name: &str, plan: &HardwarePlan) -> (Module, Vec<(String, String)>) {
         ),
         "Every instance is a module of the xnorc library (xnorc_*.v beside this file).".into(),
     ]);
+    m.header.extend(
+        if plan.reset_copies {
+            [
+                "Reset: every instance takes its own registered copy of rst (reset_tree), so the",
+                "stages leave reset one cycle after rst falls; in_ready stays low until they have.",
+            ]
+        } else {
+            [
+                "Reset: the instances share one registered copy of rst (reset_tree), so the stages",
+                "leave reset one cycle after rst falls; in_ready stays low until they have.",
+            ]
+        }
+        .map(String::from),
+    );
     m.input("clk", 1);
     m.input("rst", 1);
     m.input("in_valid", 1);
@@ -167,9 +196,54 @@ pub fn top(name: &str, plan: &HardwarePlan) -> (Module, Vec<(String, String)>) {
             names[i].clone()
         }
     };
+    // Every instance's reset: its own copy of `rst`, or one copy shared.
+    let copies = if plan.reset_copies { n } else { 1 };
+    m.wire("rst_stage", copies);
+    m.instance(Instance {
+        module: "xnorc_copies".into(),
+        name: "reset_tree".into(),
+        comment: vec![if copies > 1 {
+            "A copy of the reset per instance, so each can sit beside its instance".into()
+        } else {
+            "The reset, registered once for every instance".into()
+        }],
+        params: vec![
+            ("WIDTH".into(), Param::int(1)),
+            ("COPIES".into(), Param::int(copies)),
+            ("INIT".into(), Param::int(1)),
+        ],
+        ports: vec![
+            ("clk".into(), r("clk")),
+            ("d".into(), r("rst")),
+            ("q".into(), r("rst_stage")),
+        ],
+    });
+    // A 1-bit wire is declared without a range.
+    let stage_reset = |i: usize| {
+        if copies == 1 {
+            r("rst_stage")
+        } else {
+            r("rst_stage").bit(i)
+        }
+    };
+    // The input enters through a gate that stays shut while the stages are still in reset.
+    let entry = plan
+        .sources
+        .iter()
+        .position(|ports| ports.contains(&Source::Input))
+        .expect("a pipeline reads its input");
+    let open = stage_reset(entry).un(UnOp::Not);
+    m.let_wire(
+        "in_gate_valid",
+        1,
+        r("in_valid").op(BinOp::And, open.clone()),
+    );
+    m.wire("in_gate_ready", 1);
+    m.assign(r("in_ready"), r("in_gate_ready").op(BinOp::And, open));
+    m.let_wire("in_gate_data", widths[0], r("in_data"));
     let in_link = |source: Source| -> String {
         match source {
-            Source::Input => "in".to_string(),
+            Source::Input => "in_gate".to_string(),
             Source::Component { index, port } => out_link(index, port),
         }
     };
@@ -195,7 +269,7 @@ pub fn top(name: &str, plan: &HardwarePlan) -> (Module, Vec<(String, String)>) {
             _ => &["out"],
         };
         let mut ports: Vec<(String, Expr)> =
-            vec![("clk".into(), r("clk")), ("rst".into(), r("rst"))];
+            vec![("clk".into(), r("clk")), ("rst".into(), stage_reset(i))];
         let mut connect = |port: &str, link: &str| {
             for what in ["valid", "ready", "data"] {
                 ports.push((format!("{port}_{what}"), r(format!("{link}_{what}"))));

@@ -91,6 +91,7 @@ pub fn link_params_for(plan: &HardwarePlan, clocks_per_bit: u32, led_cycles: u32
         // A request whose bytes stop for 100 byte times is padded and answered as truncated.
         timeout_cycles: clocks_per_bit * 10 * 100,
         led_cycles,
+        reset_copies: plan.reset_copies,
     }
 }
 

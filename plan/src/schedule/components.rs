@@ -94,12 +94,18 @@ pub enum Component {
         out_w: usize,
     },
     /// Scores: one input beat → affine (registered) → a registered argmax tree: `depth`
-    /// register stages in all, stalled together ([`scores_depth`]).
+    /// register stages in all, stalled together ([`scores_depth`]). With `scan`, the argmax
+    /// instead looks at one class every two cycles after the scores are registered and class
+    /// 0 fetched: a frame taken in cycle t has its output beat from t + 2·classes + 3 on, and
+    /// the next frame is taken once that beat has left.
     Scores {
         /// Index into the plan's stages.
         stage: usize,
-        /// Register stages from input to output.
+        /// Register stages from input to output (1 with a scan: the scores' register).
         depth: usize,
+        /// `Some(classes)`: the argmax scans the classes ([`scan_period`]).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        scan: Option<usize>,
     },
     /// One stream to two consumers (output ports 0 and 1), unregistered: an output shows the
     /// input beat until it has taken it; the input moves when both have.
@@ -288,6 +294,19 @@ pub fn swg_available(s: &SwgState, g: &WindowGeometry) -> bool {
     let row_need = (s.oy * g.stride + g.kh - 1 - g.pad_top).min(g.h - 1);
     let col_need = (s.ox * g.stride + g.kw - 1 - g.pad_left).min(g.w - 1);
     s.d == 1 || (s.d == 0 && (s.wy > row_need || (s.wy == row_need && s.wx > col_need)))
+}
+
+/// Cycles a scanning scores stage works on a frame after taking it: loading the scores,
+/// fetching class 0, then two per class (compare with the best so far, then select).
+pub fn scan_cycles(classes: usize) -> usize {
+    2 * classes + 2
+}
+
+/// Cycles from one frame taken by a scanning scores stage to the next, its output beat taken
+/// at once: the frame's [`scan_cycles`], one as the output beat leaves, one as the next frame
+/// is taken (both handshakes come from registers).
+pub fn scan_period(classes: usize) -> usize {
+    scan_cycles(classes) + 2
 }
 
 /// Register stages of the scores stage for `classes` classes: the affine register, then one

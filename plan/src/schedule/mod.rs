@@ -23,8 +23,8 @@ mod state;
 mod step;
 
 pub use components::{
-    chain_sources, is_chain, scores_depth, swg_available, swg_write_ok, Component, Source,
-    SwgState, WindowGeometry,
+    chain_sources, is_chain, scan_period, scores_depth, swg_available, swg_write_ok, Component,
+    Source, SwgState, WindowGeometry,
 };
 pub use cycles::{simulate, simulate_graph, Timing};
 pub use sizing::{buffers, size_fifos, SIZING_FRAMES};
@@ -52,6 +52,29 @@ mod tests {
     }
 
     #[test]
+    fn scanning_scores_by_hand() {
+        // A FIFO, then scores scanning 3 classes. Frame 0's beat, written at 0, is taken at 1;
+        // the scan works in 2..=9 (load, fetch, compare/select × 3) and the beat is valid at
+        // 10, taken at once. The stage takes frame 1 at 11 (its flags fall at the end of 10),
+        // frame 2 at 21: a frame every 2·3 + 4 cycles. The FIFO takes beats 0, 1, 2 at once.
+        let c = vec![
+            fifo(),
+            Component::Scores {
+                stage: 1,
+                depth: 1,
+                scan: Some(3),
+            },
+        ];
+        let t = simulate(&c, 1, 3);
+        assert_eq!(t.input_cycles, vec![0, 1, 2]);
+        assert_eq!(t.output_cycles, vec![10, 20, 30]);
+        assert_eq!(t.ii() as usize, scan_period(3));
+        // The same without skipping quiet cycles.
+        let stepped = run(&c, &chain_sources(c.len()), 1, 3, false, None).unwrap();
+        assert_eq!(stepped.output_cycles, t.output_cycles);
+    }
+
+    #[test]
     fn single_mvu_latency_and_ii_by_hand() {
         // Input FIFO, MVU (NF 2, SF 3, 1 tree register), up-converter 2:1, FIFO, scores.
         // Beat j accepted at cycle j, visible to the MVU at j + 1: ops (0,0..2) issue at 1, 2, 3
@@ -68,7 +91,11 @@ mod tests {
             mvu(2, 3, 1),
             Component::DwcUp { ratio: 2 },
             fifo(),
-            Component::Scores { stage: 1, depth: 2 },
+            Component::Scores {
+                stage: 1,
+                depth: 2,
+                scan: None,
+            },
         ];
         let t = simulate(&c, 3, 1);
         assert_eq!(t.input_cycles, vec![0, 1, 2]);
@@ -294,7 +321,11 @@ mod tests {
                 mvu(2, 32, 1),
                 Component::DwcUp { ratio: 2 },
                 Component::Fifo { depth: 2, beats: 1 },
-                Component::Scores { stage: 4, depth: 2 },
+                Component::Scores {
+                    stage: 4,
+                    depth: 2,
+                    scan: None,
+                },
             ]
         };
         let roomy = || {

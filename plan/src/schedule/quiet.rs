@@ -6,7 +6,7 @@ use super::state::State;
 use super::step::mvu_issues;
 
 /// In a cycle in which no handshake fires: for how many cycles from this one on the component
-/// would change nothing but an MVU's op counter, so that its `valid`/`ready` signals (and with
+/// would change nothing but an MVU's op counter (or a scanning scores stage's), so that its `valid`/`ready` signals (and with
 /// everyone's, the whole pipeline's) stay as they are — 0 if this cycle already changes more,
 /// `u64::MAX` if it changes nothing at all.
 pub(super) fn quiet_horizon(c: &Component, s: &State, ready_out: bool) -> u64 {
@@ -37,6 +37,8 @@ pub(super) fn quiet_horizon(c: &Component, s: &State, ready_out: bool) -> u64 {
         {
             0
         }
+        // A scan counts on unseen until its last cycle, which shows the output beat.
+        (Component::Scores { .. }, State::Scan { left, .. }) if *left > 0 => (*left - 1) as u64,
         // Register stages move whenever the last is free.
         (Component::Scores { .. } | Component::Elementwise { .. }, State::Scores { pipe })
             if (!pipe.last() || ready_out) && pipe.any() =>
@@ -61,9 +63,15 @@ pub(super) fn quiet_horizon(c: &Component, s: &State, ready_out: bool) -> u64 {
 }
 
 /// Advances an MVU by `cycles` quiet cycles (see [`quiet_horizon`]): its ops within the pass
-/// (no claim, no input) and its last ops in flight (none reaching the queue); other components
-/// stay as they are.
+/// (no claim, no input) and its last ops in flight (none reaching the queue); a scan by as many
+/// of its cycles; other components stay as they are.
 pub(super) fn skip_ops(c: &Component, s: &mut State, cycles: u64) {
+    if let State::Scan { left, .. } = s {
+        if *left > 0 {
+            *left -= cycles as usize;
+        }
+        return;
+    }
     if let (
         Component::Mvu { sf: sfs, queue, .. },
         State::Mvu {

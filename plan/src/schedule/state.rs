@@ -87,6 +87,13 @@ pub(super) enum State {
         /// Valid flag of each register stage; the last one is the output's.
         pipe: Stages,
     },
+    /// A scanning scores stage (`Component::Scores` with `scan`).
+    Scan {
+        /// Cycles of the current frame's scan still to run (0: idle or done).
+        left: usize,
+        /// The output beat is held.
+        out_valid: bool,
+    },
     Fork {
         /// Which outputs have taken the current input beat.
         taken: [bool; 2],
@@ -146,6 +153,10 @@ impl State {
                 cb: 0,
                 out_valid: false,
             },
+            Component::Scores { scan: Some(_), .. } => State::Scan {
+                left: 0,
+                out_valid: false,
+            },
             Component::Scores { depth, .. } | Component::Elementwise { depth, .. } => {
                 State::Scores {
                     pipe: Stages::new(depth),
@@ -177,6 +188,7 @@ impl State {
             State::Swg { out_valid, .. } => *out_valid,
             State::Pool { out_valid, .. } | State::Pad { out_valid, .. } => *out_valid,
             State::Scores { pipe } | State::MeanSign { pipe, .. } => pipe.last(),
+            State::Scan { out_valid, .. } => *out_valid,
             State::Fork { .. } => unreachable!("a fork's outputs are port_valid's"),
         }
     }

@@ -35,10 +35,12 @@ pub(super) fn ready_in_of(c: &Component, s: &State, p: &Ports) -> [bool; 2] {
 fn ready_one(c: &Component, s: &State, ready_out: bool) -> bool {
     match (c, s) {
         (Component::Fifo { depth, .. }, State::Fifo { count }) => *count < *depth,
+        // From registers only: the completing beat waits for an empty output register.
+        (Component::DwcUp { ratio }, State::DwcUp { count, out_valid }) => {
+            *count + 1 != *ratio || !*out_valid
+        }
         (
-            Component::DwcUp { .. }
-            | Component::Responses { .. }
-            | Component::SplitThreshold { .. },
+            Component::Responses { .. } | Component::SplitThreshold { .. },
             State::DwcUp { out_valid, .. },
         ) => !*out_valid || ready_out,
         (Component::DwcDown { ratio }, State::DwcDown { holding, idx }) => {
@@ -60,6 +62,8 @@ fn ready_one(c: &Component, s: &State, ready_out: bool) -> bool {
         (Component::Scores { .. } | Component::Elementwise { .. }, State::Scores { pipe }) => {
             !pipe.last() || ready_out
         }
+        // From registers only: idle, and the last frame's beat gone.
+        (Component::Scores { .. }, State::Scan { left, out_valid }) => *left == 0 && !*out_valid,
         (Component::MeanSign { .. }, State::MeanSign { filling, .. }) => *filling,
         _ => unreachable!("state matches component"),
     }
@@ -201,6 +205,25 @@ pub(super) fn step(c: &Component, s: &mut State, p: &Ports) {
                 advance(&mut [(cb, cbs), (ix, w), (iy, h)]);
             }
             *out_valid = completes || (*out_valid && !fire_out);
+        }
+        (
+            Component::Scores {
+                scan: Some(classes),
+                ..
+            },
+            State::Scan { left, out_valid },
+        ) => {
+            // The scan's last select cycle registers the output beat.
+            if *left > 0 {
+                *left -= 1;
+                *out_valid = *left == 0;
+            }
+            if fire_out {
+                *out_valid = false;
+            }
+            if fire_in {
+                *left = super::components::scan_cycles(*classes);
+            }
         }
         (Component::Scores { .. } | Component::Elementwise { .. }, State::Scores { pipe }) => {
             // One clock enable for all stages: they advance together or not at all.

@@ -72,13 +72,15 @@ fn fanout(
 pub fn plan(graph: &Graph, folding: &FoldingFile) -> Result<HardwarePlan> {
     let (stages, tree_pipeline, input_order) = plan_stages(graph, folding)?;
     let memory_output_register = folding.memory_output_register.unwrap_or(false);
-    Ok(plan_from_stages(
+    let mut plan = plan_from_stages(
         graph,
         stages,
         tree_pipeline,
         input_order,
         memory_output_register,
-    ))
+    );
+    plan.reset_copies = folding.reset_copies.unwrap_or(false);
+    Ok(plan)
 }
 
 /// Completes [`plan_stages`]' result (possibly with memories moved since) into the plan: the
@@ -110,6 +112,8 @@ pub fn plan_with_progress(
     memory_output_register: bool,
     (progress, what): (&dyn Progress, &str),
 ) -> HardwarePlan {
+    let mut stages = stages;
+    choose_argmax(&mut stages);
     let (mut pipeline, sources) = components(
         &stages,
         tree_pipeline,
@@ -126,6 +130,8 @@ pub fn plan_with_progress(
         model: graph.ident.clone(),
         tree_pipeline,
         memory_output_register,
+        // Set by the caller from the folding: the cycle model does not depend on it.
+        reset_copies: false,
         latency_cycles: timing.latency(),
         ii_cycles: timing.ii(),
         timing,
@@ -134,6 +140,22 @@ pub fn plan_with_progress(
         sources,
         stages,
         input_order,
+    }
+}
+
+/// Lets the scores stage scan its classes ([`ScoresStage::scan`]) when another stage is busy
+/// at least a scan's period per frame.
+fn choose_argmax(stages: &mut [Stage]) {
+    let busiest = stages
+        .iter()
+        .filter(|s| !matches!(s.kind, StageKind::Scores(_)))
+        .map(Stage::cycles_per_frame)
+        .max()
+        .unwrap_or(0);
+    for s in stages {
+        if let StageKind::Scores(sc) = &mut s.kind {
+            sc.scan = busiest >= crate::schedule::scan_period(sc.classes);
+        }
     }
 }
 
@@ -466,6 +488,8 @@ fn scores_stage(graph: &Graph, head: &Stage, input: &Stream) -> Stage {
             mul,
             add,
             score_bits,
+            // Decided once every stage is final (`choose_argmax`).
+            scan: false,
         }),
         input: Stream {
             elems: classes,

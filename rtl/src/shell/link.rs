@@ -5,7 +5,7 @@ use rust_hdl_widgets::prelude::*;
 
 use super::countdown::Countdown;
 use super::fifo::ByteFifo;
-use super::reset::ResetSync;
+use super::reset::{ResetCopy, ResetSync};
 use super::rx_framer::RxFramer;
 use super::status_queue::StatusQueue;
 use super::tx_framer::TxFramer;
@@ -72,7 +72,8 @@ pub struct Link {
     pub clock: Signal<In, Clock>,
     /// Raw asynchronous active-high reset request (button, PLL not locked).
     pub reset_req: Signal<In, Bit>,
-    /// Synchronized active-high reset for the rest of the design; the link runs from it too.
+    /// Synchronized active-high reset for the rest of the design; the link runs from copies of
+    /// it (one cycle later).
     pub reset: Signal<Out, Bit>,
     /// UART RX pin (idle high).
     pub uart_rx: Signal<In, Bit>,
@@ -94,6 +95,12 @@ pub struct Link {
     /// Response stream from the core: ready.
     pub resp_ready: Signal<Out, Bit>,
     rst: ResetSync,
+    /// The reset's copies: the receive side, the transmit side, the request FIFO, and the
+    /// status queue with the LED (see [`ResetCopy`]).
+    reset_rx: ResetCopy,
+    reset_tx: ResetCopy,
+    reset_fifo: ResetCopy,
+    reset_status: ResetCopy,
     receiver: UartRx,
     transmitter: UartTx,
     rx_framer: RxFramer,
@@ -127,6 +134,10 @@ impl Link {
             resp_valid: Default::default(),
             resp_ready: Default::default(),
             rst: Default::default(),
+            reset_rx: ResetCopy::new(params.reset_copies),
+            reset_tx: ResetCopy::new(params.reset_copies),
+            reset_fifo: ResetCopy::new(params.reset_copies),
+            reset_status: ResetCopy::new(params.reset_copies),
             receiver: UartRx::new(params.clocks_per_bit),
             transmitter: UartTx::new(params.clocks_per_bit),
             rx_framer: RxFramer::new(params.request_bytes, slow.timeout_ticks),
@@ -148,6 +159,10 @@ impl Logic for Link {
             self,
             clock,
             rst,
+            reset_rx,
+            reset_tx,
+            reset_fifo,
+            reset_status,
             receiver,
             transmitter,
             rx_framer,
@@ -158,13 +173,18 @@ impl Logic for Link {
             led_timer
         );
         dff_setup!(self, clock, led_hold, led_on);
-        // Reset: everything in the link runs from the synchronized reset.
+        // Reset: each part of the link runs from its copy of the synchronized reset (one cycle
+        // after it, as the board's instances do, or the reset itself).
         self.rst.reset_req.next = self.reset_req.val();
         self.reset.next = self.rst.reset.val();
-        self.receiver.reset.next = self.rst.reset.val();
-        self.transmitter.reset.next = self.rst.reset.val();
-        self.rx_framer.reset.next = self.rst.reset.val();
-        self.tx_framer.reset.next = self.rst.reset.val();
+        self.reset_rx.d.next = self.rst.reset.val();
+        self.reset_tx.d.next = self.rst.reset.val();
+        self.reset_fifo.d.next = self.rst.reset.val();
+        self.reset_status.d.next = self.rst.reset.val();
+        self.receiver.reset.next = self.reset_rx.q.val();
+        self.rx_framer.reset.next = self.reset_rx.q.val();
+        self.transmitter.reset.next = self.reset_tx.q.val();
+        self.tx_framer.reset.next = self.reset_tx.q.val();
         // Pins.
         self.receiver.rx.next = self.uart_rx.val();
         self.uart_tx.next = self.transmitter.tx.val();
@@ -173,16 +193,16 @@ impl Logic for Link {
         self.rx_framer.rx_valid.next = self.receiver.valid.val();
         self.rx_framer.rx_error.next = self.receiver.frame_error.val();
         self.rx_framer.fifo_full.next = self.fifo.full.val();
-        self.fifo.reset.next = self.rst.reset.val();
+        self.fifo.reset.next = self.reset_fifo.q.val();
         self.fifo.push.next = self.rx_framer.push.val();
         self.fifo.push_data.next = self.rx_framer.push_data.val();
         self.req_data.next = self.fifo.pop_data.val();
         // Nothing is offered while the core is held in reset (the FIFO empties then).
-        self.req_valid.next = !self.fifo.empty.val() & !self.rst.reset.val();
+        self.req_valid.next = !self.fifo.empty.val() & !self.reset_fifo.q.val();
         self.fifo.pop.next = self.req_ready.val();
         // Statuses: queued when a request is complete, dropped once its response is sent.
         // The request side hunts for the next request as soon as the queue takes a status.
-        self.statuses.reset.next = self.rst.reset.val();
+        self.statuses.reset.next = self.reset_status.q.val();
         self.statuses.push.next = self.rx_framer.done.val() & !self.statuses.full.val();
         self.statuses.push_data.next = self.rx_framer.status.val();
         self.rx_framer.status_full.next = self.statuses.full.val();
@@ -208,7 +228,7 @@ impl Logic for Link {
             self.tx_framer.sent.val() | (self.led_hold.q.val() & !self.led_timer.done.val());
         self.led_on.d.next =
             self.rx_framer.active.val() | !self.statuses.empty.val() | self.led_hold.q.val();
-        if self.rst.reset.val() {
+        if self.reset_status.q.val() {
             self.led_hold.d.next = false;
             self.led_on.d.next = false;
         }
@@ -228,6 +248,7 @@ mod tests {
             response_bytes: 1,
             timeout_cycles,
             led_cycles,
+            reset_copies: false,
         }
     }
 

@@ -77,6 +77,7 @@ impl Env {
             response_bytes: RESPONSE.len() as u32,
             timeout_cycles,
             led_cycles,
+            reset_copies: true,
         };
         let link = Link::new(&params).unwrap();
         let mut env = Self {

@@ -112,7 +112,7 @@ pub use crc::{Crc16, CRC16_INIT, CRC16_POLY};
 pub use fifo::ByteFifo;
 pub use link::Link;
 pub use render::link_verilog;
-pub use reset::{AsyncSetFlop, ResetSync};
+pub use reset::{AsyncSetFlop, ResetCopy, ResetSync};
 pub use rx_framer::RxFramer;
 pub use status_queue::StatusQueue;
 pub use tx_framer::TxFramer;
@@ -153,6 +153,10 @@ pub struct LinkParams {
     /// Cycles the LED stays on after each response (0 allowed); up to `2P - 2` cycles more,
     /// like `timeout_cycles`.
     pub led_cycles: u32,
+    /// Each part of the link (receive side, transmit side, request FIFO, status queue) runs
+    /// from its own registered copy of the reset, one cycle after it; otherwise all from the
+    /// synchronizer's output ([`xnorc_plan::folding::FoldingFile::reset_copies`]).
+    pub reset_copies: bool,
 }
 
 impl LinkParams {

@@ -77,6 +77,82 @@ end
     }
 }
 
+/// A registered copy of the synchronized reset for one part of the design (`q` is 1 at
+/// configuration, like the reset it copies), or with `registered` false the reset itself.
+///
+/// Leaf block, like [`AsyncSetFlop`]: rust-hdl cannot mark a register `keep`, and yosys merges
+/// registers with the same input back into one. A copy per sub-block lets the placer put each
+/// beside the logic it resets: on the LFE5U-85F the one reset register's route to the link's
+/// far side was the critical path at 100 MHz (10.4 ns). See
+/// [`crate::shell::LinkParams::reset_copies`] for when.
+#[derive(LogicBlock)]
+pub struct ResetCopy {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// The reset to copy.
+    pub d: Signal<In, Bit>,
+    /// `d`, one rising edge late (or `d`).
+    pub q: Signal<Out, Bit>,
+    // A construction-time choice; LogicBlock fields must be blocks, so a constant.
+    registered: Constant<Bit>,
+}
+
+impl ResetCopy {
+    /// A copy (`registered`) or a wire.
+    pub fn new(registered: bool) -> Self {
+        Self {
+            clock: Default::default(),
+            d: Default::default(),
+            // Matches the Verilog `initial`: in reset from configuration on.
+            q: Signal::new_with_default(true),
+            registered: Constant::new(registered),
+        }
+    }
+}
+
+impl Logic for ResetCopy {
+    fn update(&mut self) {
+        // A wire follows at once; a copy on the rising edge.
+        if !self.registered.val() || self.clock.pos_edge() {
+            self.q.next = self.d.val();
+        }
+    }
+
+    fn connect(&mut self) {
+        self.q.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        // `registered` is the constant's localparam in the module rust-hdl writes.
+        Verilog::Custom(
+            "\
+generate
+    if (registered) begin : copy
+        initial q = 1'b1;
+        // keep: yosys merges registers with the same input back into one.
+        (* keep *) always @(posedge clock) q <= d;
+    end else begin : same
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire unused_clock = clock;
+        /* verilator lint_on UNUSEDSIGNAL */
+        always @(*) q = d;
+    end
+endgenerate
+"
+            .into(),
+        )
+    }
+
+    fn timing(&self) -> Vec<TimingInfo> {
+        vec![TimingInfo {
+            name: "reset_copy".into(),
+            clock: "clock".into(),
+            inputs: vec!["d".into()],
+            outputs: vec!["q".into()],
+        }]
+    }
+}
+
 /// Reset synchronizer: `reset` asserts asynchronously as soon as `reset_req` rises, stays
 /// high while it is high, and deasserts on a rising clock edge 18 cycles after `reset_req`
 /// falls (2 synchronizer stages + 16 hold cycles). It is also high for 18 cycles after

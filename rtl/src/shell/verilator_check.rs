@@ -160,6 +160,8 @@ fn shell_verilator_runs_the_protocol() {
         timeout_cycles: 160,
         // Long enough that the slow timers count prescaled ticks (period 4).
         led_cycles: 5000,
+        // The copies, as on ECP5: the protocol must not notice them.
+        reset_copies: true,
     };
     let slow = SlowTimers::new(&params);
     assert_eq!(slow.shift, 2);

@@ -15,8 +15,13 @@ pub(super) fn scores(s: &Stage, sc: &ScoresStage) -> StageInstance {
         module: "xnorc_scores",
         summary: vec![format!(
             "Scores: {} classes, score = mul*acc + add in {b} bits, argmax (lowest index on \
-             ties)",
-            sc.classes
+             ties) {}",
+            sc.classes,
+            if sc.scan {
+                "scanning one class every two cycles"
+            } else {
+                "through a tree"
+            }
         )],
         params: vec![
             ("CLASSES", Param::int(sc.classes)),
@@ -24,6 +29,7 @@ pub(super) fn scores(s: &Stage, sc: &ScoresStage) -> StageInstance {
             ("SCORE_W", Param::int(b)),
             ("MUL", Param::Fields(b, sc.mul.clone())),
             ("ADD", Param::Fields(b, sc.add.clone())),
+            ("SCAN", Param::flag(sc.scan)),
         ],
         files: Vec::new(),
     }

@@ -48,6 +48,16 @@ pub enum HarnessError {
         /// Event log.
         log: PathBuf,
     },
+    /// A beat moved in or out while the core was still leaving reset.
+    #[diagnostic(
+        code(xnorc::verilator::reset),
+        help("the core's input must stay shut until its stages have left reset: a bug in the generated top")
+    )]
+    #[error("the core took or gave a beat in the {cycles} cycle(s) after its reset fell, before its stages left reset")]
+    EarlyHandshake {
+        /// The design's reset release ([`Harness::reset_release`]).
+        cycles: u64,
+    },
 }
 
 fn io(e: std::io::Error, what: &Path) -> HarnessError {
@@ -85,6 +95,9 @@ pub struct Harness {
     exe: PathBuf,
     /// 32-bit words per input beat.
     pub in_words: usize,
+    /// Cycles after reset falls in which the design must not take or give a beat: a core's
+    /// [`xnorc_rtl::top::RESET_RELEASE_CYCLES`] (the default), 0 for a bare library module.
+    pub reset_release: u64,
 }
 
 /// What one run recorded.
@@ -130,6 +143,7 @@ pub fn build(
         dir,
         exe,
         in_words: in_width.div_ceil(32),
+        reset_release: xnorc_rtl::top::RESET_RELEASE_CYCLES,
     })
 }
 
@@ -282,12 +296,19 @@ impl Harness {
             stalls.input_per_mille.to_string(),
             stalls.output_per_mille.to_string(),
             max_cycles.to_string(),
+            self.reset_release.to_string(),
         ]);
         if let Some(v) = vcd {
             cmd.arg(std::path::absolute(v).map_err(|e| io(e, v))?);
         }
         let status = cmd.status().map_err(|e| io(e, &self.exe))?;
         let _ = std::fs::remove_file(&stim);
+        // The testbench's exit code for a handshake during the reset release.
+        if status.code() == Some(4) {
+            return Err(HarnessError::EarlyHandshake {
+                cycles: self.reset_release,
+            });
+        }
         let text = std::fs::read_to_string(&log).map_err(|e| io(e, &log))?;
         let mut run = RunLog {
             input_cycles: Vec::new(),

@@ -1,8 +1,11 @@
 // xnorc co-simulation testbench (generic: port widths come from the Verilated model).
-// Usage: tb STIMULUS OUTPUT OUTPUTS INPUT_BEATS SEED P_IN_STALL P_OUT_STALL MAX_CYCLES [VCD]
+// Usage: tb STIMULUS OUTPUT OUTPUTS INPUT_BEATS SEED P_IN_STALL P_OUT_STALL MAX_CYCLES RELEASE [VCD]
 // STIMULUS: input beats, each IN_WORDS little-endian u32. OUTPUT: text, one line per event:
 //   "i <cycle>" for an accepted input beat, "o <cycle> <hex words, least significant first>".
 // Stalls: with probability P (per mille) the source withholds a beat / the sink is not ready.
+// RELEASE: cycles after rst falls while the core is still leaving reset. The source offers its
+//   first beat all along, the sink is ready, and neither handshake may happen (exit 4 if one
+//   does); cycle 0 of the log is the cycle after them.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -39,7 +42,7 @@ static uint32_t next_rand() {  // xorshift64*
 }
 
 int main(int argc, char** argv) {
-    if (argc < 9) { fprintf(stderr, "usage: tb STIM OUT OUTPUTS INBEATS SEED PIN POUT MAXCYC [VCD]\n"); return 2; }
+    if (argc < 10) { fprintf(stderr, "usage: tb STIM OUT OUTPUTS INBEATS SEED PIN POUT MAXCYC RELEASE [VCD]\n"); return 2; }
     Verilated::commandArgs(1, argv);
     const char* stim_path = argv[1];
     const char* out_path = argv[2];
@@ -47,6 +50,7 @@ int main(int argc, char** argv) {
     rng_state = strtoull(argv[5], nullptr, 10) * 0x9E3779B97F4A7C15ULL + 1;
     int p_in = atoi(argv[6]), p_out = atoi(argv[7]);
     long max_cycles = atol(argv[8]);
+    long release = atol(argv[9]);
     Vcore* top = new Vcore;
     const int in_words = words_of(top->in_data);
     std::vector<uint32_t> stim((size_t)total_beats * in_words);
@@ -57,7 +61,7 @@ int main(int argc, char** argv) {
     if (!out) { fprintf(stderr, "cannot write %s\n", out_path); return 2; }
 #if VM_TRACE
     VerilatedVcdC* vcd = nullptr;
-    if (argc > 9) { Verilated::traceEverOn(true); vcd = new VerilatedVcdC; top->trace(vcd, 99); vcd->open(argv[9]); }
+    if (argc > 10) { Verilated::traceEverOn(true); vcd = new VerilatedVcdC; top->trace(vcd, 99); vcd->open(argv[10]); }
 #endif
     long t = 0;
     // One cycle = two evaluations: the caller has set clk = 0 and the inputs and evaluated
@@ -73,6 +77,17 @@ int main(int argc, char** argv) {
     top->clk = 0; top->rst = 1; top->in_valid = 0; top->out_ready = 0; top->eval();
     for (int i = 0; i < 4; i++) { top->eval(); tick(); }
     top->rst = 0;
+    for (long i = 0; i < release; i++, t++) {
+        top->in_valid = total_beats > 0;
+        if (total_beats > 0) put(top->in_data, &stim[0], in_words);
+        top->out_ready = 1;
+        top->eval();
+        if ((total_beats > 0 && top->in_ready) || top->out_valid) {
+            fprintf(stderr, "handshake %ld cycles after reset, before the core left reset\n", i);
+            return 4;
+        }
+        tick();
+    }
     long sent = 0, received = 0;
     std::vector<uint32_t> words;
     for (long cycle = 0; received < frames && cycle < max_cycles; cycle++, t++) {
