@@ -354,23 +354,32 @@ module xnorc_mvu #(
     generate
         if (MEM_REG == 1) begin : memory_output_register
             genvar c;
-            // What each copy takes: the operand, or with BCAST_REG its first-level copy.
+            // What each group of X_MID_COPIES copies takes: the operand, or with BCAST_REG
+            // its own first-level copy.
             wire [X_MIDS*XW-1:0] x_m;
-            for (c = 0; c < X_MIDS; c = c + 1) begin : x_mid
-                if (BCAST_REG == 1) begin : copy
-                    reg [XW-1:0] x_mq;
-                    // keep: yosys merges registers with the same input back into one.
-                    (* keep *) always @(posedge clk) x_mq <= x_d;
-                    assign x_m[c*XW+:XW] = x_mq;
-                end else begin : direct
-                    assign x_m[c*XW+:XW] = x_d;
-                end
+            if (BCAST_REG == 1) begin : x_mid
+                xnorc_copies #(
+                    .WIDTH(XW),
+                    .COPIES(X_MIDS)
+                ) copies (
+                    .clk(clk),
+                    .d(x_d),
+                    .q(x_m)
+                );
+            end else begin : x_direct
+                assign x_m = {X_MIDS{x_d}};
             end
-            for (c = 0; c < X_COPIES; c = c + 1) begin : x_copy
-                reg [XW-1:0] x_q;
-                // keep: yosys merges registers with the same input back into one.
-                (* keep *) always @(posedge clk) x_q <= x_m[(c/X_MID_COPIES)*XW+:XW];
-                assign x_p[c*XW+:XW] = x_q;
+            for (c = 0; c < X_MIDS; c = c + 1) begin : x_copy
+                localparam integer LEFT = X_COPIES - c * X_MID_COPIES;
+                localparam integer N = (LEFT < X_MID_COPIES) ? LEFT : X_MID_COPIES;
+                xnorc_copies #(
+                    .WIDTH(XW),
+                    .COPIES(N)
+                ) copies (
+                    .clk(clk),
+                    .d(x_m[c*XW+:XW]),
+                    .q(x_p[c*X_MID_COPIES*XW+:N*XW])
+                );
             end
             if (LATE_COPIES) begin : rom_register
                 assign w_p = w_d;
@@ -482,20 +491,24 @@ module xnorc_mvu #(
         /* verilator lint_off UNUSEDSIGNAL */
         wire [ACC_MIDS-1:0] v_m, first_m;
         /* verilator lint_on UNUSEDSIGNAL */
-        for (p = 0; p < ACC_MIDS; p = p + 1) begin : acc_mid
-            if (BCAST_REG == 1) begin : copy
-                reg v_mq, first_mq;
-                // keep: yosys merges registers with the same input back into one.
-                (* keep *) always @(posedge clk) begin
-                    v_mq <= v_d[REGS-1];
-                    first_mq <= first_d[REGS-1];
-                end
-                assign v_m[p] = v_mq;
-                assign first_m[p] = first_mq;
-            end else begin : none
-                assign v_m[p] = 1'b0;
-                assign first_m[p] = 1'b0;
+        if (BCAST_REG == 1) begin : acc_mid
+            // Copy p: {first, valid} at [2p +: 2].
+            wire [2*ACC_MIDS-1:0] flags;
+            xnorc_copies #(
+                .WIDTH(2),
+                .COPIES(ACC_MIDS)
+            ) copies (
+                .clk(clk),
+                .d({first_d[REGS-1], v_d[REGS-1]}),
+                .q(flags)
+            );
+            for (p = 0; p < ACC_MIDS; p = p + 1) begin : split
+                assign v_m[p] = flags[2*p];
+                assign first_m[p] = flags[2*p+1];
             end
+        end else begin : acc_no_mid
+            assign v_m = {ACC_MIDS{1'b0}};
+            assign first_m = {ACC_MIDS{1'b0}};
         end
         for (p = 0; p < ACC_COPIES; p = p + 1) begin : acc_control
             wire v_q, first_q;

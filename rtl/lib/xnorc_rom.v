@@ -85,15 +85,17 @@ module xnorc_rom #(
             // The address each slice's copy takes: the caller's, or with REGISTERED = 3 a
             // first-level copy shared by MID_SLICES slices.
             wire [MID_COPIES*ADDR_W-1:0] slice_addr;
-            for (g = 0; g < MID_COPIES; g = g + 1) begin : mid
-                if (REGISTERED == 3) begin : copy
-                    reg [ADDR_W-1:0] a_mid;
-                    // keep: yosys merges registers with the same input back into one.
-                    (* keep *) always @(posedge clk) a_mid <= addr;
-                    assign slice_addr[g*ADDR_W+:ADDR_W] = a_mid;
-                end else begin : direct
-                    assign slice_addr[g*ADDR_W+:ADDR_W] = addr;
-                end
+            if (REGISTERED == 3) begin : mid
+                xnorc_copies #(
+                    .WIDTH(ADDR_W),
+                    .COPIES(MID_COPIES)
+                ) copies (
+                    .clk(clk),
+                    .d(addr),
+                    .q(slice_addr)
+                );
+            end else begin : direct
+                assign slice_addr = {MID_COPIES{addr}};
             end
             for (g = 0; g < ADDR_COPIES; g = g + 1) begin : slice
                 localparam integer LO = g * ADDR_COPY_BITS;

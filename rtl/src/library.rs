@@ -68,9 +68,16 @@ const USES: &[(&str, &[&str])] = &[
     ("xnorc_queue", &["xnorc_ram"]),
     ("xnorc_fifo", &["xnorc_queue"]),
     ("xnorc_bram_fifo", &["xnorc_ram"]),
+    ("xnorc_rom", &["xnorc_copies"]),
     (
         "xnorc_mvu",
-        &["xnorc_rom", "xnorc_lane", "xnorc_adder_tree", "xnorc_queue"],
+        &[
+            "xnorc_copies",
+            "xnorc_rom",
+            "xnorc_lane",
+            "xnorc_adder_tree",
+            "xnorc_queue",
+        ],
     ),
     ("xnorc_swg", &["xnorc_ram"]),
     ("xnorc_pool", &["xnorc_ram"]),
