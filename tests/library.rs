@@ -144,10 +144,8 @@ fn run_design(
     for (name, text) in &files {
         std::fs::write(dir.path().join(name), text).unwrap();
     }
-    let mut harness = verilator::build(dir.path(), "tb_top", in_width, &cache(), false)
+    let harness = verilator::build(dir.path(), "tb_top", in_width, &cache(), false)
         .unwrap_or_else(|e| panic!("{module}: {e}"));
-    // A bare module leaves reset as rst falls (a core's top takes a cycle more).
-    harness.reset_release = 0;
     let words = in_width.div_ceil(32);
     let stimulus: Vec<u32> = input
         .iter()

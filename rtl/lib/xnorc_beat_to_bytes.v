@@ -48,9 +48,10 @@ module xnorc_beat_to_bytes #(
     assign out_data = held_byte;
     wire load = in_valid && !busy;
     wire sent = byte_full && out_ready;
-    wire busy_d = rst ? 1'b0 : load ? 1'b1 : shift ? bits_left != ONE_BIT : busy;
+    // The flags' next values out of reset (the reset stays on the registers' reset inputs).
+    wire busy_n = load ? 1'b1 : shift ? bits_left != ONE_BIT : busy;
     // sent needs byte_full, shift needs it clear: they never coincide.
-    wire byte_full_d = rst ? 1'b0 : shift ? byte_bits == 3'd7 : sent ? 1'b0 : byte_full;
+    wire byte_full_n = shift ? byte_bits == 3'd7 : sent ? 1'b0 : byte_full;
 
     wire [PADDED-1:0] loaded;
     generate
@@ -69,13 +70,16 @@ module xnorc_beat_to_bytes #(
     always @(posedge clk) if (shift) held_byte <= {buffer[0], held_byte[7:1]};
 
     always @(posedge clk) begin
-        busy <= busy_d;
-        byte_full <= byte_full_d;
-        shift <= busy_d && !byte_full_d;
         if (rst) begin
+            busy <= 1'b0;
+            byte_full <= 1'b0;
+            shift <= 1'b0;
             bits_left <= {CW{1'b0}};
             byte_bits <= 3'd0;
         end else begin
+            busy <= busy_n;
+            byte_full <= byte_full_n;
+            shift <= busy_n && !byte_full_n;
             if (load) bits_left <= ALL_BITS;
             if (shift) begin
                 bits_left <= bits_left - 1'b1;

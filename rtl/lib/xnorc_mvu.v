@@ -180,19 +180,32 @@ module xnorc_mvu #(
     // nf == 0, sf == SF - 1 and "a queue slot is unclaimed" as registers kept in step with the
     // counters: they gate issue and in_ready, which must not start with a compare.
     reg need_in, last_sf, credit_ok;
-    wire go = !last_sf || credit_ok;
-    // in_ready = need_in && go, as a register of its own taking the three flags' next values:
-    // the upstream FIFO's read logic then starts at a register (on the UP5K the LUT in between
+    // go = !last_sf || credit_ok, kept as a register too, so issue is one LUT from registers
+    // and in_valid (the credit loop in_valid → issue → the counters' and credits' enables was
+    // the UP5K's critical path).
+    reg go_r;
+    wire go = go_r;
+    // in_ready = need_in && go, as a register of its own taking the three flags' next values
+    // (out of reset: the reset stays on the registers' reset inputs, out of the LUTs): the
+    // upstream FIFO's read logic then starts at a register (on the UP5K the LUT in between
     // was part of paths from this unit's flags through the FIFO's read into its counters).
     reg in_ready_r;
-    wire need_in_d, last_sf_d, credit_ok_d;
+    wire need_in_n, last_sf_n, credit_ok_n;
     assign in_ready = in_ready_r;
-    always @(posedge clk) in_ready_r <= need_in_d && (!last_sf_d || credit_ok_d);
+    always @(posedge clk) begin
+        if (rst) begin
+            in_ready_r <= 1'b1;
+            go_r <= 1'b1;
+        end else begin
+            in_ready_r <= need_in_n && (!last_sf_n || credit_ok_n);
+            go_r <= !last_sf_n || credit_ok_n;
+        end
+    end
     wire issue = go && (need_in ? in_valid : 1'b1);
     // issue && last_sf, written from the registers: derived from issue, yosys built it as a
     // second LUT level in the credit loop (credit_ok → issue → claim → the credits' enable
     // was the UP5K's critical path).
-    wire claim = last_sf && credit_ok && (!need_in || in_valid);
+    wire claim = last_sf && go && (!need_in || in_valid);
 
     wire [XW-1:0] operand;
     generate
@@ -316,16 +329,18 @@ module xnorc_mvu #(
         end
     endgenerate
 
-    assign need_in_d = rst ? 1'b1
-        : (issue && last_sf) ? NF == 1 || nf == NF_LAST
-        : need_in;
-    assign last_sf_d = rst ? SF == 1
-        : !issue ? last_sf
+    assign need_in_n = (issue && last_sf) ? NF == 1 || nf == NF_LAST : need_in;
+    assign last_sf_n = !issue ? last_sf
         : last_sf ? SF == 1
         : SF == 1 || sf == SF_NEXT_TO_LAST;
     always @(posedge clk) begin
-        need_in <= need_in_d;
-        last_sf <= last_sf_d;
+        if (rst) begin
+            need_in <= 1'b1;
+            last_sf <= SF == 1;
+        end else begin
+            need_in <= need_in_n;
+            last_sf <= last_sf_n;
+        end
         if (rst) begin
             nf <= {NFW{1'b0}};
             sf <= {SFW{1'b0}};
@@ -622,12 +637,11 @@ module xnorc_mvu #(
         .not_empty(out_valid)
     );
     reg [CW-1:0] credits;
-    assign credit_ok_d = rst ? 1'b1
-        : (claim && !read) ? credits != ONE_CREDIT
+    assign credit_ok_n = (claim && !read) ? credits != ONE_CREDIT
         : (read && !claim) ? 1'b1
         : credit_ok;
     always @(posedge clk) begin
-        credit_ok <= credit_ok_d;
+        credit_ok <= rst || credit_ok_n;
         if (rst) begin
             credits <= QUEUE_SIZE;
         end else if (claim && !read) begin

@@ -18,7 +18,7 @@
 // Timing (xnorc_plan's Scores component)
 //   SCAN = 0: DEPTH = 1 + max(1, ceil(log2 CLASSES)) register stages under one enable,
 //   ce = !out_valid || out_ready (in_ready = ce); out_valid is the last stage's valid flag.
-//   SCAN = 1: in_ready = !busy && !out_valid, from registers. A frame taken in cycle t (its
+//   SCAN = 1: in_ready = !busy && !out_valid, a register. A frame taken in cycle t (its
 //   accumulators registered) has its scores registered in t + 1, class 0 fetched in t + 2,
 //   class k compared in t + 3 + 2k and selected in t + 4 + 2k; its beat is valid from
 //   t + 2*CLASSES + 3 until taken, and the next frame can be taken the cycle after: a frame
@@ -171,19 +171,24 @@ module xnorc_scores #(
             // class in cand_r (last_class: k is the last); next_k: the one to fetch (staying
             // at the last). cand_r and best hold offset binary (the sign bit flipped), so the
             // compare is one unsigned carry chain. best starts at the least value with index
-            // 0, which is class 0's result when class 0 does not beat it, so class 0 needs no
-            // case of its own; it is set so at reset and by the last select, which moves the
-            // argmax to out_i. Only acc_r's enable and the phase flags see the input's
-            // handshake.
+            // 0 (set in the load phase), which is class 0's result when class 0 does not beat
+            // it, so class 0 needs no case of its own; the last select moves the argmax to
+            // out_i. Only acc_r's enable and the phase flags see the input's handshake, and
+            // only the phase flags the reset (an iCE40 flip-flop's reset acts through its
+            // enable, so a reset on an enabled register is one more LUT in its enable).
             reg [CLASSES*ACC_W-1:0] acc_r;
             reg [CLASSES*B-1:0] score_r;
             reg [B-1:0] cand_r, best;
             reg [IB-1:0] k, next_k, best_i, out_i;
             reg busy, loading, fetching, comparing, selecting, take_r, last_class, out_valid_r;
+            // in_ready = !busy && !out_valid_r, kept as a register of their next values.
+            reg in_ready_r;
             wire take = in_valid && in_ready;
-            assign in_ready = !busy && !out_valid_r;
+            assign in_ready = in_ready_r;
             wire advance = fetching || (selecting && !last_class);
             wire done = selecting && last_class;
+            wire busy_n = take || (busy && !done);
+            wire out_valid_n = done || (out_valid_r && !out_ready);
             assign affine_in = acc_r;
             always @(posedge clk) begin
                 if (take) acc_r <= in_data;
@@ -195,30 +200,31 @@ module xnorc_scores #(
                 end
                 if (comparing) take_r <= cand_r > best;
                 if (done) out_i <= take_r ? k : best_i;
-                if (rst || done) begin
+                if (loading) begin
                     best <= {B{1'b0}};
                     best_i <= {IB{1'b0}};
                 end else if (selecting && take_r) begin
                     best <= cand_r;
                     best_i <= k;
                 end
+                if (loading) next_k <= {IB{1'b0}};
+                else if (advance && next_k != LAST) next_k <= next_k + 1'b1;
                 if (rst) begin
                     busy <= 1'b0;
                     loading <= 1'b0;
                     fetching <= 1'b0;
                     comparing <= 1'b0;
                     selecting <= 1'b0;
-                    next_k <= {IB{1'b0}};
                     out_valid_r <= 1'b0;
+                    in_ready_r <= 1'b1;
                 end else begin
-                    busy <= take || (busy && !done);
+                    busy <= busy_n;
                     loading <= take;
                     fetching <= loading;
                     comparing <= advance;
                     selecting <= comparing;
-                    if (loading) next_k <= {IB{1'b0}};
-                    else if (advance && next_k != LAST) next_k <= next_k + 1'b1;
-                    out_valid_r <= done || (out_valid_r && !out_ready);
+                    out_valid_r <= out_valid_n;
+                    in_ready_r <= !busy_n && !out_valid_n;
                 end
             end
             assign out_valid = out_valid_r;

@@ -143,10 +143,55 @@ const INTERNAL: [&str; 5] = [
     "in_gate_data",
 ];
 
-/// Cycles after `rst` falls before the core's stages leave reset and `in_ready` can rise: every
-/// instance takes its own registered copy of `rst` (one register driving every stage's control
-/// was a route across the die on a large device).
-pub const RESET_RELEASE_CYCLES: u64 = 1;
+/// Cycles after `rst` falls before the core's stages leave reset and `in_ready` can rise: one
+/// with `reset_copies` (every instance takes its own registered copy of `rst`: one register
+/// driving every stage's control was a route across the die on a large device), none without
+/// (every instance takes `rst`).
+pub fn reset_release_cycles(plan: &HardwarePlan) -> u64 {
+    u64::from(plan.reset_copies)
+}
+
+/// The reset copies' instance (`reset_tree`, a copy per instance: wire `rst_stage`) and the
+/// input's gate (`in_gate_*`, `in_width` bits of data), shut until the stages have left reset.
+fn reset_copies(
+    m: &mut Module,
+    plan: &HardwarePlan,
+    in_width: usize,
+    stage_reset: &dyn Fn(usize) -> Expr,
+) {
+    m.wire("rst_stage", plan.pipeline.len());
+    m.instance(Instance {
+        module: "xnorc_copies".into(),
+        name: "reset_tree".into(),
+        comment: vec![
+            "A copy of the reset per instance, so each can sit beside its instance".into(),
+        ],
+        params: vec![
+            ("WIDTH".into(), Param::int(1)),
+            ("COPIES".into(), Param::int(plan.pipeline.len())),
+            ("INIT".into(), Param::int(1)),
+        ],
+        ports: vec![
+            ("clk".into(), r("clk")),
+            ("d".into(), r("rst")),
+            ("q".into(), r("rst_stage")),
+        ],
+    });
+    let entry = plan
+        .sources
+        .iter()
+        .position(|ports| ports.contains(&Source::Input))
+        .expect("a pipeline reads its input");
+    let open = stage_reset(entry).un(UnOp::Not);
+    m.let_wire(
+        "in_gate_valid",
+        1,
+        r("in_valid").op(BinOp::And, open.clone()),
+    );
+    m.wire("in_gate_ready", 1);
+    m.assign(r("in_ready"), r("in_gate_ready").op(BinOp::And, open));
+    m.let_wire("in_gate_data", in_width, r("in_data"));
+}
 
 /// The core's top module `name` and the memory images its instances read.
 pub fn top(name: &str, plan: &HardwarePlan) -> (Module, Vec<(String, String)>) {
@@ -162,20 +207,15 @@ pub fn top(name: &str, plan: &HardwarePlan) -> (Module, Vec<(String, String)>) {
         ),
         "Every instance is a module of the xnorc library (xnorc_*.v beside this file).".into(),
     ]);
-    m.header.extend(
-        if plan.reset_copies {
+    if plan.reset_copies {
+        m.header.extend(
             [
                 "Reset: every instance takes its own registered copy of rst (reset_tree), so the",
                 "stages leave reset one cycle after rst falls; in_ready stays low until they have.",
             ]
-        } else {
-            [
-                "Reset: the instances share one registered copy of rst (reset_tree), so the stages",
-                "leave reset one cycle after rst falls; in_ready stays low until they have.",
-            ]
-        }
-        .map(String::from),
-    );
+            .map(String::from),
+        );
+    }
     m.input("clk", 1);
     m.input("rst", 1);
     m.input("in_valid", 1);
@@ -196,54 +236,24 @@ pub fn top(name: &str, plan: &HardwarePlan) -> (Module, Vec<(String, String)>) {
             names[i].clone()
         }
     };
-    // Every instance's reset: its own copy of `rst`, or one copy shared.
-    let copies = if plan.reset_copies { n } else { 1 };
-    m.wire("rst_stage", copies);
-    m.instance(Instance {
-        module: "xnorc_copies".into(),
-        name: "reset_tree".into(),
-        comment: vec![if copies > 1 {
-            "A copy of the reset per instance, so each can sit beside its instance".into()
-        } else {
-            "The reset, registered once for every instance".into()
-        }],
-        params: vec![
-            ("WIDTH".into(), Param::int(1)),
-            ("COPIES".into(), Param::int(copies)),
-            ("INIT".into(), Param::int(1)),
-        ],
-        ports: vec![
-            ("clk".into(), r("clk")),
-            ("d".into(), r("rst")),
-            ("q".into(), r("rst_stage")),
-        ],
-    });
-    // A 1-bit wire is declared without a range.
+    // Every instance's reset: `rst`, or with reset copies its own copy of it; the input then
+    // enters through a gate that stays shut while the stages are still in reset.
     let stage_reset = |i: usize| {
-        if copies == 1 {
-            r("rst_stage")
-        } else {
+        if plan.reset_copies {
             r("rst_stage").bit(i)
+        } else {
+            r("rst")
         }
     };
-    // The input enters through a gate that stays shut while the stages are still in reset.
-    let entry = plan
-        .sources
-        .iter()
-        .position(|ports| ports.contains(&Source::Input))
-        .expect("a pipeline reads its input");
-    let open = stage_reset(entry).un(UnOp::Not);
-    m.let_wire(
-        "in_gate_valid",
-        1,
-        r("in_valid").op(BinOp::And, open.clone()),
-    );
-    m.wire("in_gate_ready", 1);
-    m.assign(r("in_ready"), r("in_gate_ready").op(BinOp::And, open));
-    m.let_wire("in_gate_data", widths[0], r("in_data"));
+    let entry = if plan.reset_copies {
+        reset_copies(&mut m, plan, widths[0], &stage_reset);
+        "in_gate"
+    } else {
+        "in"
+    };
     let in_link = |source: Source| -> String {
         match source {
-            Source::Input => "in_gate".to_string(),
+            Source::Input => entry.to_string(),
             Source::Component { index, port } => out_link(index, port),
         }
     };

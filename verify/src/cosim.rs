@@ -101,13 +101,14 @@ pub fn check(
         ),
         None,
     );
-    let harness = verilator::build(
+    let mut harness = verilator::build(
         &design_dir,
         &top,
         in_width,
         &opts.build_dir.join("verilator"),
         opts.vcd.is_some(),
     )?;
+    harness.reset_release = xnorc_rtl::top::reset_release_cycles(plan);
     if generated {
         let _ = std::fs::remove_dir_all(&design_dir);
     }

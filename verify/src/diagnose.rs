@@ -118,13 +118,14 @@ pub fn first_differing_stage(
                 }
             }
         }
-        let harness = verilator::build(
+        let mut harness = verilator::build(
             &dir,
             &top,
             cut.stages[0].input.width(),
             &build_dir.join("verilator"),
             false,
         )?;
+        harness.reset_release = xnorc_rtl::top::reset_release_cycles(&cut);
         let _ = std::fs::remove_dir_all(&dir);
         let out = stage.output;
         let beats = frames * out.beats;

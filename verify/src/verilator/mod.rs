@@ -95,8 +95,8 @@ pub struct Harness {
     exe: PathBuf,
     /// 32-bit words per input beat.
     pub in_words: usize,
-    /// Cycles after reset falls in which the design must not take or give a beat: a core's
-    /// [`xnorc_rtl::top::RESET_RELEASE_CYCLES`] (the default), 0 for a bare library module.
+    /// Cycles after reset falls in which the design must not take or give a beat: 0 from
+    /// [`build`]; for a core, set it to [`xnorc_rtl::top::reset_release_cycles`].
     pub reset_release: u64,
 }
 
@@ -143,7 +143,7 @@ pub fn build(
         dir,
         exe,
         in_words: in_width.div_ceil(32),
-        reset_release: xnorc_rtl::top::RESET_RELEASE_CYCLES,
+        reset_release: 0,
     })
 }
 
