@@ -43,7 +43,7 @@
 //   one cycle later the compare stage, one cycle later the result register, then the output
 //   queue of QUEUE entries. The datapath never stalls: the last op of a pass issues only while
 //   a queue slot is unclaimed (credits), so in_ready and issue depend on this unit's registers
-//   and in_valid only, never on out_ready.
+//   and in_valid only, never on out_ready; in_ready is itself a register.
 // Parameters
 //   PE, SIMD, NF, SF, FANOUT, EB, ACC_W, QUEUE, LEVELS, OB >= 1; LANE, EB, LEAF_W, TAU, ENTRIES,
 //   RESPONSE_BITS as xnorc_lane takes them (LEAF_SIGNED: the leaves are two's complement);
