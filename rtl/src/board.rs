@@ -232,8 +232,9 @@ pub fn board_top(
             ("resp_ready".into(), r("resp_ready")),
         ],
     });
-    // Every stream instance takes its own copy of the link's reset, placed beside it: on the
-    // LFE5U-85F the one reset register's route to logic across the die was the critical path.
+    // With reset copies every stream instance takes its own copy of the link's reset, placed
+    // beside it: on the LFE5U-85F the one reset register's route to logic across the die was
+    // the critical path.
     let stream_names = [
         "req_buffer",
         "gear_in",

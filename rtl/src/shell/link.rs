@@ -72,8 +72,8 @@ pub struct Link {
     pub clock: Signal<In, Clock>,
     /// Raw asynchronous active-high reset request (button, PLL not locked).
     pub reset_req: Signal<In, Bit>,
-    /// Synchronized active-high reset for the rest of the design; the link runs from copies of
-    /// it (one cycle later).
+    /// Synchronized active-high reset for the rest of the design; the link runs from it, or
+    /// with [`LinkParams::reset_copies`] from copies of it, one cycle later.
     pub reset: Signal<Out, Bit>,
     /// UART RX pin (idle high).
     pub uart_rx: Signal<In, Bit>,
