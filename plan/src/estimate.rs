@@ -284,7 +284,7 @@ fn stage_logic(s: &Stage, family: Family) -> (usize, usize) {
         kind @ StageKind::Pool(_) => (0, window_fixed_luts(family, kind) + s.output.width()),
         // The affine step and the argmax tree's compares and multiplexers: ≈1.7 LUT4 per bit of
         // score and index per class (measured 35–332 for 3–10 classes); with a scan, one
-        // compare and the candidate's multiplexer instead of the tree: ≈0.8 (measured 96 for
+        // compare and the candidate's multiplexer instead of the tree: ≈0.8 (measured 98 for
         // TFC's 10 classes against 180 for its tree).
         StageKind::Scores(sc) => {
             let bits = sc.classes * (sc.score_bits as usize + bits_for(sc.classes));

@@ -206,7 +206,7 @@ fn stage_ffs(s: &Stage, c: &Component, memory_output_register: bool) -> usize {
             t.split.len() * t.acc_bits as usize + out + CONTROL_FFS
         }
         // A scan: the accumulators' and the scores' registers, the candidate, the best so far
-        // and the class counters (measured 178 for TFC's 10 classes of 8 bits, from 8-bit
+        // and the class counters (measured 179 for TFC's 10 classes of 8 bits, from 8-bit
         // accumulators).
         (StageKind::Scores(sc), &Component::Scores { scan: Some(_), .. }) => {
             let (b, ib) = (sc.score_bits as usize, bits_for(sc.classes));
