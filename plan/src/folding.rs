@@ -151,9 +151,9 @@ pub struct FoldingFile {
     /// where nextpnr puts only the clock on a global network, one reset register's route
     /// across the die was the critical path. Not on iCE40: nextpnr-ice40 puts the reset on a
     /// global network, and more reset nets constrain which cells share a logic block (an
-    /// UP5K build at 80% no longer placed). Default false: one reset register, shared;
-    /// `xnorc build` turns it on for ECP5. Either way the core's stages leave reset one cycle
-    /// after its `rst` falls.
+    /// UP5K build at 80% no longer placed). Default false: every instance takes the reset
+    /// itself; `xnorc build` turns it on for ECP5. With the copies the core's stages leave
+    /// reset one cycle after its `rst` falls (`xnorc_rtl::top::reset_release_cycles`).
     pub reset_copies: Option<bool>,
     /// Lanes (PE·SIMD summed over layers) the automatic rule may spend.
     pub lane_budget: Option<usize>,

@@ -6,9 +6,9 @@ use super::state::State;
 use super::step::mvu_issues;
 
 /// In a cycle in which no handshake fires: for how many cycles from this one on the component
-/// would change nothing but an MVU's op counter (or a scanning scores stage's), so that its `valid`/`ready` signals (and with
-/// everyone's, the whole pipeline's) stay as they are — 0 if this cycle already changes more,
-/// `u64::MAX` if it changes nothing at all.
+/// would change nothing but an MVU's op counter (or a scanning scores stage's), so that its
+/// `valid`/`ready` signals (and with everyone's, the whole pipeline's) stay as they are — 0 if
+/// this cycle already changes more, `u64::MAX` if it changes nothing at all.
 pub(super) fn quiet_horizon(c: &Component, s: &State, ready_out: bool) -> u64 {
     match (c, s) {
         (

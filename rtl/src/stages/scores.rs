@@ -13,16 +13,20 @@ pub(super) fn scores(s: &Stage, sc: &ScoresStage) -> StageInstance {
     let b = sc.score_bits as usize;
     StageInstance {
         module: "xnorc_scores",
-        summary: vec![format!(
-            "Scores: {} classes, score = mul*acc + add in {b} bits, argmax (lowest index on \
-             ties) {}",
-            sc.classes,
-            if sc.scan {
-                "scanning one class every two cycles"
-            } else {
-                "through a tree"
-            }
-        )],
+        summary: vec![
+            format!(
+                "Scores: {} classes, score = mul*acc + add in {b} bits, then the argmax",
+                sc.classes
+            ),
+            format!(
+                "(lowest index on ties) {}",
+                if sc.scan {
+                    "scanning one class every two cycles"
+                } else {
+                    "through a tree"
+                }
+            ),
+        ],
         params: vec![
             ("CLASSES", Param::int(sc.classes)),
             ("ACC_W", Param::Int(s.input.bits.into())),
