@@ -13,23 +13,18 @@
 //   block RAM (its output register; docs/flow.md) and the memory's slow clock-to-data never
 //   meets the consumer's logic. in_ready is a registered flag: high while fewer than DEPTH
 //   beats wait in the memory (the beats in the two registers do not count, and a read in the
-//   cycle of a write does not free a slot for that write). out_valid is a register. FULL_RATE =
-//   1: out_ready reaches the registers' enables and the memory's read pointer through gates, so
-//   a consumer that takes a beat every cycle gets one every cycle. FULL_RATE = 0: a beat moves
-//   on only into an empty register, so every enable comes from this module's registers alone
-//   (one LUT each), at most a beat every two cycles: the board's request buffer, fed at UART
-//   byte rates, where out_ready's path through the read chain was an UP5K critical path.
-//   out_data holds while out_valid is high and out_ready low.
+//   cycle of a write does not free a slot for that write). out_valid is a register; out_ready
+//   reaches the registers' enables and the memory's read pointer through gates, so a consumer
+//   that takes a beat every cycle gets one every cycle. out_data holds while out_valid is high
+//   and out_ready low.
 // Parameters
-//   WIDTH >= 1, DEPTH >= 2; STYLE: the storage's ram_style (see xnorc_ram), "block" by default;
-//   FULL_RATE 0 or 1.
+//   WIDTH >= 1, DEPTH >= 2; STYLE: the storage's ram_style (see xnorc_ram), "block" by default.
 `default_nettype none
 
 module xnorc_bram_fifo #(
     parameter integer WIDTH = 8,
     parameter integer DEPTH = 2,
-    parameter STYLE = "block",
-    parameter integer FULL_RATE = 1
+    parameter STYLE = "block"
 ) (
     input  wire             clk,
     input  wire             rst,
@@ -51,9 +46,6 @@ module xnorc_bram_fifo #(
         if (WIDTH < 1 || DEPTH < 2) begin : bad_shape
             $error("xnorc_bram_fifo: WIDTH must be at least 1 and DEPTH at least 2");
         end
-        if (FULL_RATE != 0 && FULL_RATE != 1) begin : bad_rate
-            $error("xnorc_bram_fifo: FULL_RATE must be 0 or 1");
-        end
     endgenerate
 
     reg [AW-1:0] wptr, rptr;
@@ -61,13 +53,13 @@ module xnorc_bram_fifo #(
     reg [CW-1:0] count;
     reg stored;
     // The read register holds a beat (read_valid); it moves to the output register when that
-    // is empty or (FULL_RATE) being taken.
+    // is empty or being taken.
     reg read_valid;
     wire [WIDTH-1:0] read_data;
     wire wr = in_valid && in_ready;
-    wire move = read_valid && (!out_valid || (FULL_RATE == 1 && out_ready));
-    // Read the next beat into the read register when it is empty or (FULL_RATE) moving on.
-    wire rd = stored && (!read_valid || (FULL_RATE == 1 && move));
+    wire move = read_valid && (!out_valid || out_ready);
+    // Read the next beat into the read register when it is empty or moving on.
+    wire rd = stored && (!read_valid || move);
 
     xnorc_ram #(
         .WIDTH(WIDTH),

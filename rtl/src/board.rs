@@ -63,10 +63,8 @@ pub struct BoardTop {
 /// gearbox → link → pins.
 ///
 /// The request buffer is the library's `xnorc_bram_fifo`, one whole request deep
-/// (`request_buffer`), at half rate (`FULL_RATE = 0`: it is filled at UART byte rates, and
-/// its enables then come from its own registers); the gearboxes are `xnorc_bytes_to_beats`
-/// (requests: `beats` beats of `in_width` bits per frame) and `xnorc_beat_to_bytes`
-/// (responses of `out_width` bits). The
+/// (`request_buffer`); the gearboxes are `xnorc_bytes_to_beats` (requests: `beats` beats of
+/// `in_width` bits per frame) and `xnorc_beat_to_bytes` (responses of `out_width` bits). The
 /// output slice, an `xnorc_fifo` one beat deep, registers the core's `out_ready`: the output
 /// gearbox's handshake no longer reaches into the core's last stage. On the UP5K (TFC,
 /// `tfc_up5k.json`, six placement seeds at 60 MHz) it raised the lowest Fmax from 43.5 to
@@ -302,8 +300,6 @@ pub fn board_top(
             ("WIDTH".into(), int(8)),
             ("DEPTH".into(), int(request_buffer.depth)),
             ("STYLE".into(), Param::Str(style.into())),
-            // Filled at UART byte rates: half rate keeps out_ready out of its read chain.
-            ("FULL_RATE".into(), int(0)),
         ],
         "req",
         "buffered",
