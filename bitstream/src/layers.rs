@@ -55,10 +55,7 @@ pub fn layer_resources(
     let mut glue = synth.instances.core_glue;
     for (instance, r) in &synth.instances.core {
         if !names.contains(instance) {
-            glue.luts += r.luts;
-            glue.ffs += r.ffs;
-            glue.ram_blocks += r.ram_blocks;
-            glue.dsps += r.dsps;
+            glue += *r;
         }
     }
     rows.push(LayerResources {

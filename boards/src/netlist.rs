@@ -25,6 +25,15 @@ pub struct Resources {
     pub dsps: u64,
 }
 
+impl std::ops::AddAssign for Resources {
+    fn add_assign(&mut self, o: Resources) {
+        self.luts += o.luts;
+        self.ffs += o.ffs;
+        self.ram_blocks += o.ram_blocks;
+        self.dsps += o.dsps;
+    }
+}
+
 impl Resources {
     /// Adds `n` cells of yosys type `kind` on `family`; other types (carries on iCE40, I/O,
     /// PLLs) take none of the four.

@@ -10,9 +10,8 @@
 //   beat waits until the output register is empty. A downstream handshake never reaches the
 //   upstream through this converter (on the UP5K, out_ready passing through to the MVU's
 //   output queue was one of the paths that held TFC below 60 MHz, and so was the compare of
-//   the count that replaced it). The beat completing a group is
-//   registered with the RATIO - 1 held before it, so the output is valid in the cycle after
-//   the group's last input beat. At full rate (an input beat every cycle, the output taken at
+//   the count that replaced it). The beat completing a group is registered with the RATIO - 1
+//   held before it, so the output is valid in the cycle after the group's last input beat. At full rate (an input beat every cycle, the output taken at
 //   once) no cycle is lost: the output leaves the cycle after it completes, and the next
 //   completing beat comes RATIO - 1 >= 1 cycles later.
 // Parameters

@@ -34,9 +34,9 @@
 //   register, the codebook decode register (DECODE), a second operand/weight register
 //   (MEM_REG: no lane starts at a block RAM output; its operand copied per 8 PEs), with
 //   BCAST_REG a third one (the operand's copies fed from a first level of copies, one per 16
-//   PEs, the accumulators' flags copied per PE from one per 8, and the weight address through one more register,
-//   a tree of them in a sliced logic ROM: a wide unit on a large device, where one route
-//   across the die takes 10-13 ns), with LANE "mul" the products' register (a hard
+//   PEs, the accumulators' flags copied per PE from one per 8, and the weight address
+//   through one more register, a tree of them in a sliced logic ROM: a wide unit on a large
+//   device, where one route across the die takes 10-13 ns), with LANE "mul" the products' register (a hard
 //   multiplier's output then never feeds the adder tree directly: on a large ECP5 the route
 //   from a MULT18X18D back to the tree's carry chains alone took 10 ns), the tree's registers,
 //   the accumulator;

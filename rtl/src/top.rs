@@ -153,12 +153,7 @@ pub fn reset_release_cycles(plan: &HardwarePlan) -> u64 {
 
 /// The reset copies' instance (`reset_tree`, a copy per instance: wire `rst_stage`) and the
 /// input's gate (`in_gate_*`, `in_width` bits of data), shut until the stages have left reset.
-fn reset_copies(
-    m: &mut Module,
-    plan: &HardwarePlan,
-    in_width: usize,
-    stage_reset: &dyn Fn(usize) -> Expr,
-) {
+fn reset_copies(m: &mut Module, plan: &HardwarePlan, in_width: usize) {
     m.wire("rst_stage", plan.pipeline.len());
     m.instance(Instance {
         module: "xnorc_copies".into(),
@@ -182,7 +177,7 @@ fn reset_copies(
         .iter()
         .position(|ports| ports.contains(&Source::Input))
         .expect("a pipeline reads its input");
-    let open = stage_reset(entry).un(UnOp::Not);
+    let open = r("rst_stage").bit(entry).un(UnOp::Not);
     m.let_wire(
         "in_gate_valid",
         1,
@@ -246,7 +241,7 @@ pub fn top(name: &str, plan: &HardwarePlan) -> (Module, Vec<(String, String)>) {
         }
     };
     let entry = if plan.reset_copies {
-        reset_copies(&mut m, plan, widths[0], &stage_reset);
+        reset_copies(&mut m, plan, widths[0]);
         "in_gate"
     } else {
         "in"
