@@ -456,6 +456,31 @@ fn codebook_compute_is_chosen_per_layer_and_recorded_in_the_plan() {
     ));
     assert!(find(&decoded, "conv2_responses").is_none());
     assert_eq!(find(&decoded, "conv2").unwrap()["sf"], 9);
+    // Whole kernels on conv3 (16 → 32 channels, unpadded): 4 channels at 9 positions a beat,
+    // 36 lanes per PE, an op per channel block (SF 4), no responses stage; the window
+    // generator's 4-channel beats are joined 9 to 1 before the unit.
+    let kernels = stages(Some(
+        r#"{"layers": {"conv3": {"pe": 4, "simd": 4, "compute": "kernels"}}}"#,
+    ));
+    let unit = find(&kernels, "conv3").unwrap();
+    assert_eq!(
+        (&unit["simd"], &unit["sf"]),
+        (&36.into(), &4.into()),
+        "{unit}"
+    );
+    assert_eq!(unit["codebook"]["whole_kernels"], true);
+    assert_eq!(unit["input"]["elems"], 36);
+    assert_eq!(find(&kernels, "conv3_swg").unwrap()["output"]["elems"], 4);
+    assert!(find(&kernels, "conv3_responses").is_none());
+    // conv2 is zero-padded: its masked taps have no flag in a whole-kernel beat.
+    let f = dir.path().join("masked.json");
+    std::fs::write(&f, r#"{"layers": {"conv2": {"compute": "kernels"}}}"#).unwrap();
+    let out = dir.path().join("never");
+    bad(
+        &["compile", s(&model), "-o", s(&out), "--folding", s(&f)],
+        "layers.conv2.compute",
+    );
+    assert!(!out.exists(), "compile left a partial output");
     // Without `compute` the rule decides: cnv-small's 1 Kbit index memories sit in logic, where
     // decoding costs about a LUT4 per lane, so every codebook layer decodes.
     let ruled = stages(None);

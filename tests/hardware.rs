@@ -238,12 +238,28 @@ fn random_sub_bit(seed: u64) -> ModelFile {
     b.finish(&format!("subbit{seed}"))
 }
 
+/// How a layer may compute: a kernel-codebook convolution's ways.
+#[derive(Clone, Copy, PartialEq)]
+enum Codebook {
+    /// Not a kernel-codebook convolution.
+    No,
+    /// Decode or share (its padded taps are masked).
+    Masked,
+    /// Any way, whole kernels too.
+    Any,
+}
+
 /// Matrix layers of a model: (name, filters the unit computes — O, or O / fan-out for a
 /// fanned-out tiled layer when `fanout` — what SIMD must divide, and whether it is a
 /// kernel-codebook convolution).
-fn layers(model: &ModelFile, fanout: bool) -> Vec<(String, usize, usize, bool)> {
+fn layers(model: &ModelFile, fanout: bool) -> Vec<(String, usize, usize, Codebook)> {
     let graph = xnorc_compiler::passes::lower(model).unwrap();
     let (stages, _, _) = xnorc_plan::plan_stages(&graph, &FoldingFile::default()).unwrap();
+    let masked = |layer: &str| {
+        stages
+            .iter()
+            .any(|s| s.layer == layer && matches!(&s.kind, StageKind::Swg(w) if w.masked))
+    };
     stages
         .iter()
         .filter_map(|s| match &s.kind {
@@ -256,7 +272,11 @@ fn layers(model: &ModelFile, fanout: bool) -> Vec<(String, usize, usize, bool)> 
                     Geometry::Conv { .. } => mm.weights.in_channels,
                 };
                 let filters = if fanout { m.o / m.fanout } else { m.o };
-                let codebook = matches!(mm.weights.store, WeightStore::Codebook(_));
+                let codebook = match mm.weights.store {
+                    WeightStore::Codebook(_) if masked(&s.layer) => Codebook::Masked,
+                    WeightStore::Codebook(_) => Codebook::Any,
+                    _ => Codebook::No,
+                };
                 Some((graph.node(m.node).name.clone(), filters, unit, codebook))
             }
             _ => None,
@@ -277,6 +297,8 @@ enum Compute {
     Decode,
     /// `"compute": "share"`.
     Share,
+    /// `"compute": "kernels"` where the layer can, else `"decode"`.
+    Kernels,
 }
 
 /// Folding JSON: `pick(k, o)` chooses (pe, simd) per layer; `compute` applies to codebook
@@ -297,9 +319,10 @@ fn folding_json(
             // Fan-out is the default; `"fanout": true` on a layer that cannot is an error.
             let off = if fanout { "" } else { ", \"fanout\": false" };
             let how = match (codebook, compute) {
-                (true, Compute::Decode) => ", \"compute\": \"decode\"",
-                (true, Compute::Share) => ", \"compute\": \"share\"",
-                _ => "",
+                (Codebook::No, _) | (_, Compute::Rule) => "",
+                (Codebook::Any, Compute::Kernels) => ", \"compute\": \"kernels\"",
+                (_, Compute::Decode | Compute::Kernels) => ", \"compute\": \"decode\"",
+                (_, Compute::Share) => ", \"compute\": \"share\"",
             };
             format!(
                 "\"{name}\": {{\"pe\": {pe}, \"simd\": {simd}, \"memory\": \"{memory}\"{off}{how}}}"
@@ -317,7 +340,7 @@ fn folding_json(
 /// operand register, fully serial in logic, random PE/SIMD) and the automatic one; with
 /// `no_fanout`, also random PE/SIMD computing every output of tiled layers. Codebook
 /// convolutions compute as the cost rule says when fully parallel, by shared responses when
-/// serial, and by decode or sharing (alternating by seed) in the random foldings.
+/// serial, and two of decode, sharing and whole kernels (by seed) in the random foldings.
 fn check_random_models(seeds: std::ops::Range<u64>, make: fn(u64) -> ModelFile, no_fanout: bool) {
     let dir = tempfile::tempdir().unwrap();
     for seed in seeds {
@@ -328,10 +351,10 @@ fn check_random_models(seeds: std::ops::Range<u64>, make: fn(u64) -> ModelFile, 
             let (p, q) = (divisors(o), divisors(k));
             (p[rng.gen_range(0..p.len())], q[rng.gen_range(0..q.len())])
         };
-        let (one, other) = if seed % 2 == 0 {
-            (Compute::Decode, Compute::Share)
-        } else {
-            (Compute::Share, Compute::Decode)
+        let (one, other) = match seed % 3 {
+            0 => (Compute::Decode, Compute::Share),
+            1 => (Compute::Share, Compute::Kernels),
+            _ => (Compute::Kernels, Compute::Decode),
         };
         let mut foldings = vec![
             folding_json(&model, 1, "block", true, true, Compute::Rule, |k, o| (o, k)),
@@ -391,13 +414,21 @@ fn random_sub_bit_models_b() {
 }
 
 /// The verified sub-bit seeds reach every hardware form: codebook convolutions (which the
-/// foldings compute both ways), fanned-out tiles, tiles computed in full (their rows stored
-/// once), α folded into thresholds, and split partial sums.
+/// foldings compute every way, whole kernels on the seeds that ask for them), fanned-out
+/// tiles, tiles computed in full (their rows stored once), α folded into thresholds, and split
+/// partial sums.
 #[test]
 fn random_sub_bit_models_cover_every_form() {
     let (mut codebook, mut fanned, mut full_tile, mut alpha, mut split) = (0, 0, 0, 0, 0);
+    let mut whole_kernels = 0;
     for seed in 200..206 {
         let model = random_sub_bit(seed);
+        if seed % 3 != 0 {
+            whole_kernels += layers(&model, true)
+                .iter()
+                .filter(|l| l.3 == Codebook::Any)
+                .count();
+        }
         alpha += format::to_json(&model).matches("\"alpha\"").count();
         let graph = xnorc_compiler::passes::lower(&model).unwrap();
         let (stages, _, _) = xnorc_plan::plan_stages(&graph, &FoldingFile::default()).unwrap();
@@ -414,9 +445,9 @@ fn random_sub_bit_models_cover_every_form() {
         }
     }
     assert!(
-        codebook > 0 && fanned > 0 && full_tile > 0 && alpha > 0 && split > 0,
-        "codebook {codebook}, fanned out {fanned}, tile rows reused {full_tile}, alpha {alpha}, \
-         split channels {split}"
+        codebook > 0 && whole_kernels > 0 && fanned > 0 && full_tile > 0 && alpha > 0 && split > 0,
+        "codebook {codebook} (whole kernels {whole_kernels}), fanned out {fanned}, tile rows \
+         reused {full_tile}, alpha {alpha}, split channels {split}"
     );
 }
 

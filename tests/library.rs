@@ -640,12 +640,110 @@ fn add_sub_accumulator_case(rng: &mut ChaCha8Rng) -> MvuCase {
     }
 }
 
+/// A kernel-codebook layer decoding whole kernels (DECODE = 2) and streaming its
+/// accumulators: 3 kernel positions, 5 codebook entries of 3-bit indices (entries 5..7 never
+/// named), 4 channels in 2 blocks of 2, 4 filters at PE 2 (NF 2: passes reread the input
+/// buffer). A beat holds its block's 2 channels at each of the 3 positions, position-major.
+fn whole_kernel_case(rng: &mut ChaCha8Rng) -> MvuCase {
+    let (taps, entries, tau, c, filters, pe, kch, acc_w) = (3, 5, 3, 4, 4, 2, 2, 5);
+    let (nf, sf, simd) = (filters / pe, c / kch, kch * taps);
+    let codebook: Vec<Vec<bool>> = (0..entries)
+        .map(|_| (0..taps).map(|_| rng.gen()).collect())
+        .collect();
+    let index: Vec<Vec<usize>> = (0..filters)
+        .map(|_| (0..c).map(|_| rng.gen_range(0..entries)).collect())
+        .collect();
+    // Word nf·SF + sf: index (pe, s) at [(pe·KCH + s)·τ, +τ) of filter nf·PE + pe, channel
+    // sf·KCH + s.
+    let weight_words: Vec<Beat> = (0..nf * sf)
+        .map(|a| {
+            let (n, b) = (a / sf, a % sf);
+            (0..pe * kch)
+                .flat_map(|l| bits_of(index[n * pe + l / kch][b * kch + l % kch] as i64, tau))
+                .collect()
+        })
+        .collect();
+    let vectors: Vec<Vec<Vec<bool>>> = (0..5)
+        .map(|_| {
+            (0..c)
+                .map(|_| (0..taps).map(|_| rng.gen()).collect())
+                .collect()
+        })
+        .collect();
+    let input: Vec<Beat> = vectors
+        .iter()
+        .flat_map(|v| {
+            (0..sf).map(move |b| {
+                (0..simd)
+                    .map(|i| v[b * kch + i % kch][i / kch])
+                    .collect::<Beat>()
+            })
+        })
+        .collect();
+    // Naively: the popcount of matches of every channel's taps against its kernel.
+    let want: Vec<Beat> = vectors
+        .iter()
+        .flat_map(|v| {
+            let index = &index;
+            let codebook = &codebook;
+            (0..nf).map(move |n| {
+                (0..pe)
+                    .flat_map(|p| {
+                        let f = n * pe + p;
+                        let matches = (0..c)
+                            .map(|ch| {
+                                let kernel = &codebook[index[f][ch]];
+                                (0..taps).filter(|&t| kernel[t] == v[ch][t]).count()
+                            })
+                            .sum::<usize>();
+                        bits_of(matches as i64, acc_w)
+                    })
+                    .collect::<Beat>()
+            })
+        })
+        .collect();
+    // Entry j's kernel at [j·taps, +taps): fields of `taps` bits.
+    let kernels = codebook
+        .iter()
+        .map(|k| (0..taps).map(|t| i64::from(k[t]) << t).sum())
+        .collect();
+    let int = |v: usize| Param::Int(v as i64);
+    MvuCase {
+        params: vec![
+            ("PE", int(pe)),
+            ("SIMD", int(simd)),
+            ("NF", int(nf)),
+            ("SF", int(sf)),
+            ("LANE", Param::Str("xnor".into())),
+            ("TAU", int(tau)),
+            ("ENTRIES", int(entries)),
+            ("ACC_W", int(acc_w)),
+            ("WEIGHT_WORD", int(pe * kch * tau)),
+            ("WEIGHT_DEPTH", int(nf * sf)),
+            ("WEIGHTS_FILE", Param::Str("w.hex".into())),
+            ("DECODE", int(2)),
+            ("KPOS", int(taps)),
+            ("CODEBOOK", Param::Fields(taps, kernels)),
+            ("OUTPUT", Param::Str("accumulator".into())),
+            ("TREE_PIPELINE", int(1)),
+            ("QUEUE", int(2)),
+            ("OUT_BITS", int(pe * acc_w)),
+        ],
+        images: vec![("w.hex", hex(&weight_words))],
+        in_width: simd,
+        out_width: pe * acc_w,
+        input,
+        want: want.into_iter().collect(),
+    }
+}
+
 #[test]
 fn mvu_computes_thresholds_and_accumulators() {
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     for case in [
         xnor_threshold_case(&mut rng),
         add_sub_accumulator_case(&mut rng),
+        whole_kernel_case(&mut rng),
     ] {
         let images: Vec<(&str, String)> = case.images.clone();
         let out = run(

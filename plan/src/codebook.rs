@@ -11,7 +11,16 @@
 //! throughput needs up to kh·kw times fewer lanes; but each select lane multiplexes E responses
 //! of several bits, and the responses stage keeps SIMD·E counters.
 //!
-//! The rule compares the two at the throughput the folding asks for ([`choose`]).
+//! **Kernels** (whole-kernel decode, the MVU's `DECODE = 2`): the window generator brings each
+//! channel block's kh·kw taps in a row, as for sharing, a width converter joins them into one
+//! beat, and every index becomes its whole kernel through the codebook, a constant of the
+//! unit: each kernel bit is a function of the τ index bits alone (one LUT4 for τ ≤ 4, where
+//! decode's plane multiplexer reads register data and costs 2^τ − 1). The kh·kw bits feed
+//! ordinary lanes. A window costs C/SIMD ops per pass, as sharing's does, with kh·kw lanes per
+//! index and no responses stage. Padded taps must not be masked (the beat has no flag per
+//! tap).
+//!
+//! The rule compares the three at the throughput the folding asks for ([`choose`]).
 
 use super::folding::{CodebookCompute, LUTS_PER_LANE};
 use crate::lane::Lane;
@@ -66,6 +75,19 @@ pub fn response_counter_luts(response_bits: u32) -> usize {
     2 * response_bits as usize
 }
 
+/// LUT4s of one kernel bit of a whole-kernel lane group: a function of the τ index bits (the
+/// codebook is a constant), one LUT4 up to 4 bits, then a 2^(τ−4):1 multiplexer of LUT4s
+/// (measured on ECP5, CNV's τ = 4 conv2 at PE 8 × 8 channels, 576 lanes, indices in block
+/// RAM: 2,232 LUT4 and 259 CCU2C for the whole unit, 3.9 LUT4 a lane with its tree and
+/// accumulators).
+pub fn kernel_bit_luts(tau: u32) -> usize {
+    if tau <= 4 {
+        1
+    } else {
+        (1usize << (tau - 4)) + mux_luts(1 << (tau - 4))
+    }
+}
+
 /// The range of one response: `taps` times the range of the lane function on inputs of
 /// `input_bits` bits (two's complement when `input_signed`).
 pub fn response_range(lane: Lane, taps: usize, input_bits: u32, input_signed: bool) -> (i64, i64) {
@@ -108,7 +130,14 @@ pub struct CodebookLayer {
     pub response_bits: u32,
     /// The decode unit's index memory would be in block RAM (by the folding, or by its size).
     pub index_in_block_ram: bool,
+    /// Whole kernels are possible: padded taps are not masked, and a kernel fits the
+    /// generator's fields (at most [`MAX_KERNEL_TAPS`] positions).
+    pub whole_kernels: bool,
 }
+
+/// The most kernel positions a whole-kernel unit takes: its codebook is a parameter of fields
+/// of kh·kw bits, each written as one integer.
+pub const MAX_KERNEL_TAPS: usize = 62;
 
 /// The rule's decision for one layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +152,8 @@ pub struct Choice {
     pub decode_luts: usize,
     /// Estimated LUT4 of sharing at the same throughput: counters and select lanes.
     pub share_luts: usize,
+    /// Estimated LUT4 of whole kernels at the same throughput (None where not possible).
+    pub kernel_luts: Option<usize>,
 }
 
 /// Cycles per window of a decode folding: NF passes of taps·C/SIMD ops.
@@ -140,10 +171,27 @@ pub fn share_cycles(layer: &CodebookLayer, pe: usize, simd: usize) -> usize {
 /// that is at least as fast as the decode folding (`pe`, `simd`). One always exists: (`pe`,
 /// `simd`) itself is `taps` times faster or bound by the same window stream.
 pub fn share_folding(layer: &CodebookLayer, pe: usize, simd: usize) -> (usize, usize) {
+    cheapest_as_fast(layer, pe, simd, share_cost)
+}
+
+/// The cheapest whole-kernel folding (by [`kernel_cost`]) at least as fast as the decode
+/// folding (`pe`, `simd`); it takes as many cycles per window as sharing does.
+pub fn kernel_folding(layer: &CodebookLayer, pe: usize, simd: usize) -> (usize, usize) {
+    cheapest_as_fast(layer, pe, simd, kernel_cost)
+}
+
+/// The (PE' | O, SIMD' | C) of least `cost`, then fewer cycles, whose window-stream-bound
+/// cycles ([`share_cycles`]) beat the decode folding (`pe`, `simd`).
+fn cheapest_as_fast(
+    layer: &CodebookLayer,
+    pe: usize,
+    simd: usize,
+    cost: fn(&CodebookLayer, usize, usize) -> usize,
+) -> (usize, usize) {
     let goal = decode_cycles(layer, pe, simd);
     let divisors = |n: usize| (1..=n).filter(move |d| n.is_multiple_of(*d));
     let mut best = (pe, simd);
-    let key = |p: usize, s: usize| (share_cost(layer, p, s), share_cycles(layer, p, s));
+    let key = |p: usize, s: usize| (cost(layer, p, s), share_cycles(layer, p, s));
     for p in divisors(layer.o) {
         for s in divisors(layer.c) {
             if share_cycles(layer, p, s) <= goal && key(p, s) < key(best.0, best.1) {
@@ -168,11 +216,19 @@ pub fn share_cost(layer: &CodebookLayer, pe: usize, simd: usize) -> usize {
         + simd * layer.entries * response_counter_luts(layer.response_bits)
 }
 
+/// Estimated LUT4 of whole kernels with `pe` × `simd` indices per op: taps binary lanes
+/// each, and a decoded kernel bit per lane.
+pub fn kernel_cost(layer: &CodebookLayer, pe: usize, simd: usize) -> usize {
+    let lane = LUTS_PER_LANE + kernel_bit_luts(layer.tau) as f64;
+    ((pe * simd * layer.taps) as f64 * lane).round() as usize
+}
+
 /// The cost rule: a folding's (PE, SIMD) set the layer's throughput as for a dense layer
 /// (II = vectors·NF·SF, SF = kh·kw·C/SIMD); decode spends PE·SIMD decode lanes on it, sharing
-/// the cheapest [`share_folding`] that is as fast. The cheaper by estimated LUT4 wins, decode
-/// on a tie. `forced` (the folding file's `compute`) overrides; with it, PE and SIMD are the
-/// unit's own.
+/// the cheapest [`share_folding`] that is as fast, whole kernels the cheapest
+/// [`kernel_folding`] (where possible). The cheapest by estimated LUT4 wins, on a tie decode,
+/// then whole kernels. `forced` (the folding file's `compute`) overrides; with it, PE and SIMD
+/// are the unit's own.
 pub fn choose(
     layer: &CodebookLayer,
     pe: usize,
@@ -180,12 +236,28 @@ pub fn choose(
     forced: Option<CodebookCompute>,
 ) -> Choice {
     let shared = share_folding(layer, pe, simd);
+    let kernels = kernel_folding(layer, pe, simd);
     let decode_luts = decode_cost(layer, pe, simd);
     let share_luts = share_cost(layer, shared.0, shared.1);
+    let kernel_luts = layer
+        .whole_kernels
+        .then(|| kernel_cost(layer, kernels.0, kernels.1));
+    let mut ways = vec![(decode_luts, CodebookCompute::Decode, (pe, simd))];
+    if let Some(luts) = kernel_luts {
+        ways.push((luts, CodebookCompute::Kernels, kernels));
+    }
+    ways.push((share_luts, CodebookCompute::Share, shared));
     let (compute, (pe, simd)) = match forced {
         Some(c) => (c, (pe, simd)),
-        None if share_luts < decode_luts => (CodebookCompute::Share, shared),
-        None => (CodebookCompute::Decode, (pe, simd)),
+        // The first of the cheapest, in the order above.
+        None => {
+            let first_cheapest = |best: (usize, _, _), w: &(usize, _, _)| match w.0 < best.0 {
+                true => *w,
+                false => best,
+            };
+            let (_, c, folding) = ways.iter().fold(ways[0], first_cheapest);
+            (c, folding)
+        }
     };
     Choice {
         compute,
@@ -193,6 +265,7 @@ pub fn choose(
         simd,
         decode_luts,
         share_luts,
+        kernel_luts,
     }
 }
 
@@ -211,6 +284,7 @@ mod tests {
             entries: 16,
             response_bits: 4,
             index_in_block_ram: true,
+            whole_kernels: false,
         }
     }
 
@@ -269,5 +343,33 @@ mod tests {
         // The folding file overrides, and PE and SIMD are then taken as given.
         let c = choose(&layer(), 2, 8, Some(CodebookCompute::Share));
         assert_eq!((c.compute, c.pe, c.simd), (CodebookCompute::Share, 2, 8));
+    }
+
+    #[test]
+    fn whole_kernels_by_hand() {
+        let whole = CodebookLayer {
+            whole_kernels: true,
+            ..layer()
+        };
+        // A kernel bit costs one LUT4 up to τ = 4; τ = 6: 4 LUT4s and their 4:1 multiplexer.
+        assert_eq!((kernel_bit_luts(4), kernel_bit_luts(6)), (1, 7));
+        // An index feeds 9 lanes of 4.5 + 1: 49.5 LUT4. Decode PE 64 × SIMD 8 takes 72 cycles
+        // a window; whole kernels take sharing's max(64/PE, 9)·64/SIMD, which 64 indices
+        // (3,168 LUT4, against sharing's 6,816 and decode's 9,984) meet as PE 8 × SIMD 8 (72
+        // cycles), PE 4 × SIMD 16 and PE 2 × SIMD 32 (all 64), or PE 1 × SIMD 64 (64):
+        // the fewest cycles, then the first found (the least PE).
+        assert_eq!(kernel_folding(&whole, 64, 8), (1, 64));
+        assert_eq!(share_cycles(&whole, 1, 64), 64);
+        let c = choose(&whole, 64, 8, None);
+        assert_eq!(c.kernel_luts, Some(3_168));
+        assert_eq!((c.compute, c.pe, c.simd), (CodebookCompute::Kernels, 1, 64));
+        // PE 1 × SIMD 1: decode's 20 LUT4 against 49.5 for one index's nine lanes.
+        let c = choose(&whole, 1, 1, None);
+        assert_eq!(
+            (c.compute, c.kernel_luts),
+            (CodebookCompute::Decode, Some(50))
+        );
+        // Where padded taps are masked, whole kernels are never chosen.
+        assert_eq!(choose(&layer(), 64, 8, None).kernel_luts, None);
     }
 }

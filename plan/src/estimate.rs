@@ -258,9 +258,14 @@ fn stage_logic(s: &Stage, family: Family) -> (usize, usize) {
                 luts += lanes * codebook::select_lane_luts(entries, response_bits);
             }
             if let Some(cb) = &m.codebook {
-                // Per lane, a 2^τ:1 multiplexer picks the weight bit from the plane.
+                // Per lane, its kernel bit from the index: a function of the index bits for
+                // whole kernels, else a 2^τ:1 multiplexer on the plane.
                 let in_block_ram = m.memory == MemoryStyle::Block;
-                luts += lanes * codebook::decode_lane_luts_on(family, cb.tau, in_block_ram);
+                luts += lanes
+                    * match cb.whole_kernels {
+                        true => codebook::kernel_bit_luts(cb.tau),
+                        false => codebook::decode_lane_luts_on(family, cb.tau, in_block_ram),
+                    };
             }
             (lanes, luts)
         }

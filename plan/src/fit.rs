@@ -494,11 +494,12 @@ pub fn folding_of(plan: &HardwarePlan, graph: &Graph) -> FoldingFile {
                 graph.node(m.node).name.clone(),
                 LayerFolding {
                     pe: Some(m.pe),
-                    simd: Some(m.simd),
+                    simd: Some(m.folding_simd()),
                     memory: Some(m.memory),
                     thresholds: Some(m.threshold_memory),
                     fanout: Some(m.fanout > 1),
                     compute: match (&m.codebook, m.lane) {
+                        (Some(cb), _) if cb.whole_kernels => Some(CodebookCompute::Kernels),
                         (Some(_), _) => Some(CodebookCompute::Decode),
                         (None, Lane::Select { .. }) => Some(CodebookCompute::Share),
                         _ => None,

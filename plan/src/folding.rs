@@ -105,9 +105,10 @@ pub struct LayerFolding {
     /// repeats once and send the result to every copy (default true). False computes every
     /// output channel (the tile is still stored once).
     pub fanout: Option<bool>,
-    /// Kernel-codebook convolutions: decode each index to kernel bits, or share the responses
-    /// of the codebook's kernels (PE and SIMD are then the sharing unit's own). Chosen by the
-    /// cost rule of [`super::codebook::choose`] when absent.
+    /// Kernel-codebook convolutions: decode each index to kernel bits tap by tap, share the
+    /// responses of the codebook's kernels, or decode whole kernels (PE and SIMD are then the
+    /// sharing or whole-kernel unit's own, SIMD counting channels). Chosen by the cost rule of
+    /// [`super::codebook::choose`] when absent.
     pub compute: Option<CodebookCompute>,
     /// A third operand/weight register (default false): the operand reaches the lanes through
     /// a tree of copies and the weight address through one more register (in a logic ROM a
@@ -128,6 +129,12 @@ pub enum CodebookCompute {
     /// window, the responses of all 2^τ codebook kernels once; the unit's lanes then add the
     /// response each index selects: a window costs C/SIMD ops per pass.
     Share,
+    /// Whole kernels: the window generator brings each channel block's kh·kw taps in a row,
+    /// a width converter joins them into one beat, and each index becomes its whole kernel
+    /// through the constant codebook (one LUT4 per kernel bit for τ ≤ 4), feeding kh·kw
+    /// ordinary lanes: a window costs C/SIMD ops per pass, SIMD counting channels. Not for a
+    /// layer whose padded taps are masked.
+    Kernels,
 }
 
 /// A folding file.

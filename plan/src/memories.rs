@@ -176,7 +176,8 @@ pub fn stage_memories(
                 m.word_bits(),
                 Placement::Rom(m.memory),
             ));
-            if let Some(cb) = &m.codebook {
+            // A whole-kernel unit's codebook is a constant folded into its decode logic.
+            if let Some(cb) = m.codebook.as_ref().filter(|cb| !cb.whole_kernels) {
                 out.push(mem(
                     MemoryRole::Planes,
                     cb.planes.len(),

@@ -96,11 +96,18 @@ pub struct Mvu {
 
 /// How a codebook layer's MVU turns the indices it reads into weight bits.
 ///
-/// The stream brings a window's taps kernel position by kernel position (SF = kh·kw·CB beats,
-/// CB = C/SIMD channel blocks innermost), so op sf is kernel position sf / CB of channel block
-/// sf mod CB. The index memory holds `rows × CB` words (address row·CB + cb) of PE·SIMD τ-bit
-/// indices (lane pe·SIMD + s at bits [(pe·SIMD + s)·τ, +τ)); the plane of the op's kernel
-/// position — bit j is codebook entry j's bit there — selects each lane's weight bit.
+/// Tap by tap: the stream brings a window's taps kernel position by kernel position (SF =
+/// kh·kw·CB beats, CB = C/SIMD channel blocks innermost), so op sf is kernel position sf / CB
+/// of channel block sf mod CB. The index memory holds `rows × CB` words (address row·CB + cb)
+/// of PE·SIMD τ-bit indices (lane pe·SIMD + s at bits [(pe·SIMD + s)·τ, +τ)); the plane of
+/// the op's kernel position — bit j is codebook entry j's bit there — selects each lane's
+/// weight bit.
+///
+/// Whole kernels (`whole_kernels`, [`crate::folding::CodebookCompute::Kernels`]): op sf is
+/// channel block sf (SF = CB), its beat holds the block's C/CB channels at every kernel
+/// position, position-major (element t·C/CB + s), and the unit's SIMD counts those kh·kw·C/CB
+/// lanes. Index word row·CB + cb holds PE·C/CB indices (index pe·C/CB + s at bits
+/// [(pe·C/CB + s)·τ, +τ)); each becomes its whole kernel through the planes, a constant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CodebookDecode {
     /// Index width.
@@ -113,6 +120,9 @@ pub struct CodebookDecode {
     /// are 0, never selected).
     #[serde(skip)]
     pub planes: Vec<Vec<bool>>,
+    /// Each op decodes whole kernels (see above); false: one kernel position per op.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub whole_kernels: bool,
 }
 
 impl Mvu {
@@ -132,6 +142,15 @@ impl Mvu {
     /// Bits of one weight memory word.
     pub fn word_bits(&self) -> usize {
         self.weight_words.first().map_or(0, Vec::len)
+    }
+
+    /// The folding's SIMD: input elements per op, or a whole-kernel unit's channels per op
+    /// (its lanes take each at every kernel position).
+    pub fn folding_simd(&self) -> usize {
+        match &self.codebook {
+            Some(cb) if cb.whole_kernels => self.simd / cb.planes.len(),
+            _ => self.simd,
+        }
     }
 
     /// Extra operand register stages of this unit: the codebook decode register.

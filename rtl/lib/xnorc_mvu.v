@@ -16,7 +16,11 @@
 //                    DECODE = 1 the words hold PE*SIMD TAU-bit kernel indices (CB_BLOCKS words
 //                    per row, reread for each of the KPOS kernel positions), and PLANES_FILE
 //                    holds KPOS planes of 2^TAU bits (bit j: codebook entry j's bit at that
-//                    position) that turn each index into its weight bit. A "select" lane's
+//                    position) that turn each index into its weight bit. With DECODE = 2
+//                    (whole kernels) an op covers SIMD / KPOS channels at all KPOS kernel
+//                    positions: each word holds PE * SIMD / KPOS TAU-bit indices, one word per
+//                    op as dense words are, and CODEBOOK (a constant, entry j's kernel at
+//                    [j*KPOS +: KPOS]) turns each index into KPOS weight bits. A "select" lane's
 //                    words hold PE*SIMD TAU-bit indices of the responses to add; a "mul"
 //                    lane's, PE*SIMD WB-bit integer weights (lane l at [l*WB +: WB]).
 //   THRESHOLDS_FILE  NF words: PE*FANOUT*LEVELS offset-binary bounds of ACC_W bits (output e,
@@ -31,7 +35,7 @@
 // Timing (xnorc_plan's Mvu component; the cycle model predicts it exactly)
 //   Ops issue one per cycle, nf outer, sf inner; pass 0 takes its operand from the stream and
 //   stores it in the input buffer, passes nf > 0 reread it. An op passes the operand/weight
-//   register, the codebook decode register (DECODE), a second operand/weight register
+//   register, the codebook decode register (DECODE 1 or 2), a second operand/weight register
 //   (MEM_REG: no lane starts at a block RAM output; its operand copied per 8 PEs), with
 //   BCAST_REG a third one (the operand's copies fed from a first level of copies, one per 16
 //   PEs, the accumulators' flags copied per PE from one per 8, and the weight address
@@ -47,10 +51,13 @@
 // Parameters
 //   PE, SIMD, NF, SF, FANOUT, EB, ACC_W, QUEUE, LEVELS, OB >= 1; LANE, EB, LEAF_W, TAU, ENTRIES,
 //   RESPONSE_BITS as xnorc_lane takes them (LEAF_SIGNED: the leaves are two's complement);
-//   WEIGHT_WORD = PE*SIMD*(TAU for "select" or DECODE, WB for "mul", else 1); OUTPUT "threshold" or
-//   "accumulator" (then FANOUT = 1 and OB = ACC_W); DECODE 0/1 (binary lanes only), MEM_REG
-//   0/1, BCAST_REG 0/1 (needs MEM_REG = 1 and DECODE = 0), TREE_PIPELINE >= 0; *_STYLE:
-//   ram_style of each memory (xnorc_rom, xnorc_ram).
+//   WEIGHT_WORD = PE*SIMD*(TAU for "select" or DECODE = 1, WB for "mul", else 1), or
+//   PE*SIMD/KPOS*TAU with DECODE = 2; OUTPUT "threshold" or "accumulator" (then FANOUT = 1 and
+//   OB = ACC_W); DECODE 0/1/2 (1: binary lanes only; 2: KPOS divides SIMD, no valid flag, no
+//   "select" or "mul" lane; lane i of a PE reads channel i mod (SIMD/KPOS) at kernel position
+//   i / (SIMD/KPOS), the layout xnorc_dwc_up makes of KPOS window beats), MEM_REG 0/1,
+//   BCAST_REG 0/1 (needs MEM_REG = 1 and DECODE = 0), TREE_PIPELINE >= 0; *_STYLE: ram_style
+//   of each memory (xnorc_rom, xnorc_ram).
 `default_nettype none
 
 module xnorc_mvu #(
@@ -78,6 +85,7 @@ module xnorc_mvu #(
     parameter integer CB_BLOCKS = 1,
     parameter integer KPOS = 1,
     parameter PLANES_FILE = "",
+    parameter [ENTRIES*KPOS-1:0] CODEBOOK = {ENTRIES * KPOS{1'b0}},
     parameter OUTPUT = "threshold",
     parameter integer LEVELS = 1,
     parameter integer OB = 1,
@@ -125,7 +133,10 @@ module xnorc_mvu #(
         (TREE_PIPELINE > 0) ? (TREE_LEVELS + TREE_PIPELINE - 1) / TREE_PIPELINE : 0;
     // Register stages between the operand register and the accumulator.
     localparam integer PRODUCT_REG = MUL ? 1 : 0;
-    localparam integer REGS = DECODE + MEM_REG + BCAST_REG + PRODUCT_REG + TREE_REGS;
+    localparam integer DECODE_REG = (DECODE != 0) ? 1 : 0;
+    localparam integer REGS = DECODE_REG + MEM_REG + BCAST_REG + PRODUCT_REG + TREE_REGS;
+    // Whole kernels (DECODE = 2): channels per op, each at KPOS kernel positions.
+    localparam integer KCH = (DECODE == 2) ? SIMD / KPOS : SIMD;
     localparam integer THRESHOLD_W = OUTS * LEVELS * ACC_W + OUTS;
 
     localparam integer NF_LAST_I = NF - 1;
@@ -158,12 +169,17 @@ module xnorc_mvu #(
         if (ACCUMULATES && FANOUT != 1) begin : bad_fanout
             $error("xnorc_mvu: only a thresholded unit fans out");
         end
-        if (WEIGHT_WORD != PE * SIMD * ((DECODE == 1 || SELECT) ? TAU : (MUL ? WB : 1)))
+        if (DECODE == 2 ? WEIGHT_WORD != PE * KCH * TAU
+            : WEIGHT_WORD != PE * SIMD * ((DECODE == 1 || SELECT) ? TAU : (MUL ? WB : 1)))
         begin : bad_word
             $error("xnorc_mvu: WEIGHT_WORD must be PE*SIMD weight bits, TAU-bit indices or WB-bit integers");
         end
-        if (DECODE != 0 && DECODE != 1 || MEM_REG != 0 && MEM_REG != 1) begin : bad_flag
-            $error("xnorc_mvu: DECODE and MEM_REG must be 0 or 1");
+        if (DECODE < 0 || DECODE > 2 || MEM_REG != 0 && MEM_REG != 1) begin : bad_flag
+            $error("xnorc_mvu: DECODE must be 0, 1 or 2 and MEM_REG 0 or 1");
+        end
+        if (DECODE == 2 && (KPOS < 1 || SIMD % KPOS != 0 || VALID_BIT != 0 || SELECT || MUL))
+        begin : bad_kernels
+            $error("xnorc_mvu: whole kernels need KPOS | SIMD, no valid flag and a binary-weight lane");
         end
         if (BCAST_REG != 0 && (BCAST_REG != 1 || MEM_REG != 1 || DECODE != 0)) begin : bad_bcast
             $error("xnorc_mvu: BCAST_REG must be 0, or 1 with MEM_REG = 1 and DECODE = 0");
@@ -315,6 +331,42 @@ module xnorc_mvu #(
             genvar l;
             for (l = 0; l < WW; l = l + 1) begin : lane_bit
                 always @(posedge clk) w_c[l] <= plane[w_r[l*TAU+:TAU]];
+            end
+            always @(posedge clk) x_c <= x_r;
+            assign x_d = x_c;
+            assign w_d = w_c;
+        end else if (DECODE == 2) begin : kernels
+            assign waddr_d = rst ? {AW{1'b0}}
+                : !issue ? waddr
+                : (waddr == WEIGHT_LAST) ? {AW{1'b0}}
+                : waddr + 1'b1;
+            // Each kernel position's plane of the constant codebook (bit j: entry j's bit
+            // there; indices past the last entry are never stored): a lane's weight bit is a
+            // function of its index alone, one LUT4 for TAU <= 4, registered as DECODE = 1's is.
+            genvar t, j;
+            for (t = 0; t < KPOS; t = t + 1) begin : tap
+                wire [(1<<TAU)-1:0] plane;
+                for (j = 0; j < (1 << TAU); j = j + 1) begin : entry
+                    if (j < ENTRIES) begin : kept
+                        assign plane[j] = CODEBOOK[j*KPOS+t];
+                    end else begin : unused
+                        assign plane[j] = 1'b0;
+                    end
+                end
+            end
+            reg [XW-1:0] x_c;
+            reg [WW-1:0] w_c;
+            // Lane t*KCH + s of PE p: index p*KCH + s at kernel position t (nested loops,
+            // since one generate loop unrolls at most 1024 times in Verilator).
+            genvar kp, ks;
+            for (kp = 0; kp < PE; kp = kp + 1) begin : pe_bits
+                for (t = 0; t < KPOS; t = t + 1) begin : tap_bits
+                    for (ks = 0; ks < KCH; ks = ks + 1) begin : lane_bit
+                        localparam integer INDEX = kp * KCH + ks;
+                        always @(posedge clk)
+                            w_c[kp*SIMD+t*KCH+ks] <= tap[t].plane[w_r[INDEX*TAU+:TAU]];
+                    end
+                end
             end
             always @(posedge clk) x_c <= x_r;
             assign x_d = x_c;

@@ -62,6 +62,9 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     for (s, r) in plan.stages.iter().zip(&report.stages) {
         if let StageKind::Mvu(m) = &s.kind {
             let how = match (&m.codebook, m.fanout) {
+                (Some(cb), _) if cb.whole_kernels => {
+                    format!("; codebook τ={} decoded to whole kernels", cb.tau)
+                }
                 (Some(cb), _) => format!("; codebook τ={} decoded per lane", cb.tau),
                 _ if matches!(m.lane, Lane::Select { .. }) => {
                     "; codebook responses shared".to_string()

@@ -112,6 +112,8 @@ fn codebook_layer(graph: &Graph, s: &Stage) -> Option<crate::codebook::CodebookL
         return None;
     };
     let taps = w.kh * w.kw;
+    let binary = graph.operand(m.node, 0).vtype == xnorc_compiler::ir::ValueType::Bits;
+    let masked = binary && crate::stages::padding_masked(mm);
     let bits = match m.lane {
         crate::lane::Lane::Select { response_bits, .. } => response_bits,
         lane => response_bits(response_range(lane, taps, s.input.bits, s.input.signed)),
@@ -124,6 +126,7 @@ fn codebook_layer(graph: &Graph, s: &Stage) -> Option<crate::codebook::CodebookL
         entries: cb.entries,
         response_bits: bits,
         index_in_block_ram: m.memory == crate::folding::MemoryStyle::Block,
+        whole_kernels: !masked && taps <= crate::codebook::MAX_KERNEL_TAPS,
     })
 }
 
@@ -206,12 +209,17 @@ pub(super) fn spend_the_rest(
             break;
         };
         // A codebook layer's new folding is in decode terms: the cost rule picks its way (None)
-        // by iCE40's LUT4 counts; when that does not fit the device, decoding at the folding
-        // or sharing at the cheapest folding as fast may (the rule's numbers are not the
-        // device's: on ECP5 a decode lane costs about twice what the rule assumes).
+        // by iCE40's LUT4 counts; when that does not fit the device, decoding at the folding,
+        // or whole kernels or sharing at their cheapest folding as fast, may (the rule's
+        // numbers are not the device's: on ECP5 a decode lane costs about twice what the rule
+        // assumes).
         let mut ways = vec![(None, (pe, simd))];
         if let Some(layer) = codebook_layer(graph, unit) {
             ways.push((Some(CodebookCompute::Decode), (pe, simd)));
+            if layer.whole_kernels {
+                let kernels = crate::codebook::kernel_folding(&layer, pe, simd);
+                ways.push((Some(CodebookCompute::Kernels), kernels));
+            }
             let shared = crate::codebook::share_folding(&layer, pe, simd);
             ways.push((Some(CodebookCompute::Share), shared));
         }

@@ -6,7 +6,7 @@
 //! thresholds ([`super::thresholds`]), the weight memory ([`super::weights`]).
 
 use super::layer::{Fold, Input, Map};
-use super::sharing::{self, Share};
+use super::sharing::{self, Share, Way};
 use super::thresholds::{
     acc_range, fused_output, split_stage, split_threshold_stage, threshold_memory,
 };
@@ -144,16 +144,28 @@ pub(super) fn matrix_stages(
     let (pe, simd) = checked_folding(node, &cfg, &fold, o)?;
     let binary = graph.operand(id, 0).vtype == ValueType::Bits;
     let lane = lane_of(binary, mm);
-    // A codebook convolution decodes its indices or shares its kernels' responses.
-    let share = sharing::choose(node, mm, &cfg, lane, (pe, simd), &input.stream)?;
-    let (pe, simd) = share.as_ref().map_or((pe, simd), |s| (s.pe, s.simd));
+    // A codebook convolution decodes its indices (tap by tap or whole kernels) or shares its
+    // kernels' responses.
+    let way = sharing::choose(node, mm, &cfg, lane, (pe, simd), &input.stream)?;
+    let (pe, simd) = match &way {
+        Way::Plain => (pe, simd),
+        Way::Share(s) => (s.pe, s.simd),
+        &Way::Kernels { pe, simd } => (pe, simd),
+    };
+    // A whole-kernel unit's beats: its SIMD channels at each of the kernel's positions.
+    let kernel_taps = matches!(way, Way::Kernels { .. }).then_some(w.kh * w.kw);
+    let share = match way {
+        Way::Share(s) => Some(s),
+        _ => None,
+    };
     let mut stages = Vec::new();
     let mut mvu_in = Stream {
         elems: simd,
         beats: fold.shape.vectors * k / simd,
         ..input.stream
     };
-    let (tap, window) = taps(node, mm, binary, simd, share.is_some(), &input);
+    let channel_blocks_outer = share.is_some() || kernel_taps.is_some();
+    let (tap, window) = taps(node, mm, binary, simd, channel_blocks_outer, &input);
     if let Some((swg, swg_in)) = window {
         mvu_in.valid_bit = swg.masked;
         stages.push(Stage {
@@ -185,9 +197,11 @@ pub(super) fn matrix_stages(
         let (leaf_w, _) = lane.leaf_format(input.stream.bits as usize);
         acc.bits = acc.bits.max(leaf_w as u32);
     }
-    // A sharing unit's inputs are the C channels' response vectors.
+    // A sharing unit's inputs are the C channels' response vectors; a whole-kernel unit's op
+    // takes SIMD channels at every kernel position.
     let unit_k = if share.is_some() { w.in_channels } else { k };
-    let (nf, sf) = ((filters + probes) / pe, unit_k / simd);
+    let unit_simd = simd * kernel_taps.unwrap_or(1);
+    let (nf, sf) = ((filters + probes) / pe, unit_k / unit_simd);
     // Output channel of beat element e in pass f: group e / PE, filter f·PE + e mod PE.
     let channel = |f: usize, e: usize| (e / pe) * filters + f * pe + e % pe;
     let output = fused_output(graph, threshold, (nf, pe * fan), o, &acc, &channel);
@@ -196,7 +210,7 @@ pub(super) fn matrix_stages(
         Some(_) => (MvuOutput::Accumulator, None),
         None => (output, threshold),
     };
-    let decode = codebook_decode(mm, simd);
+    let decode = codebook_decode(mm, simd, kernel_taps.is_some());
     let (weight_words, memory) =
         weight_memory(mm, lane, decode.as_ref(), (nf, sf), (pe, simd), &bits, &cfg);
     let threshold_memory = threshold_memory(&cfg, &output, o, acc.bits);
@@ -212,6 +226,14 @@ pub(super) fn matrix_stages(
         beats: fold.shape.vectors * nf,
         valid_bit: false,
     };
+    // Whole kernels: a width converter (the pipeline's) joins each channel block's taps.
+    if let Some(taps) = kernel_taps {
+        mvu_in = Stream {
+            elems: unit_simd,
+            beats: mvu_in.beats / taps,
+            ..mvu_in
+        };
+    }
     // Sharing: the responses stage turns the window stream into one beat of SIMD response
     // vectors per channel block, and the unit selects from them.
     let (codebook, lane, mvu_in) = match (&share, decode) {
@@ -240,7 +262,7 @@ pub(super) fn matrix_stages(
             o,
             probes,
             pe,
-            simd,
+            simd: unit_simd,
             lane,
             acc_min: acc.min,
             acc_max: acc.max,

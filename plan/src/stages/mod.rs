@@ -17,6 +17,7 @@ mod window;
 use chain::{takes_accumulator, walk, Step};
 use layer::{Fold, Input};
 use matrix::matrix_stages;
+pub(crate) use window::padding_masked;
 use xnorc_compiler::sanitize::printable;
 
 use crate::folding::{auto_fold, FoldingFile, LayerFolding, LayerShape, DEFAULT_LANE_BUDGET};

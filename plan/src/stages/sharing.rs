@@ -1,6 +1,7 @@
 //! How a kernel-codebook convolution computes (`crate::codebook`): decoding its indices per lane,
-//! or sharing its kernels' responses — then a responses stage turns the window stream into one
-//! beat of SIMD response vectors per channel block, and the unit's lanes select from them.
+//! decoding whole kernels, or sharing its kernels' responses — then a responses stage turns
+//! the window stream into one beat of SIMD response vectors per channel block, and the unit's
+//! lanes select from them.
 
 use crate::codebook::{self, CodebookLayer};
 use crate::folding::{CodebookCompute, LayerFolding, MemoryStyle, LUT_MEMORY_BITS};
@@ -23,8 +24,19 @@ pub(super) struct Share {
     pub layer: CodebookLayer,
 }
 
-/// Whether the layer shares its kernels' responses (`None`: it decodes, or is no codebook
-/// convolution); `compute` in the folding of any other layer is an error.
+/// How a layer computes, where the window stream and the unit differ from a dense layer's.
+pub(super) enum Way {
+    /// As a dense layer does, or decoding a codebook's indices tap by tap.
+    Plain,
+    /// Sharing the codebook kernels' responses.
+    Share(Share),
+    /// Decoding whole kernels at (PE, SIMD channels).
+    Kernels { pe: usize, simd: usize },
+}
+
+/// How the layer computes ([`Way::Plain`] for every layer but a kernel-codebook convolution);
+/// `compute` in the folding of any other layer is an error, and so is `"kernels"` where
+/// padded taps are masked.
 pub(super) fn choose(
     node: &Node,
     mm: &MatMul,
@@ -32,12 +44,29 @@ pub(super) fn choose(
     lane: Lane,
     (pe, simd): (usize, usize),
     input: &Stream,
-) -> Result<Option<Share>> {
+) -> Result<Way> {
     let w = &mm.weights;
     let o = w.out_channels;
     let taps = w.kh * w.kw;
+    let field = || format!("layers.{}.compute", printable(&node.name));
     match (&w.store, mm.geometry) {
         (WeightStore::Codebook(cb), Geometry::Conv { .. }) => {
+            let masked = matches!(lane, Lane::XnorMasked | Lane::AndMasked);
+            let whole_kernels = !masked && taps <= codebook::MAX_KERNEL_TAPS;
+            if cfg.compute == Some(CodebookCompute::Kernels) && !whole_kernels {
+                let why = match masked {
+                    true => {
+                        "its padded taps are masked (zero padding of ±1 inputs), and a \
+                             whole-kernel beat has no flag per tap"
+                    }
+                    false => "its kernels have more positions than a whole-kernel unit takes",
+                };
+                return Err(ModelError::new(format!(
+                    "`compute: \"kernels\"` is not available for this layer: {why}; use \
+                     \"decode\" or \"share\""
+                ))
+                .at_field(field()));
+            }
             let range = codebook::response_range(lane, taps, input.bits, input.signed);
             let layer = CodebookLayer {
                 o,
@@ -51,20 +80,28 @@ pub(super) fn choose(
                     .map_or(o * w.in_channels * cb.tau as usize > LUT_MEMORY_BITS, |m| {
                         m == MemoryStyle::Block
                     }),
+                whole_kernels,
             };
             let choice = codebook::choose(&layer, pe, simd, cfg.compute);
-            Ok((choice.compute == CodebookCompute::Share).then_some(Share {
-                pe: choice.pe,
-                simd: choice.simd,
-                range,
-                layer,
-            }))
+            Ok(match choice.compute {
+                CodebookCompute::Decode => Way::Plain,
+                CodebookCompute::Share => Way::Share(Share {
+                    pe: choice.pe,
+                    simd: choice.simd,
+                    range,
+                    layer,
+                }),
+                CodebookCompute::Kernels => Way::Kernels {
+                    pe: choice.pe,
+                    simd: choice.simd,
+                },
+            })
         }
         _ if cfg.compute.is_some() => Err(ModelError::new(
             "`compute` applies to kernel-codebook convolutions only; this layer is not one",
         )
-        .at_field(format!("layers.{}.compute", printable(&node.name)))),
-        _ => Ok(None),
+        .at_field(field())),
+        _ => Ok(Way::Plain),
     }
 }
 

@@ -8,8 +8,13 @@ use crate::lane::Lane;
 use crate::stage::CodebookDecode;
 use xnorc_compiler::ir::{Geometry, MatMul, WeightStore};
 
-/// A codebook convolution's index layout and planes (`None` for every other layer).
-pub(super) fn codebook_decode(mm: &MatMul, simd: usize) -> Option<CodebookDecode> {
+/// A codebook convolution's index layout and planes (`None` for every other layer), `simd`
+/// channels per op, decoding whole kernels or tap by tap.
+pub(super) fn codebook_decode(
+    mm: &MatMul,
+    simd: usize,
+    whole_kernels: bool,
+) -> Option<CodebookDecode> {
     let w = &mm.weights;
     match (&w.store, mm.geometry) {
         (WeightStore::Codebook(cb), Geometry::Conv { .. }) => Some(CodebookDecode {
@@ -23,6 +28,7 @@ pub(super) fn codebook_decode(mm: &MatMul, simd: usize) -> Option<CodebookDecode
                         .collect()
                 })
                 .collect(),
+            whole_kernels,
         }),
         _ => None,
     }

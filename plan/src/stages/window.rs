@@ -14,14 +14,14 @@ pub(super) type Tap = Box<dyn Fn(usize) -> (usize, usize, usize)>;
 
 /// Does a layer's window flag padded taps invalid (binary data zero-padded, which is neither
 /// +1 nor −1)? Checked for binary inputs only.
-pub(super) fn padding_masked(mm: &MatMul) -> bool {
+pub(crate) fn padding_masked(mm: &MatMul) -> bool {
     matches!(mm.geometry, Geometry::Conv { padding, pad_mode, .. }
         if pad_mode == PadMode::Zero && !padding.is_none())
 }
 
 /// The layer's taps and, for a convolution, its window generator with the stream that feeds
 /// it (the generator emits SIMD channels of one tap per beat; `channel_blocks_outer` for a unit
-/// that shares codebook responses).
+/// that shares codebook responses or decodes whole kernels).
 pub(super) fn taps(
     node: &Node,
     mm: &MatMul,

@@ -87,7 +87,23 @@ pub(super) fn mvu(
     if let Lane::Mul { weight_bits } = m.lane {
         params.push(("WB", Param::Int(weight_bits.into())));
     }
-    if let Some(cb) = &m.codebook {
+    if let Some(cb) = m.codebook.as_ref().filter(|cb| cb.whole_kernels) {
+        // The codebook as a constant: entry j's kernel, bit t at kernel position t.
+        let kernels = (0..cb.entries)
+            .map(|j| {
+                cb.planes
+                    .iter()
+                    .enumerate()
+                    .map(|(t, plane)| i64::from(plane[j]) << t)
+                    .sum()
+            })
+            .collect();
+        params.extend([
+            ("DECODE", Param::Int(2)),
+            ("KPOS", Param::int(cb.planes.len())),
+            ("CODEBOOK", Param::Fields(cb.planes.len(), kernels)),
+        ]);
+    } else if let Some(cb) = &m.codebook {
         let planes = ctx.image(name, "planes");
         files.push((planes.clone(), hex_words(cb.planes.iter().cloned())));
         params.extend([
@@ -162,8 +178,13 @@ pub(super) fn mvu(
             m.rows(),
             match &m.codebook {
                 Some(cb) => format!(
-                    "; codebook of {} kernels, {}-bit indices decoded per lane",
-                    cb.entries, cb.tau
+                    "; codebook of {} kernels, {}-bit indices decoded {}",
+                    cb.entries,
+                    cb.tau,
+                    match cb.whole_kernels {
+                        true => "to whole kernels",
+                        false => "per lane",
+                    }
                 ),
                 None => String::new(),
             }
