@@ -245,6 +245,70 @@ fn check_html_report(dir: &Path, model: &Path, out: &Path) {
 
 /// Every step's log is kept whole in the build directory under the name the report gives,
 /// one per pass: yosys's holds its statistics (it does not run quiet).
+/// `--placements`: a clock the first placement meets keeps it and tries no other; a clock
+/// none meets tries them all, keeps the fastest under the outputs' own names (its log says its
+/// Fmax) and leaves the others beside it, named by seed.
+#[test]
+fn placements_keep_the_first_that_meets_else_the_fastest() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path(), "14");
+    let build = |clock: &str, out: &Path| {
+        common::xnorc(&[
+            "build",
+            s(&model),
+            "--board",
+            "icebreaker",
+            "--clock-mhz",
+            clock,
+            "--seed",
+            "5",
+            "--placements",
+            "3",
+            "--out",
+            s(out),
+        ])
+    };
+    let met = dir.path().join("met");
+    assert!(build("24", &met).status.success());
+    let r = report(&met);
+    let tried = r["placements"].as_array().unwrap();
+    assert_eq!(tried.len(), 1, "{r}");
+    assert_eq!((&tried[0]["seed"], &r["pnr_seed"]), (&5.into(), &5.into()));
+    check_logs(&r, &met);
+    // 240 MHz: far past what the UP5K's fabric reaches for any design.
+    let missed = dir.path().join("missed");
+    let run = build("240", &missed);
+    assert!(!run.status.success(), "timing met at 240 MHz");
+    let r = report(&missed);
+    check_logs(&r, &missed);
+    let tried = r["placements"].as_array().unwrap();
+    let seeds: Vec<u64> = tried.iter().map(|t| t["seed"].as_u64().unwrap()).collect();
+    assert_eq!(seeds, [5, 6, 7], "{r}");
+    let fmax: Vec<f64> = tried
+        .iter()
+        .map(|t| t["fmax_mhz"].as_f64().unwrap())
+        .collect();
+    let fastest = (0..3).fold(0, |b, i| if fmax[i] > fmax[b] { i } else { b });
+    assert_eq!(r["pnr_seed"].as_u64(), Some(seeds[fastest]), "{r}");
+    assert_eq!(r["fmax_mhz"].as_f64(), Some(fmax[fastest]), "{r}");
+    let kept_log = std::fs::read_to_string(missed.join("nextpnr-pass1.log")).unwrap();
+    assert!(
+        kept_log.contains(&format!("{:.2} MHz (FAIL at 240.00 MHz)", fmax[fastest])),
+        "the kept log is not the fastest placement's"
+    );
+    for (i, seed) in seeds.iter().enumerate().filter(|(i, _)| *i != fastest) {
+        for name in [
+            format!("tiny_icebreaker-seed{seed}.asc"),
+            format!("pnr_report-seed{seed}.json"),
+            format!("nextpnr-pass1-seed{seed}.log"),
+        ] {
+            assert!(missed.join(&name).exists(), "placement {i}: no {name}");
+        }
+    }
+    assert!(missed.join("tiny_icebreaker.asc").exists());
+    assert!(missed.join("tiny_icebreaker.bin").exists());
+}
+
 fn check_logs(r: &serde_json::Value, dir: &Path) {
     let steps = r["steps"].as_array().unwrap();
     let mut names = std::collections::BTreeSet::new();

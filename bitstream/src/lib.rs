@@ -303,7 +303,9 @@ fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildEr
             ),
         );
         let pnr =
-            flow.place_and_route(pins, pll.out_mhz(), opts.seed, &|line| progress.note(line))?;
+            flow.place_and_route(pins, pll.out_mhz(), (opts.seed, opts.placements), &|line| {
+                progress.note(line)
+            })?;
         let fmax = pnr.fmax_mhz.unwrap_or(0.0);
         passes.push(PassRecord {
             pass: attempt,
@@ -419,6 +421,7 @@ fn build_report(
         pnr_utilization: pass.pnr.utilization.clone(),
         pnr_seed: pass.pnr.seed,
         pnr_stalled_seeds: pass.pnr.stalled_seeds.clone(),
+        placements: pass.pnr.placements.clone(),
         steps: flow.steps.clone(),
         total_seconds: start.elapsed().as_secs_f64(),
     }

@@ -19,8 +19,11 @@ pub struct Options {
     /// Core clock to ask of the PLL, in MHz (default: the family's goal, with rebuilds at the
     /// Fmax reached).
     pub clock_mhz: Option<f64>,
-    /// nextpnr's placer seed.
+    /// nextpnr's placer seed: the first placement's.
     pub seed: u64,
+    /// Placements to try at most (seeds `seed`, `seed + 1`, …): the first that meets the clock
+    /// is kept, else the fastest ([`xnorc_boards::flow::Flow::place_and_route`]). At least 1.
+    pub placements: u64,
 }
 
 impl Options {

@@ -72,10 +72,12 @@ pub struct BuildReport {
     pub passes: Vec<PassRecord>,
     /// nextpnr's utilization: (used, available) by resource.
     pub pnr_utilization: BTreeMap<String, (u64, u64)>,
-    /// nextpnr's placer seed that finished.
+    /// nextpnr's placer seed of the placement kept.
     pub pnr_seed: u64,
-    /// Seeds that stalled before it.
+    /// Seeds that stalled.
     pub pnr_stalled_seeds: Vec<u64>,
+    /// Every placement of the last pass that finished, with its Fmax (`--placements`).
+    pub placements: Vec<xnorc_boards::flow::PlacementTry>,
     /// Every tool step with its wall time.
     pub steps: Vec<StepRecord>,
     /// Wall time of the whole build.

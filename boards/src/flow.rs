@@ -126,15 +126,31 @@ pub struct PnrStats {
     pub fmax_mhz: Option<f64>,
     /// Frequency asked for, in MHz.
     pub constraint_mhz: f64,
-    /// The seed of the run that finished.
+    /// The seed of the placement kept.
     pub seed: u64,
-    /// Seeds whose runs stalled and were stopped before this one.
+    /// Seeds whose runs stalled and were stopped.
     pub stalled_seeds: Vec<u64>,
+    /// Every placement that finished, in the order tried (the kept one among them).
+    pub placements: Vec<PlacementTry>,
     /// nextpnr's utilization: cell type → (used, available).
     pub utilization: BTreeMap<String, (u64, u64)>,
 }
 
+/// One finished placement of a sweep ([`Flow::place_and_route`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PlacementTry {
+    /// Its seed.
+    pub seed: u64,
+    /// Its Fmax for the core clock, in MHz.
+    pub fmax_mhz: Option<f64>,
+}
+
 impl PnrStats {
+    /// The clock is met.
+    pub fn meets(&self) -> bool {
+        self.fmax_mhz.is_some_and(|f| f >= self.constraint_mhz)
+    }
+
     /// Logic cells used (iCE40 `ICESTORM_LC`, ECP5 `TRELLIS_COMB`).
     pub fn luts(&self) -> u64 {
         self.used(&["ICESTORM_LC", "TRELLIS_COMB"])
@@ -370,47 +386,153 @@ impl<'a> Flow<'a> {
     /// Places and routes `<top>.json` at `clock_mhz` and returns nextpnr's results. Timing
     /// failure is not an error here: the report says it.
     ///
+    /// Up to `placements` placements, seeds `seed`, `seed + 1`, …: the first that meets the
+    /// clock is kept, else the fastest (the first of equals). Placement alone moves Fmax by
+    /// several percent between seeds (docs/benchmarks.md); each placement tried and not kept
+    /// leaves its outputs beside the kept one's, named with `-seed<N>`.
+    ///
     /// nextpnr's HeAP legaliser can loop forever on some placements of a nearly full device
     /// (seen here on an UP5K at 78 % of its logic cells; nextpnr issue #1062), silently. A run
     /// whose log stays silent for [`pnr_silence`] is stopped, its log kept as
-    /// `nextpnr-pass<P>-stalled-seed<N>.log`, and placement starts again with the next seed, up to
-    /// [`PNR_SEEDS`] seeds; each restart is told to `note`.
+    /// `nextpnr-pass<P>-stalled-seed<N>.log`, and placement starts again with the next seed; it
+    /// does not count as a placement, and after [`PNR_SEEDS`] such runs with none finished the
+    /// build stops. Each restart is told to `note`.
     pub fn place_and_route(
         &mut self,
         constraints: &str,
         clock_mhz: f64,
-        seed: u64,
+        (seed, placements): (u64, u64),
         note: &dyn Fn(&str),
     ) -> Result<PnrStats, FlowError> {
         let mut stalled = Vec::new();
+        let mut finished: Vec<PnrStats> = Vec::new();
         let silence = pnr_silence(&self.board.device);
-        for try_seed in seed..seed + PNR_SEEDS {
-            if let Some(mut stats) = self.place_and_route_once(constraints, clock_mhz, try_seed)? {
-                stats.stalled_seeds = stalled;
-                return Ok(stats);
+        let mut try_seed = seed;
+        while (finished.len() as u64) < placements.max(1) && (stalled.len() as u64) < PNR_SEEDS {
+            match self.place_and_route_once(constraints, clock_mhz, try_seed)? {
+                Some(stats) => {
+                    let (met, fmax) = (stats.meets(), stats.fmax_mhz.unwrap_or(0.0));
+                    finished.push(stats);
+                    if met || finished.len() as u64 >= placements {
+                        break;
+                    }
+                    self.set_aside(try_seed)?;
+                    note(&format!(
+                        "      seed {try_seed}: Fmax {fmax:.2} MHz < {clock_mhz:.3} MHz: placing \
+                         again with seed {}",
+                        try_seed + 1
+                    ));
+                }
+                None => {
+                    let keep = self.stalled_log(try_seed);
+                    std::fs::rename(self.last_log(), &keep)
+                        .map_err(|e| FlowError::Io(format!("{}: {e}", keep.display())))?;
+                    if let (Some(step), Some(name)) = (self.steps.last_mut(), keep.file_name()) {
+                        step.log = name.to_string_lossy().into_owned();
+                    }
+                    let next = if (stalled.len() as u64) + 1 < PNR_SEEDS {
+                        format!("trying seed {}", try_seed + 1)
+                    } else {
+                        "giving up".into()
+                    };
+                    note(&format!(
+                        "      nextpnr printed nothing for {} s with seed {try_seed} (a known \
+                         placer hang): stopped, {next}",
+                        silence.as_secs(),
+                    ));
+                    stalled.push(try_seed);
+                }
             }
-            let keep = self.stalled_log(try_seed);
-            std::fs::rename(self.last_log(), &keep)
-                .map_err(|e| FlowError::Io(format!("{}: {e}", keep.display())))?;
-            let next = if try_seed + 1 < seed + PNR_SEEDS {
-                format!("trying seed {}", try_seed + 1)
-            } else {
-                "giving up".into()
-            };
-            note(&format!(
-                "      nextpnr printed nothing for {} s with seed {try_seed} (a known placer \
-                 hang): stopped, {next}",
-                silence.as_secs(),
-            ));
-            stalled.push(try_seed);
+            try_seed += 1;
         }
-        let log = self.stalled_log(seed + PNR_SEEDS - 1);
-        Err(FlowError::Stalled {
-            step: "nextpnr".into(),
-            silent_secs: silence.as_secs(),
-            seeds: stalled,
-            log: log.display().to_string(),
-        })
+        let Some(last) = finished.last() else {
+            let log = self.stalled_log(try_seed - 1);
+            return Err(FlowError::Stalled {
+                step: "nextpnr".into(),
+                silent_secs: silence.as_secs(),
+                seeds: stalled,
+                log: log.display().to_string(),
+            });
+        };
+        // The last if it met the clock (the sweep stops there), else the fastest.
+        let kept = if last.meets() {
+            finished.len() - 1
+        } else {
+            let fmax = |i: usize| finished[i].fmax_mhz.unwrap_or(0.0);
+            (0..finished.len()).fold(0, |b, i| if fmax(i) > fmax(b) { i } else { b })
+        };
+        if kept + 1 != finished.len() {
+            self.set_aside(last.seed)?;
+            self.take_back(finished[kept].seed)?;
+            note(&format!(
+                "      keeping seed {}: the fastest of {} placements",
+                finished[kept].seed,
+                finished.len()
+            ));
+        }
+        let mut stats = finished[kept].clone();
+        stats.stalled_seeds = stalled;
+        stats.placements = finished
+            .iter()
+            .map(|s| PlacementTry {
+                seed: s.seed,
+                fmax_mhz: s.fmax_mhz,
+            })
+            .collect();
+        Ok(stats)
+    }
+
+    /// The outputs of one place and route: the placed design, nextpnr's report and its log.
+    fn placement_files(&self) -> [String; 3] {
+        let placed = match self.board.device.family {
+            Family::Ice40 => format!("{}.asc", self.top),
+            Family::Ecp5 => format!("{}.config", self.top),
+        };
+        [
+            placed,
+            "pnr_report.json".into(),
+            format!("nextpnr-pass{}.log", self.pass),
+        ]
+    }
+
+    /// `name` with `-seed<N>` before its extension.
+    fn with_seed(name: &str, seed: u64) -> String {
+        match name.rsplit_once('.') {
+            Some((stem, ext)) => format!("{stem}-seed{seed}.{ext}"),
+            None => format!("{name}-seed{seed}"),
+        }
+    }
+
+    /// Renames the last placement's outputs (the seed `seed` placement's) to their
+    /// `-seed<N>` names, its step record's log too.
+    fn set_aside(&mut self, seed: u64) -> Result<(), FlowError> {
+        for name in self.placement_files() {
+            let aside = Self::with_seed(&name, seed);
+            self.rename(&name, &aside)?;
+            for step in self.steps.iter_mut().filter(|s| s.log == name) {
+                step.log = aside.clone();
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives the placement set aside with `seed` its outputs' own names back.
+    fn take_back(&mut self, seed: u64) -> Result<(), FlowError> {
+        for name in self.placement_files() {
+            let aside = Self::with_seed(&name, seed);
+            self.rename(&aside, &name)?;
+            for step in self.steps.iter_mut().filter(|s| s.log == aside) {
+                step.log = name.clone();
+            }
+        }
+        Ok(())
+    }
+
+    /// Renames `from` to `to` in the build directory.
+    fn rename(&self, from: &str, to: &str) -> Result<(), FlowError> {
+        let (from, to) = (self.dir.join(from), self.dir.join(to));
+        std::fs::rename(&from, &to)
+            .map_err(|e| FlowError::Io(format!("{} → {}: {e}", from.display(), to.display())))
     }
 
     /// Where the log of a place and route stopped for silence with `seed` is kept.
