@@ -207,13 +207,15 @@ fn bram_fifo_passes_every_beat_in_order() {
     // The harness stalls both sides at random, so the read register is both refilled while
     // taken and held while not; depth 2 fills up, 37 barely does.
     let mut rng = ChaCha8Rng::seed_from_u64(2);
+    // The registered read side (FULL_RATE 0) too, with a count of 5 bits (two slices).
     let input = random_beats(&mut rng, 120, 8);
-    for depth in [2, 5, 37] {
+    for (depth, full_rate) in [(2, 1), (5, 1), (37, 1), (2, 0), (5, 0), (37, 0)] {
         let out = run(
             "xnorc_bram_fifo",
             vec![
                 ("WIDTH", Param::Int(8)),
                 ("DEPTH", Param::Int(depth)),
+                ("FULL_RATE", Param::Int(full_rate)),
                 ("STYLE", Param::Str("block".into())),
             ],
             &[],
@@ -221,7 +223,7 @@ fn bram_fifo_passes_every_beat_in_order() {
             &input,
             input.len(),
         );
-        assert_eq!(out, input, "depth {depth}");
+        assert_eq!(out, input, "depth {depth}, full rate {full_rate}");
     }
 }
 

@@ -26,6 +26,7 @@ module xnorc_beat_to_bytes #(
     localparam integer CW = $clog2(PADDED + 1);
     localparam [CW-1:0] ALL_BITS = PADDED[CW-1:0];
     localparam [CW-1:0] ONE_BIT = 1;
+    localparam [CW-1:0] TWO_BITS = 2;
 
     generate
         if (WIDTH < 1) begin : bad_shape
@@ -43,15 +44,19 @@ module xnorc_beat_to_bytes #(
     // enables the whole buffer (on the UP5K, byte_full → shift → the buffer's and busy's
     // enables was a critical path).
     reg shift;
+    // bits_left == 1 and byte_bits == 7 as registers, kept in step with the counters, so the
+    // flags' next values are one LUT each (the counters' compares in front of busy_n and
+    // byte_full_n, then shift, were the UP5K's critical path on some placements).
+    reg at_last_bit, at_last_of_byte;
     assign in_ready = !busy;
     assign out_valid = byte_full;
     assign out_data = held_byte;
     wire load = in_valid && !busy;
     wire sent = byte_full && out_ready;
     // The flags' next values out of reset (the reset stays on the registers' reset inputs).
-    wire busy_n = load ? 1'b1 : shift ? bits_left != ONE_BIT : busy;
+    wire busy_n = load ? 1'b1 : shift ? !at_last_bit : busy;
     // sent needs byte_full, shift needs it clear: they never coincide.
-    wire byte_full_n = shift ? byte_bits == 3'd7 : sent ? 1'b0 : byte_full;
+    wire byte_full_n = shift ? at_last_of_byte : sent ? 1'b0 : byte_full;
 
     wire [PADDED-1:0] loaded;
     generate
@@ -76,14 +81,21 @@ module xnorc_beat_to_bytes #(
             shift <= 1'b0;
             bits_left <= {CW{1'b0}};
             byte_bits <= 3'd0;
+            at_last_bit <= 1'b0;
+            at_last_of_byte <= 1'b0;
         end else begin
             busy <= busy_n;
             byte_full <= byte_full_n;
             shift <= busy_n && !byte_full_n;
-            if (load) bits_left <= ALL_BITS;
+            if (load) begin
+                bits_left <= ALL_BITS;
+                at_last_bit <= ALL_BITS == ONE_BIT;
+            end
             if (shift) begin
                 bits_left <= bits_left - 1'b1;
                 byte_bits <= byte_bits + 3'd1;
+                at_last_bit <= bits_left == TWO_BITS;
+                at_last_of_byte <= byte_bits == 3'd6;
             end
         end
     end

@@ -17,13 +17,24 @@
 //   reaches the registers' enables and the memory's read pointer through gates, so a consumer
 //   that takes a beat every cycle gets one every cycle. out_data holds while out_valid is high
 //   and out_ready low.
+//   FULL_RATE = 0 (a buffer filled at a serial line's byte rate, such as the board's request
+//   buffer): the read side decides from registers only. A read is a registered strobe, issued
+//   when the read register is empty and none is in flight, at least 4 cycles after the last
+//   one, and when the memory held a beat two cycles before (count != 0, compared through two
+//   register levels: since the last read only writes can have changed the count, so that is
+//   never a beat too many). At most one beat every 4 cycles leaves; out_ready reaches only the
+//   output and read registers' enables. On an UP5K at 77% of its cells the full-rate read
+//   chain (the output register's state -> the read decision -> the pointer's and count's
+//   enables, through the memory's fixed column) was the critical path of most placements.
 // Parameters
-//   WIDTH >= 1, DEPTH >= 2; STYLE: the storage's ram_style (see xnorc_ram), "block" by default.
+//   WIDTH >= 1, DEPTH >= 2; FULL_RATE 0/1 (default 1); STYLE: the storage's ram_style (see
+//   xnorc_ram), "block" by default.
 `default_nettype none
 
 module xnorc_bram_fifo #(
     parameter integer WIDTH = 8,
     parameter integer DEPTH = 2,
+    parameter integer FULL_RATE = 1,
     parameter STYLE = "block"
 ) (
     input  wire             clk,
@@ -43,23 +54,57 @@ module xnorc_bram_fifo #(
     localparam [CW-1:0] ONE = 1;
 
     generate
-        if (WIDTH < 1 || DEPTH < 2) begin : bad_shape
-            $error("xnorc_bram_fifo: WIDTH must be at least 1 and DEPTH at least 2");
+        if (WIDTH < 1 || DEPTH < 2 || FULL_RATE < 0 || FULL_RATE > 1) begin : bad_shape
+            $error("xnorc_bram_fifo: WIDTH must be at least 1, DEPTH at least 2, FULL_RATE 0 or 1");
         end
     endgenerate
 
     reg [AW-1:0] wptr, rptr;
     // Beats in the memory (not those in the two registers), and count != 0 as a register.
     reg [CW-1:0] count;
+    // Read by the full-rate read decision only.
+    /* verilator lint_off UNUSEDSIGNAL */
     reg stored;
+    /* verilator lint_on UNUSEDSIGNAL */
     // The read register holds a beat (read_valid); it moves to the output register when that
     // is empty or being taken.
     reg read_valid;
     wire [WIDTH-1:0] read_data;
     wire wr = in_valid && in_ready;
     wire move = read_valid && (!out_valid || out_ready);
-    // Read the next beat into the read register when it is empty or moving on.
-    wire rd = stored && (!read_valid || move);
+    wire rd;
+    generate
+        if (FULL_RATE == 1) begin : full_rate
+            // Read the next beat into the read register when it is empty or moving on.
+            assign rd = stored && (!read_valid || move);
+        end else begin : registered_read
+            localparam integer PARTS = (CW + 3) / 4;
+            // count != 0 two cycles late: ORs of its 4-bit slices, then of those.
+            reg [PARTS-1:0] part_q;
+            reg held_q;
+            // Cycles since the last read, one-hot (bit 2: three or more).
+            reg [2:0] since;
+            reg rd_q;
+            genvar i;
+            for (i = 0; i < PARTS; i = i + 1) begin : part
+                localparam integer LO = 4 * i;
+                localparam integer N = (CW - LO < 4) ? CW - LO : 4;
+                always @(posedge clk) part_q[i] <= !rst && |count[LO+:N];
+            end
+            always @(posedge clk) begin
+                if (rst) begin
+                    held_q <= 1'b0;
+                    rd_q <= 1'b0;
+                    since <= 3'b100;
+                end else begin
+                    held_q <= |part_q;
+                    rd_q <= held_q && since[2] && !read_valid && !rd_q;
+                    since <= rd_q ? 3'b001 : (since[2] ? since : {since[1:0], 1'b0});
+                end
+            end
+            assign rd = rd_q;
+        end
+    endgenerate
 
     xnorc_ram #(
         .WIDTH(WIDTH),

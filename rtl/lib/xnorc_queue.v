@@ -11,7 +11,11 @@
 //   A word written in cycle t is the head from cycle t + 1 (if it is the oldest). The flags are
 //   registers, not compares of the count, so a stage that stalls on them starts its path at a
 //   flip-flop (xnorc_plan's cycle model: a FIFO's in_ready is count < depth, and a read in the
-//   cycle of a write does not free a slot for that write).
+//   cycle of a write does not free a slot for that write). With DEPTH = 1 the flags take their
+//   next values every cycle, one LUT of wr, rd and themselves, with the reset on the
+//   flip-flops' reset inputs: an enabled register's synchronous reset acts through its enable
+//   on iCE40, which put a second LUT into the board's output slice, between the scores stage
+//   and the response gearbox (a critical path of the UP5K).
 // Parameters
 //   WIDTH >= 1, DEPTH >= 1; STYLE: the storage's ram_style (see xnorc_ram).
 `default_nettype none
@@ -46,7 +50,6 @@ module xnorc_queue #(
     endgenerate
 
     reg [AW-1:0] wptr, rptr;
-    reg [CW-1:0] count;
 
     xnorc_ram #(
         .WIDTH(WIDTH),
@@ -68,23 +71,43 @@ module xnorc_queue #(
         if (rst) begin
             wptr <= {AW{1'b0}};
             rptr <= {AW{1'b0}};
-            count <= {CW{1'b0}};
-            not_empty <= 1'b0;
-            not_full <= 1'b1;
         end else begin
             if (wr) wptr <= (wptr == LAST) ? {AW{1'b0}} : wptr + 1'b1;
             if (rd) rptr <= (rptr == LAST) ? {AW{1'b0}} : rptr + 1'b1;
-            if (wr && !rd) begin
-                count <= count + 1'b1;
-                not_empty <= 1'b1;
-                not_full <= count != ALMOST_FULL;
-            end else if (rd && !wr) begin
-                count <= count - 1'b1;
-                not_empty <= count != ONE;
-                not_full <= 1'b1;
-            end
         end
     end
+
+    generate
+        if (DEPTH == 1) begin : one_entry
+            // wr needs the entry free and rd needs it held: they never coincide.
+            always @(posedge clk) begin
+                if (rst) begin
+                    not_empty <= 1'b0;
+                    not_full <= 1'b1;
+                end else begin
+                    not_empty <= wr || (not_empty && !rd);
+                    not_full <= !wr && (not_full || rd);
+                end
+            end
+        end else begin : entries
+            reg [CW-1:0] count;
+            always @(posedge clk) begin
+                if (rst) begin
+                    count <= {CW{1'b0}};
+                    not_empty <= 1'b0;
+                    not_full <= 1'b1;
+                end else if (wr && !rd) begin
+                    count <= count + 1'b1;
+                    not_empty <= 1'b1;
+                    not_full <= count != ALMOST_FULL;
+                end else if (rd && !wr) begin
+                    count <= count - 1'b1;
+                    not_empty <= count != ONE;
+                    not_full <= 1'b1;
+                end
+            end
+        end
+    endgenerate
 endmodule
 
 `default_nettype wire

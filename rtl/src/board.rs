@@ -63,7 +63,8 @@ pub struct BoardTop {
 /// gearbox → link → pins.
 ///
 /// The request buffer is the library's `xnorc_bram_fifo`, one whole request deep
-/// (`request_buffer`); the gearboxes are `xnorc_bytes_to_beats` (requests: `beats` beats of
+/// (`request_buffer`), with its registered read side (`FULL_RATE = 0`: a byte at most every
+/// 4 cycles, where the line brings one every 40 or more); the gearboxes are `xnorc_bytes_to_beats` (requests: `beats` beats of
 /// `in_width` bits per frame) and `xnorc_beat_to_bytes` (responses of `out_width` bits). The
 /// output slice, an `xnorc_fifo` one beat deep, registers the core's `out_ready`: the output
 /// gearbox's handshake no longer reaches into the core's last stage. On the UP5K (TFC,
@@ -299,6 +300,9 @@ pub fn board_top(
         vec![
             ("WIDTH".into(), int(8)),
             ("DEPTH".into(), int(request_buffer.depth)),
+            // Filled at the line's byte rate (at least 10 bit times, 40 cycles, a byte), it
+            // needs no full-rate read side, whose read chain was the UP5K's critical path.
+            ("FULL_RATE".into(), int(0)),
             ("STYLE".into(), Param::Str(style.into())),
         ],
         "req",
