@@ -503,26 +503,30 @@ impl<'a> Flow<'a> {
         }
     }
 
-    /// Renames the last placement's outputs (the seed `seed` placement's) to their
+    /// Sets the last placement's outputs (the seed `seed` placement's) aside under their
     /// `-seed<N>` names, its step record's log too.
     fn set_aside(&mut self, seed: u64) -> Result<(), FlowError> {
-        for name in self.placement_files() {
-            let aside = Self::with_seed(&name, seed);
-            self.rename(&name, &aside)?;
-            for step in self.steps.iter_mut().filter(|s| s.log == name) {
-                step.log = aside.clone();
-            }
-        }
-        Ok(())
+        self.rename_placement(seed, true)
     }
 
     /// Gives the placement set aside with `seed` its outputs' own names back.
     fn take_back(&mut self, seed: u64) -> Result<(), FlowError> {
+        self.rename_placement(seed, false)
+    }
+
+    /// Renames the seed `seed` placement's outputs from their own names to their `-seed<N>`
+    /// names (`aside`) or back, and the step records' logs with them.
+    fn rename_placement(&mut self, seed: u64, aside: bool) -> Result<(), FlowError> {
         for name in self.placement_files() {
-            let aside = Self::with_seed(&name, seed);
-            self.rename(&aside, &name)?;
-            for step in self.steps.iter_mut().filter(|s| s.log == aside) {
-                step.log = name.clone();
+            let seeded = Self::with_seed(&name, seed);
+            let (from, to) = if aside {
+                (name, seeded)
+            } else {
+                (seeded, name)
+            };
+            self.rename(&from, &to)?;
+            for step in self.steps.iter_mut().filter(|s| s.log == from) {
+                step.log = to.clone();
             }
         }
         Ok(())
