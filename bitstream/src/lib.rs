@@ -9,7 +9,7 @@
 //! Must not touch: hardware decisions (crate `xnorc-plan`), Verilog (crate `xnorc-rtl`), tool
 //! invocation (crate `xnorc-boards`), printing of reports (the CLI prints the report it gets).
 //! Each step and decision is reported through the caller's
-//! [`Progress`](xnorc_compiler::progress::Progress); this crate writes nothing to a terminal.
+//! [`Progress`]; this crate writes nothing to a terminal.
 
 mod error;
 pub mod fitting;

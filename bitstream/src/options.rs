@@ -14,7 +14,7 @@ pub struct Options {
     pub folding: Option<PathBuf>,
     /// LUT4 budget for the automatic folding.
     pub lut_budget: Option<usize>,
-    /// Output directory (default: build/<board>).
+    /// Output directory (default: `build/<board>`).
     pub out: Option<PathBuf>,
     /// Core clock to ask of the PLL, in MHz (default: the family's goal, with rebuilds at the
     /// Fmax reached).
@@ -27,7 +27,7 @@ pub struct Options {
 }
 
 impl Options {
-    /// The output directory: `--out`, else build/<board>.
+    /// The output directory: `--out`, else `build/<board>`.
     pub fn out_dir(&self, board: &Board) -> PathBuf {
         self.out
             .clone()
