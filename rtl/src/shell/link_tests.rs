@@ -342,11 +342,12 @@ fn shell_link_reset_mid_request() {
     env.send(&[0xA5, 0x10, 0x20]);
     env.drain_host();
     env.run(2 * CPB);
-    // Asynchronous: reset follows the request before any clock edge.
+    // The request is caught at once and the reset asserts at the next clock edge.
     env.bench.uut.reset_req.next = true;
     env.bench.settle();
+    env.run(1);
     assert!(env.bench.uut.reset.val());
-    env.run(3);
+    env.run(2);
     env.bench.uut.reset_req.next = false;
     let mut held = 0;
     while env.bench.uut.reset.val() {

@@ -153,20 +153,24 @@ endgenerate
     }
 }
 
-/// Reset synchronizer: `reset` asserts asynchronously as soon as `reset_req` rises, stays
-/// high while it is high, and deasserts on a rising clock edge 18 cycles after `reset_req`
-/// falls (2 synchronizer stages + 16 hold cycles). It is also high for 18 cycles after
-/// configuration, so a separate power-on reset is not needed.
+/// Reset synchronizer: `reset` asserts on the first rising clock edge after `reset_req` rises
+/// (however short the request), stays high while it is high, and deasserts on a rising clock
+/// edge 18 cycles after `reset_req` falls (2 synchronizer stages + 16 hold cycles). It is also
+/// high for 18 cycles after configuration, so a separate power-on reset is not needed.
 ///
 /// Structure: two [`AsyncSetFlop`]s shift a 0 in once the request is gone (the classic
-/// asynchronous-assert, synchronous-deassert pair; the second stage absorbs metastability
-/// of the first when the request releases near an edge), then a 5-bit counter holds the
-/// reset for 16 more cycles. `reset` comes straight from a fourth [`AsyncSetFlop`], so it
-/// cannot glitch and drives the whole design's synchronous resets without a gate in the
-/// way; it copies a third one that registers "synchronizer still set or count not done"
-/// two cycles ahead (the counter restarts at 2 for that). Both are set by the request too,
-/// so the reset still asserts at once; the copy keeps all logic away from the output
-/// flip-flop, which sits by the reset's global buffer.
+/// asynchronous-capture, synchronous-release pair; the second stage absorbs metastability of
+/// the first when the request releases near an edge), then a 5-bit counter holds the reset
+/// for 16 more cycles. A third [`AsyncSetFlop`], set by the request too, registers
+/// "synchronizer still set or count not done" two cycles ahead (the counter restarts at 2 for
+/// that), so a request shorter than a clock period is caught. `reset` comes from a plain
+/// flip-flop that copies it, held inverted (`run`, 0 at configuration, since an iCE40
+/// flip-flop starts at 0), so no path reaches the design's logic from the request pin: with
+/// an asynchronous set on this last flip-flop as well, yosys put a LUT of the request after it
+/// on iCE40, and the pin's request was in front of the core's next-state logic (the UP5K's
+/// critical path on some placements, docs/benchmarks.md). Every register it resets is
+/// synchronous, so asserting at an edge rather than at once loses nothing: without a clock
+/// they do not change either.
 #[derive(LogicBlock)]
 pub struct ResetSync {
     /// Core clock.
@@ -178,7 +182,7 @@ pub struct ResetSync {
     meta: AsyncSetFlop,
     sync: AsyncSetFlop,
     pre: AsyncSetFlop,
-    out: AsyncSetFlop,
+    run: DFF<Bit>,
     hold: DFF<Bits<5>>,
     one: Constant<Bits<5>>,
     two: Constant<Bits<5>>,
@@ -193,7 +197,7 @@ impl Default for ResetSync {
             meta: Default::default(),
             sync: Default::default(),
             pre: Default::default(),
-            out: Default::default(),
+            run: Default::default(),
             hold: Default::default(),
             one: Constant::new(1u64.into()),
             two: Constant::new(2u64.into()),
@@ -204,12 +208,11 @@ impl Default for ResetSync {
 impl Logic for ResetSync {
     #[hdl_gen]
     fn update(&mut self) {
-        clock!(self, clock, meta, sync, pre, out);
-        dff_setup!(self, clock, hold);
+        clock!(self, clock, meta, sync, pre);
+        dff_setup!(self, clock, hold, run);
         self.meta.set.next = self.reset_req.val();
         self.sync.set.next = self.reset_req.val();
         self.pre.set.next = self.reset_req.val();
-        self.out.set.next = self.reset_req.val();
         self.meta.d.next = false;
         self.sync.d.next = self.meta.q.val();
         // Count clean cycles after the synchronized request is gone, from 2 up to 16 (bit 4).
@@ -222,8 +225,8 @@ impl Logic for ResetSync {
         // value, and bit 4 (14 increments from 2) is set two cycles before 16 clean cycles
         // have passed.
         self.pre.d.next = self.meta.q.val() | self.sync.q.val() | !self.hold.q.val().get_bit(4);
-        self.out.d.next = self.pre.q.val();
-        self.reset.next = self.out.q.val();
+        self.run.d.next = !self.pre.q.val();
+        self.reset.next = !self.run.q.val();
     }
 }
 
@@ -264,13 +267,23 @@ mod tests {
         }
     }
 
+    /// One rising and one falling clock edge.
+    fn edge(bench: &mut Bench<ResetSync>) {
+        bench.uut.clock.next = true.into();
+        bench.settle();
+        bench.uut.clock.next = false.into();
+        bench.settle();
+    }
+
     #[test]
-    fn shell_reset_asserts_asynchronously_and_holds() {
+    fn shell_reset_asserts_at_the_next_edge_and_holds() {
         let mut bench = Bench::new(ResetSync::default());
         cycles_until_release(&mut bench);
-        // Request rises between edges: reset follows with no clock edge at all.
+        // Request rises between edges: reset follows at the next rising edge.
         bench.uut.reset_req.next = true;
         bench.settle();
+        assert!(!bench.uut.reset.val(), "asserted before an edge");
+        edge(&mut bench);
         assert!(bench.uut.reset.val());
         for _ in 0..5 {
             bench.tick();
@@ -289,13 +302,16 @@ mod tests {
     fn shell_reset_short_glitch_is_stretched() {
         let mut bench = Bench::new(ResetSync::default());
         cycles_until_release(&mut bench);
-        // A pulse shorter than a clock period, with no edge while it is high.
+        // A pulse shorter than a clock period, with no edge while it is high: caught by the
+        // asynchronous stages, it asserts the reset at the next edge.
         bench.uut.reset_req.next = true;
         bench.settle();
         bench.uut.reset_req.next = false;
         bench.settle();
+        assert!(!bench.uut.reset.val());
+        edge(&mut bench);
         assert!(bench.uut.reset.val());
-        assert_eq!(cycles_until_release(&mut bench), 18);
+        assert_eq!(cycles_until_release(&mut bench), 17);
     }
 
     #[test]

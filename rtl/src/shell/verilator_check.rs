@@ -15,7 +15,7 @@ use super::{link_verilog, LinkParams};
 /// request byte it takes (random backpressure) and answers C0 01 A5 with random gaps; a
 /// decoder prints each response byte with its stop bit and the cycle; LED changes are
 /// printed with their cycle. The reset request pulse rises and falls on falling clock edges,
-/// so it asserts the reset between rising edges (the asynchronous path).
+/// so the synchronizer's asynchronous stages catch it between rising edges.
 const TESTBENCH: &str = r#"
 module tb(input clock);
   localparam CPB = 8;
