@@ -139,6 +139,13 @@ pub struct CodebookLayer {
 /// of kh·kw bits, each written as one integer.
 pub const MAX_KERNEL_TAPS: usize = 62;
 
+/// Whether a codebook convolution of `taps` kernel positions can decode whole kernels: not
+/// when its padded taps are `masked` (a joined beat has no flag per tap), nor past
+/// [`MAX_KERNEL_TAPS`].
+pub fn whole_kernels_possible(masked: bool, taps: usize) -> bool {
+    !masked && taps <= MAX_KERNEL_TAPS
+}
+
 /// The rule's decision for one layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Choice {

@@ -335,49 +335,50 @@ module xnorc_mvu #(
             always @(posedge clk) x_c <= x_r;
             assign x_d = x_c;
             assign w_d = w_c;
-        end else if (DECODE == 2) begin : kernels
+        end else begin : one_word_per_op
+            // Dense words and whole-kernel indices: one word per op, wrapping after the
+            // stored rows.
             assign waddr_d = rst ? {AW{1'b0}}
                 : !issue ? waddr
                 : (waddr == WEIGHT_LAST) ? {AW{1'b0}}
                 : waddr + 1'b1;
-            // Each kernel position's plane of the constant codebook (bit j: entry j's bit
-            // there; indices past the last entry are never stored): a lane's weight bit is a
-            // function of its index alone, one LUT4 for TAU <= 4, registered as DECODE = 1's is.
-            genvar t, j;
-            for (t = 0; t < KPOS; t = t + 1) begin : tap
-                wire [(1<<TAU)-1:0] plane;
-                for (j = 0; j < (1 << TAU); j = j + 1) begin : entry
-                    if (j < ENTRIES) begin : kept
-                        assign plane[j] = CODEBOOK[j*KPOS+t];
-                    end else begin : unused
-                        assign plane[j] = 1'b0;
+            if (DECODE == 2) begin : kernels
+                // Each kernel position's plane of the constant codebook (bit j: entry j's
+                // bit there; indices past the last entry are never stored): a lane's weight
+                // bit is a function of its index alone, one LUT4 for TAU <= 4, registered as
+                // DECODE = 1's is.
+                genvar t, j;
+                for (t = 0; t < KPOS; t = t + 1) begin : tap
+                    wire [(1<<TAU)-1:0] plane;
+                    for (j = 0; j < (1 << TAU); j = j + 1) begin : entry
+                        if (j < ENTRIES) begin : kept
+                            assign plane[j] = CODEBOOK[j*KPOS+t];
+                        end else begin : unused
+                            assign plane[j] = 1'b0;
+                        end
                     end
                 end
-            end
-            reg [XW-1:0] x_c;
-            reg [WW-1:0] w_c;
-            // Lane t*KCH + s of PE p: index p*KCH + s at kernel position t (nested loops,
-            // since one generate loop unrolls at most 1024 times in Verilator).
-            genvar kp, ks;
-            for (kp = 0; kp < PE; kp = kp + 1) begin : pe_bits
-                for (t = 0; t < KPOS; t = t + 1) begin : tap_bits
-                    for (ks = 0; ks < KCH; ks = ks + 1) begin : lane_bit
-                        localparam integer INDEX = kp * KCH + ks;
-                        always @(posedge clk)
-                            w_c[kp*SIMD+t*KCH+ks] <= tap[t].plane[w_r[INDEX*TAU+:TAU]];
+                reg [XW-1:0] x_c;
+                reg [WW-1:0] w_c;
+                // Lane t*KCH + s of PE p: index p*KCH + s at kernel position t (nested loops,
+                // since one generate loop unrolls at most 1024 times in Verilator).
+                genvar kp, ks;
+                for (kp = 0; kp < PE; kp = kp + 1) begin : pe_bits
+                    for (t = 0; t < KPOS; t = t + 1) begin : tap_bits
+                        for (ks = 0; ks < KCH; ks = ks + 1) begin : lane_bit
+                            localparam integer INDEX = kp * KCH + ks;
+                            always @(posedge clk)
+                                w_c[kp*SIMD+t*KCH+ks] <= tap[t].plane[w_r[INDEX*TAU+:TAU]];
+                        end
                     end
                 end
+                always @(posedge clk) x_c <= x_r;
+                assign x_d = x_c;
+                assign w_d = w_c;
+            end else begin : dense
+                assign x_d = x_r;
+                assign w_d = w_r;
             end
-            always @(posedge clk) x_c <= x_r;
-            assign x_d = x_c;
-            assign w_d = w_c;
-        end else begin : dense
-            assign waddr_d = rst ? {AW{1'b0}}
-                : !issue ? waddr
-                : (waddr == WEIGHT_LAST) ? {AW{1'b0}}
-                : waddr + 1'b1;
-            assign x_d = x_r;
-            assign w_d = w_r;
         end
     endgenerate
 

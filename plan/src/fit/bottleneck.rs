@@ -126,7 +126,7 @@ fn codebook_layer(graph: &Graph, s: &Stage) -> Option<crate::codebook::CodebookL
         entries: cb.entries,
         response_bits: bits,
         index_in_block_ram: m.memory == crate::folding::MemoryStyle::Block,
-        whole_kernels: !masked && taps <= crate::codebook::MAX_KERNEL_TAPS,
+        whole_kernels: crate::codebook::whole_kernels_possible(masked, taps),
     })
 }
 

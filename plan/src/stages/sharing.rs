@@ -52,7 +52,7 @@ pub(super) fn choose(
     match (&w.store, mm.geometry) {
         (WeightStore::Codebook(cb), Geometry::Conv { .. }) => {
             let masked = matches!(lane, Lane::XnorMasked | Lane::AndMasked);
-            let whole_kernels = !masked && taps <= codebook::MAX_KERNEL_TAPS;
+            let whole_kernels = codebook::whole_kernels_possible(masked, taps);
             if cfg.compute == Some(CodebookCompute::Kernels) && !whole_kernels {
                 let why = match masked {
                     true => {
