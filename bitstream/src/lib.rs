@@ -302,10 +302,12 @@ fn build_steps(opts: &Options, progress: &dyn Progress) -> Result<Built, BuildEr
                 pll.out_mhz()
             ),
         );
-        let pnr =
-            flow.place_and_route(pins, pll.out_mhz(), (opts.seed, opts.placements), &|line| {
-                progress.note(line)
-            })?;
+        let pnr = flow.place_and_route(
+            pins,
+            pll.out_mhz(),
+            (opts.seed, opts.placements_on(&board)),
+            &|line| progress.note(line),
+        )?;
         let fmax = pnr.fmax_mhz.unwrap_or(0.0);
         passes.push(PassRecord {
             pass: attempt,

@@ -40,7 +40,7 @@ module xnorc_bram_fifo #(
     input  wire             clk,
     input  wire             rst,
     input  wire             in_valid,
-    output reg              in_ready,
+    output wire             in_ready,
     input  wire [WIDTH-1:0] in_data,
     output reg              out_valid,
     input  wire             out_ready,
@@ -48,10 +48,8 @@ module xnorc_bram_fifo #(
 );
     localparam integer AW = $clog2(DEPTH);
     localparam integer CW = $clog2(DEPTH + 1);
-    localparam integer LAST_I = DEPTH - 1;
-    localparam [AW-1:0] LAST = LAST_I[AW-1:0];
-    localparam [CW-1:0] ALMOST_FULL = LAST_I[CW-1:0];
-    localparam [CW-1:0] ONE = 1;
+    localparam integer BEFORE_LAST_I = DEPTH - 2;
+    localparam [AW-1:0] BEFORE_LAST = BEFORE_LAST_I[AW-1:0];
 
     generate
         if (WIDTH < 1 || DEPTH < 2 || FULL_RATE < 0 || FULL_RATE > 1) begin : bad_shape
@@ -60,11 +58,16 @@ module xnorc_bram_fifo #(
     endgenerate
 
     reg [AW-1:0] wptr, rptr;
+    // "The pointer is at the last slot (DEPTH - 1)", kept in step as a register: a pointer's
+    // next value is then its increment or, at the last slot, the flip-flops' synchronous reset,
+    // so each sum bit of the carry chain goes straight into its flip-flop (on the UP5K a wrap
+    // multiplexer after the chain put two routes across the pointer in the critical path).
+    reg wlast, rlast;
     // Beats in the memory (not those in the two registers), and count != 0 as a register.
-    reg [CW-1:0] count;
+    wire [CW-1:0] count;
     // Read by the full-rate read decision only.
     /* verilator lint_off UNUSEDSIGNAL */
-    reg stored;
+    wire stored;
     /* verilator lint_on UNUSEDSIGNAL */
     // The read register holds a beat (read_valid); it moves to the output register when that
     // is empty or being taken.
@@ -126,6 +129,18 @@ module xnorc_bram_fifo #(
         .rdata(read_data)
     );
 
+    xnorc_occupancy #(
+        .DEPTH(DEPTH)
+    ) occupancy (
+        .clk(clk),
+        .rst(rst),
+        .inc(wr),
+        .dec(rd),
+        .count(count),
+        .not_full(in_ready),
+        .not_empty(stored)
+    );
+
     // No reset: out_valid says when it holds a beat.
     always @(posedge clk) if (move) out_data <= read_data;
 
@@ -133,22 +148,18 @@ module xnorc_bram_fifo #(
         if (rst) begin
             wptr <= {AW{1'b0}};
             rptr <= {AW{1'b0}};
-            count <= {CW{1'b0}};
-            stored <= 1'b0;
-            in_ready <= 1'b1;
+            wlast <= 1'b0;
+            rlast <= 1'b0;
             read_valid <= 1'b0;
             out_valid <= 1'b0;
         end else begin
-            if (wr) wptr <= (wptr == LAST) ? {AW{1'b0}} : wptr + 1'b1;
-            if (rd) rptr <= (rptr == LAST) ? {AW{1'b0}} : rptr + 1'b1;
-            if (wr && !rd) begin
-                count <= count + 1'b1;
-                stored <= 1'b1;
-                in_ready <= count != ALMOST_FULL;
-            end else if (rd && !wr) begin
-                count <= count - 1'b1;
-                stored <= count != ONE;
-                in_ready <= 1'b1;
+            if (wr) begin
+                wptr <= wlast ? {AW{1'b0}} : wptr + 1'b1;
+                wlast <= wptr == BEFORE_LAST;
+            end
+            if (rd) begin
+                rptr <= rlast ? {AW{1'b0}} : rptr + 1'b1;
+                rlast <= rptr == BEFORE_LAST;
             end
             if (rd) read_valid <= 1'b1;
             else if (move) read_valid <= 1'b0;

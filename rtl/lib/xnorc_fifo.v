@@ -10,7 +10,7 @@
 //   handshake reaches through this FIFO.
 // Parameters
 //   WIDTH >= 1, DEPTH >= 1; STYLE: the storage's ram_style (see xnorc_ram), as the plan's
-//   memory inventory places it.
+//   memory inventory places it. DEPTH = 2 in registers ("logic" or "auto") is an xnorc_slice.
 `default_nettype none
 
 module xnorc_fifo #(
@@ -27,20 +27,44 @@ module xnorc_fifo #(
     input  wire             out_ready,
     output wire [WIDTH-1:0] out_data
 );
-    xnorc_queue #(
-        .WIDTH(WIDTH),
-        .DEPTH(DEPTH),
-        .STYLE(STYLE)
-    ) queue (
-        .clk(clk),
-        .rst(rst),
-        .wr(in_valid && in_ready),
-        .din(in_data),
-        .rd(out_valid && out_ready),
-        .head(out_data),
-        .not_full(in_ready),
-        .not_empty(out_valid)
-    );
+    // A two-entry FIFO in registers is a register slice (xnorc_slice): the same handshake and
+    // timing, with the head a register, not a multiplexer of the two entries, and the input's
+    // valid reaching only the two flags (on the UP5K the FIFOs in front of the matrix units
+    // were in critical paths from their producers' and consumers' handshakes).
+    /* verilator lint_off WIDTH */
+    localparam [0:0] AS_SLICE = DEPTH == 2 && (STYLE == "logic" || STYLE == "auto");
+    /* verilator lint_on WIDTH */
+    generate
+        if (AS_SLICE) begin : slice
+            xnorc_slice #(
+                .WIDTH(WIDTH)
+            ) stage (
+                .clk(clk),
+                .rst(rst),
+                .in_valid(in_valid),
+                .in_ready(in_ready),
+                .in_data(in_data),
+                .out_valid(out_valid),
+                .out_ready(out_ready),
+                .out_data(out_data)
+            );
+        end else begin : entries
+            xnorc_queue #(
+                .WIDTH(WIDTH),
+                .DEPTH(DEPTH),
+                .STYLE(STYLE)
+            ) queue (
+                .clk(clk),
+                .rst(rst),
+                .wr(in_valid && in_ready),
+                .din(in_data),
+                .rd(out_valid && out_ready),
+                .head(out_data),
+                .not_full(in_ready),
+                .not_empty(out_valid)
+            );
+        end
+    endgenerate
 endmodule
 
 `default_nettype wire

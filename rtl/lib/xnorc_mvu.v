@@ -46,8 +46,9 @@
 //   the accumulator;
 //   one cycle later the compare stage, one cycle later the result register, then the output
 //   queue of QUEUE entries. The datapath never stalls: the last op of a pass issues only while
-//   a queue slot is unclaimed (credits), so in_ready and issue depend on this unit's registers
-//   and in_valid only, never on out_ready; in_ready is itself a register.
+//   a queue slot is unclaimed (credits; a slot's credit comes back the cycle after its beat
+//   leaves), so in_ready and issue depend on this unit's registers and in_valid only, never on
+//   out_ready; in_ready is itself a register.
 // Parameters
 //   PE, SIMD, NF, SF, FANOUT, EB, ACC_W, QUEUE, LEVELS, OB >= 1; LANE, EB, LEAF_W, TAU, ENTRIES,
 //   RESPONSE_BITS as xnorc_lane takes them (LEAF_SIGNED: the leaves are two's complement);
@@ -669,9 +670,15 @@ module xnorc_mvu #(
         v_result <= rst ? 1'b0 : v_cmp && last_cmp;
     end
 
-    // ---- Output queue and credits: a claim at a last op's issue, a return when a beat leaves.
-    // The claims guarantee a slot for every write, so the queue's not_full is not needed.
+    // ---- Output queue and credits: a claim at a last op's issue, a return the cycle after a
+    // beat leaves. The claims guarantee a slot for every write, so the queue's not_full is not
+    // needed. The return goes through a register beside the queue: the read (out_ready) is
+    // wanted by the queue at the unit's end and by the credits at its start, and as one LUT for
+    // both it was placed between them, a long route on either side (on the UP5K the critical
+    // path of most placements once the FIFOs were register slices).
     wire read = out_valid && out_ready;
+    reg returned;
+    always @(posedge clk) returned <= !rst && read;
     /* verilator lint_off UNUSEDSIGNAL */
     wire unused_not_full;
     /* verilator lint_on UNUSEDSIGNAL */
@@ -690,16 +697,16 @@ module xnorc_mvu #(
         .not_empty(out_valid)
     );
     reg [CW-1:0] credits;
-    assign credit_ok_n = (claim && !read) ? credits != ONE_CREDIT
-        : (read && !claim) ? 1'b1
+    assign credit_ok_n = (claim && !returned) ? credits != ONE_CREDIT
+        : (returned && !claim) ? 1'b1
         : credit_ok;
     always @(posedge clk) begin
         credit_ok <= rst || credit_ok_n;
         if (rst) begin
             credits <= QUEUE_SIZE;
-        end else if (claim && !read) begin
+        end else if (claim && !returned) begin
             credits <= credits - 1'b1;
-        end else if (read && !claim) begin
+        end else if (returned && !claim) begin
             credits <= credits + 1'b1;
         end
     end

@@ -31,17 +31,14 @@ module xnorc_queue #(
     input  wire [WIDTH-1:0] din,
     input  wire             rd,
     output wire [WIDTH-1:0] head,
-    output reg              not_full,
-    output reg              not_empty
+    output wire             not_full,
+    output wire             not_empty
 );
     // Pointer and count widths (at least one bit each).
     localparam integer AW = (DEPTH > 1) ? $clog2(DEPTH) : 1;
     localparam integer CW = $clog2(DEPTH + 1);
     localparam integer LAST_I = DEPTH - 1;
     localparam [AW-1:0] LAST = LAST_I[AW-1:0];
-    localparam integer ALMOST_FULL_I = DEPTH - 1;
-    localparam [CW-1:0] ALMOST_FULL = ALMOST_FULL_I[CW-1:0];
-    localparam [CW-1:0] ONE = 1;
 
     generate
         if (WIDTH < 1 || DEPTH < 1) begin : bad_shape
@@ -80,32 +77,34 @@ module xnorc_queue #(
     generate
         if (DEPTH == 1) begin : one_entry
             // wr needs the entry free and rd needs it held: they never coincide.
+            reg held, free;
             always @(posedge clk) begin
                 if (rst) begin
-                    not_empty <= 1'b0;
-                    not_full <= 1'b1;
+                    held <= 1'b0;
+                    free <= 1'b1;
                 end else begin
-                    not_empty <= wr || (not_empty && !rd);
-                    not_full <= !wr && (not_full || rd);
+                    held <= wr || (held && !rd);
+                    free <= !wr && (free || rd);
                 end
             end
+            assign not_empty = held;
+            assign not_full = free;
         end else begin : entries
-            reg [CW-1:0] count;
-            always @(posedge clk) begin
-                if (rst) begin
-                    count <= {CW{1'b0}};
-                    not_empty <= 1'b0;
-                    not_full <= 1'b1;
-                end else if (wr && !rd) begin
-                    count <= count + 1'b1;
-                    not_empty <= 1'b1;
-                    not_full <= count != ALMOST_FULL;
-                end else if (rd && !wr) begin
-                    count <= count - 1'b1;
-                    not_empty <= count != ONE;
-                    not_full <= 1'b1;
-                end
-            end
+            // The count itself is not needed: the flags say all the queue's users ask.
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [CW-1:0] count;
+            /* verilator lint_on UNUSEDSIGNAL */
+            xnorc_occupancy #(
+                .DEPTH(DEPTH)
+            ) occupancy (
+                .clk(clk),
+                .rst(rst),
+                .inc(wr),
+                .dec(rd),
+                .count(count),
+                .not_full(not_full),
+                .not_empty(not_empty)
+            );
         end
     endgenerate
 endmodule

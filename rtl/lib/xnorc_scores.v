@@ -169,7 +169,11 @@ module xnorc_scores #(
             // cand_r (fetch), then per class a compare (take_r: cand_r beats the best so far)
             // and a select (best, best_i: the best so far; the next class fetched). k: the
             // class in cand_r (last_class: k is the last); next_k: the one to fetch (staying
-            // at the last). cand_r and best hold offset binary (the sign bit flipped), so the
+            // at the last). A fetch takes the lowest score of score_r and rotates score_r by
+            // one score, so no multiplexer over the classes stands in front of cand_r (on the
+            // UP5K a 10:1 one was three LUT levels, a critical path); the CLASSES fetches of a
+            // frame bring it back to class order before the output beat is valid. cand_r and
+            // best hold offset binary (the sign bit flipped), so the
             // compare is one unsigned carry chain. best starts at the least value with index
             // 0 (set in the load phase), which is class 0's result when class 0 does not beat
             // it, so class 0 needs no case of its own; the last select moves the argmax to
@@ -181,6 +185,12 @@ module xnorc_scores #(
             reg [B-1:0] cand_r, best;
             reg [IB-1:0] k, next_k, best_i, out_i;
             reg busy, loading, fetching, comparing, selecting, take_r, last_class, out_valid_r;
+            // score_r's enable, loading || advance, as a register of its next value (it spans
+            // every score bit: as a LUT of the phase flags it was a critical path on the UP5K).
+            // The phases are one-hot, so in a compare cycle nothing advances and last_class
+            // holds: the next cycle advances after a load (fetch) or a compare of any class
+            // but the last (select).
+            reg score_ce;
             // in_ready = !busy && !out_valid_r, kept as a register of their next values.
             reg in_ready_r;
             wire take = in_valid && in_ready;
@@ -190,11 +200,17 @@ module xnorc_scores #(
             wire busy_n = take || (busy && !done);
             wire out_valid_n = done || (out_valid_r && !out_ready);
             assign affine_in = acc_r;
+            wire [CLASSES*B-1:0] rotated;
+            if (CLASSES > 1) begin : rotate
+                assign rotated = {score_r[B-1:0], score_r[CLASSES*B-1:B]};
+            end else begin : stay
+                assign rotated = score_r;
+            end
             always @(posedge clk) begin
                 if (take) acc_r <= in_data;
-                if (loading) score_r <= affine;
+                if (score_ce) score_r <= loading ? affine : rotated;
                 if (advance) begin
-                    cand_r <= score_r[next_k*B+:B] ^ SIGN;
+                    cand_r <= score_r[B-1:0] ^ SIGN;
                     k <= next_k;
                     last_class <= next_k == LAST;
                 end
@@ -217,7 +233,9 @@ module xnorc_scores #(
                     selecting <= 1'b0;
                     out_valid_r <= 1'b0;
                     in_ready_r <= 1'b1;
+                    score_ce <= 1'b0;
                 end else begin
+                    score_ce <= take || loading || (comparing && !last_class);
                     busy <= busy_n;
                     loading <= take;
                     fetching <= loading;

@@ -12,7 +12,12 @@ pub const FILES: &[(&str, &str)] = &[
     ("xnorc_copies.v", include_str!("../lib/xnorc_copies.v")),
     ("xnorc_rom.v", include_str!("../lib/xnorc_rom.v")),
     ("xnorc_ram.v", include_str!("../lib/xnorc_ram.v")),
+    (
+        "xnorc_occupancy.v",
+        include_str!("../lib/xnorc_occupancy.v"),
+    ),
     ("xnorc_queue.v", include_str!("../lib/xnorc_queue.v")),
+    ("xnorc_slice.v", include_str!("../lib/xnorc_slice.v")),
     ("xnorc_fifo.v", include_str!("../lib/xnorc_fifo.v")),
     (
         "xnorc_bram_fifo.v",
@@ -65,9 +70,9 @@ pub const FILES: &[(&str, &str)] = &[
 
 /// The library modules each module instantiates.
 const USES: &[(&str, &[&str])] = &[
-    ("xnorc_queue", &["xnorc_ram"]),
-    ("xnorc_fifo", &["xnorc_queue"]),
-    ("xnorc_bram_fifo", &["xnorc_ram"]),
+    ("xnorc_queue", &["xnorc_ram", "xnorc_occupancy"]),
+    ("xnorc_fifo", &["xnorc_queue", "xnorc_slice"]),
+    ("xnorc_bram_fifo", &["xnorc_ram", "xnorc_occupancy"]),
     ("xnorc_rom", &["xnorc_copies"]),
     (
         "xnorc_mvu",
@@ -148,7 +153,9 @@ mod tests {
             names,
             [
                 "xnorc_ram.v",
+                "xnorc_occupancy.v",
                 "xnorc_queue.v",
+                "xnorc_slice.v",
                 "xnorc_fifo.v",
                 "xnorc_scores.v"
             ]

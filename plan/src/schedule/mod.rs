@@ -84,8 +84,8 @@ mod tests {
         // visible at t + 6: beats at 9 and 12. The converter completes at 12 → visible 13; the
         // FIFO shows it at 14; scores (2 classes: depth 2): affine register at the end of 14,
         // argmax register at the end of 15, visible at 16. The queue's credits are claimed at
-        // 3 and 6; the first comes back when the beat visible at 9 leaves (at once: the
-        // converter is empty).
+        // 3 and 6; the first comes back the cycle after the beat visible at 9 leaves (at once:
+        // the converter is empty), at the end of 10.
         let mut c = vec![
             fifo(),
             mvu(2, 3, 1),
@@ -113,9 +113,10 @@ mod tests {
         // Back to back the MVU issues one op per cycle: 6 cycles per frame.
         let t = size_fifos(&mut c, &chain_sources(5), 3, &Silent);
         assert_eq!(t.ii(), 6);
-        // One credit: claimed at 3, back in cycle 10 (the beat visible at 9 leaves at 9), so
-        // the second pass's last op waits from 6 to 10, its beat shows at 16 instead of 12 and
-        // the converter's at 17.
+        // One credit: claimed at 3, usable again in cycle 11 (the beat visible at 9 leaves at
+        // 9, and its credit returns through a register at the end of 10), so the second
+        // pass's last op waits from 6 to 11, its beat shows at 17 instead of 12 and the
+        // converter's at 18.
         let one = vec![
             fifo(),
             Component::Mvu {
@@ -129,10 +130,10 @@ mod tests {
             Component::DwcUp { ratio: 2 },
         ];
         let t = simulate(&one, 3, 1);
-        assert_eq!(t.output_cycles, vec![17]);
-        // Which is why sizing gives this queue three entries: back to back a credit is held 7
-        // cycles (claimed at t, back at t + 7) and a pass lasts 3, so the claim at t + 6 needs
-        // a third.
+        assert_eq!(t.output_cycles, vec![18]);
+        // Which is why sizing gives this queue three entries: back to back a credit is held 8
+        // cycles (claimed at t, usable again at t + 8) and a pass lasts 3, so the claim at
+        // t + 6 needs a third, and the one at t + 9 takes the first back.
         assert!(
             matches!(c[1], Component::Mvu { queue: 3, .. }),
             "{:?}",

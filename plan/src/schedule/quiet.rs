@@ -18,9 +18,14 @@ pub(super) fn quiet_horizon(c: &Component, s: &State, ready_out: bool) -> u64 {
                 sf,
                 pipe,
                 claimed,
+                returning,
                 ..
             },
         ) => {
+            // A credit coming back may let the pass's last op issue.
+            if *returning {
+                return 0;
+            }
             // A pass's last op in flight shifts along unseen until it reaches the queue.
             let in_flight = pipe.cycles_to_last();
             let ops = if mvu_issues(*nf, *sf, *sfs, claimed < queue, false) {

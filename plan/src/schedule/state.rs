@@ -69,9 +69,12 @@ pub(super) enum State {
         pipe: Stages,
         /// Beats in the output queue.
         queued: usize,
-        /// Queue slots claimed (by beats queued or passes in flight): the credits left are the
-        /// queue's size less these, so a state holds under any queue size that had room.
+        /// Queue slots claimed (by beats queued or passes in flight, or by a beat that left
+        /// last cycle, whose credit comes back this cycle): the credits left are the queue's
+        /// size less these, so a state holds under any queue size that had room.
         claimed: usize,
+        /// A beat left the queue last cycle: its slot's credit returns at this cycle's end.
+        returning: bool,
     },
     Swg {
         s: SwgState,
@@ -138,6 +141,7 @@ impl State {
                 pipe: Stages::new(2 + operand_registers + tree_registers),
                 queued: 0,
                 claimed: 0,
+                returning: false,
             },
             Component::Swg { .. } => State::Swg {
                 s: SwgState::default(),

@@ -133,6 +133,7 @@ pub(super) fn step(c: &Component, s: &mut State, p: &Ports) {
                 pipe,
                 queued,
                 claimed,
+                returning,
             },
         ) => {
             let issue = mvu_issues(*nf, *sf, *sfs, *claimed < *queue, valid_in);
@@ -140,7 +141,9 @@ pub(super) fn step(c: &Component, s: &mut State, p: &Ports) {
             // A last op leaving the result register writes its beat into the queue.
             let finishing = pipe.last();
             *queued = *queued + usize::from(finishing) - usize::from(fire_out);
-            *claimed = *claimed + usize::from(claims) - usize::from(fire_out);
+            // A beat's credit comes back through a register, the cycle after it leaves.
+            *claimed = *claimed + usize::from(claims) - usize::from(*returning);
+            *returning = fire_out;
             pipe.shift(claims);
             if issue {
                 *sf += 1;
