@@ -23,7 +23,7 @@
 //   class k compared in t + 3 + 2k and selected in t + 4 + 2k; its beat is valid from
 //   t + 2*CLASSES + 3 until taken, and the next frame can be taken the cycle after: a frame
 //   per 2*CLASSES + 4 cycles. Every path starts and ends at this module's registers but the
-//   input's handshake into acc_r's enable and the phase flags.
+//   input's handshake into acc_r's enable, the phase flags and score_r's enable register.
 // Parameters
 //   CLASSES >= 1, ACC_W >= 1, SCORE_W >= 1; MUL and ADD: CLASSES fields of SCORE_W bits
 //   (class c at [c*SCORE_W +: SCORE_W], two's complement); SCAN 0 or 1.
