@@ -34,8 +34,9 @@ pub enum Component {
     /// The datapath never stalls: an op, once issued, reaches the queue. Instead the last op
     /// of a pass issues only with a credit — a queue slot nobody has claimed — taken at issue
     /// and returned the cycle after the queue's beat leaves (through a register beside the
-    /// queue, so no route spans the unit from its output handshake to its issue). So no enable fans out from the next stage's
-    /// `ready` over the unit; the unit's `in_ready` is a function of its own registers.
+    /// queue, so no route spans the unit from its output handshake to its issue). So no
+    /// enable fans out from the next stage's `ready` over the unit; the unit's `in_ready` is
+    /// a function of its own registers.
     Mvu {
         /// Neuron folds.
         nf: usize,
