@@ -28,9 +28,9 @@ module xnorc_fifo #(
     output wire [WIDTH-1:0] out_data
 );
     // A two-entry FIFO in registers is a register slice (xnorc_slice): the same handshake and
-    // timing, with the head a register, not a multiplexer of the two entries, and the input's
-    // valid reaching only the two flags (on the UP5K the FIFOs in front of the matrix units
-    // were in critical paths from their producers' and consumers' handshakes).
+    // timing, with the input's valid reaching only the slice's flags, not the data registers'
+    // enables (on the UP5K the FIFOs in front of the matrix units were in critical paths from
+    // their producers' and consumers' handshakes).
     /* verilator lint_off WIDTH */
     localparam [0:0] AS_SLICE = DEPTH == 2 && (STYLE == "logic" || STYLE == "auto");
     /* verilator lint_on WIDTH */

@@ -1,18 +1,19 @@
-// xnorc_slice: a register slice at full rate (a skid buffer): both sides of the stream start
-// at flip-flops, so a consumer placed far from its producer sees the route end at this slice,
-// not at its own handshake logic.
+// xnorc_slice: a two-entry register slice, the two-entry FIFO in registers: both handshake
+// flags are flip-flops, and the input's valid reaches nothing but the slice's own flags, so a
+// consumer placed far from its producer sees the route end at a few flag LUTs, not at the
+// enables of its data registers.
 //
 // Interface
-//   in_*   valid/ready stream; in_ready is a register (the skid register empty).
-//   out_*  valid/ready stream; out_valid and out_data are registers (the main register).
-// Timing (xnorc_plan's cycle model, Component::Slice)
-//   A beat taken in cycle t is the output from t + 1. Two entries: the main register, which
-//   the output shows, and the skid register, which takes a beat arriving while the main one is
-//   held (in_ready was already promised for that cycle). With out_ready high every cycle the
-//   skid stays empty and a beat passes every cycle.
-//   in_valid reaches only the two valid flags' next values (one LUT each): no enable and no
-//   data multiplexer waits for it. The data registers' enables are functions of this slice's
-//   registers and out_ready.
+//   in_*   valid/ready stream; in_ready is a register (fewer than two beats held).
+//   out_*  valid/ready stream; out_valid is a register (a beat held); out_data is the head's
+//          slot, one 2:1 multiplexer after the data registers, selected by a register.
+// Timing (xnorc_plan's cycle model: a FIFO of depth 2)
+//   A beat taken in cycle t is the output from t + 1 if it is the oldest; in_ready is low
+//   while two beats are held, also in a cycle in which one leaves, exactly as xnorc_queue's.
+//   Each slot's data register follows in_data while the slot is empty (its enable is the
+//   slot's own flag), so a beat is already there when the flags take it; no enable and no
+//   data multiplexer waits for in_valid, and in_data goes straight into the data registers
+//   (a producer's own output multiplexer, such as a deep queue's, gets no LUT after it).
 // Parameters
 //   WIDTH >= 1.
 `default_nettype none
@@ -23,11 +24,11 @@ module xnorc_slice #(
     input  wire             clk,
     input  wire             rst,
     input  wire             in_valid,
-    output wire             in_ready,
+    output reg              in_ready,
     input  wire [WIDTH-1:0] in_data,
     output reg              out_valid,
     input  wire             out_ready,
-    output reg  [WIDTH-1:0] out_data
+    output wire [WIDTH-1:0] out_data
 );
     generate
         if (WIDTH < 1) begin : bad_shape
@@ -35,29 +36,34 @@ module xnorc_slice #(
         end
     endgenerate
 
-    // The skid register's flag is kept as "empty": it is in_ready itself, a flip-flop's output
-    // with no inverter (a LUT on iCE40) between it and the producer.
-    reg skid_empty;
-    reg [WIDTH-1:0] skid_data;
-    assign in_ready = skid_empty;
+    // Slot s holds a beat (held[s]); the next beat goes to slot wsel, the head is slot rsel.
+    reg [1:0] held;
+    reg wsel, rsel;
+    reg [WIDTH-1:0] slot0, slot1;
+    assign out_data = rsel ? slot1 : slot0;
 
-    // The main register moves when it is empty or its beat leaves; it then takes the skid's
-    // beat if there is one, else the input (whose valid flag says whether that was a beat).
-    wire main_moves = !out_valid || out_ready;
+    wire take = in_valid && in_ready;
+    wire give = out_valid && out_ready;
+    wire both = held[0] && held[1];
     always @(posedge clk) begin
+        if (!held[0]) slot0 <= in_data;
+        if (!held[1]) slot1 <= in_data;
         if (rst) begin
+            held <= 2'b00;
+            wsel <= 1'b0;
+            rsel <= 1'b0;
+            in_ready <= 1'b1;
             out_valid <= 1'b0;
-            skid_empty <= 1'b1;
         end else begin
-            out_valid <= !skid_empty || in_valid || (out_valid && !out_ready);
-            skid_empty <= main_moves || (skid_empty && !in_valid);
+            held[0] <= (held[0] && !(give && !rsel)) || (take && !wsel);
+            held[1] <= (held[1] && !(give && rsel)) || (take && wsel);
+            if (take) wsel <= !wsel;
+            if (give) rsel <= !rsel;
+            // Two beats next cycle: two now and none leaving, or one now, one arriving and
+            // none leaving (a beat arrives only while fewer than two are held).
+            in_ready <= give || !(both || (take && out_valid));
+            out_valid <= take || both || (out_valid && !give);
         end
-    end
-    always @(posedge clk) begin
-        if (main_moves) out_data <= skid_empty ? in_data : skid_data;
-        // An empty skid register follows the input: when a beat arrives while the main
-        // register is held, it is already there.
-        if (skid_empty) skid_data <= in_data;
     end
 endmodule
 
