@@ -37,6 +37,9 @@ module xnorc_slice #(
     endgenerate
 
     // Slot s holds a beat (held[s]); the next beat goes to slot wsel, the head is slot rsel.
+    // held follows from the flags and the pointers (two held: !in_ready; one: slot rsel), but
+    // is kept as registers of its own so that each slot's data enable is a flip-flop, not a
+    // LUT of in_ready, out_valid and rsel in front of WIDTH enables.
     reg [1:0] held;
     reg wsel, rsel;
     reg [WIDTH-1:0] slot0, slot1;
